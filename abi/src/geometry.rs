@@ -1,0 +1,174 @@
+//! Table geometry and the functions that pick candidate positions.
+//!
+//! Hardware tables have a fixed geometry, announced in the capability block;
+//! software tables may grow, but use the same candidate functions so the host
+//! can compute a hardware placement with the [`crate::hash`] it already has.
+
+use thiserror::Error;
+
+/// Table sizes of one hardware build (all powers of two are given as log2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Geometry {
+    /// log2 of the number of EMC entries (1..=16).
+    pub emc_log2_entries: u8,
+    /// Number of megaflow mask slots searched in parallel (1..=16).
+    pub mf_slots: u8,
+    /// log2 of the cuckoo buckets per mask slot (1..=16).
+    pub mf_log2_buckets: u8,
+    /// Entries per cuckoo bucket (1..=8).
+    pub mf_bucket_slots: u8,
+    /// log2 of the miss-queue depth (1..=16).
+    pub missq_log2_depth: u8,
+}
+
+/// Why a geometry is not supported.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("geometry field {field} = {value} is outside {min}..={max}")]
+pub struct GeometryError {
+    /// Offending field.
+    pub field: &'static str,
+    /// Its value.
+    pub value: u32,
+    /// Smallest supported value.
+    pub min: u32,
+    /// Largest supported value.
+    pub max: u32,
+}
+
+/// EMC candidate positions per key ("ways"); fixed by this ABI version.
+pub const EMC_WAYS: u8 = 2;
+/// Largest supported log2 table size: both candidate functions take their
+/// two positions from disjoint or rotated halves of one 32-bit hash.
+pub const MAX_LOG2: u8 = 16;
+/// Most mask slots a build may have (the slot number is 8 bits wide in the
+/// encodings, but the result stage's priority encoder is sized for 16).
+pub const MAX_MF_SLOTS: u8 = 16;
+/// Most entries per cuckoo bucket.
+pub const MAX_BUCKET_SLOTS: u8 = 8;
+
+impl Geometry {
+    /// Default hardware build: 4096-entry EMC, 8 mask slots of 512 buckets × 4
+    /// entries (2048 megaflows per mask, 16 384 in all), 512 queued misses.
+    pub const DEFAULT: Geometry = Geometry {
+        emc_log2_entries: 12,
+        mf_slots: 8,
+        mf_log2_buckets: 9,
+        mf_bucket_slots: 4,
+        missq_log2_depth: 9,
+    };
+
+    /// Checks every field against the ranges this ABI supports.
+    pub fn validate(&self) -> Result<(), GeometryError> {
+        let check = |field, value: u8, min: u8, max: u8| {
+            if value < min || value > max {
+                Err(GeometryError {
+                    field,
+                    value: value as u32,
+                    min: min as u32,
+                    max: max as u32,
+                })
+            } else {
+                Ok(())
+            }
+        };
+        check("emc_log2_entries", self.emc_log2_entries, 1, MAX_LOG2)?;
+        check("mf_slots", self.mf_slots, 1, MAX_MF_SLOTS)?;
+        check("mf_log2_buckets", self.mf_log2_buckets, 1, MAX_LOG2)?;
+        check("mf_bucket_slots", self.mf_bucket_slots, 1, MAX_BUCKET_SLOTS)?;
+        check("missq_log2_depth", self.missq_log2_depth, 1, MAX_LOG2)?;
+        Ok(())
+    }
+
+    /// EMC entries.
+    pub fn emc_entries(&self) -> u32 {
+        1 << self.emc_log2_entries
+    }
+
+    /// Cuckoo buckets per mask slot.
+    pub fn mf_buckets(&self) -> u32 {
+        1 << self.mf_log2_buckets
+    }
+
+    /// Entries per mask slot (buckets × slots per bucket).
+    pub fn mf_entries_per_slot(&self) -> u32 {
+        self.mf_buckets() * self.mf_bucket_slots as u32
+    }
+
+    /// The two EMC positions of a key with hash `hash`.
+    pub fn emc_candidates(&self, hash: u32) -> [u32; 2] {
+        emc_candidates(hash, self.emc_log2_entries)
+    }
+
+    /// The two cuckoo buckets of a masked key with hash `hash`.
+    pub fn mf_candidate_buckets(&self, hash: u32) -> [u32; 2] {
+        cuckoo_buckets(hash, self.mf_log2_buckets)
+    }
+
+    /// Entry index of `way` in `bucket` (the index used in commands).
+    pub fn mf_index(&self, bucket: u32, way: u8) -> u32 {
+        bucket * self.mf_bucket_slots as u32 + way as u32
+    }
+}
+
+impl Default for Geometry {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// EMC candidates for a table of `1 << log2` entries: the low `log2` bits of
+/// the hash, then the next `log2` bits (Open vSwitch's EM_FLOW_HASH_SHIFT
+/// scheme; with 8192 entries, bits 0..13 and 13..26).
+#[inline(always)]
+pub fn emc_candidates(hash: u32, log2: u8) -> [u32; 2] {
+    let m = (1u32 << log2) - 1;
+    [hash & m, (hash >> log2) & m]
+}
+
+/// Cuckoo bucket candidates for a table of `1 << log2` buckets: the low bits
+/// of the hash, and the low bits of the hash rotated by 16. In logic both are
+/// wire selections; software tables larger than 2^16 buckets reuse the same
+/// rule (their two indexes then share a few bits, which only costs a little
+/// load factor).
+#[inline(always)]
+pub fn cuckoo_buckets(hash: u32, log2: u8) -> [u32; 2] {
+    let m = if log2 >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << log2) - 1
+    };
+    [hash & m, hash.rotate_right(16) & m]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid_and_sized() {
+        Geometry::DEFAULT.validate().unwrap();
+        assert_eq!(Geometry::DEFAULT.emc_entries(), 4096);
+        assert_eq!(Geometry::DEFAULT.mf_entries_per_slot(), 2048);
+    }
+
+    #[test]
+    fn invalid_fields_are_named() {
+        let mut g = Geometry::DEFAULT;
+        g.mf_slots = 0;
+        assert_eq!(g.validate().unwrap_err().field, "mf_slots");
+        g = Geometry::DEFAULT;
+        g.emc_log2_entries = 17;
+        let e = g.validate().unwrap_err();
+        assert_eq!((e.field, e.value), ("emc_log2_entries", 17));
+    }
+
+    #[test]
+    fn candidates_follow_ovs_for_8192() {
+        let h = 0b1_0101_0101_0101_1_1111_0000_1111u32;
+        let [a, b] = emc_candidates(h, 13);
+        assert_eq!(a, h & 0x1fff);
+        assert_eq!(b, (h >> 13) & 0x1fff);
+        let [c, d] = cuckoo_buckets(0x1234_5678, 8);
+        assert_eq!((c, d), (0x78, 0x34));
+    }
+}

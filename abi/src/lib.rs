@@ -1,0 +1,29 @@
+//! The fastpath hardware/software contract.
+//!
+//! Everything the FPGA pipeline, the driver, the simulated NIC and the host
+//! software must agree on lives here, once: the flow-key layout ([`key`]), the
+//! hash ([`hash`]), the table geometry and candidate-position functions
+//! ([`geometry`]), and the register map with its entry and command encodings
+//! ([`regs`]). Nobody else restates these constants.
+//!
+//! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
+//! reads and writes them through `bitvec` (the declarative reference) and
+//! through plain shifts (the per-packet path). Tests prove the two agree.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bits;
+pub mod geometry;
+pub mod hash;
+pub mod key;
+pub mod regs;
+
+pub use geometry::{Geometry, GeometryError};
+pub use hash::{hash_key, hash_masked, HASH_ID_CRC32C};
+pub use key::{Field, FlowKey, KEY_BITS, KEY_BYTES, KEY_WORDS};
+
+/// ABI major version: changes whenever an encoding or layout changes incompatibly.
+pub const ABI_MAJOR: u16 = 1;
+/// ABI minor version: backwards-compatible additions (new capability bits).
+pub const ABI_MINOR: u16 = 0;

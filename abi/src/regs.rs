@@ -1,0 +1,765 @@
+//! Register map and the encodings of commands, results and queue entries.
+//!
+//! The register file is AXI4-Lite with 64-bit data: every register is 64 bits
+//! at an 8-byte-aligned byte offset. 64-bit data keeps an entry install at
+//! eight key writes plus one command (≤ 12 writes was the budget), and a
+//! 64-bit PCIe memory write is a single TLP.
+//!
+//! Entries are written through staging registers and one command register:
+//! the write to [`REG_CMD`] commits atomically, so a lookup never sees a
+//! half-written entry. A megaflow write stores `staging & mask[slot]`, so the
+//! host may skip key words its mask does not cover.
+
+use crate::bits::BitField;
+use crate::geometry::{Geometry, GeometryError, EMC_WAYS};
+use crate::key::KEY_WORDS;
+use thiserror::Error;
+
+/// Bytes the register window spans (BAR size needed).
+pub const REG_WINDOW_BYTES: u64 = 0x1000;
+
+/// ID register: magic, ABI major and minor.
+pub const REG_ID: u64 = 0x000;
+/// Key and encoding capabilities.
+pub const REG_CAP_KEY: u64 = 0x008;
+/// EMC geometry.
+pub const REG_CAP_EMC: u64 = 0x010;
+/// Megaflow geometry.
+pub const REG_CAP_MF: u64 = 0x018;
+/// Miss-queue geometry.
+pub const REG_CAP_MISSQ: u64 = 0x020;
+/// Pipeline clock.
+pub const REG_CAP_CLOCK: u64 = 0x028;
+/// Read/write scratch register (bus liveness check).
+pub const REG_SCRATCH: u64 = 0x030;
+/// Control: see [`CTRL_FIELDS`].
+pub const REG_CTRL: u64 = 0x040;
+/// Status: see [`STATUS_FIELDS`].
+pub const REG_STATUS: u64 = 0x048;
+/// Free-running cycle counter; entry timestamps use it.
+pub const REG_TIME: u64 = 0x050;
+/// Global counter: lookups accepted.
+pub const REG_CNT_LOOKUPS: u64 = 0x080;
+/// Global counter: EMC hits.
+pub const REG_CNT_EMC_HITS: u64 = 0x088;
+/// Global counter: megaflow hits (EMC missed).
+pub const REG_CNT_MF_HITS: u64 = 0x090;
+/// Global counter: misses (queued or dropped).
+pub const REG_CNT_MISSES: u64 = 0x098;
+/// Global counter: misses dropped because the miss queue was full.
+pub const REG_CNT_MISS_DROPS: u64 = 0x0a0;
+/// Global counter: commands executed.
+pub const REG_CNT_COMMANDS: u64 = 0x0a8;
+/// First staging key word; word `i` is at `REG_STAGE_KEY + 8 * i`.
+pub const REG_STAGE_KEY: u64 = 0x100;
+/// Command register: a write executes [`Command`] using the staging key.
+pub const REG_CMD: u64 = 0x140;
+/// Per-entry statistics selector ([`StatsSel`]).
+pub const REG_STATS_SEL: u64 = 0x180;
+/// Hit count of the selected entry (since it was written).
+pub const REG_STATS_HITS: u64 = 0x188;
+/// [`REG_TIME`] value of the selected entry's last hit (or of its write).
+pub const REG_STATS_USED: u64 = 0x190;
+/// Number of misses waiting in the queue.
+pub const REG_MISSQ_LEVEL: u64 = 0x1c0;
+/// Head entry's hash and tag ([`MISS_META_FIELDS`]); valid when level > 0.
+pub const REG_MISSQ_META: u64 = 0x1c8;
+/// Write any value: drop the head entry of the miss queue.
+pub const REG_MISSQ_POP: u64 = 0x1d0;
+/// First word of the head entry's key; word `i` at `REG_MISSQ_KEY + 8 * i`.
+pub const REG_MISSQ_KEY: u64 = 0x200;
+
+/// Value of [`ID_MAGIC`]: ASCII "FPAT".
+pub const MAGIC: u32 = 0x4650_4154;
+
+crate::layout! {
+    /// [`REG_ID`] fields.
+    ID_FIELDS {
+        /// ABI minor version.
+        ID_MINOR = (0, 16),
+        /// ABI major version.
+        ID_MAJOR = (16, 16),
+        /// [`MAGIC`].
+        ID_MAGIC = (32, 32),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_KEY`] fields.
+    CAP_KEY_FIELDS {
+        /// Key width in 64-bit words.
+        CAP_KEY_WORDS = (0, 8),
+        /// Hash identifier ([`crate::HASH_ID_CRC32C`]).
+        CAP_HASH_ID = (8, 8),
+        /// Cycles from lookup accepted to result valid.
+        CAP_LATENCY = (16, 8),
+        /// Width of flow ids in commands and results.
+        CAP_FLOW_ID_BITS = (24, 8),
+        /// Width of entry indexes in commands and results.
+        CAP_INDEX_BITS = (32, 8),
+        /// Width of per-entry hit counters.
+        CAP_COUNTER_BITS = (40, 8),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_EMC`] fields.
+    CAP_EMC_FIELDS {
+        /// log2 of EMC entries.
+        CAP_EMC_LOG2_ENTRIES = (0, 8),
+        /// Candidate positions per key.
+        CAP_EMC_WAYS = (8, 8),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_MF`] fields.
+    CAP_MF_FIELDS {
+        /// Mask slots.
+        CAP_MF_SLOTS = (0, 8),
+        /// log2 of cuckoo buckets per slot.
+        CAP_MF_LOG2_BUCKETS = (8, 8),
+        /// Entries per bucket.
+        CAP_MF_BUCKET_SLOTS = (16, 8),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_MISSQ`] fields.
+    CAP_MISSQ_FIELDS {
+        /// log2 of the miss-queue depth.
+        CAP_MISSQ_LOG2_DEPTH = (0, 8),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_CLOCK`] fields.
+    CAP_CLOCK_FIELDS {
+        /// Pipeline clock in kHz (0: unknown, e.g. in simulation).
+        CAP_CLOCK_KHZ = (0, 32),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CTRL`] fields.
+    CTRL_FIELDS {
+        /// 1: lookups are accepted (reset value 1).
+        CTRL_ENABLE = (0, 1),
+        /// Write 1: clear global counters (self-clearing).
+        CTRL_CLEAR_COUNTERS = (1, 1),
+        /// Write 1: invalidate every entry and mask (self-clearing; status busy while it runs).
+        CTRL_CLEAR_TABLES = (2, 1),
+    }
+}
+
+crate::layout! {
+    /// [`REG_STATUS`] fields.
+    STATUS_FIELDS {
+        /// A table clear is in progress; commands are ignored until it ends.
+        STATUS_BUSY = (0, 1),
+        /// The last command was rejected (bad op, slot or index).
+        STATUS_CMD_ERROR = (1, 1),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CMD`] fields.
+    CMD_FIELDS {
+        /// [`Op`] code.
+        CMD_OP = (0, 8),
+        /// Mask slot (megaflow and mask ops).
+        CMD_SLOT = (8, 8),
+        /// Entry index (EMC: position; megaflow: bucket × slots + way).
+        CMD_INDEX = (16, 24),
+        /// Flow id returned on a hit (entry writes).
+        CMD_FLOW_ID = (40, 24),
+    }
+}
+
+crate::layout! {
+    /// Lookup result word (hardware result port, simulated NIC).
+    RESULT_FIELDS {
+        /// [`HitKind`].
+        RESULT_KIND = (0, 2),
+        /// Mask slot of a megaflow hit.
+        RESULT_SLOT = (8, 8),
+        /// Entry index of the hit.
+        RESULT_INDEX = (16, 24),
+        /// Flow id of the hit.
+        RESULT_FLOW_ID = (40, 24),
+    }
+}
+
+crate::layout! {
+    /// [`REG_STATS_SEL`] fields.
+    STATS_SEL_FIELDS {
+        /// 0: EMC, 1: megaflow.
+        STATS_TABLE = (0, 8),
+        /// Mask slot (megaflow).
+        STATS_SLOT = (8, 8),
+        /// Entry index.
+        STATS_INDEX = (16, 24),
+    }
+}
+
+crate::layout! {
+    /// [`REG_MISSQ_META`] fields.
+    MISS_META_FIELDS {
+        /// The key's full hash (the EMC hash), so software skips rehashing.
+        MISS_HASH = (0, 32),
+        /// Packet tag given with the lookup.
+        MISS_TAG = (32, 32),
+    }
+}
+
+/// Width of flow ids (from [`CMD_FLOW_ID`]).
+pub const FLOW_ID_BITS: u8 = CMD_FLOW_ID.width;
+/// Width of entry indexes (from [`CMD_INDEX`]).
+pub const INDEX_BITS: u8 = CMD_INDEX.width;
+/// Width of per-entry hit counters in hardware.
+pub const COUNTER_BITS: u8 = 64;
+
+/// Command opcodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum Op {
+    /// Does nothing (counted).
+    Nop = 0,
+    /// EMC entry `index` := staging key, `flow_id`; counters reset.
+    EmcWrite = 1,
+    /// EMC entry `index` := invalid.
+    EmcInvalidate = 2,
+    /// Megaflow entry (`slot`, `index`) := staging & mask[slot], `flow_id`.
+    MfWrite = 3,
+    /// Megaflow entry (`slot`, `index`) := invalid.
+    MfInvalidate = 4,
+    /// Mask of `slot` := staging key; the slot is enabled. The host must
+    /// have invalidated the slot's entries before changing its mask.
+    MaskSet = 5,
+    /// Disables `slot` (its entries stop matching).
+    MaskClear = 6,
+}
+
+impl Op {
+    /// Decodes an opcode.
+    pub fn from_u8(v: u8) -> Option<Op> {
+        Some(match v {
+            0 => Op::Nop,
+            1 => Op::EmcWrite,
+            2 => Op::EmcInvalidate,
+            3 => Op::MfWrite,
+            4 => Op::MfInvalidate,
+            5 => Op::MaskSet,
+            6 => Op::MaskClear,
+            _ => return None,
+        })
+    }
+}
+
+/// A decoded command word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Command {
+    /// Operation.
+    pub op: Op,
+    /// Mask slot.
+    pub slot: u8,
+    /// Entry index.
+    pub index: u32,
+    /// Flow id.
+    pub flow_id: u32,
+}
+
+/// A register value that does not decode.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum DecodeError {
+    /// Unknown opcode.
+    #[error("register value {value:#018x}: unknown opcode {op}")]
+    BadOp {
+        /// The whole word.
+        value: u64,
+        /// The opcode field.
+        op: u8,
+    },
+    /// A field does not fit its width.
+    #[error("{field} = {value:#x} does not fit in {width} bits")]
+    TooWide {
+        /// Field name.
+        field: &'static str,
+        /// Value given.
+        value: u64,
+        /// Width available.
+        width: u8,
+    },
+    /// Unknown hit kind.
+    #[error("result word {0:#018x}: unknown hit kind 3")]
+    BadKind(u64),
+}
+
+fn put(word: &mut u64, f: BitField, v: u64) -> Result<(), DecodeError> {
+    if v & !f.value_mask() != 0 {
+        return Err(DecodeError::TooWide {
+            field: f.name,
+            value: v,
+            width: f.width,
+        });
+    }
+    let mut w = [*word];
+    f.set(&mut w, v);
+    *word = w[0];
+    Ok(())
+}
+
+impl Command {
+    /// Encodes the command; fails if a field does not fit.
+    pub fn encode(&self) -> Result<u64, DecodeError> {
+        let mut w = 0;
+        put(&mut w, CMD_OP, self.op as u64)?;
+        put(&mut w, CMD_SLOT, self.slot as u64)?;
+        put(&mut w, CMD_INDEX, self.index as u64)?;
+        put(&mut w, CMD_FLOW_ID, self.flow_id as u64)?;
+        Ok(w)
+    }
+
+    /// Decodes a command word.
+    pub fn decode(value: u64) -> Result<Command, DecodeError> {
+        let w = [value];
+        let op = CMD_OP.get(&w) as u8;
+        Ok(Command {
+            op: Op::from_u8(op).ok_or(DecodeError::BadOp { value, op })?,
+            slot: CMD_SLOT.get(&w) as u8,
+            index: CMD_INDEX.get(&w) as u32,
+            flow_id: CMD_FLOW_ID.get(&w) as u32,
+        })
+    }
+}
+
+/// Where a lookup was resolved.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum HitKind {
+    /// Neither table matched; the key went to the miss queue.
+    Miss = 0,
+    /// Exact-match cache hit.
+    Emc = 1,
+    /// Megaflow hit.
+    Megaflow = 2,
+}
+
+/// A decoded lookup result.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LookupResult {
+    /// Which table hit.
+    pub kind: HitKind,
+    /// Mask slot (megaflow hits; 0 otherwise).
+    pub slot: u8,
+    /// Entry index (0 on a miss).
+    pub index: u32,
+    /// Flow id (0 on a miss).
+    pub flow_id: u32,
+}
+
+impl LookupResult {
+    /// A miss.
+    pub const MISS: LookupResult = LookupResult {
+        kind: HitKind::Miss,
+        slot: 0,
+        index: 0,
+        flow_id: 0,
+    };
+
+    /// Encodes the result word.
+    pub fn encode(&self) -> Result<u64, DecodeError> {
+        let mut w = 0;
+        put(&mut w, RESULT_KIND, self.kind as u64)?;
+        put(&mut w, RESULT_SLOT, self.slot as u64)?;
+        put(&mut w, RESULT_INDEX, self.index as u64)?;
+        put(&mut w, RESULT_FLOW_ID, self.flow_id as u64)?;
+        Ok(w)
+    }
+
+    /// Decodes a result word.
+    pub fn decode(value: u64) -> Result<LookupResult, DecodeError> {
+        let w = [value];
+        let kind = match RESULT_KIND.get(&w) {
+            0 => HitKind::Miss,
+            1 => HitKind::Emc,
+            2 => HitKind::Megaflow,
+            _ => return Err(DecodeError::BadKind(value)),
+        };
+        Ok(LookupResult {
+            kind,
+            slot: RESULT_SLOT.get(&w) as u8,
+            index: RESULT_INDEX.get(&w) as u32,
+            flow_id: RESULT_FLOW_ID.get(&w) as u32,
+        })
+    }
+}
+
+/// Which entry's statistics to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatsSel {
+    /// false: EMC, true: megaflow.
+    pub megaflow: bool,
+    /// Mask slot.
+    pub slot: u8,
+    /// Entry index.
+    pub index: u32,
+}
+
+impl StatsSel {
+    /// Encodes the selector.
+    pub fn encode(&self) -> Result<u64, DecodeError> {
+        let mut w = 0;
+        put(&mut w, STATS_TABLE, self.megaflow as u64)?;
+        put(&mut w, STATS_SLOT, self.slot as u64)?;
+        put(&mut w, STATS_INDEX, self.index as u64)?;
+        Ok(w)
+    }
+}
+
+/// The capability block, as read from [`REG_ID`]..=[`REG_CAP_CLOCK`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Capability {
+    /// ABI major version.
+    pub abi_major: u16,
+    /// ABI minor version.
+    pub abi_minor: u16,
+    /// Key width in words.
+    pub key_words: u8,
+    /// Hash identifier.
+    pub hash_id: u8,
+    /// Lookup latency in cycles.
+    pub latency: u8,
+    /// Flow id width.
+    pub flow_id_bits: u8,
+    /// Entry index width.
+    pub index_bits: u8,
+    /// Per-entry counter width.
+    pub counter_bits: u8,
+    /// EMC ways.
+    pub emc_ways: u8,
+    /// Table geometry.
+    pub geometry: Geometry,
+    /// Clock in kHz (0: unknown).
+    pub clock_khz: u32,
+}
+
+/// Why a capability block is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CapabilityError {
+    /// The ID register does not hold [`MAGIC`]: not a fastpath device.
+    #[error("ID register reads {0:#018x}: no fastpath magic 0x46504154 (\"FPAT\") in bits 63..32; this is not a fastpath pipeline")]
+    BadMagic(u64),
+    /// Unsupported major version.
+    #[error("device speaks ABI {device_major}.{device_minor}, this software speaks {ours}.x")]
+    Version {
+        /// Device's major.
+        device_major: u16,
+        /// Device's minor.
+        device_minor: u16,
+        /// Ours.
+        ours: u16,
+    },
+    /// A capability does not match this software.
+    #[error("capability {field} = {value}, expected {expected}")]
+    Mismatch {
+        /// Capability name.
+        field: &'static str,
+        /// Device value.
+        value: u64,
+        /// What we support.
+        expected: String,
+    },
+    /// Geometry outside the supported range.
+    #[error("device geometry: {0}")]
+    Geometry(#[from] GeometryError),
+}
+
+impl Capability {
+    /// The block a build with `geometry` and `latency` announces.
+    pub fn new(geometry: Geometry, latency: u8, clock_khz: u32) -> Self {
+        Capability {
+            abi_major: crate::ABI_MAJOR,
+            abi_minor: crate::ABI_MINOR,
+            key_words: KEY_WORDS as u8,
+            hash_id: crate::HASH_ID_CRC32C,
+            latency,
+            flow_id_bits: FLOW_ID_BITS,
+            index_bits: INDEX_BITS,
+            counter_bits: COUNTER_BITS,
+            emc_ways: EMC_WAYS,
+            geometry,
+            clock_khz,
+        }
+    }
+
+    /// Register values, as `(offset, value)` pairs.
+    pub fn encode(&self) -> [(u64, u64); 6] {
+        let set = |fields: &[(BitField, u64)]| {
+            let mut w = [0u64];
+            for (f, v) in fields {
+                f.set(&mut w, *v);
+            }
+            w[0]
+        };
+        let g = &self.geometry;
+        [
+            (
+                REG_ID,
+                set(&[
+                    (ID_MAGIC, MAGIC as u64),
+                    (ID_MAJOR, self.abi_major as u64),
+                    (ID_MINOR, self.abi_minor as u64),
+                ]),
+            ),
+            (
+                REG_CAP_KEY,
+                set(&[
+                    (CAP_KEY_WORDS, self.key_words as u64),
+                    (CAP_HASH_ID, self.hash_id as u64),
+                    (CAP_LATENCY, self.latency as u64),
+                    (CAP_FLOW_ID_BITS, self.flow_id_bits as u64),
+                    (CAP_INDEX_BITS, self.index_bits as u64),
+                    (CAP_COUNTER_BITS, self.counter_bits as u64),
+                ]),
+            ),
+            (
+                REG_CAP_EMC,
+                set(&[
+                    (CAP_EMC_LOG2_ENTRIES, g.emc_log2_entries as u64),
+                    (CAP_EMC_WAYS, self.emc_ways as u64),
+                ]),
+            ),
+            (
+                REG_CAP_MF,
+                set(&[
+                    (CAP_MF_SLOTS, g.mf_slots as u64),
+                    (CAP_MF_LOG2_BUCKETS, g.mf_log2_buckets as u64),
+                    (CAP_MF_BUCKET_SLOTS, g.mf_bucket_slots as u64),
+                ]),
+            ),
+            (
+                REG_CAP_MISSQ,
+                set(&[(CAP_MISSQ_LOG2_DEPTH, g.missq_log2_depth as u64)]),
+            ),
+            (
+                REG_CAP_CLOCK,
+                set(&[(CAP_CLOCK_KHZ, self.clock_khz as u64)]),
+            ),
+        ]
+    }
+
+    /// Decodes the block from a register reader and checks that this
+    /// software can drive the device: magic, major version, key width, hash,
+    /// encodings and geometry ranges. Errors name the offending capability.
+    pub fn decode<E>(
+        mut read: impl FnMut(u64) -> Result<u64, E>,
+    ) -> Result<Result<Capability, CapabilityError>, E> {
+        let id = read(REG_ID)?;
+        let key = [read(REG_CAP_KEY)?];
+        let emc = [read(REG_CAP_EMC)?];
+        let mf = [read(REG_CAP_MF)?];
+        let mq = [read(REG_CAP_MISSQ)?];
+        let clk = [read(REG_CAP_CLOCK)?];
+        let idw = [id];
+        if ID_MAGIC.get(&idw) as u32 != MAGIC {
+            return Ok(Err(CapabilityError::BadMagic(id)));
+        }
+        let cap = Capability {
+            abi_major: ID_MAJOR.get(&idw) as u16,
+            abi_minor: ID_MINOR.get(&idw) as u16,
+            key_words: CAP_KEY_WORDS.get(&key) as u8,
+            hash_id: CAP_HASH_ID.get(&key) as u8,
+            latency: CAP_LATENCY.get(&key) as u8,
+            flow_id_bits: CAP_FLOW_ID_BITS.get(&key) as u8,
+            index_bits: CAP_INDEX_BITS.get(&key) as u8,
+            counter_bits: CAP_COUNTER_BITS.get(&key) as u8,
+            emc_ways: CAP_EMC_WAYS.get(&emc) as u8,
+            geometry: Geometry {
+                emc_log2_entries: CAP_EMC_LOG2_ENTRIES.get(&emc) as u8,
+                mf_slots: CAP_MF_SLOTS.get(&mf) as u8,
+                mf_log2_buckets: CAP_MF_LOG2_BUCKETS.get(&mf) as u8,
+                mf_bucket_slots: CAP_MF_BUCKET_SLOTS.get(&mf) as u8,
+                missq_log2_depth: CAP_MISSQ_LOG2_DEPTH.get(&mq) as u8,
+            },
+            clock_khz: CAP_CLOCK_KHZ.get(&clk) as u32,
+        };
+        Ok(cap.check())
+    }
+
+    /// Checks the block against what this software supports.
+    pub fn check(self) -> Result<Capability, CapabilityError> {
+        if self.abi_major != crate::ABI_MAJOR {
+            return Err(CapabilityError::Version {
+                device_major: self.abi_major,
+                device_minor: self.abi_minor,
+                ours: crate::ABI_MAJOR,
+            });
+        }
+        let exact: [(&'static str, u64, u64); 6] = [
+            ("key_words", self.key_words as u64, KEY_WORDS as u64),
+            ("hash_id", self.hash_id as u64, crate::HASH_ID_CRC32C as u64),
+            (
+                "flow_id_bits",
+                self.flow_id_bits as u64,
+                FLOW_ID_BITS as u64,
+            ),
+            ("index_bits", self.index_bits as u64, INDEX_BITS as u64),
+            (
+                "counter_bits",
+                self.counter_bits as u64,
+                COUNTER_BITS as u64,
+            ),
+            ("emc_ways", self.emc_ways as u64, EMC_WAYS as u64),
+        ];
+        for (field, value, want) in exact {
+            if value != want {
+                return Err(CapabilityError::Mismatch {
+                    field,
+                    value,
+                    expected: want.to_string(),
+                });
+            }
+        }
+        self.geometry.validate()?;
+        Ok(self)
+    }
+}
+
+/// Every layout table in this module, for documentation and tests.
+pub const ALL_LAYOUTS: &[(&str, &[BitField])] = &[
+    ("ID", ID_FIELDS),
+    ("CAP_KEY", CAP_KEY_FIELDS),
+    ("CAP_EMC", CAP_EMC_FIELDS),
+    ("CAP_MF", CAP_MF_FIELDS),
+    ("CAP_MISSQ", CAP_MISSQ_FIELDS),
+    ("CAP_CLOCK", CAP_CLOCK_FIELDS),
+    ("CTRL", CTRL_FIELDS),
+    ("STATUS", STATUS_FIELDS),
+    ("CMD", CMD_FIELDS),
+    ("RESULT", RESULT_FIELDS),
+    ("STATS_SEL", STATS_SEL_FIELDS),
+    ("MISS_META", MISS_META_FIELDS),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bits::check_layout;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn layouts_are_sound() {
+        for (name, t) in ALL_LAYOUTS {
+            check_layout(t, 1, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+    }
+
+    #[test]
+    fn register_offsets_are_aligned_and_distinct() {
+        let mut regs = vec![
+            REG_ID,
+            REG_CAP_KEY,
+            REG_CAP_EMC,
+            REG_CAP_MF,
+            REG_CAP_MISSQ,
+            REG_CAP_CLOCK,
+            REG_SCRATCH,
+            REG_CTRL,
+            REG_STATUS,
+            REG_TIME,
+            REG_CNT_LOOKUPS,
+            REG_CNT_EMC_HITS,
+            REG_CNT_MF_HITS,
+            REG_CNT_MISSES,
+            REG_CNT_MISS_DROPS,
+            REG_CNT_COMMANDS,
+            REG_CMD,
+            REG_STATS_SEL,
+            REG_STATS_HITS,
+            REG_STATS_USED,
+            REG_MISSQ_LEVEL,
+            REG_MISSQ_META,
+            REG_MISSQ_POP,
+        ];
+        for i in 0..KEY_WORDS as u64 {
+            regs.push(REG_STAGE_KEY + 8 * i);
+            regs.push(REG_MISSQ_KEY + 8 * i);
+        }
+        let n = regs.len();
+        regs.sort();
+        regs.dedup();
+        assert_eq!(regs.len(), n);
+        assert!(regs.iter().all(|r| r % 8 == 0 && *r < REG_WINDOW_BYTES));
+    }
+
+    #[test]
+    fn capability_round_trips_and_rejects() {
+        let cap = Capability::new(Geometry::DEFAULT, 9, 250_000);
+        let regs: HashMap<u64, u64> = cap.encode().into_iter().collect();
+        let read = |r: u64| -> Result<u64, ()> { Ok(*regs.get(&r).unwrap_or(&0)) };
+        assert_eq!(Capability::decode(read).unwrap().unwrap(), cap);
+
+        let mut bad = regs.clone();
+        bad.insert(REG_ID, 0x1234_11e8_0000_0000);
+        let r = Capability::decode(|r| Ok::<_, ()>(bad[&r])).unwrap();
+        assert!(matches!(r, Err(CapabilityError::BadMagic(_))));
+
+        let mut c2 = cap;
+        c2.abi_major = 2;
+        assert!(matches!(c2.check(), Err(CapabilityError::Version { .. })));
+        let mut c3 = cap;
+        c3.hash_id = 7;
+        match c3.check() {
+            Err(CapabilityError::Mismatch { field, .. }) => assert_eq!(field, "hash_id"),
+            other => panic!("{other:?}"),
+        }
+        let mut c4 = cap;
+        c4.geometry.mf_bucket_slots = 9;
+        assert!(matches!(c4.check(), Err(CapabilityError::Geometry(_))));
+    }
+
+    #[test]
+    fn too_wide_fields_are_refused() {
+        let c = Command {
+            op: Op::MfWrite,
+            slot: 1,
+            index: 1 << 24,
+            flow_id: 0,
+        };
+        assert!(matches!(
+            c.encode(),
+            Err(DecodeError::TooWide {
+                field: "CMD_INDEX",
+                ..
+            })
+        ));
+        assert!(matches!(
+            Command::decode(0xff),
+            Err(DecodeError::BadOp { op: 0xff, .. })
+        ));
+        assert!(matches!(
+            LookupResult::decode(3),
+            Err(DecodeError::BadKind(3))
+        ));
+    }
+
+    proptest! {
+        #[test]
+        fn command_round_trips(op in 0u8..7, slot in any::<u8>(), index in 0u32..(1 << 24), flow in 0u32..(1 << 24)) {
+            let c = Command { op: Op::from_u8(op).unwrap(), slot, index, flow_id: flow };
+            let w = c.encode().unwrap();
+            prop_assert_eq!(Command::decode(w).unwrap(), c);
+            // The bitvec reference path reads the same fields.
+            prop_assert_eq!(CMD_INDEX.load_bitvec(&[w]), index as u64);
+            prop_assert_eq!(CMD_FLOW_ID.load_bitvec(&[w]), flow as u64);
+        }
+
+        #[test]
+        fn result_round_trips(kind in 0u8..3, slot in any::<u8>(), index in 0u32..(1 << 24), flow in 0u32..(1 << 24)) {
+            let kind = [HitKind::Miss, HitKind::Emc, HitKind::Megaflow][kind as usize];
+            let r = LookupResult { kind, slot, index, flow_id: flow };
+            prop_assert_eq!(LookupResult::decode(r.encode().unwrap()).unwrap(), r);
+        }
+    }
+}
