@@ -1,0 +1,1 @@
+//! Megaflow classifier (dpcls): tuple space search over cuckoo subtables.

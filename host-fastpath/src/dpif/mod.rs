@@ -1,0 +1,1 @@
+//! Datapath: the pipeline (extract → EMC → dpcls → upcall) and the flow table with its lifecycle.

@@ -1,0 +1,1 @@
+//! Exact-match cache with Open vSwitch semantics.

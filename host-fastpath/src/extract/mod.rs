@@ -1,0 +1,1 @@
+//! Miniflow extract: raw Ethernet frame → flow key.

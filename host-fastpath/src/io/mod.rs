@@ -1,0 +1,1 @@
+//! Packet I/O: pcap files, ClassBench traces, synthetic traffic.

@@ -1,0 +1,1 @@
+//! Datapath actions executed on frames.

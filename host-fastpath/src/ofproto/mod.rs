@@ -1,0 +1,1 @@
+//! Slow path: OpenFlow-style rule tables, translation and megaflow wildcards.
