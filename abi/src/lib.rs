@@ -14,6 +14,7 @@
 #![warn(missing_docs)]
 
 pub mod bits;
+pub mod export;
 pub mod geometry;
 pub mod hash;
 pub mod key;

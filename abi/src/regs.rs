@@ -69,6 +69,39 @@ pub const REG_MISSQ_POP: u64 = 0x1d0;
 /// First word of the head entry's key; word `i` at `REG_MISSQ_KEY + 8 * i`.
 pub const REG_MISSQ_KEY: u64 = 0x200;
 
+/// Every single register, by name and byte offset (key-word arrays are
+/// listed as their first word), for documentation, exports and tests.
+pub const REGISTERS: &[(&str, u64)] = &[
+    ("ID", REG_ID),
+    ("CAP_KEY", REG_CAP_KEY),
+    ("CAP_EMC", REG_CAP_EMC),
+    ("CAP_MF", REG_CAP_MF),
+    ("CAP_MISSQ", REG_CAP_MISSQ),
+    ("CAP_CLOCK", REG_CAP_CLOCK),
+    ("SCRATCH", REG_SCRATCH),
+    ("CTRL", REG_CTRL),
+    ("STATUS", REG_STATUS),
+    ("TIME", REG_TIME),
+    ("CNT_LOOKUPS", REG_CNT_LOOKUPS),
+    ("CNT_EMC_HITS", REG_CNT_EMC_HITS),
+    ("CNT_MF_HITS", REG_CNT_MF_HITS),
+    ("CNT_MISSES", REG_CNT_MISSES),
+    ("CNT_MISS_DROPS", REG_CNT_MISS_DROPS),
+    ("CNT_COMMANDS", REG_CNT_COMMANDS),
+    ("STAGE_KEY", REG_STAGE_KEY),
+    ("CMD", REG_CMD),
+    ("STATS_SEL", REG_STATS_SEL),
+    ("STATS_HITS", REG_STATS_HITS),
+    ("STATS_USED", REG_STATS_USED),
+    ("MISSQ_LEVEL", REG_MISSQ_LEVEL),
+    ("MISSQ_META", REG_MISSQ_META),
+    ("MISSQ_POP", REG_MISSQ_POP),
+    ("MISSQ_KEY", REG_MISSQ_KEY),
+];
+
+/// Registers that are arrays of [`KEY_WORDS`] words.
+pub const KEY_ARRAY_REGISTERS: &[&str] = &["STAGE_KEY", "MISSQ_KEY"];
+
 /// Value of [`ID_MAGIC`]: ASCII "FPAT".
 pub const MAGIC: u32 = 0x4650_4154;
 
@@ -657,39 +690,21 @@ mod tests {
 
     #[test]
     fn register_offsets_are_aligned_and_distinct() {
-        let mut regs = vec![
-            REG_ID,
-            REG_CAP_KEY,
-            REG_CAP_EMC,
-            REG_CAP_MF,
-            REG_CAP_MISSQ,
-            REG_CAP_CLOCK,
-            REG_SCRATCH,
-            REG_CTRL,
-            REG_STATUS,
-            REG_TIME,
-            REG_CNT_LOOKUPS,
-            REG_CNT_EMC_HITS,
-            REG_CNT_MF_HITS,
-            REG_CNT_MISSES,
-            REG_CNT_MISS_DROPS,
-            REG_CNT_COMMANDS,
-            REG_CMD,
-            REG_STATS_SEL,
-            REG_STATS_HITS,
-            REG_STATS_USED,
-            REG_MISSQ_LEVEL,
-            REG_MISSQ_META,
-            REG_MISSQ_POP,
-        ];
-        for i in 0..KEY_WORDS as u64 {
-            regs.push(REG_STAGE_KEY + 8 * i);
-            regs.push(REG_MISSQ_KEY + 8 * i);
+        let mut regs = Vec::new();
+        for (name, off) in REGISTERS {
+            let n = if KEY_ARRAY_REGISTERS.contains(name) {
+                KEY_WORDS as u64
+            } else {
+                1
+            };
+            for i in 0..n {
+                regs.push(off + 8 * i);
+            }
         }
         let n = regs.len();
         regs.sort();
         regs.dedup();
-        assert_eq!(regs.len(), n);
+        assert_eq!(regs.len(), n, "two registers share an offset");
         assert!(regs.iter().all(|r| r % 8 == 0 && *r < REG_WINDOW_BYTES));
     }
 

@@ -1,0 +1,181 @@
+//! Renders the contract for readers and for other languages: Markdown tables
+//! for `docs/abi.md` and `docs/registers.md`, and JSON for the Python
+//! reference model of the cocotb benches. Both are generated from the same
+//! declarations, and a test checks the committed docs, so they cannot drift.
+
+use crate::bits::BitField;
+use crate::geometry::Geometry;
+use crate::hash::TEST_VECTORS;
+use crate::key::{KEY_ALIASES, KEY_FIELDS, KEY_WORDS};
+use crate::regs::{Capability, ALL_LAYOUTS, KEY_ARRAY_REGISTERS, REGISTERS};
+use std::fmt::Write;
+
+fn bit_range(f: &BitField) -> String {
+    let lo = f.shift();
+    let hi = lo + f.width as u32 - 1;
+    format!("{hi}:{lo}")
+}
+
+/// The key-field table of `docs/abi.md`.
+pub fn markdown_key_table() -> String {
+    let mut s = String::from(
+        "| field | word | bits | width | global offset | aliases |\n|---|---|---|---|---|---|\n",
+    );
+    for f in KEY_FIELDS {
+        let alias: Vec<&str> = KEY_ALIASES
+            .iter()
+            .filter_map(|&(a, b)| {
+                if a == f.name {
+                    Some(b)
+                } else if b == f.name {
+                    Some(a)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            s,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            f.name,
+            f.word(),
+            bit_range(f),
+            f.width,
+            f.offset,
+            if alias.is_empty() {
+                String::new()
+            } else {
+                alias.join(", ")
+            }
+        );
+    }
+    s
+}
+
+/// The hash test-vector table of `docs/abi.md`.
+pub fn markdown_test_vectors() -> String {
+    let mut s = String::new();
+    for (i, (k, m, h)) in TEST_VECTORS.iter().enumerate() {
+        let _ = writeln!(s, "vector {i}: hash = 0x{h:08x}");
+        let _ = writeln!(s, "  key  = {}", words_hex(k));
+        let _ = writeln!(s, "  mask = {}", words_hex(m));
+    }
+    s
+}
+
+fn words_hex(w: &[u64; KEY_WORDS]) -> String {
+    w.iter()
+        .map(|x| format!("{x:016x}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The register table and one field table per register layout.
+pub fn markdown_registers() -> String {
+    let mut s = String::from("| offset | register | words |\n|---|---|---|\n");
+    for (name, off) in REGISTERS {
+        let n = if KEY_ARRAY_REGISTERS.contains(name) {
+            KEY_WORDS
+        } else {
+            1
+        };
+        let _ = writeln!(s, "| 0x{off:03x} | `{name}` | {n} |");
+    }
+    for (name, fields) in ALL_LAYOUTS {
+        let _ = writeln!(s, "\n{name}:\n\n| field | bits | width |\n|---|---|---|");
+        for f in *fields {
+            let _ = writeln!(s, "| `{}` | {} | {} |", f.name, bit_range(f), f.width);
+        }
+    }
+    s
+}
+
+fn json_fields(out: &mut String, fields: &[BitField]) {
+    out.push('[');
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(
+            out,
+            "{{\"name\": \"{}\", \"offset\": {}, \"width\": {}}}",
+            f.name, f.offset, f.width
+        );
+    }
+    out.push(']');
+}
+
+/// The whole contract as JSON (key fields, layouts, registers, default
+/// geometry and capability values, hash test vectors).
+pub fn json() -> String {
+    let mut s = String::from("{\n");
+    let _ = writeln!(
+        s,
+        "  \"abi_major\": {}, \"abi_minor\": {}, \"key_words\": {}, \"hash_id\": {},",
+        crate::ABI_MAJOR,
+        crate::ABI_MINOR,
+        KEY_WORDS,
+        crate::HASH_ID_CRC32C
+    );
+    s.push_str("  \"key_fields\": ");
+    json_fields(&mut s, KEY_FIELDS);
+    s.push_str(",\n  \"layouts\": {");
+    for (i, (name, fields)) in ALL_LAYOUTS.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\n    \"{name}\": ");
+        json_fields(&mut s, fields);
+    }
+    s.push_str("\n  },\n  \"registers\": {");
+    for (i, (name, off)) in REGISTERS.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\n    \"{name}\": {off}");
+    }
+    let g = Geometry::DEFAULT;
+    let _ = write!(
+        s,
+        "\n  }},\n  \"default_geometry\": {{\"emc_log2_entries\": {}, \"mf_slots\": {}, \
+         \"mf_log2_buckets\": {}, \"mf_bucket_slots\": {}, \"missq_log2_depth\": {}}},\n",
+        g.emc_log2_entries, g.mf_slots, g.mf_log2_buckets, g.mf_bucket_slots, g.missq_log2_depth
+    );
+    s.push_str("  \"default_capability_registers\": {");
+    for (i, (off, v)) in Capability::new(g, 0, 0).encode().iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(s, "\"{off}\": \"0x{v:016x}\"");
+    }
+    s.push_str("},\n  \"hash_test_vectors\": [");
+    for (i, (k, m, h)) in TEST_VECTORS.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let hex = |w: &[u64; KEY_WORDS]| {
+            w.iter()
+                .map(|x| format!("\"0x{x:016x}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = write!(
+            s,
+            "\n    {{\"key\": [{}], \"mask\": [{}], \"hash\": \"0x{h:08x}\"}}",
+            hex(k),
+            hex(m)
+        );
+    }
+    s.push_str("\n  ]\n}\n");
+    s
+}
+
+/// Replaces the text between `<!-- BEGIN GENERATED: name -->` and
+/// `<!-- END GENERATED: name -->` in `doc`; `None` if the markers are missing.
+pub fn splice(doc: &str, name: &str, body: &str) -> Option<String> {
+    let begin = format!("<!-- BEGIN GENERATED: {name} -->\n");
+    let end = format!("<!-- END GENERATED: {name} -->");
+    let b = doc.find(&begin)? + begin.len();
+    let e = b + doc[b..].find(&end)?;
+    Some(format!("{}{}{}", &doc[..b], body, &doc[e..]))
+}
