@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn candidates_follow_ovs_for_8192() {
-        let h = 0b1_0101_0101_0101_1_1111_0000_1111u32;
+        let h = 0x02ab_3f0f_u32;
         let [a, b] = emc_candidates(h, 13);
         assert_eq!(a, h & 0x1fff);
         assert_eq!(b, (h >> 13) & 0x1fff);
