@@ -1,0 +1,903 @@
+//! Concurrent cuckoo hash map from 512-bit keys to `u32` values, with the
+//! semantics of Open vSwitch's `cmap`: one writer at a time, any number of
+//! lock-free readers.
+//!
+//! # Layout
+//! A power-of-two array of 64-byte buckets. A bucket holds a version counter
+//! and [`BUCKET_SLOTS`] slots of `(hash, entry index, value)`. A key may live
+//! in either of its two candidate buckets, given by
+//! [`abi::geometry::cuckoo_buckets`] — the function the hardware megaflow
+//! table uses, so a hardware placement can be computed from the same hash.
+//! Keys live in an [`Arena`] (one cache line per key) addressed by the entry
+//! index. Keys whose 32-bit hashes are equal share one slot: the slot points
+//! at the head of a chain linked through the arena (a constant hash puts every
+//! key into one chain; a good one almost never chains). The head's value is
+//! cached in the slot, so a hit touches two cache lines: bucket and key.
+//!
+//! Why 5 slots of 12 bytes rather than 7 of 8 (hash, index): with the value
+//! in the slot a hit needs no third cache line, and 5 slots with two choices
+//! still fill beyond the 85 % growth threshold (OVS's cmap also has 5).
+//!
+//! # Readers: per-bucket sequence lock
+//! The writer makes a bucket's counter odd, publishes with a release fence,
+//! stores the slots, then makes the counter even again with a release store.
+//! A reader loads the counter (acquire; odd → retry), reads slots, arena keys
+//! and links with relaxed atomic loads, issues an acquire fence and re-reads
+//! the counter; any change → retry. If the reader read any value stored after
+//! the writer's release fence, fence-to-fence synchronisation guarantees the
+//! re-read sees the odd (or a later) counter: so a reader either retries or
+//! used data that was consistent at one instant. Every shared location is an
+//! atomic, so racing reads are never data races (no UB), merely discarded.
+//!
+//! * **Hit** — validated on the bucket it was found in.
+//! * **Miss** — both candidate counters are read before the searches and both
+//!   re-checked after, so an entry moving between its buckets is never missed:
+//!   the writer moves by first writing the destination slot and only then
+//!   overwriting the source (like `cmap_insert_bfs`), so an entry present
+//!   throughout is always in at least one bucket.
+//! * **Entry reuse** — an unlinked index may be reused at once: the unlink
+//!   bumped the counter of the bucket the reader got the index from, and the
+//!   arena write of the new contents is preceded by a release fence, so a
+//!   reader that sees the new contents also sees the bump and retries.
+//! * **Chains** are walked with a counter re-check every
+//!   [`CHAIN_CHECK_EVERY`] steps, so a torn read can never loop forever;
+//!   an index that points outside the arena (torn) also means retry.
+//!
+//! # Resizing
+//! Above 85 % slot load the writer builds a bucket array twice as large
+//! (below 20 %: half as large) off to the side, publishes it, then *retires*
+//! the old array by making every counter odd forever. Readers that still hold
+//! the old array retry and reload the array (the retire stores are release,
+//! so a reader that sees one also sees the new array). Entries do not move:
+//! only slots are rehashed.
+//!
+//! The bucket array is swapped with [`arc_swap::ArcSwap`] rather than
+//! `crossbeam-epoch`: both cost a few nanoseconds per load, which a burst of
+//! 32 lookups amortises, but `ArcSwap` needs no `unsafe` in this crate (epoch
+//! pointers must be dereferenced and destroyed in `unsafe` blocks), and the
+//! retired array is freed when the last reader drops its guard.
+//!
+//! # Batches
+//! [`Cmap::get_batch`] first prefetches both candidate buckets of every key,
+//! then (for tables too large for the L2 cache) prefetches the key lines the
+//! matching slots point to, then probes: the DRAM latencies of a burst
+//! overlap instead of adding up.
+
+use super::arena::Arena;
+use super::prefetch::prefetch;
+use super::Bits;
+use abi::geometry::cuckoo_buckets;
+use abi::FlowKey;
+use arc_swap::ArcSwap;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{fence, AtomicU32, AtomicUsize};
+use std::sync::{Arc, Mutex, MutexGuard};
+use thiserror::Error;
+
+/// Slots per 64-byte bucket.
+pub const BUCKET_SLOTS: usize = 5;
+/// Smallest bucket array (log2 of buckets).
+pub const MIN_LOG2: u8 = 1;
+/// Largest bucket array (log2 of buckets).
+pub const MAX_LOG2: u8 = 30;
+/// Grow when an insertion would push slot load above this percentage
+/// (as OVS: cuckoo with two choices and 5 slots still inserts cheaply there).
+pub const GROW_PERCENT: usize = 85;
+/// Shrink when slot load falls below this percentage (hysteresis: after a
+/// shrink the load is below 40 %, after a growth above 42 %).
+pub const SHRINK_PERCENT: usize = 20;
+/// Chain steps between two counter re-checks in a reader.
+pub const CHAIN_CHECK_EVERY: u32 = 16;
+/// Most buckets a cuckoo path search (BFS) visits before giving up and
+/// growing the table.
+const BFS_MAX_NODES: usize = 512;
+/// From this size on (16 K buckets = 1 MiB of buckets, beyond L2) batch
+/// lookups also prefetch key lines; smaller tables stay cached and the
+/// extra pass would only cost time.
+const ENTRY_PREFETCH_MIN_LOG2: u8 = 14;
+/// A bucket array may have at most this many buckets per used slot: growth
+/// beyond it (a degenerate hash that keeps colliding in both candidates at
+/// every size) is refused instead of exhausting memory.
+const MAX_BUCKETS_PER_SLOT: usize = 16;
+
+const EMPTY: u32 = u32::MAX;
+const NO_PARENT: u32 = u32::MAX;
+
+/// Why an insertion failed. Nothing was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Error)]
+pub enum CmapError {
+    /// No cuckoo path and no acceptable larger table.
+    #[error("cuckoo map full: no free candidate slot for hash {hash:#010x} with {len} entries in 2^{log2} buckets")]
+    Full {
+        /// Hash of the key that could not be placed.
+        hash: u32,
+        /// Entries in the map.
+        len: usize,
+        /// log2 of the current bucket count.
+        log2: u8,
+    },
+}
+
+/// Writer-side event counters (for tests and diagnostics).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CmapWriterStats {
+    /// Slots moved to their alternate bucket by cuckoo displacement.
+    pub moves: u64,
+    /// Bucket arrays doubled.
+    pub grows: u64,
+    /// Bucket arrays halved.
+    pub shrinks: u64,
+    /// Placements that found no cuckoo path (followed by a growth).
+    pub failed_placements: u64,
+}
+
+#[repr(C, align(64))]
+struct Bucket {
+    seq: AtomicU32,
+    hash: [AtomicU32; BUCKET_SLOTS],
+    entry: [AtomicU32; BUCKET_SLOTS],
+    value: [AtomicU32; BUCKET_SLOTS],
+}
+
+const _: () = assert!(size_of::<Bucket>() == 64);
+
+impl Bucket {
+    fn new() -> Self {
+        Self {
+            seq: AtomicU32::new(0),
+            hash: Default::default(),
+            entry: [const { AtomicU32::new(EMPTY) }; BUCKET_SLOTS],
+            value: Default::default(),
+        }
+    }
+
+    /// Writer: opens a write section (counter odd), returns the old counter.
+    #[inline]
+    fn begin_write(&self) -> u32 {
+        let s = self.seq.load(Relaxed);
+        self.seq.store(s.wrapping_add(1), Relaxed);
+        fence(Release);
+        s
+    }
+
+    /// Writer: closes a write section opened at counter `s`.
+    #[inline]
+    fn end_write(&self, s: u32) {
+        self.seq.store(s.wrapping_add(2), Release);
+    }
+
+    fn set_slot(&self, slot: usize, hash: u32, entry: u32, value: u32) {
+        let s = self.begin_write();
+        self.hash[slot].store(hash, Relaxed);
+        self.entry[slot].store(entry, Relaxed);
+        self.value[slot].store(value, Relaxed);
+        self.end_write(s);
+    }
+
+    fn empty_slot(&self) -> Option<usize> {
+        (0..BUCKET_SLOTS).find(|&s| self.entry[s].load(Relaxed) == EMPTY)
+    }
+
+    /// Writer: the used slot holding `hash`.
+    fn slot_of(&self, hash: u32) -> Option<usize> {
+        (0..BUCKET_SLOTS)
+            .find(|&s| self.entry[s].load(Relaxed) != EMPTY && self.hash[s].load(Relaxed) == hash)
+    }
+}
+
+struct BucketArray {
+    log2: u8,
+    buckets: Box<[Bucket]>,
+}
+
+impl BucketArray {
+    fn new(log2: u8) -> Self {
+        Self {
+            log2,
+            buckets: (0..1usize << log2).map(|_| Bucket::new()).collect(),
+        }
+    }
+
+    #[inline(always)]
+    fn candidates(&self, hash: u32) -> [usize; 2] {
+        let [a, b] = cuckoo_buckets(hash, self.log2);
+        [a as usize, b as usize]
+    }
+
+    fn capacity(&self) -> usize {
+        self.buckets.len() * BUCKET_SLOTS
+    }
+}
+
+enum Probe {
+    Hit(u32),
+    Miss,
+    Retry,
+}
+
+#[derive(Clone, Copy)]
+struct BfsNode {
+    bucket: u32,
+    parent: u32,
+    /// Slot in the parent's bucket whose entry moves into `bucket`.
+    slot: u8,
+}
+
+struct Writer {
+    free: Vec<u32>,
+    fresh: u32,
+    used_slots: usize,
+    bfs: Vec<BfsNode>,
+    stats: CmapWriterStats,
+}
+
+/// The concurrent cuckoo map. Readers ([`Cmap::get`], [`Cmap::get_batch`])
+/// never block; writers are serialized by an internal mutex.
+pub struct Cmap {
+    array: ArcSwap<BucketArray>,
+    arena: Arena,
+    len: AtomicUsize,
+    writer: Mutex<Writer>,
+}
+
+impl Default for Cmap {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Cmap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cmap")
+            .field("len", &self.len())
+            .field("buckets", &self.buckets())
+            .finish()
+    }
+}
+
+impl Cmap {
+    /// An empty map with the smallest bucket array.
+    pub fn new() -> Self {
+        Self::with_log2(MIN_LOG2)
+    }
+
+    /// An empty map sized for `n` keys with distinct hashes without growing.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut log2 = MIN_LOG2;
+        while log2 < MAX_LOG2 && (n * 100) > (BUCKET_SLOTS << log2) * GROW_PERCENT {
+            log2 += 1;
+        }
+        Self::with_log2(log2)
+    }
+
+    fn with_log2(log2: u8) -> Self {
+        Self {
+            array: ArcSwap::from_pointee(BucketArray::new(log2)),
+            arena: Arena::new(),
+            len: AtomicUsize::new(0),
+            writer: Mutex::new(Writer {
+                free: Vec::new(),
+                fresh: 0,
+                used_slots: 0,
+                bfs: Vec::with_capacity(BFS_MAX_NODES),
+                stats: CmapWriterStats::default(),
+            }),
+        }
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.len.load(Relaxed)
+    }
+
+    /// True when the map holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Current number of buckets.
+    pub fn buckets(&self) -> usize {
+        self.array.load().buckets.len()
+    }
+
+    /// Bytes of memory held by buckets and entries.
+    pub fn memory_bytes(&self) -> usize {
+        self.buckets() * size_of::<Bucket>() + self.arena.bytes()
+    }
+
+    /// Writer-side event counters.
+    pub fn writer_stats(&self) -> CmapWriterStats {
+        self.lock().stats
+    }
+
+    // ------------------------------------------------------------------
+    // Readers.
+
+    /// The value of `key` (exact), whose hash is `hash`.
+    #[inline]
+    pub fn get(&self, hash: u32, key: &FlowKey) -> Option<u32> {
+        self.get_masked(hash, key, &FlowKey::ONES)
+    }
+
+    /// The value of the stored key equal to `key & mask`, whose hash is
+    /// `hash` (so a subtable probes with the packet key and its mask without
+    /// materialising the masked key).
+    #[inline]
+    pub fn get_masked(&self, hash: u32, key: &FlowKey, mask: &FlowKey) -> Option<u32> {
+        let mut a = self.array.load();
+        loop {
+            match self.probe(&a, hash, key, mask) {
+                Probe::Hit(v) => return Some(v),
+                Probe::Miss => return None,
+                Probe::Retry => {
+                    std::hint::spin_loop();
+                    a = self.array.load();
+                }
+            }
+        }
+    }
+
+    /// Batch lookup of `keys[i] & mask` with hash `hashes[i]` for every bit
+    /// `i` of `map` (at most 32 keys). Writes `out[i]` for found keys only
+    /// and returns the bitmap of found keys.
+    pub fn get_batch(
+        &self,
+        keys: &[FlowKey],
+        mask: &FlowKey,
+        hashes: &[u32],
+        map: u32,
+        out: &mut [Option<u32>],
+    ) -> u32 {
+        let n = keys.len().min(hashes.len()).min(out.len()).min(32);
+        let map = map & low_bits(n);
+        let mut a = self.array.load();
+        for i in Bits(map) {
+            let [b0, b1] = a.candidates(hashes[i]);
+            prefetch(&a.buckets[b0]);
+            prefetch(&a.buckets[b1]);
+        }
+        if a.log2 >= ENTRY_PREFETCH_MIN_LOG2 {
+            for i in Bits(map) {
+                self.prefetch_key(&a, hashes[i]);
+            }
+        }
+        let mut found = 0;
+        for i in Bits(map) {
+            loop {
+                match self.probe(&a, hashes[i], &keys[i], mask) {
+                    Probe::Hit(v) => {
+                        out[i] = Some(v);
+                        found |= 1 << i;
+                        break;
+                    }
+                    Probe::Miss => break,
+                    Probe::Retry => {
+                        std::hint::spin_loop();
+                        a = self.array.load();
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Prefetches the key line of the slot matching `hash`, if any. A hint:
+    /// the data read here is not validated and only chooses what to fetch.
+    #[inline(always)]
+    fn prefetch_key(&self, a: &BucketArray, hash: u32) {
+        for b in a.candidates(hash) {
+            let b = &a.buckets[b];
+            for s in 0..BUCKET_SLOTS {
+                if b.hash[s].load(Relaxed) == hash {
+                    if let Some(k) = self.arena.key(b.entry[s].load(Relaxed)) {
+                        prefetch(k);
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn probe(&self, a: &BucketArray, hash: u32, key: &FlowKey, mask: &FlowKey) -> Probe {
+        let [i0, i1] = a.candidates(hash);
+        let b0 = &a.buckets[i0];
+        let s0 = b0.seq.load(Acquire);
+        if s0 & 1 != 0 {
+            return Probe::Retry;
+        }
+        match self.search(b0, s0, hash, key, mask) {
+            Err(()) => return Probe::Retry,
+            Ok(Some(v)) => return validate(b0, s0, Probe::Hit(v)),
+            Ok(None) => {}
+        }
+        if i1 == i0 {
+            return validate(b0, s0, Probe::Miss);
+        }
+        let b1 = &a.buckets[i1];
+        let s1 = b1.seq.load(Acquire);
+        if s1 & 1 != 0 {
+            return Probe::Retry;
+        }
+        match self.search(b1, s1, hash, key, mask) {
+            Err(()) => Probe::Retry,
+            Ok(Some(v)) => validate(b1, s1, Probe::Hit(v)),
+            Ok(None) => {
+                fence(Acquire);
+                if b0.seq.load(Relaxed) == s0 && b1.seq.load(Relaxed) == s1 {
+                    Probe::Miss
+                } else {
+                    Probe::Retry
+                }
+            }
+        }
+    }
+
+    /// Searches one bucket (unvalidated). `Err` = inconsistent read.
+    #[inline(always)]
+    fn search(
+        &self,
+        b: &Bucket,
+        seq: u32,
+        hash: u32,
+        key: &FlowKey,
+        mask: &FlowKey,
+    ) -> Result<Option<u32>, ()> {
+        for s in 0..BUCKET_SLOTS {
+            if b.hash[s].load(Relaxed) != hash {
+                continue;
+            }
+            let mut idx = b.entry[s].load(Relaxed);
+            if idx == EMPTY {
+                continue;
+            }
+            let mut value = b.value[s].load(Relaxed);
+            let mut steps = 0u32;
+            loop {
+                if self.arena.key(idx).ok_or(())?.matches(key, mask) {
+                    return Ok(Some(value));
+                }
+                let next = self.arena.link(idx).ok_or(())?.next.load(Relaxed);
+                if next == EMPTY {
+                    break;
+                }
+                idx = next;
+                value = self.arena.link(idx).ok_or(())?.value.load(Relaxed);
+                steps += 1;
+                if steps % CHAIN_CHECK_EVERY == 0 {
+                    fence(Acquire);
+                    if b.seq.load(Relaxed) != seq {
+                        return Err(());
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    // ------------------------------------------------------------------
+    // Writer.
+
+    fn lock(&self) -> MutexGuard<'_, Writer> {
+        // A panic while holding the lock cannot leave a bucket half written
+        // (no code between begin_write and end_write can panic), so the
+        // state is usable after poisoning.
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Inserts or replaces; returns the previous value of `key`.
+    pub fn insert(&self, hash: u32, key: &FlowKey, value: u32) -> Result<Option<u32>, CmapError> {
+        let mut w = self.lock();
+        self.insert_locked(&mut w, hash, key, value, true)
+    }
+
+    /// Inserts only if `key` is absent; returns the existing value otherwise
+    /// (and then changes nothing).
+    pub fn insert_unique(
+        &self,
+        hash: u32,
+        key: &FlowKey,
+        value: u32,
+    ) -> Result<Option<u32>, CmapError> {
+        let mut w = self.lock();
+        self.insert_locked(&mut w, hash, key, value, false)
+    }
+
+    /// Removes `key`; returns its value.
+    pub fn remove(&self, hash: u32, key: &FlowKey) -> Option<u32> {
+        let mut w = self.lock();
+        let a = self.array.load_full();
+        let (bi, s) = find_slot(&a, hash)?;
+        let bucket = &a.buckets[bi];
+        let head = bucket.entry[s].load(Relaxed);
+        let mut prev = EMPTY;
+        let mut idx = head;
+        while idx != EMPTY {
+            let link = self.wlink(idx);
+            let next = link.next.load(Relaxed);
+            if self.wkey(idx).equals(key) {
+                let old = link.value.load(Relaxed);
+                let mut slot_freed = false;
+                let seq = bucket.begin_write();
+                if prev != EMPTY {
+                    self.wlink(prev).next.store(next, Relaxed);
+                } else if next != EMPTY {
+                    bucket.entry[s].store(next, Relaxed);
+                    bucket.value[s].store(self.wlink(next).value.load(Relaxed), Relaxed);
+                } else {
+                    bucket.entry[s].store(EMPTY, Relaxed);
+                    bucket.hash[s].store(0, Relaxed);
+                    bucket.value[s].store(0, Relaxed);
+                    slot_freed = true;
+                }
+                bucket.end_write(seq);
+                w.free.push(idx);
+                self.len.fetch_sub(1, Relaxed);
+                if slot_freed {
+                    w.used_slots -= 1;
+                    if a.log2 > MIN_LOG2 && w.used_slots * 100 < a.capacity() * SHRINK_PERCENT {
+                        // Best effort: a failed rehash keeps the larger array.
+                        if self.resize(&mut w, a.log2 - 1) {
+                            w.stats.shrinks += 1;
+                        }
+                    }
+                }
+                return Some(old);
+            }
+            prev = idx;
+            idx = next;
+        }
+        None
+    }
+
+    /// Calls `f(key, value)` for every entry (under the writer lock, so the
+    /// view is consistent; do not call writer methods from `f`).
+    pub fn for_each(&self, mut f: impl FnMut(&FlowKey, u32)) {
+        let _w = self.lock();
+        let a = self.array.load();
+        for b in a.buckets.iter() {
+            for s in 0..BUCKET_SLOTS {
+                let mut idx = b.entry[s].load(Relaxed);
+                while idx != EMPTY {
+                    let link = self.wlink(idx);
+                    f(&self.wkey(idx).load(), link.value.load(Relaxed));
+                    idx = link.next.load(Relaxed);
+                }
+            }
+        }
+    }
+
+    fn wkey(&self, idx: u32) -> &super::arena::StoredKey {
+        self.arena
+            .key(idx)
+            .expect("writer invariant: linked entry indexes are allocated")
+    }
+
+    fn wlink(&self, idx: u32) -> &super::arena::Link {
+        self.arena
+            .link(idx)
+            .expect("writer invariant: linked entry indexes are allocated")
+    }
+
+    fn insert_locked(
+        &self,
+        w: &mut Writer,
+        hash: u32,
+        key: &FlowKey,
+        value: u32,
+        replace: bool,
+    ) -> Result<Option<u32>, CmapError> {
+        let a = self.array.load_full();
+        if let Some((bi, s)) = find_slot(&a, hash) {
+            let bucket = &a.buckets[bi];
+            let head = bucket.entry[s].load(Relaxed);
+            let mut idx = head;
+            while idx != EMPTY {
+                let link = self.wlink(idx);
+                if self.wkey(idx).equals(key) {
+                    let old = link.value.load(Relaxed);
+                    if replace {
+                        let seq = bucket.begin_write();
+                        link.value.store(value, Relaxed);
+                        if idx == head {
+                            bucket.value[s].store(value, Relaxed);
+                        }
+                        bucket.end_write(seq);
+                    }
+                    return Ok(Some(old));
+                }
+                idx = link.next.load(Relaxed);
+            }
+            // Same hash, new key: the new entry becomes the chain's head.
+            let e = self.alloc(w, hash)?;
+            self.arena.write(e, key, head, value);
+            bucket.set_slot(s, hash, e, value);
+            self.len.fetch_add(1, Relaxed);
+            return Ok(None);
+        }
+        let e = self.alloc(w, hash)?;
+        self.arena.write(e, key, EMPTY, value);
+        if let Err(err) = self.add_slot(w, hash, e, value) {
+            w.free.push(e);
+            return Err(err);
+        }
+        w.used_slots += 1;
+        self.len.fetch_add(1, Relaxed);
+        Ok(None)
+    }
+
+    fn alloc(&self, w: &mut Writer, hash: u32) -> Result<u32, CmapError> {
+        if let Some(e) = w.free.pop() {
+            return Ok(e);
+        }
+        if w.fresh == EMPTY {
+            return Err(self.full(hash));
+        }
+        let e = w.fresh;
+        self.arena.ensure(e);
+        w.fresh += 1;
+        Ok(e)
+    }
+
+    fn full(&self, hash: u32) -> CmapError {
+        CmapError::Full {
+            hash,
+            len: self.len(),
+            log2: self.array.load().log2,
+        }
+    }
+
+    /// Finds a slot for a new hash, growing the table as needed.
+    fn add_slot(&self, w: &mut Writer, hash: u32, e: u32, value: u32) -> Result<(), CmapError> {
+        let mut a = self.array.load_full();
+        if (w.used_slots + 1) * 100 > a.capacity() * GROW_PERCENT {
+            self.grow(w, a.log2, hash)?;
+            a = self.array.load_full();
+        }
+        loop {
+            if place(w, &a, hash, e, value) {
+                return Ok(());
+            }
+            w.stats.failed_placements += 1;
+            self.grow(w, a.log2, hash)?;
+            a = self.array.load_full();
+        }
+    }
+
+    /// Rehashes into the smallest larger array that takes every slot.
+    fn grow(&self, w: &mut Writer, from: u8, hash: u32) -> Result<(), CmapError> {
+        for log2 in from + 1..=MAX_LOG2 {
+            if (1usize << log2) > MAX_BUCKETS_PER_SLOT * (w.used_slots + 1).max(64) {
+                break;
+            }
+            if self.resize(w, log2) {
+                w.stats.grows += 1;
+                return Ok(());
+            }
+        }
+        Err(self.full(hash))
+    }
+
+    /// Rehashes every slot into a new array of `1 << log2` buckets and
+    /// retires the old one. False (nothing changed) if a slot finds no place.
+    fn resize(&self, w: &mut Writer, log2: u8) -> bool {
+        let old = self.array.load_full();
+        let new = BucketArray::new(log2);
+        let moves = w.stats.moves;
+        for b in old.buckets.iter() {
+            for s in 0..BUCKET_SLOTS {
+                let e = b.entry[s].load(Relaxed);
+                if e != EMPTY
+                    && !place(
+                        w,
+                        &new,
+                        b.hash[s].load(Relaxed),
+                        e,
+                        b.value[s].load(Relaxed),
+                    )
+                {
+                    w.stats.moves = moves;
+                    return false;
+                }
+            }
+        }
+        // Moves inside the private array are not displacements readers see.
+        w.stats.moves = moves;
+        self.array.store(Arc::new(new));
+        // Retire: odd forever. Release, so that a reader that sees an odd
+        // counter then loads the new array on its retry.
+        for b in old.buckets.iter() {
+            let s = b.seq.load(Relaxed);
+            b.seq.store(s | 1, Release);
+        }
+        true
+    }
+}
+
+#[inline(always)]
+fn validate(b: &Bucket, seq: u32, result: Probe) -> Probe {
+    fence(Acquire);
+    if b.seq.load(Relaxed) == seq {
+        result
+    } else {
+        Probe::Retry
+    }
+}
+
+#[inline(always)]
+fn low_bits(n: usize) -> u32 {
+    if n >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << n) - 1
+    }
+}
+
+/// Writer: the (bucket, slot) holding `hash`.
+fn find_slot(a: &BucketArray, hash: u32) -> Option<(usize, usize)> {
+    let [i0, i1] = a.candidates(hash);
+    if let Some(s) = a.buckets[i0].slot_of(hash) {
+        return Some((i0, s));
+    }
+    a.buckets[i1].slot_of(hash).map(|s| (i1, s))
+}
+
+/// Writer: puts slot `(hash, e, value)` into one of its candidate buckets,
+/// displacing other slots along the shortest cuckoo path found by BFS (as
+/// OVS's `cmap_insert_bfs`). Each displaced slot is written to its new
+/// bucket before its old place is overwritten, so readers never miss it.
+fn place(w: &mut Writer, a: &BucketArray, hash: u32, e: u32, value: u32) -> bool {
+    let [i0, i1] = a.candidates(hash);
+    for bi in [i0, i1] {
+        if let Some(s) = a.buckets[bi].empty_slot() {
+            a.buckets[bi].set_slot(s, hash, e, value);
+            return true;
+        }
+    }
+    let q = &mut w.bfs;
+    q.clear();
+    q.push(BfsNode {
+        bucket: i0 as u32,
+        parent: NO_PARENT,
+        slot: 0,
+    });
+    if i1 != i0 {
+        q.push(BfsNode {
+            bucket: i1 as u32,
+            parent: NO_PARENT,
+            slot: 0,
+        });
+    }
+    let mut head = 0;
+    while head < q.len() {
+        let node = q[head];
+        let b = &a.buckets[node.bucket as usize];
+        for s in 0..BUCKET_SLOTS {
+            let [c0, c1] = a.candidates(b.hash[s].load(Relaxed));
+            let other = if c0 == node.bucket as usize { c1 } else { c0 };
+            if other == node.bucket as usize || on_path(q, head, other as u32) {
+                continue;
+            }
+            if q.len() >= BFS_MAX_NODES {
+                return false;
+            }
+            q.push(BfsNode {
+                bucket: other as u32,
+                parent: head as u32,
+                slot: s as u8,
+            });
+            if let Some(free) = a.buckets[other].empty_slot() {
+                let last = q.len() - 1;
+                w.stats.moves += move_along(q, last, free, a);
+                let root = &q[path_root_child(q, last)];
+                let root_bucket = &a.buckets[q[root.parent as usize].bucket as usize];
+                root_bucket.set_slot(root.slot as usize, hash, e, value);
+                return true;
+            }
+        }
+        head += 1;
+    }
+    false
+}
+
+/// True when `bucket` is `q[node]` or one of its ancestors.
+fn on_path(q: &[BfsNode], mut node: usize, bucket: u32) -> bool {
+    loop {
+        if q[node].bucket == bucket {
+            return true;
+        }
+        if q[node].parent == NO_PARENT {
+            return false;
+        }
+        node = q[node].parent as usize;
+    }
+}
+
+/// The node on the path to `node` whose parent is a root (a candidate bucket
+/// of the new key).
+fn path_root_child(q: &[BfsNode], mut node: usize) -> usize {
+    while q[q[node].parent as usize].parent != NO_PARENT {
+        node = q[node].parent as usize;
+    }
+    node
+}
+
+/// Moves slots along the path ending at `q[last]`, from the far end
+/// (into `free` of `q[last].bucket`) back towards the root. Returns moves.
+fn move_along(q: &[BfsNode], last: usize, free: usize, a: &BucketArray) -> u64 {
+    let mut node = last;
+    let mut dst_slot = free;
+    let mut moves = 0;
+    loop {
+        let n = q[node];
+        let parent = q[n.parent as usize];
+        let src = &a.buckets[parent.bucket as usize];
+        let s = n.slot as usize;
+        a.buckets[n.bucket as usize].set_slot(
+            dst_slot,
+            src.hash[s].load(Relaxed),
+            src.entry[s].load(Relaxed),
+            src.value[s].load(Relaxed),
+        );
+        moves += 1;
+        if parent.parent == NO_PARENT {
+            return moves;
+        }
+        dst_slot = s;
+        node = n.parent as usize;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(i: u64) -> FlowKey {
+        FlowKey::from_words([i, i ^ 0x55, 0, 0, 0, 0, 0, i.wrapping_mul(3)])
+    }
+
+    #[test]
+    fn insert_get_remove_small() {
+        let m = Cmap::new();
+        for i in 0..100u64 {
+            assert_eq!(
+                m.insert(abi::hash_key(&key(i)), &key(i), i as u32),
+                Ok(None)
+            );
+        }
+        assert_eq!(m.len(), 100);
+        for i in 0..100u64 {
+            assert_eq!(m.get(abi::hash_key(&key(i)), &key(i)), Some(i as u32));
+        }
+        assert_eq!(m.get(abi::hash_key(&key(100)), &key(100)), None);
+        for i in 0..100u64 {
+            assert_eq!(m.remove(abi::hash_key(&key(i)), &key(i)), Some(i as u32));
+        }
+        assert!(m.is_empty());
+        assert_eq!(m.buckets(), 1 << MIN_LOG2);
+    }
+
+    #[test]
+    fn bfs_path_moves_slots_into_alternates() {
+        // 4 buckets. Five hashes with candidates (0, 2) fill bucket 0, five
+        // with (1, 3) fill bucket 1; a hash with candidates (0, 1) then finds
+        // both full and must move one slot from bucket 0 to bucket 2.
+        let m = Cmap::with_capacity(16);
+        assert_eq!(m.array.load().log2, 2);
+        let h = |c0: u32, c1: u32, j: u32| (c1 << 16) | (j << 2) | c0;
+        let mut keys = Vec::new();
+        for j in 0..5 {
+            keys.push(h(0, 2, j));
+            keys.push(h(1, 3, j));
+        }
+        keys.push(h(0, 1, 7));
+        for (i, &hash) in keys.iter().enumerate() {
+            assert_eq!(m.insert(hash, &key(i as u64), i as u32), Ok(None));
+        }
+        assert_eq!(m.writer_stats().moves, 1);
+        assert_eq!(m.writer_stats().grows, 0);
+        for (i, &hash) in keys.iter().enumerate() {
+            assert_eq!(m.get(hash, &key(i as u64)), Some(i as u32));
+        }
+    }
+}
