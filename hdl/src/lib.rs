@@ -1,1 +1,17 @@
-//! Placeholder: filled by its own issue.
+//! The fastpath lookup pipeline in rust-hdl: hash unit, EMC stage, megaflow
+//! stage, miss queue and AXI4-Lite register file, emitted as Verilog.
+//!
+//! Every constant the hardware shares with software (key width, hash, field
+//! offsets, register map, capability block) is taken from [`abi`] at
+//! elaboration time; nothing is restated here.
+
+
+pub mod hash_unit;
+pub mod matrix;
+pub mod simtools;
+pub mod bram;
+pub mod emc;
+pub mod entry;
+pub mod megaflow;
+pub mod fifo;
+pub mod stats;

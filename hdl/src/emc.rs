@@ -1,0 +1,165 @@
+//! EMC stage: exact-match cache, two candidate positions per key.
+//!
+//! Timing (cycle 0 = the cycle `key` is presented, already registered by the
+//! top): hash at cycle 2, both candidates read from their own RAM copy
+//! (replicated so the two reads happen in one clock; the command port writes
+//! both copies), full-key compare in cycle 3, registered result at cycle 4.
+
+use crate::bram::Bram;
+use crate::entry::{Entry, FLOW_LSB, IDX_BITS, VALID_BIT};
+use crate::hash_unit::HashUnit;
+use abi::Geometry;
+use rust_hdl::prelude::*;
+
+/// Cycles from `key` to `hit`/`index`/`flow`/`hash`.
+pub const EMC_LATENCY: usize = 4;
+
+/// The exact-match cache stage.
+#[derive(LogicBlock)]
+pub struct EmcStage {
+    /// Pipeline clock.
+    pub clock: Signal<In, Clock>,
+    /// Lookup key (cycle 0).
+    pub key: Signal<In, Bits<512>>,
+    /// Entry write strobe (command port).
+    pub wr_en: Signal<In, bool>,
+    /// Entry index to write.
+    pub wr_addr: Signal<In, Bits<IDX_BITS>>,
+    /// Entry word to write ([`crate::entry`] layout).
+    pub wr_data: Signal<In, Entry>,
+    /// The key delayed to cycle 3 (the megaflow stage compares against it).
+    pub key_d3: Signal<Out, Bits<512>>,
+    /// Cycle 4: a valid entry holds exactly the key.
+    pub hit: Signal<Out, bool>,
+    /// Cycle 4: index of the hit entry.
+    pub index: Signal<Out, Bits<IDX_BITS>>,
+    /// Cycle 4: flow id of the hit entry.
+    pub flow: Signal<Out, Bits<IDX_BITS>>,
+    /// Cycle 4: the key's full hash (the EMC hash).
+    pub hash: Signal<Out, Bits<32>>,
+    hasher: HashUnit,
+    ones: Constant<Bits<512>>,
+    idx_mask: Constant<Bits<32>>,
+    log2: Constant<Bits<8>>,
+    valid_bit: Constant<Bits<16>>,
+    flow_lsb: Constant<Bits<16>>,
+    cand_a: Signal<Local, Bits<32>>,
+    cand_b: Signal<Local, Bits<32>>,
+    ram_a: Bram<Entry>,
+    ram_b: Bram<Entry>,
+    key1: DFF<Bits<512>>,
+    key2: DFF<Bits<512>>,
+    key3: DFF<Bits<512>>,
+    a3: DFF<Bits<IDX_BITS>>,
+    b3: DFF<Bits<IDX_BITS>>,
+    hash3: DFF<Bits<32>>,
+    hit_a: Signal<Local, bool>,
+    hit_b: Signal<Local, bool>,
+    hit_q: DFF<bool>,
+    index_q: DFF<Bits<IDX_BITS>>,
+    flow_q: DFF<Bits<IDX_BITS>>,
+    hash_q: DFF<Bits<32>>,
+}
+
+impl EmcStage {
+    /// An EMC sized by `g` (2^emc_log2_entries entries).
+    pub fn new(g: &Geometry) -> Self {
+        let entries = g.emc_entries() as usize;
+        EmcStage {
+            clock: Default::default(),
+            key: Default::default(),
+            wr_en: Default::default(),
+            wr_addr: Default::default(),
+            wr_data: Default::default(),
+            key_d3: Default::default(),
+            hit: Default::default(),
+            index: Default::default(),
+            flow: Default::default(),
+            hash: Default::default(),
+            hasher: HashUnit::default(),
+            ones: Constant::new(!Bits::<512>::default()),
+            idx_mask: Constant::new(((entries - 1) as u64).into()),
+            log2: Constant::new((g.emc_log2_entries as u64).into()),
+            valid_bit: Constant::new((VALID_BIT as u64).into()),
+            flow_lsb: Constant::new((FLOW_LSB as u64).into()),
+            cand_a: Default::default(),
+            cand_b: Default::default(),
+            ram_a: Bram::new(entries),
+            ram_b: Bram::new(entries),
+            key1: Default::default(),
+            key2: Default::default(),
+            key3: Default::default(),
+            a3: Default::default(),
+            b3: Default::default(),
+            hash3: Default::default(),
+            hit_a: Default::default(),
+            hit_b: Default::default(),
+            hit_q: Default::default(),
+            index_q: Default::default(),
+            flow_q: Default::default(),
+            hash_q: Default::default(),
+        }
+    }
+}
+
+impl Logic for EmcStage {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, key1, key2, key3, a3, b3, hash3, hit_q, index_q, flow_q, hash_q);
+        self.hasher.clock.next = self.clock.val();
+        self.ram_a.clock.next = self.clock.val();
+        self.ram_b.clock.next = self.clock.val();
+        // Cycles 0..2: hash; the key rides along for the compare.
+        self.hasher.key.next = self.key.val();
+        self.hasher.mask.next = self.ones.val();
+        self.key1.d.next = self.key.val();
+        self.key2.d.next = self.key1.q.val();
+        self.key3.d.next = self.key2.q.val();
+        self.key_d3.next = self.key3.q.val();
+        // Cycle 2: abi::geometry::emc_candidates, as wire selections.
+        self.cand_a.next = self.hasher.hash.val() & self.idx_mask.val();
+        self.cand_b.next = (self.hasher.hash.val() >> self.log2.val()) & self.idx_mask.val();
+        self.ram_a.raddr.next = bit_cast::<IDX_BITS, 32>(self.cand_a.val());
+        self.ram_b.raddr.next = bit_cast::<IDX_BITS, 32>(self.cand_b.val());
+        self.a3.d.next = bit_cast::<IDX_BITS, 32>(self.cand_a.val());
+        self.b3.d.next = bit_cast::<IDX_BITS, 32>(self.cand_b.val());
+        self.hash3.d.next = self.hasher.hash.val();
+        // Command port: both copies take every write.
+        self.ram_a.waddr.next = self.wr_addr.val();
+        self.ram_a.wdata.next = self.wr_data.val();
+        self.ram_a.we.next = self.wr_en.val();
+        self.ram_b.waddr.next = self.wr_addr.val();
+        self.ram_b.wdata.next = self.wr_data.val();
+        self.ram_b.we.next = self.wr_en.val();
+        // Cycle 3: full-key compare of both candidates.
+        self.hit_a.next = self.ram_a.rdata.val().get_bit(self.valid_bit.val().index())
+            & (self.ram_a.rdata.val().get_bits::<512>(0) == self.key3.q.val());
+        self.hit_b.next = self.ram_b.rdata.val().get_bit(self.valid_bit.val().index())
+            & (self.ram_b.rdata.val().get_bits::<512>(0) == self.key3.q.val());
+        self.hit_q.d.next = self.hit_a.val() | self.hit_b.val();
+        if self.hit_a.val() {
+            self.index_q.d.next = self.a3.q.val();
+            self.flow_q.d.next = self.ram_a.rdata.val().get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+        } else {
+            self.index_q.d.next = self.b3.q.val();
+            self.flow_q.d.next = self.ram_b.rdata.val().get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+        }
+        self.hash_q.d.next = self.hash3.q.val();
+        // Cycle 4.
+        self.hit.next = self.hit_q.q.val();
+        self.index.next = self.index_q.q.val();
+        self.flow.next = self.flow_q.q.val();
+        self.hash.next = self.hash_q.q.val();
+    }
+}
+#[cfg(test)]
+mod dump_probe {
+    #[test]
+    fn dump() {
+        use rust_hdl::prelude::*;
+        let g = abi::Geometry { emc_log2_entries: 4, mf_slots: 2, mf_log2_buckets: 3, mf_bucket_slots: 2, missq_log2_depth: 3 };
+        let mut u = super::EmcStage::new(&g);
+        u.connect_all();
+        std::fs::write("/tmp/hdlx/emc.v", generate_verilog(&u)).unwrap();
+    }
+}

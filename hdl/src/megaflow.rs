@@ -1,0 +1,206 @@
+//! Megaflow stage, one mask slot: `key & mask` → hash → two cuckoo buckets of
+//! k entries → compare with the stored masked keys.
+//!
+//! The top instantiates one per mask slot and searches all of them every
+//! clock (tuple space search in parallel). Each way of each candidate bucket
+//! has its own RAM (2 × k RAMs of 2^mf_log2_buckets words), so all 2k entries
+//! are read in the same clock and a command writes one way without a
+//! read-modify-write. Same timing as the EMC stage: result at cycle 4.
+
+use crate::bram::Bram;
+use crate::entry::{Entry, FLOW_LSB, IDX_BITS, VALID_BIT};
+use crate::hash_unit::HashUnit;
+use abi::Geometry;
+use rust_hdl::prelude::*;
+
+/// Cycles from `key` to `hit`/`index`/`flow`.
+pub const MF_LATENCY: usize = 4;
+
+/// One megaflow mask slot.
+#[derive(LogicBlock)]
+pub struct MfSlot {
+    /// Pipeline clock.
+    pub clock: Signal<In, Clock>,
+    /// Lookup key (cycle 0).
+    pub key: Signal<In, Bits<512>>,
+    /// The same key at cycle 3 (from the EMC stage; saves a copy per slot).
+    pub key_d3: Signal<In, Bits<512>>,
+    /// This slot's mask.
+    pub mask: Signal<In, Bits<512>>,
+    /// The slot is enabled (a mask is set).
+    pub enabled: Signal<In, bool>,
+    /// Entry write strobe for this slot.
+    pub wr_en: Signal<In, bool>,
+    /// Bucket to write.
+    pub wr_bucket: Signal<In, Bits<IDX_BITS>>,
+    /// Way within the bucket to write.
+    pub wr_way: Signal<In, Bits<8>>,
+    /// Entry word (key already masked by the command path).
+    pub wr_data: Signal<In, Entry>,
+    /// Cycle 4: hit in this slot.
+    pub hit: Signal<Out, bool>,
+    /// Cycle 4: entry index (bucket × k + way, as in abi commands).
+    pub index: Signal<Out, Bits<IDX_BITS>>,
+    /// Cycle 4: flow id.
+    pub flow: Signal<Out, Bits<IDX_BITS>>,
+    hasher: HashUnit,
+    idx_mask: Constant<Bits<32>>,
+    half: Constant<Bits<8>>,
+    valid_bit: Constant<Bits<16>>,
+    flow_lsb: Constant<Bits<16>>,
+    way_id: Vec<Constant<Bits<8>>>,
+    way_off: Vec<Constant<Bits<IDX_BITS>>>,
+    k_bit: Vec<Constant<bool>>,
+    ways_a: Vec<Bram<Entry>>,
+    ways_b: Vec<Bram<Entry>>,
+    bucket_a: Signal<Local, Bits<IDX_BITS>>,
+    bucket_b: Signal<Local, Bits<IDX_BITS>>,
+    base_a: Signal<Local, Bits<IDX_BITS>>,
+    base_b: Signal<Local, Bits<IDX_BITS>>,
+    base_a3: DFF<Bits<IDX_BITS>>,
+    base_b3: DFF<Bits<IDX_BITS>>,
+    masked3: Signal<Local, Bits<512>>,
+    found: Signal<Local, bool>,
+    idx: Signal<Local, Bits<IDX_BITS>>,
+    fl: Signal<Local, Bits<IDX_BITS>>,
+    hit_q: DFF<bool>,
+    index_q: DFF<Bits<IDX_BITS>>,
+    flow_q: DFF<Bits<IDX_BITS>>,
+    _ways: usize,
+}
+
+impl MfSlot {
+    /// A slot sized by `g`.
+    pub fn new(g: &Geometry) -> Self {
+        let k = g.mf_bucket_slots as usize;
+        let buckets = g.mf_buckets() as usize;
+        MfSlot {
+            clock: Default::default(),
+            key: Default::default(),
+            key_d3: Default::default(),
+            mask: Default::default(),
+            enabled: Default::default(),
+            wr_en: Default::default(),
+            wr_bucket: Default::default(),
+            wr_way: Default::default(),
+            wr_data: Default::default(),
+            hit: Default::default(),
+            index: Default::default(),
+            flow: Default::default(),
+            hasher: HashUnit::default(),
+            idx_mask: Constant::new(((buckets - 1) as u64).into()),
+            half: Constant::new(16u64.into()),
+            valid_bit: Constant::new((VALID_BIT as u64).into()),
+            flow_lsb: Constant::new((FLOW_LSB as u64).into()),
+            way_id: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
+            way_off: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
+            k_bit: (0..4).map(|b| Constant::new(k >> b & 1 == 1)).collect(),
+            ways_a: (0..k).map(|_| Bram::new(buckets)).collect(),
+            ways_b: (0..k).map(|_| Bram::new(buckets)).collect(),
+            bucket_a: Default::default(),
+            bucket_b: Default::default(),
+            base_a: Default::default(),
+            base_b: Default::default(),
+            base_a3: Default::default(),
+            base_b3: Default::default(),
+            masked3: Default::default(),
+            found: Default::default(),
+            idx: Default::default(),
+            fl: Default::default(),
+            hit_q: Default::default(),
+            index_q: Default::default(),
+            flow_q: Default::default(),
+            _ways: k,
+        }
+    }
+}
+
+impl Logic for MfSlot {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(self, clock, base_a3, base_b3, hit_q, index_q, flow_q);
+        self.hasher.clock.next = self.clock.val();
+        self.hasher.key.next = self.key.val();
+        self.hasher.mask.next = self.mask.val();
+        // Cycle 2: abi::geometry::cuckoo_buckets (low bits; low bits of the
+        // hash rotated by 16), as wire selections.
+        self.bucket_a.next =
+            bit_cast::<IDX_BITS, 32>(self.hasher.hash.val() & self.idx_mask.val());
+        self.bucket_b.next = bit_cast::<IDX_BITS, 32>(
+            ((self.hasher.hash.val() >> self.half.val())
+                | (self.hasher.hash.val() << self.half.val()))
+                & self.idx_mask.val(),
+        );
+        // bucket × k by shift-and-add over k's bits (k ≤ 8).
+        self.base_a.next = 0.into();
+        self.base_b.next = 0.into();
+        if self.k_bit[0].val() {
+            self.base_a.next = self.base_a.val() + self.bucket_a.val();
+            self.base_b.next = self.base_b.val() + self.bucket_b.val();
+        }
+        if self.k_bit[1].val() {
+            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 1);
+            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 1);
+        }
+        if self.k_bit[2].val() {
+            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 2);
+            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 2);
+        }
+        if self.k_bit[3].val() {
+            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 3);
+            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 3);
+        }
+        self.base_a3.d.next = self.base_a.val();
+        self.base_b3.d.next = self.base_b.val();
+        for w in 0..self._ways {
+            self.ways_a[w].clock.next = self.clock.val();
+            self.ways_b[w].clock.next = self.clock.val();
+            self.ways_a[w].raddr.next = self.bucket_a.val();
+            self.ways_b[w].raddr.next = self.bucket_b.val();
+            self.ways_a[w].waddr.next = self.wr_bucket.val();
+            self.ways_b[w].waddr.next = self.wr_bucket.val();
+            self.ways_a[w].wdata.next = self.wr_data.val();
+            self.ways_b[w].wdata.next = self.wr_data.val();
+            self.ways_a[w].we.next = self.wr_en.val() & (self.wr_way.val() == self.way_id[w].val());
+            self.ways_b[w].we.next = self.wr_en.val() & (self.wr_way.val() == self.way_id[w].val());
+        }
+        // Cycle 3: compare all 2k entries with key & mask; the first match
+        // wins (a masked key is stored at most once per slot).
+        self.masked3.next = self.key_d3.val() & self.mask.val();
+        self.found.next = false;
+        self.idx.next = 0.into();
+        self.fl.next = 0.into();
+        for w in 0..self._ways {
+            if !self.found.val()
+                & self.ways_a[w].rdata.val().get_bit(self.valid_bit.val().index())
+                & (self.ways_a[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
+            {
+                self.found.next = true;
+                self.idx.next = self.base_a3.q.val() + self.way_off[w].val();
+                self.fl.next = self.ways_a[w]
+                    .rdata
+                    .val()
+                    .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            }
+        }
+        for w in 0..self._ways {
+            if !self.found.val()
+                & self.ways_b[w].rdata.val().get_bit(self.valid_bit.val().index())
+                & (self.ways_b[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
+            {
+                self.found.next = true;
+                self.idx.next = self.base_b3.q.val() + self.way_off[w].val();
+                self.fl.next = self.ways_b[w]
+                    .rdata
+                    .val()
+                    .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            }
+        }
+        self.hit_q.d.next = self.found.val() & self.enabled.val();
+        self.index_q.d.next = self.idx.val();
+        self.flow_q.d.next = self.fl.val();
+        self.hit.next = self.hit_q.q.val();
+        self.index.next = self.index_q.q.val();
+        self.flow.next = self.flow_q.q.val();
+    }
+}
