@@ -1,1 +1,26 @@
-//! Placeholder: filled by its own issue.
+//! fastpath NIC driver.
+//!
+//! Three layers, each usable alone:
+//! - [`Device`]: bounds-checked register access to a device's BARs and DMA
+//!   buffers. Backends: [`vfio`] (a real PCI function through VFIO) and the
+//!   simulated NIC in the `sim` crate (the RTL's AXI4-Lite port).
+//! - [`Nic`]: the table-programming API over any [`Device`]: capability
+//!   check, masks, EMC and megaflow entries (host-side hashing and cuckoo
+//!   placement against a shadow copy of each table), counters, the miss queue
+//!   and reset. It speaks only [`abi`] encodings.
+//! - [`vfio`]: opens a PCI function bound to `vfio-pci`, maps its BARs and
+//!   maps DMA buffers through the IOMMU.
+
+#![warn(missing_docs)]
+
+pub mod device;
+pub mod nic;
+mod shadow;
+#[cfg(target_os = "linux")]
+pub mod vfio;
+
+pub use device::{check_access, Device, DeviceError, DmaBuffer};
+pub use nic::{
+    EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
+    DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,
+};

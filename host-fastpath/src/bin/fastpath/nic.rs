@@ -1,13 +1,107 @@
 //! `fastpath nic …` subcommands.
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Subcommand;
 
 /// NIC subcommands.
 #[derive(Subcommand)]
-pub enum NicCmd {}
+pub enum NicCmd {
+    /// Open a device through VFIO and print its capability block.
+    Probe {
+        /// PCI address (0000:03:00.0) or sysfs path (/sys/bus/pci/devices/0000:03:00.0).
+        #[arg(long)]
+        device: String,
+        /// BAR holding the fastpath register window.
+        #[arg(long, default_value_t = 0)]
+        bar: u8,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
 
 /// Runs a NIC subcommand.
 pub fn run(cmd: NicCmd) -> Result<()> {
-    match cmd {}
+    match cmd {
+        NicCmd::Probe { device, bar, json } => probe(&device, bar, json),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
+    use driver::Device;
+    let mut dev = driver::vfio::open(device).with_context(|| format!("opening {device}"))?;
+    let (vendor, dev_id) = dev.ids()?;
+    let group = dev.target().group;
+    let name = dev.name().to_string();
+    let cap = driver::Nic::probe(&mut dev, bar)
+        .with_context(|| format!("probing {name} ({vendor:04x}:{dev_id:04x})"))?;
+    let g = cap.geometry;
+    if json {
+        println!(
+            concat!(
+                "{{\"device\":\"{}\",\"vendor\":\"{:04x}\",\"device_id\":\"{:04x}\",\"iommu_group\":{},",
+                "\"abi_major\":{},\"abi_minor\":{},\"key_words\":{},\"hash_id\":{},\"latency_cycles\":{},",
+                "\"flow_id_bits\":{},\"index_bits\":{},\"counter_bits\":{},\"emc_ways\":{},",
+                "\"emc_log2_entries\":{},\"mf_slots\":{},\"mf_log2_buckets\":{},\"mf_bucket_slots\":{},",
+                "\"missq_log2_depth\":{},\"clock_khz\":{}}}"
+            ),
+            name,
+            vendor,
+            dev_id,
+            group,
+            cap.abi_major,
+            cap.abi_minor,
+            cap.key_words,
+            cap.hash_id,
+            cap.latency,
+            cap.flow_id_bits,
+            cap.index_bits,
+            cap.counter_bits,
+            cap.emc_ways,
+            g.emc_log2_entries,
+            g.mf_slots,
+            g.mf_log2_buckets,
+            g.mf_bucket_slots,
+            g.missq_log2_depth,
+            cap.clock_khz
+        );
+    } else {
+        let clock = match cap.clock_khz {
+            0 => "unknown".to_string(),
+            k => format!("{:.3} MHz", k as f64 / 1000.0),
+        };
+        println!(
+            "device          {name} ({vendor:04x}:{dev_id:04x}, IOMMU group {group}, BAR {bar})"
+        );
+        println!("ABI             {}.{}", cap.abi_major, cap.abi_minor);
+        println!(
+            "key             {} words, hash id {}",
+            cap.key_words, cap.hash_id
+        );
+        println!("lookup latency  {} cycles, clock {clock}", cap.latency);
+        println!(
+            "encodings       flow id {} bits, index {} bits, counters {} bits",
+            cap.flow_id_bits, cap.index_bits, cap.counter_bits
+        );
+        println!(
+            "EMC             {} entries, {} ways",
+            g.emc_entries(),
+            cap.emc_ways
+        );
+        println!(
+            "megaflows       {} mask slots x {} buckets x {} = {} entries per slot",
+            g.mf_slots,
+            g.mf_buckets(),
+            g.mf_bucket_slots,
+            g.mf_entries_per_slot()
+        );
+        println!("miss queue      {} entries", 1u32 << g.missq_log2_depth);
+    }
+    Ok(())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe(device: &str, _bar: u8, _json: bool) -> Result<()> {
+    anyhow::bail!("{device}: VFIO devices can only be opened on Linux")
 }

@@ -1,0 +1,211 @@
+//! Host copies of the hardware tables, and cuckoo path search.
+//!
+//! The NIC never reads entries back: the host knows what it wrote, so it
+//! keeps the key, hash and flow id of every entry here. That is what lets it
+//! place an entry (which candidate is free, which resident can move) without
+//! a single register read.
+
+use abi::geometry::cuckoo_buckets;
+use abi::{FlowKey, Geometry};
+
+/// One EMC entry as the host wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct EmcEntry {
+    pub key: FlowKey,
+    pub hash: u32,
+    pub flow_id: u32,
+}
+
+/// One megaflow entry as the host wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct MfEntry {
+    /// `key & mask`.
+    pub masked: FlowKey,
+    pub hash: u32,
+    pub flow_id: u32,
+    /// Hits counted by hardware at earlier positions: a move rewrites the
+    /// entry, which restarts its hardware counter.
+    pub hits_carry: u64,
+}
+
+/// One mask slot: its mask and its cuckoo table.
+#[derive(Clone, Debug)]
+pub(crate) struct MfSlot {
+    pub mask: Option<FlowKey>,
+    pub entries: Vec<Option<MfEntry>>,
+    pub count: usize,
+}
+
+impl MfSlot {
+    pub fn new(g: &Geometry) -> Self {
+        MfSlot {
+            mask: None,
+            entries: vec![None; g.mf_entries_per_slot() as usize],
+            count: 0,
+        }
+    }
+
+    /// Index of the entry with this masked key, searching only its buckets.
+    pub fn find(&self, g: &Geometry, masked: &FlowKey, hash: u32) -> Option<u32> {
+        for b in cuckoo_buckets(hash, g.mf_log2_buckets) {
+            for w in 0..g.mf_bucket_slots {
+                let i = g.mf_index(b, w);
+                if let Some(e) = &self.entries[i as usize] {
+                    if e.hash == hash && e.masked == *masked {
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    fn free_way(&self, g: &Geometry, bucket: u32) -> Option<u32> {
+        (0..g.mf_bucket_slots)
+            .map(|w| g.mf_index(bucket, w))
+            .find(|&i| self.entries[i as usize].is_none())
+    }
+
+    /// Where a new entry with `hash` goes: the free position it takes and the
+    /// moves (source index → destination index) to make first, in execution
+    /// order. Breadth-first over buckets, so the path is a shortest one;
+    /// `max_moves` bounds it (`None`: no path, the table is full here).
+    pub fn place(&self, g: &Geometry, hash: u32, max_moves: usize) -> Option<Placement> {
+        struct Node {
+            bucket: u32,
+            parent: usize,
+            /// Index (in the parent's bucket) of the entry that moves here.
+            moved: u32,
+            depth: usize,
+        }
+        let start = cuckoo_buckets(hash, g.mf_log2_buckets);
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        for b in start {
+            if !seen.contains(&b) {
+                seen.push(b);
+                nodes.push(Node {
+                    bucket: b,
+                    parent: usize::MAX,
+                    moved: 0,
+                    depth: 0,
+                });
+            }
+        }
+        let mut head = 0;
+        while head < nodes.len() {
+            let (bucket, depth) = (nodes[head].bucket, nodes[head].depth);
+            if let Some(free) = self.free_way(g, bucket) {
+                // Unwind: each moved entry goes to the position its child freed.
+                let mut moves = Vec::with_capacity(depth);
+                let mut dst = free;
+                let mut n = head;
+                while nodes[n].parent != usize::MAX {
+                    moves.push((nodes[n].moved, dst));
+                    dst = nodes[n].moved;
+                    n = nodes[n].parent;
+                }
+                return Some(Placement { target: dst, moves });
+            }
+            if depth < max_moves {
+                for w in 0..g.mf_bucket_slots {
+                    let i = g.mf_index(bucket, w);
+                    let Some(e) = &self.entries[i as usize] else {
+                        continue;
+                    };
+                    let [a, b] = cuckoo_buckets(e.hash, g.mf_log2_buckets);
+                    let alt = if a == bucket { b } else { a };
+                    if alt == bucket || seen.contains(&alt) {
+                        continue;
+                    }
+                    seen.push(alt);
+                    nodes.push(Node {
+                        bucket: alt,
+                        parent: head,
+                        moved: i,
+                        depth: depth + 1,
+                    });
+                }
+            }
+            head += 1;
+        }
+        None
+    }
+}
+
+/// Result of [`MfSlot::place`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Placement {
+    /// Index the new entry takes (free once the moves are done).
+    pub target: u32,
+    /// `(from, to)` entry moves, deepest first: each destination is free (or
+    /// already copied elsewhere) when it is written.
+    pub moves: Vec<(u32, u32)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn g() -> Geometry {
+        Geometry {
+            emc_log2_entries: 4,
+            mf_slots: 2,
+            mf_log2_buckets: 2,
+            mf_bucket_slots: 1,
+            missq_log2_depth: 2,
+        }
+    }
+
+    fn put(s: &mut MfSlot, i: u32, hash: u32) {
+        s.entries[i as usize] = Some(MfEntry {
+            masked: FlowKey::from_words([hash as u64, 0, 0, 0, 0, 0, 0, 0]),
+            hash,
+            flow_id: hash,
+            hits_carry: 0,
+        });
+        s.count += 1;
+    }
+
+    /// A hash whose two buckets (4 buckets) are `a` and `b`.
+    fn h(a: u32, b: u32) -> u32 {
+        a | (b << 16)
+    }
+
+    #[test]
+    fn direct_then_displacement_then_full() {
+        let g = g();
+        let mut s = MfSlot::new(&g);
+        // Empty: straight into the first candidate.
+        let p = s.place(&g, h(1, 2), 4).unwrap();
+        assert_eq!((p.target, p.moves.len()), (1, 0));
+        put(&mut s, 1, h(1, 3));
+        put(&mut s, 2, h(2, 0));
+        // New key wants 1 or 2 (both taken); 1's resident can go to 3.
+        let p = s.place(&g, h(1, 2), 4).unwrap();
+        assert_eq!(p.moves.len(), 1);
+        assert!(p.moves == vec![(1, 3)] || p.moves == vec![(2, 0)]);
+        // Fill 0 and 3 with entries that can only go to 1/2: chain of two.
+        put(&mut s, 3, h(3, 1));
+        let p = s.place(&g, h(1, 2), 4).unwrap();
+        // 2's resident goes to 0 directly.
+        assert_eq!(p.moves, vec![(2, 0)]);
+        assert_eq!(p.target, 2);
+        put(&mut s, 0, h(0, 2));
+        assert_eq!(s.place(&g, h(1, 2), 4), None);
+    }
+
+    #[test]
+    fn path_length_is_bounded() {
+        let g = g();
+        let mut s = MfSlot::new(&g);
+        // A chain 0 -> 1 -> 2 -> 3(free): entry at 0 can go to 1, 1's to 2, 2's to 3.
+        put(&mut s, 0, h(0, 1));
+        put(&mut s, 1, h(1, 2));
+        put(&mut s, 2, h(2, 3));
+        let p = s.place(&g, h(0, 0), 4).unwrap();
+        assert_eq!(p.moves, vec![(2, 3), (1, 2), (0, 1)]);
+        assert_eq!(p.target, 0);
+        assert_eq!(s.place(&g, h(0, 0), 2), None);
+    }
+}

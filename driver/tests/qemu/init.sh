@@ -1,0 +1,52 @@
+#!/bin/busybox sh
+# Guest /init for the VFIO proof (driver/tests/vfio_qemu.rs).
+# Loads the kernel's VFIO modules, binds QEMU's edu device to vfio-pci and
+# runs the driver's VFIO self-test plus `fastpath nic probe` against it.
+# Every result line starts with "FASTPATH-QEMU " so the host can parse it
+# out of the serial console, whatever the kernel prints around it.
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+say() { echo "FASTPATH-QEMU $*"; }
+finish() { say "END"; sync; poweroff -f; }
+
+say "BOOTED $(uname -r)"
+# Dependency order (modinfo -F depends): irqbypass, vfio_virqfd, vfio, then
+# the type1 IOMMU backend and the PCI driver.
+for m in irqbypass vfio_virqfd vfio vfio_iommu_type1 vfio-pci-core vfio-pci; do
+    if ! insmod /lib/modules/$m.ko; then say "FAIL insmod $m"; finish; fi
+done
+if [ ! -d /sys/kernel/iommu_groups/0 ]; then
+    say "FAIL no IOMMU groups: is intel_iommu=on on the kernel command line?"
+    finish
+fi
+
+BDF=""
+for d in /sys/bus/pci/devices/*; do
+    if [ "$(cat $d/vendor)" = "0x1234" ] && [ "$(cat $d/device)" = "0x11e8" ]; then
+        BDF=$(basename $d)
+    fi
+done
+if [ -z "$BDF" ]; then say "FAIL no edu device (1234:11e8) on the PCI bus"; finish; fi
+say "EDU $BDF"
+
+# The test binary first checks the not-bound error path, then we bind.
+/bin/vfio-edu-selftest --expect-unbound "$BDF"
+
+echo vfio-pci > /sys/bus/pci/devices/$BDF/driver_override
+echo "$BDF" > /sys/bus/pci/drivers_probe
+if [ "$(basename "$(readlink /sys/bus/pci/devices/$BDF/driver)")" != "vfio-pci" ]; then
+    say "FAIL binding $BDF to vfio-pci"; finish
+fi
+say "BOUND $BDF vfio-pci group $(basename "$(readlink /sys/bus/pci/devices/$BDF/iommu_group)")"
+
+/bin/vfio-edu-selftest "$BDF"
+say "SELFTEST-EXIT $?"
+
+/bin/fastpath nic probe --device "$BDF" > /tmp/probe.out 2>&1
+rc=$?
+sed 's/^/FASTPATH-QEMU PROBE-OUT /' /tmp/probe.out
+say "PROBE-EXIT $rc"
+finish
