@@ -342,24 +342,25 @@ pub fn check(device: &str, opts: &VfioOptions) -> Result<VfioTarget, VfioError> 
 
 /// Opens a VFIO node read-write, mapping the usual failures to typed errors.
 fn probe_node(path: &Path) -> Result<(), VfioError> {
-    match OpenOptions::new().read(true).write(true).open(path) {
-        Ok(_) => Ok(()),
-        Err(e) => Err(match e.kind() {
-            io::ErrorKind::NotFound => VfioError::NoVfioNode {
-                path: path.to_path_buf(),
-            },
-            io::ErrorKind::PermissionDenied => VfioError::Permission {
-                path: path.to_path_buf(),
-            },
-            _ if e.raw_os_error() == Some(libc::EBUSY) => VfioError::GroupBusy {
-                path: path.to_path_buf(),
-            },
-            _ => VfioError::Io {
-                what: "opening",
-                path: path.to_path_buf(),
-                source: e,
-            },
-        }),
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map(drop)
+        .map_err(|e| node_error(path, e))
+}
+
+fn node_error(path: &Path, e: io::Error) -> VfioError {
+    let path = path.to_path_buf();
+    match e.kind() {
+        io::ErrorKind::NotFound => VfioError::NoVfioNode { path },
+        io::ErrorKind::PermissionDenied => VfioError::Permission { path },
+        _ if e.raw_os_error() == Some(libc::EBUSY) => VfioError::GroupBusy { path },
+        _ => VfioError::Io {
+            what: "opening",
+            path,
+            source: e,
+        },
     }
 }
 
@@ -778,5 +779,34 @@ impl Drop for VfioDma {
             // hand it back to the allocator.
             std::mem::forget(self.map.take());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Root bypasses file permissions, so the mapping is tested directly.
+    #[test]
+    fn node_errors_are_typed() {
+        let p = Path::new("/dev/vfio/7");
+        assert!(matches!(
+            node_error(p, io::Error::from(io::ErrorKind::PermissionDenied)),
+            VfioError::Permission { .. }
+        ));
+        assert!(matches!(
+            node_error(p, io::Error::from_raw_os_error(libc::EBUSY)),
+            VfioError::GroupBusy { .. }
+        ));
+        assert!(matches!(
+            node_error(p, io::Error::from(io::ErrorKind::NotFound)),
+            VfioError::NoVfioNode { .. }
+        ));
+        assert!(matches!(
+            node_error(p, io::Error::from_raw_os_error(libc::EIO)),
+            VfioError::Io { .. }
+        ));
+        let msg = node_error(p, io::Error::from(io::ErrorKind::PermissionDenied)).to_string();
+        assert!(msg.contains("chown") && msg.contains("udev"), "{msg}");
     }
 }

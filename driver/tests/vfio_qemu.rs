@@ -60,7 +60,15 @@ fn fastpath_binary(selftest: &Path) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
     let status = Command::new(cargo)
-        .args(["build", "-p", "host-fastpath", "--bin", "fastpath", "--profile", profile])
+        .args([
+            "build",
+            "-p",
+            "host-fastpath",
+            "--bin",
+            "fastpath",
+            "--profile",
+            profile,
+        ])
         .arg("--manifest-path")
         .arg(&manifest)
         .arg("--target-dir")

@@ -1,0 +1,432 @@
+//! A register-level software model of the fastpath pipeline, written from
+//! abi's register semantics (not from the driver): staging key, command
+//! register, masks, EMC and megaflow tables with lookups, per-entry and
+//! global counters, the miss queue, table clear with a busy period. Used to
+//! test the Nic API, with fault injection knobs.
+#![allow(dead_code)]
+
+use abi::geometry::{cuckoo_buckets, emc_candidates};
+use abi::regs::*;
+use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
+use driver::{check_access, Device, DeviceError};
+use std::collections::VecDeque;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Entry {
+    pub key: FlowKey,
+    pub flow_id: u32,
+    pub hits: u64,
+    pub used: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub cap: Capability,
+    pub bar_len: u64,
+    // Registers.
+    scratch: u64,
+    enable: bool,
+    cmd_error: bool,
+    time: u64,
+    pub lookups: u64,
+    pub emc_hits: u64,
+    pub mf_hits: u64,
+    pub misses: u64,
+    pub miss_drops: u64,
+    pub commands: u64,
+    staging: [u64; KEY_WORDS],
+    stats_sel: u64,
+    // Tables.
+    pub emc: Vec<Option<Entry>>,
+    pub masks: Vec<Option<FlowKey>>,
+    pub mf: Vec<Vec<Option<Entry>>>,
+    pub missq: VecDeque<(FlowKey, u32, u32)>,
+    busy_left: u32,
+    // Knobs and observations.
+    /// Status reads a table clear stays busy for.
+    pub clear_busy_reads: u32,
+    /// The clear never finishes.
+    pub stuck_busy: bool,
+    /// Scratch reads back inverted bits.
+    pub broken_scratch: bool,
+    /// Overrides the ID register.
+    pub id_override: Option<u64>,
+    /// The next command sets CMD_ERROR without executing.
+    pub reject_next_cmd: bool,
+    /// Register writes seen.
+    pub writes: u64,
+    /// Keys (with flow ids) that must hit at every command boundary.
+    pub watch: Vec<(FlowKey, u32)>,
+    /// Commands after which a watched key missed.
+    pub watch_violations: Vec<String>,
+}
+
+impl Model {
+    pub fn new(g: Geometry) -> Self {
+        let cap = Capability::new(g, 9, 0);
+        Model {
+            cap,
+            bar_len: REG_WINDOW_BYTES,
+            scratch: 0,
+            enable: true,
+            cmd_error: false,
+            time: 0,
+            lookups: 0,
+            emc_hits: 0,
+            mf_hits: 0,
+            misses: 0,
+            miss_drops: 0,
+            commands: 0,
+            staging: [0; KEY_WORDS],
+            stats_sel: 0,
+            emc: vec![None; g.emc_entries() as usize],
+            masks: vec![None; g.mf_slots as usize],
+            mf: vec![vec![None; g.mf_entries_per_slot() as usize]; g.mf_slots as usize],
+            missq: VecDeque::new(),
+            busy_left: 0,
+            clear_busy_reads: 3,
+            stuck_busy: false,
+            broken_scratch: false,
+            id_override: None,
+            reject_next_cmd: false,
+            writes: 0,
+            watch: Vec::new(),
+            watch_violations: Vec::new(),
+        }
+    }
+
+    fn g(&self) -> Geometry {
+        self.cap.geometry
+    }
+
+    fn busy(&self) -> bool {
+        self.stuck_busy || self.busy_left > 0
+    }
+
+    /// Lookup without side effects: (kind, slot, index, flow id).
+    pub fn peek(&self, key: &FlowKey) -> LookupResult {
+        let g = self.g();
+        for i in emc_candidates(hash_key(key), g.emc_log2_entries) {
+            if let Some(e) = &self.emc[i as usize] {
+                if e.key == *key {
+                    return LookupResult {
+                        kind: HitKind::Emc,
+                        slot: 0,
+                        index: i,
+                        flow_id: e.flow_id,
+                    };
+                }
+            }
+        }
+        for (slot, mask) in self.masks.iter().enumerate() {
+            let Some(mask) = mask else { continue };
+            let masked = key.masked(mask);
+            for b in cuckoo_buckets(hash_masked(key, mask), g.mf_log2_buckets) {
+                for w in 0..g.mf_bucket_slots {
+                    let i = g.mf_index(b, w);
+                    if let Some(e) = &self.mf[slot][i as usize] {
+                        if e.key == masked {
+                            return LookupResult {
+                                kind: HitKind::Megaflow,
+                                slot: slot as u8,
+                                index: i,
+                                flow_id: e.flow_id,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        LookupResult::MISS
+    }
+
+    /// A packet lookup through the pipeline: counts, updates entry
+    /// statistics, queues misses. `None` when lookups are disabled.
+    pub fn lookup(&mut self, key: &FlowKey, tag: u32) -> Option<LookupResult> {
+        if !self.enable {
+            return None;
+        }
+        self.time += 1;
+        self.lookups += 1;
+        let r = self.peek(key);
+        let now = self.time;
+        match r.kind {
+            HitKind::Emc => {
+                self.emc_hits += 1;
+                let e = self.emc[r.index as usize].as_mut().expect("hit entry");
+                e.hits += 1;
+                e.used = now;
+            }
+            HitKind::Megaflow => {
+                self.mf_hits += 1;
+                let e = self.mf[r.slot as usize][r.index as usize]
+                    .as_mut()
+                    .expect("hit entry");
+                e.hits += 1;
+                e.used = now;
+            }
+            HitKind::Miss => {
+                self.misses += 1;
+                if self.missq.len() < 1 << self.g().missq_log2_depth {
+                    self.missq.push_back((*key, hash_key(key), tag));
+                } else {
+                    self.miss_drops += 1;
+                }
+            }
+        }
+        Some(r)
+    }
+
+    fn exec(&mut self, word: u64) {
+        if self.busy() {
+            return; // ignored while a clear runs
+        }
+        if std::mem::take(&mut self.reject_next_cmd) {
+            self.cmd_error = true;
+            return;
+        }
+        let g = self.g();
+        let Ok(c) = Command::decode(word) else {
+            self.cmd_error = true;
+            return;
+        };
+        let slot_ok = (c.slot as u32) < g.mf_slots as u32;
+        let entry = |key| Entry {
+            key,
+            flow_id: c.flow_id,
+            hits: 0,
+            used: self.time,
+        };
+        let staged = FlowKey::from_words(self.staging);
+        let ok = match c.op {
+            Op::Nop => true,
+            Op::EmcWrite if c.index < g.emc_entries() => {
+                self.emc[c.index as usize] = Some(entry(staged));
+                true
+            }
+            Op::EmcInvalidate if c.index < g.emc_entries() => {
+                self.emc[c.index as usize] = None;
+                true
+            }
+            Op::MfWrite if slot_ok && c.index < g.mf_entries_per_slot() => {
+                match self.masks[c.slot as usize] {
+                    Some(m) => {
+                        self.mf[c.slot as usize][c.index as usize] = Some(entry(staged.masked(&m)));
+                        true
+                    }
+                    None => false,
+                }
+            }
+            Op::MfInvalidate if slot_ok && c.index < g.mf_entries_per_slot() => {
+                self.mf[c.slot as usize][c.index as usize] = None;
+                true
+            }
+            Op::MaskSet if slot_ok => {
+                self.masks[c.slot as usize] = Some(staged);
+                true
+            }
+            Op::MaskClear if slot_ok => {
+                self.masks[c.slot as usize] = None;
+                true
+            }
+            _ => false,
+        };
+        self.cmd_error = !ok;
+        if ok {
+            self.commands += 1;
+        }
+        let watch = std::mem::take(&mut self.watch);
+        for (k, flow) in &watch {
+            let r = self.peek(k);
+            if r.kind == HitKind::Miss || r.flow_id != *flow {
+                self.watch_violations.push(format!(
+                    "after {c:?}: watched key {k:?} -> {r:?}, want flow {flow}"
+                ));
+            }
+        }
+        self.watch = watch;
+    }
+
+    fn selected(&self) -> Option<&Entry> {
+        let w = [self.stats_sel];
+        let (table, slot, index) = (
+            STATS_TABLE.get(&w),
+            STATS_SLOT.get(&w) as usize,
+            STATS_INDEX.get(&w) as usize,
+        );
+        match table {
+            0 => self.emc.get(index)?.as_ref(),
+            1 => self.mf.get(slot)?.get(index)?.as_ref(),
+            _ => None,
+        }
+    }
+
+    fn reg_read(&mut self, off: u64) -> u64 {
+        self.time += 1;
+        if let Some(v) = self.id_override.filter(|_| off == REG_ID) {
+            return v;
+        }
+        if let Some((_, v)) = self.cap.encode().iter().find(|(r, _)| *r == off) {
+            return *v;
+        }
+        let key_word = |base: u64| {
+            (off >= base && off < base + 8 * KEY_WORDS as u64).then(|| ((off - base) / 8) as usize)
+        };
+        if let Some(i) = key_word(REG_STAGE_KEY) {
+            return self.staging[i];
+        }
+        if let Some(i) = key_word(REG_MISSQ_KEY) {
+            return self.missq.front().map_or(0, |m| m.0.words[i]);
+        }
+        match off {
+            REG_SCRATCH => {
+                if self.broken_scratch {
+                    !self.scratch
+                } else {
+                    self.scratch
+                }
+            }
+            REG_CTRL => self.enable as u64,
+            REG_STATUS => {
+                let mut w = [0u64];
+                STATUS_BUSY.set(&mut w, self.busy() as u64);
+                STATUS_CMD_ERROR.set(&mut w, self.cmd_error as u64);
+                if self.busy_left > 0 {
+                    self.busy_left -= 1;
+                }
+                w[0]
+            }
+            REG_TIME => self.time,
+            REG_CNT_LOOKUPS => self.lookups,
+            REG_CNT_EMC_HITS => self.emc_hits,
+            REG_CNT_MF_HITS => self.mf_hits,
+            REG_CNT_MISSES => self.misses,
+            REG_CNT_MISS_DROPS => self.miss_drops,
+            REG_CNT_COMMANDS => self.commands,
+            REG_STATS_SEL => self.stats_sel,
+            REG_STATS_HITS => self.selected().map_or(0, |e| e.hits),
+            REG_STATS_USED => self.selected().map_or(0, |e| e.used),
+            REG_MISSQ_LEVEL => self.missq.len() as u64,
+            REG_MISSQ_META => self.missq.front().map_or(0, |m| {
+                let mut w = [0u64];
+                MISS_HASH.set(&mut w, m.1 as u64);
+                MISS_TAG.set(&mut w, m.2 as u64);
+                w[0]
+            }),
+            _ => 0,
+        }
+    }
+
+    fn reg_write(&mut self, off: u64, v: u64) {
+        self.time += 1;
+        self.writes += 1;
+        if off >= REG_STAGE_KEY && off < REG_STAGE_KEY + 8 * KEY_WORDS as u64 {
+            self.staging[((off - REG_STAGE_KEY) / 8) as usize] = v;
+            return;
+        }
+        match off {
+            REG_SCRATCH => self.scratch = v,
+            REG_CTRL => {
+                let w = [v];
+                self.enable = CTRL_ENABLE.get(&w) != 0;
+                if CTRL_CLEAR_COUNTERS.get(&w) != 0 {
+                    self.lookups = 0;
+                    self.emc_hits = 0;
+                    self.mf_hits = 0;
+                    self.misses = 0;
+                    self.miss_drops = 0;
+                    self.commands = 0;
+                }
+                if CTRL_CLEAR_TABLES.get(&w) != 0 {
+                    self.emc.iter_mut().for_each(|e| *e = None);
+                    self.masks.iter_mut().for_each(|m| *m = None);
+                    self.mf
+                        .iter_mut()
+                        .for_each(|s| s.iter_mut().for_each(|e| *e = None));
+                    self.busy_left = self.clear_busy_reads;
+                }
+            }
+            REG_CMD => self.exec(v),
+            REG_STATS_SEL => self.stats_sel = v,
+            REG_MISSQ_POP => {
+                self.missq.pop_front();
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Device for Model {
+    fn name(&self) -> &str {
+        "model"
+    }
+
+    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
+        if bar == 0 {
+            Ok(self.bar_len)
+        } else {
+            Err(DeviceError::NoSuchBar {
+                device: "model".into(),
+                bar,
+                present: "0".into(),
+            })
+        }
+    }
+
+    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model", bar, self.bar_len, offset, 4)?;
+        let v = self.reg_read(offset & !7);
+        Ok(if offset & 4 == 0 {
+            v as u32
+        } else {
+            (v >> 32) as u32
+        })
+    }
+
+    fn write32(&mut self, bar: u8, offset: u64, _value: u32) -> Result<(), DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model", bar, self.bar_len, offset, 4)?;
+        Err(DeviceError::Backend {
+            device: "model".into(),
+            message: "the register file takes 64-bit writes only".into(),
+        })
+    }
+
+    fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model", bar, self.bar_len, offset, 8)?;
+        Ok(self.reg_read(offset))
+    }
+
+    fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model", bar, self.bar_len, offset, 8)?;
+        self.reg_write(offset, value);
+        Ok(())
+    }
+}
+
+/// A small geometry that fills up quickly.
+pub fn tiny() -> Geometry {
+    Geometry {
+        emc_log2_entries: 4,
+        mf_slots: 3,
+        mf_log2_buckets: 3,
+        mf_bucket_slots: 2,
+        missq_log2_depth: 3,
+    }
+}
+
+/// A key from a seed, spread over every word.
+pub fn key(seed: u64) -> FlowKey {
+    let mut w = [0u64; KEY_WORDS];
+    let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
+    for v in w.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *v = x;
+    }
+    FlowKey::from_words(w)
+}

@@ -1,0 +1,614 @@
+//! The Nic API against the register-level model in tests/model.
+
+mod model;
+
+use abi::geometry::{cuckoo_buckets, emc_candidates};
+use abi::regs::{CapabilityError, HitKind, REG_WINDOW_BYTES};
+use abi::{hash_key, hash_masked, FlowKey, Geometry};
+use driver::{EmcPolicy, Miss, Nic, NicError, MAX_CUCKOO_PATH};
+use model::{key, tiny, Model};
+use proptest::prelude::*;
+use std::collections::HashMap;
+
+fn open(g: Geometry) -> Nic<Model> {
+    Nic::open(Model::new(g)).expect("open model")
+}
+
+/// A mask exact on word 0 and the low half of word 6.
+fn mask_a() -> FlowKey {
+    FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0])
+}
+
+fn mask_b() -> FlowKey {
+    FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0, 0xffff])
+}
+
+#[test]
+fn open_checks_capability_liveness_and_resets() {
+    let mut m = Model::new(tiny());
+    m.emc[3] = Some(model::Entry {
+        key: key(1),
+        flow_id: 5,
+        hits: 0,
+        used: 0,
+    });
+    m.lookups = 77;
+    let mut nic = Nic::open(m).unwrap();
+    assert_eq!(nic.capability().geometry, tiny());
+    assert_eq!(nic.geometry().emc_entries(), 16);
+    let m = nic.device();
+    assert!(
+        m.emc.iter().all(|e| e.is_none()),
+        "open clears stale entries"
+    );
+    assert_eq!(m.lookups, 0, "open clears counters");
+}
+
+#[test]
+fn capability_refusals_are_typed() {
+    let mut m = Model::new(tiny());
+    m.id_override = Some(0x0000_0000_0100_00ed);
+    match Nic::open(m) {
+        Err(NicError::Capability {
+            error: CapabilityError::BadMagic(_),
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    let mut m = Model::new(tiny());
+    m.cap.abi_major = 7;
+    assert!(matches!(
+        Nic::open(m),
+        Err(NicError::Capability {
+            error: CapabilityError::Version {
+                device_major: 7,
+                ..
+            },
+            ..
+        })
+    ));
+    let mut m = Model::new(tiny());
+    m.cap.geometry.mf_bucket_slots = 12;
+    assert!(matches!(
+        Nic::open(m),
+        Err(NicError::Capability {
+            error: CapabilityError::Geometry(_),
+            ..
+        })
+    ));
+    let mut m = Model::new(tiny());
+    m.cap.key_words = 4;
+    assert!(matches!(
+        Nic::open(m),
+        Err(NicError::Capability {
+            error: CapabilityError::Mismatch {
+                field: "key_words",
+                ..
+            },
+            ..
+        })
+    ));
+    let mut m = Model::new(tiny());
+    m.bar_len = REG_WINDOW_BYTES / 2;
+    assert!(matches!(Nic::open(m), Err(NicError::BarTooSmall { .. })));
+    let mut m = Model::new(tiny());
+    assert!(matches!(
+        Nic::open_bar(&mut m, 2),
+        Err(NicError::Device(driver::DeviceError::NoSuchBar {
+            bar: 2,
+            ..
+        }))
+    ));
+    let mut m = Model::new(tiny());
+    m.broken_scratch = true;
+    assert!(matches!(Nic::open(m), Err(NicError::Liveness { .. })));
+    // probe does not write anything.
+    let mut m = Model::new(tiny());
+    let cap = Nic::probe(&mut m, 0).unwrap();
+    assert_eq!(cap.geometry, tiny());
+    assert_eq!(m.writes, 0);
+}
+
+#[test]
+fn reset_waits_for_busy_and_times_out() {
+    let mut m = Model::new(tiny());
+    m.clear_busy_reads = 50;
+    let mut nic = Nic::open(m).unwrap();
+    nic.set_poll_limit(10);
+    assert!(matches!(
+        nic.reset(),
+        Err(NicError::Timeout { polls: 10, .. })
+    ));
+    nic.set_poll_limit(1000);
+    nic.reset().unwrap();
+    nic.device().stuck_busy = true;
+    assert!(matches!(nic.reset(), Err(NicError::Timeout { .. })));
+    // A command while busy is reported, not silently lost.
+    assert!(matches!(
+        nic.install_emc(&key(1), 1, EmcPolicy::Ovs),
+        Err(NicError::Busy { .. })
+    ));
+}
+
+#[test]
+fn emc_install_lookup_remove_within_write_budget() {
+    let mut nic = open(tiny());
+    let k = key(42);
+    let before = nic.device().writes;
+    let ins = nic.install_emc(&k, 1234, EmcPolicy::Ovs).unwrap();
+    assert!(ins.writes <= 12, "{ins:?}");
+    assert_eq!(
+        ins.writes, 9,
+        "8 key words + command on a cold staging area"
+    );
+    assert_eq!(nic.device().writes - before, ins.writes as u64);
+    let r = nic.device().lookup(&k, 0).unwrap();
+    assert_eq!(
+        (r.kind, r.flow_id, r.index),
+        (HitKind::Emc, 1234, ins.index)
+    );
+    assert!(emc_candidates(hash_key(&k), 4).contains(&ins.index));
+    // Same key again: only the command (staging already holds the key).
+    let again = nic.install_emc(&k, 99, EmcPolicy::Ovs).unwrap();
+    assert_eq!((again.index, again.writes), (ins.index, 1));
+    assert!(again.replaced_same_key);
+    assert_eq!(nic.device().peek(&k).flow_id, 99);
+    // A key differing in one word costs 2 writes.
+    let mut k2 = k;
+    k2.words[7] ^= 1;
+    assert_eq!(nic.install_emc(&k2, 5, EmcPolicy::Ovs).unwrap().writes, 2);
+    assert_eq!(
+        nic.emc_stats(&k).unwrap().hits,
+        0,
+        "rewrite resets the counter"
+    );
+    nic.device().lookup(&k, 0);
+    nic.device().lookup(&k, 0);
+    assert_eq!(nic.emc_stats(&k).unwrap().hits, 2);
+    assert_eq!(nic.remove_emc(&k).unwrap(), ins.index);
+    assert_eq!(nic.device().peek(&k).kind, HitKind::Miss);
+    assert!(matches!(nic.remove_emc(&k), Err(NicError::NoSuchEntry(_))));
+    assert!(matches!(nic.emc_stats(&k), Err(NicError::NoSuchEntry(_))));
+}
+
+/// Keys whose two EMC candidates are positions `a` and `b` (16 entries).
+fn emc_keys_for(a: u32, b: u32, n: usize) -> Vec<FlowKey> {
+    (0..)
+        .map(key)
+        .filter(|k| emc_candidates(hash_key(k), 4) == [a, b])
+        .take(n)
+        .collect()
+}
+
+#[test]
+fn emc_follows_ovs_replacement() {
+    let mut nic = open(tiny());
+    let ks = emc_keys_for(3, 9, 3);
+    let i0 = nic.install_emc(&ks[0], 1, EmcPolicy::Ovs).unwrap();
+    let i1 = nic.install_emc(&ks[1], 2, EmcPolicy::Ovs).unwrap();
+    assert_eq!((i0.index, i1.index), (3, 9), "empty candidates first");
+    assert_eq!(i1.evicted, None);
+    // Both full: the one with the smaller stored hash goes.
+    let (h0, h1) = (hash_key(&ks[0]), hash_key(&ks[1]));
+    let (victim, victim_key) = if h1 < h0 { (9, ks[1]) } else { (3, ks[0]) };
+    let i2 = nic.install_emc(&ks[2], 3, EmcPolicy::Ovs).unwrap();
+    assert_eq!(i2.index, victim);
+    assert_eq!(i2.evicted.map(|e| e.0), Some(victim_key));
+    assert_eq!(nic.device().peek(&victim_key).kind, HitKind::Miss);
+    assert_eq!(nic.device().peek(&ks[2]).flow_id, 3);
+    // The caller's policy: way 1, whatever is there.
+    let ks = emc_keys_for(5, 6, 2);
+    assert_eq!(
+        nic.install_emc(&ks[0], 7, EmcPolicy::Way(1)).unwrap().index,
+        6
+    );
+    let w = nic.install_emc(&ks[1], 8, EmcPolicy::Way(1)).unwrap();
+    assert_eq!((w.index, w.evicted.map(|e| e.0)), (6, Some(ks[0])));
+    assert!(matches!(
+        nic.install_emc(&ks[0], 1, EmcPolicy::Way(2)),
+        Err(NicError::NoSuchEntry(_))
+    ));
+}
+
+#[test]
+fn flow_id_too_wide_writes_nothing() {
+    let mut nic = open(tiny());
+    nic.set_mask(0, &mask_a()).unwrap();
+    let w = nic.device().writes;
+    assert!(matches!(
+        nic.install_emc(&key(1), 1 << 24, EmcPolicy::Ovs),
+        Err(NicError::Encoding(_))
+    ));
+    assert!(matches!(
+        nic.install_megaflow(0, &key(1), u32::MAX),
+        Err(NicError::Encoding(_))
+    ));
+    assert_eq!(nic.device().writes, w);
+}
+
+#[test]
+fn command_error_is_reported() {
+    let mut nic = open(tiny());
+    nic.device().reject_next_cmd = true;
+    assert!(matches!(
+        nic.install_emc(&key(1), 1, EmcPolicy::Ovs),
+        Err(NicError::CommandRejected { .. })
+    ));
+    assert_eq!(
+        nic.emc_lookup(&key(1)),
+        None,
+        "nothing recorded as installed"
+    );
+    nic.install_emc(&key(1), 1, EmcPolicy::Ovs).unwrap();
+    assert_eq!(nic.emc_lookup(&key(1)).map(|e| e.1), Some(1));
+}
+
+#[test]
+fn masks_and_megaflows() {
+    let mut nic = open(tiny());
+    assert!(matches!(
+        nic.install_megaflow(0, &key(1), 1),
+        Err(NicError::BadMask { slot: 0, .. })
+    ));
+    assert!(matches!(
+        nic.set_mask(3, &mask_a()),
+        Err(NicError::BadMask { slot: 3, .. })
+    ));
+    assert!(matches!(
+        nic.set_mask(0, &FlowKey::ZERO),
+        Err(NicError::BadMask { .. })
+    ));
+    assert_eq!(nic.set_mask(0, &mask_a()).unwrap(), 9);
+    assert_eq!(nic.set_mask(0, &mask_a()).unwrap(), 0, "same mask: no-op");
+    nic.set_mask(1, &mask_b()).unwrap();
+    assert_eq!(nic.mask(1), Some(mask_b()));
+
+    let k = key(7);
+    let ins = nic.install_megaflow(0, &k, 77).unwrap();
+    // Mask covers words 0 and 6: at most 2 key words + command.
+    assert!(ins.writes <= 3, "{ins:?}");
+    assert_eq!(ins.moves, 0);
+    let h = hash_masked(&k, &mask_a());
+    let g = tiny();
+    let buckets = cuckoo_buckets(h, g.mf_log2_buckets);
+    assert!(buckets.contains(&(ins.index / g.mf_bucket_slots as u32)));
+    // Any key equal under the mask hits it.
+    let mut k2 = key(8);
+    k2.words[0] = k.words[0];
+    k2.words[6] = (k2.words[6] & !0xffff_ffff) | (k.words[6] & 0xffff_ffff);
+    let r = nic.device().lookup(&k2, 0).unwrap();
+    assert_eq!((r.kind, r.slot, r.flow_id), (HitKind::Megaflow, 0, 77));
+    assert_eq!(nic.megaflow_stats(0, &k).unwrap().hits, 1);
+    assert_eq!(nic.megaflow_lookup(0, &k2).map(|e| e.flow_id), Some(77));
+    assert_eq!(nic.megaflows(0).count(), 1);
+
+    // The mask cannot change under entries.
+    assert!(matches!(
+        nic.set_mask(0, &mask_b()),
+        Err(NicError::BadMask { slot: 0, .. })
+    ));
+    // Update in place keeps the hit count.
+    let up = nic.install_megaflow(0, &k2, 78).unwrap();
+    assert!(up.replaced_same_key);
+    assert_eq!(up.index, ins.index);
+    assert_eq!(nic.megaflow_stats(0, &k).unwrap().hits, 1);
+    assert_eq!(nic.device().peek(&k).flow_id, 78);
+
+    assert_eq!(nic.remove_megaflow(0, &k).unwrap(), ins.index);
+    assert_eq!(nic.device().peek(&k).kind, HitKind::Miss);
+    assert!(matches!(
+        nic.remove_megaflow(0, &k),
+        Err(NicError::NoSuchEntry(_))
+    ));
+
+    // clear_mask removes entries first, then disables the slot.
+    for s in 0..5 {
+        nic.install_megaflow(1, &key(100 + s), s as u32).unwrap();
+    }
+    assert_eq!(nic.megaflow_len(1), 5);
+    assert_eq!(nic.clear_mask(1).unwrap(), 5);
+    assert!(nic.device().mf[1].iter().all(|e| e.is_none()));
+    assert_eq!(nic.device().masks[1], None);
+    nic.set_mask(1, &mask_a()).unwrap();
+    assert_eq!(nic.device().peek(&key(100)).kind, HitKind::Miss);
+}
+
+/// Fills one slot through the Nic while the model checks, after every
+/// command, that every previously installed key still hits with its flow.
+#[test]
+fn displacement_never_loses_a_resident_and_full_is_clean() {
+    let g = Geometry {
+        emc_log2_entries: 4,
+        mf_slots: 1,
+        mf_log2_buckets: 4,
+        mf_bucket_slots: 2,
+        missq_log2_depth: 2,
+    };
+    let mut nic = open(g);
+    let mask = FlowKey::ONES;
+    nic.set_mask(0, &mask).unwrap();
+    let mut installed: Vec<(FlowKey, u32)> = Vec::new();
+    let mut moves = 0;
+    let mut max_writes_direct = 0;
+    let mut full = 0;
+    for s in 0..200u64 {
+        let k = key(s);
+        nic.device().watch = installed.clone();
+        let before = (nic.device().mf.clone(), nic.device().writes);
+        match nic.install_megaflow(0, &k, s as u32) {
+            Ok(ins) => {
+                if ins.moves == 0 {
+                    max_writes_direct = max_writes_direct.max(ins.writes);
+                }
+                assert!(ins.moves as usize <= MAX_CUCKOO_PATH);
+                moves += ins.moves;
+                installed.push((k, s as u32));
+            }
+            Err(NicError::TableFull { slot: 0, entries }) => {
+                assert_eq!(entries, installed.len());
+                assert_eq!(nic.device().mf, before.0, "nothing half-installed");
+                assert_eq!(nic.device().writes, before.1, "no write on a full table");
+                full += 1;
+            }
+            Err(e) => panic!("{e}"),
+        }
+        assert!(
+            nic.device().watch_violations.is_empty(),
+            "{:?}",
+            nic.device().watch_violations
+        );
+    }
+    assert!(moves > 0, "the test must exercise displacement");
+    assert!(full > 0, "the test must reach a full table");
+    assert!(max_writes_direct <= 12, "{max_writes_direct}");
+    // Load factor reached with 2-entry buckets and 4-move paths.
+    assert!(
+        installed.len() * 100 / 32 >= 75,
+        "{} of 32",
+        installed.len()
+    );
+    for (k, f) in &installed {
+        let r = nic.device().peek(k);
+        assert_eq!((r.kind, r.flow_id), (HitKind::Megaflow, *f));
+    }
+}
+
+#[test]
+fn hits_survive_displacement() {
+    let g = Geometry {
+        emc_log2_entries: 4,
+        mf_slots: 1,
+        mf_log2_buckets: 3,
+        mf_bucket_slots: 1,
+        missq_log2_depth: 2,
+    };
+    let mut nic = open(g);
+    nic.set_mask(0, &FlowKey::ONES).unwrap();
+    let mut installed = Vec::new();
+    for s in 0..40u64 {
+        let k = key(s);
+        if nic.install_megaflow(0, &k, s as u32).is_ok() {
+            // Every resident gets one more hit per install round.
+            installed.push(k);
+            for k in &installed {
+                nic.device().lookup(k, 0);
+            }
+        }
+    }
+    assert!(installed.len() >= 4);
+    let n = installed.len() as u64;
+    for (i, k) in installed.iter().enumerate() {
+        assert_eq!(
+            nic.megaflow_stats(0, k).unwrap().hits,
+            n - i as u64,
+            "key {i}"
+        );
+    }
+}
+
+#[test]
+fn miss_queue_drains_in_bursts_and_counters_add_up() {
+    let mut nic = open(tiny()); // queue depth 8
+    nic.install_emc(&key(1), 11, EmcPolicy::Ovs).unwrap();
+    nic.set_mask(0, &mask_a()).unwrap();
+    nic.install_megaflow(0, &key(2), 22).unwrap();
+    let m = nic.device();
+    m.lookup(&key(1), 0);
+    m.lookup(&key(2), 0);
+    for t in 0..10u32 {
+        m.lookup(&key(1000 + t as u64), 500 + t);
+    }
+    let c = nic.counters().unwrap();
+    assert_eq!(
+        (c.lookups, c.emc_hits, c.mf_hits, c.misses, c.miss_drops),
+        (12, 1, 1, 10, 2)
+    );
+    assert!(c.commands >= 3);
+    let mut buf = [Miss::default(); 3];
+    let mut got = Vec::new();
+    loop {
+        let n = nic.drain_misses(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        assert!(n <= 3);
+        got.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(got.len(), 8, "queue depth 8; two were dropped");
+    for (i, m) in got.iter().enumerate() {
+        assert_eq!(m.key, key(1000 + i as u64));
+        assert_eq!(m.tag, 500 + i as u32);
+        assert_eq!(m.hash, hash_key(&m.key));
+    }
+    nic.clear_counters().unwrap();
+    assert_eq!(nic.counters().unwrap().lookups, 0);
+    nic.set_enabled(false).unwrap();
+    assert_eq!(nic.device().lookup(&key(1), 0), None);
+    nic.set_enabled(true).unwrap();
+    // reset keeps the enable bit and forgets every entry.
+    nic.reset().unwrap();
+    assert_eq!(nic.emc_len(), 0);
+    assert_eq!(nic.megaflow_len(0), 0);
+    assert_eq!(nic.mask(0), None);
+    assert_eq!(
+        nic.device().lookup(&key(1), 0).map(|r| r.kind),
+        Some(HitKind::Miss)
+    );
+}
+
+#[test]
+fn impossible_miss_level_is_an_error() {
+    struct Liar(Model);
+    impl driver::Device for Liar {
+        fn name(&self) -> &str {
+            "liar"
+        }
+        fn bar_len(&self, bar: u8) -> Result<u64, driver::DeviceError> {
+            self.0.bar_len(bar)
+        }
+        fn read32(&mut self, bar: u8, o: u64) -> Result<u32, driver::DeviceError> {
+            self.0.read32(bar, o)
+        }
+        fn write32(&mut self, bar: u8, o: u64, v: u32) -> Result<(), driver::DeviceError> {
+            self.0.write32(bar, o, v)
+        }
+        fn read64(&mut self, bar: u8, o: u64) -> Result<u64, driver::DeviceError> {
+            if o == abi::regs::REG_MISSQ_LEVEL {
+                return Ok(u64::MAX);
+            }
+            self.0.read64(bar, o)
+        }
+        fn write64(&mut self, bar: u8, o: u64, v: u64) -> Result<(), driver::DeviceError> {
+            self.0.write64(bar, o, v)
+        }
+    }
+    let mut nic = Nic::open(Liar(Model::new(tiny()))).unwrap();
+    let mut buf = [Miss::default(); 4];
+    assert!(matches!(
+        nic.drain_misses(&mut buf),
+        Err(NicError::BadRegister {
+            register: "MISSQ_LEVEL",
+            ..
+        })
+    ));
+    // DMA is not something a register model offers.
+    assert!(matches!(
+        driver::Device::dma_alloc(nic.device(), 64),
+        Err(driver::DeviceError::Unsupported { .. })
+    ));
+}
+
+#[derive(Clone, Debug)]
+enum Op {
+    Emc(u8, u32),
+    RemoveEmc(u8),
+    Mf(u8, u8, u32),
+    RemoveMf(u8, u8),
+}
+
+/// Keys from a small pool, so updates, collisions and removals of present
+/// keys happen often.
+fn pool_key(i: u8) -> FlowKey {
+    key(i as u64 % 48)
+}
+
+const MASKS: [[u64; 8]; 3] = [
+    [u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0],
+    [u64::MAX, 0xffff, 0, 0, 0, 0, 0, 0],
+    [0xffff_ffff, 0, 0, 0, 0, 0, 0, 0xffff_0000],
+];
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (any::<u8>(), 0u32..1000).prop_map(|(k, f)| Op::Emc(k, f)),
+        any::<u8>().prop_map(Op::RemoveEmc),
+        (0u8..3, any::<u8>(), 0u32..1000).prop_map(|(s, k, f)| Op::Mf(s, k, f)),
+        (0u8..3, any::<u8>()).prop_map(|(s, k)| Op::RemoveMf(s, k)),
+    ]
+}
+
+fn cases() -> u32 {
+    if std::env::var_os("FASTPATH_LONG").is_some() {
+        2000
+    } else {
+        96
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Random installs and removals through the Nic; then every lookup in
+    /// the model agrees with a naive oracle (a map for the EMC, one map of
+    /// masked keys per mask slot, slots searched in order).
+    #[test]
+    fn model_lookups_agree_with_naive_oracle(ops in proptest::collection::vec(op(), 1..120), probes in proptest::collection::vec(any::<u8>(), 16)) {
+        let g = tiny();
+        let mut nic = open(g);
+        let masks: Vec<FlowKey> = MASKS.iter().map(|m| FlowKey::from_words(*m)).collect();
+        for (s, m) in masks.iter().enumerate() {
+            nic.set_mask(s as u8, m).unwrap();
+        }
+        let mut emc: HashMap<FlowKey, u32> = HashMap::new();
+        let mut mf: Vec<HashMap<FlowKey, u32>> = vec![HashMap::new(); 3];
+        for op in &ops {
+            match *op {
+                Op::Emc(k, f) => {
+                    let k = pool_key(k);
+                    let ins = nic.install_emc(&k, f, EmcPolicy::Ovs).unwrap();
+                    prop_assert!(ins.writes <= 12);
+                    if let Some((ev, _)) = ins.evicted {
+                        // The victim shared the position.
+                        prop_assert!(emc_candidates(hash_key(&ev), g.emc_log2_entries).contains(&ins.index));
+                        prop_assert!(emc.remove(&ev).is_some());
+                    }
+                    emc.insert(k, f);
+                }
+                Op::RemoveEmc(k) => {
+                    let k = pool_key(k);
+                    let r = nic.remove_emc(&k);
+                    prop_assert_eq!(r.is_ok(), emc.remove(&k).is_some());
+                }
+                Op::Mf(s, k, f) => {
+                    let k = pool_key(k);
+                    let mk = k.masked(&masks[s as usize]);
+                    match nic.install_megaflow(s, &k, f) {
+                        Ok(ins) => {
+                            if ins.moves == 0 { prop_assert!(ins.writes <= 12); }
+                            mf[s as usize].insert(mk, f);
+                        }
+                        Err(NicError::TableFull { .. }) => {
+                            prop_assert!(!mf[s as usize].contains_key(&mk));
+                        }
+                        Err(e) => return Err(TestCaseError::fail(e.to_string())),
+                    }
+                }
+                Op::RemoveMf(s, k) => {
+                    let k = pool_key(k);
+                    let mk = k.masked(&masks[s as usize]);
+                    let r = nic.remove_megaflow(s, &k);
+                    prop_assert_eq!(r.is_ok(), mf[s as usize].remove(&mk).is_some());
+                }
+            }
+        }
+        prop_assert_eq!(nic.emc_len(), emc.len());
+        let mut probe_keys: Vec<FlowKey> = probes.iter().map(|&p| pool_key(p)).collect();
+        // Variants equal under some mask but never installed exactly.
+        probe_keys.extend(probes.iter().map(|&p| {
+            let mut k = pool_key(p);
+            k.words[3] ^= 0xdead_beef;
+            k
+        }));
+        for k in &probe_keys {
+            let want = if let Some(f) = emc.get(k) {
+                (HitKind::Emc, *f)
+            } else if let Some((_, f)) = (0..3).find_map(|s| mf[s].get(&k.masked(&masks[s])).map(|f| (s, *f))) {
+                (HitKind::Megaflow, f)
+            } else {
+                (HitKind::Miss, 0)
+            };
+            let r = nic.device().lookup(k, 0).unwrap();
+            prop_assert_eq!((r.kind, r.flow_id), want, "key {:?}", k);
+        }
+    }
+}
