@@ -15,3 +15,5 @@ pub mod entry;
 pub mod megaflow;
 pub mod fifo;
 pub mod stats;
+pub mod regfile;
+pub mod top;

@@ -35,6 +35,8 @@ pub struct MfSlot {
     pub wr_bucket: Signal<In, Bits<IDX_BITS>>,
     /// Way within the bucket to write.
     pub wr_way: Signal<In, Bits<8>>,
+    /// Write every way (table clear).
+    pub wr_all: Signal<In, bool>,
     /// Entry word (key already masked by the command path).
     pub wr_data: Signal<In, Entry>,
     /// Cycle 4: hit in this slot.
@@ -83,6 +85,7 @@ impl MfSlot {
             wr_en: Default::default(),
             wr_bucket: Default::default(),
             wr_way: Default::default(),
+            wr_all: Default::default(),
             wr_data: Default::default(),
             hit: Default::default(),
             index: Default::default(),
@@ -161,8 +164,10 @@ impl Logic for MfSlot {
             self.ways_b[w].waddr.next = self.wr_bucket.val();
             self.ways_a[w].wdata.next = self.wr_data.val();
             self.ways_b[w].wdata.next = self.wr_data.val();
-            self.ways_a[w].we.next = self.wr_en.val() & (self.wr_way.val() == self.way_id[w].val());
-            self.ways_b[w].we.next = self.wr_en.val() & (self.wr_way.val() == self.way_id[w].val());
+            self.ways_a[w].we.next = self.wr_en.val()
+                & (self.wr_all.val() | (self.wr_way.val() == self.way_id[w].val()));
+            self.ways_b[w].we.next = self.wr_en.val()
+                & (self.wr_all.val() | (self.wr_way.val() == self.way_id[w].val()));
         }
         // Cycle 3: compare all 2k entries with key & mask; the first match
         // wins (a masked key is stored at most once per slot).

@@ -1,0 +1,667 @@
+//! `fastpath_top`: lookup port → EMC ∥ megaflow slots → result, miss queue,
+//! per-entry statistics and the AXI4-Lite register file.
+//!
+//! Pipeline (cycle 0 = the clock after the lookup was accepted):
+//! cycle 0 input register; 1–2 hash units (EMC hash and one masked hash per
+//! slot, in parallel); 2→3 RAM reads (every candidate bucket/way at once);
+//! 3→4 compare; 4 result select (EMC, else lowest hitting slot, else miss),
+//! miss-queue push, statistics update, result-queue push; the result queue
+//! shows the result two clocks later. Lookups are accepted every clock while
+//! the result queue has room for every lookup in flight (`lk_ready`), so a
+//! stalled consumer backs up into `lk_ready` and nothing is dropped.
+
+use crate::bram::ADDR_BITS;
+use crate::emc::{EmcStage, EMC_LATENCY};
+use crate::entry::IDX_BITS;
+use crate::fifo::Fifo;
+use crate::megaflow::{MfSlot, MF_LATENCY};
+use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
+use crate::stats::StatsUnit;
+use abi::regs::{self, Capability, HitKind};
+use abi::Geometry;
+use rust_hdl::prelude::*;
+
+const _: () = assert!(EMC_LATENCY == MF_LATENCY);
+
+/// Clocks from the clock in which `lk_valid && lk_ready` to the first clock
+/// in which `res_valid` shows that lookup's result (input register, stages,
+/// result-queue write and its one-clock visibility delay). Announced in
+/// `CAP_LATENCY`.
+pub const PIPE_LATENCY: usize = 1 + EMC_LATENCY + 2;
+
+/// log2 of the result-queue depth; must exceed the latency for II = 1.
+pub const RES_LOG2_DEPTH: u8 = 4;
+const _: () = assert!(1 << RES_LOG2_DEPTH > PIPE_LATENCY + 1);
+
+/// Width of a result-queue word: result word, tag, hash.
+const RES_WORD_BITS: usize = 128;
+
+fn c<const N: usize>(v: u64) -> Constant<Bits<N>> {
+    Constant::new(v.into())
+}
+
+/// The whole pipeline with its register interface.
+#[derive(LogicBlock)]
+pub struct FastpathTop {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high.
+    pub reset: Signal<In, bool>,
+    /// A lookup is offered.
+    pub lk_valid: Signal<In, bool>,
+    /// The pipeline takes the offered lookup.
+    pub lk_ready: Signal<Out, bool>,
+    /// Lookup key: word `i` of `abi::FlowKey` in bits `64 i + 63 .. 64 i`.
+    pub lk_key: Signal<In, Bits<512>>,
+    /// Opaque packet tag, returned with the result and queued with a miss.
+    pub lk_tag: Signal<In, Bits<32>>,
+    /// A result is presented.
+    pub res_valid: Signal<Out, bool>,
+    /// The consumer takes the result.
+    pub res_ready: Signal<In, bool>,
+    /// Result word (`abi::regs::RESULT_FIELDS`).
+    pub res_word: Signal<Out, Bits<64>>,
+    /// Tag of the lookup.
+    pub res_tag: Signal<Out, Bits<32>>,
+    /// Full-key hash (EMC hash) of the lookup.
+    pub res_hash: Signal<Out, Bits<32>>,
+    /// AXI4-Lite slave (see [`RegFile`]).
+    pub s_axil_awaddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
+    /// AXI4-Lite.
+    pub s_axil_awprot: Signal<In, Bits<3>>,
+    /// AXI4-Lite.
+    pub s_axil_awvalid: Signal<In, bool>,
+    /// AXI4-Lite.
+    pub s_axil_awready: Signal<Out, bool>,
+    /// AXI4-Lite.
+    pub s_axil_wdata: Signal<In, Bits<64>>,
+    /// AXI4-Lite.
+    pub s_axil_wstrb: Signal<In, Bits<8>>,
+    /// AXI4-Lite.
+    pub s_axil_wvalid: Signal<In, bool>,
+    /// AXI4-Lite.
+    pub s_axil_wready: Signal<Out, bool>,
+    /// AXI4-Lite.
+    pub s_axil_bresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite.
+    pub s_axil_bvalid: Signal<Out, bool>,
+    /// AXI4-Lite.
+    pub s_axil_bready: Signal<In, bool>,
+    /// AXI4-Lite.
+    pub s_axil_araddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
+    /// AXI4-Lite.
+    pub s_axil_arprot: Signal<In, Bits<3>>,
+    /// AXI4-Lite.
+    pub s_axil_arvalid: Signal<In, bool>,
+    /// AXI4-Lite.
+    pub s_axil_arready: Signal<Out, bool>,
+    /// AXI4-Lite.
+    pub s_axil_rdata: Signal<Out, Bits<64>>,
+    /// AXI4-Lite.
+    pub s_axil_rresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite.
+    pub s_axil_rvalid: Signal<Out, bool>,
+    /// AXI4-Lite.
+    pub s_axil_rready: Signal<In, bool>,
+
+    regs: RegFile,
+    emc: EmcStage,
+    mf: Vec<MfSlot>,
+    stats: StatsUnit,
+    missq: Fifo<Bits<MISS_WORD_BITS>>,
+    resq: Fifo<Bits<RES_WORD_BITS>>,
+    v0: DFF<bool>,
+    key0: DFF<Bits<512>>,
+    tag0: DFF<Bits<32>>,
+    v1: DFF<bool>,
+    v2: DFF<bool>,
+    v3: DFF<bool>,
+    v4: DFF<bool>,
+    tag1: DFF<Bits<32>>,
+    tag2: DFF<Bits<32>>,
+    tag3: DFF<Bits<32>>,
+    tag4: DFF<Bits<32>>,
+    key4: DFF<Bits<512>>,
+    outstanding: DFF<Bits<8>>,
+    accept: Signal<Local, bool>,
+    res_pop: Signal<Local, bool>,
+    mf_any: Signal<Local, bool>,
+    mf_slot: Signal<Local, Bits<8>>,
+    mf_index: Signal<Local, Bits<IDX_BITS>>,
+    mf_flow: Signal<Local, Bits<IDX_BITS>>,
+    mf_stat: Signal<Local, Bits<ADDR_BITS>>,
+    mf_base: Signal<Local, Bits<ADDR_BITS>>,
+    word: Signal<Local, Bits<64>>,
+    miss: Signal<Local, bool>,
+    res_limit: Constant<Bits<8>>,
+    k_miss: Constant<Bits<64>>,
+    k_emc: Constant<Bits<64>>,
+    k_mf: Constant<Bits<64>>,
+    sh_kind: Constant<Bits<8>>,
+    sh_slot: Constant<Bits<8>>,
+    sh_index: Constant<Bits<8>>,
+    sh_flow: Constant<Bits<8>>,
+    sh_miss_hash: Constant<Bits<16>>,
+    sh_miss_tag: Constant<Bits<16>>,
+    sh_res_tag: Constant<Bits<8>>,
+    sh_res_hash: Constant<Bits<8>>,
+    sh_word: Constant<Bits<8>>,
+    slot_id: Vec<Constant<Bits<8>>>,
+    slot_base: Vec<Constant<Bits<ADDR_BITS>>>,
+    _slots: usize,
+}
+
+impl FastpathTop {
+    /// The capability block a build with geometry `g` announces.
+    pub fn capability(g: &Geometry, clock_khz: u32) -> Capability {
+        Capability::new(*g, PIPE_LATENCY as u8, clock_khz)
+    }
+
+    /// A pipeline sized by `g`; `clock_khz` is announced in `CAP_CLOCK`.
+    pub fn new(g: &Geometry, clock_khz: u32) -> Self {
+        let s = g.mf_slots as usize;
+        let n_emc = g.emc_entries() as u64;
+        let n_mf = g.mf_entries_per_slot() as u64;
+        let stats_entries = (n_emc + s as u64 * n_mf) as usize;
+        let miss_meta_lsb = 512u64;
+        FastpathTop {
+            clock: Default::default(),
+            reset: Default::default(),
+            lk_valid: Default::default(),
+            lk_ready: Default::default(),
+            lk_key: Default::default(),
+            lk_tag: Default::default(),
+            res_valid: Default::default(),
+            res_ready: Default::default(),
+            res_word: Default::default(),
+            res_tag: Default::default(),
+            res_hash: Default::default(),
+            s_axil_awaddr: Default::default(),
+            s_axil_awprot: Default::default(),
+            s_axil_awvalid: Default::default(),
+            s_axil_awready: Default::default(),
+            s_axil_wdata: Default::default(),
+            s_axil_wstrb: Default::default(),
+            s_axil_wvalid: Default::default(),
+            s_axil_wready: Default::default(),
+            s_axil_bresp: Default::default(),
+            s_axil_bvalid: Default::default(),
+            s_axil_bready: Default::default(),
+            s_axil_araddr: Default::default(),
+            s_axil_arprot: Default::default(),
+            s_axil_arvalid: Default::default(),
+            s_axil_arready: Default::default(),
+            s_axil_rdata: Default::default(),
+            s_axil_rresp: Default::default(),
+            s_axil_rvalid: Default::default(),
+            s_axil_rready: Default::default(),
+            regs: RegFile::new(&Self::capability(g, clock_khz)),
+            emc: EmcStage::new(g),
+            mf: (0..s).map(|_| MfSlot::new(g)).collect(),
+            stats: StatsUnit::new(stats_entries),
+            missq: Fifo::new(g.missq_log2_depth),
+            resq: Fifo::new(RES_LOG2_DEPTH),
+            v0: Default::default(),
+            key0: Default::default(),
+            tag0: Default::default(),
+            v1: Default::default(),
+            v2: Default::default(),
+            v3: Default::default(),
+            v4: Default::default(),
+            tag1: Default::default(),
+            tag2: Default::default(),
+            tag3: Default::default(),
+            tag4: Default::default(),
+            key4: Default::default(),
+            outstanding: Default::default(),
+            accept: Default::default(),
+            res_pop: Default::default(),
+            mf_any: Default::default(),
+            mf_slot: Default::default(),
+            mf_index: Default::default(),
+            mf_flow: Default::default(),
+            mf_stat: Default::default(),
+            mf_base: Default::default(),
+            word: Default::default(),
+            miss: Default::default(),
+            res_limit: c(1 << RES_LOG2_DEPTH),
+            k_miss: c(HitKind::Miss as u64),
+            k_emc: c(HitKind::Emc as u64),
+            k_mf: c(HitKind::Megaflow as u64),
+            sh_kind: c(regs::RESULT_KIND.shift() as u64),
+            sh_slot: c(regs::RESULT_SLOT.shift() as u64),
+            sh_index: c(regs::RESULT_INDEX.shift() as u64),
+            sh_flow: c(regs::RESULT_FLOW_ID.shift() as u64),
+            sh_miss_hash: c(miss_meta_lsb + regs::MISS_HASH.shift() as u64),
+            sh_miss_tag: c(miss_meta_lsb + regs::MISS_TAG.shift() as u64),
+            sh_res_tag: c(64),
+            sh_res_hash: c(96),
+            sh_word: c(0),
+            slot_id: (0..s).map(|i| c(i as u64)).collect(),
+            slot_base: (0..s).map(|i| c(n_emc + i as u64 * n_mf)).collect(),
+            _slots: s,
+        }
+    }
+}
+
+impl Logic for FastpathTop {
+    #[hdl_gen]
+    fn update(&mut self) {
+        dff_setup!(
+            self, clock, v0, key0, tag0, v1, v2, v3, v4, tag1, tag2, tag3, tag4, key4, outstanding
+        );
+        self.regs.clock.next = self.clock.val();
+        self.emc.clock.next = self.clock.val();
+        self.stats.clock.next = self.clock.val();
+        self.missq.clock.next = self.clock.val();
+        self.resq.clock.next = self.clock.val();
+        self.regs.reset.next = self.reset.val();
+        self.missq.reset.next = self.reset.val();
+        self.resq.reset.next = self.reset.val();
+        // Register bus.
+        self.regs.s_axil_awaddr.next = self.s_axil_awaddr.val();
+        self.regs.s_axil_awprot.next = self.s_axil_awprot.val();
+        self.regs.s_axil_awvalid.next = self.s_axil_awvalid.val();
+        self.s_axil_awready.next = self.regs.s_axil_awready.val();
+        self.regs.s_axil_wdata.next = self.s_axil_wdata.val();
+        self.regs.s_axil_wstrb.next = self.s_axil_wstrb.val();
+        self.regs.s_axil_wvalid.next = self.s_axil_wvalid.val();
+        self.s_axil_wready.next = self.regs.s_axil_wready.val();
+        self.s_axil_bresp.next = self.regs.s_axil_bresp.val();
+        self.s_axil_bvalid.next = self.regs.s_axil_bvalid.val();
+        self.regs.s_axil_bready.next = self.s_axil_bready.val();
+        self.regs.s_axil_araddr.next = self.s_axil_araddr.val();
+        self.regs.s_axil_arprot.next = self.s_axil_arprot.val();
+        self.regs.s_axil_arvalid.next = self.s_axil_arvalid.val();
+        self.s_axil_arready.next = self.regs.s_axil_arready.val();
+        self.s_axil_rdata.next = self.regs.s_axil_rdata.val();
+        self.s_axil_rresp.next = self.regs.s_axil_rresp.val();
+        self.s_axil_rvalid.next = self.regs.s_axil_rvalid.val();
+        self.regs.s_axil_rready.next = self.s_axil_rready.val();
+
+        // Cycle -1: accept while every lookup in flight has a result slot.
+        self.lk_ready.next = self.regs.lookup_enable.val()
+            & !self.reset.val()
+            & (self.outstanding.q.val() < self.res_limit.val());
+        self.accept.next = self.lk_valid.val()
+            & self.regs.lookup_enable.val()
+            & !self.reset.val()
+            & (self.outstanding.q.val() < self.res_limit.val());
+        self.res_pop.next = self.resq.level.val().any() & self.res_ready.val();
+        if self.accept.val() & !self.res_pop.val() {
+            self.outstanding.d.next = self.outstanding.q.val() + 1;
+        }
+        if !self.accept.val() & self.res_pop.val() {
+            self.outstanding.d.next = self.outstanding.q.val() - 1;
+        }
+        // Cycle 0: input register; the valid bit and tag ride along.
+        self.v0.d.next = self.accept.val();
+        self.key0.d.next = self.lk_key.val();
+        self.tag0.d.next = self.lk_tag.val();
+        self.v1.d.next = self.v0.q.val();
+        self.v2.d.next = self.v1.q.val();
+        self.v3.d.next = self.v2.q.val();
+        self.v4.d.next = self.v3.q.val();
+        self.tag1.d.next = self.tag0.q.val();
+        self.tag2.d.next = self.tag1.q.val();
+        self.tag3.d.next = self.tag2.q.val();
+        self.tag4.d.next = self.tag3.q.val();
+        self.key4.d.next = self.emc.key_d3.val();
+
+        // Cycles 0..4: EMC and every megaflow slot in parallel.
+        self.emc.key.next = self.key0.q.val();
+        self.emc.wr_en.next = self.regs.emc_we.val();
+        self.emc.wr_addr.next = self.regs.emc_addr.val();
+        self.emc.wr_data.next = self.regs.entry_data.val();
+        for s in 0..self._slots {
+            self.mf[s].clock.next = self.clock.val();
+            self.mf[s].key.next = self.key0.q.val();
+            self.mf[s].key_d3.next = self.emc.key_d3.val();
+            self.mf[s].mask.next = self.regs.masks[s].val();
+            self.mf[s].enabled.next = self.regs.mask_en[s].val();
+            self.mf[s].wr_en.next = self.regs.mf_we.val()
+                & (self.regs.mf_all.val() | (self.regs.mf_slot.val() == self.slot_id[s].val()));
+            self.mf[s].wr_all.next = self.regs.mf_all.val();
+            self.mf[s].wr_bucket.next = self.regs.mf_bucket.val();
+            self.mf[s].wr_way.next = self.regs.mf_way.val();
+            self.mf[s].wr_data.next = self.regs.entry_data.val();
+        }
+
+        // Cycle 4: megaflows never overlap, so any hit is the hit; the lowest
+        // slot is reported (a fixed priority keeps results deterministic).
+        self.mf_any.next = false;
+        self.mf_slot.next = 0.into();
+        self.mf_index.next = 0.into();
+        self.mf_flow.next = 0.into();
+        self.mf_base.next = 0.into();
+        for s in 0..self._slots {
+            if !self.mf_any.val() & self.mf[s].hit.val() {
+                self.mf_any.next = true;
+                self.mf_slot.next = self.slot_id[s].val();
+                self.mf_index.next = self.mf[s].index.val();
+                self.mf_flow.next = self.mf[s].flow.val();
+                self.mf_base.next = self.slot_base[s].val();
+            }
+        }
+        self.mf_stat.next = self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
+        self.miss.next = self.v4.q.val() & !self.emc.hit.val() & !self.mf_any.val();
+        self.stats.hit.next = self.v4.q.val() & (self.emc.hit.val() | self.mf_any.val());
+        self.stats.now.next = self.regs.time.val();
+        self.stats.stamp_we.next = self.regs.stamp_we.val();
+        self.stats.stamp_addr.next = self.regs.stamp_addr.val();
+        self.stats.sel_addr.next = self.regs.stats_sel.val();
+        self.regs.stats_hits.next = self.stats.sel_hits.val();
+        self.regs.stats_used.next = self.stats.sel_used.val();
+        if self.emc.hit.val() {
+            self.stats.hit_addr.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.emc.index.val());
+            self.word.next = (self.k_emc.val() << self.sh_kind.val())
+                | (bit_cast::<64, IDX_BITS>(self.emc.index.val()) << self.sh_index.val())
+                | (bit_cast::<64, IDX_BITS>(self.emc.flow.val()) << self.sh_flow.val());
+        } else {
+            self.stats.hit_addr.next = self.mf_stat.val();
+            if self.mf_any.val() {
+                self.word.next = (self.k_mf.val() << self.sh_kind.val())
+                    | (bit_cast::<64, 8>(self.mf_slot.val()) << self.sh_slot.val())
+                    | (bit_cast::<64, IDX_BITS>(self.mf_index.val()) << self.sh_index.val())
+                    | (bit_cast::<64, IDX_BITS>(self.mf_flow.val()) << self.sh_flow.val());
+            } else {
+                self.word.next = self.k_miss.val() << self.sh_kind.val();
+            }
+        }
+        // Result queue (room guaranteed by `outstanding`).
+        self.resq.push.next = self.v4.q.val();
+        self.resq.din.next = bit_cast::<RES_WORD_BITS, 64>(self.word.val())
+            | (bit_cast::<RES_WORD_BITS, 32>(self.tag4.q.val()) << self.sh_res_tag.val())
+            | (bit_cast::<RES_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_res_hash.val());
+        self.resq.pop.next = self.res_pop.val();
+        self.res_valid.next = self.resq.level.val().any();
+        self.res_word.next = self.resq.dout.val().get_bits::<64>(self.sh_word.val().index());
+        self.res_tag.next = self.resq.dout.val().get_bits::<32>(self.sh_res_tag.val().index());
+        self.res_hash.next = self.resq.dout.val().get_bits::<32>(self.sh_res_hash.val().index());
+        // Miss queue: key, hash and tag; a full queue drops and counts.
+        self.missq.push.next = self.miss.val();
+        self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key4.q.val())
+            | (bit_cast::<MISS_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_miss_hash.val())
+            | (bit_cast::<MISS_WORD_BITS, 32>(self.tag4.q.val()) << self.sh_miss_tag.val());
+        self.missq.pop.next = self.regs.missq_pop.val();
+        self.regs.missq_level.next = self.missq.level.val();
+        self.regs.missq_head.next = self.missq.dout.val();
+        // Global counters.
+        self.regs.ev_lookup.next = self.accept.val();
+        self.regs.ev_emc_hit.next = self.v4.q.val() & self.emc.hit.val();
+        self.regs.ev_mf_hit.next = self.v4.q.val() & !self.emc.hit.val() & self.mf_any.val();
+        self.regs.ev_miss.next = self.miss.val();
+        self.regs.ev_miss_drop.next = self.miss.val() & self.missq.full.val();
+
+        if self.reset.val() {
+            self.v0.d.next = false;
+            self.v1.d.next = false;
+            self.v2.d.next = false;
+            self.v3.d.next = false;
+            self.v4.d.next = false;
+            self.outstanding.d.next = 0.into();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simtools::{key_bits, key_words, settle, tick};
+    use abi::geometry::{cuckoo_buckets, emc_candidates};
+    use abi::regs::*;
+    use abi::{Field, FlowKey};
+    use std::collections::VecDeque;
+
+    const G: Geometry = Geometry {
+        emc_log2_entries: 4,
+        mf_slots: 2,
+        mf_log2_buckets: 2,
+        mf_bucket_slots: 3,
+        missq_log2_depth: 2,
+    };
+
+    /// Cycle-level bus-functional model around the top.
+    struct Bench {
+        u: Box<FastpathTop>,
+        results: VecDeque<(u64, u64, u64, u64)>, // (cycle, word, tag, hash)
+        cycle: u64,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let mut u = Box::new(FastpathTop::new(&G, 125_000));
+            u.connect_all();
+            settle(&mut *u);
+            let mut b = Bench { u, results: VecDeque::new(), cycle: 0 };
+            b.u.res_ready.next = true;
+            b.u.s_axil_bready.next = true;
+            b.u.s_axil_rready.next = true;
+            b.u.s_axil_wstrb.next = 0xff.into();
+            b.u.reset.next = true;
+            b.tick();
+            b.u.reset.next = false;
+            let mut n = 0;
+            while !b.u.lk_ready.val() {
+                b.tick();
+                n += 1;
+                assert!(n < 1000, "power-on clear never finished");
+            }
+            b
+        }
+
+        fn tick(&mut self) {
+            settle(&mut *self.u);
+            if self.u.res_valid.val() && self.u.res_ready.val() {
+                self.results.push_back((
+                    self.cycle,
+                    self.u.res_word.val().to_u64(),
+                    self.u.res_tag.val().to_u64(),
+                    self.u.res_hash.val().to_u64(),
+                ));
+            }
+            tick(&mut *self.u, |u| &mut u.clock);
+            self.cycle += 1;
+        }
+
+        fn write(&mut self, addr: u64, data: u64) {
+            self.u.s_axil_awaddr.next = addr.into();
+            self.u.s_axil_wdata.next = data.into();
+            self.u.s_axil_awvalid.next = true;
+            self.u.s_axil_wvalid.next = true;
+            let mut n = 0;
+            loop {
+                settle(&mut *self.u);
+                let done = self.u.s_axil_awready.val();
+                self.tick();
+                if done {
+                    break;
+                }
+                n += 1;
+                assert!(n < 200, "write {addr:#x} never accepted");
+            }
+            self.u.s_axil_awvalid.next = false;
+            self.u.s_axil_wvalid.next = false;
+            while !self.u.s_axil_bvalid.val() {
+                self.tick();
+            }
+            self.tick();
+        }
+
+        fn read(&mut self, addr: u64) -> u64 {
+            self.u.s_axil_araddr.next = addr.into();
+            self.u.s_axil_arvalid.next = true;
+            loop {
+                settle(&mut *self.u);
+                let done = self.u.s_axil_arready.val();
+                self.tick();
+                if done {
+                    break;
+                }
+            }
+            self.u.s_axil_arvalid.next = false;
+            settle(&mut *self.u);
+            while !self.u.s_axil_rvalid.val() {
+                self.tick();
+                settle(&mut *self.u);
+            }
+            let v = self.u.s_axil_rdata.val().to_u64();
+            self.tick();
+            v
+        }
+
+        fn stage(&mut self, k: &FlowKey) {
+            for (i, w) in k.words.iter().enumerate() {
+                self.write(REG_STAGE_KEY + 8 * i as u64, *w);
+            }
+        }
+
+        fn cmd(&mut self, op: Op, slot: u8, index: u32, flow_id: u32) {
+            let c = Command { op, slot, index, flow_id };
+            self.write(REG_CMD, c.encode().unwrap());
+            while self.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
+        }
+
+        /// Offers `keys` back to back and waits for all results.
+        fn lookups(&mut self, keys: &[FlowKey], tag0: u64) -> Vec<(u64, LookupResult, u64, u64)> {
+            self.results.clear();
+            let start = self.cycle;
+            for (i, k) in keys.iter().enumerate() {
+                self.u.lk_valid.next = true;
+                self.u.lk_key.next = key_bits(&k.words);
+                self.u.lk_tag.next = (tag0 + i as u64).into();
+                settle(&mut *self.u);
+                assert!(self.u.lk_ready.val(), "lk_ready dropped: II must be 1");
+                self.tick();
+            }
+            self.u.lk_valid.next = false;
+            for _ in 0..PIPE_LATENCY + 4 {
+                self.tick();
+            }
+            assert_eq!(self.results.len(), keys.len());
+            self.results
+                .iter()
+                .map(|(c, w, t, h)| (c - start, LookupResult::decode(*w).unwrap(), *t, *h))
+                .collect()
+        }
+    }
+
+    fn key(port: u64, dst: u64, sport: u64) -> FlowKey {
+        FlowKey::ZERO
+            .with(Field::InPort, port)
+            .with(Field::DlType, 0x0800)
+            .with(Field::NwProto, 17)
+            .with(Field::NwDst, dst)
+            .with(Field::TpSrc, sport)
+    }
+
+    #[test]
+    fn end_to_end_through_registers() {
+        let mut b = Bench::new();
+        // Capability block decodes to what the build announces.
+        let cap = Capability::decode(|r| Ok::<_, ()>(b.read(r))).unwrap().unwrap();
+        assert_eq!(cap, FastpathTop::capability(&G, 125_000));
+        b.write(REG_SCRATCH, 0x0123_4567_89ab_cdef);
+        assert_eq!(b.read(REG_SCRATCH), 0x0123_4567_89ab_cdef);
+
+        // EMC entry at its second candidate.
+        let k1 = key(7, 0x0a00_0001, 1000);
+        let pos = emc_candidates(abi::hash_key(&k1), G.emc_log2_entries)[1];
+        b.stage(&k1);
+        b.cmd(Op::EmcWrite, 0, pos, 11);
+        // Megaflow in slot 1: exact on in_port + dl_type + nw_dst.
+        let mask = FlowKey::ZERO
+            .with(Field::InPort, u64::MAX)
+            .with(Field::DlType, u64::MAX)
+            .with(Field::NwDst, u64::MAX);
+        b.stage(&mask);
+        b.cmd(Op::MaskSet, 1, 0, 0);
+        let k2 = key(3, 0x0a00_0002, 2000);
+        let bucket = cuckoo_buckets(abi::hash_masked(&k2, &mask), G.mf_log2_buckets)[1];
+        let mf_index = G.mf_index(bucket, 2);
+        b.stage(&k2);
+        b.cmd(Op::MfWrite, 1, mf_index, 22);
+        assert_eq!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+
+        let k2b = key(3, 0x0a00_0002, 4242); // same megaflow, other port
+        let k3 = key(9, 0x0a00_0003, 3000); // nothing
+        let keys = [k1, k2, k2b, k3, k1];
+        let res = b.lookups(&keys, 100);
+        let emc = LookupResult { kind: HitKind::Emc, slot: 0, index: pos, flow_id: 11 };
+        let mf = LookupResult { kind: HitKind::Megaflow, slot: 1, index: mf_index, flow_id: 22 };
+        let want = [emc, mf, mf, LookupResult::MISS, emc];
+        for (i, (cyc, r, tag, hash)) in res.iter().enumerate() {
+            assert_eq!(*r, want[i], "lookup {i}");
+            assert_eq!(*tag, 100 + i as u64);
+            assert_eq!(*hash, abi::hash_key(&keys[i]) as u64);
+            // Fixed latency, one result per clock.
+            assert_eq!(*cyc, (PIPE_LATENCY + i) as u64, "lookup {i} latency");
+        }
+        let cnt: Vec<u64> = [
+            REG_CNT_LOOKUPS,
+            REG_CNT_EMC_HITS,
+            REG_CNT_MF_HITS,
+            REG_CNT_MISSES,
+            REG_CNT_MISS_DROPS,
+            REG_CNT_COMMANDS,
+        ]
+        .iter()
+        .map(|r| b.read(*r))
+        .collect();
+        assert_eq!(cnt, vec![5, 2, 2, 1, 0, 3]);
+
+        // The miss is queued with hash and tag.
+        assert_eq!(b.read(REG_MISSQ_LEVEL), 1);
+        let meta = [b.read(REG_MISSQ_META)];
+        assert_eq!(MISS_HASH.get(&meta), abi::hash_key(&k3) as u64);
+        assert_eq!(MISS_TAG.get(&meta), 103);
+        let mut words = [0u64; 8];
+        for (i, w) in words.iter_mut().enumerate() {
+            *w = b.read(REG_MISSQ_KEY + 8 * i as u64);
+        }
+        assert_eq!(words, k3.words);
+        b.write(REG_MISSQ_POP, 1);
+        assert_eq!(b.read(REG_MISSQ_LEVEL), 0);
+
+        // Per-entry statistics.
+        let sel = StatsSel { megaflow: false, slot: 0, index: pos };
+        b.write(REG_STATS_SEL, sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS), 2);
+        let used = b.read(REG_STATS_USED);
+        assert!(used > 0 && used < b.read(REG_TIME));
+        let sel = StatsSel { megaflow: true, slot: 1, index: mf_index };
+        b.write(REG_STATS_SEL, sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS), 2);
+
+        // Invalidate the EMC entry: k1 now misses; its counters restart.
+        b.cmd(Op::EmcInvalidate, 0, pos, 0);
+        let res = b.lookups(&[k1], 7);
+        assert_eq!(res[0].1, LookupResult::MISS);
+        let sel = StatsSel { megaflow: false, slot: 0, index: pos };
+        b.write(REG_STATS_SEL, sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS), 0);
+
+        // Queue depth 4, one already queued: 5 more misses drop 2.
+        let many: Vec<FlowKey> = (0..5).map(|i| key(20 + i, 1, 1)).collect();
+        b.lookups(&many, 0);
+        assert_eq!(b.read(REG_MISSQ_LEVEL), 4);
+        assert_eq!(b.read(REG_CNT_MISS_DROPS), 2);
+
+        // Rejected commands: bad slot, bad index, bad opcode.
+        b.cmd(Op::MaskSet, G.mf_slots, 0, 0);
+        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        b.cmd(Op::EmcWrite, 0, G.emc_entries(), 0);
+        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        b.write(REG_CMD, 0xff);
+        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        b.cmd(Op::Nop, 0, 0, 0);
+        assert_eq!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+
+        // Clear tables: everything misses again.
+        b.write(REG_CTRL, CTRL_ENABLE.word_mask() | CTRL_CLEAR_TABLES.word_mask());
+        while b.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
+        let res = b.lookups(&[k2], 0);
+        assert_eq!(res[0].1, LookupResult::MISS);
+        let _ = key_words;
+    }
+}
