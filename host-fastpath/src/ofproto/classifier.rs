@@ -1,0 +1,515 @@
+//! OpenFlow rule classifier that records every bit it consulted.
+//!
+//! The structure is Open vSwitch's lib/classifier.c: one subtable per
+//! distinct rule mask, visited in order of the highest priority they hold and
+//! abandoned as soon as no remaining subtable can beat the best match. Inside
+//! a subtable the lookup is staged (metadata → L2 → L3 → L4): each stage but
+//! the last has an index of the hashes of its cumulative masked values, so a
+//! subtable that cannot match is usually ruled out after consulting only the
+//! early fields, and only those fields are un-wildcarded. Prefix tries on
+//! IP addresses rule subtables out after examining only as many address bits
+//! as needed; a per-subtable trie over the transport ports does the same for
+//! ports when the final stage misses (`tp_dst=0x40/0xfff0` instead of an
+//! exact port).
+//!
+//! Equal priorities: a rule identical in match and priority to an existing
+//! one replaces it (as `ovs-ofctl add-flow`). Overlapping rules of equal
+//! priority in different subtables are resolved by subtable order: highest
+//! maximum priority first, then the subtable created first (i.e. the earlier
+//! rule wins). This is deterministic given the rule file.
+
+use super::fields::{prereq_ok, Mf};
+use super::flow::{stage_masks, Flow, N_STAGES};
+use super::parse::Match;
+use super::trie::{PrefixTrie, TrieMatch};
+use abi::Field;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Most prefix-tracked fields per classifier (as Open vSwitch).
+pub const MAX_TRIES: usize = 4;
+
+/// Identifies a rule to the classifier's user.
+pub type RuleId = u32;
+
+/// A fast multiplicative hasher for keys that are already well mixed.
+#[derive(Default, Clone, Copy)]
+pub struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 32)
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7cc1_b727_220a_95);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+}
+
+/// `HashMap` with [`WordHasher`].
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
+struct TrieField {
+    mf: &'static Mf,
+    trie: PrefixTrie,
+}
+
+struct Subtable {
+    mask: Flow,
+    /// Cumulative masks of the indexed stages and of the final stage.
+    cum: Vec<Flow>,
+    cum_words: Vec<u16>,
+    /// Per stage (indexed and final): bitmap of the tries relevant to it.
+    stage_tries: Vec<u8>,
+    indices: Vec<FastMap<u64, u32>>,
+    rules: FastMap<Flow, Vec<(u16, RuleId)>>,
+    n_rules: usize,
+    max_priority: u16,
+    seq: u64,
+    trie_plen: [u32; MAX_TRIES],
+    /// Prefix length of the mask over the 32 port bits (tp_src << 16 | tp_dst); 0: no ports.
+    ports_mask_len: u32,
+    ports_mask: u32,
+    ports_trie: PrefixTrie,
+    /// L4 bits of the mask other than the ports (TCP flags): folded on a final-stage miss.
+    l4_other: Flow,
+}
+
+/// Per-lookup lazily computed trie results.
+#[derive(Clone, Copy, Default)]
+struct TrieCtx {
+    done: bool,
+    m: TrieMatch,
+}
+
+/// Lookup statistics.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LookupStats {
+    /// Subtables visited.
+    pub subtables: u32,
+}
+
+/// The classifier of one OpenFlow table.
+pub struct Classifier {
+    subtables: Vec<Subtable>,
+    order: Vec<usize>,
+    by_mask: FastMap<Flow, usize>,
+    tries: Vec<TrieField>,
+    stages: [Flow; N_STAGES],
+    seq: u64,
+    n_rules: usize,
+}
+
+#[inline]
+fn ports_of(f: &Flow) -> u32 {
+    ((f.get(Field::TpSrc) as u32) << 16) | f.get(Field::TpDst) as u32
+}
+
+fn prefix_len(mask: u128, width: u32) -> Option<u32> {
+    let full = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let m = mask & full;
+    let n = m.count_ones();
+    let p = if n == 0 { 0 } else { full ^ (full >> n) };
+    (m == p).then_some(n)
+}
+
+fn prefix_mask(width: u32, n: u32) -> u128 {
+    let full = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    if n == 0 {
+        0
+    } else {
+        full ^ (full >> n.min(width))
+    }
+}
+
+impl Classifier {
+    /// A classifier tracking address prefixes on `prefix_fields` (at most [`MAX_TRIES`]).
+    pub fn new(prefix_fields: &[&'static Mf]) -> Self {
+        Self {
+            subtables: Vec::new(),
+            order: Vec::new(),
+            by_mask: FastMap::default(),
+            tries: prefix_fields
+                .iter()
+                .take(MAX_TRIES)
+                .map(|mf| TrieField {
+                    mf,
+                    trie: PrefixTrie::new(mf.width()),
+                })
+                .collect(),
+            stages: stage_masks(),
+            seq: 0,
+            n_rules: 0,
+        }
+    }
+
+    /// Rules held.
+    pub fn len(&self) -> usize {
+        self.n_rules
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.n_rules == 0
+    }
+
+    /// Subtables (distinct masks) holding rules.
+    pub fn n_subtables(&self) -> usize {
+        self.order.len()
+    }
+
+    fn new_subtable(&mut self, mask: &Flow) -> usize {
+        let mut cum = Vec::new();
+        let mut own = Vec::new();
+        let mut acc = Flow::ZERO;
+        for s in &self.stages {
+            let part = mask.masked(s);
+            if !part.is_zero() {
+                acc.or_with(&part);
+                cum.push(acc);
+                own.push(part);
+            }
+        }
+        if cum.is_empty() {
+            cum.push(Flow::ZERO);
+            own.push(Flow::ZERO);
+        }
+        let stage_tries: Vec<u8> = own
+            .iter()
+            .map(|part| {
+                let mut bits = 0u8;
+                for (j, t) in self.tries.iter().enumerate() {
+                    if t.mf.get(part) != 0 {
+                        bits |= 1 << j;
+                    }
+                }
+                bits
+            })
+            .collect();
+        let mut trie_plen = [0; MAX_TRIES];
+        for (j, t) in self.tries.iter().enumerate() {
+            trie_plen[j] = prefix_len(t.mf.get(mask), t.mf.width()).unwrap_or(0);
+        }
+        let ports_mask = ports_of(mask);
+        let ports_mask_len = if ports_mask == 0 {
+            0
+        } else {
+            32 - ports_mask.trailing_zeros()
+        };
+        let mut l4_other = mask.masked(&self.stages[N_STAGES - 1]);
+        l4_other.set(Field::TpSrc, 0);
+        l4_other.set(Field::TpDst, 0);
+        let n_idx = cum.len() - 1;
+        let st = Subtable {
+            mask: *mask,
+            cum_words: cum.iter().map(|c| c.word_map()).collect(),
+            cum,
+            stage_tries,
+            indices: (0..n_idx).map(|_| FastMap::default()).collect(),
+            rules: FastMap::default(),
+            n_rules: 0,
+            max_priority: 0,
+            seq: self.seq,
+            trie_plen,
+            ports_mask_len,
+            ports_mask,
+            ports_trie: PrefixTrie::new(32),
+            l4_other,
+        };
+        self.seq += 1;
+        self.subtables.push(st);
+        let i = self.subtables.len() - 1;
+        self.by_mask.insert(*mask, i);
+        i
+    }
+
+    fn resort(&mut self) {
+        let subs = &self.subtables;
+        self.order = (0..subs.len()).filter(|&i| subs[i].n_rules > 0).collect();
+        self.order
+            .sort_by(|&a, &b| subs[b].max_priority.cmp(&subs[a].max_priority).then(subs[a].seq.cmp(&subs[b].seq)));
+    }
+
+    fn trie_eligible(mf: &Mf, m: &Match) -> bool {
+        prereq_ok(mf.prereq, &m.value, None)
+    }
+
+    /// Inserts a rule. A rule with the same match and priority is replaced;
+    /// its id is returned.
+    pub fn insert(&mut self, m: &Match, priority: u16, id: RuleId) -> Option<RuleId> {
+        let si = match self.by_mask.get(&m.mask) {
+            Some(&i) => i,
+            None => self.new_subtable(&m.mask),
+        };
+        let value = m.value.masked(&m.mask);
+        let st = &mut self.subtables[si];
+        let list = st.rules.entry(value).or_default();
+        if let Some(e) = list.iter_mut().find(|e| e.0 == priority) {
+            let old = e.1;
+            e.1 = id;
+            return Some(old);
+        }
+        let pos = list.iter().position(|e| e.0 < priority).unwrap_or(list.len());
+        list.insert(pos, (priority, id));
+        for i in 0..st.indices.len() {
+            let h = value.hash_masked(&st.cum[i], st.cum_words[i]);
+            *st.indices[i].entry(h).or_insert(0) += 1;
+        }
+        if st.ports_mask_len > 0 {
+            st.ports_trie.insert(ports_of(&value) as u128, st.ports_mask_len);
+        }
+        let plens = st.trie_plen;
+        st.n_rules += 1;
+        let resort = st.n_rules == 1 || priority > st.max_priority;
+        st.max_priority = st.max_priority.max(priority);
+        for (j, t) in self.tries.iter_mut().enumerate() {
+            if plens[j] > 0 && Self::trie_eligible(t.mf, m) {
+                t.trie.insert(t.mf.get(&value), plens[j]);
+            }
+        }
+        self.n_rules += 1;
+        if resort {
+            self.resort();
+        }
+        None
+    }
+
+    /// Removes the rule with exactly this match and priority.
+    pub fn remove(&mut self, m: &Match, priority: u16) -> Option<RuleId> {
+        let si = *self.by_mask.get(&m.mask)?;
+        let value = m.value.masked(&m.mask);
+        let st = &mut self.subtables[si];
+        let list = st.rules.get_mut(&value)?;
+        let pos = list.iter().position(|e| e.0 == priority)?;
+        let (_, id) = list.remove(pos);
+        if list.is_empty() {
+            st.rules.remove(&value);
+        }
+        for i in 0..st.indices.len() {
+            let h = value.hash_masked(&st.cum[i], st.cum_words[i]);
+            if let Some(c) = st.indices[i].get_mut(&h) {
+                *c -= 1;
+                if *c == 0 {
+                    st.indices[i].remove(&h);
+                }
+            }
+        }
+        if st.ports_mask_len > 0 {
+            st.ports_trie.remove(ports_of(&value) as u128, st.ports_mask_len);
+        }
+        st.n_rules -= 1;
+        if priority == st.max_priority {
+            st.max_priority = st.rules.values().filter_map(|l| l.first().map(|e| e.0)).max().unwrap_or(0);
+        }
+        let plens = st.trie_plen;
+        for (j, t) in self.tries.iter_mut().enumerate() {
+            if plens[j] > 0 && Self::trie_eligible(t.mf, m) {
+                t.trie.remove(t.mf.get(&value), plens[j]);
+            }
+        }
+        self.n_rules -= 1;
+        self.resort();
+        Some(id)
+    }
+
+    /// Finds the highest-priority rule matching `flow`, ORing into `wc` every
+    /// bit the decision depended on.
+    pub fn lookup(&self, flow: &Flow, wc: &mut Flow, stats: &mut LookupStats) -> Option<(RuleId, u16)> {
+        let mut ctx = [TrieCtx::default(); MAX_TRIES];
+        let mut best: Option<(RuleId, u16)> = None;
+        for &si in &self.order {
+            let st = &self.subtables[si];
+            if let Some((_, p)) = best {
+                if st.max_priority <= p {
+                    break;
+                }
+            }
+            stats.subtables += 1;
+            if let Some(hit) = self.find_match_wc(st, flow, &mut ctx, wc) {
+                if best.is_none_or(|(_, p)| hit.1 > p) {
+                    best = Some(hit);
+                }
+            }
+        }
+        best
+    }
+
+    /// Lookup without wildcard tracking (the oracle for tests and `--no-megaflows`).
+    pub fn lookup_exact(&self, flow: &Flow) -> Option<(RuleId, u16)> {
+        let mut best: Option<(RuleId, u16)> = None;
+        for &si in &self.order {
+            let st = &self.subtables[si];
+            if let Some((_, p)) = best {
+                if st.max_priority <= p {
+                    break;
+                }
+            }
+            if let Some(l) = st.rules.get(&flow.masked(&st.mask)) {
+                if let Some(&(prio, id)) = l.first() {
+                    if best.is_none_or(|(_, p)| prio > p) {
+                        best = Some((id, prio));
+                    }
+                }
+            }
+        }
+        best
+    }
+
+    /// OVS `check_tries`: can the prefix tries rule this subtable out at this
+    /// stage? Sets the trie's bits in `wc` when they do.
+    #[inline]
+    fn check_tries(&self, st: &Subtable, stage: usize, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES], wc: &mut Flow) -> bool {
+        let mut rel = st.stage_tries[stage];
+        while rel != 0 {
+            let j = rel.trailing_zeros() as usize;
+            rel &= rel - 1;
+            let plen = st.trie_plen[j];
+            if plen == 0 {
+                continue;
+            }
+            let t = &self.tries[j];
+            if !ctx[j].done {
+                ctx[j].done = true;
+                ctx[j].m = if prereq_ok(t.mf.prereq, flow, None) {
+                    t.trie.lookup(t.mf.get(flow))
+                } else {
+                    TrieMatch {
+                        plens: u128::MAX,
+                        maskbits: 0,
+                    }
+                };
+            }
+            let m = ctx[j].m;
+            if m.plens & (1u128 << (plen - 1)) == 0 {
+                let w = t.mf.width();
+                if m.maskbits <= plen {
+                    t.mf.unwildcard(wc, prefix_mask(w, m.maskbits));
+                    return true;
+                }
+                let need = prefix_mask(w, m.maskbits);
+                if t.mf.get(wc) & need == need {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    #[inline]
+    fn find_match_wc(&self, st: &Subtable, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES], wc: &mut Flow) -> Option<(RuleId, u16)> {
+        let n_idx = st.indices.len();
+        for i in 0..n_idx {
+            if self.check_tries(st, i, flow, ctx, wc) {
+                if i > 0 {
+                    wc.or_with(&st.cum[i - 1]);
+                }
+                return None;
+            }
+            let h = flow.hash_masked(&st.cum[i], st.cum_words[i]);
+            if !st.indices[i].contains_key(&h) {
+                wc.or_with(&st.cum[i]);
+                return None;
+            }
+        }
+        if self.check_tries(st, n_idx, flow, ctx, wc) {
+            if n_idx > 0 {
+                wc.or_with(&st.cum[n_idx - 1]);
+            }
+            return None;
+        }
+        match st.rules.get(&flow.masked(&st.mask)).and_then(|l| l.first()) {
+            Some(&(prio, id)) => {
+                wc.or_with(&st.mask);
+                Some((id, prio))
+            }
+            None if st.ports_mask_len > 0 => {
+                let value = ports_of(flow) & st.ports_mask;
+                let mbits = st.ports_trie.lookup(value as u128).maskbits;
+                let m = st.ports_mask & (prefix_mask(32, mbits) as u32);
+                if n_idx > 0 {
+                    wc.or_with(&st.cum[n_idx - 1]);
+                }
+                let tps = wc.get(Field::TpSrc) | (m >> 16) as u64;
+                let tpd = wc.get(Field::TpDst) | (m & 0xffff) as u64;
+                wc.set(Field::TpSrc, tps);
+                wc.set(Field::TpDst, tpd);
+                wc.or_with(&st.l4_other);
+                None
+            }
+            None => {
+                wc.or_with(&st.mask);
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fields::named;
+    use super::super::parse::parse_rule;
+    use super::*;
+
+    fn cls(rules: &[&str]) -> Classifier {
+        let mut c = Classifier::new(&[named("nw_dst"), named("nw_src"), named("ipv6_dst"), named("ipv6_src")]);
+        for (i, r) in rules.iter().enumerate() {
+            let r = parse_rule(r).unwrap();
+            c.insert(&r.m, r.priority, i as u32);
+        }
+        c
+    }
+
+    #[test]
+    fn ports_trie_unwildcards_minimal_bits() {
+        let c = cls(&[
+            "priority=16,tcp,nw_dst=10.1.0.0/16,actions=output:3",
+            "priority=32,tcp,nw_dst=10.1.2.15,actions=output:2",
+            "priority=33,tcp,nw_dst=10.1.2.15,tp_dst=80,actions=drop",
+            "priority=0,ip,actions=drop",
+        ]);
+        let mut f = Flow::ZERO;
+        f.set(Field::DlType, 0x0800);
+        f.set(Field::NwProto, 6);
+        f.set(Field::NwDst, 0x0a01_020f);
+        f.set(Field::TpDst, 79);
+        let mut wc = Flow::ZERO;
+        let hit = c.lookup(&f, &mut wc, &mut LookupStats::default());
+        assert_eq!(hit, Some((1, 32)));
+        assert_eq!(wc.get(Field::TpDst), 0xfff0);
+        assert_eq!(wc.get(Field::TpSrc), 0);
+        assert_eq!(wc.get(Field::NwDst), 0xffff_ffff);
+        assert_eq!(wc.get(Field::NwSrc), 0);
+    }
+
+    #[test]
+    fn prefix_len_detects_cidr() {
+        assert_eq!(prefix_len(0xffff_0000, 32), Some(16));
+        assert_eq!(prefix_len(0, 32), Some(0));
+        assert_eq!(prefix_len(0xff00_ff00, 32), None);
+        assert_eq!(prefix_mask(32, 28), 0xffff_fff0);
+    }
+
+    #[test]
+    fn replace_and_remove() {
+        let mut c = cls(&["priority=5,ip,actions=drop"]);
+        let r = parse_rule("priority=5,ip,actions=output:1").unwrap();
+        assert_eq!(c.insert(&r.m, 5, 9), Some(0));
+        assert_eq!(c.len(), 1);
+        assert_eq!(c.remove(&r.m, 5), Some(9));
+        assert!(c.is_empty());
+        assert_eq!(c.n_subtables(), 0);
+    }
+}

@@ -1,0 +1,262 @@
+//! The slow path's flow: the datapath key plus translation-only metadata.
+//!
+//! [`Flow`] is an [`abi::FlowKey`] followed by OpenFlow `metadata` and the
+//! registers `reg0`…`reg7`. The extra words exist only while a packet is
+//! translated (they start at 0, like Open vSwitch's metadata and registers)
+//! and never reach the datapath key. A mask has the same layout, so matching,
+//! wildcard tracking and hashing are uniform word loops over 13 words.
+
+use abi::{Field, FlowKey, KEY_WORDS};
+
+/// Words in a [`Flow`]: 8 key words, metadata, 4 words holding 8 registers.
+pub const FLOW_WORDS: usize = KEY_WORDS + 5;
+/// Word holding `metadata`.
+pub const METADATA_WORD: usize = KEY_WORDS;
+/// First word holding registers (`reg2i` in the low half, `reg2i+1` in the high).
+pub const REGS_WORD: usize = KEY_WORDS + 1;
+/// Number of registers.
+pub const N_REGS: usize = 8;
+
+/// A slow-path flow (or, with the same layout, a wildcard mask).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flow {
+    /// Words 0..8 are the datapath key; 8 is metadata; 9..13 the registers.
+    pub w: [u64; FLOW_WORDS],
+}
+
+impl Flow {
+    /// All zero (also the all-wildcard mask).
+    pub const ZERO: Flow = Flow { w: [0; FLOW_WORDS] };
+
+    /// A flow whose key is `key` and whose metadata and registers are 0.
+    #[inline]
+    pub fn from_key(key: &FlowKey) -> Flow {
+        let mut f = Flow::ZERO;
+        f.w[..KEY_WORDS].copy_from_slice(&key.words);
+        f
+    }
+
+    /// The datapath part.
+    #[inline]
+    pub fn key(&self) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.words.copy_from_slice(&self.w[..KEY_WORDS]);
+        k
+    }
+
+    /// Reads a key field.
+    #[inline]
+    pub fn get(&self, f: Field) -> u64 {
+        f.def().get(&self.w)
+    }
+
+    /// Writes a key field.
+    #[inline]
+    pub fn set(&mut self, f: Field, v: u64) {
+        f.def().set(&mut self.w, v)
+    }
+
+    /// Register `i` (0..8).
+    #[inline]
+    pub fn reg(&self, i: usize) -> u32 {
+        (self.w[REGS_WORD + i / 2] >> (32 * (i % 2))) as u32
+    }
+
+    /// `metadata`.
+    #[inline]
+    pub fn metadata(&self) -> u64 {
+        self.w[METADATA_WORD]
+    }
+
+    /// `self & m`.
+    #[inline]
+    pub fn masked(&self, m: &Flow) -> Flow {
+        let mut o = Flow::ZERO;
+        for i in 0..FLOW_WORDS {
+            o.w[i] = self.w[i] & m.w[i];
+        }
+        o
+    }
+
+    /// `self |= o`.
+    #[inline]
+    pub fn or_with(&mut self, o: &Flow) {
+        for i in 0..FLOW_WORDS {
+            self.w[i] |= o.w[i];
+        }
+    }
+
+    /// True when `self & mask == value`.
+    #[inline]
+    pub fn matches(&self, mask: &Flow, value: &Flow) -> bool {
+        let mut d = 0;
+        for i in 0..FLOW_WORDS {
+            d |= (self.w[i] & mask.w[i]) ^ value.w[i];
+        }
+        d == 0
+    }
+
+    /// True when every set bit of `self` is set in `o`.
+    pub fn is_subset_of(&self, o: &Flow) -> bool {
+        (0..FLOW_WORDS).all(|i| self.w[i] & !o.w[i] == 0)
+    }
+
+    /// True when no bit is set.
+    pub fn is_zero(&self) -> bool {
+        self.w.iter().all(|&x| x == 0)
+    }
+
+    /// IPv6 source as a 128-bit integer.
+    #[inline]
+    pub fn ipv6_src(&self) -> u128 {
+        ((self.w[3] as u128) << 64) | self.w[4] as u128
+    }
+
+    /// IPv6 destination as a 128-bit integer.
+    #[inline]
+    pub fn ipv6_dst(&self) -> u128 {
+        ((self.w[5] as u128) << 64) | self.w[6] as u128
+    }
+
+    /// A cheap 64-bit hash of `self & mask` over the words selected by `words`.
+    #[inline]
+    pub fn hash_masked(&self, mask: &Flow, words: u16) -> u64 {
+        let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut m = words;
+        while m != 0 {
+            let i = m.trailing_zeros() as usize;
+            m &= m - 1;
+            h = (h.rotate_left(5) ^ (self.w[i] & mask.w[i])).wrapping_mul(0x51_7cc1_b727_220a_95);
+        }
+        h ^ (h >> 29)
+    }
+
+    /// Bitmap of the words with any bit set.
+    pub fn word_map(&self) -> u16 {
+        let mut m = 0u16;
+        for i in 0..FLOW_WORDS {
+            if self.w[i] != 0 {
+                m |= 1 << i;
+            }
+        }
+        m
+    }
+}
+
+impl core::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Flow[")?;
+        for (i, w) in self.w.iter().enumerate() {
+            if i > 0 {
+                write!(f, " ")?;
+            }
+            write!(f, "{w:x}")?;
+        }
+        write!(f, "]")
+    }
+}
+
+/// Ethernet types the slow path knows.
+pub mod eth_type {
+    /// IPv4.
+    pub const IP: u16 = 0x0800;
+    /// IPv6.
+    pub const IPV6: u16 = 0x86dd;
+    /// ARP.
+    pub const ARP: u16 = 0x0806;
+    /// 802.1Q VLAN tag.
+    pub const VLAN: u16 = 0x8100;
+}
+
+/// IP protocol numbers the slow path knows.
+pub mod ip_proto {
+    /// ICMP.
+    pub const ICMP: u8 = 1;
+    /// TCP.
+    pub const TCP: u8 = 6;
+    /// UDP.
+    pub const UDP: u8 = 17;
+    /// ICMPv6.
+    pub const ICMPV6: u8 = 58;
+    /// SCTP.
+    pub const SCTP: u8 = 132;
+}
+
+/// Number of lookup stages (metadata, L2, L3, L4), as Open vSwitch's classifier segments.
+pub const N_STAGES: usize = 4;
+
+/// The bits of each lookup stage, in order: metadata (in_port, metadata,
+/// registers), L2 (Ethernet, VLAN, type), L3 (IP addresses, protocol, TOS,
+/// TTL, fragments; ARP fields), L4 (ports, ICMP type/code, TCP flags).
+pub fn stage_masks() -> [Flow; N_STAGES] {
+    let mut s = [Flow::ZERO; N_STAGES];
+    let put = |f: &mut Flow, field: Field| {
+        let d = field.def();
+        f.w[d.word()] |= d.word_mask();
+    };
+    put(&mut s[0], Field::InPort);
+    for w in KEY_WORDS..FLOW_WORDS {
+        s[0].w[w] = u64::MAX;
+    }
+    for f in [
+        Field::DlType,
+        Field::VlanTci,
+        Field::DlDst,
+        Field::DlSrc,
+        Field::VlanTci2,
+    ] {
+        put(&mut s[1], f);
+    }
+    for f in [
+        Field::NwProto,
+        Field::NwTos,
+        Field::NwTtl,
+        Field::NwFrag,
+        Field::Ipv6SrcHi,
+        Field::Ipv6SrcLo,
+        Field::Ipv6DstHi,
+        Field::Ipv6DstLo,
+    ] {
+        put(&mut s[2], f);
+    }
+    for f in [Field::TpSrc, Field::TpDst, Field::TcpFlags] {
+        put(&mut s[3], f);
+    }
+    s
+}
+
+/// True when the flow is IPv4 or IPv6.
+#[inline]
+pub fn is_ip_any(f: &Flow) -> bool {
+    let t = f.get(Field::DlType) as u16;
+    t == eth_type::IP || t == eth_type::IPV6
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_partition_every_bit() {
+        let s = stage_masks();
+        let mut all = Flow::ZERO;
+        for (i, a) in s.iter().enumerate() {
+            for b in &s[i + 1..] {
+                assert!(a.masked(b).is_zero());
+            }
+            all.or_with(a);
+        }
+        for f in abi::Field::ALL {
+            let d = f.def();
+            assert_eq!(all.w[d.word()] & d.word_mask(), d.word_mask(), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn registers_are_halves() {
+        let mut f = Flow::ZERO;
+        f.w[REGS_WORD + 1] = 0x1111_2222_3333_4444;
+        assert_eq!(f.reg(2), 0x3333_4444);
+        assert_eq!(f.reg(3), 0x1111_2222);
+    }
+}

@@ -1,0 +1,380 @@
+//! Printing megaflows: `ovs-ofctl` match syntax (`ofproto/trace`'s
+//! `Megaflow:` line) and `ovs-dpctl dump-flows` syntax.
+//!
+//! Field order and value forms follow Open vSwitch's `match_format()` and
+//! `odp_flow_format()`. One deliberate difference: ICMP type/code masks of
+//! 0xff print as exact (`icmp_type=8`), since those fields are 8 bits in the
+//! datapath (OVS prints `0x8/0xff` there).
+
+use super::flow::{eth_type, ip_proto};
+use super::parse::tcp_flag_names;
+use abi::key::VLAN_PRESENT;
+use abi::{Field, FlowKey};
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+fn mac(v: u64) -> String {
+    let b = v.to_be_bytes();
+    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+}
+
+fn eth_masked(out: &mut Vec<String>, name: &str, v: u64, m: u64) {
+    if m == 0 {
+        return;
+    }
+    if m == 0xffff_ffff_ffff {
+        out.push(format!("{name}={}", mac(v)));
+    } else {
+        out.push(format!("{name}={}/{}", mac(v & m), mac(m)));
+    }
+}
+
+fn ip_masked(out: &mut Vec<String>, name: &str, v: u32, m: u32, dotted_mask: bool) {
+    if m == 0 {
+        return;
+    }
+    let a = Ipv4Addr::from(v & m);
+    if m == u32::MAX {
+        out.push(format!("{name}={a}"));
+    } else if m.leading_ones() + m.trailing_zeros() == 32 && !dotted_mask {
+        out.push(format!("{name}={a}/{}", m.leading_ones()));
+    } else {
+        out.push(format!("{name}={a}/{}", Ipv4Addr::from(m)));
+    }
+}
+
+fn ipv6_masked(out: &mut Vec<String>, name: &str, v: u128, m: u128, dotted_mask: bool) {
+    if m == 0 {
+        return;
+    }
+    let a = Ipv6Addr::from(v & m);
+    if m == u128::MAX {
+        out.push(format!("{name}={a}"));
+    } else if m.leading_ones() + m.trailing_zeros() == 128 && !dotted_mask {
+        out.push(format!("{name}={a}/{}", m.leading_ones()));
+    } else {
+        out.push(format!("{name}={a}/{}", Ipv6Addr::from(m)));
+    }
+}
+
+fn be16_masked(out: &mut Vec<String>, name: &str, v: u64, m: u64, full: u64) {
+    if m == 0 {
+        return;
+    }
+    if m & full == full {
+        out.push(format!("{name}={v}"));
+    } else {
+        out.push(format!("{name}={:#x}/{:#x}", v & m, m));
+    }
+}
+
+fn tcp_flags_str(v: u64, m: u64) -> String {
+    let names = tcp_flag_names();
+    if m & 0x0fff == 0x0fff {
+        if v == 0 {
+            return "0".into();
+        }
+        let parts: Vec<&str> = names.iter().filter(|(_, b)| v & *b as u64 != 0).map(|(n, _)| *n).collect();
+        return parts.join("|");
+    }
+    let mut s = String::new();
+    for (n, b) in names {
+        if m & *b as u64 != 0 {
+            s.push(if v & *b as u64 != 0 { '+' } else { '-' });
+            s.push_str(n);
+        }
+    }
+    s
+}
+
+fn frag_str(v: u64, m: u64) -> Option<&'static str> {
+    match m & 3 {
+        3 => Some(match v & 3 {
+            0 => "no",
+            1 => "first",
+            3 => "later",
+            _ => "<error>",
+        }),
+        1 => Some(if v & 1 != 0 { "yes" } else { "no" }),
+        2 => Some(if v & 2 != 0 { "later" } else { "not_later" }),
+        _ => None,
+    }
+}
+
+/// A megaflow (or any match over the datapath key) in `ovs-ofctl` syntax.
+/// `megaflow` prefixes `recirc_id=0,eth,` as `ofproto/trace` does.
+pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
+    let g = |f: Field| key.get(f) & mask.get(f);
+    let mk = |f: Field| mask.get(f);
+    let mut out: Vec<String> = Vec::new();
+    if megaflow {
+        out.push("recirc_id=0".into());
+        out.push("eth".into());
+    }
+    let dl = key.get(Field::DlType) as u16;
+    let dl_exact = mk(Field::DlType) == 0xffff;
+    let proto = key.get(Field::NwProto) as u8;
+    let proto_exact = mk(Field::NwProto) == 0xff;
+    let (mut skip_type, mut skip_proto) = (false, false);
+    let is4 = dl_exact && dl == eth_type::IP;
+    let is6 = dl_exact && dl == eth_type::IPV6;
+    let isarp = dl_exact && dl == eth_type::ARP;
+    if dl_exact {
+        skip_type = true;
+        if is4 || is6 {
+            let name = if proto_exact {
+                skip_proto = true;
+                match (is6, proto) {
+                    (false, ip_proto::ICMP) => "icmp",
+                    (false, ip_proto::TCP) => "tcp",
+                    (false, ip_proto::UDP) => "udp",
+                    (false, ip_proto::SCTP) => "sctp",
+                    (true, ip_proto::ICMPV6) => "icmp6",
+                    (true, ip_proto::TCP) => "tcp6",
+                    (true, ip_proto::UDP) => "udp6",
+                    (true, ip_proto::SCTP) => "sctp6",
+                    _ => {
+                        skip_proto = false;
+                        if is6 {
+                            "ipv6"
+                        } else {
+                            "ip"
+                        }
+                    }
+                }
+            } else if is6 {
+                "ipv6"
+            } else {
+                "ip"
+            };
+            out.push(name.into());
+        } else if isarp {
+            out.push("arp".into());
+        } else {
+            skip_type = false;
+        }
+    }
+    if mk(Field::InPort) != 0 {
+        out.push(format!("in_port={}", g(Field::InPort)));
+    }
+    let tm = mk(Field::VlanTci);
+    if tm != 0 {
+        let tv = key.get(Field::VlanTci);
+        let (vid_m, pcp_m) = (tm & 0x0fff, tm & 0xe000);
+        let cfi = tm & VLAN_PRESENT as u64;
+        if cfi != 0
+            && tv & VLAN_PRESENT as u64 != 0
+            && (vid_m == 0 || vid_m == 0x0fff)
+            && (pcp_m == 0 || pcp_m == 0xe000)
+            && (vid_m != 0 || pcp_m != 0)
+        {
+            if vid_m != 0 {
+                out.push(format!("dl_vlan={}", tv & 0x0fff));
+            }
+            if pcp_m != 0 {
+                out.push(format!("dl_vlan_pcp={}", tv >> 13));
+            }
+        } else if tm == 0xffff {
+            out.push(format!("vlan_tci={:#06x}", tv));
+        } else {
+            out.push(format!("vlan_tci={:#06x}/{:#06x}", tv & tm, tm));
+        }
+    }
+    eth_masked(&mut out, "dl_src", key.get(Field::DlSrc), mk(Field::DlSrc));
+    eth_masked(&mut out, "dl_dst", key.get(Field::DlDst), mk(Field::DlDst));
+    if !skip_type && mk(Field::DlType) != 0 {
+        if dl_exact {
+            out.push(format!("dl_type={:#06x}", dl));
+        } else {
+            out.push(format!("dl_type={:#06x}/{:#06x}", g(Field::DlType), mk(Field::DlType)));
+        }
+    }
+    if is6 {
+        ipv6_masked(&mut out, "ipv6_src", key.ipv6_src(), mask.ipv6_src(), false);
+        ipv6_masked(&mut out, "ipv6_dst", key.ipv6_dst(), mask.ipv6_dst(), false);
+    } else if isarp {
+        ip_masked(&mut out, "arp_spa", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, false);
+        ip_masked(&mut out, "arp_tpa", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, false);
+    } else {
+        ip_masked(&mut out, "nw_src", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, false);
+        ip_masked(&mut out, "nw_dst", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, false);
+    }
+    if !skip_proto && mk(Field::NwProto) != 0 {
+        out.push(format!("{}={}", if isarp { "arp_op" } else { "nw_proto" }, g(Field::NwProto)));
+    }
+    if isarp {
+        eth_masked(&mut out, "arp_sha", key.get(Field::ArpSha), mk(Field::ArpSha));
+        eth_masked(&mut out, "arp_tha", key.get(Field::ArpTha), mk(Field::ArpTha));
+    }
+    if mk(Field::NwTos) & 0xfc != 0 {
+        out.push(format!("nw_tos={}", key.get(Field::NwTos) & 0xfc));
+    }
+    if mk(Field::NwTos) & 0x03 != 0 {
+        out.push(format!("nw_ecn={}", key.get(Field::NwTos) & 0x03));
+    }
+    if mk(Field::NwTtl) != 0 {
+        out.push(format!("nw_ttl={}", key.get(Field::NwTtl)));
+    }
+    if let Some(s) = frag_str(key.get(Field::NwFrag), mk(Field::NwFrag)) {
+        out.push(format!("nw_frag={s}"));
+    }
+    let icmp = (is4 && proto == ip_proto::ICMP) || (is6 && proto == ip_proto::ICMPV6);
+    if icmp {
+        be16_masked(&mut out, "icmp_type", g(Field::TpSrc), mk(Field::TpSrc), 0xff);
+        be16_masked(&mut out, "icmp_code", g(Field::TpDst), mk(Field::TpDst), 0xff);
+    } else {
+        be16_masked(&mut out, "tp_src", g(Field::TpSrc), mk(Field::TpSrc), 0xffff);
+        be16_masked(&mut out, "tp_dst", g(Field::TpDst), mk(Field::TpDst), 0xffff);
+    }
+    if (is4 || is6) && proto == ip_proto::TCP && mk(Field::TcpFlags) != 0 {
+        out.push(format!("tcp_flags={}", tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))));
+    }
+    out.join(",")
+}
+
+fn dp_num(v: u64, m: u64, full: u64) -> String {
+    if m & full == full {
+        format!("{v}")
+    } else {
+        format!("{}/{:#x}", v & m, m)
+    }
+}
+
+/// A megaflow in `ovs-dpctl dump-flows` syntax (without statistics).
+pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
+    let g = |f: Field| key.get(f) & mask.get(f);
+    let mk = |f: Field| mask.get(f);
+    let mut out: Vec<String> = vec!["recirc_id(0)".into()];
+    if mk(Field::InPort) != 0 {
+        out.push(format!("in_port({})", g(Field::InPort)));
+    }
+    let mut eth = Vec::new();
+    eth_masked(&mut eth, "src", key.get(Field::DlSrc), mk(Field::DlSrc));
+    eth_masked(&mut eth, "dst", key.get(Field::DlDst), mk(Field::DlDst));
+    if !eth.is_empty() {
+        out.push(format!("eth({})", eth.join(",")));
+    }
+    for (name, f) in [("vlan", Field::VlanTci), ("vlan2", Field::VlanTci2)] {
+        let m = mk(f);
+        if m != 0 {
+            let v = key.get(f);
+            if v & VLAN_PRESENT as u64 == 0 && m & VLAN_PRESENT as u64 != 0 {
+                out.push(format!("{name}(none)"));
+            } else {
+                let mut p = Vec::new();
+                if m & 0x0fff != 0 {
+                    p.push(format!("vid={}", dp_num(v & 0x0fff, m & 0x0fff, 0x0fff)));
+                }
+                if m & 0xe000 != 0 {
+                    p.push(format!("pcp={}", dp_num(v >> 13, m >> 13, 7)));
+                }
+                out.push(format!("{name}({})", p.join(",")));
+            }
+        }
+    }
+    let dl = key.get(Field::DlType) as u16;
+    if mk(Field::DlType) != 0 {
+        out.push(format!("eth_type({:#06x})", dl));
+    }
+    let proto = key.get(Field::NwProto) as u8;
+    let frag = frag_str(key.get(Field::NwFrag), mk(Field::NwFrag));
+    let l3_common = |p: &mut Vec<String>, tos: &str, ttl: &str| {
+        if mk(Field::NwProto) != 0 {
+            p.push(format!("proto={}", g(Field::NwProto)));
+        }
+        if mk(Field::NwTos) != 0 {
+            if mk(Field::NwTos) == 0xff {
+                p.push(format!("{tos}={:#x}", g(Field::NwTos)));
+            } else {
+                p.push(format!("{tos}={:#x}/{:#x}", g(Field::NwTos), mk(Field::NwTos)));
+            }
+        }
+        if mk(Field::NwTtl) != 0 {
+            p.push(format!("{ttl}={}", dp_num(g(Field::NwTtl), mk(Field::NwTtl), 0xff)));
+        }
+        if let Some(fr) = frag {
+            p.push(format!("frag={fr}"));
+        }
+    };
+    let l4 = dl == eth_type::IP || dl == eth_type::IPV6;
+    if dl == eth_type::IP {
+        let mut p = Vec::new();
+        ip_masked(&mut p, "src", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, true);
+        ip_masked(&mut p, "dst", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, true);
+        l3_common(&mut p, "tos", "ttl");
+        if !p.is_empty() {
+            out.push(format!("ipv4({})", p.join(",")));
+        }
+    } else if dl == eth_type::IPV6 {
+        let mut p = Vec::new();
+        ipv6_masked(&mut p, "src", key.ipv6_src(), mask.ipv6_src(), true);
+        ipv6_masked(&mut p, "dst", key.ipv6_dst(), mask.ipv6_dst(), true);
+        l3_common(&mut p, "tclass", "hlimit");
+        if !p.is_empty() {
+            out.push(format!("ipv6({})", p.join(",")));
+        }
+    } else if dl == eth_type::ARP {
+        let mut p = Vec::new();
+        ip_masked(&mut p, "sip", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, true);
+        ip_masked(&mut p, "tip", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, true);
+        if mk(Field::NwProto) != 0 {
+            p.push(format!("op={}", g(Field::NwProto)));
+        }
+        eth_masked(&mut p, "sha", key.get(Field::ArpSha), mk(Field::ArpSha));
+        eth_masked(&mut p, "tha", key.get(Field::ArpTha), mk(Field::ArpTha));
+        if !p.is_empty() {
+            out.push(format!("arp({})", p.join(",")));
+        }
+    }
+    if l4 && (mk(Field::TpSrc) != 0 || mk(Field::TpDst) != 0) {
+        let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP) || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6);
+        let (name, a, b, full) = match proto {
+            ip_proto::TCP => ("tcp", "src", "dst", 0xffff),
+            ip_proto::UDP => ("udp", "src", "dst", 0xffff),
+            ip_proto::SCTP => ("sctp", "src", "dst", 0xffff),
+            _ if icmp && dl == eth_type::IP => ("icmp", "type", "code", 0xff),
+            _ if icmp => ("icmpv6", "type", "code", 0xff),
+            _ => ("l4", "src", "dst", 0xffff),
+        };
+        let mut p = Vec::new();
+        if mk(Field::TpSrc) != 0 {
+            p.push(format!("{a}={}", dp_num(g(Field::TpSrc), mk(Field::TpSrc), full)));
+        }
+        if mk(Field::TpDst) != 0 {
+            p.push(format!("{b}={}", dp_num(g(Field::TpDst), mk(Field::TpDst), full)));
+        }
+        out.push(format!("{name}({})", p.join(",")));
+    }
+    if l4 && proto == ip_proto::TCP && mk(Field::TcpFlags) != 0 {
+        out.push(format!("tcp_flags({})", tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))));
+    }
+    out.join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ofctl_and_dpctl_forms() {
+        let mut k = FlowKey::ZERO;
+        k.set(Field::InPort, 1);
+        k.set(Field::DlType, 0x0800);
+        k.set(Field::NwSrc, 0x0a00_0002);
+        k.set(Field::NwProto, 6);
+        k.set(Field::TpDst, 79);
+        let mut m = FlowKey::ZERO;
+        m.set(Field::InPort, u64::MAX);
+        m.set(Field::DlType, u64::MAX);
+        m.set(Field::NwFrag, u64::MAX);
+        m.set(Field::NwSrc, 0xffff_fffc);
+        assert_eq!(format_match(&k, &m, true), "recirc_id=0,eth,ip,in_port=1,nw_src=10.0.0.0/30,nw_frag=no");
+        assert_eq!(
+            format_dp_flow(&k, &m),
+            "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(src=10.0.0.0/255.255.255.252,frag=no)"
+        );
+        m.set(Field::NwProto, u64::MAX);
+        m.set(Field::TpDst, 0xfff0);
+        assert_eq!(format_match(&k, &m, true), "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/30,nw_frag=no,tp_dst=0x40/0xfff0");
+        assert!(format_dp_flow(&k, &m).ends_with("tcp(dst=64/0xfff0)"));
+    }
+}

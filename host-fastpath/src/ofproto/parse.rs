@@ -1,0 +1,807 @@
+//! `ovs-ofctl add-flows` syntax: rules, matches and actions.
+//!
+//! One rule per line, `#` starts a comment, fields separated by commas or
+//! spaces, `actions=` takes the rest of the line. A malformed line is an error
+//! naming the file, line and column and what was expected; a file is parsed
+//! completely before anything from it is installed.
+
+use super::fields::{self, parse_subfield, prereq_ok, Mf, Prereq, Subfield, Syntax};
+use super::flow::{eth_type, ip_proto, Flow};
+use abi::key::VLAN_PRESENT;
+use abi::Field;
+use std::fmt;
+
+/// Where parsing failed and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{col}: {msg}")]
+pub struct ParseError {
+    /// File name (or `<flow>` / `<string>`).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What was expected / what is wrong.
+    pub msg: String,
+}
+
+/// OpenFlow's default priority.
+pub const DEFAULT_PRIORITY: u16 = 32768;
+/// Number of OpenFlow tables.
+pub const N_TABLES: usize = 255;
+
+/// A match: `flow & mask == value`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Match {
+    /// Values (already masked).
+    pub value: Flow,
+    /// Mask.
+    pub mask: Flow,
+}
+
+impl Match {
+    /// Sets `mf` to `value/mask` (ORing into any earlier mask of the same bits).
+    pub fn set(&mut self, mf: &Mf, value: u128, mask: u128) {
+        mf.set_masked(&mut self.value, value & mask, mask);
+        mf.unwildcard(&mut self.mask, mask);
+    }
+
+    /// Does `flow` match?
+    pub fn matches(&self, flow: &Flow) -> bool {
+        flow.matches(&self.mask, &self.value)
+    }
+}
+
+/// One action, as written.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// `output:N`.
+    Output(u32),
+    /// `in_port`: output to the ingress port.
+    InPort,
+    /// `drop`.
+    Drop,
+    /// `set_field`, `mod_dl_src`, `mod_nw_dst`, `mod_tp_src`, `mod_nw_tos`, …
+    SetField {
+        /// Field.
+        mf: &'static Mf,
+        /// Value.
+        value: u128,
+        /// Mask.
+        mask: u128,
+    },
+    /// `load:V->F[a..b]`.
+    Load {
+        /// Destination.
+        dst: Subfield,
+        /// Right-aligned value.
+        value: u128,
+    },
+    /// `move:F[..]->G[..]`.
+    Move {
+        /// Source.
+        src: Subfield,
+        /// Destination.
+        dst: Subfield,
+    },
+    /// `dec_ttl`.
+    DecTtl,
+    /// `mod_vlan_vid:N` (pushes a tag if there is none).
+    SetVlanVid(u16),
+    /// `mod_vlan_pcp:N` (pushes a tag if there is none).
+    SetVlanPcp(u8),
+    /// `push_vlan:TPID`.
+    PushVlan(u16),
+    /// `strip_vlan` / `pop_vlan`.
+    StripVlan,
+    /// `resubmit(P,T)`.
+    Resubmit {
+        /// Port to pretend the packet came in on (None: unchanged).
+        port: Option<u32>,
+        /// Table (None: the current one).
+        table: Option<u8>,
+    },
+    /// `goto_table:T`.
+    GotoTable(u8),
+    /// `write_metadata:V/M`.
+    WriteMetadata {
+        /// Value.
+        value: u64,
+        /// Mask.
+        mask: u64,
+    },
+}
+
+/// A parsed rule.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    /// Table number.
+    pub table: u8,
+    /// Priority (higher wins).
+    pub priority: u16,
+    /// Cookie.
+    pub cookie: u64,
+    /// Idle timeout in seconds (0: none).
+    pub idle_timeout: u16,
+    /// Hard timeout in seconds (0: none).
+    pub hard_timeout: u16,
+    /// The match.
+    pub m: Match,
+    /// Actions, in order.
+    pub actions: Vec<Action>,
+    /// The match text as written (for traces).
+    pub match_text: String,
+    /// The actions text as written.
+    pub actions_text: String,
+    /// 1-based source line.
+    pub line: usize,
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}, priority {}, actions={}",
+            if self.match_text.is_empty() { "any" } else { &self.match_text },
+            self.priority,
+            self.actions_text
+        )
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    line: usize,
+}
+
+impl Ctx<'_> {
+    fn err(&self, col: usize, msg: impl Into<String>) -> ParseError {
+        ParseError {
+            file: self.file.to_string(),
+            line: self.line,
+            col,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Parses a whole rule file. Errors name `file`; nothing is returned on error.
+pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, ParseError> {
+    let mut out = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = match raw.find('#') {
+            Some(p) => &raw[..p],
+            None => raw,
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let ctx = Ctx { file, line: i + 1 };
+        out.push(parse_rule_line(line, &ctx)?);
+    }
+    Ok(out)
+}
+
+/// Parses one rule (for tests and tools).
+pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
+    parse_rule_line(text, &Ctx { file: "<string>", line: 1 })
+}
+
+/// Splits on commas/whitespace, keeping 1-based columns.
+fn tokens(s: &str, base: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in s.char_indices() {
+        if c == ',' || c.is_whitespace() {
+            if let Some(st) = start.take() {
+                out.push((base + st, &s[st..i]));
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(st) = start {
+        out.push((base + st, &s[st..]));
+    }
+    out
+}
+
+fn find_actions(line: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(p) = line[from..].find("actions") {
+        let at = from + p;
+        let before_ok = at == 0 || {
+            let c = line.as_bytes()[at - 1];
+            c == b',' || c.is_ascii_whitespace()
+        };
+        let rest = line[at + 7..].trim_start();
+        if before_ok && (rest.starts_with('=') || rest.starts_with(':')) {
+            return Some(at);
+        }
+        from = at + 7;
+    }
+    None
+}
+
+fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
+    let Some(ap) = find_actions(line) else {
+        return Err(ctx.err(line.len() + 1, "expected `actions=`"));
+    };
+    let after = &line[ap + 7..];
+    let eq = after.find(['=', ':']).unwrap_or(0);
+    let acts_start = ap + 7 + eq + 1;
+    let acts_text = line[acts_start..].trim();
+    let acts_col = acts_start + (line[acts_start..].len() - line[acts_start..].trim_start().len()) + 1;
+    let mut rule = Rule {
+        table: 0,
+        priority: DEFAULT_PRIORITY,
+        cookie: 0,
+        idle_timeout: 0,
+        hard_timeout: 0,
+        m: Match::default(),
+        actions: Vec::new(),
+        match_text: String::new(),
+        actions_text: acts_text.to_string(),
+        line: ctx.line,
+    };
+    let mut match_parts = Vec::new();
+    for (col, tok) in tokens(&line[..ap], 1) {
+        let (k, v) = match tok.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (tok, None),
+        };
+        let need = |v: Option<&'_ str>| -> Result<String, ParseError> {
+            v.map(str::to_string).ok_or_else(|| ctx.err(col, format!("expected `{k}=VALUE`")))
+        };
+        match k {
+            "table" => rule.table = parse_uint(&need(v)?, 254).map_err(|m| ctx.err(col, m))? as u8,
+            "priority" => {
+                rule.priority = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+            }
+            "cookie" => {
+                let v = need(v)?;
+                let v = v.split_once('/').map(|x| x.0).unwrap_or(&v);
+                rule.cookie = parse_uint(v, u64::MAX as u128).map_err(|m| ctx.err(col, m))? as u64
+            }
+            "idle_timeout" => {
+                rule.idle_timeout = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+            }
+            "hard_timeout" => {
+                rule.hard_timeout = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+            }
+            _ => {
+                parse_match_item(&mut rule.m, k, v).map_err(|m| ctx.err(col, m))?;
+                match_parts.push(tok);
+            }
+        }
+    }
+    check_prereqs(&rule.m).map_err(|m| ctx.err(1, m))?;
+    rule.match_text = match_parts.join(",");
+    rule.actions = parse_actions(acts_text, acts_col, ctx)?;
+    if let Some(bad) = rule.actions.iter().position(|a| matches!(a, Action::GotoTable(_))) {
+        if bad + 1 != rule.actions.len() {
+            return Err(ctx.err(acts_col, "`goto_table` must be the last action"));
+        }
+        if let Action::GotoTable(t) = rule.actions[bad] {
+            if t <= rule.table {
+                return Err(ctx.err(
+                    acts_col,
+                    format!("`goto_table:{t}` must name a later table than {}", rule.table),
+                ));
+            }
+        }
+    }
+    Ok(rule)
+}
+
+/// Parses a flow for `fastpath trace` (`in_port=1,dl_type=0x0800,…`).
+pub fn parse_flow(text: &str) -> Result<Flow, ParseError> {
+    let ctx = Ctx { file: "<flow>", line: 1 };
+    let mut m = Match::default();
+    for (col, tok) in tokens(text, 1) {
+        let (k, v) = match tok.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (tok, None),
+        };
+        parse_match_item(&mut m, k, v).map_err(|e| ctx.err(col, e))?;
+    }
+    Ok(m.value)
+}
+
+fn shorthand(k: &str) -> Option<(u16, Option<u8>)> {
+    Some(match k {
+        "ip" => (eth_type::IP, None),
+        "ipv6" => (eth_type::IPV6, None),
+        "arp" => (eth_type::ARP, None),
+        "tcp" => (eth_type::IP, Some(ip_proto::TCP)),
+        "udp" => (eth_type::IP, Some(ip_proto::UDP)),
+        "sctp" => (eth_type::IP, Some(ip_proto::SCTP)),
+        "icmp" => (eth_type::IP, Some(ip_proto::ICMP)),
+        "tcp6" => (eth_type::IPV6, Some(ip_proto::TCP)),
+        "udp6" => (eth_type::IPV6, Some(ip_proto::UDP)),
+        "sctp6" => (eth_type::IPV6, Some(ip_proto::SCTP)),
+        "icmp6" => (eth_type::IPV6, Some(ip_proto::ICMPV6)),
+        _ => return None,
+    })
+}
+
+fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), String> {
+    if let Some((dl, proto)) = shorthand(k) {
+        if let Some(v) = v {
+            return Err(format!("`{k}` takes no value, found `={v}`"));
+        }
+        m.set(fields::named("dl_type"), dl as u128, 0xffff);
+        if let Some(p) = proto {
+            m.set(fields::named("nw_proto"), p as u128, 0xff);
+        }
+        return Ok(());
+    }
+    let Some(v) = v else {
+        return Err(format!("unknown keyword `{k}` (expected FIELD=VALUE or a protocol such as `tcp`)"));
+    };
+    match k {
+        "dl_vlan" => {
+            let vid = parse_uint(v, 0xffff)? as u16;
+            if vid == 0xffff {
+                m.set(fields::named("vlan_tci"), 0, 0xffff);
+            } else if vid > 0x0fff {
+                return Err(format!("dl_vlan `{v}` is out of range (0..4095 or 0xffff)"));
+            } else {
+                m.set(
+                    fields::named("vlan_tci"),
+                    (vid | VLAN_PRESENT) as u128,
+                    (0x0fff | VLAN_PRESENT) as u128,
+                );
+            }
+            return Ok(());
+        }
+        "dl_vlan_pcp" => {
+            let pcp = parse_uint(v, 7)? as u16;
+            m.set(
+                fields::named("vlan_tci"),
+                ((pcp << 13) | VLAN_PRESENT) as u128,
+                (0xe000 | VLAN_PRESENT) as u128,
+            );
+            return Ok(());
+        }
+        _ => {}
+    }
+    let mf = fields::by_name(k).ok_or_else(|| format!("unknown field `{k}`"))?;
+    let (value, mask) = parse_field_value(mf, v)?;
+    m.set(mf, value, mask);
+    Ok(())
+}
+
+/// Parses a field value with optional mask, in the field's syntax.
+pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
+    let full = mf.full_mask();
+    let (value, mask) = match mf.syntax {
+        Syntax::Mac => {
+            let (a, m) = split_mask(v);
+            let a = parse_mac(a)?;
+            let m = match m {
+                Some(m) => parse_mac(m)?,
+                None => 0xffff_ffff_ffff,
+            };
+            (a as u128, m as u128)
+        }
+        Syntax::Ipv4 => {
+            let (a, m) = split_mask(v);
+            let a = parse_ipv4(a)?;
+            let m = match m {
+                None => u32::MAX,
+                Some(m) if m.contains('.') => parse_ipv4(m)?,
+                Some(m) => {
+                    let n = parse_uint(m, 32)? as u32;
+                    if n == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - n)
+                    }
+                }
+            };
+            (a as u128, m as u128)
+        }
+        Syntax::Ipv6 => {
+            let (a, m) = split_mask(v);
+            let a: std::net::Ipv6Addr = a
+                .parse()
+                .map_err(|_| format!("expected an IPv6 address, found `{a}`"))?;
+            let m = match m {
+                None => u128::MAX,
+                Some(m) if m.contains(':') => {
+                    let x: std::net::Ipv6Addr =
+                        m.parse().map_err(|_| format!("expected an IPv6 mask, found `{m}`"))?;
+                    u128::from(x)
+                }
+                Some(m) => {
+                    let n = parse_uint(m, 128)? as u32;
+                    if n == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - n)
+                    }
+                }
+            };
+            (u128::from(a), m)
+        }
+        Syntax::Frag => match v {
+            "no" => (0, 1),
+            "yes" => (1, 1),
+            "first" => (1, 3),
+            "later" => (3, 3),
+            "not_later" => (0, 2),
+            _ => return Err(format!("expected nw_frag no|yes|first|later|not_later, found `{v}`")),
+        },
+        Syntax::TcpFlags if v.starts_with('+') || v.starts_with('-') => parse_tcp_flags(v)?,
+        Syntax::Dec | Syntax::Hex | Syntax::TcpFlags => {
+            let (a, m) = split_mask(v);
+            let a = parse_uint(a, u128::MAX)?;
+            let m = match m {
+                Some(m) => parse_uint(m, u128::MAX)?,
+                None => full,
+            };
+            (a, m)
+        }
+    };
+    if mf.name == "nw_tos" && value & 0x03 != 0 {
+        return Err(format!("nw_tos `{v}` must be a multiple of 4 (the ECN bits are nw_ecn)"));
+    }
+    if value & !mf.full_mask() != 0 && mf.name != "nw_tos" {
+        return Err(format!("value `{v}` does not fit field `{}` ({} bits)", mf.name, mf.width()));
+    }
+    if mask & !full != 0 && mf.name != "nw_tos" {
+        return Err(format!("mask in `{v}` does not fit field `{}`", mf.name));
+    }
+    Ok((value & mask & full, mask & full))
+}
+
+const TCP_FLAG_NAMES: &[(&str, u16)] = &[
+    ("fin", 0x001),
+    ("syn", 0x002),
+    ("rst", 0x004),
+    ("psh", 0x008),
+    ("ack", 0x010),
+    ("urg", 0x020),
+    ("ece", 0x040),
+    ("cwr", 0x080),
+    ("ns", 0x100),
+];
+
+/// TCP flag names, for formatting.
+pub fn tcp_flag_names() -> &'static [(&'static str, u16)] {
+    TCP_FLAG_NAMES
+}
+
+fn parse_tcp_flags(v: &str) -> Result<(u128, u128), String> {
+    let (mut val, mut mask) = (0u128, 0u128);
+    let mut rest = v;
+    while !rest.is_empty() {
+        let on = match rest.as_bytes()[0] {
+            b'+' => true,
+            b'-' => false,
+            _ => return Err(format!("expected `+FLAG` or `-FLAG` in tcp_flags `{v}`")),
+        };
+        rest = &rest[1..];
+        let end = rest.find(['+', '-']).unwrap_or(rest.len());
+        let name = &rest[..end];
+        let bit = TCP_FLAG_NAMES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|x| x.1)
+            .ok_or_else(|| format!("unknown TCP flag `{name}` (expected fin syn rst psh ack urg ece cwr ns)"))?;
+        mask |= bit as u128;
+        if on {
+            val |= bit as u128;
+        }
+        rest = &rest[end..];
+    }
+    Ok((val, mask))
+}
+
+fn split_mask(v: &str) -> (&str, Option<&str>) {
+    match v.split_once('/') {
+        Some((a, m)) => (a, Some(m)),
+        None => (v, None),
+    }
+}
+
+/// Parses a decimal or `0x` hex integer no larger than `max`.
+pub fn parse_uint(s: &str, max: u128) -> Result<u128, String> {
+    let r = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u128::from_str_radix(h, 16)
+    } else {
+        s.parse::<u128>()
+    };
+    match r {
+        Ok(v) if v <= max => Ok(v),
+        Ok(_) => Err(format!("`{s}` is out of range (at most {max})")),
+        Err(_) => Err(format!("expected a number, found `{s}`")),
+    }
+}
+
+/// Parses `aa:bb:cc:dd:ee:ff`.
+pub fn parse_mac(s: &str) -> Result<u64, String> {
+    let mut v = 0u64;
+    let mut n = 0;
+    for p in s.split(':') {
+        if p.is_empty() || p.len() > 2 {
+            return Err(format!("expected an Ethernet address, found `{s}`"));
+        }
+        let b = u8::from_str_radix(p, 16).map_err(|_| format!("expected an Ethernet address, found `{s}`"))?;
+        v = (v << 8) | b as u64;
+        n += 1;
+    }
+    if n != 6 {
+        return Err(format!("expected an Ethernet address, found `{s}`"));
+    }
+    Ok(v)
+}
+
+/// Parses a dotted IPv4 address.
+pub fn parse_ipv4(s: &str) -> Result<u32, String> {
+    s.parse::<std::net::Ipv4Addr>()
+        .map(u32::from)
+        .map_err(|_| format!("expected an IPv4 address, found `{s}`"))
+}
+
+fn check_prereqs(m: &Match) -> Result<(), String> {
+    // Several names share bits (nw_src under `arp` is arp_spa; nw_dst is the
+    // low word of ipv6_dst): the match is fine when each of its bits belongs
+    // to some field whose prerequisites the match itself guarantees.
+    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
+    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
+    let mut allowed = Flow::ZERO;
+    for o in fields::FIELDS {
+        let need_proto = matches!(
+            o.prereq,
+            Prereq::Tcp | Prereq::Udp | Prereq::Sctp | Prereq::Transport | Prereq::Icmp4 | Prereq::Icmp6
+        );
+        let ok = o.prereq == Prereq::None
+            || (dl_exact && (!need_proto || proto_exact) && prereq_ok(o.prereq, &m.value, None));
+        if ok {
+            allowed.or_with(&o.as_flow_mask(u128::MAX));
+        }
+    }
+    if m.mask.is_subset_of(&allowed) {
+        return Ok(());
+    }
+    let bad = fields::FIELDS
+        .iter()
+        .find(|mf| mf.get(&m.mask) & !mf.get(&allowed) != 0)
+        .map(|mf| (mf.name, mf.prereq))
+        .unwrap_or(("?", Prereq::None));
+    Err(format!(
+        "field `{}` needs its prerequisites in the match ({})",
+        bad.0,
+        match bad.1 {
+            Prereq::Ipv4 => "ip",
+            Prereq::Ipv6 => "ipv6",
+            Prereq::IpAny => "ip or ipv6",
+            Prereq::Arp => "arp",
+            Prereq::Tcp => "tcp or tcp6",
+            Prereq::Udp => "udp or udp6",
+            Prereq::Sctp => "sctp or sctp6",
+            Prereq::Transport => "tcp, udp or sctp",
+            Prereq::Icmp4 => "icmp",
+            Prereq::Icmp6 => "icmp6",
+            Prereq::None => "",
+        }
+    ))
+}
+
+/// Splits at commas outside parentheses.
+fn split_actions(s: &str, base: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push((base + start, &s[start..i]));
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push((base + start, &s[start..]));
+    out.into_iter()
+        .map(|(c, t)| {
+            let lead = t.len() - t.trim_start().len();
+            (c + lead, t.trim())
+        })
+        .collect()
+}
+
+fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, ParseError> {
+    if s.is_empty() {
+        return Err(ctx.err(base_col, "expected at least one action (or `drop`)"));
+    }
+    let mut out = Vec::new();
+    for (col, a) in split_actions(s, base_col) {
+        if a.is_empty() {
+            return Err(ctx.err(col, "expected an action, found nothing between commas"));
+        }
+        let act = parse_action(a).map_err(|m| ctx.err(col, m))?;
+        out.push(act);
+    }
+    if out.len() > 1 && out.contains(&Action::Drop) {
+        return Err(ctx.err(base_col, "`drop` must be the only action"));
+    }
+    Ok(out)
+}
+
+fn parse_action(a: &str) -> Result<Action, String> {
+    if a.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(Action::Output(parse_uint(a, u32::MAX as u128)? as u32));
+    }
+    let (name, arg) = if let Some(p) = a.find(['(', ':']) {
+        let (n, rest) = a.split_at(p);
+        if rest.starts_with('(') {
+            if !rest.ends_with(')') {
+                return Err(format!("expected `)` at the end of `{a}`"));
+            }
+            (n, Some(&rest[1..rest.len() - 1]))
+        } else {
+            (n, Some(&rest[1..]))
+        }
+    } else {
+        (a, None)
+    };
+    let need = || arg.filter(|x| !x.is_empty()).ok_or_else(|| format!("`{name}` needs an argument"));
+    let set = |f: &str, v: &str| -> Result<Action, String> {
+        let mf = fields::named(f);
+        let (value, mask) = parse_field_value(mf, v)?;
+        Ok(Action::SetField { mf, value, mask })
+    };
+    match name {
+        "drop" => Ok(Action::Drop),
+        "in_port" => Ok(Action::InPort),
+        "output" => {
+            let v = need()?;
+            let v = v.strip_prefix("port=").unwrap_or(v);
+            if v == "in_port" {
+                return Ok(Action::InPort);
+            }
+            Ok(Action::Output(parse_uint(v, u32::MAX as u128)? as u32))
+        }
+        "mod_dl_src" => set("dl_src", need()?),
+        "mod_dl_dst" => set("dl_dst", need()?),
+        "mod_nw_src" => set("nw_src", need()?),
+        "mod_nw_dst" => set("nw_dst", need()?),
+        "mod_nw_tos" => set("nw_tos", need()?),
+        "mod_nw_ecn" => set("nw_ecn", need()?),
+        "mod_tp_src" => set("tp_src", need()?),
+        "mod_tp_dst" => set("tp_dst", need()?),
+        "dec_ttl" => Ok(Action::DecTtl),
+        "mod_vlan_vid" => {
+            let v = parse_uint(need()?, 0x0fff)? as u16;
+            Ok(Action::SetVlanVid(v))
+        }
+        "mod_vlan_pcp" => Ok(Action::SetVlanPcp(parse_uint(need()?, 7)? as u8)),
+        "push_vlan" => {
+            let t = parse_uint(need()?, 0xffff)? as u16;
+            if t != 0x8100 && t != 0x88a8 {
+                return Err(format!("push_vlan: expected TPID 0x8100 or 0x88a8, found `{t:#x}`"));
+            }
+            Ok(Action::PushVlan(t))
+        }
+        "strip_vlan" | "pop_vlan" => Ok(Action::StripVlan),
+        "set_field" => {
+            let v = need()?;
+            let (val, f) = v
+                .split_once("->")
+                .ok_or_else(|| format!("expected `set_field:VALUE->FIELD`, found `{v}`"))?;
+            let mf = fields::by_name(f).ok_or_else(|| format!("unknown field `{f}`"))?;
+            if !mf.writable {
+                return Err(format!("field `{f}` cannot be set"));
+            }
+            let (value, mask) = parse_field_value(mf, val)?;
+            Ok(Action::SetField { mf, value, mask })
+        }
+        "load" => {
+            let v = need()?;
+            let (val, f) = v
+                .split_once("->")
+                .ok_or_else(|| format!("expected `load:VALUE->FIELD[]`, found `{v}`"))?;
+            let dst = parse_subfield(f)?;
+            if !dst.mf.writable {
+                return Err(format!("field `{}` cannot be written", dst.mf.name));
+            }
+            let value = parse_uint(val, u128::MAX)?;
+            if dst.n_bits < 128 && value >> dst.n_bits != 0 {
+                return Err(format!("value `{val}` does not fit in {} bits of `{f}`", dst.n_bits));
+            }
+            Ok(Action::Load { dst, value })
+        }
+        "move" => {
+            let v = need()?;
+            let (a, b) = v
+                .split_once("->")
+                .ok_or_else(|| format!("expected `move:SRC[]->DST[]`, found `{v}`"))?;
+            let src = parse_subfield(a)?;
+            let dst = parse_subfield(b)?;
+            if src.n_bits != dst.n_bits {
+                return Err(format!(
+                    "move: source has {} bits but destination has {}",
+                    src.n_bits, dst.n_bits
+                ));
+            }
+            if !dst.mf.writable {
+                return Err(format!("field `{}` cannot be written", dst.mf.name));
+            }
+            Ok(Action::Move { src, dst })
+        }
+        "resubmit" => {
+            let v = need()?;
+            let (p, t) = match v.split_once(',') {
+                Some((p, t)) => (p, Some(t)),
+                None => (v, None),
+            };
+            let port = if p.is_empty() {
+                None
+            } else if p == "in_port" {
+                None
+            } else {
+                Some(parse_uint(p, u32::MAX as u128)? as u32)
+            };
+            let table = match t {
+                None | Some("") => None,
+                Some(t) => Some(parse_uint(t, 254)? as u8),
+            };
+            if port.is_none() && table.is_none() && p != "in_port" {
+                return Err(format!("expected `resubmit(PORT)`, `resubmit(,TABLE)` or `resubmit(PORT,TABLE)`, found `{a}`"));
+            }
+            Ok(Action::Resubmit { port, table })
+        }
+        "goto_table" => Ok(Action::GotoTable(parse_uint(need()?, 254)? as u8)),
+        "write_metadata" => {
+            let v = need()?;
+            let (a, m) = split_mask(v);
+            let value = parse_uint(a, u64::MAX as u128)? as u64;
+            let mask = match m {
+                Some(m) => parse_uint(m, u64::MAX as u128)? as u64,
+                None => u64::MAX,
+            };
+            Ok(Action::WriteMetadata { value, mask })
+        }
+        _ => Err(format!("unknown action `{name}`")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_issue_rules() {
+        let r = parse_rule("priority=33,tcp,nw_dst=10.1.2.15,tp_dst=80 actions=drop").unwrap();
+        assert_eq!(r.priority, 33);
+        assert_eq!(r.m.value.get(Field::NwDst), 0x0a01_020f);
+        assert_eq!(r.m.mask.get(Field::TpDst), 0xffff);
+        assert_eq!(r.actions, vec![Action::Drop]);
+        let r = parse_rule("in_port=1 actions=output(2)").unwrap();
+        assert_eq!(r.actions, vec![Action::Output(2)]);
+        let r = parse_rule("tcp,tcp_flags=+syn-ack,actions=resubmit(,3),resubmit(4),resubmit(5,6)").unwrap();
+        assert_eq!(r.m.value.get(Field::TcpFlags), 2);
+        assert_eq!(r.m.mask.get(Field::TcpFlags), 0x12);
+        assert_eq!(r.actions.len(), 3);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let e = parse_rules("# c\nip,actions=drop\nip,nw_srcx=1.2.3.4,actions=drop\n", "f.flows").unwrap_err();
+        assert_eq!((e.file.as_str(), e.line, e.col), ("f.flows", 3, 4));
+        assert!(e.msg.contains("unknown field"), "{e}");
+        let e = parse_rule("ip,actions=output:2,frobnicate").unwrap_err();
+        assert_eq!(e.col, 21);
+        let e = parse_rule("tp_dst=80,actions=drop").unwrap_err();
+        assert!(e.msg.contains("prerequisites"), "{e}");
+        assert!(parse_rule("ip,nw_src=10.0.0.0/33,actions=drop").is_err());
+        assert!(parse_rule("ip,nw_src=10.0.0.1").is_err());
+        assert!(parse_rule("ip,actions=").is_err());
+        assert!(parse_rule("table=1,ip,actions=goto_table:1").is_err());
+    }
+}

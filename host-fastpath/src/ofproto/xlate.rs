@@ -1,0 +1,433 @@
+//! Translation: a flow through the OpenFlow tables → datapath actions and
+//! the megaflow mask (every bit the result depended on).
+//!
+//! Follows Open vSwitch's ofproto-dpif-xlate: the mask starts exact on
+//! in_port, dl_type and (IP) nw_frag; each table lookup ORs in what the
+//! classifier consulted; actions that read a field (`move`, `dec_ttl`, a
+//! `resubmit` lookup) or write one (`set_field`, `mod_*`, `load`) un-wildcard
+//! it; header changes are committed as masked set actions before each output.
+
+use super::classifier::LookupStats;
+use super::fields::{named, prereq_ok};
+use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
+use super::parse::Action;
+use super::OfProto;
+use crate::odp::{Header, OdpAction, SetAction, SetField};
+use abi::key::{FRAG_LATER, VLAN_PRESENT};
+use abi::{Field, FlowKey};
+
+/// Resubmit nesting limit (OVS `MAX_DEPTH`).
+pub const MAX_DEPTH: u32 = 64;
+/// Total resubmits per translation (OVS `MAX_RESUBMITS`).
+pub const MAX_RESUBMITS: u32 = 4096;
+
+/// The result of translating one flow.
+#[derive(Clone, Debug)]
+pub struct Translation {
+    /// Datapath actions (empty: drop).
+    pub actions: Vec<OdpAction>,
+    /// The megaflow mask over the datapath key.
+    pub mask: FlowKey,
+    /// Error that stopped translation (actions are then empty: drop).
+    pub error: Option<String>,
+    /// Human-readable trace, when asked for.
+    pub trace: Vec<String>,
+    /// Subtables visited over all table lookups.
+    pub subtables_visited: u32,
+    /// Rules matched, in order (rule ids).
+    pub rules: Vec<u32>,
+    /// The flow after all actions.
+    pub final_flow: Flow,
+}
+
+struct Ctx<'a> {
+    of: &'a OfProto,
+    flow: Flow,
+    base: Flow,
+    wc: Flow,
+    odp: Vec<OdpAction>,
+    depth: u32,
+    resubmits: u32,
+    table: u8,
+    stop: bool,
+    error: Option<String>,
+    tracing: bool,
+    trace: Vec<String>,
+    stats: LookupStats,
+    rules: Vec<u32>,
+}
+
+impl OfProto {
+    /// Translates `flow` (a datapath key; metadata and registers start at 0).
+    pub fn translate(&self, key: &FlowKey, tracing: bool) -> Translation {
+        let flow = Flow::from_key(key);
+        let mut wc = Flow::ZERO;
+        wc.set(Field::InPort, u64::MAX);
+        wc.set(Field::DlType, u64::MAX);
+        if is_ip_any(&flow) {
+            wc.set(Field::NwFrag, u64::MAX);
+        }
+        let mut cx = Ctx {
+            of: self,
+            flow,
+            base: flow,
+            wc,
+            odp: Vec::new(),
+            depth: 0,
+            resubmits: 0,
+            table: 0,
+            stop: false,
+            error: None,
+            tracing,
+            trace: Vec::new(),
+            stats: LookupStats::default(),
+            rules: Vec::new(),
+        };
+        cx.table_lookup(0, 0);
+        if cx.error.is_some() {
+            cx.odp.clear();
+        }
+        let mask = finish_wc(&flow, &cx.wc);
+        let mask = if self.megaflows {
+            mask
+        } else {
+            exact_mask(&flow)
+        };
+        Translation {
+            actions: cx.odp,
+            mask,
+            error: cx.error,
+            trace: cx.trace,
+            subtables_visited: cx.stats.subtables,
+            rules: cx.rules,
+            final_flow: cx.flow,
+        }
+    }
+}
+
+/// OVS `xlate_wc_finish`: drop non-packet fields, keep ICMP masks to 8
+/// bits, the VLAN "present" bit whenever any TCI bit is matched, and no
+/// port bits for later fragments (their ports are always 0).
+fn finish_wc(flow: &Flow, wc: &Flow) -> FlowKey {
+    let mut m = wc.key();
+    let dl = flow.get(Field::DlType) as u16;
+    let proto = flow.get(Field::NwProto) as u8;
+    if (dl == eth_type::IP && proto == ip_proto::ICMP) || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6) {
+        m.set(Field::TpSrc, m.get(Field::TpSrc) & 0xff);
+        m.set(Field::TpDst, m.get(Field::TpDst) & 0xff);
+    }
+    for f in [Field::VlanTci, Field::VlanTci2] {
+        if m.get(f) != 0 {
+            m.set(f, m.get(f) | VLAN_PRESENT as u64);
+        }
+    }
+    if is_ip_any(flow) && flow.get(Field::NwFrag) as u8 & FRAG_LATER != 0 {
+        m.set(Field::TpSrc, 0);
+        m.set(Field::TpDst, 0);
+    }
+    m
+}
+
+/// The exact-match mask for a packet (`--no-megaflows`): every field the
+/// packet has, nothing it does not.
+pub fn exact_mask(flow: &Flow) -> FlowKey {
+    let mut m = FlowKey::ZERO;
+    let ones = |m: &mut FlowKey, f: Field| m.set(f, u64::MAX);
+    for f in [Field::InPort, Field::DlType, Field::VlanTci, Field::DlDst, Field::DlSrc, Field::VlanTci2] {
+        ones(&mut m, f);
+    }
+    let dl = flow.get(Field::DlType) as u16;
+    let l3 = [Field::NwProto, Field::NwTos, Field::NwTtl, Field::NwFrag];
+    let addrs = [Field::Ipv6SrcHi, Field::Ipv6SrcLo, Field::Ipv6DstHi, Field::Ipv6DstLo];
+    if dl == eth_type::IP || dl == eth_type::IPV6 || dl == eth_type::ARP {
+        for f in l3.iter().chain(addrs.iter()) {
+            ones(&mut m, *f);
+        }
+        if dl != eth_type::ARP {
+            for f in [Field::TpSrc, Field::TpDst, Field::TcpFlags] {
+                ones(&mut m, f);
+            }
+        }
+    }
+    m
+}
+
+impl Ctx<'_> {
+    fn note(&mut self, indent: u32, s: String) {
+        if self.tracing {
+            self.trace.push(format!("{}{}", "    ".repeat(indent as usize), s));
+        }
+    }
+
+    fn fail(&mut self, msg: String) {
+        if self.error.is_none() {
+            self.note(self.depth, format!(">>>> {msg} <<<<"));
+            self.error = Some(msg);
+        }
+        self.stop = true;
+    }
+
+    fn table_lookup(&mut self, table: u8, indent: u32) {
+        let Some(cls) = self.of.tables.get(table as usize).and_then(|t| t.as_ref()) else {
+            self.note(indent, format!("{table:2}. No match (table is empty)."));
+            self.note(indent + 1, "drop".to_string());
+            return;
+        };
+        let hit = cls.lookup(&self.flow, &mut self.wc, &mut self.stats);
+        match hit {
+            None => {
+                self.note(indent, format!("{table:2}. No match."));
+                self.note(indent + 1, "drop".to_string());
+            }
+            Some((rid, _)) => {
+                let rule = &self.of.rules[rid as usize];
+                self.rules.push(rid);
+                self.note(
+                    indent,
+                    format!(
+                        "{table:2}. {}, priority {}{}",
+                        if rule.match_text.is_empty() { "any" } else { &rule.match_text },
+                        rule.priority,
+                        if rule.cookie != 0 { format!(", cookie {:#x}", rule.cookie) } else { String::new() }
+                    ),
+                );
+                let saved = self.table;
+                self.table = table;
+                self.do_actions(&rule.actions, indent + 1);
+                self.table = saved;
+            }
+        }
+    }
+
+    fn do_actions(&mut self, acts: &[Action], indent: u32) {
+        for a in acts {
+            if self.stop {
+                return;
+            }
+            match a {
+                Action::Drop => self.note(indent, "drop".into()),
+                Action::Output(p) => self.output(*p, indent),
+                Action::InPort => {
+                    let p = self.flow.get(Field::InPort) as u32;
+                    self.commit();
+                    self.odp.push(OdpAction::Output(p));
+                    self.note(indent, format!("output:{p} (in_port)"));
+                }
+                Action::SetField { mf, value, mask } => {
+                    if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
+                        mf.unwildcard(&mut self.wc, *mask);
+                        mf.set_masked(&mut self.flow, *value, *mask);
+                        self.note(indent, format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name));
+                    } else {
+                        self.note(indent, format!("set_field of {}: skipped, prerequisites not met", mf.name));
+                    }
+                }
+                Action::Load { dst, value } => {
+                    if prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc)) {
+                        dst.mf.unwildcard(&mut self.wc, dst.mask());
+                        dst.set(&mut self.flow, *value);
+                        self.note(indent, format!("load:{value:#x}->{}[{}..{}]", dst.mf.name, dst.ofs, dst.ofs + dst.n_bits - 1));
+                    }
+                }
+                Action::Move { src, dst } => {
+                    if prereq_ok(src.mf.prereq, &self.flow, Some(&mut self.wc))
+                        && prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc))
+                    {
+                        src.mf.unwildcard(&mut self.wc, src.mask());
+                        dst.mf.unwildcard(&mut self.wc, dst.mask());
+                        let v = src.get(&self.flow);
+                        dst.set(&mut self.flow, v);
+                        self.note(indent, format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name));
+                    }
+                }
+                Action::DecTtl => {
+                    if is_ip_any(&self.flow) {
+                        self.wc.set(Field::NwTtl, 0xff);
+                        let ttl = self.flow.get(Field::NwTtl);
+                        if ttl <= 1 {
+                            self.note(indent, "dec_ttl: TTL exceeded, stop".into());
+                            self.stop = true;
+                        } else {
+                            self.flow.set(Field::NwTtl, ttl - 1);
+                            self.note(indent, format!("dec_ttl: {} -> {}", ttl, ttl - 1));
+                        }
+                    }
+                }
+                Action::SetVlanVid(vid) => {
+                    let m = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
+                    self.wc.set(Field::VlanTci, m);
+                    let tci = self.flow.get(Field::VlanTci);
+                    self.flow.set(Field::VlanTci, (tci & !0x0fff) | *vid as u64 | VLAN_PRESENT as u64);
+                    self.note(indent, format!("mod_vlan_vid:{vid}"));
+                }
+                Action::SetVlanPcp(pcp) => {
+                    let m = self.wc.get(Field::VlanTci) | 0xe000 | VLAN_PRESENT as u64;
+                    self.wc.set(Field::VlanTci, m);
+                    let tci = self.flow.get(Field::VlanTci);
+                    self.flow.set(Field::VlanTci, (tci & !0xe000) | ((*pcp as u64) << 13) | VLAN_PRESENT as u64);
+                    self.note(indent, format!("mod_vlan_pcp:{pcp}"));
+                }
+                Action::PushVlan(tpid) => {
+                    // The inner tag is pushed out of the key: its value matters.
+                    self.wc.set(Field::VlanTci2, u64::MAX);
+                    let outer = self.flow.get(Field::VlanTci);
+                    self.flow.set(Field::VlanTci2, outer);
+                    self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
+                    self.note(indent, format!("push_vlan:{tpid:#06x}"));
+                }
+                Action::StripVlan => {
+                    self.wc.set(Field::VlanTci, u64::MAX);
+                    if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT != 0 {
+                        self.wc.set(Field::VlanTci2, u64::MAX);
+                        let inner = self.flow.get(Field::VlanTci2);
+                        self.flow.set(Field::VlanTci, inner);
+                        self.flow.set(Field::VlanTci2, 0);
+                    }
+                    self.note(indent, "strip_vlan".into());
+                }
+                Action::WriteMetadata { value, mask } => {
+                    let md = self.flow.metadata();
+                    named("metadata").set_masked(&mut self.flow, ((md & !mask) | (value & mask)) as u128, u128::MAX);
+                    self.note(indent, format!("write_metadata:{value:#x}/{mask:#x}"));
+                }
+                Action::Resubmit { port, table } => {
+                    self.resubmits += 1;
+                    if self.depth >= MAX_DEPTH {
+                        self.fail(format!("over max translation depth {MAX_DEPTH}"));
+                        return;
+                    }
+                    if self.resubmits > MAX_RESUBMITS {
+                        self.fail(format!("over {MAX_RESUBMITS} resubmit actions"));
+                        return;
+                    }
+                    let t = table.unwrap_or(self.table);
+                    let old = self.flow.get(Field::InPort);
+                    if let Some(p) = port {
+                        self.flow.set(Field::InPort, *p as u64);
+                    }
+                    self.note(indent, format!("resubmit({},{t})", port.map(|p| p.to_string()).unwrap_or_default()));
+                    self.depth += 1;
+                    self.table_lookup(t, indent + 1);
+                    self.depth -= 1;
+                    self.flow.set(Field::InPort, old);
+                }
+                Action::GotoTable(t) => {
+                    self.note(indent, format!("goto_table:{t}"));
+                    self.resubmits += 1;
+                    if self.depth >= MAX_DEPTH {
+                        self.fail(format!("over max translation depth {MAX_DEPTH}"));
+                        return;
+                    }
+                    self.depth += 1;
+                    self.table_lookup(*t, indent);
+                    self.depth -= 1;
+                }
+            }
+        }
+    }
+
+    fn output(&mut self, port: u32, indent: u32) {
+        if port as u64 == self.flow.get(Field::InPort) {
+            self.note(indent, format!("output:{port}: skipping output to input port"));
+            return;
+        }
+        self.commit();
+        self.odp.push(OdpAction::Output(port));
+        self.note(indent, format!("output:{port}"));
+    }
+
+    /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
+    fn commit(&mut self) {
+        let (f, b, wc) = (&self.flow, &self.base, &self.wc);
+        let sets = |header: Header, list: &[(SetField, Field, u128)], out: &mut Vec<OdpAction>| {
+            let mut fields = Vec::new();
+            for &(sf, kf, full) in list {
+                let (nv, ov) = (f.get(kf) as u128, b.get(kf) as u128);
+                if nv != ov {
+                    let m = (wc.get(kf) as u128) & full;
+                    fields.push((sf, nv & m, if m == 0 { full } else { m }));
+                }
+            }
+            if !fields.is_empty() {
+                out.push(OdpAction::Set(SetAction { header, fields }));
+            }
+        };
+        let mut out = Vec::new();
+        sets(
+            Header::Eth,
+            &[(SetField::EthSrc, Field::DlSrc, 0xffff_ffff_ffff), (SetField::EthDst, Field::DlDst, 0xffff_ffff_ffff)],
+            &mut out,
+        );
+        // VLAN: pop base tags from the outside until the rest is a suffix of the
+        // wanted stack, then push the missing ones, innermost first.
+        let stack = |x: &Flow| -> Vec<u16> {
+            [Field::VlanTci, Field::VlanTci2]
+                .iter()
+                .map(|&k| x.get(k) as u16)
+                .filter(|t| t & VLAN_PRESENT != 0)
+                .collect()
+        };
+        let (want, mut have) = (stack(f), stack(b));
+        if want != have {
+            while !have.is_empty() && !want.ends_with(&have) {
+                out.push(OdpAction::PopVlan);
+                have.remove(0);
+            }
+            let extra = want.len() - have.len();
+            for t in want[..extra].iter().rev() {
+                out.push(OdpAction::PushVlan { tpid: eth_type::VLAN, tci: t & !VLAN_PRESENT });
+            }
+        }
+        let dl = f.get(Field::DlType) as u16;
+        let proto = f.get(Field::NwProto) as u8;
+        let later = f.get(Field::NwFrag) as u8 & FRAG_LATER != 0;
+        if dl == eth_type::IP {
+            sets(
+                Header::Ipv4,
+                &[
+                    (SetField::Ipv4Src, Field::NwSrc, 0xffff_ffff),
+                    (SetField::Ipv4Dst, Field::NwDst, 0xffff_ffff),
+                    (SetField::Ipv4Tos, Field::NwTos, 0xff),
+                    (SetField::Ipv4Ttl, Field::NwTtl, 0xff),
+                ],
+                &mut out,
+            );
+        } else if dl == eth_type::IPV6 {
+            let mut fields = Vec::new();
+            for (sf, nv, ov, m) in [
+                (SetField::Ipv6Src, f.ipv6_src(), b.ipv6_src(), wc.ipv6_src()),
+                (SetField::Ipv6Dst, f.ipv6_dst(), b.ipv6_dst(), wc.ipv6_dst()),
+            ] {
+                if nv != ov {
+                    let m = if m == 0 { u128::MAX } else { m };
+                    fields.push((sf, nv & m, m));
+                }
+            }
+            for (sf, kf) in [(SetField::Ipv6Tclass, Field::NwTos), (SetField::Ipv6Hlimit, Field::NwTtl)] {
+                if f.get(kf) != b.get(kf) {
+                    let m = (wc.get(kf) as u128) & 0xff;
+                    let m = if m == 0 { 0xff } else { m };
+                    fields.push((sf, f.get(kf) as u128 & m, m));
+                }
+            }
+            if !fields.is_empty() {
+                out.push(OdpAction::Set(SetAction { header: Header::Ipv6, fields }));
+            }
+        }
+        if (dl == eth_type::IP || dl == eth_type::IPV6) && !later {
+            let h = match (dl, proto) {
+                (_, ip_proto::TCP) => Some((Header::Tcp, 0xffff)),
+                (_, ip_proto::UDP) => Some((Header::Udp, 0xffff)),
+                (_, ip_proto::SCTP) => Some((Header::Sctp, 0xffff)),
+                (eth_type::IP, ip_proto::ICMP) => Some((Header::Icmp, 0xff)),
+                (eth_type::IPV6, ip_proto::ICMPV6) => Some((Header::Icmpv6, 0xff)),
+                _ => None,
+            };
+            if let Some((h, full)) = h {
+                sets(h, &[(SetField::TpSrc, Field::TpSrc, full), (SetField::TpDst, Field::TpDst, full)], &mut out);
+            }
+        }
+        self.odp.extend(out);
+        self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
+    }
+}
