@@ -1,1 +1,521 @@
 //! Datapath: the pipeline (extract → EMC → dpcls → upcall) and the flow table with its lifecycle.
+//!
+//! One [`Pmd`] is one packet-processing thread, as in Open vSwitch's
+//! dpif-netdev: it owns its exact-match cache, megaflow classifier and flow
+//! table; the OpenFlow tables ([`OfProto`]) are shared read-only between
+//! threads. A burst of up to [`BURST`] frames is extracted, looked up in the
+//! EMC, the misses in the megaflow classifier in one batch, and what is still
+//! missed goes to the upcall: translate, install the megaflow (unless it is
+//! already there or the flow limit is reached), execute.
+//!
+//! Lifecycle ([`Pmd::revalidate`]): idle flows expire after `max_idle`
+//! (100 ms when over the flow limit; everything goes when over twice the
+//! limit), every flow is re-translated when the rules changed (kept,
+//! actions modified, or deleted when it would need more bits), and the
+//! dynamic flow limit moves with how long the pass took — all as OVS's
+//! revalidator threads do.
+
+use crate::dpcls::Dpcls;
+use crate::emc::{Emc, NO_FLOW};
+use crate::extract::{extract_batch, ExtractStats};
+use crate::odp::{self, ExecStats, OdpAction};
+use crate::ofproto::OfProto;
+use crate::{FlowId, BURST};
+use abi::{Field, FlowKey};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Default upper limit on installed megaflows (OVS `other_config:flow-limit`).
+pub const DEFAULT_FLOW_LIMIT: usize = 200_000;
+/// Starting value of the dynamic flow limit (OVS udpif `flow_limit` at start).
+pub const INITIAL_DYNAMIC_LIMIT: usize = 10_000;
+/// Default idle timeout (OVS `other_config:max-idle`), ms.
+pub const DEFAULT_MAX_IDLE_MS: u64 = 10_000;
+/// Idle timeout while over the flow limit, ms.
+pub const OVER_LIMIT_MAX_IDLE_MS: u64 = 100;
+/// Revalidation period (OVS `max-revalidator`), ms.
+pub const REVALIDATE_INTERVAL_MS: u64 = 500;
+
+/// Datapath configuration.
+#[derive(Clone, Debug)]
+pub struct DpConfig {
+    /// Hard limit on megaflows.
+    pub flow_limit: usize,
+    /// Idle timeout, ms.
+    pub max_idle_ms: u64,
+    /// EMC entries (power of two).
+    pub emc_entries: u32,
+    /// EMC insertion 1-in-N (0 disables the EMC).
+    pub emc_insert_inv_prob: u32,
+}
+
+impl Default for DpConfig {
+    fn default() -> Self {
+        Self {
+            flow_limit: DEFAULT_FLOW_LIMIT,
+            max_idle_ms: DEFAULT_MAX_IDLE_MS,
+            emc_entries: 8192,
+            emc_insert_inv_prob: crate::emc::DEFAULT_INSERT_INV_PROB,
+        }
+    }
+}
+
+/// One installed megaflow.
+#[derive(Clone, Debug)]
+pub struct DpFlow {
+    /// Masked key.
+    pub key: FlowKey,
+    /// Mask.
+    pub mask: FlowKey,
+    /// Full key of the packet that created it (re-translated on revalidation).
+    pub ukey: FlowKey,
+    /// Datapath actions.
+    pub actions: Vec<OdpAction>,
+    /// Packets (the one that caused the upcall is not counted, as in OVS).
+    pub packets: u64,
+    /// Bytes.
+    pub bytes: u64,
+    /// Last use, ns on the datapath clock (creation time until used).
+    pub used_ns: u64,
+    /// Whether any packet hit it since creation.
+    pub ever_used: bool,
+    /// OR of the TCP flags seen.
+    pub tcp_flags: u16,
+}
+
+/// Counters of one PMD (what `dpif-netdev/pmd-perf-show` prints).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PmdStats {
+    /// Packets received.
+    pub packets: u64,
+    /// Bytes received.
+    pub bytes: u64,
+    /// EMC hits.
+    pub emc_hits: u64,
+    /// Megaflow (dpcls) hits.
+    pub megaflow_hits: u64,
+    /// Subtables searched by dpcls lookups that hit.
+    pub subtable_lookups: u64,
+    /// Packets that missed both caches (upcalls).
+    pub upcalls: u64,
+    /// Upcalls that installed a new megaflow.
+    pub upcall_installs: u64,
+    /// Upcalls whose megaflow another packet of the same burst had just installed.
+    pub upcall_existing: u64,
+    /// Upcalls not installed because the flow limit was reached (actions still ran).
+    pub upcall_flow_limit: u64,
+    /// Upcalls whose install failed in the classifier (actions still ran).
+    pub lost: u64,
+    /// Nanoseconds spent in upcalls (translate + install).
+    pub upcall_ns: u64,
+    /// Subtables visited by translations.
+    pub xlate_subtables: u64,
+    /// Packets sent to ports.
+    pub tx_packets: u64,
+    /// Packets dropped by their actions (no output).
+    pub dropped: u64,
+    /// Megaflows deleted by revalidation (idle or no longer valid).
+    pub flows_deleted: u64,
+    /// Megaflows whose actions revalidation changed.
+    pub flows_modified: u64,
+}
+
+/// Where output packets go.
+pub trait PacketSink {
+    /// Called for each output action.
+    fn output(&mut self, port: u32, frame: &[u8]);
+}
+
+/// A sink that counts per port.
+#[derive(Default, Debug, Clone)]
+pub struct CountingSink {
+    /// (port, packets, bytes), sorted by port.
+    pub ports: Vec<(u32, u64, u64)>,
+}
+
+impl PacketSink for CountingSink {
+    #[inline]
+    fn output(&mut self, port: u32, frame: &[u8]) {
+        match self.ports.binary_search_by_key(&port, |p| p.0) {
+            Ok(i) => {
+                self.ports[i].1 += 1;
+                self.ports[i].2 += frame.len() as u64;
+            }
+            Err(i) => self.ports.insert(i, (port, 1, frame.len() as u64)),
+        }
+    }
+}
+
+/// Errors creating a datapath.
+#[derive(Debug, thiserror::Error)]
+pub enum DpifError {
+    /// Bad EMC geometry.
+    #[error("EMC: {0}")]
+    Emc(#[from] crate::emc::EmcError),
+}
+
+/// One packet-processing thread's datapath.
+pub struct Pmd {
+    /// EMC.
+    pub emc: Emc,
+    /// Megaflow classifier.
+    pub dpcls: Dpcls,
+    flows: Vec<Option<DpFlow>>,
+    alive: Vec<bool>,
+    free: Vec<FlowId>,
+    n_flows: usize,
+    by_ident: HashMap<(FlowKey, FlowKey), FlowId>,
+    /// Configuration.
+    pub config: DpConfig,
+    /// Dynamic flow limit (≤ `config.flow_limit`).
+    pub dynamic_limit: usize,
+    /// Counters.
+    pub stats: PmdStats,
+    /// Extraction counters.
+    pub extract_stats: ExtractStats,
+    /// Action execution counters.
+    pub exec_stats: ExecStats,
+    scratch: Vec<u8>,
+    start: Instant,
+}
+
+impl Pmd {
+    /// A datapath with `config`.
+    pub fn new(config: DpConfig) -> Result<Self, DpifError> {
+        Ok(Self {
+            emc: Emc::new(config.emc_entries, config.emc_insert_inv_prob)?,
+            dpcls: Dpcls::new(),
+            flows: Vec::new(),
+            alive: Vec::new(),
+            free: Vec::new(),
+            n_flows: 0,
+            by_ident: HashMap::new(),
+            dynamic_limit: INITIAL_DYNAMIC_LIMIT.min(config.flow_limit),
+            config,
+            stats: PmdStats::default(),
+            extract_stats: ExtractStats::default(),
+            exec_stats: ExecStats::default(),
+            scratch: Vec::with_capacity(2048),
+            start: Instant::now(),
+        })
+    }
+
+    /// Nanoseconds since the datapath started (its clock for `used`).
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Installed megaflows.
+    pub fn n_flows(&self) -> usize {
+        self.n_flows
+    }
+
+    /// The flow limit in force.
+    pub fn flow_limit(&self) -> usize {
+        self.dynamic_limit.min(self.config.flow_limit)
+    }
+
+    /// Every installed megaflow.
+    pub fn flows(&self) -> impl Iterator<Item = (FlowId, &DpFlow)> {
+        self.flows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.as_ref().map(|f| (i as FlowId, f)))
+    }
+
+    /// A flow by id.
+    pub fn flow(&self, id: FlowId) -> Option<&DpFlow> {
+        self.flows.get(id as usize).and_then(|f| f.as_ref())
+    }
+
+    fn install(&mut self, ukey: &FlowKey, mask: FlowKey, actions: Vec<OdpAction>, now: u64) -> Option<FlowId> {
+        let key = ukey.masked(&mask);
+        let id = match self.free.pop() {
+            Some(id) => id,
+            None => {
+                self.flows.push(None);
+                self.alive.push(false);
+                (self.flows.len() - 1) as FlowId
+            }
+        };
+        if id == NO_FLOW {
+            self.stats.lost += 1;
+            return None;
+        }
+        if self.dpcls.insert(&mask, &key, id).is_err() {
+            self.free.push(id);
+            self.stats.lost += 1;
+            return None;
+        }
+        self.flows[id as usize] = Some(DpFlow {
+            key,
+            mask,
+            ukey: *ukey,
+            actions,
+            packets: 0,
+            bytes: 0,
+            used_ns: now,
+            ever_used: false,
+            tcp_flags: 0,
+        });
+        self.alive[id as usize] = true;
+        self.by_ident.insert((mask, key), id);
+        self.n_flows += 1;
+        Some(id)
+    }
+
+    /// Deletes a flow now; its id is reused only after EMC entries pointing
+    /// to it are swept ([`Pmd::release_dead`]).
+    fn delete(&mut self, id: FlowId) -> Option<DpFlow> {
+        let f = self.flows.get_mut(id as usize)?.take()?;
+        self.alive[id as usize] = false;
+        self.dpcls.remove(&f.mask, &f.key);
+        self.by_ident.remove(&(f.mask, f.key));
+        self.n_flows -= 1;
+        self.stats.flows_deleted += 1;
+        Some(f)
+    }
+
+    fn release_dead(&mut self, dead: Vec<FlowId>) {
+        if dead.is_empty() {
+            return;
+        }
+        let alive = &self.alive;
+        self.emc.sweep_all(|id| alive.get(id as usize).copied().unwrap_or(false));
+        self.free.extend(dead);
+    }
+
+    /// Processes a burst of at most [`BURST`] frames received on `in_port`.
+    pub fn process_burst(&mut self, of: &OfProto, frames: &[&[u8]], in_port: u32, sink: &mut dyn PacketSink) {
+        let n = frames.len().min(BURST);
+        let frames = &frames[..n];
+        let mut keys = [FlowKey::ZERO; BURST];
+        let mut hashes = [0u32; BURST];
+        extract_batch(frames, in_port, &mut keys[..n], &mut hashes[..n], &mut self.extract_stats);
+        let now = self.now_ns();
+        let mut ids: [Option<FlowId>; BURST] = [None; BURST];
+        let alive = &self.alive;
+        let is_alive = |id: FlowId| alive.get(id as usize).copied().unwrap_or(false);
+        let emc_hits = self.emc.lookup_batch(&keys[..n], &hashes[..n], &mut ids[..n], is_alive);
+        self.stats.emc_hits += emc_hits.count_ones() as u64;
+        let all = if n == BURST { u32::MAX } else { (1u32 << n) - 1 };
+        let mut miss = all & !emc_hits;
+        if miss != 0 {
+            // Gather the EMC misses and look them up in one dpcls batch.
+            let mut mk = [FlowKey::ZERO; BURST];
+            let mut idx = [0usize; BURST];
+            let mut m = 0;
+            let mut bits = miss;
+            while bits != 0 {
+                let i = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                mk[m] = keys[i];
+                idx[m] = i;
+                m += 1;
+            }
+            let mut out: [Option<FlowId>; BURST] = [None; BURST];
+            let before = self.dpcls.stats().subtable_lookups;
+            let found = self.dpcls.lookup_batch(&mk[..m], &mut out[..m]);
+            self.stats.subtable_lookups += self.dpcls.stats().subtable_lookups - before;
+            self.stats.megaflow_hits += found.count_ones() as u64;
+            for j in 0..m {
+                if let Some(id) = out[j] {
+                    let i = idx[j];
+                    ids[i] = Some(id);
+                    miss &= !(1 << i);
+                    let alive = &self.alive;
+                    self.emc.probabilistic_insert(&keys[i], hashes[i], id, |id| {
+                        alive.get(id as usize).copied().unwrap_or(false)
+                    });
+                }
+            }
+        }
+        // Upcalls, one packet at a time; a packet whose megaflow an earlier
+        // packet of this burst just installed finds it here.
+        let mut upcall_actions: [Option<Vec<OdpAction>>; BURST] = Default::default();
+        while miss != 0 {
+            let i = miss.trailing_zeros() as usize;
+            miss &= miss - 1;
+            self.stats.upcalls += 1;
+            let t0 = Instant::now();
+            if let Some(id) = self.dpcls.lookup(&keys[i]) {
+                ids[i] = Some(id);
+                self.stats.upcall_existing += 1;
+                self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
+                continue;
+            }
+            let t = of.translate(&keys[i], false);
+            self.stats.xlate_subtables += t.subtables_visited as u64;
+            if self.n_flows >= self.flow_limit() {
+                self.stats.upcall_flow_limit += 1;
+                upcall_actions[i] = Some(t.actions);
+            } else {
+                match self.install(&keys[i], t.mask, t.actions.clone(), now) {
+                    Some(_) => self.stats.upcall_installs += 1,
+                    None => {}
+                }
+                // The packet that caused the upcall is not counted in the flow.
+                upcall_actions[i] = Some(t.actions);
+            }
+            self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
+        }
+        // Execute.
+        for i in 0..n {
+            let len = frames[i].len() as u64;
+            self.stats.packets += 1;
+            self.stats.bytes += len;
+            let acts: &[OdpAction] = if let Some(a) = &upcall_actions[i] {
+                a
+            } else if let Some(id) = ids[i] {
+                match self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) {
+                    Some(f) => {
+                        f.packets += 1;
+                        f.bytes += len;
+                        f.used_ns = now;
+                        f.ever_used = true;
+                        if keys[i].get(Field::NwProto) == 6 {
+                            f.tcp_flags |= keys[i].get(Field::TcpFlags) as u16;
+                        }
+                        &f.actions
+                    }
+                    None => {
+                        self.stats.lost += 1;
+                        continue;
+                    }
+                }
+            } else {
+                self.stats.lost += 1;
+                continue;
+            };
+            run_actions(acts, frames[i], &keys[i], in_port, &mut self.scratch, &mut self.stats, &mut self.exec_stats, sink);
+        }
+    }
+
+    /// Ranks the classifier's subtables if a second has passed (OVS does this per PMD).
+    pub fn housekeeping(&mut self) {
+        self.dpcls.maybe_rank(Instant::now());
+    }
+
+    /// One revalidation pass: expire idle flows, re-translate every flow
+    /// against `of` when `rules_changed`, adjust the dynamic flow limit.
+    /// Returns (deleted, modified).
+    pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
+        let t0 = Instant::now();
+        let now = self.now_ns();
+        let limit = self.flow_limit();
+        let kill_all = self.n_flows > 2 * limit;
+        let max_idle_ms = if self.n_flows > limit {
+            OVER_LIMIT_MAX_IDLE_MS
+        } else {
+            self.config.max_idle_ms
+        };
+        let mut dead = Vec::new();
+        let mut modified = 0;
+        for id in 0..self.flows.len() as FlowId {
+            let Some(f) = &self.flows[id as usize] else { continue };
+            let idle_ms = now.saturating_sub(f.used_ns) / 1_000_000;
+            if kill_all || idle_ms >= max_idle_ms {
+                dead.push(id);
+                continue;
+            }
+            if rules_changed {
+                let t = of.translate(&f.ukey, false);
+                // Keep only if the new translation needs no bit the
+                // installed flow wildcards (OVS `flow_wildcards_has_extra`).
+                if !t.mask.is_subset_of(&f.mask) {
+                    dead.push(id);
+                } else if t.actions != f.actions {
+                    if let Some(f) = self.flows[id as usize].as_mut() {
+                        f.actions = t.actions;
+                    }
+                    modified += 1;
+                }
+            }
+        }
+        for &id in &dead {
+            self.delete(id);
+        }
+        let n_dead = dead.len();
+        self.release_dead(dead);
+        self.stats.flows_modified += modified as u64;
+        // OVS udpif_revalidator: adapt the flow limit to the dump duration.
+        let ms = t0.elapsed().as_millis() as usize;
+        let mut fl = self.dynamic_limit;
+        if ms > 2000 {
+            fl /= ms / 1000;
+        } else if ms > 1300 {
+            fl = fl * 3 / 4;
+        } else if ms < 1000 && self.n_flows > 2000 && fl < self.n_flows * 1000 / ms.max(1) {
+            fl += 1000;
+        }
+        self.dynamic_limit = fl.max(1000).min(self.config.flow_limit);
+        (n_dead, modified)
+    }
+
+    /// Deletes every flow.
+    pub fn flush(&mut self) {
+        let ids: Vec<FlowId> = self.flows().map(|(id, _)| id).collect();
+        for &id in &ids {
+            self.delete(id);
+        }
+        self.release_dead(ids);
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn run_actions(
+    acts: &[OdpAction],
+    frame: &[u8],
+    key: &FlowKey,
+    in_port: u32,
+    scratch: &mut Vec<u8>,
+    stats: &mut PmdStats,
+    exec: &mut ExecStats,
+    sink: &mut dyn PacketSink,
+) {
+    let mut outs = 0u64;
+    let modifies = acts.iter().any(|a| !matches!(a, OdpAction::Output(_)));
+    if !modifies {
+        for a in acts {
+            if let OdpAction::Output(p) = a {
+                sink.output(*p, frame);
+                outs += 1;
+            }
+        }
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(frame);
+        odp::execute(acts, scratch, key, in_port, exec, &mut |p, f| {
+            sink.output(p, f);
+            outs += 1;
+        });
+    }
+    if outs == 0 {
+        stats.dropped += 1;
+    }
+    stats.tx_packets += outs;
+}
+
+/// Formats a flow as `ovs-appctl dpctl/dump-flows` does.
+pub fn format_dump_flow(f: &DpFlow, now_ns: u64) -> String {
+    let used = if f.ever_used {
+        format!("{:.3}s", now_ns.saturating_sub(f.used_ns) as f64 / 1e9)
+    } else {
+        "never".to_string()
+    };
+    let mut s = format!(
+        "{}, packets:{}, bytes:{}, used:{}",
+        crate::ofproto::format::format_dp_flow(&f.key, &f.mask),
+        f.packets,
+        f.bytes,
+        used
+    );
+    if f.tcp_flags != 0 {
+        let names = crate::ofproto::parse::tcp_flag_names();
+        let v: Vec<&str> = names.iter().filter(|(_, b)| f.tcp_flags & b != 0).map(|(n, _)| *n).collect();
+        s.push_str(&format!(", flags:{}", v.join("|")));
+    }
+    s.push_str(&format!(", actions:{}", odp::format_actions(&f.actions)));
+    s
+}

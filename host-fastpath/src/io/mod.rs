@@ -1,1 +1,6 @@
 //! Packet I/O: pcap files, ClassBench traces, synthetic traffic.
+
+pub mod classbench;
+pub mod frames;
+pub mod gen;
+pub mod pcap;
