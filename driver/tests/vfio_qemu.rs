@@ -5,7 +5,10 @@
 //! modules, checks the not-bound error, binds edu to vfio-pci, runs
 //! `vfio-edu-selftest` (config space, BAR0 registers, access errors, a DMA
 //! round trip through the IOMMU, the Nic API refusing a foreign device) and
-//! `fastpath nic probe` (must fail with the bad-magic error). Skipped, with a
+//! `fastpath nic probe` (must fail with the bad-magic error). A second device,
+//! `ivshmem-plain`, exposes a host file as BAR2; the test writes a fastpath
+//! capability block into it, and `fastpath nic probe --bar 2 --json` through
+//! VFIO must print exactly that block. Skipped, with a
 //! message, only when qemu-system-x86_64 is not installed.
 //!
 //! Needs (Debian): qemu-system-x86 busybox-static linux-image-amd64 cpio.
@@ -92,6 +95,22 @@ fn vfio_backend_on_qemu_edu() {
     let fastpath = fastpath_binary(&selftest);
     let work = tempfile::tempdir().expect("temp dir");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/qemu/run-guest.sh");
+    // Register-window image for ivshmem's BAR2: an unusual geometry, so the
+    // probe output can only have come from this file.
+    let geometry = abi::Geometry {
+        emc_log2_entries: 13,
+        mf_slots: 5,
+        mf_log2_buckets: 10,
+        mf_bucket_slots: 4,
+        missq_log2_depth: 7,
+    };
+    let cap = abi::regs::Capability::new(geometry, 11, 312_500);
+    let mut image = vec![0u8; 1 << 20];
+    for (off, v) in cap.encode() {
+        image[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
+    }
+    let shm = work.path().join("regs.img");
+    std::fs::write(&shm, &image).expect("write register image");
     let timeout = std::env::var("FASTPATH_QEMU_TIMEOUT").unwrap_or_else(|_| "180".into());
     let t0 = Instant::now();
     let out = Command::new("bash")
@@ -100,6 +119,7 @@ fn vfio_backend_on_qemu_edu() {
         .arg(&selftest)
         .arg(&fastpath)
         .env("FASTPATH_QEMU_TIMEOUT", &timeout)
+        .env("FASTPATH_QEMU_SHM", &shm)
         .output()
         .expect("run tests/qemu/run-guest.sh");
     let took = t0.elapsed();
@@ -154,6 +174,36 @@ fn vfio_backend_on_qemu_edu() {
         .any(|l| l.starts_with("PROBE-OUT") && l.contains("no fastpath magic"))
     {
         fail("fastpath nic probe did not report the bad magic");
+    }
+    // `fastpath nic probe` on the ivshmem register image: success, and the
+    // JSON carries the block the test wrote.
+    if !lines.contains(&"SHM-EXIT 0") || !lines.contains(&"SHM-TEXT-EXIT 0") {
+        fail("fastpath nic probe on the ivshmem register image failed");
+    }
+    let json = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("SHM-OUT "))
+        .unwrap_or_else(|| fail("no probe JSON"));
+    for field in [
+        "\"abi_major\":1,".to_string(),
+        format!("\"abi_minor\":{},", abi::ABI_MINOR),
+        "\"latency_cycles\":11,".into(),
+        "\"emc_log2_entries\":13,".into(),
+        "\"mf_slots\":5,".into(),
+        "\"mf_log2_buckets\":10,".into(),
+        "\"mf_bucket_slots\":4,".into(),
+        "\"missq_log2_depth\":7,".into(),
+        "\"clock_khz\":312500}".into(),
+        "\"vendor\":\"1af4\"".into(),
+    ] {
+        if !json.contains(&field) {
+            fail(&format!("probe JSON lacks {field}: {json}"));
+        }
+    }
+    if !lines.iter().any(|l| {
+        l.starts_with("SHM-TEXT megaflows") && l.contains("5 mask slots x 1024 buckets x 4")
+    }) {
+        fail("text probe output lacks the megaflow geometry");
     }
     eprintln!("QEMU VFIO proof passed in {took:?}");
 }

@@ -49,4 +49,25 @@ say "SELFTEST-EXIT $?"
 rc=$?
 sed 's/^/FASTPATH-QEMU PROBE-OUT /' /tmp/probe.out
 say "PROBE-EXIT $rc"
+
+# ivshmem-plain (1af4:1110), when present: its BAR2 is a host file holding a
+# fastpath capability block, so `nic probe` must succeed and print it.
+SHM=""
+for d in /sys/bus/pci/devices/*; do
+    if [ "$(cat $d/vendor)" = "0x1af4" ] && [ "$(cat $d/device)" = "0x1110" ]; then
+        SHM=$(basename $d)
+    fi
+done
+if [ -n "$SHM" ]; then
+    echo vfio-pci > /sys/bus/pci/devices/$SHM/driver_override
+    echo "$SHM" > /sys/bus/pci/drivers_probe
+    /bin/fastpath nic probe --device "$SHM" --bar 2 --json > /tmp/shm.out 2>&1
+    rc=$?
+    sed 's/^/FASTPATH-QEMU SHM-OUT /' /tmp/shm.out
+    say "SHM-EXIT $rc"
+    /bin/fastpath nic probe --device "/sys/bus/pci/devices/$SHM" --bar 2 > /tmp/shm.out 2>&1
+    rc=$?
+    sed 's/^/FASTPATH-QEMU SHM-TEXT /' /tmp/shm.out
+    say "SHM-TEXT-EXIT $rc"
+fi
 finish

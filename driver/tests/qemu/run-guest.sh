@@ -7,6 +7,8 @@
 # usage: run-guest.sh WORKDIR BINARY...
 # env:   FASTPATH_QEMU_KERNEL  kernel image   (default: newest /boot/vmlinuz-*)
 #        FASTPATH_QEMU_TIMEOUT seconds        (default: 180)
+#        FASTPATH_QEMU_SHM     file (1 MiB) backing an ivshmem-plain device's
+#                              BAR2: a register window image for `nic probe`
 # Needs (Debian): qemu-system-x86 busybox-static linux-image-amd64 cpio; install
 #        with INITRD=No apt-get install -y --no-install-recommends ... (the
 #        guest uses its own initramfs, so the host's update-initramfs is wasted).
@@ -56,10 +58,16 @@ done
 
 # accel=tcg: there is no KVM here. kernel-irqchip=split is what intel-iommu's
 # interrupt remapping wants under KVM; under TCG the irqchip is QEMU's own.
+shm=()
+if [ -n "${FASTPATH_QEMU_SHM:-}" ]; then
+    shm=(-object "memory-backend-file,id=fpshm,share=on,mem-path=$FASTPATH_QEMU_SHM,size=1M"
+         -device ivshmem-plain,memdev=fpshm)
+fi
+
 exec timeout --foreground -k 5 "$timeout_s" qemu-system-x86_64 \
     -machine q35,accel=tcg -cpu max -m 512M -smp 1 \
     -device intel-iommu,intremap=on \
-    -device edu -nic none \
+    -device edu -nic none "${shm[@]}" \
     -kernel "$kernel" -initrd "$work/initramfs.cpio" \
     -append "console=ttyS0 intel_iommu=on iommu=pt quiet loglevel=3 panic=-1" \
     -nographic -no-reboot -serial stdio -monitor none -display none
