@@ -21,6 +21,15 @@ use std::time::Instant;
 
 const TAG: &str = "FASTPATH-QEMU ";
 
+/// The key `vfio-edu-selftest --fastpath-image` installs (same definition).
+fn image_key() -> abi::FlowKey {
+    let mut w = [0u64; abi::KEY_WORDS];
+    for (i, v) in w.iter_mut().enumerate() {
+        *v = 0x0101_0101_0101_0101u64.wrapping_mul(i as u64 + 1);
+    }
+    abi::FlowKey::from_words(w)
+}
+
 /// Checks the self-test must report as passed.
 const EXPECTED_PASSES: &[&str] = &[
     "err-not-bound",
@@ -37,6 +46,8 @@ const EXPECTED_PASSES: &[&str] = &[
     "dma-round-trip",
     "nic-refuses-edu",
     "reopen-sysfs-path",
+    "image-open",
+    "image-install",
 ];
 
 fn in_path(name: &str) -> Option<PathBuf> {
@@ -204,6 +215,54 @@ fn vfio_backend_on_qemu_edu() {
         l.starts_with("SHM-TEXT megaflows") && l.contains("5 mask slots x 1024 buckets x 4")
     }) {
         fail("text probe output lacks the megaflow geometry");
+    }
+    // The Nic API programmed the image through VFIO: the BAR's backing file
+    // holds the last staged key, the last command and the scratch pattern.
+    if !lines.contains(&"IMAGE-EXIT 0") {
+        fail("Nic programming of the register image failed");
+    }
+    let img = std::fs::read(&shm).expect("read register image back");
+    let reg = |off: u64| {
+        let o = off as usize;
+        u64::from_le_bytes(img[o..o + 8].try_into().expect("8 bytes"))
+    };
+    let key = image_key();
+    let emc_index =
+        abi::geometry::emc_candidates(abi::hash_key(&key), geometry.emc_log2_entries)[0];
+    let want_cmd = abi::regs::Command {
+        op: abi::regs::Op::EmcWrite,
+        slot: 0,
+        index: emc_index,
+        flow_id: 0x1234,
+    }
+    .encode()
+    .expect("encodable");
+    for (i, w) in key.words.iter().enumerate() {
+        let got = reg(abi::regs::REG_STAGE_KEY + 8 * i as u64);
+        if got != *w {
+            fail(&format!("staging word {i} = {got:#x}, want {w:#x}"));
+        }
+    }
+    if reg(abi::regs::REG_CMD) != want_cmd {
+        fail(&format!(
+            "REG_CMD = {:#x}, want EmcWrite at {emc_index} = {want_cmd:#x}",
+            reg(abi::regs::REG_CMD)
+        ));
+    }
+    if reg(abi::regs::REG_SCRATCH) != !0x5a5a_a5a5_0f0f_f0f0 {
+        fail("scratch register does not hold the liveness pattern");
+    }
+    // set_mask leaves the mask in staging; the megaflow stages only the
+    // masked key's words 0 and 6 (2 + command); the EMC entry then stages
+    // the 7 words that differ from that masked key (word 0 is unchanged:
+    // the mask is exact on it) + command.
+    let want = "PASS image-install mf index ";
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with(want))
+        .unwrap_or_else(|| fail("no image-install line"));
+    if !line.ends_with(&format!("writes 3 emc index {emc_index} writes 8")) {
+        fail(&format!("unexpected install report: {line}"));
     }
     eprintln!("QEMU VFIO proof passed in {took:?}");
 }

@@ -69,5 +69,9 @@ if [ -n "$SHM" ]; then
     rc=$?
     sed 's/^/FASTPATH-QEMU SHM-TEXT /' /tmp/shm.out
     say "SHM-TEXT-EXIT $rc"
+    # Last: program tables through the Nic API; the host reads the writes
+    # back from the BAR's backing file.
+    /bin/vfio-edu-selftest --fastpath-image "$SHM" 2
+    say "IMAGE-EXIT $?"
 fi
 finish
