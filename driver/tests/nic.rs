@@ -612,3 +612,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn nic_over_a_boxed_trait_object() {
+    let dev: Box<dyn driver::Device> = Box::new(Model::new(tiny()));
+    let mut nic = Nic::open(dev).unwrap();
+    let ins = nic.install_emc(&key(3), 3, EmcPolicy::Ovs).unwrap();
+    assert_eq!(nic.emc_lookup(&key(3)), Some((ins.index, 3)));
+    assert!(nic.register_writes() > 0);
+    // 32-bit reads see the halves of a 64-bit register.
+    let id = nic.device().read64(0, abi::regs::REG_ID).unwrap();
+    assert_eq!(nic.device().read32(0, 4).unwrap(), (id >> 32) as u32);
+    assert_eq!(nic.device().read32(0, 0).unwrap(), id as u32);
+}
