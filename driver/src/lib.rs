@@ -12,14 +12,17 @@
 //!   maps DMA buffers through the IOMMU.
 
 #![warn(missing_docs)]
+// Only the VFIO backend touches raw memory (MMIO and DMA mappings).
+#![deny(unsafe_code)]
 
 pub mod device;
 pub mod nic;
 mod shadow;
 #[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
 pub mod vfio;
 
-pub use device::{check_access, Device, DeviceError, DmaBuffer};
+pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer};
 pub use nic::{
     EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
     DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,

@@ -89,6 +89,9 @@ pub enum NicError {
         /// What is wrong.
         reason: String,
     },
+    /// An argument outside what the API or device accepts.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
     /// A value does not fit its register field (e.g. a flow id too wide).
     #[error(transparent)]
     Encoding(#[from] DecodeError),
@@ -497,7 +500,10 @@ impl<D: Device> Nic<D> {
         let index = match (present, policy) {
             (Some(i), _) => i,
             (None, EmcPolicy::Way(w)) => *cands.get(w as usize).ok_or_else(|| {
-                NicError::NoSuchEntry(format!("EMC way {w}: there are only 2 candidates"))
+                NicError::InvalidArgument(format!(
+                    "EMC way {w}: there are only {} candidates",
+                    cands.len()
+                ))
             })?,
             (None, EmcPolicy::Ovs) => {
                 // OVS emc_insert: an empty entry, else the smaller stored hash.

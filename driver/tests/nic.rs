@@ -206,7 +206,7 @@ fn emc_follows_ovs_replacement() {
     assert_eq!((w.index, w.evicted.map(|e| e.0)), (6, Some(ks[0])));
     assert!(matches!(
         nic.install_emc(&ks[0], 1, EmcPolicy::Way(2)),
-        Err(NicError::NoSuchEntry(_))
+        Err(NicError::InvalidArgument(_))
     ));
 }
 
