@@ -544,22 +544,28 @@ impl VfioDevice {
         ))
     }
 
-    fn bar(&self, bar: u8, offset: u64, width: u8) -> Result<&Bar, DeviceError> {
-        let b = self
-            .bars
-            .get(bar as usize)
-            .filter(|b| !matches!(b, Bar::Absent))
-            .ok_or_else(|| DeviceError::NoSuchBar {
-                device: self.name.clone(),
-                bar,
-                present: self.present_bars(),
-            })?;
-        let len = match b {
-            Bar::Mapped { len, .. } | Bar::Pio { len, .. } => *len,
-            Bar::Absent => 0,
+    fn no_such_bar(&self, bar: u8) -> DeviceError {
+        DeviceError::NoSuchBar {
+            device: self.name.clone(),
+            bar,
+            present: self.present_bars(),
+        }
+    }
+
+    /// Where a checked `width`-byte access at `offset` of `bar` goes.
+    fn locate(&self, bar: u8, offset: u64, width: u8) -> Result<Target, DeviceError> {
+        let (len, target) = match self.bars.get(bar as usize) {
+            // wrapping_add is safe to compute; check_access below proves the
+            // result in bounds before anyone dereferences it.
+            Some(Bar::Mapped { map, len }) => (
+                *len,
+                Target::Mmio(map.as_mut_ptr().wrapping_add(offset as usize)),
+            ),
+            Some(Bar::Pio { offset: base, len }) => (*len, Target::File(base + offset)),
+            _ => return Err(self.no_such_bar(bar)),
         };
         check_access(&self.name, bar, len, offset, width)?;
-        Ok(b)
+        Ok(target)
     }
 
     fn present_bars(&self) -> String {
@@ -577,76 +583,40 @@ impl VfioDevice {
         }
     }
 
-    fn pio_err(&self, what: String) -> impl FnOnce(io::Error) -> DeviceError + '_ {
-        move |source| DeviceError::Io {
-            device: self.name.clone(),
-            what,
-            source,
-        }
+    fn pread<const N: usize>(
+        &self,
+        pos: u64,
+        bar: u8,
+        offset: u64,
+    ) -> Result<[u8; N], DeviceError> {
+        let mut b = [0u8; N];
+        self.fd
+            .read_exact_at(&mut b, pos)
+            .map_err(|source| DeviceError::Io {
+                device: self.name.clone(),
+                what: format!("reading {N} bytes of BAR {bar} at {offset:#x}"),
+                source,
+            })?;
+        Ok(b)
     }
 
-    fn read_n<const N: usize>(&self, bar: u8, offset: u64) -> Result<[u8; N], DeviceError> {
-        match self.bar(bar, offset, N as u8)? {
-            Bar::Mapped { map, .. } => {
-                // SAFETY: check_access proved offset + N <= len of a live
-                // mapping and offset % N == 0, so the pointer is in bounds and
-                // aligned for the N-byte integer; MMIO is only ever touched
-                // with volatile accesses of the exact width.
-                let v = unsafe {
-                    let p = map.as_mut_ptr().add(offset as usize);
-                    match N {
-                        4 => (p as *const u32).read_volatile().to_le_bytes().to_vec(),
-                        _ => (p as *const u64).read_volatile().to_le_bytes().to_vec(),
-                    }
-                };
-                let mut out = [0u8; N];
-                out.copy_from_slice(&v[..N]);
-                Ok(out)
-            }
-            Bar::Pio { offset: base, .. } => {
-                let mut out = [0u8; N];
-                self.fd
-                    .read_exact_at(&mut out, base + offset)
-                    .map_err(self.pio_err(format!("reading BAR {bar} at {offset:#x}")))?;
-                Ok(out)
-            }
-            Bar::Absent => Err(DeviceError::NoSuchBar {
+    fn pwrite(&self, pos: u64, bar: u8, offset: u64, b: &[u8]) -> Result<(), DeviceError> {
+        self.fd
+            .write_all_at(b, pos)
+            .map_err(|source| DeviceError::Io {
                 device: self.name.clone(),
-                bar,
-                present: self.present_bars(),
-            }),
-        }
+                what: format!("writing {} bytes of BAR {bar} at {offset:#x}", b.len()),
+                source,
+            })
     }
+}
 
-    fn write_n<const N: usize>(&self, bar: u8, offset: u64, v: [u8; N]) -> Result<(), DeviceError> {
-        match self.bar(bar, offset, N as u8)? {
-            Bar::Mapped { map, .. } => {
-                // SAFETY: as in read_n: in bounds, aligned, volatile, exact width.
-                unsafe {
-                    let p = map.as_mut_ptr().add(offset as usize);
-                    match N {
-                        4 => (p as *mut u32)
-                            .write_volatile(u32::from_le_bytes([v[0], v[1], v[2], v[3]])),
-                        _ => {
-                            let mut b = [0u8; 8];
-                            b.copy_from_slice(&v[..8]);
-                            (p as *mut u64).write_volatile(u64::from_le_bytes(b))
-                        }
-                    }
-                }
-                Ok(())
-            }
-            Bar::Pio { offset: base, .. } => self
-                .fd
-                .write_all_at(&v, base + offset)
-                .map_err(self.pio_err(format!("writing BAR {bar} at {offset:#x}"))),
-            Bar::Absent => Err(DeviceError::NoSuchBar {
-                device: self.name.clone(),
-                bar,
-                present: self.present_bars(),
-            }),
-        }
-    }
+/// A checked register location.
+enum Target {
+    /// Inside a live BAR mapping, in bounds and aligned for the access.
+    Mmio(*mut u8),
+    /// File offset on the device fd (BAR VFIO would not let us map).
+    File(u64),
 }
 
 impl Device for VfioDevice {
@@ -657,28 +627,44 @@ impl Device for VfioDevice {
     fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
         match self.bars.get(bar as usize) {
             Some(Bar::Mapped { len, .. }) | Some(Bar::Pio { len, .. }) => Ok(*len),
-            _ => Err(DeviceError::NoSuchBar {
-                device: self.name.clone(),
-                bar,
-                present: self.present_bars(),
-            }),
+            _ => Err(self.no_such_bar(bar)),
         }
     }
 
     fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
-        self.read_n::<4>(bar, offset).map(u32::from_le_bytes)
+        match self.locate(bar, offset, 4)? {
+            // SAFETY: locate() checked offset + 4 <= BAR length and 4-byte
+            // alignment inside a mapping that lives as long as `self`; MMIO
+            // is only touched by volatile accesses of the register's width.
+            Target::Mmio(p) => Ok(unsafe { (p as *const u32).read_volatile() }),
+            Target::File(pos) => self.pread::<4>(pos, bar, offset).map(u32::from_le_bytes),
+        }
     }
 
     fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
-        self.write_n::<4>(bar, offset, value.to_le_bytes())
+        match self.locate(bar, offset, 4)? {
+            // SAFETY: as in read32.
+            Target::Mmio(p) => unsafe { (p as *mut u32).write_volatile(value) },
+            Target::File(pos) => self.pwrite(pos, bar, offset, &value.to_le_bytes())?,
+        }
+        Ok(())
     }
 
     fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
-        self.read_n::<8>(bar, offset).map(u64::from_le_bytes)
+        match self.locate(bar, offset, 8)? {
+            // SAFETY: as in read32, for 8 bytes: one 64-bit load, one TLP.
+            Target::Mmio(p) => Ok(unsafe { (p as *const u64).read_volatile() }),
+            Target::File(pos) => self.pread::<8>(pos, bar, offset).map(u64::from_le_bytes),
+        }
     }
 
     fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
-        self.write_n::<8>(bar, offset, value.to_le_bytes())
+        match self.locate(bar, offset, 8)? {
+            // SAFETY: as in read64.
+            Target::Mmio(p) => unsafe { (p as *mut u64).write_volatile(value) },
+            Target::File(pos) => self.pwrite(pos, bar, offset, &value.to_le_bytes())?,
+        }
+        Ok(())
     }
 
     /// Anonymous memory mapped at a fresh IOVA through the type-1 IOMMU.
