@@ -35,7 +35,7 @@ pub struct Bram<D: Synth> {
 impl<D: Synth> Bram<D> {
     /// A RAM of `depth` words, all zero (tables start invalid).
     pub fn new(depth: usize) -> Self {
-        assert!(depth >= 1 && depth < 1 << ADDR_BITS, "RAM depth {depth}");
+        assert!((1..1 << ADDR_BITS).contains(&depth), "RAM depth {depth}");
         Bram {
             clock: Default::default(),
             raddr: Default::default(),
@@ -104,12 +104,7 @@ end
         vec![TimingInfo {
             name: "bram".into(),
             clock: "clock".into(),
-            inputs: vec![
-                "raddr".into(),
-                "waddr".into(),
-                "wdata".into(),
-                "we".into(),
-            ],
+            inputs: vec!["raddr".into(), "waddr".into(), "wdata".into(), "we".into()],
             outputs: vec!["rdata".into()],
         }]
     }

@@ -139,10 +139,18 @@ impl Logic for EmcStage {
         self.hit_q.d.next = self.hit_a.val() | self.hit_b.val();
         if self.hit_a.val() {
             self.index_q.d.next = self.a3.q.val();
-            self.flow_q.d.next = self.ram_a.rdata.val().get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            self.flow_q.d.next = self
+                .ram_a
+                .rdata
+                .val()
+                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
         } else {
             self.index_q.d.next = self.b3.q.val();
-            self.flow_q.d.next = self.ram_b.rdata.val().get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            self.flow_q.d.next = self
+                .ram_b
+                .rdata
+                .val()
+                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
         }
         self.hash_q.d.next = self.hash3.q.val();
         // Cycle 4.
@@ -150,16 +158,5 @@ impl Logic for EmcStage {
         self.index.next = self.index_q.q.val();
         self.flow.next = self.flow_q.q.val();
         self.hash.next = self.hash_q.q.val();
-    }
-}
-#[cfg(test)]
-mod dump_probe {
-    #[test]
-    fn dump() {
-        use rust_hdl::prelude::*;
-        let g = abi::Geometry { emc_log2_entries: 4, mf_slots: 2, mf_log2_buckets: 3, mf_bucket_slots: 2, missq_log2_depth: 3 };
-        let mut u = super::EmcStage::new(&g);
-        u.connect_all();
-        std::fs::write("/tmp/hdlx/emc.v", generate_verilog(&u)).unwrap();
     }
 }

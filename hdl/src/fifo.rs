@@ -129,7 +129,9 @@ mod tests {
         let mut pending: Option<u64> = None; // pushed last cycle, not yet visible
         let mut x = 7u64;
         for cycle in 0..200u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let push = x >> 60 & 1 == 1 || cycle < 6;
             let pop = x >> 61 & 3 == 0 && cycle > 6;
             // Visible state before the edge.

@@ -124,13 +124,3 @@ mod tests {
         assert_eq!(&seen[..want.len()], &want[..]);
     }
 }
-#[cfg(test)]
-mod dump_probe {
-    #[test]
-    fn dump() {
-        let mut u = super::HashUnit::default();
-        use rust_hdl::prelude::*;
-        u.connect_all();
-        std::fs::write("/tmp/hdlx/hash.v", generate_verilog(&u)).unwrap();
-    }
-}

@@ -5,15 +5,17 @@
 //! offsets, register map, capability block) is taken from [`abi`] at
 //! elaboration time; nothing is restated here.
 
-
+pub mod bram;
+pub mod config;
+pub mod emc;
+pub mod emit;
+pub mod entry;
+pub mod fifo;
 pub mod hash_unit;
 pub mod matrix;
-pub mod simtools;
-pub mod bram;
-pub mod emc;
-pub mod entry;
 pub mod megaflow;
-pub mod fifo;
-pub mod stats;
+pub mod regdoc;
 pub mod regfile;
+pub mod simtools;
+pub mod stats;
 pub mod top;

@@ -127,8 +127,7 @@ impl Logic for MfSlot {
         self.hasher.mask.next = self.mask.val();
         // Cycle 2: abi::geometry::cuckoo_buckets (low bits; low bits of the
         // hash rotated by 16), as wire selections.
-        self.bucket_a.next =
-            bit_cast::<IDX_BITS, 32>(self.hasher.hash.val() & self.idx_mask.val());
+        self.bucket_a.next = bit_cast::<IDX_BITS, 32>(self.hasher.hash.val() & self.idx_mask.val());
         self.bucket_b.next = bit_cast::<IDX_BITS, 32>(
             ((self.hasher.hash.val() >> self.half.val())
                 | (self.hasher.hash.val() << self.half.val()))
@@ -177,7 +176,10 @@ impl Logic for MfSlot {
         self.fl.next = 0.into();
         for w in 0..self._ways {
             if !self.found.val()
-                & self.ways_a[w].rdata.val().get_bit(self.valid_bit.val().index())
+                & self.ways_a[w]
+                    .rdata
+                    .val()
+                    .get_bit(self.valid_bit.val().index())
                 & (self.ways_a[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
             {
                 self.found.next = true;
@@ -190,7 +192,10 @@ impl Logic for MfSlot {
         }
         for w in 0..self._ways {
             if !self.found.val()
-                & self.ways_b[w].rdata.val().get_bit(self.valid_bit.val().index())
+                & self.ways_b[w]
+                    .rdata
+                    .val()
+                    .get_bit(self.valid_bit.val().index())
                 & (self.ways_b[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
             {
                 self.found.next = true;

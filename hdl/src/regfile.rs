@@ -99,7 +99,7 @@ pub struct RegFile {
 
     /// Free-running cycle counter (`REG_TIME`); not cleared by reset, so entry
     /// write stamps stay unique for the life of the bitstream.
-    pub time: Signal<Out, Bits<64>>,
+    pub now: Signal<Out, Bits<64>>,
     /// Lookups may be accepted (CTRL_ENABLE and the power-on clear is done).
     pub lookup_enable: Signal<Out, bool>,
     /// Pop the miss-queue head.
@@ -159,15 +159,19 @@ pub struct RegFile {
     wr: Signal<Local, bool>,
     rd: Signal<Local, bool>,
     wmask: Signal<Local, Bits<64>>,
-    woff: Signal<Local, Bits<16>>,
-    roff: Signal<Local, Bits<16>>,
+    woff: Signal<Local, Bits<9>>,
+    roff: Signal<Local, Bits<9>>,
     wmerge512: Signal<Local, Bits<512>>,
     rmux: Signal<Local, Bits<64>>,
     cmd_bad: Signal<Local, bool>,
     rem2: Signal<Local, Bits<8>>,
     sel_mask: Signal<Local, Bits<512>>,
+    inv_mask: Signal<Local, Bits<512>>,
     slot_base_sel: Signal<Local, Bits<ADDR_BITS>>,
     sel_base: Signal<Local, Bits<ADDR_BITS>>,
+    sel_tab: Signal<Local, Bits<8>>,
+    sel_slot_v: Signal<Local, Bits<8>>,
+    sel_idx: Signal<Local, Bits<IDX_BITS>>,
     new_entry: Signal<Local, Entry>,
     // Constants from abi.
     a_cap: Vec<Constant<Bits<AXIL_ADDR_BITS>>>,
@@ -196,9 +200,7 @@ pub struct RegFile {
     ctrl_clear_tables_sh: Constant<Bits<8>>,
     ctrl_clear_tables_mask: Constant<Bits<64>>,
     st_busy_sh: Constant<Bits<8>>,
-    st_busy_mask: Constant<Bits<64>>,
     st_cmd_error_sh: Constant<Bits<8>>,
-    st_cmd_error_mask: Constant<Bits<64>>,
     cmd_op_sh: Constant<Bits<8>>,
     cmd_op_mask: Constant<Bits<64>>,
     cmd_slot_sh: Constant<Bits<8>>,
@@ -213,7 +215,6 @@ pub struct RegFile {
     sel_slot_mask: Constant<Bits<64>>,
     sel_index_sh: Constant<Bits<8>>,
     sel_index_mask: Constant<Bits<64>>,
-    op_nop: Constant<Bits<8>>,
     op_emc_write: Constant<Bits<8>>,
     op_emc_inval: Constant<Bits<8>>,
     op_mf_write: Constant<Bits<8>>,
@@ -278,7 +279,7 @@ impl RegFile {
             missq_head: Default::default(),
             stats_hits: Default::default(),
             stats_used: Default::default(),
-            time: Default::default(),
+            now: Default::default(),
             lookup_enable: Default::default(),
             missq_pop: Default::default(),
             stats_sel: Default::default(),
@@ -327,8 +328,12 @@ impl RegFile {
             cmd_bad: Default::default(),
             rem2: Default::default(),
             sel_mask: Default::default(),
+            inv_mask: Default::default(),
             slot_base_sel: Default::default(),
             sel_base: Default::default(),
+            sel_tab: Default::default(),
+            sel_slot_v: Default::default(),
+            sel_idx: Default::default(),
             new_entry: Default::default(),
             a_cap: words.iter().map(|(a, _)| c(*a)).collect(),
             v_cap: words.iter().map(|(_, v)| c(*v)).collect(),
@@ -367,9 +372,7 @@ impl RegFile {
             ctrl_clear_tables_sh: c(regs::CTRL_CLEAR_TABLES.shift() as u64),
             ctrl_clear_tables_mask: c(regs::CTRL_CLEAR_TABLES.value_mask()),
             st_busy_sh: c(regs::STATUS_BUSY.shift() as u64),
-            st_busy_mask: c(regs::STATUS_BUSY.value_mask()),
             st_cmd_error_sh: c(regs::STATUS_CMD_ERROR.shift() as u64),
-            st_cmd_error_mask: c(regs::STATUS_CMD_ERROR.value_mask()),
             cmd_op_sh: c(regs::CMD_OP.shift() as u64),
             cmd_op_mask: c(regs::CMD_OP.value_mask()),
             cmd_slot_sh: c(regs::CMD_SLOT.shift() as u64),
@@ -384,7 +387,6 @@ impl RegFile {
             sel_slot_mask: c(regs::STATS_SLOT.value_mask()),
             sel_index_sh: c(regs::STATS_INDEX.shift() as u64),
             sel_index_mask: c(regs::STATS_INDEX.value_mask()),
-            op_nop: c(Op::Nop as u64),
             op_emc_write: c(Op::EmcWrite as u64),
             op_emc_inval: c(Op::EmcInvalidate as u64),
             op_mf_write: c(Op::MfWrite as u64),
@@ -416,8 +418,27 @@ impl Logic for RegFile {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, time_q, scratch, enable, init_done, cmd_err, staging, stats_sel_q,
-            cmd_word, state, op, slot, index, flow, quot, rem, steps, clear_addr, bvalid, rvalid,
+            self,
+            clock,
+            time_q,
+            scratch,
+            enable,
+            init_done,
+            cmd_err,
+            staging,
+            stats_sel_q,
+            cmd_word,
+            state,
+            op,
+            slot,
+            index,
+            flow,
+            quot,
+            rem,
+            steps,
+            clear_addr,
+            bvalid,
+            rvalid,
             rdata
         );
         for i in 0..self._slots {
@@ -433,7 +454,7 @@ impl Logic for RegFile {
             self.cnt[i].d.next = self.cnt[i].q.val();
         }
         self.time_q.d.next = self.time_q.q.val() + 1;
-        self.time.next = self.time_q.q.val();
+        self.now.next = self.time_q.q.val();
         self.lookup_enable.next = self.enable.q.val() & self.init_done.q.val();
 
         // ---- Global counters.
@@ -476,7 +497,7 @@ impl Logic for RegFile {
         }
         // Bit offset of the addressed word inside a 512-bit key window.
         self.woff.next =
-            bit_cast::<16, AXIL_ADDR_BITS>(self.s_axil_awaddr.val() & self.word_sel.val()) << 3;
+            bit_cast::<9, AXIL_ADDR_BITS>(self.s_axil_awaddr.val() & self.word_sel.val()) << 3;
         self.wmerge512.next = (self.staging.q.val()
             & !(bit_cast::<512, 64>(self.wmask.val()) << self.woff.val()))
             | (bit_cast::<512, 64>(self.s_axil_wdata.val() & self.wmask.val()) << self.woff.val());
@@ -565,6 +586,7 @@ impl Logic for RegFile {
                 self.slot_base_sel.next = self.slot_base[i].val();
             }
         }
+        self.inv_mask.next = !self.sel_mask.val();
         self.stamp_addr.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
         self.new_entry.next = 0.into();
         self.entry_data.next = 0.into();
@@ -604,10 +626,12 @@ impl Logic for RegFile {
         if self.state.q.val() == self.s_exec.val() {
             self.state.d.next = self.s_idle.val();
             self.cmd_err.d.next = false;
-            self.new_entry.next = bit_cast::<{ crate::entry::ENTRY_BITS }, 512>(self.staging.q.val())
-                | (bit_cast::<{ crate::entry::ENTRY_BITS }, IDX_BITS>(self.flow.q.val())
-                    << self.flow_lsb.val())
-                | (bit_cast::<{ crate::entry::ENTRY_BITS }, 1>(true.into()) << self.valid_bit.val());
+            self.new_entry.next =
+                bit_cast::<{ crate::entry::ENTRY_BITS }, 512>(self.staging.q.val())
+                    | (bit_cast::<{ crate::entry::ENTRY_BITS }, IDX_BITS>(self.flow.q.val())
+                        << self.flow_lsb.val())
+                    | (bit_cast::<{ crate::entry::ENTRY_BITS }, 1>(true.into())
+                        << self.valid_bit.val());
             if self.op.q.val() == self.op_emc_write.val() {
                 self.emc_we.next = true;
                 self.stamp_we.next = true;
@@ -620,14 +644,20 @@ impl Logic for RegFile {
             if self.op.q.val() == self.op_mf_write.val() {
                 self.mf_we.next = true;
                 self.stamp_we.next = true;
-                self.stamp_addr.next = self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+                self.stamp_addr.next =
+                    self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+                // Keep key bits outside the mask at zero. The inversion is
+                // done on a 512-bit signal: inverting inside the widening
+                // cast would, in Verilog's context sizing, also clear the
+                // flow id and valid bit.
                 self.entry_data.next = self.new_entry.val()
-                    & !(bit_cast::<{ crate::entry::ENTRY_BITS }, 512>(!self.sel_mask.val()));
+                    & !(bit_cast::<{ crate::entry::ENTRY_BITS }, 512>(self.inv_mask.val()));
             }
             if self.op.q.val() == self.op_mf_inval.val() {
                 self.mf_we.next = true;
                 self.stamp_we.next = true;
-                self.stamp_addr.next = self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+                self.stamp_addr.next =
+                    self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
             }
             for i in 0..self._slots {
                 if self.slot.q.val() == self.slot_id[i].val() {
@@ -642,7 +672,8 @@ impl Logic for RegFile {
             }
         }
         if self.state.q.val() == self.s_clear.val() {
-            self.emc_we.next = bit_cast::<IDX_BITS, ADDR_BITS>(self.clear_addr.q.val()) < self.n_emc.val();
+            self.emc_we.next =
+                bit_cast::<IDX_BITS, ADDR_BITS>(self.clear_addr.q.val()) < self.n_emc.val();
             self.emc_addr.next = bit_cast::<IDX_BITS, ADDR_BITS>(self.clear_addr.q.val());
             self.mf_we.next = true;
             self.mf_all.next = true;
@@ -662,29 +693,26 @@ impl Logic for RegFile {
 
         // ---- Statistics selection: abi StatsSel → statistics address;
         // a selector naming no entry reads as zero (out-of-range address).
+        self.sel_tab.next = bit_cast::<8, 64>(
+            (self.stats_sel_q.q.val() >> self.sel_table_sh.val()) & self.sel_table_mask.val(),
+        );
+        self.sel_slot_v.next = bit_cast::<8, 64>(
+            (self.stats_sel_q.q.val() >> self.sel_slot_sh.val()) & self.sel_slot_mask.val(),
+        );
+        self.sel_idx.next = bit_cast::<IDX_BITS, 64>(
+            (self.stats_sel_q.q.val() >> self.sel_index_sh.val()) & self.sel_index_mask.val(),
+        );
         self.sel_base.next = self.n_stats.val();
-        if ((self.stats_sel_q.q.val() >> self.sel_table_sh.val()) & self.sel_table_mask.val()) == 0 {
-            if bit_cast::<IDX_BITS, 64>((self.stats_sel_q.q.val() >> self.sel_index_sh.val()) & self.sel_index_mask.val())
-                < self.n_emc.val()
-            {
-                self.sel_base.next = bit_cast::<ADDR_BITS, 64>(
-                    (self.stats_sel_q.q.val() >> self.sel_index_sh.val()) & self.sel_index_mask.val(),
-                );
-            }
+        if (self.sel_tab.val() == 0) & (self.sel_idx.val() < self.n_emc.val()) {
+            self.sel_base.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.sel_idx.val());
         }
-        if ((self.stats_sel_q.q.val() >> self.sel_table_sh.val()) & self.sel_table_mask.val()) == 1 {
-            for i in 0..self._slots {
-                if (bit_cast::<8, 64>((self.stats_sel_q.q.val() >> self.sel_slot_sh.val()) & self.sel_slot_mask.val())
-                    == self.slot_id[i].val())
-                    & (bit_cast::<IDX_BITS, 64>((self.stats_sel_q.q.val() >> self.sel_index_sh.val()) & self.sel_index_mask.val())
-                        < self.n_mf.val())
-                {
-                    self.sel_base.next = self.slot_base[i].val()
-                        + bit_cast::<ADDR_BITS, 64>(
-                            (self.stats_sel_q.q.val() >> self.sel_index_sh.val())
-                                & self.sel_index_mask.val(),
-                        );
-                }
+        for i in 0..self._slots {
+            if (self.sel_tab.val() == 1)
+                & (self.sel_slot_v.val() == self.slot_id[i].val())
+                & (self.sel_idx.val() < self.n_mf.val())
+            {
+                self.sel_base.next =
+                    self.slot_base[i].val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.sel_idx.val());
             }
         }
         self.stats_sel.next = self.sel_base.val();
@@ -699,7 +727,7 @@ impl Logic for RegFile {
             self.rvalid.d.next = false;
         }
         self.roff.next =
-            bit_cast::<16, AXIL_ADDR_BITS>(self.s_axil_araddr.val() & self.word_sel.val()) << 3;
+            bit_cast::<9, AXIL_ADDR_BITS>(self.s_axil_araddr.val() & self.word_sel.val()) << 3;
         self.rmux.next = 0.into();
         for i in 0..6 {
             if self.s_axil_araddr.val() == self.a_cap[i].val() {
@@ -743,10 +771,16 @@ impl Logic for RegFile {
             self.rmux.next = bit_cast::<64, ADDR_BITS>(self.missq_level.val());
         }
         if self.s_axil_araddr.val() == self.a_missq_meta.val() {
-            self.rmux.next = self.missq_head.val().get_bits::<64>(self.sh_meta.val().index());
+            self.rmux.next = self
+                .missq_head
+                .val()
+                .get_bits::<64>(self.sh_meta.val().index());
         }
         if (self.s_axil_araddr.val() & self.key_window.val()) == self.a_missq_key.val() {
-            self.rmux.next = self.missq_head.val().get_bits::<64>(self.roff.val().index());
+            self.rmux.next = self
+                .missq_head
+                .val()
+                .get_bits::<64>(self.roff.val().index());
         }
         if self.rd.val() {
             self.rvalid.d.next = true;

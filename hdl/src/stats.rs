@@ -16,8 +16,10 @@
 use crate::bram::{Bram, ADDR_BITS};
 use rust_hdl::prelude::*;
 
-/// Counter word: `[63:0]` stamp, `[127:64]` hits, `[191:128]` last used.
+/// Host copy of a counter: `[63:0]` stamp, `[127:64]` hits, `[191:128]` last used.
 type CounterWord = Bits<192>;
+/// Lookup-side copy: stamp and hits only (last used is never read back there).
+type CountWord = Bits<128>;
 
 /// The per-entry statistics unit.
 #[derive(LogicBlock)]
@@ -42,15 +44,15 @@ pub struct StatsUnit {
     pub sel_used: Signal<Out, Bits<64>>,
     stamp_l: Bram<Bits<64>>,
     stamp_h: Bram<Bits<64>>,
-    cnt_l: Bram<CounterWord>,
+    cnt_l: Bram<CountWord>,
     cnt_h: Bram<CounterWord>,
     u_valid: DFF<bool>,
     u_addr: DFF<Bits<ADDR_BITS>>,
     u_now: DFF<Bits<64>>,
     f_valid: DFF<bool>,
     f_addr: DFF<Bits<ADDR_BITS>>,
-    f_data: DFF<CounterWord>,
-    cur: Signal<Local, CounterWord>,
+    f_data: DFF<CountWord>,
+    cur: Signal<Local, CountWord>,
     hits: Signal<Local, Bits<64>>,
     upd: Signal<Local, CounterWord>,
     sh_hits: Constant<Bits<8>>,
@@ -124,13 +126,13 @@ impl Logic for StatsUnit {
             | (bit_cast::<192, 64>(self.u_now.q.val()) << self.sh_used.val());
         self.cnt_l.waddr.next = self.u_addr.q.val();
         self.cnt_h.waddr.next = self.u_addr.q.val();
-        self.cnt_l.wdata.next = self.upd.val();
+        self.cnt_l.wdata.next = self.upd.val().get_bits::<128>(0);
         self.cnt_h.wdata.next = self.upd.val();
         self.cnt_l.we.next = self.u_valid.q.val();
         self.cnt_h.we.next = self.u_valid.q.val();
         self.f_valid.d.next = self.u_valid.q.val();
         self.f_addr.d.next = self.u_addr.q.val();
-        self.f_data.d.next = self.upd.val();
+        self.f_data.d.next = self.upd.val().get_bits::<128>(0);
         // Host read.
         self.stamp_h.raddr.next = self.sel_addr.val();
         self.cnt_h.raddr.next = self.sel_addr.val();

@@ -248,7 +248,21 @@ impl Logic for FastpathTop {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, v0, key0, tag0, v1, v2, v3, v4, tag1, tag2, tag3, tag4, key4, outstanding
+            self,
+            clock,
+            v0,
+            key0,
+            tag0,
+            v1,
+            v2,
+            v3,
+            v4,
+            tag1,
+            tag2,
+            tag3,
+            tag4,
+            key4,
+            outstanding
         );
         self.regs.clock.next = self.clock.val();
         self.emc.clock.next = self.clock.val();
@@ -282,11 +296,13 @@ impl Logic for FastpathTop {
         // Cycle -1: accept while every lookup in flight has a result slot.
         self.lk_ready.next = self.regs.lookup_enable.val()
             & !self.reset.val()
-            & (self.outstanding.q.val() < self.res_limit.val());
+            & (self.outstanding.q.val() < self.res_limit.val())
+            & !self.resq.full.val();
         self.accept.next = self.lk_valid.val()
             & self.regs.lookup_enable.val()
             & !self.reset.val()
-            & (self.outstanding.q.val() < self.res_limit.val());
+            & (self.outstanding.q.val() < self.res_limit.val())
+            & !self.resq.full.val();
         self.res_pop.next = self.resq.level.val().any() & self.res_ready.val();
         if self.accept.val() & !self.res_pop.val() {
             self.outstanding.d.next = self.outstanding.q.val() + 1;
@@ -343,10 +359,11 @@ impl Logic for FastpathTop {
                 self.mf_base.next = self.slot_base[s].val();
             }
         }
-        self.mf_stat.next = self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
+        self.mf_stat.next =
+            self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
         self.miss.next = self.v4.q.val() & !self.emc.hit.val() & !self.mf_any.val();
         self.stats.hit.next = self.v4.q.val() & (self.emc.hit.val() | self.mf_any.val());
-        self.stats.now.next = self.regs.time.val();
+        self.stats.now.next = self.regs.now.val();
         self.stats.stamp_we.next = self.regs.stamp_we.val();
         self.stats.stamp_addr.next = self.regs.stamp_addr.val();
         self.stats.sel_addr.next = self.regs.stats_sel.val();
@@ -375,9 +392,21 @@ impl Logic for FastpathTop {
             | (bit_cast::<RES_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_res_hash.val());
         self.resq.pop.next = self.res_pop.val();
         self.res_valid.next = self.resq.level.val().any();
-        self.res_word.next = self.resq.dout.val().get_bits::<64>(self.sh_word.val().index());
-        self.res_tag.next = self.resq.dout.val().get_bits::<32>(self.sh_res_tag.val().index());
-        self.res_hash.next = self.resq.dout.val().get_bits::<32>(self.sh_res_hash.val().index());
+        self.res_word.next = self
+            .resq
+            .dout
+            .val()
+            .get_bits::<64>(self.sh_word.val().index());
+        self.res_tag.next = self
+            .resq
+            .dout
+            .val()
+            .get_bits::<32>(self.sh_res_tag.val().index());
+        self.res_hash.next = self
+            .resq
+            .dout
+            .val()
+            .get_bits::<32>(self.sh_res_hash.val().index());
         // Miss queue: key, hash and tag; a full queue drops and counts.
         self.missq.push.next = self.miss.val();
         self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key4.q.val())
@@ -433,7 +462,11 @@ mod tests {
             let mut u = Box::new(FastpathTop::new(&G, 125_000));
             u.connect_all();
             settle(&mut *u);
-            let mut b = Bench { u, results: VecDeque::new(), cycle: 0 };
+            let mut b = Bench {
+                u,
+                results: VecDeque::new(),
+                cycle: 0,
+            };
             b.u.res_ready.next = true;
             b.u.s_axil_bready.next = true;
             b.u.s_axil_rready.next = true;
@@ -517,7 +550,12 @@ mod tests {
         }
 
         fn cmd(&mut self, op: Op, slot: u8, index: u32, flow_id: u32) {
-            let c = Command { op, slot, index, flow_id };
+            let c = Command {
+                op,
+                slot,
+                index,
+                flow_id,
+            };
             self.write(REG_CMD, c.encode().unwrap());
             while self.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
         }
@@ -559,7 +597,9 @@ mod tests {
     fn end_to_end_through_registers() {
         let mut b = Bench::new();
         // Capability block decodes to what the build announces.
-        let cap = Capability::decode(|r| Ok::<_, ()>(b.read(r))).unwrap().unwrap();
+        let cap = Capability::decode(|r| Ok::<_, ()>(b.read(r)))
+            .unwrap()
+            .unwrap();
         assert_eq!(cap, FastpathTop::capability(&G, 125_000));
         b.write(REG_SCRATCH, 0x0123_4567_89ab_cdef);
         assert_eq!(b.read(REG_SCRATCH), 0x0123_4567_89ab_cdef);
@@ -587,8 +627,18 @@ mod tests {
         let k3 = key(9, 0x0a00_0003, 3000); // nothing
         let keys = [k1, k2, k2b, k3, k1];
         let res = b.lookups(&keys, 100);
-        let emc = LookupResult { kind: HitKind::Emc, slot: 0, index: pos, flow_id: 11 };
-        let mf = LookupResult { kind: HitKind::Megaflow, slot: 1, index: mf_index, flow_id: 22 };
+        let emc = LookupResult {
+            kind: HitKind::Emc,
+            slot: 0,
+            index: pos,
+            flow_id: 11,
+        };
+        let mf = LookupResult {
+            kind: HitKind::Megaflow,
+            slot: 1,
+            index: mf_index,
+            flow_id: 22,
+        };
         let want = [emc, mf, mf, LookupResult::MISS, emc];
         for (i, (cyc, r, tag, hash)) in res.iter().enumerate() {
             assert_eq!(*r, want[i], "lookup {i}");
@@ -624,12 +674,20 @@ mod tests {
         assert_eq!(b.read(REG_MISSQ_LEVEL), 0);
 
         // Per-entry statistics.
-        let sel = StatsSel { megaflow: false, slot: 0, index: pos };
+        let sel = StatsSel {
+            megaflow: false,
+            slot: 0,
+            index: pos,
+        };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 2);
         let used = b.read(REG_STATS_USED);
         assert!(used > 0 && used < b.read(REG_TIME));
-        let sel = StatsSel { megaflow: true, slot: 1, index: mf_index };
+        let sel = StatsSel {
+            megaflow: true,
+            slot: 1,
+            index: mf_index,
+        };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 2);
 
@@ -637,7 +695,11 @@ mod tests {
         b.cmd(Op::EmcInvalidate, 0, pos, 0);
         let res = b.lookups(&[k1], 7);
         assert_eq!(res[0].1, LookupResult::MISS);
-        let sel = StatsSel { megaflow: false, slot: 0, index: pos };
+        let sel = StatsSel {
+            megaflow: false,
+            slot: 0,
+            index: pos,
+        };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 0);
 
@@ -658,7 +720,10 @@ mod tests {
         assert_eq!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
 
         // Clear tables: everything misses again.
-        b.write(REG_CTRL, CTRL_ENABLE.word_mask() | CTRL_CLEAR_TABLES.word_mask());
+        b.write(
+            REG_CTRL,
+            CTRL_ENABLE.word_mask() | CTRL_CLEAR_TABLES.word_mask(),
+        );
         while b.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
         let res = b.lookups(&[k2], 0);
         assert_eq!(res[0].1, LookupResult::MISS);

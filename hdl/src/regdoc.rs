@@ -1,0 +1,274 @@
+//! `docs/registers.md`, generated from `abi::regs` so the document cannot
+//! drift from the contract: offsets, field positions, opcodes and the
+//! capability block are read from abi; only the prose about what the
+//! hardware does on an access is written here. A test compares the
+//! committed file with this output; regenerate with
+//! `cargo run -p hdl --bin emit -- --registers-md docs/registers.md`.
+
+use abi::regs::{self, Op};
+use std::fmt::Write as _;
+
+/// `(offset, name, access, what the hardware does)`.
+fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
+    use regs::*;
+    let mut v: Vec<(u64, String, &'static str, &'static str)> = vec![
+        (
+            REG_ID,
+            "ID".into(),
+            "RO",
+            "Magic \"FPAT\", ABI major/minor (see ID fields).",
+        ),
+        (
+            REG_CAP_KEY,
+            "CAP_KEY".into(),
+            "RO",
+            "Key width, hash id, latency, encoding widths.",
+        ),
+        (
+            REG_CAP_EMC,
+            "CAP_EMC".into(),
+            "RO",
+            "EMC geometry of this build.",
+        ),
+        (
+            REG_CAP_MF,
+            "CAP_MF".into(),
+            "RO",
+            "Megaflow geometry of this build.",
+        ),
+        (
+            REG_CAP_MISSQ,
+            "CAP_MISSQ".into(),
+            "RO",
+            "Miss-queue depth of this build.",
+        ),
+        (
+            REG_CAP_CLOCK,
+            "CAP_CLOCK".into(),
+            "RO",
+            "Pipeline clock in kHz from the board file (0: unknown).",
+        ),
+        (
+            REG_SCRATCH,
+            "SCRATCH".into(),
+            "RW",
+            "Scratch; byte strobes honoured.",
+        ),
+        (
+            REG_CTRL,
+            "CTRL".into(),
+            "RW",
+            "Byte 0 written: ENABLE := bit; CLEAR_COUNTERS / CLEAR_TABLES pulse when 1.",
+        ),
+        (
+            REG_STATUS,
+            "STATUS".into(),
+            "RO",
+            "BUSY while a command or table clear runs; CMD_ERROR of the last command.",
+        ),
+        (
+            REG_TIME,
+            "TIME".into(),
+            "RO",
+            "Cycle counter since configuration (not cleared by reset).",
+        ),
+        (
+            REG_CNT_LOOKUPS,
+            "CNT_LOOKUPS".into(),
+            "RO",
+            "Lookups accepted.",
+        ),
+        (REG_CNT_EMC_HITS, "CNT_EMC_HITS".into(), "RO", "EMC hits."),
+        (
+            REG_CNT_MF_HITS,
+            "CNT_MF_HITS".into(),
+            "RO",
+            "Megaflow hits (EMC missed).",
+        ),
+        (
+            REG_CNT_MISSES,
+            "CNT_MISSES".into(),
+            "RO",
+            "Misses, queued or dropped.",
+        ),
+        (
+            REG_CNT_MISS_DROPS,
+            "CNT_MISS_DROPS".into(),
+            "RO",
+            "Misses dropped because the miss queue was full.",
+        ),
+        (
+            REG_CNT_COMMANDS,
+            "CNT_COMMANDS".into(),
+            "RO",
+            "Writes to CMD, accepted or rejected.",
+        ),
+    ];
+    for i in 0..abi::KEY_WORDS as u64 {
+        v.push((
+            REG_STAGE_KEY + 8 * i,
+            format!("STAGE_KEY[{i}]"),
+            "RW",
+            "Staging key word; byte strobes honoured.",
+        ));
+    }
+    v.extend([
+        (
+            REG_CMD,
+            "CMD".into(),
+            "RW",
+            "A whole (8-byte) write executes the command; reads the last command word.",
+        ),
+        (
+            REG_STATS_SEL,
+            "STATS_SEL".into(),
+            "RW",
+            "Selects the entry whose statistics STATS_HITS/USED show.",
+        ),
+        (
+            REG_STATS_HITS,
+            "STATS_HITS".into(),
+            "RO",
+            "Hits of the selected entry since it was written (0 if the selector names no entry).",
+        ),
+        (
+            REG_STATS_USED,
+            "STATS_USED".into(),
+            "RO",
+            "TIME of the selected entry's last hit, or of its write.",
+        ),
+        (
+            REG_MISSQ_LEVEL,
+            "MISSQ_LEVEL".into(),
+            "RO",
+            "Misses waiting.",
+        ),
+        (
+            REG_MISSQ_META,
+            "MISSQ_META".into(),
+            "RO",
+            "Head entry's EMC hash and tag (valid when LEVEL > 0).",
+        ),
+        (
+            REG_MISSQ_POP,
+            "MISSQ_POP".into(),
+            "WO",
+            "Any write drops the head entry (ignored when empty).",
+        ),
+    ]);
+    for i in 0..abi::KEY_WORDS as u64 {
+        v.push((
+            REG_MISSQ_KEY + 8 * i,
+            format!("MISSQ_KEY[{i}]"),
+            "RO",
+            "Head entry's key word.",
+        ));
+    }
+    v.sort_by_key(|r| r.0);
+    v
+}
+
+/// The whole document.
+pub fn registers_md() -> String {
+    let mut s = String::new();
+    let w = &mut s;
+    writeln!(w, "# Registers (fastpath_top AXI4-Lite slave)\n").unwrap();
+    writeln!(
+        w,
+        "<!-- Generated by `cargo run -p hdl --bin emit -- --registers-md docs/registers.md` \
+         from abi::regs; a test fails if this file differs. Do not edit by hand. -->\n"
+    )
+    .unwrap();
+    writeln!(
+        w,
+        "AXI4-Lite, 64-bit data, {}-bit byte address ({} byte window), every register 64 bits \
+         at an 8-byte-aligned offset. Responses are always OKAY; unmapped offsets read 0 and \
+         ignore writes. Writes are accepted when address and data are both valid and no command \
+         or table clear is running, so a write that arrives during one waits on the bus rather \
+         than being lost.\n",
+        crate::regfile::AXIL_ADDR_BITS,
+        regs::REG_WINDOW_BYTES
+    )
+    .unwrap();
+    writeln!(w, "## Register map\n").unwrap();
+    writeln!(
+        w,
+        "| offset | name | access | behaviour |\n|---|---|---|---|"
+    )
+    .unwrap();
+    for (off, name, acc, what) in register_map() {
+        writeln!(w, "| `0x{off:03x}` | {name} | {acc} | {what} |").unwrap();
+    }
+    writeln!(w, "\n## Field layouts\n").unwrap();
+    writeln!(
+        w,
+        "Bit ranges are inclusive, LSB = bit 0 of the 64-bit word.\n"
+    )
+    .unwrap();
+    for (name, fields) in regs::ALL_LAYOUTS {
+        writeln!(w, "### {name}\n\n| field | bits | width |\n|---|---|---|").unwrap();
+        for f in *fields {
+            let lo = f.shift();
+            let hi = lo + f.width as u32 - 1;
+            writeln!(w, "| {} | {hi}..{lo} | {} |", f.name, f.width).unwrap();
+        }
+        writeln!(w).unwrap();
+    }
+    writeln!(w, "## Command opcodes (CMD_OP)\n\n| op | name |\n|---|---|").unwrap();
+    for v in 0..=u8::MAX {
+        if let Some(op) = Op::from_u8(v) {
+            writeln!(w, "| {v} | {op:?} |").unwrap();
+        }
+    }
+    writeln!(
+        w,
+        "\nA command is rejected (STATUS.CMD_ERROR = 1, nothing written) when the opcode is \
+         unknown, the word was written with partial strobes, the slot is not below CAP_MF_SLOTS \
+         (megaflow and mask ops), or the index is not below the table's entries (EMC: \
+         2^CAP_EMC_LOG2_ENTRIES; megaflow: 2^CAP_MF_LOG2_BUCKETS x CAP_MF_BUCKET_SLOTS). An \
+         accepted command clears CMD_ERROR. Every command takes {} + 1 clocks (the megaflow \
+         index is divided by the bucket size bit-serially); STATUS.BUSY is set meanwhile.\n",
+        crate::entry::IDX_BITS
+    )
+    .unwrap();
+    writeln!(w, "## Installing entries\n").unwrap();
+    writeln!(
+        w,
+        "* EMC entry: write STAGE_KEY[0..8] (8 writes), then CMD = EmcWrite(index, flow_id): \
+         **9 writes**. The entry (key, flow id, valid) reaches both candidate RAM copies in one \
+         clock, so a lookup sees the old entry or the new one.\n\
+         * Megaflow: MaskSet(slot) once per mask (8 + 1 writes), then per entry the key words \
+         the mask covers (at most 8) and CMD = MfWrite(slot, index): **at most 9 writes**. The \
+         hardware stores `staging & mask[slot]`.\n\
+         * Writing an entry resets its statistics (hits 0, used = write time).\n\
+         * Reset clears registers, counters and masks and then clears every table (STATUS.BUSY; \
+         lk_ready stays low until it is done). CTRL.CLEAR_TABLES does the same while lookups \
+         continue (they may hit entries not yet cleared).\n"
+    )
+    .unwrap();
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_registers_md_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/registers.md");
+        let on_disk = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            on_disk == registers_md(),
+            "docs/registers.md is stale: run `cargo run -p hdl --bin emit -- --registers-md docs/registers.md`"
+        );
+    }
+
+    #[test]
+    fn map_has_every_offset_once() {
+        let m = register_map();
+        let mut offs: Vec<u64> = m.iter().map(|r| r.0).collect();
+        offs.dedup();
+        assert_eq!(offs.len(), m.len());
+        assert_eq!(m.len(), 23 + 2 * abi::KEY_WORDS);
+    }
+}
