@@ -390,8 +390,9 @@ pub struct VfioDevice {
     fd: File,
     config_offset: u64,
     config_len: u64,
-    /// Owns the device fd and keeps the group attached to the container.
-    _device: RawVfioDevice,
+    /// Owns the device fd and keeps the group attached to the container
+    /// (and so the IOMMU domain alive); DMA buffers hold a clone.
+    device: Arc<RawVfioDevice>,
     next_iova: u64,
     page: usize,
 }
@@ -478,7 +479,7 @@ impl VfioDevice {
             container,
             bars,
             fd,
-            _device: device,
+            device: Arc::new(device),
             next_iova: IOVA_BASE,
             page: if page > 0 { page as usize } else { 4096 },
         };
@@ -701,6 +702,7 @@ impl Device for VfioDevice {
             iova,
             len,
             container: self.container.clone(),
+            _device: self.device.clone(),
         }))
     }
 }
@@ -711,6 +713,9 @@ struct VfioDma {
     iova: u64,
     len: usize,
     container: Arc<VfioContainer>,
+    /// Keeps the group in the container until this buffer is unmapped, so
+    /// a buffer may outlive its VfioDevice handle.
+    _device: Arc<RawVfioDevice>,
 }
 
 impl fmt::Debug for VfioDma {

@@ -45,6 +45,7 @@ const EXPECTED_PASSES: &[&str] = &[
     "err-no-bar",
     "dma-round-trip",
     "nic-refuses-edu",
+    "dma-outlives-device",
     "reopen-sysfs-path",
     "image-open",
     "image-install",

@@ -203,7 +203,31 @@ mod edu {
                 Ok(_) => Err("Nic::open accepted the edu device".into()),
             },
         );
+        // A DMA buffer may outlive the device handle: it keeps the IOMMU
+        // mapping (and the group) until it is dropped.
+        let keep = dev.dma_alloc(64).map(|mut b| {
+            let w = b.write(0, b"still mapped");
+            (b, w)
+        });
         drop(dev);
+        r.check(
+            "dma-outlives-device",
+            match keep {
+                Ok((b, Ok(()))) => {
+                    let mut back = [0u8; 12];
+                    let res = b.read(0, &mut back).map_err(msg).and_then(|_| {
+                        if &back == b"still mapped" {
+                            Ok(format!("IOVA {:#x}", b.iova()))
+                        } else {
+                            Err(format!("read back {back:?}"))
+                        }
+                    });
+                    drop(b);
+                    res
+                }
+                Ok((_, Err(e))) | Err(e) => Err(msg(e)),
+            },
+        );
 
         // Reopen through the sysfs path: proves the first open released the
         // group and container cleanly.
