@@ -116,8 +116,8 @@ impl Arena {
         self.chunks[k].get_or_init(|| {
             let n = 1usize << (k as u32 + BASE_LOG2);
             Chunk {
-                keys: (0..n).map(|_| StoredKey::default()).collect(),
-                links: (0..n).map(|_| Link::default()).collect(),
+                keys: super::hugepage::boxed_slice(n, StoredKey::default),
+                links: super::hugepage::boxed_slice(n, Link::default),
             }
         });
     }

@@ -91,7 +91,7 @@ impl Classifier {
             .iter()
             .map(|st| (st.take_recent_hits(), st.clone()))
             .collect();
-        v.sort_by(|a, b| b.0.cmp(&a.0));
+        v.sort_by_key(|(hits, _)| std::cmp::Reverse(*hits));
         let order: Vec<Arc<Subtable>> = v.into_iter().map(|(_, st)| st).collect();
         let unchanged = order.iter().zip(cur.iter()).all(|(a, b)| Arc::ptr_eq(a, b));
         if !unchanged {

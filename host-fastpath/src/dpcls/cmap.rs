@@ -46,16 +46,25 @@
 //! # Resizing
 //! Above 85 % slot load the writer builds a bucket array twice as large
 //! (below 20 %: half as large) off to the side, publishes it, then *retires*
-//! the old array by making every counter odd forever. Readers that still hold
-//! the old array retry and reload the array (the retire stores are release,
-//! so a reader that sees one also sees the new array). Entries do not move:
-//! only slots are rehashed.
+//! the old array by making every counter odd. Readers that still hold the
+//! old array retry and reload the current one (the retire stores are
+//! release, so a reader that sees one also sees the new array). Entries do
+//! not move: only slots are rehashed.
 //!
-//! The bucket array is swapped with [`arc_swap::ArcSwap`] rather than
-//! `crossbeam-epoch`: both cost a few nanoseconds per load, which a burst of
-//! 32 lookups amortises, but `ArcSwap` needs no `unsafe` in this crate (epoch
-//! pointers must be dereferenced and destroyed in `unsafe` blocks), and the
-//! retired array is freed when the last reader drops its guard.
+//! Bucket arrays are never freed while the map lives: there is one
+//! [`OnceLock`] per size, and a resize back to a size used before reuses
+//! (rebuilds) that array. A buffer that is never freed needs no reader
+//! tracking at all: a reader finds the current array with one acquire load
+//! of its size, with no reference count and no `unsafe`. We measured the
+//! alternative first: swapping `Arc`s with `arc_swap` cost a sequentially
+//! consistent store plus a locked compare-exchange per lookup (~40 % of a
+//! single cached lookup); `crossbeam-epoch` pins cost a full fence each and
+//! need `unsafe` dereferences. The price is memory: all sizes ever used are
+//! kept, which is less than twice the largest (sizes are powers of two), the
+//! same peak-retention policy as the entry [`Arena`]; a subtable's map is
+//! freed as a whole when its last megaflow goes. A rebuilt array keeps every
+//! counter odd until it is published, so a reader that still holds it from
+//! its previous life retries instead of reading a half-built table.
 //!
 //! # Batches
 //! [`Cmap::get_batch`] first prefetches both candidate buckets of every key,
@@ -68,10 +77,9 @@ use super::prefetch::prefetch;
 use super::Bits;
 use abi::geometry::cuckoo_buckets;
 use abi::FlowKey;
-use arc_swap::ArcSwap;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{fence, AtomicU32, AtomicUsize};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{fence, AtomicU32, AtomicU8, AtomicUsize};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use thiserror::Error;
 
 /// Slots per 64-byte bucket.
@@ -86,7 +94,7 @@ pub const GROW_PERCENT: usize = 85;
 /// Shrink when slot load falls below this percentage (hysteresis: after a
 /// shrink the load is below 40 %, after a growth above 42 %).
 pub const SHRINK_PERCENT: usize = 20;
-/// Chain steps between two counter re-checks in a reader.
+/// Chain steps between two counter re-checks in a reader (a power of two).
 pub const CHAIN_CHECK_EVERY: u32 = 16;
 /// Most buckets a cuckoo path search (BFS) visits before giving up and
 /// growing the table.
@@ -142,9 +150,10 @@ struct Bucket {
 const _: () = assert!(size_of::<Bucket>() == 64);
 
 impl Bucket {
+    /// A bucket not yet live (odd counter).
     fn new() -> Self {
         Self {
-            seq: AtomicU32::new(0),
+            seq: AtomicU32::new(1),
             hash: Default::default(),
             entry: [const { AtomicU32::new(EMPTY) }; BUCKET_SLOTS],
             value: Default::default(),
@@ -166,12 +175,18 @@ impl Bucket {
         self.seq.store(s.wrapping_add(2), Release);
     }
 
+    /// Writer: stores a slot. In a live bucket (even counter) inside a write
+    /// section; a bucket of an array being built (odd counter, invisible to
+    /// readers) is written directly.
     fn set_slot(&self, slot: usize, hash: u32, entry: u32, value: u32) {
-        let s = self.begin_write();
+        let live = self.seq.load(Relaxed) & 1 == 0;
+        let s = if live { self.begin_write() } else { 0 };
         self.hash[slot].store(hash, Relaxed);
         self.entry[slot].store(entry, Relaxed);
         self.value[slot].store(value, Relaxed);
-        self.end_write(s);
+        if live {
+            self.end_write(s);
+        }
     }
 
     fn empty_slot(&self) -> Option<usize> {
@@ -194,8 +209,33 @@ impl BucketArray {
     fn new(log2: u8) -> Self {
         Self {
             log2,
-            buckets: (0..1usize << log2).map(|_| Bucket::new()).collect(),
+            buckets: super::hugepage::boxed_slice(1usize << log2, Bucket::new),
         }
+    }
+
+    /// Writer: empties a retired array for reuse; counters stay odd.
+    fn clear(&self) {
+        for b in self.buckets.iter() {
+            debug_assert!(b.seq.load(Relaxed) & 1 == 1);
+            for s in 0..BUCKET_SLOTS {
+                b.entry[s].store(EMPTY, Relaxed);
+                b.hash[s].store(0, Relaxed);
+                b.value[s].store(0, Relaxed);
+            }
+        }
+    }
+
+    /// Writer: makes every counter even (release): readers may use it.
+    fn make_live(&self) {
+        for b in self.buckets.iter() {
+            let s = b.seq.load(Relaxed);
+            b.seq.store(s.wrapping_add(1), Release);
+        }
+    }
+
+    /// Writer: makes every counter odd (release): readers retry elsewhere.
+    fn retire(&self) {
+        self.make_live();
     }
 
     #[inline(always)]
@@ -234,7 +274,9 @@ struct Writer {
 /// The concurrent cuckoo map. Readers ([`Cmap::get`], [`Cmap::get_batch`])
 /// never block; writers are serialized by an internal mutex.
 pub struct Cmap {
-    array: ArcSwap<BucketArray>,
+    /// Bucket arrays by log2 size; `current` names the live one.
+    arrays: [OnceLock<BucketArray>; MAX_LOG2 as usize + 1],
+    current: AtomicU8,
     arena: Arena,
     len: AtomicUsize,
     writer: Mutex<Writer>,
@@ -271,8 +313,9 @@ impl Cmap {
     }
 
     fn with_log2(log2: u8) -> Self {
-        Self {
-            array: ArcSwap::from_pointee(BucketArray::new(log2)),
+        let m = Self {
+            arrays: [const { OnceLock::new() }; MAX_LOG2 as usize + 1],
+            current: AtomicU8::new(log2),
             arena: Arena::new(),
             len: AtomicUsize::new(0),
             writer: Mutex::new(Writer {
@@ -282,7 +325,20 @@ impl Cmap {
                 bfs: Vec::with_capacity(BFS_MAX_NODES),
                 stats: CmapWriterStats::default(),
             }),
-        }
+        };
+        m.arrays[log2 as usize]
+            .get_or_init(|| BucketArray::new(log2))
+            .make_live();
+        m
+    }
+
+    /// The live bucket array.
+    #[inline(always)]
+    fn array(&self) -> &BucketArray {
+        // `current` is stored (release) only after its array is initialised.
+        self.arrays[self.current.load(Acquire) as usize]
+            .get()
+            .expect("the current bucket array is initialised before it is published")
     }
 
     /// Number of keys.
@@ -297,7 +353,7 @@ impl Cmap {
 
     /// Current number of buckets.
     pub fn buckets(&self) -> usize {
-        self.array.load().buckets.len()
+        self.array().buckets.len()
     }
 
     /// Bytes of memory held by buckets and entries.
@@ -324,14 +380,14 @@ impl Cmap {
     /// materialising the masked key).
     #[inline]
     pub fn get_masked(&self, hash: u32, key: &FlowKey, mask: &FlowKey) -> Option<u32> {
-        let mut a = self.array.load();
+        let mut a = self.array();
         loop {
-            match self.probe(&a, hash, key, mask) {
+            match self.probe(a, hash, key, mask) {
                 Probe::Hit(v) => return Some(v),
                 Probe::Miss => return None,
                 Probe::Retry => {
                     std::hint::spin_loop();
-                    a = self.array.load();
+                    a = self.array();
                 }
             }
         }
@@ -350,7 +406,7 @@ impl Cmap {
     ) -> u32 {
         let n = keys.len().min(hashes.len()).min(out.len()).min(32);
         let map = map & low_bits(n);
-        let mut a = self.array.load();
+        let mut a = self.array();
         for i in Bits(map) {
             let [b0, b1] = a.candidates(hashes[i]);
             prefetch(&a.buckets[b0]);
@@ -358,13 +414,13 @@ impl Cmap {
         }
         if a.log2 >= ENTRY_PREFETCH_MIN_LOG2 {
             for i in Bits(map) {
-                self.prefetch_key(&a, hashes[i]);
+                self.prefetch_key(a, hashes[i]);
             }
         }
         let mut found = 0;
         for i in Bits(map) {
             loop {
-                match self.probe(&a, hashes[i], &keys[i], mask) {
+                match self.probe(a, hashes[i], &keys[i], mask) {
                     Probe::Hit(v) => {
                         out[i] = Some(v);
                         found |= 1 << i;
@@ -373,7 +429,7 @@ impl Cmap {
                     Probe::Miss => break,
                     Probe::Retry => {
                         std::hint::spin_loop();
-                        a = self.array.load();
+                        a = self.array();
                     }
                 }
             }
@@ -464,7 +520,7 @@ impl Cmap {
                 idx = next;
                 value = self.arena.link(idx).ok_or(())?.value.load(Relaxed);
                 steps += 1;
-                if steps % CHAIN_CHECK_EVERY == 0 {
+                if steps & (CHAIN_CHECK_EVERY - 1) == 0 {
                     fence(Acquire);
                     if b.seq.load(Relaxed) != seq {
                         return Err(());
@@ -506,8 +562,8 @@ impl Cmap {
     /// Removes `key`; returns its value.
     pub fn remove(&self, hash: u32, key: &FlowKey) -> Option<u32> {
         let mut w = self.lock();
-        let a = self.array.load_full();
-        let (bi, s) = find_slot(&a, hash)?;
+        let a = self.array();
+        let (bi, s) = find_slot(a, hash)?;
         let bucket = &a.buckets[bi];
         let head = bucket.entry[s].load(Relaxed);
         let mut prev = EMPTY;
@@ -554,7 +610,7 @@ impl Cmap {
     /// view is consistent; do not call writer methods from `f`).
     pub fn for_each(&self, mut f: impl FnMut(&FlowKey, u32)) {
         let _w = self.lock();
-        let a = self.array.load();
+        let a = self.array();
         for b in a.buckets.iter() {
             for s in 0..BUCKET_SLOTS {
                 let mut idx = b.entry[s].load(Relaxed);
@@ -587,8 +643,8 @@ impl Cmap {
         value: u32,
         replace: bool,
     ) -> Result<Option<u32>, CmapError> {
-        let a = self.array.load_full();
-        if let Some((bi, s)) = find_slot(&a, hash) {
+        let a = self.array();
+        if let Some((bi, s)) = find_slot(a, hash) {
             let bucket = &a.buckets[bi];
             let head = bucket.entry[s].load(Relaxed);
             let mut idx = head;
@@ -643,24 +699,24 @@ impl Cmap {
         CmapError::Full {
             hash,
             len: self.len(),
-            log2: self.array.load().log2,
+            log2: self.array().log2,
         }
     }
 
     /// Finds a slot for a new hash, growing the table as needed.
     fn add_slot(&self, w: &mut Writer, hash: u32, e: u32, value: u32) -> Result<(), CmapError> {
-        let mut a = self.array.load_full();
+        let mut a = self.array();
         if (w.used_slots + 1) * 100 > a.capacity() * GROW_PERCENT {
             self.grow(w, a.log2, hash)?;
-            a = self.array.load_full();
+            a = self.array();
         }
         loop {
-            if place(w, &a, hash, e, value) {
+            if place(w, a, hash, e, value) {
                 return Ok(());
             }
             w.stats.failed_placements += 1;
             self.grow(w, a.log2, hash)?;
-            a = self.array.load_full();
+            a = self.array();
         }
     }
 
@@ -681,20 +737,15 @@ impl Cmap {
     /// Rehashes every slot into a new array of `1 << log2` buckets and
     /// retires the old one. False (nothing changed) if a slot finds no place.
     fn resize(&self, w: &mut Writer, log2: u8) -> bool {
-        let old = self.array.load_full();
-        let new = BucketArray::new(log2);
+        let old = self.array();
+        let new = self.arrays[log2 as usize].get_or_init(|| BucketArray::new(log2));
+        new.clear();
         let moves = w.stats.moves;
         for b in old.buckets.iter() {
             for s in 0..BUCKET_SLOTS {
                 let e = b.entry[s].load(Relaxed);
                 if e != EMPTY
-                    && !place(
-                        w,
-                        &new,
-                        b.hash[s].load(Relaxed),
-                        e,
-                        b.value[s].load(Relaxed),
-                    )
+                    && !place(w, new, b.hash[s].load(Relaxed), e, b.value[s].load(Relaxed))
                 {
                     w.stats.moves = moves;
                     return false;
@@ -703,13 +754,11 @@ impl Cmap {
         }
         // Moves inside the private array are not displacements readers see.
         w.stats.moves = moves;
-        self.array.store(Arc::new(new));
-        // Retire: odd forever. Release, so that a reader that sees an odd
-        // counter then loads the new array on its retry.
-        for b in old.buckets.iter() {
-            let s = b.seq.load(Relaxed);
-            b.seq.store(s | 1, Release);
-        }
+        new.make_live();
+        self.current.store(log2, Release);
+        // Retire. Release, so that a reader that sees an odd counter then
+        // loads the new array on its retry.
+        old.retire();
         true
     }
 }
@@ -883,7 +932,7 @@ mod tests {
         // with (1, 3) fill bucket 1; a hash with candidates (0, 1) then finds
         // both full and must move one slot from bucket 0 to bucket 2.
         let m = Cmap::with_capacity(16);
-        assert_eq!(m.array.load().log2, 2);
+        assert_eq!(m.array().log2, 2);
         let h = |c0: u32, c1: u32, j: u32| (c1 << 16) | (j << 2) | c0;
         let mut keys = Vec::new();
         for j in 0..5 {

@@ -23,6 +23,7 @@
 mod arena;
 mod classifier;
 pub mod cmap;
+mod hugepage;
 mod prefetch;
 mod subtable;
 
