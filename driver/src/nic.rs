@@ -237,6 +237,8 @@ pub struct Nic<D: Device> {
     staging: [Option<u64>; KEY_WORDS],
     writes: u64,
     poll_limit: u32,
+    /// Path-search buffers, reused so installs do not allocate.
+    scratch: shadow::Scratch,
 }
 
 impl<D: Device> std::fmt::Debug for Nic<D> {
@@ -292,6 +294,7 @@ impl<D: Device> Nic<D> {
             staging: [None; KEY_WORDS],
             writes: 0,
             poll_limit: DEFAULT_POLL_LIMIT,
+            scratch: shadow::Scratch::default(),
         };
         nic.scratch_check()?;
         nic.reset()?;
@@ -646,37 +649,55 @@ impl<D: Device> Nic<D> {
                 replaced_same_key: true,
             });
         }
-        let placement = s
-            .place(&g, hash, MAX_CUCKOO_PATH)
-            .ok_or(NicError::TableFull {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        if !s.place(&g, hash, MAX_CUCKOO_PATH, &mut scratch) {
+            self.scratch = scratch;
+            return Err(NicError::TableFull {
                 slot,
-                entries: s.count,
-            })?;
-        for &(from, to) in &placement.moves {
+                entries: self.mf[slot as usize].count,
+            });
+        }
+        let result = self.run_placement(slot, &scratch.placement, &mask, masked, hash, flow_id);
+        let (target, moves) = (scratch.placement.target, scratch.placement.moves.len());
+        self.scratch = scratch;
+        result?;
+        Ok(Install {
+            index: target,
+            writes: (self.writes - before) as u32,
+            moves: moves as u32,
+            evicted: None,
+            replaced_same_key: false,
+        })
+    }
+
+    /// Executes the moves of `p` deepest first, then writes the new entry.
+    fn run_placement(
+        &mut self,
+        slot: u8,
+        p: &shadow::Placement,
+        mask: &FlowKey,
+        masked: FlowKey,
+        hash: u32,
+        flow_id: u32,
+    ) -> Result<(), NicError> {
+        for &(from, to) in &p.moves {
             let Some(mut e) = self.mf[slot as usize].entries[from as usize] else {
                 continue;
             };
             e.hits_carry += self.mf_hits_hw(slot, from)?;
-            self.write_mf(slot, to, e, &mask)?;
+            self.write_mf(slot, to, e, mask)?;
         }
         self.write_mf(
             slot,
-            placement.target,
+            p.target,
             shadow::MfEntry {
                 masked,
                 hash,
                 flow_id,
                 hits_carry: 0,
             },
-            &mask,
-        )?;
-        Ok(Install {
-            index: placement.target,
-            writes: (self.writes - before) as u32,
-            moves: placement.moves.len() as u32,
-            evicted: None,
-            replaced_same_key: false,
-        })
+            mask,
+        )
     }
 
     fn mf_hits_hw(&mut self, slot: u8, index: u32) -> Result<u64, NicError> {

@@ -69,19 +69,18 @@ impl MfSlot {
     /// Where a new entry with `hash` goes: the free position it takes and the
     /// moves (source index → destination index) to make first, in execution
     /// order. Breadth-first over buckets, so the path is a shortest one;
-    /// `max_moves` bounds it (`None`: no path, the table is full here).
-    pub fn place(&self, g: &Geometry, hash: u32, max_moves: usize) -> Option<Placement> {
-        struct Node {
-            bucket: u32,
-            parent: usize,
-            /// Index (in the parent's bucket) of the entry that moves here.
-            moved: u32,
-            depth: usize,
-        }
-        let start = cuckoo_buckets(hash, g.mf_log2_buckets);
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut seen: Vec<u32> = Vec::new();
-        for b in start {
+    /// `max_moves` bounds it (`false`: no path, the table is full here).
+    /// `scratch` is reused across calls so an install does not allocate.
+    pub fn place(&self, g: &Geometry, hash: u32, max_moves: usize, scratch: &mut Scratch) -> bool {
+        let Scratch {
+            nodes,
+            seen,
+            placement,
+        } = scratch;
+        nodes.clear();
+        seen.clear();
+        placement.moves.clear();
+        for b in cuckoo_buckets(hash, g.mf_log2_buckets) {
             if !seen.contains(&b) {
                 seen.push(b);
                 nodes.push(Node {
@@ -97,15 +96,15 @@ impl MfSlot {
             let (bucket, depth) = (nodes[head].bucket, nodes[head].depth);
             if let Some(free) = self.free_way(g, bucket) {
                 // Unwind: each moved entry goes to the position its child freed.
-                let mut moves = Vec::with_capacity(depth);
                 let mut dst = free;
                 let mut n = head;
                 while nodes[n].parent != usize::MAX {
-                    moves.push((nodes[n].moved, dst));
+                    placement.moves.push((nodes[n].moved, dst));
                     dst = nodes[n].moved;
                     n = nodes[n].parent;
                 }
-                return Some(Placement { target: dst, moves });
+                placement.target = dst;
+                return true;
             }
             if depth < max_moves {
                 for w in 0..g.mf_bucket_slots {
@@ -115,6 +114,8 @@ impl MfSlot {
                     };
                     let [a, b] = cuckoo_buckets(e.hash, g.mf_log2_buckets);
                     let alt = if a == bucket { b } else { a };
+                    // `seen` stays short (≤ a few hundred buckets at depth 4),
+                    // so a linear scan beats hashing here.
                     if alt == bucket || seen.contains(&alt) {
                         continue;
                     }
@@ -129,12 +130,31 @@ impl MfSlot {
             }
             head += 1;
         }
-        None
+        false
     }
 }
 
+/// One bucket reached by the path search.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node {
+    bucket: u32,
+    parent: usize,
+    /// Index (in the parent's bucket) of the entry that moves here.
+    moved: u32,
+    depth: usize,
+}
+
+/// Buffers of [`MfSlot::place`], kept by the Nic between installs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Scratch {
+    nodes: Vec<Node>,
+    seen: Vec<u32>,
+    /// The last placement found.
+    pub placement: Placement,
+}
+
 /// Result of [`MfSlot::place`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(crate) struct Placement {
     /// Index the new entry takes (free once the moves are done).
     pub target: u32,
@@ -172,27 +192,32 @@ mod tests {
         a | (b << 16)
     }
 
+    fn place(s: &MfSlot, g: &Geometry, hash: u32, max: usize) -> Option<Placement> {
+        let mut sc = Scratch::default();
+        s.place(g, hash, max, &mut sc).then_some(sc.placement)
+    }
+
     #[test]
     fn direct_then_displacement_then_full() {
         let g = g();
         let mut s = MfSlot::new(&g);
         // Empty: straight into the first candidate.
-        let p = s.place(&g, h(1, 2), 4).unwrap();
+        let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!((p.target, p.moves.len()), (1, 0));
         put(&mut s, 1, h(1, 3));
         put(&mut s, 2, h(2, 0));
         // New key wants 1 or 2 (both taken); 1's resident can go to 3.
-        let p = s.place(&g, h(1, 2), 4).unwrap();
+        let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!(p.moves.len(), 1);
         assert!(p.moves == vec![(1, 3)] || p.moves == vec![(2, 0)]);
         // Fill 0 and 3 with entries that can only go to 1/2: chain of two.
         put(&mut s, 3, h(3, 1));
-        let p = s.place(&g, h(1, 2), 4).unwrap();
+        let p = place(&s, &g, h(1, 2), 4).unwrap();
         // 2's resident goes to 0 directly.
         assert_eq!(p.moves, vec![(2, 0)]);
         assert_eq!(p.target, 2);
         put(&mut s, 0, h(0, 2));
-        assert_eq!(s.place(&g, h(1, 2), 4), None);
+        assert_eq!(place(&s, &g, h(1, 2), 4), None);
     }
 
     #[test]
@@ -203,9 +228,9 @@ mod tests {
         put(&mut s, 0, h(0, 1));
         put(&mut s, 1, h(1, 2));
         put(&mut s, 2, h(2, 3));
-        let p = s.place(&g, h(0, 0), 4).unwrap();
+        let p = place(&s, &g, h(0, 0), 4).unwrap();
         assert_eq!(p.moves, vec![(2, 3), (1, 2), (0, 1)]);
         assert_eq!(p.target, 0);
-        assert_eq!(s.place(&g, h(0, 0), 2), None);
+        assert_eq!(place(&s, &g, h(0, 0), 2), None);
     }
 }
