@@ -625,3 +625,54 @@ fn nic_over_a_boxed_trait_object() {
     assert_eq!(nic.device().read32(0, 4).unwrap(), (id >> 32) as u32);
     assert_eq!(nic.device().read32(0, 0).unwrap(), id as u32);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+    /// Random installs and removals in one small slot (so displacement and
+    /// full tables are common): after every single command of every
+    /// install, each megaflow that was resident before it still hits with
+    /// its flow id, and a refused install leaves the table untouched.
+    #[test]
+    fn no_resident_megaflow_ever_misses(ops in proptest::collection::vec((any::<bool>(), 0u64..64, 0u32..1000), 1..200)) {
+        let g = Geometry {
+            emc_log2_entries: 2,
+            mf_slots: 1,
+            mf_log2_buckets: 3,
+            mf_bucket_slots: 2,
+            missq_log2_depth: 2,
+        };
+        let mut nic = open(g);
+        nic.set_mask(0, &FlowKey::ONES).unwrap();
+        let mut oracle: HashMap<FlowKey, u32> = HashMap::new();
+        for (install, k, f) in ops {
+            let k = key(k);
+            if install {
+                let mut watch: Vec<(FlowKey, u32)> = oracle.iter().map(|(k, f)| (*k, *f)).collect();
+                watch.retain(|(w, _)| *w != k);
+                nic.device().watch = watch;
+                let before = nic.device().mf.clone();
+                match nic.install_megaflow(0, &k, f) {
+                    Ok(_) => {
+                        oracle.insert(k, f);
+                    }
+                    Err(NicError::TableFull { .. }) => {
+                        prop_assert!(!oracle.contains_key(&k));
+                        prop_assert_eq!(&nic.device().mf, &before);
+                    }
+                    Err(e) => return Err(TestCaseError::fail(e.to_string())),
+                }
+                nic.device().watch.clear();
+                let v = std::mem::take(&mut nic.device().watch_violations);
+                prop_assert!(v.is_empty(), "{:?}", v);
+            } else {
+                prop_assert_eq!(nic.remove_megaflow(0, &k).is_ok(), oracle.remove(&k).is_some());
+            }
+        }
+        prop_assert_eq!(nic.megaflow_len(0), oracle.len());
+        for (k, f) in &oracle {
+            let r = nic.device().peek(k);
+            prop_assert_eq!((r.kind, r.flow_id), (HitKind::Megaflow, *f));
+        }
+    }
+}
