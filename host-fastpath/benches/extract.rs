@@ -19,6 +19,8 @@ use fastpath::BURST;
 
 #[path = "support/etherparse_key.rs"]
 mod etherparse_key;
+#[path = "support/min_time.rs"]
+mod min_time;
 
 /// 32 distinct 64-byte IPv4/UDP frames (60 bytes + FCS on the wire).
 fn udp64() -> Vec<Vec<u8>> {
@@ -66,6 +68,18 @@ fn bench_extract(c: &mut Criterion) {
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
         let mut stats = ExtractStats::default();
+        let ns = min_time::min_ns_per_item(2000, BURST, || {
+            extract_batch(black_box(&refs), 1, &mut keys, &mut hashes, &mut stats);
+            black_box(&hashes);
+        });
+        let ns_ep = min_time::min_ns_per_item(2000, BURST, || {
+            for (f, k) in black_box(&refs).iter().zip(keys.iter_mut()) {
+                *k = etherparse_key::etherparse_key(f, 1).unwrap_or(FlowKey::ZERO);
+            }
+            abi::hash::hash_masked_batch(&keys, &FlowKey::ONES, &mut hashes);
+            black_box(&hashes);
+        });
+        eprintln!("extract/{name}_burst32: min {ns:.2} ns/packet; etherparse {ns_ep:.2} ns/packet");
         g.bench_function(format!("{name}_burst32"), |b| {
             b.iter(|| {
                 extract_batch(black_box(&refs), 1, &mut keys, &mut hashes, &mut stats);
@@ -110,6 +124,11 @@ fn bench_hash(c: &mut Criterion) {
         &mut hashes,
         &mut ExtractStats::default(),
     );
+    let ns = min_time::min_ns_per_item(2000, BURST, || {
+        abi::hash::hash_masked_batch(black_box(&keys), &FlowKey::ONES, &mut hashes);
+        black_box(&hashes);
+    });
+    eprintln!("hash/crc32c_key_burst32: min {ns:.2} ns/key");
     g.bench_function("crc32c_key_burst32", |b| {
         b.iter(|| {
             abi::hash::hash_masked_batch(black_box(&keys), &FlowKey::ONES, &mut hashes);

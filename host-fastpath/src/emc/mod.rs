@@ -143,11 +143,8 @@ impl std::fmt::Debug for Emc {
 
 /// OVS `emc_insert_min` for an inverse probability.
 fn insert_min(inv_prob: u32) -> u32 {
-    if inv_prob == 0 {
-        0
-    } else {
-        u32::MAX / inv_prob
-    }
+    // 0 disables: OVS keeps emc_insert_min at 0 then.
+    u32::MAX.checked_div(inv_prob).unwrap_or(0)
 }
 
 /// Full-key equality: OR of XORs, no early exit.

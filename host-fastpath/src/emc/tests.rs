@@ -201,7 +201,7 @@ fn sweep_clears_exactly_dead_entries() {
     let before: Vec<(u32, FlowId)> = (0..1024)
         .filter_map(|i| e.entry(i).map(|x| (i, x.0)))
         .collect();
-    let dead = |f: FlowId| f % 3 == 0;
+    let dead = |f: FlowId| f.is_multiple_of(3);
     let alive = |f: FlowId| !dead(f);
     // Incremental: 1024 / 100 -> 11 steps cover everything.
     let mut cleared = 0;

@@ -77,7 +77,7 @@ impl Ipv4 {
 /// IPv4 header (IHL, total length and checksum computed) followed by payload.
 pub fn ipv4(h: &Ipv4, payload: &[u8]) -> Vec<u8> {
     let mut opts = h.options.clone();
-    while opts.len() % 4 != 0 {
+    while !opts.len().is_multiple_of(4) {
         opts.push(0);
     }
     let hlen = 20 + opts.len();
@@ -185,7 +185,7 @@ pub fn ipv6_frag(next: u8, offset8: u16, more: bool, payload: &[u8]) -> Vec<u8> 
 /// `options` (zero-padded to a multiple of 4), followed by payload.
 pub fn tcp(src: u16, dst: u16, flags: u16, options: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut opts = options.to_vec();
-    while opts.len() % 4 != 0 {
+    while !opts.len().is_multiple_of(4) {
         opts.push(0);
     }
     let hlen = 20 + opts.len();

@@ -10,13 +10,14 @@
 //!
 //! Why a hand-written parser and not `etherparse`: measured side by side
 //! (`cargo bench -p host-fastpath --bench extract`, docs/PERFORMANCE.md
-//! "Miniflow extract"), the hand-written parser extracts a 64-byte UDP frame
-//! in a fraction of the time etherparse needs just to slice it (etherparse
-//! validates and builds a general header model we then have to re-read into
-//! the key), and etherparse's semantics for bad lengths differ from OVS's
-//! (e.g. it rejects or clips where OVS records an L2-only key), which would
-//! need a second pass to undo. etherparse stays as a dev-dependency: it is
-//! the independent oracle in the differential tests.
+//! "Miniflow extract"), extract + hash of a 64-byte UDP frame in bursts of
+//! 32 takes 10.6 ns per packet with this parser and 57.8 ns with etherparse
+//! slicing the frame and the key built from its slices; etherparse's
+//! slicing alone (34 ns) already exceeds the 20 ns budget. etherparse also
+//! validates and rejects where OVS records a partial key (e.g. an IPv4 total
+//! length beyond the frame), so its result would need a second pass to get
+//! OVS semantics. etherparse stays as a dev-dependency: it is the
+//! independent oracle of the differential property test.
 
 mod parse;
 mod stats;
