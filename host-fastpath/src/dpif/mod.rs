@@ -22,7 +22,7 @@ use crate::odp::{self, ExecStats, OdpAction};
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
-use std::collections::HashMap;
+use crate::ofproto::classifier::FastMap;
 use std::time::Instant;
 
 /// Default upper limit on installed megaflows (OVS `other_config:flow-limit`).
@@ -120,6 +120,15 @@ pub struct PmdStats {
     pub flows_modified: u64,
 }
 
+/// What an upcall did with a packet.
+#[derive(Debug)]
+pub enum Upcall {
+    /// The megaflow was already installed (by an earlier packet of the burst).
+    Existing(FlowId),
+    /// Translated (and installed if allowed): run these actions on the packet.
+    Executed(Vec<OdpAction>),
+}
+
 /// Where output packets go.
 pub trait PacketSink {
     /// Called for each output action.
@@ -164,7 +173,7 @@ pub struct Pmd {
     alive: Vec<bool>,
     free: Vec<FlowId>,
     n_flows: usize,
-    by_ident: HashMap<(FlowKey, FlowKey), FlowId>,
+    by_ident: FastMap<(FlowKey, FlowKey), FlowId>,
     /// Configuration.
     pub config: DpConfig,
     /// Dynamic flow limit (≤ `config.flow_limit`).
@@ -189,7 +198,7 @@ impl Pmd {
             alive: Vec::new(),
             free: Vec::new(),
             n_flows: 0,
-            by_ident: HashMap::new(),
+            by_ident: FastMap::default(),
             dynamic_limit: INITIAL_DYNAMIC_LIMIT.min(config.flow_limit),
             config,
             stats: PmdStats::default(),
@@ -336,28 +345,10 @@ impl Pmd {
         while miss != 0 {
             let i = miss.trailing_zeros() as usize;
             miss &= miss - 1;
-            self.stats.upcalls += 1;
-            let t0 = Instant::now();
-            if let Some(id) = self.dpcls.lookup(&keys[i]) {
-                ids[i] = Some(id);
-                self.stats.upcall_existing += 1;
-                self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
-                continue;
+            match self.upcall(of, &keys[i], now) {
+                Upcall::Existing(id) => ids[i] = Some(id),
+                Upcall::Executed(acts) => upcall_actions[i] = Some(acts),
             }
-            let t = of.translate(&keys[i], false);
-            self.stats.xlate_subtables += t.subtables_visited as u64;
-            if self.n_flows >= self.flow_limit() {
-                self.stats.upcall_flow_limit += 1;
-                upcall_actions[i] = Some(t.actions);
-            } else {
-                match self.install(&keys[i], t.mask, t.actions.clone(), now) {
-                    Some(_) => self.stats.upcall_installs += 1,
-                    None => {}
-                }
-                // The packet that caused the upcall is not counted in the flow.
-                upcall_actions[i] = Some(t.actions);
-            }
-            self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
         }
         // Execute.
         for i in 0..n {
@@ -389,6 +380,29 @@ impl Pmd {
             };
             run_actions(acts, frames[i], &keys[i], in_port, &mut self.scratch, &mut self.stats, &mut self.exec_stats, sink);
         }
+    }
+
+    /// Handles one packet that missed both caches (OVS `handle_packet_upcall`):
+    /// look the megaflow up again (an earlier packet may have installed it),
+    /// else translate, install unless over the flow limit, and hand back the
+    /// actions to run on this packet (not counted in the flow's statistics).
+    pub fn upcall(&mut self, of: &OfProto, key: &FlowKey, now: u64) -> Upcall {
+        self.stats.upcalls += 1;
+        let t0 = Instant::now();
+        if let Some(id) = self.dpcls.lookup(key) {
+            self.stats.upcall_existing += 1;
+            self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
+            return Upcall::Existing(id);
+        }
+        let t = of.translate(key, false);
+        self.stats.xlate_subtables += t.subtables_visited as u64;
+        if self.n_flows >= self.flow_limit() {
+            self.stats.upcall_flow_limit += 1;
+        } else if self.install(key, t.mask, t.actions.clone(), now).is_some() {
+            self.stats.upcall_installs += 1;
+        }
+        self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
+        Upcall::Executed(t.actions)
     }
 
     /// Ranks the classifier's subtables if a second has passed (OVS does this per PMD).

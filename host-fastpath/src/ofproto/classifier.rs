@@ -67,15 +67,25 @@ struct TrieField {
     trie: PrefixTrie,
 }
 
+/// Rules of one masked value (several values may share a hash).
+struct RuleSet {
+    value: Flow,
+    /// (priority, id), highest priority first.
+    list: Vec<(u16, RuleId)>,
+}
+
 struct Subtable {
     mask: Flow,
-    /// Cumulative masks of the indexed stages and of the final stage.
+    /// Cumulative masks of the indexed stages and of the final stage (what a
+    /// miss at that stage un-wildcards).
     cum: Vec<Flow>,
-    cum_words: Vec<u16>,
+    /// Each stage's own bits, and the words they touch; stage hashes chain.
+    own: Vec<Flow>,
+    own_words: Vec<u16>,
     /// Per stage (indexed and final): bitmap of the tries relevant to it.
     stage_tries: Vec<u8>,
     indices: Vec<FastMap<u64, u32>>,
-    rules: FastMap<Flow, Vec<(u16, RuleId)>>,
+    rules: FastMap<u64, Vec<RuleSet>>,
     n_rules: usize,
     max_priority: u16,
     seq: u64,
@@ -116,6 +126,31 @@ pub struct Classifier {
 #[inline]
 fn ports_of(f: &Flow) -> u32 {
     ((f.get(Field::TpSrc) as u32) << 16) | f.get(Field::TpDst) as u32
+}
+
+const HASH_BASIS: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl Subtable {
+    /// Chained hashes of `f` at each stage (the last is the full-match hash).
+    fn stage_hashes(&self, f: &Flow) -> [u64; N_STAGES] {
+        let mut out = [0u64; N_STAGES];
+        let mut h = HASH_BASIS;
+        for i in 0..self.own.len() {
+            h = f.hash_chain(&self.own[i], self.own_words[i], h);
+            out[i] = h;
+        }
+        out
+    }
+
+    /// The best rule whose masked value equals `flow & mask`, given the full hash.
+    #[inline]
+    fn find(&self, hash: u64, flow: &Flow) -> Option<&(u16, RuleId)> {
+        self.rules
+            .get(&hash)?
+            .iter()
+            .find(|r| flow.matches(&self.mask, &r.value))
+            .and_then(|r| r.list.first())
+    }
 }
 
 fn prefix_len(mask: u128, width: u32) -> Option<u32> {
@@ -215,7 +250,8 @@ impl Classifier {
         let n_idx = cum.len() - 1;
         let st = Subtable {
             mask: *mask,
-            cum_words: cum.iter().map(|c| c.word_map()).collect(),
+            own_words: own.iter().map(|c| c.word_map()).collect(),
+            own,
             cum,
             stage_tries,
             indices: (0..n_idx).map(|_| FastMap::default()).collect(),
@@ -256,7 +292,21 @@ impl Classifier {
         };
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
-        let list = st.rules.entry(value).or_default();
+        let hs = st.stage_hashes(&value);
+        let n_idx = st.indices.len();
+        let bucket = st.rules.entry(hs[n_idx]).or_default();
+        let set = match bucket.iter().position(|r| r.value == value) {
+            Some(i) => &mut bucket[i],
+            None => {
+                bucket.push(RuleSet {
+                    value,
+                    list: Vec::new(),
+                });
+                let n = bucket.len() - 1;
+                &mut bucket[n]
+            }
+        };
+        let list = &mut set.list;
         if let Some(e) = list.iter_mut().find(|e| e.0 == priority) {
             let old = e.1;
             e.1 = id;
@@ -264,8 +314,7 @@ impl Classifier {
         }
         let pos = list.iter().position(|e| e.0 < priority).unwrap_or(list.len());
         list.insert(pos, (priority, id));
-        for i in 0..st.indices.len() {
-            let h = value.hash_masked(&st.cum[i], st.cum_words[i]);
+        for (i, &h) in hs.iter().enumerate().take(n_idx) {
             *st.indices[i].entry(h).or_insert(0) += 1;
         }
         if st.ports_mask_len > 0 {
@@ -292,14 +341,20 @@ impl Classifier {
         let si = *self.by_mask.get(&m.mask)?;
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
-        let list = st.rules.get_mut(&value)?;
+        let hs = st.stage_hashes(&value);
+        let n_idx = st.indices.len();
+        let bucket = st.rules.get_mut(&hs[n_idx])?;
+        let bi = bucket.iter().position(|r| r.value == value)?;
+        let list = &mut bucket[bi].list;
         let pos = list.iter().position(|e| e.0 == priority)?;
         let (_, id) = list.remove(pos);
         if list.is_empty() {
-            st.rules.remove(&value);
+            bucket.remove(bi);
+            if bucket.is_empty() {
+                st.rules.remove(&hs[n_idx]);
+            }
         }
-        for i in 0..st.indices.len() {
-            let h = value.hash_masked(&st.cum[i], st.cum_words[i]);
+        for (i, &h) in hs.iter().enumerate().take(n_idx) {
             if let Some(c) = st.indices[i].get_mut(&h) {
                 *c -= 1;
                 if *c == 0 {
@@ -312,7 +367,13 @@ impl Classifier {
         }
         st.n_rules -= 1;
         if priority == st.max_priority {
-            st.max_priority = st.rules.values().filter_map(|l| l.first().map(|e| e.0)).max().unwrap_or(0);
+            st.max_priority = st
+                .rules
+                .values()
+                .flatten()
+                .filter_map(|r| r.list.first().map(|e| e.0))
+                .max()
+                .unwrap_or(0);
         }
         let plens = st.trie_plen;
         for (j, t) in self.tries.iter_mut().enumerate() {
@@ -357,11 +418,10 @@ impl Classifier {
                     break;
                 }
             }
-            if let Some(l) = st.rules.get(&flow.masked(&st.mask)) {
-                if let Some(&(prio, id)) = l.first() {
-                    if best.is_none_or(|(_, p)| prio > p) {
-                        best = Some((id, prio));
-                    }
+            let hs = st.stage_hashes(flow);
+            if let Some(&(prio, id)) = st.find(hs[st.indices.len()], flow) {
+                if best.is_none_or(|(_, p)| prio > p) {
+                    best = Some((id, prio));
                 }
             }
         }
@@ -411,6 +471,7 @@ impl Classifier {
     #[inline]
     fn find_match_wc(&self, st: &Subtable, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES], wc: &mut Flow) -> Option<(RuleId, u16)> {
         let n_idx = st.indices.len();
+        let mut h = HASH_BASIS;
         for i in 0..n_idx {
             if self.check_tries(st, i, flow, ctx, wc) {
                 if i > 0 {
@@ -418,19 +479,20 @@ impl Classifier {
                 }
                 return None;
             }
-            let h = flow.hash_masked(&st.cum[i], st.cum_words[i]);
+            h = flow.hash_chain(&st.own[i], st.own_words[i], h);
             if !st.indices[i].contains_key(&h) {
                 wc.or_with(&st.cum[i]);
                 return None;
             }
         }
+        h = flow.hash_chain(&st.own[n_idx], st.own_words[n_idx], h);
         if self.check_tries(st, n_idx, flow, ctx, wc) {
             if n_idx > 0 {
                 wc.or_with(&st.cum[n_idx - 1]);
             }
             return None;
         }
-        match st.rules.get(&flow.masked(&st.mask)).and_then(|l| l.first()) {
+        match st.find(h, flow) {
             Some(&(prio, id)) => {
                 wc.or_with(&st.mask);
                 Some((id, prio))

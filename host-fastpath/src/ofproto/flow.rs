@@ -18,7 +18,7 @@ pub const REGS_WORD: usize = KEY_WORDS + 1;
 pub const N_REGS: usize = 8;
 
 /// A slow-path flow (or, with the same layout, a wildcard mask).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flow {
     /// Words 0..8 are the datapath key; 8 is metadata; 9..13 the registers.
     pub w: [u64; FLOW_WORDS],
@@ -121,7 +121,14 @@ impl Flow {
     /// A cheap 64-bit hash of `self & mask` over the words selected by `words`.
     #[inline]
     pub fn hash_masked(&self, mask: &Flow, words: u16) -> u64 {
-        let mut h: u64 = 0x9e37_79b9_7f4a_7c15;
+        self.hash_chain(mask, words, 0x9e37_79b9_7f4a_7c15)
+    }
+
+    /// [`Flow::hash_masked`] continuing from `basis` (staged lookups chain
+    /// one stage's hash into the next, as OVS's `flow_hash_in_minimask_range`).
+    #[inline]
+    pub fn hash_chain(&self, mask: &Flow, words: u16, basis: u64) -> u64 {
+        let mut h: u64 = basis;
         let mut m = words;
         while m != 0 {
             let i = m.trailing_zeros() as usize;
@@ -140,6 +147,15 @@ impl Flow {
             }
         }
         m
+    }
+}
+
+impl core::hash::Hash for Flow {
+    #[inline]
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        for &w in &self.w {
+            state.write_u64(w);
+        }
     }
 }
 

@@ -45,6 +45,9 @@ struct Ctx<'a> {
     flow: Flow,
     base: Flow,
     wc: Flow,
+    /// Bits actions wrote: the masks of committed set actions (the same for
+    /// every packet of the megaflow, so actions compare equal across it).
+    written: Flow,
     odp: Vec<OdpAction>,
     depth: u32,
     resubmits: u32,
@@ -72,6 +75,7 @@ impl OfProto {
             flow,
             base: flow,
             wc,
+            written: Flow::ZERO,
             odp: Vec::new(),
             depth: 0,
             resubmits: 0,
@@ -216,6 +220,7 @@ impl Ctx<'_> {
                 Action::SetField { mf, value, mask } => {
                     if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
                         mf.unwildcard(&mut self.wc, *mask);
+                        mf.unwildcard(&mut self.written, *mask);
                         mf.set_masked(&mut self.flow, *value, *mask);
                         self.note(indent, format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name));
                     } else {
@@ -225,6 +230,7 @@ impl Ctx<'_> {
                 Action::Load { dst, value } => {
                     if prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc)) {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
+                        dst.mf.unwildcard(&mut self.written, dst.mask());
                         dst.set(&mut self.flow, *value);
                         self.note(indent, format!("load:{value:#x}->{}[{}..{}]", dst.mf.name, dst.ofs, dst.ofs + dst.n_bits - 1));
                     }
@@ -235,6 +241,7 @@ impl Ctx<'_> {
                     {
                         src.mf.unwildcard(&mut self.wc, src.mask());
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
+                        dst.mf.unwildcard(&mut self.written, dst.mask());
                         let v = src.get(&self.flow);
                         dst.set(&mut self.flow, v);
                         self.note(indent, format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name));
@@ -249,6 +256,7 @@ impl Ctx<'_> {
                             self.stop = true;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
+                            self.written.set(Field::NwTtl, 0xff);
                             self.note(indent, format!("dec_ttl: {} -> {}", ttl, ttl - 1));
                         }
                     }
@@ -338,7 +346,7 @@ impl Ctx<'_> {
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
     fn commit(&mut self) {
-        let (f, b, wc) = (&self.flow, &self.base, &self.wc);
+        let (f, b, wc) = (&self.flow, &self.base, &self.written);
         let sets = |header: Header, list: &[(SetField, Field, u128)], out: &mut Vec<OdpAction>| {
             let mut fields = Vec::new();
             for &(sf, kf, full) in list {
@@ -368,10 +376,12 @@ impl Ctx<'_> {
                 .collect()
         };
         let (want, mut have) = (stack(f), stack(b));
+        let mut popped = 0;
         if want != have {
             while !have.is_empty() && !want.ends_with(&have) {
                 out.push(OdpAction::PopVlan);
                 have.remove(0);
+                popped += 1;
             }
             let extra = want.len() - have.len();
             for t in want[..extra].iter().rev() {
@@ -428,6 +438,11 @@ impl Ctx<'_> {
             }
         }
         self.odp.extend(out);
+        // A popped tag is rebuilt from the flow's whole TCI: all of it was read
+        // (OVS un-wildcards the popped qtag).
+        for f in [Field::VlanTci, Field::VlanTci2].iter().take(popped) {
+            self.wc.set(*f, u64::MAX);
+        }
         self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
     }
 }

@@ -24,6 +24,16 @@ enum Cmd {
     Trace(trace::TraceArgs),
     /// Run packets (pcap, ClassBench trace or synthetic) through the software datapath.
     Run(run::RunArgs),
+    /// Write a synthetic ClassBench-like ACL in ovs-ofctl syntax.
+    #[command(after_help = "Example:\n  fastpath gen-rules --count 200 --seed 1 > examples/acl-small.flows")]
+    GenRules {
+        /// Number of rules (before the final catch-all).
+        #[arg(long, default_value_t = 200)]
+        count: usize,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 fn main() -> Result<()> {
@@ -32,5 +42,9 @@ fn main() -> Result<()> {
         Cmd::Nic(c) => nic::run(c),
         Cmd::Trace(a) => trace::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::GenRules { count, seed } => {
+            print!("{}", fastpath::io::gen::acl_rules(count, seed));
+            Ok(())
+        }
     }
 }

@@ -1,13 +1,482 @@
-//! `fastpath run` (placeholder until the datapath lands).
+//! `fastpath run`: packets through the software datapath, with a
+//! `dpif-netdev/pmd-perf-show`-style report.
 
-use anyhow::Result;
-use clap::Args;
+use anyhow::{bail, Context, Result};
+use clap::{ArgGroup, Args};
+use fastpath::dpif::{format_dump_flow, CountingSink, DpConfig, PacketSink, Pmd, PmdStats, REVALIDATE_INTERVAL_MS};
+use fastpath::io::classbench::{header_frame, parse_trace};
+use fastpath::io::frames::{frame_from_key, MIN_FRAME};
+use fastpath::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
+use fastpath::io::pcap::{PcapReader, PcapWriter};
+use fastpath::ofproto::{OfProto, Prefixes};
+use fastpath::BURST;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 /// Arguments of `fastpath run`.
 #[derive(Args)]
-pub struct RunArgs {}
+#[command(group(ArgGroup::new("input").required(true).args(["pcap", "classbench_trace", "gen"])))]
+#[command(after_help = "Examples:
+  fastpath run --rules examples/acl-small.flows --gen flows=10000,zipf=1.0,packets=1000000,seed=1
+  fastpath run --rules examples/acl-small.flows --pcap in.pcap --out-pcap out --dump-flows flows.txt
+  fastpath run --rules acl1_10k.flows --classbench-trace acl1_10000_trace --loops 20 --stats-json s.json
+
+Packets go through extract → EMC → megaflow classifier → upcall (translate,
+install) in bursts of 32, as Open vSwitch's userspace datapath does, and the
+run ends with a pmd-perf-show style table.
+
+--stats-json keys: packets, bytes, seconds, mpps, ns_per_packet,
+cycles_per_packet, emc_hits, megaflow_hits, subtable_lookups_per_hit, upcalls,
+upcall_installs, upcall_existing, upcall_flow_limit, upcall_us_avg,
+xlate_subtables_per_upcall, lost, dropped, tx_packets, megaflows, masks,
+flow_limit, rules, threads, tx_ports {port: packets}.")]
+pub struct RunArgs {
+    /// Rule file in `ovs-ofctl add-flows` syntax.
+    #[arg(long)]
+    rules: PathBuf,
+    /// Read packets from a classic libpcap file (Ethernet).
+    #[arg(long)]
+    pcap: Option<PathBuf>,
+    /// Read a ClassBench header trace (`sip dip sport dport proto flags idx`).
+    #[arg(long)]
+    classbench_trace: Option<PathBuf>,
+    /// Synthetic traffic: `flows=N,zipf=S,packets=P,seed=X`.
+    #[arg(long)]
+    gen: Option<String>,
+    /// Port the packets arrive on.
+    #[arg(long, default_value_t = 1)]
+    in_port: u32,
+    /// Replay the input this many times.
+    #[arg(long, default_value_t = 1)]
+    loops: u32,
+    /// Packet threads (each with its own EMC, classifier and flow table, as OVS PMDs; packets are spread by flow hash).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Write the megaflows in `dpctl/dump-flows` format.
+    #[arg(long)]
+    dump_flows: Option<PathBuf>,
+    /// Write the counters as JSON.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// Write each output port's packets to PREFIX-portN.pcap (needs --threads 1).
+    #[arg(long)]
+    out_pcap: Option<String>,
+    /// EMC insertion probability 1/N (0 disables the EMC).
+    #[arg(long, default_value_t = 100)]
+    emc_insert_inv_prob: u32,
+    /// Upper limit on megaflows.
+    #[arg(long, default_value_t = 200_000)]
+    flow_limit: usize,
+    /// Idle timeout of megaflows, ms.
+    #[arg(long, default_value_t = 10_000)]
+    max_idle: u64,
+    /// Address prefix tracking: up to 4 of nw_dst,nw_src,ipv6_dst,ipv6_src, or `none`.
+    #[arg(long, default_value = "nw_dst,nw_src,ipv6_dst,ipv6_src")]
+    prefixes: String,
+    /// Exact-match megaflows.
+    #[arg(long)]
+    no_megaflows: bool,
+    /// No progress bar.
+    #[arg(long)]
+    quiet: bool,
+}
+
+struct Traffic {
+    frames: Vec<Vec<u8>>,
+    seq: Vec<u32>,
+}
+
+fn load_traffic(a: &RunArgs, of: &OfProto) -> Result<Traffic> {
+    if let Some(p) = &a.pcap {
+        let frames = PcapReader::open(p)?.read_all()?;
+        let seq = (0..frames.len() as u32).collect();
+        return Ok(Traffic { frames, seq });
+    }
+    if let Some(p) = &a.classbench_trace {
+        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let hdrs = parse_trace(&text, &p.display().to_string())?;
+        let frames: Vec<Vec<u8>> = hdrs.iter().map(header_frame).collect();
+        let seq = (0..frames.len() as u32).collect();
+        return Ok(Traffic { frames, seq });
+    }
+    let spec: GenSpec = a.gen.as_deref().unwrap_or_default().parse().map_err(anyhow::Error::msg)?;
+    let mut rng = Rng::new(spec.seed);
+    let keys = flows_inside(&of.rules, spec.flows, &mut rng, a.in_port);
+    if keys.is_empty() {
+        bail!("--gen: the rule file has no rules to draw flows from");
+    }
+    let frames: Vec<Vec<u8>> = keys.iter().map(|k| frame_from_key(k, MIN_FRAME)).collect();
+    let seq = zipf_sequence(frames.len(), spec.zipf, spec.packets, &mut rng);
+    Ok(Traffic { frames, seq })
+}
+
+#[inline]
+fn rdtsc() -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: RDTSC only reads the time-stamp counter; it has no memory
+        // effects and is available on every x86_64 CPU.
+        #[allow(unused_unsafe)]
+        unsafe {
+            core::arch::x86_64::_rdtsc()
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        0
+    }
+}
+
+/// Writes each port's packets to its own pcap file.
+struct PcapSink {
+    prefix: String,
+    files: HashMap<u32, PcapWriter<BufWriter<File>>>,
+    counts: CountingSink,
+    error: Option<anyhow::Error>,
+    ts: u64,
+}
+
+impl PacketSink for PcapSink {
+    fn output(&mut self, port: u32, frame: &[u8]) {
+        self.counts.output(port, frame);
+        if self.error.is_some() {
+            return;
+        }
+        self.ts += 1000;
+        let w = match self.files.entry(port) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                let path = PathBuf::from(format!("{}-port{port}.pcap", self.prefix));
+                match PcapWriter::create(&path) {
+                    Ok(w) => v.insert(w),
+                    Err(e) => {
+                        self.error = Some(e.into());
+                        return;
+                    }
+                }
+            }
+        };
+        if let Err(e) = w.write(self.ts, frame) {
+            self.error = Some(e.into());
+        }
+    }
+}
+
+struct ThreadResult {
+    pmd: Pmd,
+    sink: CountingSink,
+    ns: u64,
+    cycles: u64,
+    error: Option<anyhow::Error>,
+}
+
+/// RSS-like spreading: by a hash of the frame's address and port bytes.
+fn rss(frame: &[u8], threads: usize) -> usize {
+    if threads == 1 {
+        return 0;
+    }
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in frame.iter().skip(26).take(12) {
+        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
+    }
+    h as usize % threads
+}
+
+fn run_thread(
+    a: &RunArgs,
+    of: &OfProto,
+    traffic: &Traffic,
+    seq: &[u32],
+    cfg: DpConfig,
+    pb: &ProgressBar,
+    mut sink: Box<dyn SinkExt + '_>,
+) -> Result<ThreadResult> {
+    let mut pmd = Pmd::new(cfg)?;
+    let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
+    let start = Instant::now();
+    let c0 = rdtsc();
+    let mut last_reval = Instant::now();
+    let mut n_bursts = 0u64;
+    for _ in 0..a.loops {
+        for chunk in seq.chunks(BURST) {
+            burst.clear();
+            burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
+            pmd.process_burst(of, &burst, a.in_port, sink.as_sink());
+            n_bursts += 1;
+            if n_bursts % 256 == 0 {
+                pb.inc(256 * BURST as u64);
+                pmd.housekeeping();
+                if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
+                    pmd.revalidate(of, false);
+                    last_reval = Instant::now();
+                }
+            }
+        }
+    }
+    let cycles = rdtsc().wrapping_sub(c0);
+    let ns = start.elapsed().as_nanos() as u64;
+    let (counts, error) = sink.finish();
+    Ok(ThreadResult {
+        pmd,
+        sink: counts,
+        ns,
+        cycles,
+        error,
+    })
+}
+
+trait SinkExt: Send {
+    fn as_sink(&mut self) -> &mut dyn PacketSink;
+    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>);
+}
+
+impl SinkExt for CountingSink {
+    fn as_sink(&mut self) -> &mut dyn PacketSink {
+        self
+    }
+    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>) {
+        (*self, None)
+    }
+}
+
+impl SinkExt for PcapSink {
+    fn as_sink(&mut self) -> &mut dyn PacketSink {
+        self
+    }
+    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>) {
+        let mut err = self.error;
+        for (_, w) in self.files {
+            if let Err(e) = w.finish() {
+                err.get_or_insert(e.into());
+            }
+        }
+        (self.counts, err)
+    }
+}
+
+fn add(a: &mut PmdStats, b: &PmdStats) {
+    a.packets += b.packets;
+    a.bytes += b.bytes;
+    a.emc_hits += b.emc_hits;
+    a.megaflow_hits += b.megaflow_hits;
+    a.subtable_lookups += b.subtable_lookups;
+    a.upcalls += b.upcalls;
+    a.upcall_installs += b.upcall_installs;
+    a.upcall_existing += b.upcall_existing;
+    a.upcall_flow_limit += b.upcall_flow_limit;
+    a.lost += b.lost;
+    a.upcall_ns += b.upcall_ns;
+    a.xlate_subtables += b.xlate_subtables;
+    a.tx_packets += b.tx_packets;
+    a.dropped += b.dropped;
+    a.flows_deleted += b.flows_deleted;
+    a.flows_modified += b.flows_modified;
+}
+
+fn pct(a: u64, b: u64) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        100.0 * a as f64 / b as f64
+    }
+}
+
+fn div(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
 
 /// Runs `fastpath run`.
-pub fn run(_a: RunArgs) -> Result<()> {
-    anyhow::bail!("not yet")
+pub fn run(a: RunArgs) -> Result<()> {
+    if a.threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    if a.out_pcap.is_some() && a.threads != 1 {
+        bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
+    }
+    let prefixes: Prefixes = a.prefixes.parse()?;
+    let mut of = OfProto::load(&a.rules, prefixes)?;
+    of.megaflows = !a.no_megaflows;
+    let traffic = load_traffic(&a, &of)?;
+    if traffic.seq.is_empty() {
+        bail!("no packets to run");
+    }
+    let cfg = DpConfig {
+        flow_limit: a.flow_limit,
+        max_idle_ms: a.max_idle,
+        emc_insert_inv_prob: a.emc_insert_inv_prob,
+        ..DpConfig::default()
+    };
+    // Spread packets over threads by flow hash (RSS).
+    let mut shares: Vec<Vec<u32>> = vec![Vec::new(); a.threads];
+    for &i in &traffic.seq {
+        shares[rss(&traffic.frames[i as usize], a.threads)].push(i);
+    }
+    let total = traffic.seq.len() as u64 * a.loops as u64;
+    let pb = if a.quiet || total < 2_000_000 {
+        ProgressBar::hidden()
+    } else {
+        let pb = ProgressBar::new(total);
+        pb.set_style(
+            ProgressStyle::with_template("{bar:40} {pos}/{len} packets {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        pb
+    };
+    let results: Vec<Result<ThreadResult>> = std::thread::scope(|s| {
+        let handles: Vec<_> = shares
+            .iter()
+            .map(|share| {
+                let (a, of, traffic, cfg, pb) = (&a, &of, &traffic, cfg.clone(), &pb);
+                s.spawn(move || {
+                    let sink: Box<dyn SinkExt> = match &a.out_pcap {
+                        Some(p) => Box::new(PcapSink {
+                            prefix: p.clone(),
+                            files: HashMap::new(),
+                            counts: CountingSink::default(),
+                            error: None,
+                            ts: 0,
+                        }),
+                        None => Box::new(CountingSink::default()),
+                    };
+                    run_thread(a, of, traffic, share, cfg, pb, sink)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("packet thread panicked"))))
+            .collect()
+    });
+    pb.finish_and_clear();
+    let mut res = Vec::new();
+    for r in results {
+        let r = r?;
+        if let Some(e) = r.error {
+            return Err(e.context("writing --out-pcap"));
+        }
+        res.push(r);
+    }
+    report(&a, &of, &res)
+}
+
+fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
+    let mut st = PmdStats::default();
+    let mut tx: Vec<(u32, u64, u64)> = Vec::new();
+    let (mut flows, mut masks, mut ns, mut cycles) = (0usize, 0usize, 0u64, 0u64);
+    let mut malformed = 0u64;
+    for r in res {
+        add(&mut st, &r.pmd.stats);
+        flows += r.pmd.n_flows();
+        masks += r.pmd.dpcls.mask_count();
+        ns = ns.max(r.ns);
+        cycles += r.cycles;
+        malformed += r.pmd.extract_stats.malformed();
+        for &(p, n, b) in &r.sink.ports {
+            match tx.iter_mut().find(|t| t.0 == p) {
+                Some(t) => {
+                    t.1 += n;
+                    t.2 += b;
+                }
+                None => tx.push((p, n, b)),
+            }
+        }
+    }
+    tx.sort();
+    let secs = ns as f64 / 1e9;
+    let mpps = div(st.packets as f64, secs) / 1e6;
+    let busy_ns: u64 = res.iter().map(|r| r.ns).sum();
+    let ns_pp = div(busy_ns as f64, st.packets as f64);
+    let cyc_pp = div(cycles as f64, st.packets as f64);
+    let lookups_per_hit = div(st.subtable_lookups as f64, st.megaflow_hits as f64);
+    let up_us = div(st.upcall_ns as f64 / 1000.0, st.upcalls as f64);
+    let xl = div(st.xlate_subtables as f64, (st.upcalls - st.upcall_existing) as f64);
+    let limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
+    let mut o = String::new();
+    let _ = writeln!(o, "fastpath run: {} rules ({} subtables), {} thread(s)", of.n_rules(), of.n_subtables(), a.threads);
+    let _ = writeln!(o, "  Rx packets:          {:>12}  ({:.2} Mpps, {:.3} s)", st.packets, mpps, secs);
+    let _ = writeln!(o, "  Cycles per packet:   {:>12.1}  ({:.1} ns per packet per thread)", cyc_pp, ns_pp);
+    let _ = writeln!(o, "  - EMC hits:          {:>12}  ({:5.1} %)", st.emc_hits, pct(st.emc_hits, st.packets));
+    let _ = writeln!(
+        o,
+        "  - Megaflow hits:     {:>12}  ({:5.1} %, {:.2} subtbl lookups/hit)",
+        st.megaflow_hits,
+        pct(st.megaflow_hits, st.packets),
+        lookups_per_hit
+    );
+    let _ = writeln!(
+        o,
+        "  - Upcalls:           {:>12}  ({:5.1} %, {:.2} us/upcall, {:.1} rule subtables/translation)",
+        st.upcalls,
+        pct(st.upcalls, st.packets),
+        up_us,
+        xl
+    );
+    let _ = writeln!(
+        o,
+        "      installed {}, found installed by the same burst {}, over flow limit {}",
+        st.upcall_installs, st.upcall_existing, st.upcall_flow_limit
+    );
+    let _ = writeln!(o, "  - Lost upcalls:      {:>12}", st.lost);
+    let _ = writeln!(o, "  Dropped by actions:  {:>12}", st.dropped);
+    let _ = writeln!(o, "  Megaflows:           {:>12}  in {} masks (flow limit {})", flows, masks, limit);
+    if malformed > 0 {
+        let _ = writeln!(o, "  Malformed frames:    {:>12}  (parsed as far as possible)", malformed);
+    }
+    for (p, n, b) in &tx {
+        let _ = writeln!(o, "  Tx port {:<6}       {:>12}  packets, {} bytes", p, n, b);
+    }
+    print!("{o}");
+    if let Some(path) = &a.dump_flows {
+        let mut s = String::new();
+        for (i, r) in res.iter().enumerate() {
+            let _ = writeln!(s, "flow-dump from pmd on cpu core: {i}");
+            let now = r.pmd.now_ns();
+            for (_, f) in r.pmd.flows() {
+                let _ = writeln!(s, "{}", format_dump_flow(f, now));
+            }
+        }
+        std::fs::write(path, s).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.stats_json {
+        let ports: Vec<String> = tx.iter().map(|(p, n, _)| format!("\"{p}\": {n}")).collect();
+        let j = format!(
+            "{{\n  \"packets\": {},\n  \"bytes\": {},\n  \"seconds\": {:.6},\n  \"mpps\": {:.4},\n  \"ns_per_packet\": {:.2},\n  \"cycles_per_packet\": {:.2},\n  \"emc_hits\": {},\n  \"megaflow_hits\": {},\n  \"subtable_lookups_per_hit\": {:.4},\n  \"upcalls\": {},\n  \"upcall_installs\": {},\n  \"upcall_existing\": {},\n  \"upcall_flow_limit\": {},\n  \"upcall_us_avg\": {:.4},\n  \"xlate_subtables_per_upcall\": {:.3},\n  \"lost\": {},\n  \"dropped\": {},\n  \"tx_packets\": {},\n  \"megaflows\": {},\n  \"masks\": {},\n  \"flow_limit\": {},\n  \"rules\": {},\n  \"threads\": {},\n  \"tx_ports\": {{{}}}\n}}\n",
+            st.packets,
+            st.bytes,
+            secs,
+            mpps,
+            ns_pp,
+            cyc_pp,
+            st.emc_hits,
+            st.megaflow_hits,
+            lookups_per_hit,
+            st.upcalls,
+            st.upcall_installs,
+            st.upcall_existing,
+            st.upcall_flow_limit,
+            up_us,
+            xl,
+            st.lost,
+            st.dropped,
+            st.tx_packets,
+            flows,
+            masks,
+            limit,
+            of.n_rules(),
+            a.threads,
+            ports.join(", ")
+        );
+        let mut f = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(j.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
 }

@@ -1,0 +1,87 @@
+//! Upcall cost: translation alone and translation + megaflow install, with a
+//! 10 000-rule table (our generated ACL; the ClassBench acl1/fw1 10K tables
+//! too when ../shared/classbench is present).
+//!
+//! `cargo bench -p host-fastpath --bench upcall`
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use fastpath::dpif::{DpConfig, Pmd};
+use fastpath::io::classbench::{header_key, parse_trace};
+use fastpath::io::gen::{acl_rules, flows_inside, Rng};
+use fastpath::ofproto::{parse_rules, OfProto, Prefixes};
+use std::collections::HashSet;
+use std::path::Path;
+
+fn tables() -> Vec<(String, OfProto, Vec<abi::FlowKey>)> {
+    let mut out = Vec::new();
+    let rules = parse_rules(&acl_rules(10_000, 1), "gen").expect("generated rules parse");
+    let mut rng = Rng::new(2);
+    let keys = flows_inside(&rules, 20_000, &mut rng, 1);
+    out.push(("gen10k".to_string(), OfProto::with_rules(rules, Prefixes::default()), keys));
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/classbench");
+    for (name, trace) in [("acl1_10k", "acl1_10000_trace"), ("fw1_10k", "fw1_10000_trace")] {
+        let (rp, tp) = (shared.join(format!("ovs/{name}.flows")), shared.join(format!("traces/{trace}")));
+        let (Ok(r), Ok(t)) = (std::fs::read_to_string(&rp), std::fs::read_to_string(&tp)) else {
+            eprintln!("skipping {name}: {} not present", shared.display());
+            continue;
+        };
+        let (Ok(rules), Ok(hdrs)) = (parse_rules(&r, name), parse_trace(&t, trace)) else {
+            eprintln!("skipping {name}: does not parse");
+            continue;
+        };
+        let keys = hdrs.iter().map(|h| header_key(h, 1)).collect();
+        out.push((name.to_string(), OfProto::with_rules(rules, Prefixes::default()), keys));
+    }
+    out
+}
+
+/// Keys whose megaflows are all different: each one is a real upcall.
+fn distinct(of: &OfProto, keys: &[abi::FlowKey], n: usize) -> Vec<abi::FlowKey> {
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for k in keys {
+        let t = of.translate(k, false);
+        if seen.insert((t.mask, k.masked(&t.mask))) {
+            out.push(*k);
+            if out.len() == n {
+                break;
+            }
+        }
+    }
+    out
+}
+
+fn bench(c: &mut Criterion) {
+    for (name, of, keys) in tables() {
+        let uniq = distinct(&of, &keys, 2000);
+        let mut g = c.benchmark_group(format!("upcall/{name}"));
+        g.throughput(Throughput::Elements(uniq.len() as u64));
+        g.bench_function("translate", |b| {
+            b.iter(|| {
+                for k in &uniq {
+                    std::hint::black_box(of.translate(k, false));
+                }
+            })
+        });
+        g.bench_function("translate_install", |b| {
+            b.iter_batched(
+                || Pmd::new(DpConfig::default()).expect("pmd"),
+                |mut pmd| {
+                    for k in &uniq {
+                        std::hint::black_box(pmd.upcall(&of, k, 0));
+                    }
+                    pmd
+                },
+                BatchSize::PerIteration,
+            )
+        });
+        g.finish();
+    }
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+criterion_main!(benches);
