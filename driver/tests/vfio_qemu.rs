@@ -4,7 +4,8 @@
 //! The guest (tests/qemu/run-guest.sh + init.sh) loads the kernel's VFIO
 //! modules, checks the not-bound error, binds edu to vfio-pci, runs
 //! `vfio-edu-selftest` (config space, BAR0 registers, access errors, a DMA
-//! round trip through the IOMMU, the Nic API refusing a foreign device) and
+//! round trip through the IOMMU, a DMA from an unmapped IOVA that the IOMMU
+//! must fault, the Nic API refusing a foreign device) and
 //! `fastpath nic probe` (must fail with the bad-magic error). A second device,
 //! `ivshmem-plain`, exposes a host file as BAR2; the test writes a fastpath
 //! capability block into it, and `fastpath nic probe --bar 2 --json` through
@@ -44,6 +45,7 @@ const EXPECTED_PASSES: &[&str] = &[
     "err-out-of-range",
     "err-no-bar",
     "dma-round-trip",
+    "dma-unmapped-issued",
     "nic-refuses-edu",
     "dma-outlives-device",
     "reopen-sysfs-path",
@@ -170,6 +172,14 @@ fn vfio_backend_on_qemu_edu() {
     }
     if !lines.contains(&"SELFTEST-EXIT 0") {
         fail("vfio-edu-selftest exited non-zero");
+    }
+    // The IOMMU enforced the mapping: edu's read of the unmapped IOVA
+    // faulted in the guest's DMAR unit.
+    if !lines
+        .iter()
+        .any(|l| l.starts_with("DMAR") && l.contains("fault addr 0xf000000"))
+    {
+        fail("no DMAR fault for the unmapped IOVA 0xf000000: is the IOMMU translating?");
     }
     // `fastpath nic probe` on edu: a clean capability error, non-zero exit.
     let probe_exit = lines

@@ -193,6 +193,15 @@ mod edu {
         })();
         r.check("dma-round-trip", res);
 
+        // The IOMMU must refuse an IOVA nobody mapped: edu reads from it and
+        // the guest kernel logs a DMAR fault for that address (the host test
+        // finds it in dmesg). Below edu's 28-bit DMA mask, far above ours.
+        let unmapped = 0x0f00_0000u64;
+        r.check(
+            "dma-unmapped-issued",
+            dma(&mut dev, unmapped, EDU_BUFFER, false).map(|()| format!("{unmapped:#x}")),
+        );
+
         // The Nic API must refuse edu: its ID register has no fastpath magic
         // (edu answers 64-bit reads below 0x80 with all ones).
         r.check(

@@ -44,6 +44,8 @@ say "BOUND $BDF vfio-pci group $(basename "$(readlink /sys/bus/pci/devices/$BDF/
 
 /bin/vfio-edu-selftest "$BDF"
 say "SELFTEST-EXIT $?"
+# IOMMU faults the self-test provoked (DMA from an unmapped IOVA).
+dmesg | grep -i "DMAR" | grep -i "fault" | sed 's/^/FASTPATH-QEMU DMAR /'
 
 /bin/fastpath nic probe --device "$BDF" > /tmp/probe.out 2>&1
 rc=$?
