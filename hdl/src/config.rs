@@ -158,7 +158,12 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("..")
             .join("boards");
-        for f in ["default/geometry.toml", "ice40-hx8k/geometry.toml"] {
+        for f in [
+            "default/geometry.toml",
+            "ice40-hx8k/geometry.toml",
+            "ecp5-85k/geometry.toml",
+            "ultrascale-plus/geometry.toml",
+        ] {
             BuildConfig::load(&root.join(f)).unwrap_or_else(|e| panic!("{e}"));
         }
     }

@@ -114,6 +114,92 @@ fn emit_block<B: Block>(mut b: B, name: &str) -> Result<String, EmitError> {
     rename(&generate_verilog(&b), name)
 }
 
+/// A synthesis harness for `top` (the first module of `verilog`): every input
+/// but `clock` is fed from one shift register behind a single `sin` pin and
+/// every output is folded into a registered parity pin, so a module with
+/// hundreds of I/O bits can be placed on a small package to measure its
+/// Fmax. Returns `None` if the module header cannot be found.
+pub fn harness(verilog: &str, top: &str) -> Option<String> {
+    let start = verilog.find(&format!("module {top}("))?;
+    let body = &verilog[start..];
+    let end = body.find("endmodule")?;
+    let mut ins: Vec<(String, usize)> = Vec::new();
+    let mut outs: Vec<(String, usize)> = Vec::new();
+    for line in body[..end].lines().map(str::trim) {
+        let (dir, rest) = if let Some(r) = line.strip_prefix("input ") {
+            ("in", r)
+        } else if let Some(r) = line.strip_prefix("output ") {
+            ("out", r)
+        } else {
+            continue;
+        };
+        let rest = rest
+            .trim_start_matches("wire")
+            .trim_start_matches("reg")
+            .trim();
+        let (width, name) = match rest.strip_prefix('[') {
+            Some(r) => {
+                let (range, name) = r.split_once(']')?;
+                let (hi, lo) = range.split_once(':')?;
+                let w = hi.trim().parse::<usize>().ok()? - lo.trim().parse::<usize>().ok()? + 1;
+                (w, name)
+            }
+            None => (1, rest),
+        };
+        let name = name.trim().trim_end_matches(';').trim().to_string();
+        if dir == "in" {
+            ins.push((name, width));
+        } else {
+            outs.push((name, width));
+        }
+    }
+    let total: usize = ins
+        .iter()
+        .filter(|(n, _)| n != "clock")
+        .map(|(_, w)| w)
+        .sum();
+    let mut v = String::new();
+    v.push_str("`timescale 1ns / 1ps\n");
+    v.push_str("// Generated synthesis harness: shift-register inputs, parity output.\n");
+    v.push_str(&format!(
+        "module {top}_harness(input wire clk, input wire sin, output reg parity);\n"
+    ));
+    v.push_str(&format!("    reg [{}:0] sr;\n", total.max(1) - 1));
+    if total > 1 {
+        v.push_str(&format!(
+            "    always @(posedge clk) sr <= {{sr[{}:0], sin}};\n",
+            total - 2
+        ));
+    } else {
+        v.push_str("    always @(posedge clk) sr <= sin;\n");
+    }
+    for (n, w) in &outs {
+        v.push_str(&format!("    wire [{}:0] o_{n};\n", w - 1));
+    }
+    v.push_str(&format!("    {top} dut(\n"));
+    let mut conns = Vec::new();
+    let mut off = 0;
+    for (n, w) in &ins {
+        if n == "clock" {
+            conns.push("        .clock(clk)".to_string());
+        } else {
+            conns.push(format!("        .{n}(sr[{}:{off}])", off + w - 1));
+            off += w;
+        }
+    }
+    for (n, _) in &outs {
+        conns.push(format!("        .{n}(o_{n})"));
+    }
+    v.push_str(&conns.join(",\n"));
+    v.push_str("\n    );\n");
+    let folded: Vec<String> = outs.iter().map(|(n, _)| format!("o_{n}")).collect();
+    v.push_str(&format!(
+        "    always @(posedge clk) parity <= ^{{{}}};\nendmodule\n",
+        folded.join(", ")
+    ));
+    Some(v)
+}
+
 /// One emitted file: `(top module name, Verilog text)`.
 pub type Emitted = (String, String);
 
@@ -177,6 +263,22 @@ mod tests {
             rename("wire x$y; wire x__y;", "t"),
             Err(EmitError::Collision(..))
         ));
+    }
+
+    #[test]
+    fn harness_wraps_every_port() {
+        let v = "module m(clock,a,b,y);\n    input wire clock;\n    input wire  [3:0] a;\n    input wire b;\n    output reg  [1:0] y;\nendmodule\n";
+        let h = harness(v, "m").unwrap();
+        assert!(h.contains("reg [4:0] sr;"), "{h}");
+        assert!(
+            h.contains(".a(sr[3:0])") && h.contains(".b(sr[4:4])"),
+            "{h}"
+        );
+        assert!(
+            h.contains(".y(o_y)") && h.contains("parity <= ^{o_y}"),
+            "{h}"
+        );
+        assert!(harness(v, "other").is_none());
     }
 
     #[test]

@@ -54,7 +54,7 @@ impl<D: Synth> Fifo<D> {
             dout: Default::default(),
             level: Default::default(),
             full: Default::default(),
-            ram: Bram::new(depth),
+            ram: Bram::new_pow2(depth),
             depth: Constant::new((depth as u64).into()),
             ptr_mask: Constant::new(((depth - 1) as u64).into()),
             wp: Default::default(),

@@ -40,8 +40,13 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     for (name, text) in hdl::emit::emit_all(&cfg)? {
         let path = out.join(format!("{name}.v"));
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
+        if let Some(h) = hdl::emit::harness(&text, &name) {
+            let path = out.join("harness").join(format!("{name}_harness.v"));
+            std::fs::create_dir_all(out.join("harness"))?;
+            std::fs::write(&path, h).with_context(|| format!("writing {}", path.display()))?;
+        }
     }
     let cap = hdl::top::FastpathTop::capability(&cfg.geometry, cfg.clock_khz);
     eprintln!(
