@@ -9,8 +9,10 @@
 //! `fastpath nic probe` (must fail with the bad-magic error). A second device,
 //! `ivshmem-plain`, exposes a host file as BAR2; the test writes a fastpath
 //! capability block into it, and `fastpath nic probe --bar 2 --json` through
-//! VFIO must print exactly that block. Skipped, with a
-//! message, only when qemu-system-x86_64 is not installed.
+//! VFIO must print exactly that block; then the Nic API programs that BAR
+//! (mask, megaflow, EMC entry) and the host checks the staged key and
+//! command words in the backing file. Skipped, with a message, only when
+//! qemu-system-x86_64 is not installed.
 //!
 //! Needs (Debian): qemu-system-x86 busybox-static linux-image-amd64 cpio.
 //! `fastpath` is taken from $FASTPATH_BIN, else built next to this test.
