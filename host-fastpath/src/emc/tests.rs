@@ -24,6 +24,14 @@ fn h16(a: u32, b: u32, hi: u32) -> u32 {
 }
 
 #[test]
+fn emc_moves_between_threads() {
+    // One EMC per datapath thread: it must be Send (its counters are Cells,
+    // so it is deliberately not Sync).
+    fn send<T: Send>() {}
+    send::<Emc>();
+}
+
+#[test]
 fn sizes_are_checked() {
     for bad in [0, 1, 1 << 17, u32::MAX] {
         assert!(

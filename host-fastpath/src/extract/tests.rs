@@ -587,6 +587,13 @@ fn oversized_frames_are_l2_only() {
 }
 
 #[test]
+fn public_types_are_send() {
+    fn send<T: Send>() {}
+    send::<ExtractStats>();
+    send::<HeaderOffsets>();
+}
+
+#[test]
 fn batch_matches_single_extraction_and_hash() {
     let frames: Vec<Vec<u8>> = (0..40u16)
         .map(|i| match i % 4 {
@@ -739,8 +746,26 @@ proptest! {
         prop_assert_eq!(s.malformed(), 0);
         let mut padded = frame.clone();
         padded.extend_from_slice(&garbage);
-        prop_assert_eq!(miniflow_extract(&padded, PORT, &mut s), want);
+        let (kp, o) = miniflow_extract_with_offsets(&padded, PORT, &mut s);
+        prop_assert_eq!(kp, want);
         prop_assert_eq!(s.malformed(), 0);
+        // The offsets point at the bytes the key was read from.
+        let be16 = |i: usize| u16::from_be_bytes([padded[i], padded[i + 1]]) as u64;
+        for v in o.vlan.into_iter().flatten() {
+            prop_assert!(matches!(be16(v as usize), 0x8100 | 0x88a8));
+        }
+        prop_assert_eq!(be16(o.eth_type as usize), want.get(DlType));
+        let (l3, l4) = (o.l3.unwrap() as usize, o.l4.unwrap() as usize);
+        if want.get(DlType) == 0x0800 {
+            prop_assert_eq!(u32::from_be_bytes(padded[l3 + 12..l3 + 16].try_into().unwrap()) as u64, want.get(NwSrc));
+        } else {
+            prop_assert_eq!(u128::from_be_bytes(padded[l3 + 8..l3 + 24].try_into().unwrap()), want.ipv6_src());
+        }
+        if matches!(want.get(NwProto), 6 | 17 | 132) {
+            prop_assert_eq!(be16(l4), want.get(TpSrc));
+            prop_assert_eq!(be16(l4 + 2), want.get(TpDst));
+        }
+        prop_assert_eq!(o.l3_end, Some(frame.len() as u16));
     }
 
     /// Differential: etherparse, an independent parser, reads the same key.
