@@ -397,3 +397,49 @@ proptest! {
         }
     }
 }
+
+/// Extract → EMC: keys and hashes from `extract_batch` find the flows that
+/// were inserted for them, burst by burst.
+#[test]
+fn extract_then_emc() {
+    use crate::extract::frame::{ethernet, ipv4, udp, Ipv4};
+    use crate::extract::{extract_batch, ExtractStats};
+    let frames: Vec<Vec<u8>> = (0..64u16)
+        .map(|i| {
+            let ip = ipv4(
+                &Ipv4::new(0x0a00_0001, 0x0a00_0002, 17),
+                &udp(i, 53, &[0; 22]),
+            );
+            ethernet(0x5054_0000_0001, 0x5054_0000_0002, &[], 0x0800, &ip)
+        })
+        .collect();
+    let refs: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+    let mut e = Emc::new(DEFAULT_ENTRIES, 1).unwrap();
+    let mut stats = ExtractStats::default();
+    let mut keys = [FlowKey::ZERO; crate::BURST];
+    let mut hashes = [0u32; crate::BURST];
+    let mut out = [None; crate::BURST];
+    for (b, burst) in refs.chunks(crate::BURST).enumerate() {
+        extract_batch(burst, 1, &mut keys, &mut hashes, &mut stats);
+        assert_eq!(e.lookup_batch(&keys, &hashes, &mut out, all_alive), 0);
+        for i in 0..crate::BURST {
+            e.insert(
+                &keys[i],
+                hashes[i],
+                (b * crate::BURST + i) as FlowId,
+                all_alive,
+            );
+        }
+    }
+    for (b, burst) in refs.chunks(crate::BURST).enumerate() {
+        extract_batch(burst, 1, &mut keys, &mut hashes, &mut stats);
+        assert_eq!(
+            e.lookup_batch(&keys, &hashes, &mut out, all_alive),
+            u32::MAX
+        );
+        for (i, o) in out.iter().enumerate() {
+            assert_eq!(*o, Some((b * crate::BURST + i) as FlowId));
+        }
+    }
+    assert_eq!(stats.malformed(), 0);
+}
