@@ -21,7 +21,10 @@
 //! on an entry whose key already matched, so the hot path pays for it once
 //! per hit. As in OVS, dead entries are not removed at once: they lose every
 //! lookup, are preferred victims on insert, and are cleared by the
-//! incremental [`Emc::sweep`].
+//! incremental [`Emc::sweep`]. A flow id must not be reused for a new flow
+//! while entries still point to it: clear them first with
+//! [`Emc::sweep_all`] or [`Emc::remove_flow`] (otherwise a stale key would
+//! hit the new flow).
 
 use std::cell::Cell;
 
