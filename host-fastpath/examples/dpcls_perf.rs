@@ -9,8 +9,9 @@
 //!   subtable lookups per hit), unranked and then ranked as the 1 s
 //!   optimisation does. Skipped when shared/classbench is absent.
 //!
-//! Run: `cargo run --release -p host-fastpath --example dpcls_perf [-- SET SIZE]`
-//! (default set acl1 10k; e.g. `-- fw1 10k`).
+//! Run: `cargo run --release -p host-fastpath --example dpcls_perf [-- PART [SET SIZE]]`
+//! (PART: all, classbench, synthetic or cmap; default set acl1 10k, e.g.
+//! `-- classbench fw1 10k`).
 
 #[path = "../benches/support/ovs_megaflows.rs"]
 mod ovs_megaflows;
@@ -223,10 +224,18 @@ fn classbench_figures(set: &str, size: &str) {
 }
 
 fn main() {
+    // [PART [SET SIZE]]: PART = all (default) | classbench | synthetic | cmap.
     let args: Vec<String> = std::env::args().collect();
-    let set = args.get(1).map_or("acl1", String::as_str);
-    let size = args.get(2).map_or("10k", String::as_str);
-    classbench_figures(set, size);
-    synthetic_figures();
-    cmap_figures();
+    let part = args.get(1).map_or("all", String::as_str);
+    let set = args.get(2).map_or("acl1", String::as_str);
+    let size = args.get(3).map_or("10k", String::as_str);
+    if matches!(part, "all" | "classbench") {
+        classbench_figures(set, size);
+    }
+    if matches!(part, "all" | "synthetic") {
+        synthetic_figures();
+    }
+    if matches!(part, "all" | "cmap") {
+        cmap_figures();
+    }
 }

@@ -67,10 +67,10 @@
 //! its previous life retries instead of reading a half-built table.
 //!
 //! # Batches
-//! [`Cmap::get_batch`] first prefetches both candidate buckets of every key,
-//! then (for tables too large for the L2 cache) prefetches the key lines the
-//! matching slots point to, then probes: the DRAM latencies of a burst
-//! overlap instead of adding up.
+//! [`Cmap::get_batch`] first prefetches the candidate buckets of every key
+//! (for tables too large for the L2 cache: the first candidate, then the key
+//! line its matching slot points to or else the second candidate), then
+//! probes: the DRAM latencies of a burst overlap instead of adding up.
 
 use super::arena::Arena;
 use super::prefetch::prefetch;
@@ -407,12 +407,22 @@ impl Cmap {
         let n = keys.len().min(hashes.len()).min(out.len()).min(32);
         let map = map & low_bits(n);
         let mut a = self.array();
-        for i in Bits(map) {
-            let [b0, b1] = a.candidates(hashes[i]);
-            prefetch(&a.buckets[b0]);
-            prefetch(&a.buckets[b1]);
-        }
-        if a.log2 >= ENTRY_PREFETCH_MIN_LOG2 {
+        if a.log2 < ENTRY_PREFETCH_MIN_LOG2 {
+            // Cache-resident table: fetch both candidates, then probe.
+            for i in Bits(map) {
+                let [b0, b1] = a.candidates(hashes[i]);
+                prefetch(&a.buckets[b0]);
+                prefetch(&a.buckets[b1]);
+            }
+        } else {
+            // DRAM-resident table: about 16 misses can be in flight, so
+            // spend them on lines a hit needs. First-fit insertion leaves
+            // most keys in their first candidate: fetch that bucket only,
+            // then the key its matching slot names, or else the second
+            // candidate bucket.
+            for i in Bits(map) {
+                prefetch(&a.buckets[a.candidates(hashes[i])[0]]);
+            }
             for i in Bits(map) {
                 self.prefetch_key(a, hashes[i]);
             }
@@ -437,21 +447,22 @@ impl Cmap {
         found
     }
 
-    /// Prefetches the key line of the slot matching `hash`, if any. A hint:
-    /// the data read here is not validated and only chooses what to fetch.
+    /// Prefetches the key line of the first-candidate slot matching `hash`,
+    /// or else the second candidate bucket. A hint: the data read here is
+    /// not validated and only chooses what to fetch.
     #[inline(always)]
     fn prefetch_key(&self, a: &BucketArray, hash: u32) {
-        for b in a.candidates(hash) {
-            let b = &a.buckets[b];
-            for s in 0..BUCKET_SLOTS {
-                if b.hash[s].load(Relaxed) == hash {
-                    if let Some(k) = self.arena.key(b.entry[s].load(Relaxed)) {
-                        prefetch(k);
-                    }
-                    return;
+        let [i0, i1] = a.candidates(hash);
+        let b = &a.buckets[i0];
+        for s in 0..BUCKET_SLOTS {
+            if b.hash[s].load(Relaxed) == hash {
+                if let Some(k) = self.arena.key(b.entry[s].load(Relaxed)) {
+                    prefetch(k);
                 }
+                return;
             }
         }
+        prefetch(&a.buckets[i1]);
     }
 
     #[inline(always)]
@@ -499,10 +510,13 @@ impl Cmap {
         key: &FlowKey,
         mask: &FlowKey,
     ) -> Result<Option<u32>, ()> {
+        // Branch-free compare of all slot hashes: most probes of a subtable
+        // miss, and a miss then costs five loads and one predictable branch.
+        let mut matching = 0u32;
         for s in 0..BUCKET_SLOTS {
-            if b.hash[s].load(Relaxed) != hash {
-                continue;
-            }
+            matching |= ((b.hash[s].load(Relaxed) == hash) as u32) << s;
+        }
+        for s in Bits(matching) {
             let mut idx = b.entry[s].load(Relaxed);
             if idx == EMPTY {
                 continue;
