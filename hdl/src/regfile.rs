@@ -717,9 +717,17 @@ impl Logic for RegFile {
         }
         self.stats_sel.next = self.sel_base.val();
 
-        // ---- AXI4-Lite read channel: one registered read at a time.
-        self.rd.next = self.s_axil_arvalid.val() & !self.rvalid.q.val();
-        self.s_axil_arready.next = !self.rvalid.q.val();
+        // ---- AXI4-Lite read channel: one registered read at a time. A read
+        // waits while a command executes, so a read after a CMD write (the
+        // driver's STATUS check; over PCIe the non-posted read behind the
+        // posted write) sees the command's outcome and acts as a fence.
+        self.rd.next = self.s_axil_arvalid.val()
+            & !self.rvalid.q.val()
+            & (self.state.q.val() != self.s_divide.val())
+            & (self.state.q.val() != self.s_exec.val());
+        self.s_axil_arready.next = !self.rvalid.q.val()
+            & (self.state.q.val() != self.s_divide.val())
+            & (self.state.q.val() != self.s_exec.val());
         self.s_axil_rvalid.next = self.rvalid.q.val();
         self.s_axil_rdata.next = self.rdata.q.val();
         self.s_axil_rresp.next = 0.into();
@@ -745,7 +753,8 @@ impl Logic for RegFile {
                 bit_cast::<64, 1>(self.enable.q.val().into()) << self.ctrl_enable_sh.val();
         }
         if self.s_axil_araddr.val() == self.a_status.val() {
-            self.rmux.next = (bit_cast::<64, 1>((self.state.q.val() != self.s_idle.val()).into())
+            // abi: BUSY = a table clear is in progress.
+            self.rmux.next = (bit_cast::<64, 1>((self.state.q.val() == self.s_clear.val()).into())
                 << self.st_busy_sh.val())
                 | (bit_cast::<64, 1>(self.cmd_err.q.val().into()) << self.st_cmd_error_sh.val());
         }
