@@ -25,6 +25,8 @@ mod stats;
 pub mod frame;
 
 #[cfg(test)]
+mod ovs_oracle;
+#[cfg(test)]
 mod tests;
 
 use abi::FlowKey;
