@@ -255,3 +255,45 @@ fn displacement_chains() {
     assert!(st.moves >= 20, "{st:?}");
     assert_eq!(m.len(), hashes.len());
 }
+
+/// Batch lookups in a map large enough (≥ 16K buckets) for the pipelined
+/// DRAM path, with partial maps, absent keys and junk in masked-out bits.
+#[test]
+fn large_map_batches() {
+    let kind = HashKind::Good;
+    let m = Cmap::new();
+    let n = 40_000u32;
+    for id in 0..n {
+        let k = key(id);
+        m.insert(hash(kind, &k), &k, id.wrapping_mul(3)).unwrap();
+    }
+    assert!(m.buckets() >= 1 << 14, "{} buckets", m.buckets());
+    let mut rng = 0x1234_5678u64;
+    for round in 0..500u32 {
+        let mut keys = [FlowKey::ZERO; 32];
+        let mut hashes = [0u32; 32];
+        let mut ids = [0u32; 32];
+        for i in 0..32 {
+            rng = rng
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // About one in four absent.
+            ids[i] = (rng >> 33) as u32 % (n + n / 3);
+            keys[i] = key(ids[i]);
+            hashes[i] = hash(kind, &keys[i]);
+            keys[i].words[7] = rng;
+        }
+        let map = if round % 2 == 0 {
+            u32::MAX
+        } else {
+            (rng >> 7) as u32
+        };
+        let mut out = [None; 32];
+        let found = m.get_batch(&keys, &mask7(), &hashes, map, &mut out);
+        for i in 0..32 {
+            let want = (map >> i & 1 == 1 && ids[i] < n).then(|| ids[i].wrapping_mul(3));
+            assert_eq!(found >> i & 1 == 1, want.is_some(), "round {round} key {i}");
+            assert_eq!(out[i], want, "round {round} key {i}");
+        }
+    }
+}

@@ -96,6 +96,9 @@ pub const GROW_PERCENT: usize = 85;
 pub const SHRINK_PERCENT: usize = 20;
 /// Chain steps between two counter re-checks in a reader (a power of two).
 pub const CHAIN_CHECK_EVERY: u32 = 16;
+/// Software pipeline distance of batch lookups in DRAM-sized maps (steps
+/// between fetching a bucket, fetching the key line it names, and probing).
+const PIPELINE_DISTANCE: usize = 6;
 /// Most buckets a cuckoo path search (BFS) visits before giving up and
 /// growing the table.
 const BFS_MAX_NODES: usize = 512;
@@ -407,6 +410,7 @@ impl Cmap {
         let n = keys.len().min(hashes.len()).min(out.len()).min(32);
         let map = map & low_bits(n);
         let mut a = self.array();
+        let mut found = 0;
         if a.log2 < ENTRY_PREFETCH_MIN_LOG2 {
             // Cache-resident table: fetch both candidates, then probe.
             for i in Bits(map) {
@@ -414,37 +418,65 @@ impl Cmap {
                 prefetch(&a.buckets[b0]);
                 prefetch(&a.buckets[b1]);
             }
+            for i in Bits(map) {
+                if let Some(v) = self.probe_retrying(&mut a, hashes[i], &keys[i], mask) {
+                    out[i] = Some(v);
+                    found |= 1 << i;
+                }
+            }
         } else {
-            // DRAM-resident table: about 16 misses can be in flight, so
-            // spend them on lines a hit needs. First-fit insertion leaves
-            // most keys in their first candidate: fetch that bucket only,
-            // then the key its matching slot names, or else the second
-            // candidate bucket.
+            // DRAM-resident table: a software pipeline. Key j's first
+            // candidate bucket is fetched at step j, its key line (or else
+            // its second candidate) at step j + D, and it is probed at step
+            // j + 2D, so about 2D misses are always in flight instead of a
+            // whole burst's worth at once (more than the core's miss buffers
+            // hold) followed by stalls. First-fit insertion leaves most keys
+            // in their first candidate, so that bucket is the one fetched.
+            const D: usize = PIPELINE_DISTANCE;
+            let mut idx = [0u8; 32];
+            let mut m = 0;
             for i in Bits(map) {
-                prefetch(&a.buckets[a.candidates(hashes[i])[0]]);
+                idx[m] = i as u8;
+                m += 1;
             }
-            for i in Bits(map) {
-                self.prefetch_key(a, hashes[i]);
-            }
-        }
-        let mut found = 0;
-        for i in Bits(map) {
-            loop {
-                match self.probe(a, hashes[i], &keys[i], mask) {
-                    Probe::Hit(v) => {
+            for j in 0..m + 2 * D {
+                if j < m {
+                    prefetch(&a.buckets[a.candidates(hashes[idx[j] as usize])[0]]);
+                }
+                if j >= D && j - D < m {
+                    self.prefetch_key(a, hashes[idx[j - D] as usize]);
+                }
+                if j >= 2 * D {
+                    let i = idx[j - 2 * D] as usize;
+                    if let Some(v) = self.probe_retrying(&mut a, hashes[i], &keys[i], mask) {
                         out[i] = Some(v);
                         found |= 1 << i;
-                        break;
-                    }
-                    Probe::Miss => break,
-                    Probe::Retry => {
-                        std::hint::spin_loop();
-                        a = self.array();
                     }
                 }
             }
         }
         found
+    }
+
+    /// Probes until the read is consistent (reloading the array on retries).
+    #[inline(always)]
+    fn probe_retrying<'a>(
+        &'a self,
+        a: &mut &'a BucketArray,
+        hash: u32,
+        key: &FlowKey,
+        mask: &FlowKey,
+    ) -> Option<u32> {
+        loop {
+            match self.probe(a, hash, key, mask) {
+                Probe::Hit(v) => return Some(v),
+                Probe::Miss => return None,
+                Probe::Retry => {
+                    std::hint::spin_loop();
+                    *a = self.array();
+                }
+            }
+        }
     }
 
     /// Prefetches the key line of the first-candidate slot matching `hash`,

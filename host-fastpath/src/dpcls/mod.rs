@@ -368,7 +368,7 @@ impl Dpcls {
     }
 
     /// Every distinct mask with its hits since it was created and its flows,
-    /// summed over ports, most hits first (ties: fewer... by mask words), for
+    /// summed over ports, most hits first (ties in mask word order), for
     /// the offload manager that gives hardware mask slots to the busiest masks.
     pub fn masks(&self) -> Vec<(FlowKey, u64, usize)> {
         let _w = self.lock();
