@@ -68,6 +68,7 @@ fn bench(c: &mut Criterion) {
                 || Pmd::new(DpConfig::default()).expect("pmd"),
                 |mut pmd| {
                     for k in &uniq {
+                        pmd.begin_burst();
                         std::hint::black_box(pmd.upcall(&of, k, 0));
                     }
                     pmd

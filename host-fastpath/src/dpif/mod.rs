@@ -15,6 +15,9 @@
 //! dynamic flow limit moves with how long the pass took — all as OVS's
 //! revalidator threads do.
 
+mod offload_hooks;
+pub use offload_hooks::RevalidationPlan;
+
 use crate::dpcls::Dpcls;
 use crate::emc::{Emc, NO_FLOW};
 use crate::extract::{extract_batch, ExtractStats};
@@ -186,6 +189,8 @@ pub struct Pmd {
     pub exec_stats: ExecStats,
     scratch: Vec<u8>,
     start: Instant,
+    /// Megaflows installed during the current burst (mask, masked key, id).
+    recent: Vec<(FlowKey, FlowKey, FlowId)>,
 }
 
 impl Pmd {
@@ -206,6 +211,7 @@ impl Pmd {
             exec_stats: ExecStats::default(),
             scratch: Vec::with_capacity(2048),
             start: Instant::now(),
+            recent: Vec::with_capacity(BURST),
         })
     }
 
@@ -278,6 +284,7 @@ impl Pmd {
     fn delete(&mut self, id: FlowId) -> Option<DpFlow> {
         let f = self.flows.get_mut(id as usize)?.take()?;
         self.alive[id as usize] = false;
+        self.recent.retain(|r| r.2 != id);
         self.dpcls.remove(&f.mask, &f.key);
         self.by_ident.remove(&(f.mask, f.key));
         self.n_flows -= 1;
@@ -298,6 +305,7 @@ impl Pmd {
     pub fn process_burst(&mut self, of: &OfProto, frames: &[&[u8]], in_port: u32, sink: &mut dyn PacketSink) {
         let n = frames.len().min(BURST);
         let frames = &frames[..n];
+        self.begin_burst();
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
         extract_batch(frames, in_port, &mut keys[..n], &mut hashes[..n], &mut self.extract_stats);
@@ -382,6 +390,12 @@ impl Pmd {
         }
     }
 
+    /// Starts a burst: forgets the previous burst's installs. Call before
+    /// [`Pmd::upcall`] when driving upcalls directly (tests, benchmarks).
+    pub fn begin_burst(&mut self) {
+        self.recent.clear();
+    }
+
     /// Handles one packet that missed both caches (OVS `handle_packet_upcall`):
     /// look the megaflow up again (an earlier packet may have installed it),
     /// else translate, install unless over the flow limit, and hand back the
@@ -389,7 +403,11 @@ impl Pmd {
     pub fn upcall(&mut self, of: &OfProto, key: &FlowKey, now: u64) -> Upcall {
         self.stats.upcalls += 1;
         let t0 = Instant::now();
-        if let Some(id) = self.dpcls.lookup(key) {
+        // The key missed the classifier when its burst was looked up, so only
+        // a megaflow installed since (by an earlier packet of this burst) can
+        // hold it: check those few instead of searching every subtable again
+        // (OVS searches again because its PMDs race; this one is the only writer).
+        if let Some(&(_, _, id)) = self.recent.iter().find(|(m, k, _)| key.matches(m, k)) {
             self.stats.upcall_existing += 1;
             self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
             return Upcall::Existing(id);
@@ -398,8 +416,9 @@ impl Pmd {
         self.stats.xlate_subtables += t.subtables_visited as u64;
         if self.n_flows >= self.flow_limit() {
             self.stats.upcall_flow_limit += 1;
-        } else if self.install(key, t.mask, t.actions.clone(), now).is_some() {
+        } else if let Some(id) = self.install(key, t.mask, t.actions.clone(), now) {
             self.stats.upcall_installs += 1;
+            self.recent.push((t.mask, key.masked(&t.mask), id));
         }
         self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
         Upcall::Executed(t.actions)

@@ -70,6 +70,8 @@ struct TrieField {
 /// Rules of one masked value (several values may share a hash).
 struct RuleSet {
     value: Flow,
+    /// The best of `list`, kept inline so a hit reads no other cache line.
+    top: (u16, RuleId),
     /// (priority, id), highest priority first.
     list: Vec<(u16, RuleId)>,
 }
@@ -78,12 +80,17 @@ struct Subtable {
     mask: Flow,
     /// Cumulative masks of the indexed stages and of the final stage (what a
     /// miss at that stage un-wildcards).
-    cum: Vec<Flow>,
+    cum: [Flow; N_STAGES],
     /// Each stage's own bits, and the words they touch; stage hashes chain.
-    own: Vec<Flow>,
-    own_words: Vec<u16>,
+    /// Inline arrays: a subtable visit touches one contiguous record.
+    own: [Flow; N_STAGES],
+    own_words: [u16; N_STAGES],
+    n_stages: usize,
+    /// An index holding a single hash (e.g. every rule is `ip`) is checked by
+    /// comparing with it instead of probing the map.
+    single: [Option<u64>; N_STAGES],
     /// Per stage (indexed and final): bitmap of the tries relevant to it.
-    stage_tries: Vec<u8>,
+    stage_tries: [u8; N_STAGES],
     indices: Vec<FastMap<u64, u32>>,
     rules: FastMap<u64, Vec<RuleSet>>,
     n_rules: usize,
@@ -135,7 +142,7 @@ impl Subtable {
     fn stage_hashes(&self, f: &Flow) -> [u64; N_STAGES] {
         let mut out = [0u64; N_STAGES];
         let mut h = HASH_BASIS;
-        for i in 0..self.own.len() {
+        for i in 0..self.n_stages {
             h = f.hash_chain(&self.own[i], self.own_words[i], h);
             out[i] = h;
         }
@@ -149,7 +156,7 @@ impl Subtable {
             .get(&hash)?
             .iter()
             .find(|r| flow.matches(&self.mask, &r.value))
-            .and_then(|r| r.list.first())
+            .map(|r| &r.top)
     }
 }
 
@@ -222,7 +229,8 @@ impl Classifier {
             cum.push(Flow::ZERO);
             own.push(Flow::ZERO);
         }
-        let stage_tries: Vec<u8> = own
+        let mut stage_tries = [0u8; N_STAGES];
+        for (slot, bits) in stage_tries.iter_mut().zip(own
             .iter()
             .map(|part| {
                 let mut bits = 0u8;
@@ -232,8 +240,9 @@ impl Classifier {
                     }
                 }
                 bits
-            })
-            .collect();
+            })) {
+            *slot = bits;
+        }
         let mut trie_plen = [0; MAX_TRIES];
         for (j, t) in self.tries.iter().enumerate() {
             trie_plen[j] = prefix_len(t.mf.get(mask), t.mf.width()).unwrap_or(0);
@@ -250,9 +259,25 @@ impl Classifier {
         let n_idx = cum.len() - 1;
         let st = Subtable {
             mask: *mask,
-            own_words: own.iter().map(|c| c.word_map()).collect(),
-            own,
-            cum,
+            own_words: {
+                let mut w = [0u16; N_STAGES];
+                for (i, o) in own.iter().enumerate() {
+                    w[i] = o.word_map();
+                }
+                w
+            },
+            n_stages: own.len(),
+            own: {
+                let mut a = [Flow::ZERO; N_STAGES];
+                a[..own.len()].copy_from_slice(&own);
+                a
+            },
+            cum: {
+                let mut a = [Flow::ZERO; N_STAGES];
+                a[..cum.len()].copy_from_slice(&cum);
+                a
+            },
+            single: [None; N_STAGES],
             stage_tries,
             indices: (0..n_idx).map(|_| FastMap::default()).collect(),
             rules: FastMap::default(),
@@ -300,6 +325,7 @@ impl Classifier {
             None => {
                 bucket.push(RuleSet {
                     value,
+                    top: (priority, id),
                     list: Vec::new(),
                 });
                 let n = bucket.len() - 1;
@@ -310,12 +336,15 @@ impl Classifier {
         if let Some(e) = list.iter_mut().find(|e| e.0 == priority) {
             let old = e.1;
             e.1 = id;
+            set.top = list[0];
             return Some(old);
         }
         let pos = list.iter().position(|e| e.0 < priority).unwrap_or(list.len());
         list.insert(pos, (priority, id));
+        set.top = list[0];
         for (i, &h) in hs.iter().enumerate().take(n_idx) {
             *st.indices[i].entry(h).or_insert(0) += 1;
+            st.single[i] = (st.indices[i].len() == 1).then_some(h);
         }
         if st.ports_mask_len > 0 {
             st.ports_trie.insert(ports_of(&value) as u128, st.ports_mask_len);
@@ -345,10 +374,13 @@ impl Classifier {
         let n_idx = st.indices.len();
         let bucket = st.rules.get_mut(&hs[n_idx])?;
         let bi = bucket.iter().position(|r| r.value == value)?;
-        let list = &mut bucket[bi].list;
-        let pos = list.iter().position(|e| e.0 == priority)?;
-        let (_, id) = list.remove(pos);
-        if list.is_empty() {
+        let set = &mut bucket[bi];
+        let pos = set.list.iter().position(|e| e.0 == priority)?;
+        let (_, id) = set.list.remove(pos);
+        if let Some(&t) = set.list.first() {
+            set.top = t;
+        }
+        if set.list.is_empty() {
             bucket.remove(bi);
             if bucket.is_empty() {
                 st.rules.remove(&hs[n_idx]);
@@ -361,6 +393,7 @@ impl Classifier {
                     st.indices[i].remove(&h);
                 }
             }
+            st.single[i] = if st.indices[i].len() == 1 { st.indices[i].keys().next().copied() } else { None };
         }
         if st.ports_mask_len > 0 {
             st.ports_trie.remove(ports_of(&value) as u128, st.ports_mask_len);
@@ -480,7 +513,11 @@ impl Classifier {
                 return None;
             }
             h = flow.hash_chain(&st.own[i], st.own_words[i], h);
-            if !st.indices[i].contains_key(&h) {
+            let present = match st.single[i] {
+                Some(x) => x == h,
+                None => st.indices[i].contains_key(&h),
+            };
+            if !present {
                 wc.or_with(&st.cum[i]);
                 return None;
             }

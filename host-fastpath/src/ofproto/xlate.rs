@@ -368,19 +368,23 @@ impl Ctx<'_> {
         );
         // VLAN: pop base tags from the outside until the rest is a suffix of the
         // wanted stack, then push the missing ones, innermost first.
-        let stack = |x: &Flow| -> Vec<u16> {
-            [Field::VlanTci, Field::VlanTci2]
-                .iter()
-                .map(|&k| x.get(k) as u16)
-                .filter(|t| t & VLAN_PRESENT != 0)
-                .collect()
+        // Tag stacks, outer first, as (array, depth): no allocation per output.
+        let stack = |x: &Flow| -> ([u16; 2], usize) {
+            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
+            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
+                (true, true) => ([t1, t2], 2),
+                (true, false) => ([t1, 0], 1),
+                (false, true) => ([t2, 0], 1),
+                (false, false) => ([0, 0], 0),
+            }
         };
-        let (want, mut have) = (stack(f), stack(b));
+        let ((wa, wn), (ha, hn)) = (stack(f), stack(b));
+        let (want, mut have) = (&wa[..wn], &ha[..hn]);
         let mut popped = 0;
         if want != have {
-            while !have.is_empty() && !want.ends_with(&have) {
+            while !have.is_empty() && !want.ends_with(have) {
                 out.push(OdpAction::PopVlan);
-                have.remove(0);
+                have = &have[1..];
                 popped += 1;
             }
             let extra = want.len() - have.len();
