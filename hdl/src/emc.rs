@@ -3,7 +3,10 @@
 //! Timing (cycle 0 = the cycle `key` is presented, already registered by the
 //! top): hash at cycle 2, both candidates read from their own RAM copy
 //! (replicated so the two reads happen in one clock; the command port writes
-//! both copies), full-key compare in cycle 3, registered result at cycle 4.
+//! both copies), per-word compare in cycle 3 (eight 64-bit equalities per
+//! candidate, registered: a 512-bit compare in one clock would be the
+//! longest path of the design), hit and priority in cycle 4, registered
+//! result at cycle 5.
 
 use crate::bram::Bram;
 use crate::entry::{Entry, FLOW_LSB, IDX_BITS, VALID_BIT};
@@ -12,7 +15,7 @@ use abi::Geometry;
 use rust_hdl::prelude::*;
 
 /// Cycles from `key` to `hit`/`index`/`flow`/`hash`.
-pub const EMC_LATENCY: usize = 4;
+pub const EMC_LATENCY: usize = 5;
 
 /// The exact-match cache stage.
 #[derive(LogicBlock)]
@@ -29,13 +32,13 @@ pub struct EmcStage {
     pub wr_data: Signal<In, Entry>,
     /// The key delayed to cycle 3 (the megaflow stage compares against it).
     pub key_d3: Signal<Out, Bits<512>>,
-    /// Cycle 4: a valid entry holds exactly the key.
+    /// Cycle 5: a valid entry holds exactly the key.
     pub hit: Signal<Out, bool>,
-    /// Cycle 4: index of the hit entry.
+    /// Cycle 5: index of the hit entry.
     pub index: Signal<Out, Bits<IDX_BITS>>,
-    /// Cycle 4: flow id of the hit entry.
+    /// Cycle 5: flow id of the hit entry.
     pub flow: Signal<Out, Bits<IDX_BITS>>,
-    /// Cycle 4: the key's full hash (the EMC hash).
+    /// Cycle 5: the key's full hash (the EMC hash).
     pub hash: Signal<Out, Bits<32>>,
     hasher: HashUnit,
     ones: Constant<Bits<512>>,
@@ -53,6 +56,17 @@ pub struct EmcStage {
     a3: DFF<Bits<IDX_BITS>>,
     b3: DFF<Bits<IDX_BITS>>,
     hash3: DFF<Bits<32>>,
+    eq_a: Signal<Local, Bits<8>>,
+    eq_b: Signal<Local, Bits<8>>,
+    eq_a4: DFF<Bits<8>>,
+    eq_b4: DFF<Bits<8>>,
+    va4: DFF<bool>,
+    vb4: DFF<bool>,
+    fa4: DFF<Bits<IDX_BITS>>,
+    fb4: DFF<Bits<IDX_BITS>>,
+    a4: DFF<Bits<IDX_BITS>>,
+    b4: DFF<Bits<IDX_BITS>>,
+    hash4: DFF<Bits<32>>,
     hit_a: Signal<Local, bool>,
     hit_b: Signal<Local, bool>,
     hit_q: DFF<bool>,
@@ -92,6 +106,17 @@ impl EmcStage {
             a3: Default::default(),
             b3: Default::default(),
             hash3: Default::default(),
+            eq_a: Default::default(),
+            eq_b: Default::default(),
+            eq_a4: Default::default(),
+            eq_b4: Default::default(),
+            va4: Default::default(),
+            vb4: Default::default(),
+            fa4: Default::default(),
+            fb4: Default::default(),
+            a4: Default::default(),
+            b4: Default::default(),
+            hash4: Default::default(),
             hit_a: Default::default(),
             hit_b: Default::default(),
             hit_q: Default::default(),
@@ -105,7 +130,10 @@ impl EmcStage {
 impl Logic for EmcStage {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, key1, key2, key3, a3, b3, hash3, hit_q, index_q, flow_q, hash_q);
+        dff_setup!(
+            self, clock, key1, key2, key3, a3, b3, hash3, eq_a4, eq_b4, va4, vb4, fa4, fb4, a4, b4,
+            hash4, hit_q, index_q, flow_q, hash_q
+        );
         self.hasher.clock.next = self.clock.val();
         self.ram_a.clock.next = self.clock.val();
         self.ram_b.clock.next = self.clock.val();
@@ -131,29 +159,51 @@ impl Logic for EmcStage {
         self.ram_b.waddr.next = self.wr_addr.val();
         self.ram_b.wdata.next = self.wr_data.val();
         self.ram_b.we.next = self.wr_en.val();
-        // Cycle 3: full-key compare of both candidates.
-        self.hit_a.next = self.ram_a.rdata.val().get_bit(self.valid_bit.val().index())
-            & (self.ram_a.rdata.val().get_bits::<512>(0) == self.key3.q.val());
-        self.hit_b.next = self.ram_b.rdata.val().get_bit(self.valid_bit.val().index())
-            & (self.ram_b.rdata.val().get_bits::<512>(0) == self.key3.q.val());
+        // Cycle 3: per-word compare of both candidates.
+        self.eq_a.next = 0.into();
+        self.eq_b.next = 0.into();
+        for i in 0..8 {
+            self.eq_a.next = self.eq_a.val().replace_bit(
+                i,
+                self.ram_a.rdata.val().get_bits::<64>(i * 64)
+                    == self.key3.q.val().get_bits::<64>(i * 64),
+            );
+            self.eq_b.next = self.eq_b.val().replace_bit(
+                i,
+                self.ram_b.rdata.val().get_bits::<64>(i * 64)
+                    == self.key3.q.val().get_bits::<64>(i * 64),
+            );
+        }
+        self.eq_a4.d.next = self.eq_a.val();
+        self.eq_b4.d.next = self.eq_b.val();
+        self.va4.d.next = self.ram_a.rdata.val().get_bit(self.valid_bit.val().index());
+        self.vb4.d.next = self.ram_b.rdata.val().get_bit(self.valid_bit.val().index());
+        self.fa4.d.next = self
+            .ram_a
+            .rdata
+            .val()
+            .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+        self.fb4.d.next = self
+            .ram_b
+            .rdata
+            .val()
+            .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+        self.a4.d.next = self.a3.q.val();
+        self.b4.d.next = self.b3.q.val();
+        self.hash4.d.next = self.hash3.q.val();
+        // Cycle 4: hit and priority (candidate a first).
+        self.hit_a.next = self.va4.q.val() & self.eq_a4.q.val().all();
+        self.hit_b.next = self.vb4.q.val() & self.eq_b4.q.val().all();
         self.hit_q.d.next = self.hit_a.val() | self.hit_b.val();
         if self.hit_a.val() {
-            self.index_q.d.next = self.a3.q.val();
-            self.flow_q.d.next = self
-                .ram_a
-                .rdata
-                .val()
-                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            self.index_q.d.next = self.a4.q.val();
+            self.flow_q.d.next = self.fa4.q.val();
         } else {
-            self.index_q.d.next = self.b3.q.val();
-            self.flow_q.d.next = self
-                .ram_b
-                .rdata
-                .val()
-                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            self.index_q.d.next = self.b4.q.val();
+            self.flow_q.d.next = self.fb4.q.val();
         }
-        self.hash_q.d.next = self.hash3.q.val();
-        // Cycle 4.
+        self.hash_q.d.next = self.hash4.q.val();
+        // Cycle 5.
         self.hit.next = self.hit_q.q.val();
         self.index.next = self.index_q.q.val();
         self.flow.next = self.flow_q.q.val();

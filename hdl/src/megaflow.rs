@@ -5,7 +5,8 @@
 //! clock (tuple space search in parallel). Each way of each candidate bucket
 //! has its own RAM (2 × k RAMs of 2^mf_log2_buckets words), so all 2k entries
 //! are read in the same clock and a command writes one way without a
-//! read-modify-write. Same timing as the EMC stage: result at cycle 4.
+//! read-modify-write. Same timing as the EMC stage: per-word compares
+//! registered in cycle 3, hit and priority in cycle 4, result at cycle 5.
 
 use crate::bram::Bram;
 use crate::entry::{Entry, FLOW_LSB, IDX_BITS, VALID_BIT};
@@ -14,7 +15,7 @@ use abi::Geometry;
 use rust_hdl::prelude::*;
 
 /// Cycles from `key` to `hit`/`index`/`flow`.
-pub const MF_LATENCY: usize = 4;
+pub const MF_LATENCY: usize = 5;
 
 /// One megaflow mask slot.
 #[derive(LogicBlock)]
@@ -39,11 +40,11 @@ pub struct MfSlot {
     pub wr_all: Signal<In, bool>,
     /// Entry word (key already masked by the command path).
     pub wr_data: Signal<In, Entry>,
-    /// Cycle 4: hit in this slot.
+    /// Cycle 5: hit in this slot.
     pub hit: Signal<Out, bool>,
-    /// Cycle 4: entry index (bucket × k + way, as in abi commands).
+    /// Cycle 5: entry index (bucket × k + way, as in abi commands).
     pub index: Signal<Out, Bits<IDX_BITS>>,
-    /// Cycle 4: flow id.
+    /// Cycle 5: flow id.
     pub flow: Signal<Out, Bits<IDX_BITS>>,
     hasher: HashUnit,
     idx_mask: Constant<Bits<32>>,
@@ -62,6 +63,17 @@ pub struct MfSlot {
     base_a3: DFF<Bits<IDX_BITS>>,
     base_b3: DFF<Bits<IDX_BITS>>,
     masked3: Signal<Local, Bits<512>>,
+    eqa: Vec<Signal<Local, Bits<8>>>,
+    eqb: Vec<Signal<Local, Bits<8>>>,
+    eqa4: Vec<DFF<Bits<8>>>,
+    eqb4: Vec<DFF<Bits<8>>>,
+    va4: Vec<DFF<bool>>,
+    vb4: Vec<DFF<bool>>,
+    fa4: Vec<DFF<Bits<IDX_BITS>>>,
+    fb4: Vec<DFF<Bits<IDX_BITS>>>,
+    base_a4: DFF<Bits<IDX_BITS>>,
+    base_b4: DFF<Bits<IDX_BITS>>,
+    en4: DFF<bool>,
     found: Signal<Local, bool>,
     idx: Signal<Local, Bits<IDX_BITS>>,
     fl: Signal<Local, Bits<IDX_BITS>>,
@@ -107,6 +119,17 @@ impl MfSlot {
             base_a3: Default::default(),
             base_b3: Default::default(),
             masked3: Default::default(),
+            eqa: (0..k).map(|_| Default::default()).collect(),
+            eqb: (0..k).map(|_| Default::default()).collect(),
+            eqa4: (0..k).map(|_| Default::default()).collect(),
+            eqb4: (0..k).map(|_| Default::default()).collect(),
+            va4: (0..k).map(|_| Default::default()).collect(),
+            vb4: (0..k).map(|_| Default::default()).collect(),
+            fa4: (0..k).map(|_| Default::default()).collect(),
+            fb4: (0..k).map(|_| Default::default()).collect(),
+            base_a4: Default::default(),
+            base_b4: Default::default(),
+            en4: Default::default(),
             found: Default::default(),
             idx: Default::default(),
             fl: Default::default(),
@@ -121,7 +144,7 @@ impl MfSlot {
 impl Logic for MfSlot {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, base_a3, base_b3, hit_q, index_q, flow_q);
+        dff_setup!(self, clock, base_a3, base_b3, hit_q, index_q, flow_q, base_a4, base_b4, en4);
         self.hasher.clock.next = self.clock.val();
         self.hasher.key.next = self.key.val();
         self.hasher.mask.next = self.mask.val();
@@ -168,45 +191,71 @@ impl Logic for MfSlot {
             self.ways_b[w].we.next = self.wr_en.val()
                 & (self.wr_all.val() | (self.wr_way.val() == self.way_id[w].val()));
         }
-        // Cycle 3: compare all 2k entries with key & mask; the first match
-        // wins (a masked key is stored at most once per slot).
+        // Cycle 3: per-word compare of all 2k entries with key & mask.
         self.masked3.next = self.key_d3.val() & self.mask.val();
+        for w in 0..self._ways {
+            self.eqa4[w].clock.next = self.clock.val();
+            self.eqb4[w].clock.next = self.clock.val();
+            self.va4[w].clock.next = self.clock.val();
+            self.vb4[w].clock.next = self.clock.val();
+            self.fa4[w].clock.next = self.clock.val();
+            self.fb4[w].clock.next = self.clock.val();
+            self.eqa[w].next = 0.into();
+            self.eqb[w].next = 0.into();
+            for i in 0..8 {
+                self.eqa[w].next = self.eqa[w].val().replace_bit(
+                    i,
+                    self.ways_a[w].rdata.val().get_bits::<64>(i * 64)
+                        == self.masked3.val().get_bits::<64>(i * 64),
+                );
+                self.eqb[w].next = self.eqb[w].val().replace_bit(
+                    i,
+                    self.ways_b[w].rdata.val().get_bits::<64>(i * 64)
+                        == self.masked3.val().get_bits::<64>(i * 64),
+                );
+            }
+            self.eqa4[w].d.next = self.eqa[w].val();
+            self.eqb4[w].d.next = self.eqb[w].val();
+            self.va4[w].d.next = self.ways_a[w]
+                .rdata
+                .val()
+                .get_bit(self.valid_bit.val().index());
+            self.vb4[w].d.next = self.ways_b[w]
+                .rdata
+                .val()
+                .get_bit(self.valid_bit.val().index());
+            self.fa4[w].d.next = self.ways_a[w]
+                .rdata
+                .val()
+                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+            self.fb4[w].d.next = self.ways_b[w]
+                .rdata
+                .val()
+                .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+        }
+        self.base_a4.d.next = self.base_a3.q.val();
+        self.base_b4.d.next = self.base_b3.q.val();
+        self.en4.d.next = self.enabled.val();
+        // Cycle 4: the first matching entry wins (a masked key is stored at
+        // most once per slot).
         self.found.next = false;
         self.idx.next = 0.into();
         self.fl.next = 0.into();
         for w in 0..self._ways {
-            if !self.found.val()
-                & self.ways_a[w]
-                    .rdata
-                    .val()
-                    .get_bit(self.valid_bit.val().index())
-                & (self.ways_a[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
-            {
+            if !self.found.val() & self.va4[w].q.val() & self.eqa4[w].q.val().all() {
                 self.found.next = true;
-                self.idx.next = self.base_a3.q.val() + self.way_off[w].val();
-                self.fl.next = self.ways_a[w]
-                    .rdata
-                    .val()
-                    .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+                self.idx.next = self.base_a4.q.val() + self.way_off[w].val();
+                self.fl.next = self.fa4[w].q.val();
             }
         }
         for w in 0..self._ways {
-            if !self.found.val()
-                & self.ways_b[w]
-                    .rdata
-                    .val()
-                    .get_bit(self.valid_bit.val().index())
-                & (self.ways_b[w].rdata.val().get_bits::<512>(0) == self.masked3.val())
-            {
+            if !self.found.val() & self.vb4[w].q.val() & self.eqb4[w].q.val().all() {
                 self.found.next = true;
-                self.idx.next = self.base_b3.q.val() + self.way_off[w].val();
-                self.fl.next = self.ways_b[w]
-                    .rdata
-                    .val()
-                    .get_bits::<IDX_BITS>(self.flow_lsb.val().index());
+                self.idx.next = self.base_b4.q.val() + self.way_off[w].val();
+                self.fl.next = self.fb4[w].q.val();
             }
         }
-        self.hit_q.d.next = self.found.val() & self.enabled.val();
+        self.hit_q.d.next = self.found.val() & self.en4.q.val();
         self.index_q.d.next = self.idx.val();
         self.flow_q.d.next = self.fl.val();
         self.hit.next = self.hit_q.q.val();

@@ -4,7 +4,8 @@
 //! Pipeline (cycle 0 = the clock after the lookup was accepted):
 //! cycle 0 input register; 1–2 hash units (EMC hash and one masked hash per
 //! slot, in parallel); 2→3 RAM reads (every candidate bucket/way at once);
-//! 3→4 compare; 4 result select (EMC, else lowest hitting slot, else miss),
+//! 3 per-word compares; 4 hit and priority per stage; 5 result select (EMC,
+//! else lowest hitting slot, else miss),
 //! miss-queue push, statistics update, result-queue push; the result queue
 //! shows the result two clocks later. Lookups are accepted every clock while
 //! the result queue has room for every lookup in flight (`lk_ready`), so a
@@ -122,6 +123,9 @@ pub struct FastpathTop {
     tag3: DFF<Bits<32>>,
     tag4: DFF<Bits<32>>,
     key4: DFF<Bits<512>>,
+    v5: DFF<bool>,
+    tag5: DFF<Bits<32>>,
+    key5: DFF<Bits<512>>,
     outstanding: DFF<Bits<8>>,
     accept: Signal<Local, bool>,
     res_pop: Signal<Local, bool>,
@@ -213,6 +217,9 @@ impl FastpathTop {
             tag3: Default::default(),
             tag4: Default::default(),
             key4: Default::default(),
+            v5: Default::default(),
+            tag5: Default::default(),
+            key5: Default::default(),
             outstanding: Default::default(),
             accept: Default::default(),
             res_pop: Default::default(),
@@ -262,6 +269,9 @@ impl Logic for FastpathTop {
             tag3,
             tag4,
             key4,
+            v5,
+            tag5,
+            key5,
             outstanding
         );
         self.regs.clock.next = self.clock.val();
@@ -323,8 +333,11 @@ impl Logic for FastpathTop {
         self.tag3.d.next = self.tag2.q.val();
         self.tag4.d.next = self.tag3.q.val();
         self.key4.d.next = self.emc.key_d3.val();
+        self.v5.d.next = self.v4.q.val();
+        self.tag5.d.next = self.tag4.q.val();
+        self.key5.d.next = self.key4.q.val();
 
-        // Cycles 0..4: EMC and every megaflow slot in parallel.
+        // Cycles 0..5: EMC and every megaflow slot in parallel.
         self.emc.key.next = self.key0.q.val();
         self.emc.wr_en.next = self.regs.emc_we.val();
         self.emc.wr_addr.next = self.regs.emc_addr.val();
@@ -343,7 +356,7 @@ impl Logic for FastpathTop {
             self.mf[s].wr_data.next = self.regs.entry_data.val();
         }
 
-        // Cycle 4: megaflows never overlap, so any hit is the hit; the lowest
+        // Cycle 5: megaflows never overlap, so any hit is the hit; the lowest
         // slot is reported (a fixed priority keeps results deterministic).
         self.mf_any.next = false;
         self.mf_slot.next = 0.into();
@@ -361,8 +374,8 @@ impl Logic for FastpathTop {
         }
         self.mf_stat.next =
             self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
-        self.miss.next = self.v4.q.val() & !self.emc.hit.val() & !self.mf_any.val();
-        self.stats.hit.next = self.v4.q.val() & (self.emc.hit.val() | self.mf_any.val());
+        self.miss.next = self.v5.q.val() & !self.emc.hit.val() & !self.mf_any.val();
+        self.stats.hit.next = self.v5.q.val() & (self.emc.hit.val() | self.mf_any.val());
         self.stats.now.next = self.regs.now.val();
         self.stats.stamp_we.next = self.regs.stamp_we.val();
         self.stats.stamp_addr.next = self.regs.stamp_addr.val();
@@ -386,9 +399,9 @@ impl Logic for FastpathTop {
             }
         }
         // Result queue (room guaranteed by `outstanding`).
-        self.resq.push.next = self.v4.q.val();
+        self.resq.push.next = self.v5.q.val();
         self.resq.din.next = bit_cast::<RES_WORD_BITS, 64>(self.word.val())
-            | (bit_cast::<RES_WORD_BITS, 32>(self.tag4.q.val()) << self.sh_res_tag.val())
+            | (bit_cast::<RES_WORD_BITS, 32>(self.tag5.q.val()) << self.sh_res_tag.val())
             | (bit_cast::<RES_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_res_hash.val());
         self.resq.pop.next = self.res_pop.val();
         self.res_valid.next = self.resq.level.val().any();
@@ -409,16 +422,16 @@ impl Logic for FastpathTop {
             .get_bits::<32>(self.sh_res_hash.val().index());
         // Miss queue: key, hash and tag; a full queue drops and counts.
         self.missq.push.next = self.miss.val();
-        self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key4.q.val())
+        self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key5.q.val())
             | (bit_cast::<MISS_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_miss_hash.val())
-            | (bit_cast::<MISS_WORD_BITS, 32>(self.tag4.q.val()) << self.sh_miss_tag.val());
+            | (bit_cast::<MISS_WORD_BITS, 32>(self.tag5.q.val()) << self.sh_miss_tag.val());
         self.missq.pop.next = self.regs.missq_pop.val();
         self.regs.missq_level.next = self.missq.level.val();
         self.regs.missq_head.next = self.missq.dout.val();
         // Global counters.
         self.regs.ev_lookup.next = self.accept.val();
-        self.regs.ev_emc_hit.next = self.v4.q.val() & self.emc.hit.val();
-        self.regs.ev_mf_hit.next = self.v4.q.val() & !self.emc.hit.val() & self.mf_any.val();
+        self.regs.ev_emc_hit.next = self.v5.q.val() & self.emc.hit.val();
+        self.regs.ev_mf_hit.next = self.v5.q.val() & !self.emc.hit.val() & self.mf_any.val();
         self.regs.ev_miss.next = self.miss.val();
         self.regs.ev_miss_drop.next = self.miss.val() & self.missq.full.val();
 
@@ -428,6 +441,7 @@ impl Logic for FastpathTop {
             self.v2.d.next = false;
             self.v3.d.next = false;
             self.v4.d.next = false;
+            self.v5.d.next = false;
             self.outstanding.d.next = 0.into();
         }
     }
