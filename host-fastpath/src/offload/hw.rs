@@ -1,0 +1,115 @@
+//! The two faces of an offload device the manager drives.
+//!
+//! [`HwTables`]: table programming (masks, megaflow and EMC entries, their
+//! hit counters) — implemented for every [`driver::Nic`], so a VFIO board and
+//! the simulated NIC are programmed by the same code. [`HwLookup`]: where
+//! lookups come from and misses go — in simulation the host feeds each
+//! frame's key with a tag ([`crate::offload::sim`]); the pure-software
+//! [`crate::offload::model::ModelNic`] answers directly (any geometry, for
+//! policy studies and device-free tests).
+
+use abi::regs::LookupResult;
+use abi::{FlowKey, Geometry};
+use driver::{Device, EmcPolicy, Miss, Nic, NicError};
+
+/// Why a table operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum HwError {
+    /// No room for the entry (cuckoo placement found no path): the flow stays
+    /// in software, counted as an offload failure.
+    #[error("hardware table full in mask slot {slot}")]
+    TableFull {
+        /// Mask slot.
+        slot: u8,
+    },
+    /// The device failed or refused; the message names it.
+    #[error("offload device: {0}")]
+    Device(String),
+}
+
+impl From<NicError> for HwError {
+    fn from(e: NicError) -> Self {
+        match e {
+            NicError::TableFull { slot, .. } => HwError::TableFull { slot },
+            e => HwError::Device(e.to_string()),
+        }
+    }
+}
+
+/// Table programming, as [`driver::Nic`] offers it.
+pub trait HwTables {
+    /// The tables' geometry.
+    fn geometry(&self) -> Geometry;
+    /// Sets the (empty) slot's mask.
+    fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError>;
+    /// Invalidates every entry of the slot and disables it.
+    fn clear_mask(&mut self, slot: u8) -> Result<(), HwError>;
+    /// Installs megaflow `key & mask[slot]` → `flow_id` (cuckoo placement).
+    fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError>;
+    /// Removes megaflow `key & mask[slot]`.
+    fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError>;
+    /// Hits of megaflow `key & mask[slot]` since it was installed.
+    fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError>;
+    /// Writes EMC entry `key` → `flow_id` at candidate `way`.
+    fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError>;
+    /// Removes the EMC entry of `key`.
+    fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError>;
+    /// Hits of the EMC entry of `key` since it was written.
+    fn emc_hits(&mut self, key: &FlowKey) -> Result<u64, HwError>;
+    /// Register writes issued so far (programming cost), if known.
+    fn register_writes(&self) -> u64 {
+        0
+    }
+}
+
+/// Lookups and the miss queue.
+pub trait HwLookup: HwTables {
+    /// Looks up a burst; pushes one `(tag, result)` per key to `out`.
+    fn lookup_burst(
+        &mut self,
+        keys: &[FlowKey],
+        tags: &[u32],
+        out: &mut Vec<(u32, LookupResult)>,
+    ) -> Result<(), HwError>;
+    /// Moves up to `out.len()` queued misses into `out`; returns how many.
+    fn drain_misses(&mut self, out: &mut [Miss]) -> Result<usize, HwError>;
+}
+
+impl<D: Device> HwTables for Nic<D> {
+    fn geometry(&self) -> Geometry {
+        *Nic::geometry(self)
+    }
+    fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError> {
+        Nic::set_mask(self, slot, mask)?;
+        Ok(())
+    }
+    fn clear_mask(&mut self, slot: u8) -> Result<(), HwError> {
+        Nic::clear_mask(self, slot)?;
+        Ok(())
+    }
+    fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError> {
+        Nic::install_megaflow(self, slot, key, flow_id)?;
+        Ok(())
+    }
+    fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError> {
+        Nic::remove_megaflow(self, slot, key)?;
+        Ok(())
+    }
+    fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError> {
+        Ok(Nic::megaflow_stats(self, slot, key)?.hits)
+    }
+    fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError> {
+        Nic::install_emc(self, key, flow_id, EmcPolicy::Way(way))?;
+        Ok(())
+    }
+    fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError> {
+        Nic::remove_emc(self, key)?;
+        Ok(())
+    }
+    fn emc_hits(&mut self, key: &FlowKey) -> Result<u64, HwError> {
+        Ok(Nic::emc_stats(self, key)?.hits)
+    }
+    fn register_writes(&self) -> u64 {
+        Nic::register_writes(self)
+    }
+}

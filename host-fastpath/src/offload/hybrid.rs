@@ -1,0 +1,336 @@
+//! The hybrid datapath: hardware tables first, the software datapath for
+//! every miss, one flow table.
+//!
+//! Per burst: extract each frame's key, look the burst up in hardware (in
+//! simulation the host feeds keys with tags; the tag is the frame's index in
+//! the burst, so the host holds the frame). A hardware hit names a flow id:
+//! the host applies that megaflow's actions (the NIC is the lookup engine)
+//! and counts the packet as handled in hardware. Misses are drained from the
+//! hardware miss queue; each tag finds its held frame, which goes through the
+//! software EMC → classifier → upcall; the flow it lands in is offered to the
+//! [`OffloadManager`]. Packets execute in arrival order, so outputs are those
+//! of a software-only run.
+
+use super::hw::{HwError, HwLookup};
+use super::manager::{OffloadConfig, OffloadManager};
+use super::OffloadCounters;
+use crate::dpif::{format_dump_flow, PacketSink, Pmd};
+use crate::extract::{extract_batch, ExtractStats};
+use crate::odp::{self, ExecStats, OdpAction};
+use crate::ofproto::OfProto;
+use crate::{FlowId, BURST};
+use abi::regs::HitKind;
+use abi::{Field, FlowKey};
+use driver::Miss;
+
+/// Where one packet was handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Handled {
+    /// Flow id, EMC hit, mask slot.
+    Hw(FlowId, bool, u8),
+    Sw,
+}
+
+/// Software datapath + offload manager + hardware, as one datapath.
+pub struct HybridDp<H: HwLookup> {
+    /// The software datapath (holds every megaflow).
+    pub pmd: Pmd,
+    /// The offload manager (and through it the hardware).
+    pub mgr: OffloadManager<H>,
+    extract_stats: ExtractStats,
+    exec_stats: ExecStats,
+    scratch: Vec<u8>,
+    results: Vec<(u32, abi::regs::LookupResult)>,
+    since_rank: u64,
+}
+
+impl<H: HwLookup> HybridDp<H> {
+    /// A hybrid datapath over `pmd` (normally empty) and `hw` (empty tables).
+    pub fn new(pmd: Pmd, hw: H, cfg: OffloadConfig) -> Self {
+        HybridDp {
+            pmd,
+            mgr: OffloadManager::new(hw, cfg),
+            extract_stats: ExtractStats::default(),
+            exec_stats: ExecStats::default(),
+            scratch: Vec::with_capacity(2048),
+            results: Vec::with_capacity(BURST),
+            since_rank: 0,
+        }
+    }
+
+    /// Counters (software-path ones taken from the PMD).
+    pub fn counters(&self) -> OffloadCounters {
+        let mut c = self.mgr.counters;
+        let s = &self.pmd.stats;
+        c.sw_emc_hits = s.emc_hits;
+        c.sw_megaflow_hits = s.megaflow_hits;
+        c.upcalls = s.upcalls;
+        c.lost = s.lost;
+        c.tx_packets += s.tx_packets;
+        c.dropped += s.dropped;
+        c
+    }
+
+    /// Processes a burst of at most [`BURST`] frames received on `in_port`.
+    /// A hardware failure sends the whole burst through software (counted as
+    /// pipeline aborts) and is returned after the burst was handled.
+    pub fn process_burst(
+        &mut self,
+        of: &OfProto,
+        frames: &[&[u8]],
+        in_port: u32,
+        sink: &mut dyn PacketSink,
+    ) -> Result<(), HwError> {
+        let n = frames.len().min(BURST);
+        let frames = &frames[..n];
+        let mut keys = [FlowKey::ZERO; BURST];
+        let mut hashes = [0u32; BURST];
+        extract_batch(
+            frames,
+            in_port,
+            &mut keys[..n],
+            &mut hashes[..n],
+            &mut self.extract_stats,
+        );
+        const TAGS: [u32; BURST] = {
+            let mut t = [0u32; BURST];
+            let mut i = 0;
+            while i < BURST {
+                t[i] = i as u32;
+                i += 1;
+            }
+            t
+        };
+        let mut how = [Handled::Sw; BURST];
+        self.results.clear();
+        let hw = self
+            .mgr
+            .hw()
+            .lookup_burst(&keys[..n], &TAGS[..n], &mut self.results);
+        let c = &mut self.mgr.counters;
+        c.packets += n as u64;
+        let mut error = None;
+        match hw {
+            Ok(()) => {
+                let mut misses = 0usize;
+                let mut seen = 0u32;
+                for &(tag, r) in &self.results {
+                    let i = tag as usize;
+                    if i >= n || seen & (1 << i) != 0 {
+                        c.pipeline_aborts += 1;
+                        continue;
+                    }
+                    seen |= 1 << i;
+                    match r.kind {
+                        HitKind::Miss => {
+                            c.hw_misses += 1;
+                            misses += 1;
+                        }
+                        HitKind::Emc | HitKind::Megaflow => {
+                            how[i] = Handled::Hw(r.flow_id, r.kind == HitKind::Emc, r.slot);
+                        }
+                    }
+                }
+                // Results the pipeline never returned: software handles them.
+                c.pipeline_aborts += (n as u32 - seen.count_ones()) as u64;
+                // Drain the miss queue in bursts: each miss's tag names a held
+                // frame; a key that does not match it means the pipeline lost
+                // track, so it counts as an abort (software still handles it).
+                let mut buf = [Miss::default(); BURST];
+                let mut drained = 0usize;
+                while drained < misses {
+                    match self.mgr.hw().drain_misses(&mut buf[..misses - drained]) {
+                        Ok(0) => break,
+                        Ok(k) => {
+                            for m in &buf[..k] {
+                                let ok = (m.tag as usize) < n && m.key == keys[m.tag as usize];
+                                if !ok {
+                                    self.mgr.counters.pipeline_aborts += 1;
+                                }
+                            }
+                            drained += k;
+                        }
+                        Err(e) => {
+                            error = Some(e);
+                            break;
+                        }
+                    }
+                }
+                self.mgr.counters.miss_queue_drops += (misses - drained) as u64;
+            }
+            Err(e) => {
+                c.pipeline_aborts += n as u64;
+                error = Some(e);
+            }
+        }
+        // Execute in arrival order.
+        for i in 0..n {
+            let len = frames[i].len();
+            let tcp = if keys[i].get(Field::NwProto) == 6 {
+                keys[i].get(Field::TcpFlags) as u16
+            } else {
+                0
+            };
+            if let Handled::Hw(id, emc, slot) = how[i] {
+                let widened = !emc && self.mgr.slot_mask(slot) != self.mgr.flow_mask(id);
+                if let Some(f) = self.pmd.flow(id) {
+                    let c = &mut self.mgr.counters;
+                    if emc {
+                        c.hw_emc_hits += 1;
+                    } else {
+                        c.hw_megaflow_hits += 1;
+                    }
+                    c.bytes += len as u64;
+                    let (tx, dropped) = run_actions(
+                        &f.actions,
+                        frames[i],
+                        &keys[i],
+                        in_port,
+                        &mut self.scratch,
+                        &mut self.exec_stats,
+                        sink,
+                    );
+                    let c = &mut self.mgr.counters;
+                    c.tx_packets += tx;
+                    c.dropped += dropped as u64;
+                    self.mgr.on_hardware_packet(id, len, tcp, widened);
+                    continue;
+                }
+                // A hit on a flow software no longer has: fall back.
+                self.mgr.counters.pipeline_aborts += 1;
+            }
+            self.software_packet(of, frames[i], &keys[i], in_port, sink);
+        }
+        self.since_rank += n as u64;
+        if self.since_rank >= self.mgr.config().rank_interval_packets {
+            self.since_rank = 0;
+            let now = self.pmd.now_ns();
+            self.mgr.rerank(&mut self.pmd, now);
+            self.pmd.housekeeping();
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    fn software_packet(
+        &mut self,
+        of: &OfProto,
+        frame: &[u8],
+        key: &FlowKey,
+        in_port: u32,
+        sink: &mut dyn PacketSink,
+    ) {
+        let before = self.pmd.stats;
+        self.mgr.counters.bytes += frame.len() as u64;
+        self.pmd.process_burst(of, &[frame], in_port, sink);
+        let upcall = self.pmd.stats.upcalls != before.upcalls;
+        if let Some(id) = self.pmd.dpcls.lookup(key) {
+            let now = self.pmd.now_ns();
+            self.mgr
+                .on_software_packet(&mut self.pmd, id, key, upcall, now);
+        }
+    }
+
+    /// Reads every hardware counter into the flow table now.
+    pub fn sync_stats(&mut self) {
+        let now = self.pmd.now_ns();
+        self.mgr.sync_stats(&mut self.pmd, now);
+    }
+
+    /// One revalidation pass: hardware counters first (so `used` includes
+    /// hardware hits; flows offloaded within the statistics delay are never
+    /// idle), then hardware entries of every flow to delete or modify are
+    /// invalidated before software applies the pass.
+    pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
+        self.sync_stats();
+        let now = self.pmd.now_ns();
+        let mgr = &self.mgr;
+        let plan = self
+            .pmd
+            .plan_revalidation(of, rules_changed, |id| mgr.recently_offloaded(id, now));
+        for &id in &plan.dead {
+            self.mgr.invalidate(&mut self.pmd, id);
+        }
+        for (id, _) in &plan.modified {
+            self.mgr.invalidate(&mut self.pmd, *id);
+        }
+        self.pmd.apply_revalidation(plan)
+    }
+
+    /// Removes port `port`: only its flows' hardware entries are invalidated,
+    /// then its software flows are deleted. Returns the flows deleted.
+    pub fn remove_port(&mut self, port: u32) -> usize {
+        let ids: Vec<FlowId> = self
+            .pmd
+            .flows()
+            .filter(|(_, f)| f.ukey.get(Field::InPort) == port as u64)
+            .map(|(id, _)| id)
+            .collect();
+        for &id in &ids {
+            self.mgr.invalidate(&mut self.pmd, id);
+        }
+        self.pmd.delete_flows(&ids)
+    }
+
+    /// Deletes every flow (hardware first).
+    pub fn flush(&mut self) {
+        let ids: Vec<FlowId> = self.pmd.flows().map(|(id, _)| id).collect();
+        for &id in &ids {
+            self.mgr.invalidate(&mut self.pmd, id);
+        }
+        self.pmd.delete_flows(&ids);
+    }
+
+    /// Megaflows in `dpctl/dump-flows` format with `offloaded:yes|no` and
+    /// `dp:hw|sw` (statistics are hardware + software as of the last sync).
+    pub fn dump_flows(&self) -> Vec<String> {
+        let now = self.pmd.now_ns();
+        self.pmd
+            .flows()
+            .map(|(id, f)| {
+                let off = self.mgr.flow_offload(id).offloaded();
+                let s = format_dump_flow(f, now);
+                let tag = if off {
+                    "offloaded:yes, dp:hw"
+                } else {
+                    "offloaded:no, dp:sw"
+                };
+                match s.find(", actions:") {
+                    Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
+                    None => format!("{s}, {tag}"),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Runs a megaflow's actions on a hardware-handled frame; returns (outputs, dropped).
+fn run_actions(
+    acts: &[OdpAction],
+    frame: &[u8],
+    key: &FlowKey,
+    in_port: u32,
+    scratch: &mut Vec<u8>,
+    exec: &mut ExecStats,
+    sink: &mut dyn PacketSink,
+) -> (u64, bool) {
+    let mut outs = 0u64;
+    if acts.iter().all(|a| matches!(a, OdpAction::Output(_))) {
+        for a in acts {
+            if let OdpAction::Output(p) = a {
+                sink.output(*p, frame);
+                outs += 1;
+            }
+        }
+    } else {
+        scratch.clear();
+        scratch.extend_from_slice(frame);
+        odp::execute(acts, scratch, key, in_port, exec, &mut |p, f| {
+            sink.output(p, f);
+            outs += 1;
+        });
+    }
+    (outs, outs == 0)
+}
