@@ -14,6 +14,7 @@ pub mod emc;
 pub mod extract;
 pub mod io;
 pub mod odp;
+pub mod offload;
 pub mod ofproto;
 
 /// Index of a megaflow in the datapath's flow table; what EMC and megaflow
