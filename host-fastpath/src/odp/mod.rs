@@ -385,7 +385,16 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                     let old = u16::from_be_bytes([frame[l4], frame[l4 + 1]]);
                     frame[at] = merge(frame[at] as u128, v, m) as u8;
                     let new = u16::from_be_bytes([frame[l4], frame[l4 + 1]]);
-                    csum::update16(frame, l4 + 2, old, new, false);
+                    if s.header == Header::Icmp {
+                        // ICMP has no pseudo-header and is short: recompute, which
+                        // also avoids RFC 1624's -0 result for an all-zero message
+                        // (an echo reply with id, sequence and payload 0).
+                        frame[l4 + 2..l4 + 4].fill(0);
+                        let c = csum::checksum(&frame[l4..l3_end], 0);
+                        frame[l4 + 2..l4 + 4].copy_from_slice(&c.to_be_bytes());
+                    } else {
+                        csum::update16(frame, l4 + 2, old, new, false);
+                    }
                 } else {
                     let at = l4 + if f == TpSrc { 0 } else { 2 };
                     let old = rd(frame, at, 2) as u16;
