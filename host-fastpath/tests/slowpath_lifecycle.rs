@@ -1,0 +1,85 @@
+//! Flow lifecycle: statistics, idle expiry, revalidation after rule changes
+//! (keep, modify actions, delete), the flow limit (over it packets still get
+//! their actions; nothing is installed; it is counted).
+
+use fastpath::dpif::{CountingSink, DpConfig, Pmd};
+use fastpath::io::frames::{frame_from_key, MIN_FRAME};
+use fastpath::ofproto::{parse_flow, parse_rules, OfProto, Prefixes};
+
+fn of(rules: &str) -> OfProto {
+    OfProto::with_rules(parse_rules(rules, "t").expect("rules"), Prefixes::default())
+}
+
+fn frame(flow: &str) -> Vec<u8> {
+    frame_from_key(&parse_flow(flow).expect("flow").key(), MIN_FRAME)
+}
+
+#[test]
+fn stats_idle_expiry_and_revalidation() {
+    let a = of("priority=10,tcp,nw_dst=10.0.0.0/8,actions=output:2\npriority=0,actions=output:3");
+    let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+    let f1 = frame("in_port=1,tcp,nw_src=1.1.1.1,nw_dst=10.1.1.1,nw_ttl=64,tp_src=1,tp_dst=2,tcp_flags=0x002");
+    let f2 = frame("in_port=1,udp,nw_src=1.1.1.1,nw_dst=11.1.1.1,nw_ttl=64,tp_src=1,tp_dst=2");
+    let mut sink = CountingSink::default();
+    for _ in 0..5 {
+        pmd.process_burst(&a, &[&f1, &f2], 1, &mut sink);
+    }
+    assert_eq!(pmd.n_flows(), 2);
+    assert_eq!(sink.ports, vec![(2, 5, 5 * f1.len() as u64), (3, 5, 5 * f2.len() as u64)]);
+    let tcp = pmd.flows().map(|(_, f)| f).find(|f| f.key.get(abi::Field::NwProto) == 6).expect("tcp flow");
+    // The upcalled packet is not counted in the flow, as in OVS.
+    assert_eq!((tcp.packets, tcp.bytes, tcp.tcp_flags), (4, 4 * f1.len() as u64, 0x002));
+
+    // Same rules: revalidation keeps everything.
+    assert_eq!(pmd.revalidate(&a, true), (0, 0));
+    // New actions, same bits consulted: modified in place.
+    let b = of("priority=10,tcp,nw_dst=10.0.0.0/8,actions=output:4\npriority=0,actions=output:3");
+    assert_eq!(pmd.revalidate(&b, true), (0, 1));
+    pmd.process_burst(&b, &[&f1], 1, &mut sink);
+    assert!(sink.ports.contains(&(4, 1, f1.len() as u64)));
+    // A rule that needs more bits: the flows that would now consult them go.
+    let c = of("priority=20,ip,nw_src=1.1.1.1,actions=drop\npriority=10,tcp,nw_dst=10.0.0.0/8,actions=output:4\npriority=0,actions=output:3");
+    let (deleted, _) = pmd.revalidate(&c, true);
+    assert_eq!(deleted, 2);
+    assert_eq!(pmd.n_flows(), 0);
+    // Deleted flows are gone from every cache: the next packet upcalls again.
+    let up = pmd.stats.upcalls;
+    pmd.process_burst(&c, &[&f1], 1, &mut sink);
+    assert_eq!(pmd.stats.upcalls, up + 1);
+
+    // Idle expiry.
+    let mut pmd = Pmd::new(DpConfig { max_idle_ms: 0, ..DpConfig::default() }).expect("pmd");
+    pmd.process_burst(&a, &[&f1, &f2], 1, &mut sink);
+    assert_eq!(pmd.n_flows(), 2);
+    let (deleted, _) = pmd.revalidate(&a, false);
+    assert_eq!(deleted, 2);
+    assert_eq!(pmd.n_flows(), 0);
+}
+
+#[test]
+fn flow_limit_runs_actions_but_installs_nothing() {
+    let rules = of("priority=1,ip,actions=output:2");
+    let mut pmd = Pmd::new(DpConfig { flow_limit: 3, ..DpConfig::default() }).expect("pmd");
+    assert_eq!(pmd.flow_limit(), 3);
+    // Exact-match megaflows so each distinct packet needs its own flow.
+    let mut exact = rules;
+    exact.megaflows = false;
+    let frames: Vec<Vec<u8>> = (0..10).map(|i| frame(&format!("in_port=1,udp,nw_src=1.1.1.{i},nw_dst=2.2.2.2,nw_ttl=64,tp_src=1,tp_dst=2"))).collect();
+    let burst: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
+    let mut sink = CountingSink::default();
+    pmd.process_burst(&exact, &burst, 1, &mut sink);
+    assert_eq!(pmd.n_flows(), 3);
+    assert_eq!(pmd.stats.upcall_flow_limit, 7);
+    assert_eq!(pmd.stats.lost, 0);
+    assert_eq!(sink.ports, vec![(2, 10, 10 * frames[0].len() as u64)]);
+}
+
+#[test]
+fn dynamic_limit_starts_at_ten_thousand_and_stays_within_bounds() {
+    let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+    assert_eq!(pmd.flow_limit(), 10_000);
+    let a = of("priority=0,actions=drop");
+    pmd.revalidate(&a, false);
+    // Few flows: the limit does not grow, never goes below 1000 nor above the configured limit.
+    assert!((1000..=200_000).contains(&pmd.flow_limit()));
+}
