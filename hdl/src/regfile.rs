@@ -152,6 +152,7 @@ pub struct RegFile {
     rem: DFF<Bits<8>>,
     steps: DFF<Bits<8>>,
     clear_addr: DFF<Bits<ADDR_BITS>>,
+    mf_stamp: DFF<Bits<ADDR_BITS>>,
     bvalid: DFF<bool>,
     rvalid: DFF<bool>,
     rdata: DFF<Bits<64>>,
@@ -315,6 +316,7 @@ impl RegFile {
             rem: Default::default(),
             steps: Default::default(),
             clear_addr: Default::default(),
+            mf_stamp: Default::default(),
             bvalid: Default::default(),
             rvalid: Default::default(),
             rdata: Default::default(),
@@ -439,7 +441,8 @@ impl Logic for RegFile {
             clear_addr,
             bvalid,
             rvalid,
-            rdata
+            rdata,
+            mf_stamp
         );
         for i in 0..self._slots {
             self.mask_q[i].clock.next = self.clock.val();
@@ -607,6 +610,10 @@ impl Logic for RegFile {
         self.rem2.next = (self.rem.q.val() << 1)
             | bit_cast::<8, 1>(self.quot.q.val().get_bit(self.msb_idx.val().index()).into());
         if self.state.q.val() == self.s_divide.val() {
+            // The statistics address of a megaflow entry, computed while
+            // the division runs so it is a register in the write clock.
+            self.mf_stamp.d.next =
+                self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
             self.quot.d.next = self.quot.q.val() << 1;
             if self.rem2.val() >= self.k_ways.val() {
                 self.rem.d.next = self.rem2.val() - self.k_ways.val();
@@ -644,8 +651,7 @@ impl Logic for RegFile {
             if self.op.q.val() == self.op_mf_write.val() {
                 self.mf_we.next = true;
                 self.stamp_we.next = true;
-                self.stamp_addr.next =
-                    self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+                self.stamp_addr.next = self.mf_stamp.q.val();
                 // Keep key bits outside the mask at zero. The inversion is
                 // done on a 512-bit signal: inverting inside the widening
                 // cast would, in Verilog's context sizing, also clear the
@@ -656,8 +662,7 @@ impl Logic for RegFile {
             if self.op.q.val() == self.op_mf_inval.val() {
                 self.mf_we.next = true;
                 self.stamp_we.next = true;
-                self.stamp_addr.next =
-                    self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+                self.stamp_addr.next = self.mf_stamp.q.val();
             }
             for i in 0..self._slots {
                 if self.slot.q.val() == self.slot_id[i].val() {
