@@ -117,6 +117,24 @@ pub fn json() -> String {
         KEY_WORDS,
         crate::HASH_ID_CRC32C
     );
+    // Opcodes and hit kinds, enumerated from their decoders.
+    let ops: Vec<String> = (0..=u8::MAX)
+        .filter_map(|v| crate::regs::Op::from_u8(v).map(|op| format!("\"{op:?}\": {v}")))
+        .collect();
+    let kinds: Vec<String> = (0..4u64)
+        .filter_map(|v| {
+            crate::regs::LookupResult::decode(v)
+                .ok()
+                .map(|r| format!("\"{:?}\": {v}", r.kind))
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "  \"ops\": {{{}}}, \"hit_kinds\": {{{}}}, \"emc_ways\": {},",
+        ops.join(", "),
+        kinds.join(", "),
+        crate::geometry::EMC_WAYS
+    );
     s.push_str("  \"key_fields\": ");
     json_fields(&mut s, KEY_FIELDS);
     s.push_str(",\n  \"layouts\": {");
@@ -178,4 +196,23 @@ pub fn splice(doc: &str, name: &str, body: &str) -> Option<String> {
     let b = doc.find(&begin)? + begin.len();
     let e = b + doc[b..].find(&end)?;
     Some(format!("{}{}{}", &doc[..b], body, &doc[e..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::regs::{HitKind, Op};
+
+    #[test]
+    fn json_lists_opcodes_and_hit_kinds() {
+        let j = json();
+        for v in 0..=u8::MAX {
+            if let Some(op) = Op::from_u8(v) {
+                assert!(j.contains(&format!("\"{op:?}\": {v}")), "{op:?}");
+            }
+        }
+        for k in [HitKind::Miss, HitKind::Emc, HitKind::Megaflow] {
+            assert!(j.contains(&format!("\"{k:?}\": {}", k as u8)), "{k:?}");
+        }
+    }
 }
