@@ -74,7 +74,7 @@
 
 use super::arena::Arena;
 use super::prefetch::prefetch;
-use super::Bits;
+use super::{Bits, Padded};
 use abi::geometry::cuckoo_buckets;
 use abi::FlowKey;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -281,7 +281,8 @@ pub struct Cmap {
     arrays: [OnceLock<BucketArray>; MAX_LOG2 as usize + 1],
     current: AtomicU8,
     arena: Arena,
-    len: AtomicUsize,
+    /// Written on every insert and remove: kept off the line of `current`.
+    len: Padded<AtomicUsize>,
     writer: Mutex<Writer>,
 }
 
@@ -320,7 +321,7 @@ impl Cmap {
             arrays: [const { OnceLock::new() }; MAX_LOG2 as usize + 1],
             current: AtomicU8::new(log2),
             arena: Arena::new(),
-            len: AtomicUsize::new(0),
+            len: Padded(AtomicUsize::new(0)),
             writer: Mutex::new(Writer {
                 free: Vec::new(),
                 fresh: 0,
@@ -346,7 +347,7 @@ impl Cmap {
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.len.load(Relaxed)
+        self.len.0.load(Relaxed)
     }
 
     /// True when the map holds no key.
@@ -634,7 +635,7 @@ impl Cmap {
                 }
                 bucket.end_write(seq);
                 w.free.push(idx);
-                self.len.fetch_sub(1, Relaxed);
+                self.len.0.fetch_sub(1, Relaxed);
                 if slot_freed {
                     w.used_slots -= 1;
                     if a.log2 > MIN_LOG2 && w.used_slots * 100 < a.capacity() * SHRINK_PERCENT {
@@ -714,7 +715,7 @@ impl Cmap {
             let e = self.alloc(w, hash)?;
             self.arena.write(e, key, head, value);
             bucket.set_slot(s, hash, e, value);
-            self.len.fetch_add(1, Relaxed);
+            self.len.0.fetch_add(1, Relaxed);
             return Ok(None);
         }
         let e = self.alloc(w, hash)?;
@@ -724,7 +725,7 @@ impl Cmap {
             return Err(err);
         }
         w.used_slots += 1;
-        self.len.fetch_add(1, Relaxed);
+        self.len.0.fetch_add(1, Relaxed);
         Ok(None)
     }
 

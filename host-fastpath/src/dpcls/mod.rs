@@ -43,6 +43,11 @@ use thiserror::Error;
 /// Interval of [`Dpcls::maybe_rank`] (OVS's DPCLS_OPTIMIZATION_INTERVAL).
 pub const RANK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// A value alone on its cache line (no false sharing with its neighbours).
+#[repr(align(64))]
+#[derive(Default)]
+pub(crate) struct Padded<T>(pub(crate) T);
+
 /// Iterates the set bits of a bitmap, lowest first.
 #[derive(Clone, Copy)]
 pub(crate) struct Bits(pub(crate) u32);

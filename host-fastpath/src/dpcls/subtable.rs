@@ -2,7 +2,7 @@
 //! masked key.
 
 use super::cmap::{Cmap, CmapError};
-use super::Bits;
+use super::{Bits, Padded};
 use crate::{FlowId, BURST};
 use abi::hash::hash_masked_batch;
 use abi::{hash_masked, FlowKey};
@@ -12,8 +12,11 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 pub(crate) struct Subtable {
     pub(crate) mask: FlowKey,
     map: Cmap,
-    /// Hits since the last ranking (the ranking key, reset by ranking).
-    recent_hits: AtomicU64,
+    /// Hits since the last ranking (the ranking key, reset by ranking). On
+    /// its own cache line: every reader thread adds to it once per burst,
+    /// and it must not invalidate the line holding the mask and map that
+    /// every probe reads.
+    recent_hits: Padded<AtomicU64>,
     /// Hits of the finished ranking intervals (so the hot path adds to one
     /// counter only).
     ranked_hits: AtomicU64,
@@ -24,19 +27,19 @@ impl Subtable {
         Self {
             mask,
             map: Cmap::new(),
-            recent_hits: AtomicU64::new(0),
+            recent_hits: Padded(AtomicU64::new(0)),
             ranked_hits: AtomicU64::new(0),
         }
     }
 
     /// Hits since the subtable was created.
     pub(crate) fn total_hits(&self) -> u64 {
-        self.ranked_hits.load(Relaxed) + self.recent_hits.load(Relaxed)
+        self.ranked_hits.load(Relaxed) + self.recent_hits.0.load(Relaxed)
     }
 
     /// Ends a ranking interval: returns its hits and starts a new one.
     pub(crate) fn take_recent_hits(&self) -> u64 {
-        let r = self.recent_hits.swap(0, Relaxed);
+        let r = self.recent_hits.0.swap(0, Relaxed);
         self.ranked_hits.fetch_add(r, Relaxed);
         r
     }
@@ -88,7 +91,7 @@ impl Subtable {
         if found != 0 {
             // One relaxed add per subtable and burst, not per packet.
             let hits = found.count_ones() as u64;
-            self.recent_hits.fetch_add(hits, Relaxed);
+            self.recent_hits.0.fetch_add(hits, Relaxed);
         }
         found
     }
