@@ -163,24 +163,39 @@ impl<H: HwLookup> HybridDp<H> {
                 error = Some(e);
             }
         }
+        // Account hardware-handled packets first: a software packet earlier
+        // in the burst may replace a hardware entry (crediting its counter,
+        // which already includes this burst's hits), so the bytes of those
+        // hits must already be pending on their flow.
+        for i in 0..n {
+            if let Handled::Hw(id, emc, slot) = how[i] {
+                if self.pmd.flow(id).is_none() {
+                    // A hit on a flow software no longer has: fall back.
+                    self.mgr.counters.pipeline_aborts += 1;
+                    how[i] = Handled::Sw;
+                    continue;
+                }
+                let tcp = if keys[i].get(Field::NwProto) == 6 {
+                    keys[i].get(Field::TcpFlags) as u16
+                } else {
+                    0
+                };
+                let widened = !emc && self.mgr.slot_mask(slot) != self.mgr.flow_mask(id);
+                let c = &mut self.mgr.counters;
+                if emc {
+                    c.hw_emc_hits += 1;
+                } else {
+                    c.hw_megaflow_hits += 1;
+                }
+                c.bytes += frames[i].len() as u64;
+                self.mgr
+                    .on_hardware_packet(id, frames[i].len(), tcp, widened);
+            }
+        }
         // Execute in arrival order.
         for i in 0..n {
-            let len = frames[i].len();
-            let tcp = if keys[i].get(Field::NwProto) == 6 {
-                keys[i].get(Field::TcpFlags) as u16
-            } else {
-                0
-            };
-            if let Handled::Hw(id, emc, slot) = how[i] {
-                let widened = !emc && self.mgr.slot_mask(slot) != self.mgr.flow_mask(id);
+            if let Handled::Hw(id, _, _) = how[i] {
                 if let Some(f) = self.pmd.flow(id) {
-                    let c = &mut self.mgr.counters;
-                    if emc {
-                        c.hw_emc_hits += 1;
-                    } else {
-                        c.hw_megaflow_hits += 1;
-                    }
-                    c.bytes += len as u64;
                     let (tx, dropped) = run_actions(
                         &f.actions,
                         frames[i],
@@ -193,11 +208,8 @@ impl<H: HwLookup> HybridDp<H> {
                     let c = &mut self.mgr.counters;
                     c.tx_packets += tx;
                     c.dropped += dropped as u64;
-                    self.mgr.on_hardware_packet(id, len, tcp, widened);
                     continue;
                 }
-                // A hit on a flow software no longer has: fall back.
-                self.mgr.counters.pipeline_aborts += 1;
             }
             self.software_packet(of, frames[i], &keys[i], in_port, sink);
         }

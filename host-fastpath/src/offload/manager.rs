@@ -573,6 +573,17 @@ impl<H: HwTables> OffloadManager<H> {
     /// calls this first, so `used` reflects hardware hits).
     pub fn sync_stats(&mut self, pmd: &mut Pmd, now_ns: u64) {
         for id in 0..self.flows.len() as FlowId {
+            // Bytes of hits whose entry is gone (credited then) but which
+            // the host accounted after that.
+            if let Some(f) = self.flows[id as usize]
+                .as_mut()
+                .filter(|f| f.entries.is_empty() && f.pending_bytes > 0)
+            {
+                let (b, t) = (f.pending_bytes, f.pending_tcp_flags);
+                f.pending_bytes = 0;
+                f.pending_tcp_flags = 0;
+                pmd.credit_flow(id, 0, b, now_ns, t);
+            }
             let n = self.flows[id as usize]
                 .as_ref()
                 .map_or(0, |f| f.entries.len());

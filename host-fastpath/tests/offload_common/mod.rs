@@ -186,6 +186,15 @@ pub fn check_accounting<H: HwLookup>(dp: &mut HybridDp<H>, packets: usize, flows
             c.packets,
             "{c:?} {s:?}"
         );
+        for (id, f) in dp.pmd.flows() {
+            assert!(
+                f.bytes >= f.packets * MIN_FRAME as u64,
+                "flow {id}: {} packets, {} bytes, {:?}",
+                f.packets,
+                f.bytes,
+                dp.mgr.flow_offload(id)
+            );
+        }
         assert!(bytes >= in_flows * MIN_FRAME as u64);
     }
 }
