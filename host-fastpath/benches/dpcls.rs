@@ -6,6 +6,7 @@
 //!   22–25 ns per subtable, 395 ns per packet for 16); ranked (after one
 //!   `rank()`), the hit subtable comes first (OVS: 25 ns per packet).
 //! * `dpcls/single/{1,16}/ranked` — the same through `lookup()`, one key.
+//! * `dpcls/insert_remove/16x1000` — one insert plus one remove (writer).
 //! * `dpcls/classbench/acl1_10k` — the OVS megaflow dump of ClassBench acl1
 //!   10K replayed with its trace (ranked), when shared/classbench is present;
 //!   hit rate and subtable lookups per hit go to stderr.
@@ -135,6 +136,31 @@ fn subtables(c: &mut Criterion) {
     g.finish();
 }
 
+/// Writer cost (the upcall's install and the revalidator's delete): one
+/// insert plus one remove in a classifier of 16 × 1000 megaflows.
+fn writer(c: &mut Criterion) {
+    let (d, _) = setup(16);
+    let mut rng = StdRng::seed_from_u64(99);
+    let m = mask(15);
+    let fresh: Vec<FlowKey> = (0..4096)
+        .map(|_| flow_key(&mut rng, 15))
+        .filter(|k| d.lookup(k).is_none())
+        .collect();
+    let mut g = c.benchmark_group("dpcls");
+    g.measurement_time(Duration::from_secs(3));
+    g.throughput(Throughput::Elements(1));
+    let mut at = 0;
+    g.bench_function("insert_remove/16x1000", |b| {
+        b.iter(|| {
+            let k = &fresh[at];
+            at = (at + 1) % fresh.len();
+            d.insert(&m, k, 1 << 30).expect("fresh megaflow");
+            black_box(d.remove(&m, k))
+        })
+    });
+    g.finish();
+}
+
 fn classbench(c: &mut Criterion) {
     let Some((mf_path, trace_path)) = ovs_megaflows::set_paths("acl1", "10k") else {
         eprintln!("dpcls/classbench: shared/classbench not found, skipped");
@@ -184,5 +210,5 @@ fn classbench(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, subtables, classbench);
+criterion_group!(benches, subtables, writer, classbench);
 criterion_main!(benches);

@@ -140,6 +140,10 @@ pub struct Dpcls {
     counters: Counters,
     flows: AtomicUsize,
     masks: AtomicUsize,
+    /// When the next ranking is due, in ns since `created`: lets
+    /// [`Dpcls::maybe_rank`] return with one relaxed load when it is not.
+    next_rank_ns: AtomicU64,
+    created: Instant,
     writer: Mutex<Writer>,
 }
 
@@ -177,6 +181,8 @@ impl Dpcls {
             counters: Counters::default(),
             flows: AtomicUsize::new(0),
             masks: AtomicUsize::new(0),
+            next_rank_ns: AtomicU64::new(RANK_INTERVAL.as_nanos() as u64),
+            created: Instant::now(),
             writer: Mutex::new(Writer {
                 last_rank: Instant::now(),
                 mask_refs: HashMap::new(),
@@ -329,12 +335,20 @@ impl Dpcls {
             c.rank();
         }
         w.last_rank = now;
+        let next = now.saturating_duration_since(self.created) + RANK_INTERVAL;
+        self.next_rank_ns.store(next.as_nanos() as u64, Relaxed);
     }
 
     /// Ranks if [`RANK_INTERVAL`] has passed since the last ranking; returns
     /// whether it did. Never waits: if a writer holds the lock, the ranking
     /// is left for a later call (so a packet thread never blocks).
     pub fn maybe_rank(&self, now: Instant) -> bool {
+        // Called once per burst by packet threads: the common "not yet"
+        // answer must not touch the lock.
+        let t = now.saturating_duration_since(self.created).as_nanos() as u64;
+        if t < self.next_rank_ns.load(Relaxed) {
+            return false;
+        }
         let mut w = match self.writer.try_lock() {
             Ok(w) => w,
             Err(TryLockError::Poisoned(e)) => e.into_inner(),
