@@ -240,6 +240,14 @@ fn emitted_verilog_behaves_as_the_abi_says() {
         .unwrap(),
     );
     tb.read(REG_STATS_HITS);
+    // Disabling the slot stops its entries matching; clearing counters zeroes them.
+    tb.cmd(Op::MaskClear, 2, 0, 0);
+    tb.lookups(&[k_mf], 0x200);
+    tb.write(
+        REG_CTRL,
+        CTRL_ENABLE.word_mask() | CTRL_CLEAR_COUNTERS.word_mask(),
+    );
+    tb.read(REG_CNT_MISSES);
 
     let src = HARNESS.replace("__BODY__", &tb.body);
     std::fs::write(dir.join("tb.v"), src).unwrap();
@@ -287,8 +295,14 @@ fn emitted_verilog_behaves_as_the_abi_says() {
         .filter_map(|l| l.strip_prefix("RES "))
         .map(|l| l.split(' ').collect())
         .collect();
-    assert_eq!(res.len(), keys.len(), "{log}");
-    for (i, r) in res.iter().enumerate() {
+    assert_eq!(res.len(), keys.len() + 1, "{log}");
+    let last = u64::from_str_radix(res[keys.len()][1], 16).unwrap();
+    assert_eq!(
+        LookupResult::decode(last).unwrap(),
+        LookupResult::MISS,
+        "after MaskClear"
+    );
+    for (i, r) in res.iter().take(keys.len()).enumerate() {
         let cyc: u64 = r[0].parse().unwrap();
         let word = u64::from_str_radix(r[1], 16).unwrap();
         let tag = u64::from_str_radix(r[2], 16).unwrap();
@@ -302,7 +316,7 @@ fn emitted_verilog_behaves_as_the_abi_says() {
         assert_eq!(hash, abi::hash_key(&keys[i]) as u64, "hash {i}");
         assert_eq!(cyc - acc[i], PIPE_LATENCY as u64, "latency of lookup {i}");
     }
-    let reads: std::collections::HashMap<u64, u64> = log
+    let all_reads: Vec<(u64, u64)> = log
         .lines()
         .filter_map(|l| l.strip_prefix("RD "))
         .map(|l| {
@@ -313,6 +327,11 @@ fn emitted_verilog_behaves_as_the_abi_says() {
             )
         })
         .collect();
+    // First read of each register (a later re-read is checked separately).
+    let mut reads = std::collections::HashMap::new();
+    for (a, v) in &all_reads {
+        reads.entry(*a).or_insert(*v);
+    }
     let cap = hdl::top::FastpathTop::capability(&G, 0).encode();
     for (a, v) in cap
         .iter()
@@ -331,4 +350,11 @@ fn emitted_verilog_behaves_as_the_abi_says() {
     assert_eq!(MISS_TAG.get(&meta), 0x103);
     assert_eq!(reads[&(REG_MISSQ_KEY + 48)], k_miss.words[6]);
     assert_eq!(reads[&REG_STATS_HITS], 3);
+    let last_misses = all_reads
+        .iter()
+        .rev()
+        .find(|(a, _)| *a == REG_CNT_MISSES)
+        .unwrap()
+        .1;
+    assert_eq!(last_misses, 0, "CTRL.CLEAR_COUNTERS");
 }
