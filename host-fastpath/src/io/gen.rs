@@ -232,7 +232,7 @@ pub fn acl_rules(n: usize, seed: u64) -> String {
         .collect();
     let dst_pool: Vec<(u32, u32)> = (0..48)
         .map(|_| {
-            let len = [16u32, 24, 24, 28, 32, 32, 32][rng.below(7) as usize];
+            let len = [16u32, 24, 24, 32, 32, 32, 32][rng.below(7) as usize];
             ((rng.next_u64() as u32) & (u32::MAX << (32 - len)), len)
         })
         .collect();
@@ -244,10 +244,11 @@ pub fn acl_rules(n: usize, seed: u64) -> String {
     while emitted < n {
         let (s, sl) = src_pool[rng.below(src_pool.len() as u64) as usize];
         let (d, dlen) = dst_pool[rng.below(dst_pool.len() as u64) as usize];
-        // Some rules refine the address further to make nested prefixes.
+        // Some rules refine the address to a host or /24 inside the pool
+        // prefix (nested prefixes), as real ACLs do; lengths stay few, so
+        // rules share masks as in ClassBench's acl sets.
         let (s, sl) = if rng.below(3) == 0 && sl < 32 {
-            let extra = 1 + rng.below((32 - sl) as u64) as u32;
-            let nl = sl + extra;
+            let nl = if sl < 24 && rng.below(2) == 0 { 24 } else { 32 };
             ((s | (rng.next_u64() as u32 & !(u32::MAX << (32 - sl)))) & (u32::MAX << (32 - nl)), nl)
         } else {
             (s, sl)

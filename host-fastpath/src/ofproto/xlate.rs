@@ -157,15 +157,17 @@ pub fn exact_mask(flow: &Flow) -> FlowKey {
 }
 
 impl Ctx<'_> {
-    fn note(&mut self, indent: u32, s: String) {
+    /// Adds a trace line; the text is only built when tracing (upcalls never pay for it).
+    fn note(&mut self, indent: u32, s: impl FnOnce() -> String) {
         if self.tracing {
-            self.trace.push(format!("{}{}", "    ".repeat(indent as usize), s));
+            let line = s();
+            self.trace.push(format!("{}{}", "    ".repeat(indent as usize), line));
         }
     }
 
     fn fail(&mut self, msg: String) {
         if self.error.is_none() {
-            self.note(self.depth, format!(">>>> {msg} <<<<"));
+            self.note(self.depth, || format!(">>>> {msg} <<<<"));
             self.error = Some(msg);
         }
         self.stop = true;
@@ -173,28 +175,27 @@ impl Ctx<'_> {
 
     fn table_lookup(&mut self, table: u8, indent: u32) {
         let Some(cls) = self.of.tables.get(table as usize).and_then(|t| t.as_ref()) else {
-            self.note(indent, format!("{table:2}. No match (table is empty)."));
-            self.note(indent + 1, "drop".to_string());
+            self.note(indent, || format!("{table:2}. No match (table is empty)."));
+            self.note(indent + 1, || "drop".to_string());
             return;
         };
         let hit = cls.lookup(&self.flow, &mut self.wc, &mut self.stats);
         match hit {
             None => {
-                self.note(indent, format!("{table:2}. No match."));
-                self.note(indent + 1, "drop".to_string());
+                self.note(indent, || format!("{table:2}. No match."));
+                self.note(indent + 1, || "drop".to_string());
             }
             Some((rid, _)) => {
                 let rule = &self.of.rules[rid as usize];
                 self.rules.push(rid);
-                self.note(
-                    indent,
+                self.note(indent, || {
                     format!(
                         "{table:2}. {}, priority {}{}",
                         if rule.match_text.is_empty() { "any" } else { &rule.match_text },
                         rule.priority,
                         if rule.cookie != 0 { format!(", cookie {:#x}", rule.cookie) } else { String::new() }
-                    ),
-                );
+                    )
+                });
                 let saved = self.table;
                 self.table = table;
                 self.do_actions(&rule.actions, indent + 1);
@@ -209,22 +210,22 @@ impl Ctx<'_> {
                 return;
             }
             match a {
-                Action::Drop => self.note(indent, "drop".into()),
+                Action::Drop => self.note(indent, || "drop".into()),
                 Action::Output(p) => self.output(*p, indent),
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
                     self.commit();
                     self.odp.push(OdpAction::Output(p));
-                    self.note(indent, format!("output:{p} (in_port)"));
+                    self.note(indent, || format!("output:{p} (in_port)"));
                 }
                 Action::SetField { mf, value, mask } => {
                     if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
                         mf.unwildcard(&mut self.wc, *mask);
                         mf.unwildcard(&mut self.written, *mask);
                         mf.set_masked(&mut self.flow, *value, *mask);
-                        self.note(indent, format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name));
+                        self.note(indent, || format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name));
                     } else {
-                        self.note(indent, format!("set_field of {}: skipped, prerequisites not met", mf.name));
+                        self.note(indent, || format!("set_field of {}: skipped, prerequisites not met", mf.name));
                     }
                 }
                 Action::Load { dst, value } => {
@@ -232,7 +233,7 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         dst.set(&mut self.flow, *value);
-                        self.note(indent, format!("load:{value:#x}->{}[{}..{}]", dst.mf.name, dst.ofs, dst.ofs + dst.n_bits - 1));
+                        self.note(indent, || format!("load:{value:#x}->{}[{}..{}]", dst.mf.name, dst.ofs, dst.ofs + dst.n_bits - 1));
                     }
                 }
                 Action::Move { src, dst } => {
@@ -244,7 +245,7 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         let v = src.get(&self.flow);
                         dst.set(&mut self.flow, v);
-                        self.note(indent, format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name));
+                        self.note(indent, || format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name));
                     }
                 }
                 Action::DecTtl => {
@@ -252,12 +253,12 @@ impl Ctx<'_> {
                         self.wc.set(Field::NwTtl, 0xff);
                         let ttl = self.flow.get(Field::NwTtl);
                         if ttl <= 1 {
-                            self.note(indent, "dec_ttl: TTL exceeded, stop".into());
+                            self.note(indent, || "dec_ttl: TTL exceeded, stop".into());
                             self.stop = true;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
                             self.written.set(Field::NwTtl, 0xff);
-                            self.note(indent, format!("dec_ttl: {} -> {}", ttl, ttl - 1));
+                            self.note(indent, || format!("dec_ttl: {} -> {}", ttl, ttl - 1));
                         }
                     }
                 }
@@ -266,14 +267,14 @@ impl Ctx<'_> {
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci, (tci & !0x0fff) | *vid as u64 | VLAN_PRESENT as u64);
-                    self.note(indent, format!("mod_vlan_vid:{vid}"));
+                    self.note(indent, || format!("mod_vlan_vid:{vid}"));
                 }
                 Action::SetVlanPcp(pcp) => {
                     let m = self.wc.get(Field::VlanTci) | 0xe000 | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci, (tci & !0xe000) | ((*pcp as u64) << 13) | VLAN_PRESENT as u64);
-                    self.note(indent, format!("mod_vlan_pcp:{pcp}"));
+                    self.note(indent, || format!("mod_vlan_pcp:{pcp}"));
                 }
                 Action::PushVlan(tpid) => {
                     // The inner tag is pushed out of the key: its value matters.
@@ -281,7 +282,7 @@ impl Ctx<'_> {
                     let outer = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci2, outer);
                     self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
-                    self.note(indent, format!("push_vlan:{tpid:#06x}"));
+                    self.note(indent, || format!("push_vlan:{tpid:#06x}"));
                 }
                 Action::StripVlan => {
                     self.wc.set(Field::VlanTci, u64::MAX);
@@ -291,12 +292,12 @@ impl Ctx<'_> {
                         self.flow.set(Field::VlanTci, inner);
                         self.flow.set(Field::VlanTci2, 0);
                     }
-                    self.note(indent, "strip_vlan".into());
+                    self.note(indent, || "strip_vlan".into());
                 }
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(&mut self.flow, ((md & !mask) | (value & mask)) as u128, u128::MAX);
-                    self.note(indent, format!("write_metadata:{value:#x}/{mask:#x}"));
+                    self.note(indent, || format!("write_metadata:{value:#x}/{mask:#x}"));
                 }
                 Action::Resubmit { port, table } => {
                     self.resubmits += 1;
@@ -313,14 +314,14 @@ impl Ctx<'_> {
                     if let Some(p) = port {
                         self.flow.set(Field::InPort, *p as u64);
                     }
-                    self.note(indent, format!("resubmit({},{t})", port.map(|p| p.to_string()).unwrap_or_default()));
+                    self.note(indent, || format!("resubmit({},{t})", port.map(|p| p.to_string()).unwrap_or_default()));
                     self.depth += 1;
                     self.table_lookup(t, indent + 1);
                     self.depth -= 1;
                     self.flow.set(Field::InPort, old);
                 }
                 Action::GotoTable(t) => {
-                    self.note(indent, format!("goto_table:{t}"));
+                    self.note(indent, || format!("goto_table:{t}"));
                     self.resubmits += 1;
                     if self.depth >= MAX_DEPTH {
                         self.fail(format!("over max translation depth {MAX_DEPTH}"));
@@ -336,12 +337,12 @@ impl Ctx<'_> {
 
     fn output(&mut self, port: u32, indent: u32) {
         if port as u64 == self.flow.get(Field::InPort) {
-            self.note(indent, format!("output:{port}: skipping output to input port"));
+            self.note(indent, || format!("output:{port}: skipping output to input port"));
             return;
         }
         self.commit();
         self.odp.push(OdpAction::Output(port));
-        self.note(indent, format!("output:{port}"));
+        self.note(indent, || format!("output:{port}"));
     }
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
