@@ -17,10 +17,20 @@ fn tables() -> Vec<(String, OfProto, Vec<abi::FlowKey>)> {
     let rules = parse_rules(&acl_rules(10_000, 1), "gen").expect("generated rules parse");
     let mut rng = Rng::new(2);
     let keys = flows_inside(&rules, 20_000, &mut rng, 1);
-    out.push(("gen10k".to_string(), OfProto::with_rules(rules, Prefixes::default()), keys));
+    out.push((
+        "gen10k".to_string(),
+        OfProto::with_rules(rules, Prefixes::default()),
+        keys,
+    ));
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/classbench");
-    for (name, trace) in [("acl1_10k", "acl1_10000_trace"), ("fw1_10k", "fw1_10000_trace")] {
-        let (rp, tp) = (shared.join(format!("ovs/{name}.flows")), shared.join(format!("traces/{trace}")));
+    for (name, trace) in [
+        ("acl1_10k", "acl1_10000_trace"),
+        ("fw1_10k", "fw1_10000_trace"),
+    ] {
+        let (rp, tp) = (
+            shared.join(format!("ovs/{name}.flows")),
+            shared.join(format!("traces/{trace}")),
+        );
         let (Ok(r), Ok(t)) = (std::fs::read_to_string(&rp), std::fs::read_to_string(&tp)) else {
             eprintln!("skipping {name}: {} not present", shared.display());
             continue;
@@ -30,7 +40,11 @@ fn tables() -> Vec<(String, OfProto, Vec<abi::FlowKey>)> {
             continue;
         };
         let keys = hdrs.iter().map(|h| header_key(h, 1)).collect();
-        out.push((name.to_string(), OfProto::with_rules(rules, Prefixes::default()), keys));
+        out.push((
+            name.to_string(),
+            OfProto::with_rules(rules, Prefixes::default()),
+            keys,
+        ));
     }
     out
 }
@@ -66,19 +80,28 @@ fn min_pass(label: &str, n: usize, mut pass: impl FnMut()) {
 fn bench(c: &mut Criterion) {
     for (name, of, keys) in tables() {
         let uniq = distinct(&of, &keys, 2000);
-        eprintln!("{name}: {} rules, {} subtables, {} distinct megaflows timed", of.n_rules(), of.n_subtables(), uniq.len());
+        eprintln!(
+            "{name}: {} rules, {} subtables, {} distinct megaflows timed",
+            of.n_rules(),
+            of.n_subtables(),
+            uniq.len()
+        );
         min_pass(&format!("upcall/{name}/translate"), uniq.len(), || {
             for k in &uniq {
                 std::hint::black_box(of.translate(k, false));
             }
         });
-        min_pass(&format!("upcall/{name}/translate_install"), uniq.len(), || {
-            let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
-            for k in &uniq {
-                pmd.begin_burst();
-                std::hint::black_box(pmd.upcall(&of, k, 0));
-            }
-        });
+        min_pass(
+            &format!("upcall/{name}/translate_install"),
+            uniq.len(),
+            || {
+                let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+                for k in &uniq {
+                    pmd.begin_burst();
+                    std::hint::black_box(pmd.upcall(&of, k, 0));
+                }
+            },
+        );
         let mut g = c.benchmark_group(format!("upcall/{name}"));
         g.throughput(Throughput::Elements(uniq.len() as u64));
         g.bench_function("translate", |b| {

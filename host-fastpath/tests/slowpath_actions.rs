@@ -42,42 +42,89 @@ fn check(rules: &str, flow: &str, ports: &[u32]) {
     let mut st = ExtractStats::default();
     let mut k = miniflow_extract(last, fin.get(Field::InPort) as u32, &mut st);
     k.set(Field::InPort, fin.get(Field::InPort));
-    assert_eq!(k, fin, "{rules}: output frame differs from the translated flow");
+    assert_eq!(
+        k, fin,
+        "{rules}: output frame differs from the translated flow"
+    );
 }
 
 #[test]
 fn ipv4_rewrites_keep_checksums() {
     let tcp = "in_port=1,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,nw_tos=32,tp_src=1234,tp_dst=80,tcp_flags=0x010";
-    check("in_port=1,actions=mod_nw_src:192.168.1.1,mod_nw_dst:172.16.0.9,output:2", tcp, &[2]);
+    check(
+        "in_port=1,actions=mod_nw_src:192.168.1.1,mod_nw_dst:172.16.0.9,output:2",
+        tcp,
+        &[2],
+    );
     check("in_port=1,actions=dec_ttl,mod_nw_tos:8,output:2", tcp, &[2]);
-    check("in_port=1,actions=mod_tp_src:4321,mod_tp_dst:8080,mod_dl_src:02:00:00:00:00:01,output:3", tcp, &[3]);
-    check("in_port=1,actions=load:0x5->NXM_OF_IP_SRC[0..7],output:2", tcp, &[2]);
+    check(
+        "in_port=1,actions=mod_tp_src:4321,mod_tp_dst:8080,mod_dl_src:02:00:00:00:00:01,output:3",
+        tcp,
+        &[3],
+    );
+    check(
+        "in_port=1,actions=load:0x5->NXM_OF_IP_SRC[0..7],output:2",
+        tcp,
+        &[2],
+    );
     let udp = "in_port=1,udp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=9,tp_src=53,tp_dst=5353";
-    check("in_port=1,actions=mod_nw_dst:8.8.8.8,mod_tp_dst:53,dec_ttl,output:2", udp, &[2]);
+    check(
+        "in_port=1,actions=mod_nw_dst:8.8.8.8,mod_tp_dst:53,dec_ttl,output:2",
+        udp,
+        &[2],
+    );
     let icmp = "in_port=1,icmp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,icmp_type=8,icmp_code=0";
-    check("in_port=1,actions=set_field:0->icmp_type,mod_nw_src:1.1.1.1,output:2", icmp, &[2]);
+    check(
+        "in_port=1,actions=set_field:0->icmp_type,mod_nw_src:1.1.1.1,output:2",
+        icmp,
+        &[2],
+    );
 }
 
 #[test]
 fn ipv6_and_sctp_rewrites_keep_checksums() {
     let v6 = "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,tp_src=1,tp_dst=2";
-    check("in_port=1,actions=set_field:2001:db8::99->ipv6_dst,dec_ttl,output:2", v6, &[2]);
+    check(
+        "in_port=1,actions=set_field:2001:db8::99->ipv6_dst,dec_ttl,output:2",
+        v6,
+        &[2],
+    );
     let u6 = "in_port=1,udp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,tp_src=1,tp_dst=2";
-    check("in_port=1,actions=set_field:fe80::1->ipv6_src,mod_tp_src:7,output:2", u6, &[2]);
+    check(
+        "in_port=1,actions=set_field:fe80::1->ipv6_src,mod_tp_src:7,output:2",
+        u6,
+        &[2],
+    );
     let i6 = "in_port=1,icmp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,icmp_type=128,icmp_code=0";
-    check("in_port=1,actions=set_field:2001:db8::7->ipv6_src,output:2", i6, &[2]);
+    check(
+        "in_port=1,actions=set_field:2001:db8::7->ipv6_src,output:2",
+        i6,
+        &[2],
+    );
     let sctp = "in_port=1,sctp,nw_src=10.0.0.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=9,tp_dst=10";
-    check("in_port=1,actions=mod_tp_dst:99,mod_nw_dst:10.9.9.9,output:2", sctp, &[2]);
+    check(
+        "in_port=1,actions=mod_tp_dst:99,mod_nw_dst:10.9.9.9,output:2",
+        sctp,
+        &[2],
+    );
 }
 
 #[test]
 fn vlan_push_modify_pop() {
     let untagged = "in_port=1,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,tp_src=1,tp_dst=2";
-    check("in_port=1,actions=mod_vlan_vid:10,mod_vlan_pcp:5,output:2", untagged, &[2]);
+    check(
+        "in_port=1,actions=mod_vlan_vid:10,mod_vlan_pcp:5,output:2",
+        untagged,
+        &[2],
+    );
     let tagged = "in_port=1,dl_vlan=7,dl_vlan_pcp=1,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,tp_src=1,tp_dst=2";
     check("in_port=1,actions=mod_vlan_vid:10,output:2", tagged, &[2]);
     check("in_port=1,actions=strip_vlan,output:2", tagged, &[2]);
-    check("in_port=1,actions=push_vlan:0x8100,mod_vlan_vid:3,output:2", tagged, &[2]);
+    check(
+        "in_port=1,actions=push_vlan:0x8100,mod_vlan_vid:3,output:2",
+        tagged,
+        &[2],
+    );
 }
 
 #[test]

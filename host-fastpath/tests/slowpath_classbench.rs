@@ -40,7 +40,10 @@ fn linear(rules: &[Rule], k: &FlowKey) -> Vec<u32> {
 
 fn run_check(text: &str, seed: u64, emc_inv: u32, prefixes: &str) {
     let rules = parse_rules(text, "acl").expect("generated ACL parses");
-    let of = OfProto::with_rules(rules.clone(), prefixes.parse::<Prefixes>().expect("prefixes"));
+    let of = OfProto::with_rules(
+        rules.clone(),
+        prefixes.parse::<Prefixes>().expect("prefixes"),
+    );
     let mut rng = Rng::new(seed);
     let n = 3000;
     let mut keys = Vec::new();
@@ -113,6 +116,10 @@ fn generated_acl_matches_linear_first_match() {
 #[test]
 fn shipped_example_is_reproducible_and_correct() {
     let shipped = include_str!("../../examples/acl-small.flows");
-    assert_eq!(shipped, acl_rules(200, 1), "examples/acl-small.flows must equal `fastpath gen-rules --count 200 --seed 1`");
+    assert_eq!(
+        shipped,
+        acl_rules(200, 1),
+        "examples/acl-small.flows must equal `fastpath gen-rules --count 200 --seed 1`"
+    );
     run_check(shipped, 7, 100, "nw_dst,nw_src,ipv6_dst,ipv6_src");
 }

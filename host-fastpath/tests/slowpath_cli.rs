@@ -12,7 +12,10 @@ fn tmp(name: &str) -> PathBuf {
 }
 
 fn fastpath(args: &[&str]) -> (bool, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_fastpath")).args(args).output().expect("run fastpath");
+    let o = Command::new(env!("CARGO_BIN_EXE_fastpath"))
+        .args(args)
+        .output()
+        .expect("run fastpath");
     (
         o.status.success(),
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -28,7 +31,10 @@ fn write(name: &str, text: &str) -> String {
 
 #[test]
 fn trace_prints_megaflow_and_actions() {
-    let r = write("t.flows", "in_port=1,dl_src=50:54:00:00:00:09 actions=mod_dl_dst:50:54:00:00:00:0b,output(2)\n");
+    let r = write(
+        "t.flows",
+        "in_port=1,dl_src=50:54:00:00:00:09 actions=mod_dl_dst:50:54:00:00:00:0b,output(2)\n",
+    );
     let (ok, out, err) = fastpath(&[
         "trace",
         "--rules",
@@ -36,28 +42,56 @@ fn trace_prints_megaflow_and_actions() {
         "in_port=1,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,dl_type=0x0800,nw_src=10.0.0.2,nw_dst=10.0.0.1,nw_proto=1,nw_ttl=64,icmp_type=8,icmp_code=0",
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains(" 0. in_port=1,dl_src=50:54:00:00:00:09, priority 32768"), "{out}");
+    assert!(
+        out.contains(" 0. in_port=1,dl_src=50:54:00:00:00:09, priority 32768"),
+        "{out}"
+    );
     assert!(out.contains("Megaflow: recirc_id=0,eth,ip,in_port=1,dl_src=50:54:00:00:00:09,dl_dst=50:54:00:00:00:0a,nw_frag=no\n"), "{out}");
-    assert!(out.ends_with("Datapath actions: set(eth(dst=50:54:00:00:00:0b)),2\n"), "{out}");
+    assert!(
+        out.ends_with("Datapath actions: set(eth(dst=50:54:00:00:00:0b)),2\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn malformed_rules_name_file_line_column() {
     for (text, col, what) in [
         ("ip,nw_src=10.0.0.300,actions=drop", 4, "IPv4 address"),
-        ("ip,actions=output:2,explode", 21, "unknown action `explode`"),
-        ("ip,nw_sorc=10.0.0.1,actions=drop", 4, "unknown field `nw_sorc`"),
+        (
+            "ip,actions=output:2,explode",
+            21,
+            "unknown action `explode`",
+        ),
+        (
+            "ip,nw_sorc=10.0.0.1,actions=drop",
+            4,
+            "unknown field `nw_sorc`",
+        ),
         ("tp_dst=80,actions=drop", 1, "prerequisites"),
         ("ip,nw_src=10.0.0.1", 19, "expected `actions=`"),
         ("priority=70000,actions=drop", 1, "out of range"),
         ("ip,actions=resubmit(x)", 12, "expected a number"),
-        ("ip,actions=load:0x1ff->NXM_NX_REG0[0..7]", 12, "does not fit"),
-        ("ip,actions=move:NXM_OF_IP_SRC[]->NXM_OF_ETH_SRC[]", 12, "bits"),
+        (
+            "ip,actions=load:0x1ff->NXM_NX_REG0[0..7]",
+            12,
+            "does not fit",
+        ),
+        (
+            "ip,actions=move:NXM_OF_IP_SRC[]->NXM_OF_ETH_SRC[]",
+            12,
+            "bits",
+        ),
     ] {
-        let f = write("bad.flows", &format!("# fine\ntable=0,priority=1,actions=drop\n{text}\n"));
+        let f = write(
+            "bad.flows",
+            &format!("# fine\ntable=0,priority=1,actions=drop\n{text}\n"),
+        );
         let (ok, _, err) = fastpath(&["trace", "--rules", &f, "in_port=1"]);
         assert!(!ok, "{text} was accepted");
-        assert!(err.contains(&format!("bad.flows:3:{col}:")), "{text}: {err}");
+        assert!(
+            err.contains(&format!("bad.flows:3:{col}:")),
+            "{text}: {err}"
+        );
         assert!(err.contains(what), "{text}: {err}");
         let (ok, _, _) = fastpath(&["run", "--rules", &f, "--gen", "flows=10,packets=10"]);
         assert!(!ok);
@@ -67,7 +101,14 @@ fn malformed_rules_name_file_line_column() {
 #[test]
 fn bad_options_and_files() {
     let r = write("ok.flows", "priority=0,actions=output:2\n");
-    let (ok, _, err) = fastpath(&["trace", "--rules", &r, "--prefixes", "nw_dst,nw_dst", "in_port=1"]);
+    let (ok, _, err) = fastpath(&[
+        "trace",
+        "--rules",
+        &r,
+        "--prefixes",
+        "nw_dst,nw_dst",
+        "in_port=1",
+    ]);
     assert!(!ok && err.contains("listed twice"), "{err}");
     let (ok, _, err) = fastpath(&["trace", "--rules", "/nonexistent/x.flows", "in_port=1"]);
     assert!(!ok && err.contains("/nonexistent/x.flows"), "{err}");
@@ -90,7 +131,9 @@ fn truncated_pcap_names_the_packet() {
     let p = tmp("trunc.pcap");
     let mut w = PcapWriter::create(&p).expect("create");
     let frame = fastpath::io::frames::frame_from_key(
-        &abi::FlowKey::ZERO.with(abi::Field::DlType, 0x0800).with(abi::Field::NwTtl, 64),
+        &abi::FlowKey::ZERO
+            .with(abi::Field::DlType, 0x0800)
+            .with(abi::Field::NwTtl, 64),
         60,
     );
     for _ in 0..3 {
@@ -98,12 +141,18 @@ fn truncated_pcap_names_the_packet() {
     }
     w.finish().expect("flush");
     let len = std::fs::metadata(&p).expect("meta").len();
-    let f = std::fs::OpenOptions::new().write(true).open(&p).expect("open");
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&p)
+        .expect("open");
     f.set_len(len - 7).expect("truncate");
     let r = write("ok2.flows", "priority=0,actions=output:2\n");
     let (ok, out, err) = fastpath(&["run", "--rules", &r, "--pcap", &p.display().to_string()]);
     assert!(!ok, "{out}");
-    assert!(err.contains("trunc.pcap: packet 3: truncated packet data"), "{err}");
+    assert!(
+        err.contains("trunc.pcap: packet 3: truncated packet data"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -131,17 +180,44 @@ fn run_writes_flows_stats_and_pcaps() {
         "1",
     ]);
     assert!(ok, "{err}");
-    assert!(out.contains("Rx packets:") && out.contains("EMC hits:") && out.contains("Megaflows:"), "{out}");
+    assert!(
+        out.contains("Rx packets:") && out.contains("EMC hits:") && out.contains("Megaflows:"),
+        "{out}"
+    );
     let j = std::fs::read_to_string(&js).expect("json");
-    for k in ["\"packets\": 20000", "\"mpps\"", "\"emc_hits\"", "\"megaflow_hits\"", "\"upcalls\"", "\"lost\": 0", "\"megaflows\"", "\"masks\""] {
+    for k in [
+        "\"packets\": 20000",
+        "\"mpps\"",
+        "\"emc_hits\"",
+        "\"megaflow_hits\"",
+        "\"upcalls\"",
+        "\"lost\": 0",
+        "\"megaflows\"",
+        "\"masks\"",
+    ] {
         assert!(j.contains(k), "{k} missing in {j}");
     }
     let dump = std::fs::read_to_string(&df).expect("dump");
-    let n_flows = dump.lines().filter(|l| l.starts_with("recirc_id(0)")).count();
-    assert!(j.contains(&format!("\"megaflows\": {n_flows}")), "{j}\n{dump}");
-    assert!(dump.contains("actions:set(ipv4(ttl=63)),2") || dump.contains("actions:3"), "{dump}");
-    let p2 = PcapReader::open(&PathBuf::from(format!("{prefix}-port2.pcap"))).expect("port 2 pcap").read_all().expect("read");
-    let p3 = PcapReader::open(&PathBuf::from(format!("{prefix}-port3.pcap"))).expect("port 3 pcap").read_all().expect("read");
+    let n_flows = dump
+        .lines()
+        .filter(|l| l.starts_with("recirc_id(0)"))
+        .count();
+    assert!(
+        j.contains(&format!("\"megaflows\": {n_flows}")),
+        "{j}\n{dump}"
+    );
+    assert!(
+        dump.contains("actions:set(ipv4(ttl=63)),2") || dump.contains("actions:3"),
+        "{dump}"
+    );
+    let p2 = PcapReader::open(&PathBuf::from(format!("{prefix}-port2.pcap")))
+        .expect("port 2 pcap")
+        .read_all()
+        .expect("read");
+    let p3 = PcapReader::open(&PathBuf::from(format!("{prefix}-port3.pcap")))
+        .expect("port 3 pcap")
+        .read_all()
+        .expect("read");
     assert!(!p2.is_empty() && !p3.is_empty());
     for f in p2.iter().chain(p3.iter()) {
         fastpath::io::frames::verify_checksums(f).expect("output checksums");

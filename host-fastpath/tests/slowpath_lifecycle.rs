@@ -18,17 +18,29 @@ fn frame(flow: &str) -> Vec<u8> {
 fn stats_idle_expiry_and_revalidation() {
     let a = of("priority=10,tcp,nw_dst=10.0.0.0/8,actions=output:2\npriority=0,actions=output:3");
     let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
-    let f1 = frame("in_port=1,tcp,nw_src=1.1.1.1,nw_dst=10.1.1.1,nw_ttl=64,tp_src=1,tp_dst=2,tcp_flags=0x002");
+    let f1 = frame(
+        "in_port=1,tcp,nw_src=1.1.1.1,nw_dst=10.1.1.1,nw_ttl=64,tp_src=1,tp_dst=2,tcp_flags=0x002",
+    );
     let f2 = frame("in_port=1,udp,nw_src=1.1.1.1,nw_dst=11.1.1.1,nw_ttl=64,tp_src=1,tp_dst=2");
     let mut sink = CountingSink::default();
     for _ in 0..5 {
         pmd.process_burst(&a, &[&f1, &f2], 1, &mut sink);
     }
     assert_eq!(pmd.n_flows(), 2);
-    assert_eq!(sink.ports, vec![(2, 5, 5 * f1.len() as u64), (3, 5, 5 * f2.len() as u64)]);
-    let tcp = pmd.flows().map(|(_, f)| f).find(|f| f.key.get(abi::Field::NwProto) == 6).expect("tcp flow");
+    assert_eq!(
+        sink.ports,
+        vec![(2, 5, 5 * f1.len() as u64), (3, 5, 5 * f2.len() as u64)]
+    );
+    let tcp = pmd
+        .flows()
+        .map(|(_, f)| f)
+        .find(|f| f.key.get(abi::Field::NwProto) == 6)
+        .expect("tcp flow");
     // The upcalled packet is not counted in the flow, as in OVS.
-    assert_eq!((tcp.packets, tcp.bytes, tcp.tcp_flags), (4, 4 * f1.len() as u64, 0x002));
+    assert_eq!(
+        (tcp.packets, tcp.bytes, tcp.tcp_flags),
+        (4, 4 * f1.len() as u64, 0x002)
+    );
 
     // Same rules: revalidation keeps everything.
     assert_eq!(pmd.revalidate(&a, true), (0, 0));
@@ -48,7 +60,11 @@ fn stats_idle_expiry_and_revalidation() {
     assert_eq!(pmd.stats.upcalls, up + 1);
 
     // Idle expiry.
-    let mut pmd = Pmd::new(DpConfig { max_idle_ms: 0, ..DpConfig::default() }).expect("pmd");
+    let mut pmd = Pmd::new(DpConfig {
+        max_idle_ms: 0,
+        ..DpConfig::default()
+    })
+    .expect("pmd");
     pmd.process_burst(&a, &[&f1, &f2], 1, &mut sink);
     assert_eq!(pmd.n_flows(), 2);
     let (deleted, _) = pmd.revalidate(&a, false);
@@ -59,12 +75,22 @@ fn stats_idle_expiry_and_revalidation() {
 #[test]
 fn flow_limit_runs_actions_but_installs_nothing() {
     let rules = of("priority=1,ip,actions=output:2");
-    let mut pmd = Pmd::new(DpConfig { flow_limit: 3, ..DpConfig::default() }).expect("pmd");
+    let mut pmd = Pmd::new(DpConfig {
+        flow_limit: 3,
+        ..DpConfig::default()
+    })
+    .expect("pmd");
     assert_eq!(pmd.flow_limit(), 3);
     // Exact-match megaflows so each distinct packet needs its own flow.
     let mut exact = rules;
     exact.megaflows = false;
-    let frames: Vec<Vec<u8>> = (0..10).map(|i| frame(&format!("in_port=1,udp,nw_src=1.1.1.{i},nw_dst=2.2.2.2,nw_ttl=64,tp_src=1,tp_dst=2"))).collect();
+    let frames: Vec<Vec<u8>> = (0..10)
+        .map(|i| {
+            frame(&format!(
+                "in_port=1,udp,nw_src=1.1.1.{i},nw_dst=2.2.2.2,nw_ttl=64,tp_src=1,tp_dst=2"
+            ))
+        })
+        .collect();
     let burst: Vec<&[u8]> = frames.iter().map(|f| f.as_slice()).collect();
     let mut sink = CountingSink::default();
     pmd.process_burst(&exact, &burst, 1, &mut sink);

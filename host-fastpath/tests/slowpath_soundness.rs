@@ -16,7 +16,11 @@ fn scale() -> usize {
     }
 }
 
-const MACS: [&str; 3] = ["50:54:00:00:00:09", "50:54:00:00:00:0a", "50:54:00:00:00:0b"];
+const MACS: [&str; 3] = [
+    "50:54:00:00:00:09",
+    "50:54:00:00:00:0a",
+    "50:54:00:00:00:0b",
+];
 const NETS: [u32; 4] = [0x0a00_0000, 0x0a01_0200, 0x0a01_0300, 0xc0a8_0000];
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
@@ -56,16 +60,22 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
     let mut proto = 0;
     if l3 < 7 {
         proto = pick(rng, &[0u8, 6, 6, 17, 1]);
-        m.push(match proto {
-            6 => "tcp",
-            17 => "udp",
-            1 => "icmp",
-            _ => "ip",
-        }
-        .to_string());
+        m.push(
+            match proto {
+                6 => "tcp",
+                17 => "udp",
+                1 => "icmp",
+                _ => "ip",
+            }
+            .to_string(),
+        );
         for f in ["nw_src", "nw_dst"] {
             match rng.below(4) {
-                0 => m.push(format!("{f}={}/{}", ip_str(ip_near(rng)), pick(rng, &[8u32, 16, 23, 24, 30, 32]))),
+                0 => m.push(format!(
+                    "{f}={}/{}",
+                    ip_str(ip_near(rng)),
+                    pick(rng, &[8u32, 16, 23, 24, 30, 32])
+                )),
                 1 => m.push(format!("{f}={}/255.0.255.0", ip_str(ip_near(rng)))),
                 _ => {}
             }
@@ -77,19 +87,36 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
             m.push(format!("ip_dscp={}", rng.below(2)));
         }
         if rng.below(8) == 0 {
-            m.push(format!("nw_frag={}", pick(rng, &["no", "yes", "first", "later", "not_later"])));
+            m.push(format!(
+                "nw_frag={}",
+                pick(rng, &["no", "yes", "first", "later", "not_later"])
+            ));
         }
         if proto == 6 || proto == 17 {
             for f in ["tp_src", "tp_dst"] {
                 match rng.below(4) {
                     0 => m.push(format!("{f}={}", pick(rng, &[22u16, 53, 79, 80, 443]))),
-                    1 => m.push(format!("{f}={:#x}/{:#x}", rng.below(65536) & 0xff00, pick(rng, &[0xff00u16, 0xfff0, 0xf0f0]))),
+                    1 => m.push(format!(
+                        "{f}={:#x}/{:#x}",
+                        rng.below(65536) & 0xff00,
+                        pick(rng, &[0xff00u16, 0xfff0, 0xf0f0])
+                    )),
                     _ => {}
                 }
             }
         }
         if proto == 6 && rng.below(5) == 0 {
-            m.push(pick(rng, &["tcp_flags=+syn", "tcp_flags=+syn-ack", "tcp_flags=0x010/0x012"]).to_string());
+            m.push(
+                pick(
+                    rng,
+                    &[
+                        "tcp_flags=+syn",
+                        "tcp_flags=+syn-ack",
+                        "tcp_flags=0x010/0x012",
+                    ],
+                )
+                .to_string(),
+            );
         }
         if proto == 1 && rng.below(2) == 0 {
             m.push(format!("icmp_type={}", pick(rng, &[0u8, 8])));
@@ -105,7 +132,11 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
     } else if l3 == 8 {
         m.push(if rng.below(2) == 0 { "ipv6" } else { "tcp6" }.into());
         if rng.below(2) == 0 {
-            m.push(format!("ipv6_dst=2001:db8::{:x}/{}", rng.below(4), pick(rng, &[64u32, 126, 128])));
+            m.push(format!(
+                "ipv6_dst=2001:db8::{:x}/{}",
+                rng.below(4),
+                pick(rng, &[64u32, 126, 128])
+            ));
         }
     }
     let mut a: Vec<String> = Vec::new();
@@ -114,7 +145,7 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
         let ip = proto != 0 || (l3 < 7);
         let x = rng.below(12);
         let act = match x {
-            0 | 1 | 2 => format!("output:{}", 1 + rng.below(4)),
+            0..=2 => format!("output:{}", 1 + rng.below(4)),
             3 if ip => "dec_ttl".into(),
             4 if ip => format!("mod_nw_src:{}", ip_str(ip_near(rng))),
             5 => format!("mod_dl_dst:{}", pick(rng, &MACS)),
@@ -129,7 +160,11 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
         a.push(act);
     }
     if !last_table && rng.below(4) == 0 {
-        a.push(if rng.below(2) == 0 { "write_metadata:1".into() } else { "resubmit(2,1)".into() });
+        a.push(if rng.below(2) == 0 {
+            "write_metadata:1".into()
+        } else {
+            "resubmit(2,1)".into()
+        });
     }
     format!("{},actions={}", m.join(","), a.join(","))
 }
@@ -142,14 +177,23 @@ fn packet(rng: &mut Rng, dl: Option<u16>) -> FlowKey {
     k.set(Field::DlSrc, mac(pick(rng, &MACS)));
     k.set(Field::DlDst, mac(pick(rng, &MACS)) ^ rng.below(2));
     if rng.below(4) == 0 {
-        k.set(Field::VlanTci, (VLAN_PRESENT as u64) | rng.below(3) | (rng.below(8) << 13));
+        k.set(
+            Field::VlanTci,
+            (VLAN_PRESENT as u64) | rng.below(3) | (rng.below(8) << 13),
+        );
     }
     let dl = dl.unwrap_or_else(|| pick(rng, &[0x0800u16, 0x0800, 0x0800, 0x0806, 0x86dd, 0x88cc]));
     k.set(Field::DlType, dl as u64);
     match dl {
         0x0800 | 0x86dd => {
             let proto = pick(rng, &[6u8, 6, 17, 1, 58, 47]);
-            let proto = if dl == 0x0800 && proto == 58 { 1 } else if dl == 0x86dd && proto == 1 { 58 } else { proto };
+            let proto = if dl == 0x0800 && proto == 58 {
+                1
+            } else if dl == 0x86dd && proto == 1 {
+                58
+            } else {
+                proto
+            };
             k.set(Field::NwProto, proto as u64);
             k.set(Field::NwTtl, pick(rng, &[1u64, 63, 64]));
             k.set(Field::NwTos, rng.below(8));
@@ -159,13 +203,21 @@ fn packet(rng: &mut Rng, dl: Option<u16>) -> FlowKey {
                 k.set(Field::NwDst, ip_near(rng) as u64);
             } else {
                 k.set_ipv6_src(0x2001_0db8 << 96 | rng.below(4) as u128);
-                k.set_ipv6_dst(0x2001_0db8 << 96 | rng.below(4) as u128 | (rng.below(2) as u128) << 70);
+                k.set_ipv6_dst(
+                    0x2001_0db8 << 96 | rng.below(4) as u128 | (rng.below(2) as u128) << 70,
+                );
             }
             if k.get(Field::NwFrag) as u8 & FRAG_LATER == 0 {
                 match proto {
                     6 | 17 => {
-                        k.set(Field::TpSrc, pick(rng, &[22u64, 53, 79, 80, 443, 1000, 0x1234]));
-                        k.set(Field::TpDst, pick(rng, &[22u64, 53, 79, 80, 443, 1000, 0x1234]) ^ rng.below(4));
+                        k.set(
+                            Field::TpSrc,
+                            pick(rng, &[22u64, 53, 79, 80, 443, 1000, 0x1234]),
+                        );
+                        k.set(
+                            Field::TpDst,
+                            pick(rng, &[22u64, 53, 79, 80, 443, 1000, 0x1234]) ^ rng.below(4),
+                        );
                         if proto == 6 {
                             k.set(Field::TcpFlags, pick(rng, &[0x002u64, 0x012, 0x010, 0x011]));
                         }
@@ -256,7 +308,11 @@ fn packets_inside_a_megaflow_get_the_same_actions() {
             let t = of.translate(&k, false);
             // The first table's choice equals a linear scan.
             if let Some(&first) = t.rules.first() {
-                assert_eq!(Some(first), linear_best(&of, 0, &Flow::from_key(&k)), "{text}\n{k:?}");
+                assert_eq!(
+                    Some(first),
+                    linear_best(&of, 0, &Flow::from_key(&k)),
+                    "{text}\n{k:?}"
+                );
             } else {
                 assert_eq!(None, linear_best(&of, 0, &Flow::from_key(&k)));
             }

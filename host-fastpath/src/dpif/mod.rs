@@ -22,10 +22,10 @@ use crate::dpcls::Dpcls;
 use crate::emc::{Emc, NO_FLOW};
 use crate::extract::{extract_batch, ExtractStats};
 use crate::odp::{self, ExecStats, OdpAction};
+use crate::ofproto::classifier::FastMap;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
-use crate::ofproto::classifier::FastMap;
 use std::time::Instant;
 
 /// Default upper limit on installed megaflows (OVS `other_config:flow-limit`).
@@ -243,7 +243,13 @@ impl Pmd {
         self.flows.get(id as usize).and_then(|f| f.as_ref())
     }
 
-    fn install(&mut self, ukey: &FlowKey, mask: FlowKey, actions: Vec<OdpAction>, now: u64) -> Option<FlowId> {
+    fn install(
+        &mut self,
+        ukey: &FlowKey,
+        mask: FlowKey,
+        actions: Vec<OdpAction>,
+        now: u64,
+    ) -> Option<FlowId> {
         let key = ukey.masked(&mask);
         let id = match self.free.pop() {
             Some(id) => id,
@@ -297,25 +303,44 @@ impl Pmd {
             return;
         }
         let alive = &self.alive;
-        self.emc.sweep_all(|id| alive.get(id as usize).copied().unwrap_or(false));
+        self.emc
+            .sweep_all(|id| alive.get(id as usize).copied().unwrap_or(false));
         self.free.extend(dead);
     }
 
     /// Processes a burst of at most [`BURST`] frames received on `in_port`.
-    pub fn process_burst(&mut self, of: &OfProto, frames: &[&[u8]], in_port: u32, sink: &mut dyn PacketSink) {
+    pub fn process_burst(
+        &mut self,
+        of: &OfProto,
+        frames: &[&[u8]],
+        in_port: u32,
+        sink: &mut dyn PacketSink,
+    ) {
         let n = frames.len().min(BURST);
         let frames = &frames[..n];
         self.begin_burst();
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
-        extract_batch(frames, in_port, &mut keys[..n], &mut hashes[..n], &mut self.extract_stats);
+        extract_batch(
+            frames,
+            in_port,
+            &mut keys[..n],
+            &mut hashes[..n],
+            &mut self.extract_stats,
+        );
         let now = self.now_ns();
         let mut ids: [Option<FlowId>; BURST] = [None; BURST];
         let alive = &self.alive;
         let is_alive = |id: FlowId| alive.get(id as usize).copied().unwrap_or(false);
-        let emc_hits = self.emc.lookup_batch(&keys[..n], &hashes[..n], &mut ids[..n], is_alive);
+        let emc_hits = self
+            .emc
+            .lookup_batch(&keys[..n], &hashes[..n], &mut ids[..n], is_alive);
         self.stats.emc_hits += emc_hits.count_ones() as u64;
-        let all = if n == BURST { u32::MAX } else { (1u32 << n) - 1 };
+        let all = if n == BURST {
+            u32::MAX
+        } else {
+            (1u32 << n) - 1
+        };
         let mut miss = all & !emc_hits;
         if miss != 0 {
             // Gather the EMC misses and look them up in one dpcls batch.
@@ -341,9 +366,10 @@ impl Pmd {
                     ids[i] = Some(id);
                     miss &= !(1 << i);
                     let alive = &self.alive;
-                    self.emc.probabilistic_insert(&keys[i], hashes[i], id, |id| {
-                        alive.get(id as usize).copied().unwrap_or(false)
-                    });
+                    self.emc
+                        .probabilistic_insert(&keys[i], hashes[i], id, |id| {
+                            alive.get(id as usize).copied().unwrap_or(false)
+                        });
                 }
             }
         }
@@ -386,7 +412,16 @@ impl Pmd {
                 self.stats.lost += 1;
                 continue;
             };
-            run_actions(acts, frames[i], &keys[i], in_port, &mut self.scratch, &mut self.stats, &mut self.exec_stats, sink);
+            run_actions(
+                acts,
+                frames[i],
+                &keys[i],
+                in_port,
+                &mut self.scratch,
+                &mut self.stats,
+                &mut self.exec_stats,
+                sink,
+            );
         }
     }
 
@@ -445,7 +480,9 @@ impl Pmd {
         let mut dead = Vec::new();
         let mut modified = 0;
         for id in 0..self.flows.len() as FlowId {
-            let Some(f) = &self.flows[id as usize] else { continue };
+            let Some(f) = &self.flows[id as usize] else {
+                continue;
+            };
             let idle_ms = now.saturating_sub(f.used_ns) / 1_000_000;
             if kill_all || idle_ms >= max_idle_ms {
                 dead.push(id);
@@ -546,7 +583,11 @@ pub fn format_dump_flow(f: &DpFlow, now_ns: u64) -> String {
     );
     if f.tcp_flags != 0 {
         let names = crate::ofproto::parse::tcp_flag_names();
-        let v: Vec<&str> = names.iter().filter(|(_, b)| f.tcp_flags & b != 0).map(|(n, _)| *n).collect();
+        let v: Vec<&str> = names
+            .iter()
+            .filter(|(_, b)| f.tcp_flags & b != 0)
+            .map(|(n, _)| *n)
+            .collect();
         s.push_str(&format!(", flags:{}", v.join("|")));
     }
     s.push_str(&format!(", actions:{}", odp::format_actions(&f.actions)));

@@ -54,14 +54,20 @@ pub fn parse_trace(text: &str, file: &str) -> Result<Vec<TraceHeader>, TraceErro
         };
         let f: Vec<&str> = l.split_whitespace().collect();
         if f.len() < 5 {
-            return Err(err(format!("expected `sip dip sport dport proto [flags idx]`, found {} fields", f.len())));
+            return Err(err(format!(
+                "expected `sip dip sport dport proto [flags idx]`, found {} fields",
+                f.len()
+            )));
         }
         let num = |j: usize, max: u64, what: &str| -> Result<u64, TraceError> {
             match f.get(j) {
                 None => Ok(0),
                 Some(s) => match s.parse::<u64>() {
                     Ok(v) if v <= max => Ok(v),
-                    _ => Err(err(format!("field {} ({what}): expected an integer ≤ {max}, found `{s}`", j + 1))),
+                    _ => Err(err(format!(
+                        "field {} ({what}): expected an integer ≤ {max}, found `{s}`",
+                        j + 1
+                    ))),
                 },
             }
         };

@@ -27,7 +27,11 @@ pub fn frame_from_key(key: &FlowKey, min_len: usize) -> Vec<u8> {
     let t1 = g(Field::VlanTci) as u16;
     let t2 = g(Field::VlanTci2) as u16;
     if t1 & VLAN_PRESENT != 0 {
-        let outer_tpid: u16 = if t2 & VLAN_PRESENT != 0 { 0x88a8 } else { 0x8100 };
+        let outer_tpid: u16 = if t2 & VLAN_PRESENT != 0 {
+            0x88a8
+        } else {
+            0x8100
+        };
         out.extend_from_slice(&outer_tpid.to_be_bytes());
         out.extend_from_slice(&(t1 & !VLAN_PRESENT).to_be_bytes());
         if t2 & VLAN_PRESENT != 0 {
@@ -44,7 +48,11 @@ pub fn frame_from_key(key: &FlowKey, min_len: usize) -> Vec<u8> {
     let (sp, dp) = (g(Field::TpSrc) as u16, g(Field::TpDst) as u16);
     match dl {
         0x0800 => {
-            let l4 = if later { Vec::new() } else { l4_header(proto, sp, dp, g(Field::TcpFlags) as u16) };
+            let l4 = if later {
+                Vec::new()
+            } else {
+                l4_header(proto, sp, dp, g(Field::TcpFlags) as u16)
+            };
             let hdr_and_l4 = l3 + 20 + l4.len();
             let pad = min_len.saturating_sub(hdr_and_l4);
             let total = (20 + l4.len() + pad) as u16;
@@ -71,7 +79,12 @@ pub fn frame_from_key(key: &FlowKey, min_len: usize) -> Vec<u8> {
             out.extend_from_slice(&l4);
             out.resize(out.len() + pad, 0);
             if !later {
-                let pseudo = csum::pseudo_v4(g(Field::NwSrc) as u32, g(Field::NwDst) as u32, proto, total - 20);
+                let pseudo = csum::pseudo_v4(
+                    g(Field::NwSrc) as u32,
+                    g(Field::NwDst) as u32,
+                    proto,
+                    total - 20,
+                );
                 fill_l4_checksum(&mut out[l4_at..], proto, pseudo, false);
             }
         }
@@ -85,7 +98,11 @@ pub fn frame_from_key(key: &FlowKey, min_len: usize) -> Vec<u8> {
                 ext.extend_from_slice(&[0, 0, 0, 1]);
                 next = 44;
             }
-            let l4 = if later { Vec::new() } else { l4_header(proto, sp, dp, g(Field::TcpFlags) as u16) };
+            let l4 = if later {
+                Vec::new()
+            } else {
+                l4_header(proto, sp, dp, g(Field::TcpFlags) as u16)
+            };
             let pad = min_len.saturating_sub(l3 + 40 + ext.len() + l4.len());
             let plen = (ext.len() + l4.len() + pad) as u16;
             let tc = g(Field::NwTos) as u8;
@@ -211,8 +228,18 @@ pub fn verify_checksums(frame: &[u8]) -> Result<(), String> {
                 return Ok(());
             }
             let proto = frame[l3 + 9];
-            let src = u32::from_be_bytes([frame[l3 + 12], frame[l3 + 13], frame[l3 + 14], frame[l3 + 15]]);
-            let dst = u32::from_be_bytes([frame[l3 + 16], frame[l3 + 17], frame[l3 + 18], frame[l3 + 19]]);
+            let src = u32::from_be_bytes([
+                frame[l3 + 12],
+                frame[l3 + 13],
+                frame[l3 + 14],
+                frame[l3 + 15],
+            ]);
+            let dst = u32::from_be_bytes([
+                frame[l3 + 16],
+                frame[l3 + 17],
+                frame[l3 + 18],
+                frame[l3 + 19],
+            ]);
             let seg = &frame[l3 + ihl..l3 + total];
             let pseudo = csum::pseudo_v4(src, dst, proto, seg.len() as u16);
             check_l4(seg, proto, pseudo, false)

@@ -88,7 +88,11 @@ impl std::str::FromStr for GenSpec {
                 "zipf" => g.zipf = v.parse().map_err(|_| bad())?,
                 "packets" => g.packets = v.parse().map_err(|_| bad())?,
                 "seed" => g.seed = v.parse().map_err(|_| bad())?,
-                _ => return Err(format!("--gen: unknown key `{k}` (expected flows, zipf, packets, seed)")),
+                _ => {
+                    return Err(format!(
+                        "--gen: unknown key `{k}` (expected flows, zipf, packets, seed)"
+                    ))
+                }
             }
         }
         if g.flows == 0 || !(g.zipf >= 0.0 && g.zipf.is_finite()) {
@@ -107,7 +111,11 @@ pub fn key_inside(rule: &Rule, rng: &mut Rng, default_port: u32) -> FlowKey {
     base.set(Field::DlSrc, 0x5054_0000_0000 | (rng.next_u64() & 0xffff));
     base.set(Field::DlDst, 0x5054_0001_0000 | (rng.next_u64() & 0xffff));
     // Protocol first: fixed by the rule or TCP/UDP over IPv4.
-    let dl = if m.mask.get(Field::DlType) != 0 { m.value.get(Field::DlType) as u16 } else { eth_type::IP };
+    let dl = if m.mask.get(Field::DlType) != 0 {
+        m.value.get(Field::DlType) as u16
+    } else {
+        eth_type::IP
+    };
     base.set(Field::DlType, dl as u64);
     let proto = if m.mask.get(Field::NwProto) != 0 {
         m.value.get(Field::NwProto) as u8
@@ -205,7 +213,11 @@ pub fn range_to_prefixes(lo: u16, hi: u16) -> Vec<(u16, u16)> {
     let mut out = Vec::new();
     let (mut lo, hi) = (lo as u32, hi as u32);
     while lo <= hi {
-        let mut size = if lo == 0 { 1 << 16 } else { 1u32 << lo.trailing_zeros() };
+        let mut size = if lo == 0 {
+            1 << 16
+        } else {
+            1u32 << lo.trailing_zeros()
+        };
         while lo + size - 1 > hi {
             size >>= 1;
         }
@@ -236,9 +248,21 @@ pub fn acl_rules(n: usize, seed: u64) -> String {
             ((rng.next_u64() as u32) & (u32::MAX << (32 - len)), len)
         })
         .collect();
-    let ports: [(u16, u16); 8] = [(80, 80), (443, 443), (53, 53), (22, 22), (1024, 65535), (6000, 6063), (0, 1023), (0, 65535)];
+    let ports: [(u16, u16); 8] = [
+        (80, 80),
+        (443, 443),
+        (53, 53),
+        (22, 22),
+        (1024, 65535),
+        (6000, 6063),
+        (0, 1023),
+        (0, 65535),
+    ];
     let mut out = String::new();
-    let _ = writeln!(out, "# Synthetic ClassBench-like ACL: `fastpath gen-rules --count {n} --seed {seed}`");
+    let _ = writeln!(
+        out,
+        "# Synthetic ClassBench-like ACL: `fastpath gen-rules --count {n} --seed {seed}`"
+    );
     let mut prio = n + 10;
     let mut emitted = 0;
     while emitted < n {
@@ -249,19 +273,38 @@ pub fn acl_rules(n: usize, seed: u64) -> String {
         // rules share masks as in ClassBench's acl sets.
         let (s, sl) = if rng.below(3) == 0 && sl < 32 {
             let nl = if sl < 24 && rng.below(2) == 0 { 24 } else { 32 };
-            ((s | (rng.next_u64() as u32 & !(u32::MAX << (32 - sl)))) & (u32::MAX << (32 - nl)), nl)
+            (
+                (s | (rng.next_u64() as u32 & !(u32::MAX << (32 - sl)))) & (u32::MAX << (32 - nl)),
+                nl,
+            )
         } else {
             (s, sl)
         };
         let proto = ["tcp", "tcp", "udp", "ip"][rng.below(4) as usize];
         let (plo, phi) = ports[rng.below(ports.len() as u64) as usize];
-        let action = if rng.below(2) == 0 { "output:2" } else { "drop" };
+        let action = if rng.below(2) == 0 {
+            "output:2"
+        } else {
+            "drop"
+        };
         let addr = |a: u32, l: u32| format!("{}/{}", std::net::Ipv4Addr::from(a), l);
-        let protos: Vec<&str> = if proto == "ip" && (plo, phi) != (0, 65535) { vec!["tcp", "udp"] } else { vec![proto] };
+        let protos: Vec<&str> = if proto == "ip" && (plo, phi) != (0, 65535) {
+            vec!["tcp", "udp"]
+        } else {
+            vec![proto]
+        };
         for p in protos {
-            let pr: Vec<(u16, u16)> = if p == "ip" || (plo, phi) == (0, 65535) { vec![(0, 0)] } else { range_to_prefixes(plo, phi) };
+            let pr: Vec<(u16, u16)> = if p == "ip" || (plo, phi) == (0, 65535) {
+                vec![(0, 0)]
+            } else {
+                range_to_prefixes(plo, phi)
+            };
             for (v, m) in pr {
-                let mut line = format!("priority={prio},{p},nw_src={},nw_dst={}", addr(s, sl), addr(d, dlen));
+                let mut line = format!(
+                    "priority={prio},{p},nw_src={},nw_dst={}",
+                    addr(s, sl),
+                    addr(d, dlen)
+                );
                 if m != 0 {
                     if m == 0xffff {
                         let _ = write!(line, ",tp_dst={v}");
@@ -287,11 +330,30 @@ mod tests {
 
     #[test]
     fn ranges_cover_exactly() {
-        for (lo, hi) in [(0u16, 65535u16), (1024, 65535), (6000, 6063), (80, 80), (5, 1000)] {
+        for (lo, hi) in [
+            (0u16, 65535u16),
+            (1024, 65535),
+            (6000, 6063),
+            (80, 80),
+            (5, 1000),
+        ] {
             let p = range_to_prefixes(lo, hi);
-            for port in [0u16, 1, lo, hi, lo.saturating_sub(1), hi.saturating_add(1), 4000, 65535] {
+            for port in [
+                0u16,
+                1,
+                lo,
+                hi,
+                lo.saturating_sub(1),
+                hi.saturating_add(1),
+                4000,
+                65535,
+            ] {
                 let hit = p.iter().filter(|(v, m)| port & m == *v).count();
-                assert_eq!(hit, ((lo..=hi).contains(&port)) as usize, "{lo}-{hi} {port}");
+                assert_eq!(
+                    hit,
+                    ((lo..=hi).contains(&port)) as usize,
+                    "{lo}-{hi} {port}"
+                );
             }
         }
     }
@@ -304,7 +366,11 @@ mod tests {
         for r in &rules {
             for _ in 0..5 {
                 let k = key_inside(r, &mut rng, 1);
-                assert!(r.m.matches(&crate::ofproto::Flow::from_key(&k)), "{}", r.match_text);
+                assert!(
+                    r.m.matches(&crate::ofproto::Flow::from_key(&k)),
+                    "{}",
+                    r.match_text
+                );
             }
         }
     }

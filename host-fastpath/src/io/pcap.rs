@@ -73,7 +73,10 @@ impl PcapReader<BufReader<File>> {
     /// Opens a file; fails unless it is an Ethernet pcap file.
     pub fn open(path: &Path) -> Result<Self, PcapError> {
         let p = path.display().to_string();
-        let f = File::open(path).map_err(|source| PcapError::Io { path: p.clone(), source })?;
+        let f = File::open(path).map_err(|source| PcapError::Io {
+            path: p.clone(),
+            source,
+        })?;
         Self::new(BufReader::with_capacity(1 << 16, f), &p)
     }
 }
@@ -95,7 +98,10 @@ impl<R: Read> PcapReader<R> {
     /// Reads the file header from `r`; `path` names the input in errors.
     pub fn new(mut r: R, path: &str) -> Result<Self, PcapError> {
         let mut h = [0u8; 24];
-        let n = read_full(&mut r, &mut h).map_err(|source| PcapError::Io { path: path.into(), source })?;
+        let n = read_full(&mut r, &mut h).map_err(|source| PcapError::Io {
+            path: path.into(),
+            source,
+        })?;
         if n < 24 {
             return Err(PcapError::Format {
                 path: path.into(),
@@ -165,7 +171,11 @@ impl<R: Read> PcapReader<R> {
             }
         };
         let (sec, frac, incl, orig) = (rd(&h[0..4]), rd(&h[4..8]), rd(&h[8..12]), rd(&h[12..16]));
-        let limit = if self.snaplen == 0 { MAX_RECORD } else { self.snaplen.max(65_535).min(MAX_RECORD) };
+        let limit = if self.snaplen == 0 {
+            MAX_RECORD
+        } else {
+            self.snaplen.clamp(65_535, MAX_RECORD)
+        };
         if incl > limit {
             return Err(self.rec_err(format!("captured length {incl} exceeds the limit {limit}")));
         }
@@ -177,7 +187,12 @@ impl<R: Read> PcapReader<R> {
         if got < incl as usize {
             return Err(self.rec_err(format!("truncated packet data ({got} of {incl} bytes)")));
         }
-        let ts_ns = sec as u64 * 1_000_000_000 + if self.nanos { frac as u64 } else { frac as u64 * 1000 };
+        let ts_ns = sec as u64 * 1_000_000_000
+            + if self.nanos {
+                frac as u64
+            } else {
+                frac as u64 * 1000
+            };
         Ok(Some(PcapRecord {
             ts_ns,
             orig_len: orig.max(incl),
@@ -213,7 +228,10 @@ impl PcapWriter<BufWriter<File>> {
     /// Creates (truncates) a file and writes the header.
     pub fn create(path: &Path) -> Result<Self, PcapError> {
         let p = path.display().to_string();
-        let f = File::create(path).map_err(|source| PcapError::Io { path: p.clone(), source })?;
+        let f = File::create(path).map_err(|source| PcapError::Io {
+            path: p.clone(),
+            source,
+        })?;
         Self::new(BufWriter::new(f), &p)
     }
 }
@@ -229,8 +247,14 @@ impl<W: Write> PcapWriter<W> {
         h.extend_from_slice(&0u32.to_le_bytes());
         h.extend_from_slice(&65_535u32.to_le_bytes());
         h.extend_from_slice(&LINKTYPE_ETHERNET.to_le_bytes());
-        w.write_all(&h).map_err(|source| PcapError::Io { path: path.into(), source })?;
-        Ok(Self { w, path: path.into() })
+        w.write_all(&h).map_err(|source| PcapError::Io {
+            path: path.into(),
+            source,
+        })?;
+        Ok(Self {
+            w,
+            path: path.into(),
+        })
     }
 
     /// Appends one packet.
@@ -240,14 +264,23 @@ impl<W: Write> PcapWriter<W> {
         h[4..8].copy_from_slice(&(((ts_ns % 1_000_000_000) / 1000) as u32).to_le_bytes());
         h[8..12].copy_from_slice(&(data.len() as u32).to_le_bytes());
         h[12..16].copy_from_slice(&(data.len() as u32).to_le_bytes());
-        let e = |source| PcapError::Io { path: self.path.clone(), source };
+        let e = |source| PcapError::Io {
+            path: self.path.clone(),
+            source,
+        };
         self.w.write_all(&h).map_err(e)?;
-        self.w.write_all(data).map_err(|source| PcapError::Io { path: self.path.clone(), source })
+        self.w.write_all(data).map_err(|source| PcapError::Io {
+            path: self.path.clone(),
+            source,
+        })
     }
 
     /// Flushes buffered output.
     pub fn finish(mut self) -> Result<W, PcapError> {
-        self.w.flush().map_err(|source| PcapError::Io { path: self.path.clone(), source })?;
+        self.w.flush().map_err(|source| PcapError::Io {
+            path: self.path.clone(),
+            source,
+        })?;
         Ok(self.w)
     }
 }
@@ -301,10 +334,22 @@ mod tests {
         w.write(0, &[1; 60]).unwrap();
         let bytes = w.finish().unwrap();
         let cut = &bytes[..bytes.len() - 10];
-        let e = PcapReader::new(cut, "x.pcap").unwrap().read_all().unwrap_err();
-        assert_eq!(e.to_string(), "x.pcap: packet 2: truncated packet data (50 of 60 bytes)");
-        let e = PcapReader::new(&bytes[..30], "x.pcap").unwrap().read_all().unwrap_err();
-        assert!(e.to_string().contains("packet 1: truncated record header"), "{e}");
+        let e = PcapReader::new(cut, "x.pcap")
+            .unwrap()
+            .read_all()
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.pcap: packet 2: truncated packet data (50 of 60 bytes)"
+        );
+        let e = PcapReader::new(&bytes[..30], "x.pcap")
+            .unwrap()
+            .read_all()
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("packet 1: truncated record header"),
+            "{e}"
+        );
         assert!(PcapReader::new(&bytes[..10], "x.pcap").is_err());
         assert!(PcapReader::new(&[0u8; 24][..], "x.pcap").is_err());
     }

@@ -94,12 +94,18 @@ pub fn format_actions(acts: &[OdpAction]) -> String {
     if acts.is_empty() {
         return "drop".to_string();
     }
-    acts.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(",")
+    acts.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn mac(v: u128) -> String {
     let b = (v as u64).to_be_bytes();
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
 }
 
 impl fmt::Display for OdpAction {
@@ -109,7 +115,12 @@ impl fmt::Display for OdpAction {
             OdpAction::PopVlan => write!(f, "pop_vlan"),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
-                    write!(f, "push_vlan(tpid={tpid:#06x},vid={},pcp={})", tci & 0x0fff, tci >> 13)
+                    write!(
+                        f,
+                        "push_vlan(tpid={tpid:#06x},vid={},pcp={})",
+                        tci & 0x0fff,
+                        tci >> 13
+                    )
                 } else {
                     write!(f, "push_vlan(vid={},pcp={})", tci & 0x0fff, tci >> 13)
                 }
@@ -134,8 +145,22 @@ impl fmt::Display for OdpAction {
                     let (name, full): (&str, u128) = match fld {
                         SetField::EthSrc => ("src", 0xffff_ffff_ffff),
                         SetField::EthDst => ("dst", 0xffff_ffff_ffff),
-                        SetField::Ipv4Src | SetField::Ipv6Src => ("src", if s.header == Header::Ipv4 { 0xffff_ffff } else { u128::MAX }),
-                        SetField::Ipv4Dst | SetField::Ipv6Dst => ("dst", if s.header == Header::Ipv4 { 0xffff_ffff } else { u128::MAX }),
+                        SetField::Ipv4Src | SetField::Ipv6Src => (
+                            "src",
+                            if s.header == Header::Ipv4 {
+                                0xffff_ffff
+                            } else {
+                                u128::MAX
+                            },
+                        ),
+                        SetField::Ipv4Dst | SetField::Ipv6Dst => (
+                            "dst",
+                            if s.header == Header::Ipv4 {
+                                0xffff_ffff
+                            } else {
+                                u128::MAX
+                            },
+                        ),
                         SetField::Ipv4Tos => ("tos", 0xff),
                         SetField::Ipv6Tclass => ("tclass", 0xff),
                         SetField::Ipv4Ttl => ("ttl", 0xff),
@@ -281,12 +306,18 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             true
         }
         Header::Ipv4 => {
-            let Some(l3) = o.l3.map(|x| x as usize) else { return false };
+            let Some(l3) = o.l3.map(|x| x as usize) else {
+                return false;
+            };
             if frame.len() < l3 + 20 {
                 return false;
             }
             let l4 = o.l4.map(|x| x as usize);
-            let l3_end = o.l3_end.map(|x| x as usize).unwrap_or(frame.len()).min(frame.len());
+            let l3_end = o
+                .l3_end
+                .map(|x| x as usize)
+                .unwrap_or(frame.len())
+                .min(frame.len());
             let proto = frame[l3 + 9];
             for &(f, v, m) in &s.fields {
                 match f {
@@ -298,8 +329,12 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                         csum::update32(frame, l3 + 10, old, new, false);
                         if let (Some(l4), false) = (l4, later) {
                             match proto {
-                                6 if l4 + 18 <= l3_end => csum::update32(frame, l4 + 16, old, new, false),
-                                17 if l4 + 8 <= l3_end => csum::update32(frame, l4 + 6, old, new, true),
+                                6 if l4 + 18 <= l3_end => {
+                                    csum::update32(frame, l4 + 16, old, new, false)
+                                }
+                                17 if l4 + 8 <= l3_end => {
+                                    csum::update32(frame, l4 + 6, old, new, true)
+                                }
                                 _ => {}
                             }
                         }
@@ -314,7 +349,13 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                         let w = l3 + ((at - l3) & !1);
                         let mut oldw = [frame[w], frame[w + 1]];
                         oldw[at - w] = old;
-                        csum::update16(frame, l3 + 10, u16::from_be_bytes(oldw), u16::from_be_bytes([frame[w], frame[w + 1]]), false);
+                        csum::update16(
+                            frame,
+                            l3 + 10,
+                            u16::from_be_bytes(oldw),
+                            u16::from_be_bytes([frame[w], frame[w + 1]]),
+                            false,
+                        );
                     }
                     _ => return false,
                 }
@@ -322,12 +363,18 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             true
         }
         Header::Ipv6 => {
-            let Some(l3) = o.l3.map(|x| x as usize) else { return false };
+            let Some(l3) = o.l3.map(|x| x as usize) else {
+                return false;
+            };
             if frame.len() < l3 + 40 {
                 return false;
             }
             let l4 = o.l4.map(|x| x as usize);
-            let l3_end = o.l3_end.map(|x| x as usize).unwrap_or(frame.len()).min(frame.len());
+            let l3_end = o
+                .l3_end
+                .map(|x| x as usize)
+                .unwrap_or(frame.len())
+                .min(frame.len());
             let proto = key.get(abi::Field::NwProto) as u8;
             for &(f, v, m) in &s.fields {
                 match f {
@@ -346,7 +393,13 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                             if let Some((at, udp)) = c {
                                 for i in 0..4 {
                                     let sh = 96 - 32 * i;
-                                    csum::update32(frame, at, (old >> sh) as u32, (new >> sh) as u32, udp);
+                                    csum::update32(
+                                        frame,
+                                        at,
+                                        (old >> sh) as u32,
+                                        (new >> sh) as u32,
+                                        udp,
+                                    );
                                 }
                             }
                         }
@@ -364,11 +417,17 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             true
         }
         Header::Tcp | Header::Udp | Header::Sctp | Header::Icmp | Header::Icmpv6 => {
-            let Some(l4) = o.l4.map(|x| x as usize) else { return false };
+            let Some(l4) = o.l4.map(|x| x as usize) else {
+                return false;
+            };
             if later {
                 return false;
             }
-            let l3_end = o.l3_end.map(|x| x as usize).unwrap_or(frame.len()).min(frame.len());
+            let l3_end = o
+                .l3_end
+                .map(|x| x as usize)
+                .unwrap_or(frame.len())
+                .min(frame.len());
             let icmp = matches!(s.header, Header::Icmp | Header::Icmpv6);
             let need = match s.header {
                 Header::Tcp => 18,
@@ -437,6 +496,13 @@ mod tests {
             fields: vec![(SetField::Ipv4Ttl, 63, 0xff)],
         });
         assert_eq!(a.to_string(), "set(ipv4(ttl=63))");
-        assert_eq!(OdpAction::PushVlan { tpid: 0x8100, tci: 10 }.to_string(), "push_vlan(vid=10,pcp=0)");
+        assert_eq!(
+            OdpAction::PushVlan {
+                tpid: 0x8100,
+                tci: 10
+            }
+            .to_string(),
+            "push_vlan(vid=10,pcp=0)"
+        );
     }
 }

@@ -51,7 +51,7 @@ impl Hasher for WordHasher {
     }
     #[inline]
     fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7cc1_b727_220a_95);
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
     }
     #[inline]
     fn write_usize(&mut self, i: usize) {
@@ -142,9 +142,9 @@ impl Subtable {
     fn stage_hashes(&self, f: &Flow) -> [u64; N_STAGES] {
         let mut out = [0u64; N_STAGES];
         let mut h = HASH_BASIS;
-        for i in 0..self.n_stages {
+        for (i, o) in out.iter_mut().enumerate().take(self.n_stages) {
             h = f.hash_chain(&self.own[i], self.own_words[i], h);
-            out[i] = h;
+            *o = h;
         }
         out
     }
@@ -161,20 +161,24 @@ impl Subtable {
 }
 
 fn prefix_len(mask: u128, width: u32) -> Option<u32> {
-    let full = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
+    let full = if width >= 128 {
+        u128::MAX
+    } else {
+        (1u128 << width) - 1
+    };
     let m = mask & full;
     let n = m.count_ones();
-    let p = if n == 0 { 0 } else { full ^ (full >> n) };
+    let p = full ^ full.checked_shr(n).unwrap_or(0);
     (m == p).then_some(n)
 }
 
 fn prefix_mask(width: u32, n: u32) -> u128 {
-    let full = if width >= 128 { u128::MAX } else { (1u128 << width) - 1 };
-    if n == 0 {
-        0
+    let full = if width >= 128 {
+        u128::MAX
     } else {
-        full ^ (full >> n.min(width))
-    }
+        (1u128 << width) - 1
+    };
+    full ^ full.checked_shr(n.min(width)).unwrap_or(0)
 }
 
 impl Classifier {
@@ -230,17 +234,15 @@ impl Classifier {
             own.push(Flow::ZERO);
         }
         let mut stage_tries = [0u8; N_STAGES];
-        for (slot, bits) in stage_tries.iter_mut().zip(own
-            .iter()
-            .map(|part| {
-                let mut bits = 0u8;
-                for (j, t) in self.tries.iter().enumerate() {
-                    if t.mf.get(part) != 0 {
-                        bits |= 1 << j;
-                    }
+        for (slot, bits) in stage_tries.iter_mut().zip(own.iter().map(|part| {
+            let mut bits = 0u8;
+            for (j, t) in self.tries.iter().enumerate() {
+                if t.mf.get(part) != 0 {
+                    bits |= 1 << j;
                 }
-                bits
-            })) {
+            }
+            bits
+        })) {
             *slot = bits;
         }
         let mut trie_plen = [0; MAX_TRIES];
@@ -300,8 +302,12 @@ impl Classifier {
     fn resort(&mut self) {
         let subs = &self.subtables;
         self.order = (0..subs.len()).filter(|&i| subs[i].n_rules > 0).collect();
-        self.order
-            .sort_by(|&a, &b| subs[b].max_priority.cmp(&subs[a].max_priority).then(subs[a].seq.cmp(&subs[b].seq)));
+        self.order.sort_by(|&a, &b| {
+            subs[b]
+                .max_priority
+                .cmp(&subs[a].max_priority)
+                .then(subs[a].seq.cmp(&subs[b].seq))
+        });
     }
 
     fn trie_eligible(mf: &Mf, m: &Match) -> bool {
@@ -339,7 +345,10 @@ impl Classifier {
             set.top = list[0];
             return Some(old);
         }
-        let pos = list.iter().position(|e| e.0 < priority).unwrap_or(list.len());
+        let pos = list
+            .iter()
+            .position(|e| e.0 < priority)
+            .unwrap_or(list.len());
         list.insert(pos, (priority, id));
         set.top = list[0];
         for (i, &h) in hs.iter().enumerate().take(n_idx) {
@@ -347,7 +356,8 @@ impl Classifier {
             st.single[i] = (st.indices[i].len() == 1).then_some(h);
         }
         if st.ports_mask_len > 0 {
-            st.ports_trie.insert(ports_of(&value) as u128, st.ports_mask_len);
+            st.ports_trie
+                .insert(ports_of(&value) as u128, st.ports_mask_len);
         }
         let plens = st.trie_plen;
         st.n_rules += 1;
@@ -393,10 +403,15 @@ impl Classifier {
                     st.indices[i].remove(&h);
                 }
             }
-            st.single[i] = if st.indices[i].len() == 1 { st.indices[i].keys().next().copied() } else { None };
+            st.single[i] = if st.indices[i].len() == 1 {
+                st.indices[i].keys().next().copied()
+            } else {
+                None
+            };
         }
         if st.ports_mask_len > 0 {
-            st.ports_trie.remove(ports_of(&value) as u128, st.ports_mask_len);
+            st.ports_trie
+                .remove(ports_of(&value) as u128, st.ports_mask_len);
         }
         st.n_rules -= 1;
         if priority == st.max_priority {
@@ -421,7 +436,12 @@ impl Classifier {
 
     /// Finds the highest-priority rule matching `flow`, ORing into `wc` every
     /// bit the decision depended on.
-    pub fn lookup(&self, flow: &Flow, wc: &mut Flow, stats: &mut LookupStats) -> Option<(RuleId, u16)> {
+    pub fn lookup(
+        &self,
+        flow: &Flow,
+        wc: &mut Flow,
+        stats: &mut LookupStats,
+    ) -> Option<(RuleId, u16)> {
         let mut ctx = [TrieCtx::default(); MAX_TRIES];
         let mut best: Option<(RuleId, u16)> = None;
         for &si in &self.order {
@@ -464,7 +484,14 @@ impl Classifier {
     /// OVS `check_tries`: can the prefix tries rule this subtable out at this
     /// stage? Sets the trie's bits in `wc` when they do.
     #[inline]
-    fn check_tries(&self, st: &Subtable, stage: usize, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES], wc: &mut Flow) -> bool {
+    fn check_tries(
+        &self,
+        st: &Subtable,
+        stage: usize,
+        flow: &Flow,
+        ctx: &mut [TrieCtx; MAX_TRIES],
+        wc: &mut Flow,
+    ) -> bool {
         let mut rel = st.stage_tries[stage];
         while rel != 0 {
             let j = rel.trailing_zeros() as usize;
@@ -502,7 +529,13 @@ impl Classifier {
     }
 
     #[inline]
-    fn find_match_wc(&self, st: &Subtable, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES], wc: &mut Flow) -> Option<(RuleId, u16)> {
+    fn find_match_wc(
+        &self,
+        st: &Subtable,
+        flow: &Flow,
+        ctx: &mut [TrieCtx; MAX_TRIES],
+        wc: &mut Flow,
+    ) -> Option<(RuleId, u16)> {
         let n_idx = st.indices.len();
         let mut h = HASH_BASIS;
         for i in 0..n_idx {
@@ -563,7 +596,12 @@ mod tests {
     use super::*;
 
     fn cls(rules: &[&str]) -> Classifier {
-        let mut c = Classifier::new(&[named("nw_dst"), named("nw_src"), named("ipv6_dst"), named("ipv6_src")]);
+        let mut c = Classifier::new(&[
+            named("nw_dst"),
+            named("nw_src"),
+            named("ipv6_dst"),
+            named("ipv6_src"),
+        ]);
         for (i, r) in rules.iter().enumerate() {
             let r = parse_rule(r).unwrap();
             c.insert(&r.m, r.priority, i as u32);
@@ -599,6 +637,9 @@ mod tests {
         assert_eq!(prefix_len(0, 32), Some(0));
         assert_eq!(prefix_len(0xff00_ff00, 32), None);
         assert_eq!(prefix_mask(32, 28), 0xffff_fff0);
+        assert_eq!(prefix_mask(128, 128), u128::MAX);
+        assert_eq!(prefix_mask(32, 0), 0);
+        assert_eq!(prefix_len(u128::MAX, 128), Some(128));
     }
 
     #[test]

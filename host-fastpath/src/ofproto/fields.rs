@@ -129,30 +129,198 @@ macro_rules! mf {
 
 /// Every field.
 pub static FIELDS: &[Mf] = &[
-    mf!("in_port", ["NXM_OF_IN_PORT", "OXM_OF_IN_PORT"], key(Field::InPort), None, Dec, true),
-    mf!("metadata", ["OXM_OF_METADATA"], bits(METADATA_WORD, 0, 64), None, Hex, true),
-    mf!("reg0", ["NXM_NX_REG0"], bits(REGS_WORD, 0, 32), None, Hex, true),
-    mf!("reg1", ["NXM_NX_REG1"], bits(REGS_WORD, 32, 32), None, Hex, true),
-    mf!("reg2", ["NXM_NX_REG2"], bits(REGS_WORD + 1, 0, 32), None, Hex, true),
-    mf!("reg3", ["NXM_NX_REG3"], bits(REGS_WORD + 1, 32, 32), None, Hex, true),
-    mf!("reg4", ["NXM_NX_REG4"], bits(REGS_WORD + 2, 0, 32), None, Hex, true),
-    mf!("reg5", ["NXM_NX_REG5"], bits(REGS_WORD + 2, 32, 32), None, Hex, true),
-    mf!("reg6", ["NXM_NX_REG6"], bits(REGS_WORD + 3, 0, 32), None, Hex, true),
-    mf!("reg7", ["NXM_NX_REG7"], bits(REGS_WORD + 3, 32, 32), None, Hex, true),
-    mf!("dl_src", ["eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC"], key(Field::DlSrc), None, Mac, true),
-    mf!("dl_dst", ["eth_dst", "NXM_OF_ETH_DST", "OXM_OF_ETH_DST"], key(Field::DlDst), None, Mac, true),
-    mf!("dl_type", ["eth_type", "NXM_OF_ETH_TYPE", "OXM_OF_ETH_TYPE"], key(Field::DlType), None, Hex, false),
-    mf!("vlan_tci", ["NXM_OF_VLAN_TCI"], key(Field::VlanTci), None, Hex, true),
-    mf!("nw_src", ["ip_src", "NXM_OF_IP_SRC", "OXM_OF_IPV4_SRC"], key(Field::NwSrc), Ipv4, Ipv4, true),
-    mf!("nw_dst", ["ip_dst", "NXM_OF_IP_DST", "OXM_OF_IPV4_DST"], key(Field::NwDst), Ipv4, Ipv4, true),
-    mf!("arp_spa", ["NXM_OF_ARP_SPA", "OXM_OF_ARP_SPA"], key(Field::NwSrc), Arp, Ipv4, true),
-    mf!("arp_tpa", ["NXM_OF_ARP_TPA", "OXM_OF_ARP_TPA"], key(Field::NwDst), Arp, Ipv4, true),
-    mf!("arp_sha", ["NXM_NX_ARP_SHA", "OXM_OF_ARP_SHA"], key(Field::ArpSha), Arp, Mac, true),
-    mf!("arp_tha", ["NXM_NX_ARP_THA", "OXM_OF_ARP_THA"], key(Field::ArpTha), Arp, Mac, true),
-    mf!("arp_op", ["NXM_OF_ARP_OP", "OXM_OF_ARP_OP"], key(Field::NwProto), Arp, Dec, true),
-    mf!("ipv6_src", ["NXM_NX_IPV6_SRC", "OXM_OF_IPV6_SRC"], Loc::Ipv6 { hi: 3 }, Ipv6, Ipv6, true),
-    mf!("ipv6_dst", ["NXM_NX_IPV6_DST", "OXM_OF_IPV6_DST"], Loc::Ipv6 { hi: 5 }, Ipv6, Ipv6, true),
-    mf!("nw_proto", ["ip_proto", "NXM_OF_IP_PROTO", "OXM_OF_IP_PROTO"], key(Field::NwProto), IpAny, Dec, false),
+    mf!(
+        "in_port",
+        ["NXM_OF_IN_PORT", "OXM_OF_IN_PORT"],
+        key(Field::InPort),
+        None,
+        Dec,
+        true
+    ),
+    mf!(
+        "metadata",
+        ["OXM_OF_METADATA"],
+        bits(METADATA_WORD, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg0",
+        ["NXM_NX_REG0"],
+        bits(REGS_WORD, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg1",
+        ["NXM_NX_REG1"],
+        bits(REGS_WORD, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg2",
+        ["NXM_NX_REG2"],
+        bits(REGS_WORD + 1, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg3",
+        ["NXM_NX_REG3"],
+        bits(REGS_WORD + 1, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg4",
+        ["NXM_NX_REG4"],
+        bits(REGS_WORD + 2, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg5",
+        ["NXM_NX_REG5"],
+        bits(REGS_WORD + 2, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg6",
+        ["NXM_NX_REG6"],
+        bits(REGS_WORD + 3, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg7",
+        ["NXM_NX_REG7"],
+        bits(REGS_WORD + 3, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "dl_src",
+        ["eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC"],
+        key(Field::DlSrc),
+        None,
+        Mac,
+        true
+    ),
+    mf!(
+        "dl_dst",
+        ["eth_dst", "NXM_OF_ETH_DST", "OXM_OF_ETH_DST"],
+        key(Field::DlDst),
+        None,
+        Mac,
+        true
+    ),
+    mf!(
+        "dl_type",
+        ["eth_type", "NXM_OF_ETH_TYPE", "OXM_OF_ETH_TYPE"],
+        key(Field::DlType),
+        None,
+        Hex,
+        false
+    ),
+    mf!(
+        "vlan_tci",
+        ["NXM_OF_VLAN_TCI"],
+        key(Field::VlanTci),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "nw_src",
+        ["ip_src", "NXM_OF_IP_SRC", "OXM_OF_IPV4_SRC"],
+        key(Field::NwSrc),
+        Ipv4,
+        Ipv4,
+        true
+    ),
+    mf!(
+        "nw_dst",
+        ["ip_dst", "NXM_OF_IP_DST", "OXM_OF_IPV4_DST"],
+        key(Field::NwDst),
+        Ipv4,
+        Ipv4,
+        true
+    ),
+    mf!(
+        "arp_spa",
+        ["NXM_OF_ARP_SPA", "OXM_OF_ARP_SPA"],
+        key(Field::NwSrc),
+        Arp,
+        Ipv4,
+        true
+    ),
+    mf!(
+        "arp_tpa",
+        ["NXM_OF_ARP_TPA", "OXM_OF_ARP_TPA"],
+        key(Field::NwDst),
+        Arp,
+        Ipv4,
+        true
+    ),
+    mf!(
+        "arp_sha",
+        ["NXM_NX_ARP_SHA", "OXM_OF_ARP_SHA"],
+        key(Field::ArpSha),
+        Arp,
+        Mac,
+        true
+    ),
+    mf!(
+        "arp_tha",
+        ["NXM_NX_ARP_THA", "OXM_OF_ARP_THA"],
+        key(Field::ArpTha),
+        Arp,
+        Mac,
+        true
+    ),
+    mf!(
+        "arp_op",
+        ["NXM_OF_ARP_OP", "OXM_OF_ARP_OP"],
+        key(Field::NwProto),
+        Arp,
+        Dec,
+        true
+    ),
+    mf!(
+        "ipv6_src",
+        ["NXM_NX_IPV6_SRC", "OXM_OF_IPV6_SRC"],
+        Loc::Ipv6 { hi: 3 },
+        Ipv6,
+        Ipv6,
+        true
+    ),
+    mf!(
+        "ipv6_dst",
+        ["NXM_NX_IPV6_DST", "OXM_OF_IPV6_DST"],
+        Loc::Ipv6 { hi: 5 },
+        Ipv6,
+        Ipv6,
+        true
+    ),
+    mf!(
+        "nw_proto",
+        ["ip_proto", "NXM_OF_IP_PROTO", "OXM_OF_IP_PROTO"],
+        key(Field::NwProto),
+        IpAny,
+        Dec,
+        false
+    ),
     Mf {
         name: "nw_tos",
         names: &["nw_tos", "NXM_OF_IP_TOS"],
@@ -162,18 +330,88 @@ pub static FIELDS: &[Mf] = &[
         usable: 0xfc,
         writable: true,
     },
-    mf!("ip_dscp", ["OXM_OF_IP_DSCP"], bits(NW_TOS_WORD, NW_TOS_SHIFT + 2, 6), IpAny, Dec, true),
-    mf!("nw_ecn", ["ip_ecn", "NXM_NX_IP_ECN", "OXM_OF_IP_ECN"], bits(NW_TOS_WORD, NW_TOS_SHIFT, 2), IpAny, Dec, true),
-    mf!("nw_ttl", ["NXM_NX_IP_TTL"], key(Field::NwTtl), IpAny, Dec, true),
-    mf!("nw_frag", ["NXM_NX_IP_FRAG"], key(Field::NwFrag), IpAny, Frag, false),
+    mf!(
+        "ip_dscp",
+        ["OXM_OF_IP_DSCP"],
+        bits(NW_TOS_WORD, NW_TOS_SHIFT + 2, 6),
+        IpAny,
+        Dec,
+        true
+    ),
+    mf!(
+        "nw_ecn",
+        ["ip_ecn", "NXM_NX_IP_ECN", "OXM_OF_IP_ECN"],
+        bits(NW_TOS_WORD, NW_TOS_SHIFT, 2),
+        IpAny,
+        Dec,
+        true
+    ),
+    mf!(
+        "nw_ttl",
+        ["NXM_NX_IP_TTL"],
+        key(Field::NwTtl),
+        IpAny,
+        Dec,
+        true
+    ),
+    mf!(
+        "nw_frag",
+        ["NXM_NX_IP_FRAG"],
+        key(Field::NwFrag),
+        IpAny,
+        Frag,
+        false
+    ),
     mf!("tp_src", [], key(Field::TpSrc), Transport, Dec, true),
     mf!("tp_dst", [], key(Field::TpDst), Transport, Dec, true),
-    mf!("tcp_src", ["NXM_OF_TCP_SRC", "OXM_OF_TCP_SRC"], key(Field::TpSrc), Tcp, Dec, true),
-    mf!("tcp_dst", ["NXM_OF_TCP_DST", "OXM_OF_TCP_DST"], key(Field::TpDst), Tcp, Dec, true),
-    mf!("udp_src", ["NXM_OF_UDP_SRC", "OXM_OF_UDP_SRC"], key(Field::TpSrc), Udp, Dec, true),
-    mf!("udp_dst", ["NXM_OF_UDP_DST", "OXM_OF_UDP_DST"], key(Field::TpDst), Udp, Dec, true),
-    mf!("sctp_src", ["OXM_OF_SCTP_SRC"], key(Field::TpSrc), Sctp, Dec, true),
-    mf!("sctp_dst", ["OXM_OF_SCTP_DST"], key(Field::TpDst), Sctp, Dec, true),
+    mf!(
+        "tcp_src",
+        ["NXM_OF_TCP_SRC", "OXM_OF_TCP_SRC"],
+        key(Field::TpSrc),
+        Tcp,
+        Dec,
+        true
+    ),
+    mf!(
+        "tcp_dst",
+        ["NXM_OF_TCP_DST", "OXM_OF_TCP_DST"],
+        key(Field::TpDst),
+        Tcp,
+        Dec,
+        true
+    ),
+    mf!(
+        "udp_src",
+        ["NXM_OF_UDP_SRC", "OXM_OF_UDP_SRC"],
+        key(Field::TpSrc),
+        Udp,
+        Dec,
+        true
+    ),
+    mf!(
+        "udp_dst",
+        ["NXM_OF_UDP_DST", "OXM_OF_UDP_DST"],
+        key(Field::TpDst),
+        Udp,
+        Dec,
+        true
+    ),
+    mf!(
+        "sctp_src",
+        ["OXM_OF_SCTP_SRC"],
+        key(Field::TpSrc),
+        Sctp,
+        Dec,
+        true
+    ),
+    mf!(
+        "sctp_dst",
+        ["OXM_OF_SCTP_DST"],
+        key(Field::TpDst),
+        Sctp,
+        Dec,
+        true
+    ),
     Mf {
         name: "tcp_flags",
         names: &["tcp_flags", "NXM_NX_TCP_FLAGS", "OXM_OF_TCP_FLAGS"],
@@ -183,10 +421,38 @@ pub static FIELDS: &[Mf] = &[
         usable: 0x0fff,
         writable: false,
     },
-    mf!("icmp_type", ["NXM_OF_ICMP_TYPE", "OXM_OF_ICMPV4_TYPE"], narrow(Field::TpSrc, 8), Icmp4, Dec, true),
-    mf!("icmp_code", ["NXM_OF_ICMP_CODE", "OXM_OF_ICMPV4_CODE"], narrow(Field::TpDst, 8), Icmp4, Dec, true),
-    mf!("icmpv6_type", ["NXM_NX_ICMPV6_TYPE", "OXM_OF_ICMPV6_TYPE"], narrow(Field::TpSrc, 8), Icmp6, Dec, true),
-    mf!("icmpv6_code", ["NXM_NX_ICMPV6_CODE", "OXM_OF_ICMPV6_CODE"], narrow(Field::TpDst, 8), Icmp6, Dec, true),
+    mf!(
+        "icmp_type",
+        ["NXM_OF_ICMP_TYPE", "OXM_OF_ICMPV4_TYPE"],
+        narrow(Field::TpSrc, 8),
+        Icmp4,
+        Dec,
+        true
+    ),
+    mf!(
+        "icmp_code",
+        ["NXM_OF_ICMP_CODE", "OXM_OF_ICMPV4_CODE"],
+        narrow(Field::TpDst, 8),
+        Icmp4,
+        Dec,
+        true
+    ),
+    mf!(
+        "icmpv6_type",
+        ["NXM_NX_ICMPV6_TYPE", "OXM_OF_ICMPV6_TYPE"],
+        narrow(Field::TpSrc, 8),
+        Icmp6,
+        Dec,
+        true
+    ),
+    mf!(
+        "icmpv6_code",
+        ["NXM_NX_ICMPV6_CODE", "OXM_OF_ICMPV6_CODE"],
+        narrow(Field::TpDst, 8),
+        Icmp6,
+        Dec,
+        true
+    ),
 ];
 
 /// Looks a field up by any of its names (case-sensitive, as ovs-ofctl).
@@ -220,7 +486,11 @@ impl Mf {
     /// All-ones value of the field's width, restricted to usable bits.
     pub fn full_mask(&self) -> u128 {
         let w = self.width();
-        let m = if w >= 128 { u128::MAX } else { (1u128 << w) - 1 };
+        let m = if w >= 128 {
+            u128::MAX
+        } else {
+            (1u128 << w) - 1
+        };
         m & self.usable
     }
 
@@ -287,7 +557,12 @@ pub fn prereq_ok(p: Prereq, flow: &Flow, wc: Option<&mut Flow>) -> bool {
     let proto = flow.get(Field::NwProto) as u8;
     let needs_proto = matches!(
         p,
-        Prereq::Tcp | Prereq::Udp | Prereq::Sctp | Prereq::Transport | Prereq::Icmp4 | Prereq::Icmp6
+        Prereq::Tcp
+            | Prereq::Udp
+            | Prereq::Sctp
+            | Prereq::Transport
+            | Prereq::Icmp4
+            | Prereq::Icmp6
     );
     if let Some(wc) = wc {
         wc.set(Field::DlType, 0xffff);
@@ -304,9 +579,7 @@ pub fn prereq_ok(p: Prereq, flow: &Flow, wc: Option<&mut Flow>) -> bool {
         Prereq::Tcp => ip && proto == ip_proto::TCP,
         Prereq::Udp => ip && proto == ip_proto::UDP,
         Prereq::Sctp => ip && proto == ip_proto::SCTP,
-        Prereq::Transport => {
-            ip && matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP)
-        }
+        Prereq::Transport => ip && matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP),
         Prereq::Icmp4 => dl == eth_type::IP && proto == ip_proto::ICMP,
         Prereq::Icmp6 => dl == eth_type::IPV6 && proto == ip_proto::ICMPV6,
     }
@@ -361,8 +634,12 @@ pub fn parse_subfield(s: &str) -> Result<Subfield, String> {
     let (ofs, n_bits) = if range.is_empty() {
         (0, width)
     } else if let Some((a, b)) = range.split_once("..") {
-        let a: u32 = a.parse().map_err(|_| format!("expected a bit number, found `{a}`"))?;
-        let b: u32 = b.parse().map_err(|_| format!("expected a bit number, found `{b}`"))?;
+        let a: u32 = a
+            .parse()
+            .map_err(|_| format!("expected a bit number, found `{a}`"))?;
+        let b: u32 = b
+            .parse()
+            .map_err(|_| format!("expected a bit number, found `{b}`"))?;
         if a > b {
             return Err(format!("bit range `{range}` is backwards"));
         }
@@ -413,7 +690,9 @@ mod tests {
         assert!(parse_subfield("NXM_NX_REG0[32]").is_err());
         assert!(parse_subfield("NXM_BOGUS[]").is_err());
         let mut f = Flow::ZERO;
-        parse_subfield("NXM_NX_REG3[8..15]").unwrap().set(&mut f, 0xab);
+        parse_subfield("NXM_NX_REG3[8..15]")
+            .unwrap()
+            .set(&mut f, 0xab);
         assert_eq!(f.reg(3), 0xab00);
     }
 }

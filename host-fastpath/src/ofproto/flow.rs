@@ -133,7 +133,7 @@ impl Flow {
         while m != 0 {
             let i = m.trailing_zeros() as usize;
             m &= m - 1;
-            h = (h.rotate_left(5) ^ (self.w[i] & mask.w[i])).wrapping_mul(0x51_7cc1_b727_220a_95);
+            h = (h.rotate_left(5) ^ (self.w[i] & mask.w[i])).wrapping_mul(0x517c_c1b7_2722_0a95);
         }
         h ^ (h >> 29)
     }

@@ -14,7 +14,10 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn mac(v: u64) -> String {
     let b = v.to_be_bytes();
-    format!("{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[2], b[3], b[4], b[5], b[6], b[7])
+    format!(
+        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+        b[2], b[3], b[4], b[5], b[6], b[7]
+    )
 }
 
 fn eth_masked(out: &mut Vec<String>, name: &str, v: u64, m: u64) {
@@ -73,7 +76,11 @@ fn tcp_flags_str(v: u64, m: u64) -> String {
         if v == 0 {
             return "0".into();
         }
-        let parts: Vec<&str> = names.iter().filter(|(_, b)| v & *b as u64 != 0).map(|(n, _)| *n).collect();
+        let parts: Vec<&str> = names
+            .iter()
+            .filter(|(_, b)| v & *b as u64 != 0)
+            .map(|(n, _)| *n)
+            .collect();
         return parts.join("|");
     }
     let mut s = String::new();
@@ -185,25 +192,67 @@ pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
         if dl_exact {
             out.push(format!("dl_type={:#06x}", dl));
         } else {
-            out.push(format!("dl_type={:#06x}/{:#06x}", g(Field::DlType), mk(Field::DlType)));
+            out.push(format!(
+                "dl_type={:#06x}/{:#06x}",
+                g(Field::DlType),
+                mk(Field::DlType)
+            ));
         }
     }
     if is6 {
         ipv6_masked(&mut out, "ipv6_src", key.ipv6_src(), mask.ipv6_src(), false);
         ipv6_masked(&mut out, "ipv6_dst", key.ipv6_dst(), mask.ipv6_dst(), false);
     } else if isarp {
-        ip_masked(&mut out, "arp_spa", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, false);
-        ip_masked(&mut out, "arp_tpa", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, false);
+        ip_masked(
+            &mut out,
+            "arp_spa",
+            key.get(Field::NwSrc) as u32,
+            mk(Field::NwSrc) as u32,
+            false,
+        );
+        ip_masked(
+            &mut out,
+            "arp_tpa",
+            key.get(Field::NwDst) as u32,
+            mk(Field::NwDst) as u32,
+            false,
+        );
     } else {
-        ip_masked(&mut out, "nw_src", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, false);
-        ip_masked(&mut out, "nw_dst", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, false);
+        ip_masked(
+            &mut out,
+            "nw_src",
+            key.get(Field::NwSrc) as u32,
+            mk(Field::NwSrc) as u32,
+            false,
+        );
+        ip_masked(
+            &mut out,
+            "nw_dst",
+            key.get(Field::NwDst) as u32,
+            mk(Field::NwDst) as u32,
+            false,
+        );
     }
     if !skip_proto && mk(Field::NwProto) != 0 {
-        out.push(format!("{}={}", if isarp { "arp_op" } else { "nw_proto" }, g(Field::NwProto)));
+        out.push(format!(
+            "{}={}",
+            if isarp { "arp_op" } else { "nw_proto" },
+            g(Field::NwProto)
+        ));
     }
     if isarp {
-        eth_masked(&mut out, "arp_sha", key.get(Field::ArpSha), mk(Field::ArpSha));
-        eth_masked(&mut out, "arp_tha", key.get(Field::ArpTha), mk(Field::ArpTha));
+        eth_masked(
+            &mut out,
+            "arp_sha",
+            key.get(Field::ArpSha),
+            mk(Field::ArpSha),
+        );
+        eth_masked(
+            &mut out,
+            "arp_tha",
+            key.get(Field::ArpTha),
+            mk(Field::ArpTha),
+        );
     }
     if mk(Field::NwTos) & 0xfc != 0 {
         out.push(format!("nw_tos={}", key.get(Field::NwTos) & 0xfc));
@@ -219,14 +268,41 @@ pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
     }
     let icmp = (is4 && proto == ip_proto::ICMP) || (is6 && proto == ip_proto::ICMPV6);
     if icmp {
-        be16_masked(&mut out, "icmp_type", g(Field::TpSrc), mk(Field::TpSrc), 0xff);
-        be16_masked(&mut out, "icmp_code", g(Field::TpDst), mk(Field::TpDst), 0xff);
+        be16_masked(
+            &mut out,
+            "icmp_type",
+            g(Field::TpSrc),
+            mk(Field::TpSrc),
+            0xff,
+        );
+        be16_masked(
+            &mut out,
+            "icmp_code",
+            g(Field::TpDst),
+            mk(Field::TpDst),
+            0xff,
+        );
     } else {
-        be16_masked(&mut out, "tp_src", g(Field::TpSrc), mk(Field::TpSrc), 0xffff);
-        be16_masked(&mut out, "tp_dst", g(Field::TpDst), mk(Field::TpDst), 0xffff);
+        be16_masked(
+            &mut out,
+            "tp_src",
+            g(Field::TpSrc),
+            mk(Field::TpSrc),
+            0xffff,
+        );
+        be16_masked(
+            &mut out,
+            "tp_dst",
+            g(Field::TpDst),
+            mk(Field::TpDst),
+            0xffff,
+        );
     }
     if (is4 || is6) && proto == ip_proto::TCP && mk(Field::TcpFlags) != 0 {
-        out.push(format!("tcp_flags={}", tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))));
+        out.push(format!(
+            "tcp_flags={}",
+            tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))
+        ));
     }
     out.join(",")
 }
@@ -285,11 +361,18 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
             if mk(Field::NwTos) == 0xff {
                 p.push(format!("{tos}={:#x}", g(Field::NwTos)));
             } else {
-                p.push(format!("{tos}={:#x}/{:#x}", g(Field::NwTos), mk(Field::NwTos)));
+                p.push(format!(
+                    "{tos}={:#x}/{:#x}",
+                    g(Field::NwTos),
+                    mk(Field::NwTos)
+                ));
             }
         }
         if mk(Field::NwTtl) != 0 {
-            p.push(format!("{ttl}={}", dp_num(g(Field::NwTtl), mk(Field::NwTtl), 0xff)));
+            p.push(format!(
+                "{ttl}={}",
+                dp_num(g(Field::NwTtl), mk(Field::NwTtl), 0xff)
+            ));
         }
         if let Some(fr) = frag {
             p.push(format!("frag={fr}"));
@@ -298,8 +381,20 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
     let l4 = dl == eth_type::IP || dl == eth_type::IPV6;
     if dl == eth_type::IP {
         let mut p = Vec::new();
-        ip_masked(&mut p, "src", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, true);
-        ip_masked(&mut p, "dst", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, true);
+        ip_masked(
+            &mut p,
+            "src",
+            key.get(Field::NwSrc) as u32,
+            mk(Field::NwSrc) as u32,
+            true,
+        );
+        ip_masked(
+            &mut p,
+            "dst",
+            key.get(Field::NwDst) as u32,
+            mk(Field::NwDst) as u32,
+            true,
+        );
         l3_common(&mut p, "tos", "ttl");
         if !p.is_empty() {
             out.push(format!("ipv4({})", p.join(",")));
@@ -314,8 +409,20 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
         }
     } else if dl == eth_type::ARP {
         let mut p = Vec::new();
-        ip_masked(&mut p, "sip", key.get(Field::NwSrc) as u32, mk(Field::NwSrc) as u32, true);
-        ip_masked(&mut p, "tip", key.get(Field::NwDst) as u32, mk(Field::NwDst) as u32, true);
+        ip_masked(
+            &mut p,
+            "sip",
+            key.get(Field::NwSrc) as u32,
+            mk(Field::NwSrc) as u32,
+            true,
+        );
+        ip_masked(
+            &mut p,
+            "tip",
+            key.get(Field::NwDst) as u32,
+            mk(Field::NwDst) as u32,
+            true,
+        );
         if mk(Field::NwProto) != 0 {
             p.push(format!("op={}", g(Field::NwProto)));
         }
@@ -326,7 +433,8 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
         }
     }
     if l4 && (mk(Field::TpSrc) != 0 || mk(Field::TpDst) != 0) {
-        let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP) || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6);
+        let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP)
+            || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6);
         let (name, a, b, full) = match proto {
             ip_proto::TCP => ("tcp", "src", "dst", 0xffff),
             ip_proto::UDP => ("udp", "src", "dst", 0xffff),
@@ -337,15 +445,24 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
         };
         let mut p = Vec::new();
         if mk(Field::TpSrc) != 0 {
-            p.push(format!("{a}={}", dp_num(g(Field::TpSrc), mk(Field::TpSrc), full)));
+            p.push(format!(
+                "{a}={}",
+                dp_num(g(Field::TpSrc), mk(Field::TpSrc), full)
+            ));
         }
         if mk(Field::TpDst) != 0 {
-            p.push(format!("{b}={}", dp_num(g(Field::TpDst), mk(Field::TpDst), full)));
+            p.push(format!(
+                "{b}={}",
+                dp_num(g(Field::TpDst), mk(Field::TpDst), full)
+            ));
         }
         out.push(format!("{name}({})", p.join(",")));
     }
     if l4 && proto == ip_proto::TCP && mk(Field::TcpFlags) != 0 {
-        out.push(format!("tcp_flags({})", tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))));
+        out.push(format!(
+            "tcp_flags({})",
+            tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))
+        ));
     }
     out.join(",")
 }
@@ -367,14 +484,20 @@ mod tests {
         m.set(Field::DlType, u64::MAX);
         m.set(Field::NwFrag, u64::MAX);
         m.set(Field::NwSrc, 0xffff_fffc);
-        assert_eq!(format_match(&k, &m, true), "recirc_id=0,eth,ip,in_port=1,nw_src=10.0.0.0/30,nw_frag=no");
+        assert_eq!(
+            format_match(&k, &m, true),
+            "recirc_id=0,eth,ip,in_port=1,nw_src=10.0.0.0/30,nw_frag=no"
+        );
         assert_eq!(
             format_dp_flow(&k, &m),
             "recirc_id(0),in_port(1),eth_type(0x0800),ipv4(src=10.0.0.0/255.255.255.252,frag=no)"
         );
         m.set(Field::NwProto, u64::MAX);
         m.set(Field::TpDst, 0xfff0);
-        assert_eq!(format_match(&k, &m, true), "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/30,nw_frag=no,tp_dst=0x40/0xfff0");
+        assert_eq!(
+            format_match(&k, &m, true),
+            "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/30,nw_frag=no,tp_dst=0x40/0xfff0"
+        );
         assert!(format_dp_flow(&k, &m).ends_with("tcp(dst=64/0xfff0)"));
     }
 }

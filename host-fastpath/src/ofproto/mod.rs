@@ -168,7 +168,9 @@ mod tests {
         assert!("nw_dst,nw_dst".parse::<Prefixes>().is_err());
         assert!("nw_dst,ip_dst".parse::<Prefixes>().is_err());
         assert!("tp_dst".parse::<Prefixes>().is_err());
-        assert!("nw_dst,nw_src,ipv6_dst,ipv6_src,nw_dst".parse::<Prefixes>().is_err());
+        assert!("nw_dst,nw_src,ipv6_dst,ipv6_src,nw_dst"
+            .parse::<Prefixes>()
+            .is_err());
         assert_eq!(Prefixes::default().0.len(), 4);
     }
 }

@@ -142,7 +142,11 @@ impl fmt::Display for Rule {
         write!(
             f,
             "{}, priority {}, actions={}",
-            if self.match_text.is_empty() { "any" } else { &self.match_text },
+            if self.match_text.is_empty() {
+                "any"
+            } else {
+                &self.match_text
+            },
             self.priority,
             self.actions_text
         )
@@ -184,7 +188,13 @@ pub fn parse_rules(text: &str, file: &str) -> Result<Vec<Rule>, ParseError> {
 
 /// Parses one rule (for tests and tools).
 pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
-    parse_rule_line(text, &Ctx { file: "<string>", line: 1 })
+    parse_rule_line(
+        text,
+        &Ctx {
+            file: "<string>",
+            line: 1,
+        },
+    )
 }
 
 /// Splits on commas/whitespace, keeping 1-based columns.
@@ -231,7 +241,8 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
     let eq = after.find(['=', ':']).unwrap_or(0);
     let acts_start = ap + 7 + eq + 1;
     let acts_text = line[acts_start..].trim();
-    let acts_col = acts_start + (line[acts_start..].len() - line[acts_start..].trim_start().len()) + 1;
+    let acts_col =
+        acts_start + (line[acts_start..].len() - line[acts_start..].trim_start().len()) + 1;
     let mut rule = Rule {
         table: 0,
         priority: DEFAULT_PRIORITY,
@@ -251,7 +262,8 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
             None => (tok, None),
         };
         let need = |v: Option<&'_ str>| -> Result<String, ParseError> {
-            v.map(str::to_string).ok_or_else(|| ctx.err(col, format!("expected `{k}=VALUE`")))
+            v.map(str::to_string)
+                .ok_or_else(|| ctx.err(col, format!("expected `{k}=VALUE`")))
         };
         match k {
             "table" => rule.table = parse_uint(&need(v)?, 254).map_err(|m| ctx.err(col, m))? as u8,
@@ -264,10 +276,12 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
                 rule.cookie = parse_uint(v, u64::MAX as u128).map_err(|m| ctx.err(col, m))? as u64
             }
             "idle_timeout" => {
-                rule.idle_timeout = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+                rule.idle_timeout =
+                    parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
             }
             "hard_timeout" => {
-                rule.hard_timeout = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+                rule.hard_timeout =
+                    parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
             }
             _ => {
                 parse_match_item(&mut rule.m, k, v).map_err(|m| ctx.err(col, m))?;
@@ -278,7 +292,11 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
     check_prereqs(&rule.m).map_err(|m| ctx.err(1, m))?;
     rule.match_text = match_parts.join(",");
     rule.actions = parse_actions(acts_text, acts_col, ctx)?;
-    if let Some(bad) = rule.actions.iter().position(|a| matches!(a, Action::GotoTable(_))) {
+    if let Some(bad) = rule
+        .actions
+        .iter()
+        .position(|a| matches!(a, Action::GotoTable(_)))
+    {
         if bad + 1 != rule.actions.len() {
             return Err(ctx.err(acts_col, "`goto_table` must be the last action"));
         }
@@ -286,7 +304,10 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
             if t <= rule.table {
                 return Err(ctx.err(
                     acts_col,
-                    format!("`goto_table:{t}` must name a later table than {}", rule.table),
+                    format!(
+                        "`goto_table:{t}` must name a later table than {}",
+                        rule.table
+                    ),
                 ));
             }
         }
@@ -296,7 +317,10 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
 
 /// Parses a flow for `fastpath trace` (`in_port=1,dl_type=0x0800,…`).
 pub fn parse_flow(text: &str) -> Result<Flow, ParseError> {
-    let ctx = Ctx { file: "<flow>", line: 1 };
+    let ctx = Ctx {
+        file: "<flow>",
+        line: 1,
+    };
     let mut m = Match::default();
     for (col, tok) in tokens(text, 1) {
         let (k, v) = match tok.split_once('=') {
@@ -337,7 +361,9 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         return Ok(());
     }
     let Some(v) = v else {
-        return Err(format!("unknown keyword `{k}` (expected FIELD=VALUE or a protocol such as `tcp`)"));
+        return Err(format!(
+            "unknown keyword `{k}` (expected FIELD=VALUE or a protocol such as `tcp`)"
+        ));
     };
     match k {
         "dl_vlan" => {
@@ -410,8 +436,9 @@ pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
             let m = match m {
                 None => u128::MAX,
                 Some(m) if m.contains(':') => {
-                    let x: std::net::Ipv6Addr =
-                        m.parse().map_err(|_| format!("expected an IPv6 mask, found `{m}`"))?;
+                    let x: std::net::Ipv6Addr = m
+                        .parse()
+                        .map_err(|_| format!("expected an IPv6 mask, found `{m}`"))?;
                     u128::from(x)
                 }
                 Some(m) => {
@@ -431,7 +458,11 @@ pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
             "first" => (1, 3),
             "later" => (3, 3),
             "not_later" => (0, 2),
-            _ => return Err(format!("expected nw_frag no|yes|first|later|not_later, found `{v}`")),
+            _ => {
+                return Err(format!(
+                    "expected nw_frag no|yes|first|later|not_later, found `{v}`"
+                ))
+            }
         },
         Syntax::TcpFlags if v.starts_with('+') || v.starts_with('-') => parse_tcp_flags(v)?,
         Syntax::Dec | Syntax::Hex | Syntax::TcpFlags => {
@@ -445,10 +476,16 @@ pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
         }
     };
     if mf.name == "nw_tos" && value & 0x03 != 0 {
-        return Err(format!("nw_tos `{v}` must be a multiple of 4 (the ECN bits are nw_ecn)"));
+        return Err(format!(
+            "nw_tos `{v}` must be a multiple of 4 (the ECN bits are nw_ecn)"
+        ));
     }
     if value & !mf.full_mask() != 0 && mf.name != "nw_tos" {
-        return Err(format!("value `{v}` does not fit field `{}` ({} bits)", mf.name, mf.width()));
+        return Err(format!(
+            "value `{v}` does not fit field `{}` ({} bits)",
+            mf.name,
+            mf.width()
+        ));
     }
     if mask & !full != 0 && mf.name != "nw_tos" {
         return Err(format!("mask in `{v}` does not fit field `{}`", mf.name));
@@ -489,7 +526,9 @@ fn parse_tcp_flags(v: &str) -> Result<(u128, u128), String> {
             .iter()
             .find(|(n, _)| *n == name)
             .map(|x| x.1)
-            .ok_or_else(|| format!("unknown TCP flag `{name}` (expected fin syn rst psh ack urg ece cwr ns)"))?;
+            .ok_or_else(|| {
+                format!("unknown TCP flag `{name}` (expected fin syn rst psh ack urg ece cwr ns)")
+            })?;
         mask |= bit as u128;
         if on {
             val |= bit as u128;
@@ -528,7 +567,8 @@ pub fn parse_mac(s: &str) -> Result<u64, String> {
         if p.is_empty() || p.len() > 2 {
             return Err(format!("expected an Ethernet address, found `{s}`"));
         }
-        let b = u8::from_str_radix(p, 16).map_err(|_| format!("expected an Ethernet address, found `{s}`"))?;
+        let b = u8::from_str_radix(p, 16)
+            .map_err(|_| format!("expected an Ethernet address, found `{s}`"))?;
         v = (v << 8) | b as u64;
         n += 1;
     }
@@ -555,7 +595,12 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
     for o in fields::FIELDS {
         let need_proto = matches!(
             o.prereq,
-            Prereq::Tcp | Prereq::Udp | Prereq::Sctp | Prereq::Transport | Prereq::Icmp4 | Prereq::Icmp6
+            Prereq::Tcp
+                | Prereq::Udp
+                | Prereq::Sctp
+                | Prereq::Transport
+                | Prereq::Icmp4
+                | Prereq::Icmp6
         );
         let ok = o.prereq == Prereq::None
             || (dl_exact && (!need_proto || proto_exact) && prereq_ok(o.prereq, &m.value, None));
@@ -650,7 +695,10 @@ fn parse_action(a: &str) -> Result<Action, String> {
     } else {
         (a, None)
     };
-    let need = || arg.filter(|x| !x.is_empty()).ok_or_else(|| format!("`{name}` needs an argument"));
+    let need = || {
+        arg.filter(|x| !x.is_empty())
+            .ok_or_else(|| format!("`{name}` needs an argument"))
+    };
     let set = |f: &str, v: &str| -> Result<Action, String> {
         let mf = fields::named(f);
         let (value, mask) = parse_field_value(mf, v)?;
@@ -684,7 +732,9 @@ fn parse_action(a: &str) -> Result<Action, String> {
         "push_vlan" => {
             let t = parse_uint(need()?, 0xffff)? as u16;
             if t != 0x8100 && t != 0x88a8 {
-                return Err(format!("push_vlan: expected TPID 0x8100 or 0x88a8, found `{t:#x}`"));
+                return Err(format!(
+                    "push_vlan: expected TPID 0x8100 or 0x88a8, found `{t:#x}`"
+                ));
             }
             Ok(Action::PushVlan(t))
         }
@@ -712,7 +762,10 @@ fn parse_action(a: &str) -> Result<Action, String> {
             }
             let value = parse_uint(val, u128::MAX)?;
             if dst.n_bits < 128 && value >> dst.n_bits != 0 {
-                return Err(format!("value `{val}` does not fit in {} bits of `{f}`", dst.n_bits));
+                return Err(format!(
+                    "value `{val}` does not fit in {} bits of `{f}`",
+                    dst.n_bits
+                ));
             }
             Ok(Action::Load { dst, value })
         }
@@ -740,9 +793,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
                 Some((p, t)) => (p, Some(t)),
                 None => (v, None),
             };
-            let port = if p.is_empty() {
-                None
-            } else if p == "in_port" {
+            let port = if p.is_empty() || p == "in_port" {
                 None
             } else {
                 Some(parse_uint(p, u32::MAX as u128)? as u32)
@@ -784,7 +835,8 @@ mod tests {
         assert_eq!(r.actions, vec![Action::Drop]);
         let r = parse_rule("in_port=1 actions=output(2)").unwrap();
         assert_eq!(r.actions, vec![Action::Output(2)]);
-        let r = parse_rule("tcp,tcp_flags=+syn-ack,actions=resubmit(,3),resubmit(4),resubmit(5,6)").unwrap();
+        let r = parse_rule("tcp,tcp_flags=+syn-ack,actions=resubmit(,3),resubmit(4),resubmit(5,6)")
+            .unwrap();
         assert_eq!(r.m.value.get(Field::TcpFlags), 2);
         assert_eq!(r.m.mask.get(Field::TcpFlags), 0x12);
         assert_eq!(r.actions.len(), 3);
@@ -792,7 +844,11 @@ mod tests {
 
     #[test]
     fn errors_name_line_and_column() {
-        let e = parse_rules("# c\nip,actions=drop\nip,nw_srcx=1.2.3.4,actions=drop\n", "f.flows").unwrap_err();
+        let e = parse_rules(
+            "# c\nip,actions=drop\nip,nw_srcx=1.2.3.4,actions=drop\n",
+            "f.flows",
+        )
+        .unwrap_err();
         assert_eq!((e.file.as_str(), e.line, e.col), ("f.flows", 3, 4));
         assert!(e.msg.contains("unknown field"), "{e}");
         let e = parse_rule("ip,actions=output:2,frobnicate").unwrap_err();

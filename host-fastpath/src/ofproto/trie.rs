@@ -249,7 +249,9 @@ impl PrefixTrie {
                 return;
             }
             let cn = self.nodes[c as usize];
-            let eq = ((rest ^ cn.bits).leading_zeros()).min(cn.len).min(len - depth);
+            let eq = ((rest ^ cn.bits).leading_zeros())
+                .min(cn.len)
+                .min(len - depth);
             if eq == cn.len {
                 depth += cn.len;
                 node = c as usize;
@@ -342,7 +344,11 @@ impl PrefixTrie {
             let b = (rest >> 127) as usize;
             let c = node.child[b];
             if c == 0 {
-                let maskbits = if node.child[1 - b] != 0 { depth + 1 } else { depth };
+                let maskbits = if node.child[1 - b] != 0 {
+                    depth + 1
+                } else {
+                    depth
+                };
                 return TrieMatch { plens, maskbits };
             }
             let cn = &self.nodes[c as usize];

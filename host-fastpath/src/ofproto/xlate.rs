@@ -116,7 +116,9 @@ fn finish_wc(flow: &Flow, wc: &Flow) -> FlowKey {
     let mut m = wc.key();
     let dl = flow.get(Field::DlType) as u16;
     let proto = flow.get(Field::NwProto) as u8;
-    if (dl == eth_type::IP && proto == ip_proto::ICMP) || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6) {
+    if (dl == eth_type::IP && proto == ip_proto::ICMP)
+        || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6)
+    {
         m.set(Field::TpSrc, m.get(Field::TpSrc) & 0xff);
         m.set(Field::TpDst, m.get(Field::TpDst) & 0xff);
     }
@@ -137,12 +139,24 @@ fn finish_wc(flow: &Flow, wc: &Flow) -> FlowKey {
 pub fn exact_mask(flow: &Flow) -> FlowKey {
     let mut m = FlowKey::ZERO;
     let ones = |m: &mut FlowKey, f: Field| m.set(f, u64::MAX);
-    for f in [Field::InPort, Field::DlType, Field::VlanTci, Field::DlDst, Field::DlSrc, Field::VlanTci2] {
+    for f in [
+        Field::InPort,
+        Field::DlType,
+        Field::VlanTci,
+        Field::DlDst,
+        Field::DlSrc,
+        Field::VlanTci2,
+    ] {
         ones(&mut m, f);
     }
     let dl = flow.get(Field::DlType) as u16;
     let l3 = [Field::NwProto, Field::NwTos, Field::NwTtl, Field::NwFrag];
-    let addrs = [Field::Ipv6SrcHi, Field::Ipv6SrcLo, Field::Ipv6DstHi, Field::Ipv6DstLo];
+    let addrs = [
+        Field::Ipv6SrcHi,
+        Field::Ipv6SrcLo,
+        Field::Ipv6DstHi,
+        Field::Ipv6DstLo,
+    ];
     if dl == eth_type::IP || dl == eth_type::IPV6 || dl == eth_type::ARP {
         for f in l3.iter().chain(addrs.iter()) {
             ones(&mut m, *f);
@@ -161,7 +175,8 @@ impl Ctx<'_> {
     fn note(&mut self, indent: u32, s: impl FnOnce() -> String) {
         if self.tracing {
             let line = s();
-            self.trace.push(format!("{}{}", "    ".repeat(indent as usize), line));
+            self.trace
+                .push(format!("{}{}", "    ".repeat(indent as usize), line));
         }
     }
 
@@ -191,9 +206,17 @@ impl Ctx<'_> {
                 self.note(indent, || {
                     format!(
                         "{table:2}. {}, priority {}{}",
-                        if rule.match_text.is_empty() { "any" } else { &rule.match_text },
+                        if rule.match_text.is_empty() {
+                            "any"
+                        } else {
+                            &rule.match_text
+                        },
                         rule.priority,
-                        if rule.cookie != 0 { format!(", cookie {:#x}", rule.cookie) } else { String::new() }
+                        if rule.cookie != 0 {
+                            format!(", cookie {:#x}", rule.cookie)
+                        } else {
+                            String::new()
+                        }
                     )
                 });
                 let saved = self.table;
@@ -223,9 +246,13 @@ impl Ctx<'_> {
                         mf.unwildcard(&mut self.wc, *mask);
                         mf.unwildcard(&mut self.written, *mask);
                         mf.set_masked(&mut self.flow, *value, *mask);
-                        self.note(indent, || format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name));
+                        self.note(indent, || {
+                            format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name)
+                        });
                     } else {
-                        self.note(indent, || format!("set_field of {}: skipped, prerequisites not met", mf.name));
+                        self.note(indent, || {
+                            format!("set_field of {}: skipped, prerequisites not met", mf.name)
+                        });
                     }
                 }
                 Action::Load { dst, value } => {
@@ -233,7 +260,14 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         dst.set(&mut self.flow, *value);
-                        self.note(indent, || format!("load:{value:#x}->{}[{}..{}]", dst.mf.name, dst.ofs, dst.ofs + dst.n_bits - 1));
+                        self.note(indent, || {
+                            format!(
+                                "load:{value:#x}->{}[{}..{}]",
+                                dst.mf.name,
+                                dst.ofs,
+                                dst.ofs + dst.n_bits - 1
+                            )
+                        });
                     }
                 }
                 Action::Move { src, dst } => {
@@ -245,7 +279,9 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         let v = src.get(&self.flow);
                         dst.set(&mut self.flow, v);
-                        self.note(indent, || format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name));
+                        self.note(indent, || {
+                            format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name)
+                        });
                     }
                 }
                 Action::DecTtl => {
@@ -266,14 +302,20 @@ impl Ctx<'_> {
                     let m = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
-                    self.flow.set(Field::VlanTci, (tci & !0x0fff) | *vid as u64 | VLAN_PRESENT as u64);
+                    self.flow.set(
+                        Field::VlanTci,
+                        (tci & !0x0fff) | *vid as u64 | VLAN_PRESENT as u64,
+                    );
                     self.note(indent, || format!("mod_vlan_vid:{vid}"));
                 }
                 Action::SetVlanPcp(pcp) => {
                     let m = self.wc.get(Field::VlanTci) | 0xe000 | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
-                    self.flow.set(Field::VlanTci, (tci & !0xe000) | ((*pcp as u64) << 13) | VLAN_PRESENT as u64);
+                    self.flow.set(
+                        Field::VlanTci,
+                        (tci & !0xe000) | ((*pcp as u64) << 13) | VLAN_PRESENT as u64,
+                    );
                     self.note(indent, || format!("mod_vlan_pcp:{pcp}"));
                 }
                 Action::PushVlan(tpid) => {
@@ -296,7 +338,11 @@ impl Ctx<'_> {
                 }
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
-                    named("metadata").set_masked(&mut self.flow, ((md & !mask) | (value & mask)) as u128, u128::MAX);
+                    named("metadata").set_masked(
+                        &mut self.flow,
+                        ((md & !mask) | (value & mask)) as u128,
+                        u128::MAX,
+                    );
                     self.note(indent, || format!("write_metadata:{value:#x}/{mask:#x}"));
                 }
                 Action::Resubmit { port, table } => {
@@ -314,7 +360,12 @@ impl Ctx<'_> {
                     if let Some(p) = port {
                         self.flow.set(Field::InPort, *p as u64);
                     }
-                    self.note(indent, || format!("resubmit({},{t})", port.map(|p| p.to_string()).unwrap_or_default()));
+                    self.note(indent, || {
+                        format!(
+                            "resubmit({},{t})",
+                            port.map(|p| p.to_string()).unwrap_or_default()
+                        )
+                    });
                     self.depth += 1;
                     self.table_lookup(t, indent + 1);
                     self.depth -= 1;
@@ -337,7 +388,9 @@ impl Ctx<'_> {
 
     fn output(&mut self, port: u32, indent: u32) {
         if port as u64 == self.flow.get(Field::InPort) {
-            self.note(indent, || format!("output:{port}: skipping output to input port"));
+            self.note(indent, || {
+                format!("output:{port}: skipping output to input port")
+            });
             return;
         }
         self.commit();
@@ -364,7 +417,10 @@ impl Ctx<'_> {
         let mut out = Vec::new();
         sets(
             Header::Eth,
-            &[(SetField::EthSrc, Field::DlSrc, 0xffff_ffff_ffff), (SetField::EthDst, Field::DlDst, 0xffff_ffff_ffff)],
+            &[
+                (SetField::EthSrc, Field::DlSrc, 0xffff_ffff_ffff),
+                (SetField::EthDst, Field::DlDst, 0xffff_ffff_ffff),
+            ],
             &mut out,
         );
         // VLAN: pop base tags from the outside until the rest is a suffix of the
@@ -390,7 +446,10 @@ impl Ctx<'_> {
             }
             let extra = want.len() - have.len();
             for t in want[..extra].iter().rev() {
-                out.push(OdpAction::PushVlan { tpid: eth_type::VLAN, tci: t & !VLAN_PRESENT });
+                out.push(OdpAction::PushVlan {
+                    tpid: eth_type::VLAN,
+                    tci: t & !VLAN_PRESENT,
+                });
             }
         }
         let dl = f.get(Field::DlType) as u16;
@@ -418,7 +477,10 @@ impl Ctx<'_> {
                     fields.push((sf, nv & m, m));
                 }
             }
-            for (sf, kf) in [(SetField::Ipv6Tclass, Field::NwTos), (SetField::Ipv6Hlimit, Field::NwTtl)] {
+            for (sf, kf) in [
+                (SetField::Ipv6Tclass, Field::NwTos),
+                (SetField::Ipv6Hlimit, Field::NwTtl),
+            ] {
                 if f.get(kf) != b.get(kf) {
                     let m = (wc.get(kf) as u128) & 0xff;
                     let m = if m == 0 { 0xff } else { m };
@@ -426,7 +488,10 @@ impl Ctx<'_> {
                 }
             }
             if !fields.is_empty() {
-                out.push(OdpAction::Set(SetAction { header: Header::Ipv6, fields }));
+                out.push(OdpAction::Set(SetAction {
+                    header: Header::Ipv6,
+                    fields,
+                }));
             }
         }
         if (dl == eth_type::IP || dl == eth_type::IPV6) && !later {
@@ -439,7 +504,14 @@ impl Ctx<'_> {
                 _ => None,
             };
             if let Some((h, full)) = h {
-                sets(h, &[(SetField::TpSrc, Field::TpSrc, full), (SetField::TpDst, Field::TpDst, full)], &mut out);
+                sets(
+                    h,
+                    &[
+                        (SetField::TpSrc, Field::TpSrc, full),
+                        (SetField::TpDst, Field::TpDst, full),
+                    ],
+                    &mut out,
+                );
             }
         }
         self.odp.extend(out);

@@ -25,7 +25,9 @@ enum Cmd {
     /// Run packets (pcap, ClassBench trace or synthetic) through the software datapath.
     Run(run::RunArgs),
     /// Write a synthetic ClassBench-like ACL in ovs-ofctl syntax.
-    #[command(after_help = "Example:\n  fastpath gen-rules --count 200 --seed 1 > examples/acl-small.flows")]
+    #[command(
+        after_help = "Example:\n  fastpath gen-rules --count 200 --seed 1 > examples/acl-small.flows"
+    )]
     GenRules {
         /// Number of rules (before the final catch-all).
         #[arg(long, default_value_t = 200)]

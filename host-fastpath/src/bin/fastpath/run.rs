@@ -3,7 +3,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args};
-use fastpath::dpif::{format_dump_flow, CountingSink, DpConfig, PacketSink, Pmd, PmdStats, REVALIDATE_INTERVAL_MS};
+use fastpath::dpif::{
+    format_dump_flow, CountingSink, DpConfig, PacketSink, Pmd, PmdStats, REVALIDATE_INTERVAL_MS,
+};
 use fastpath::io::classbench::{header_frame, parse_trace};
 use fastpath::io::frames::{frame_from_key, MIN_FRAME};
 use fastpath::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
@@ -103,13 +105,19 @@ fn load_traffic(a: &RunArgs, of: &OfProto) -> Result<Traffic> {
         return Ok(Traffic { frames, seq });
     }
     if let Some(p) = &a.classbench_trace {
-        let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
         let hdrs = parse_trace(&text, &p.display().to_string())?;
         let frames: Vec<Vec<u8>> = hdrs.iter().map(header_frame).collect();
         let seq = (0..frames.len() as u32).collect();
         return Ok(Traffic { frames, seq });
     }
-    let spec: GenSpec = a.gen.as_deref().unwrap_or_default().parse().map_err(anyhow::Error::msg)?;
+    let spec: GenSpec = a
+        .gen
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .map_err(anyhow::Error::msg)?;
     let mut rng = Rng::new(spec.seed);
     let keys = flows_inside(&of.rules, spec.flows, &mut rng, a.in_port);
     if keys.is_empty() {
@@ -225,7 +233,7 @@ fn run_thread(
             burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
             pmd.process_burst(of, &burst, a.in_port, sink.as_sink());
             n_bursts += 1;
-            if n_bursts % 256 == 0 {
+            if n_bursts.is_multiple_of(256) {
                 pb.inc(256 * BURST as u64);
                 pmd.housekeeping();
                 if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
@@ -370,7 +378,10 @@ pub fn run(a: RunArgs) -> Result<()> {
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(anyhow::anyhow!("packet thread panicked"))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("packet thread panicked")))
+            })
             .collect()
     });
     pb.finish_and_clear();
@@ -415,13 +426,35 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
     let cyc_pp = div(cycles as f64, st.packets as f64);
     let lookups_per_hit = div(st.subtable_lookups as f64, st.megaflow_hits as f64);
     let up_us = div(st.upcall_ns as f64 / 1000.0, st.upcalls as f64);
-    let xl = div(st.xlate_subtables as f64, (st.upcalls - st.upcall_existing) as f64);
+    let xl = div(
+        st.xlate_subtables as f64,
+        (st.upcalls - st.upcall_existing) as f64,
+    );
     let limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
     let mut o = String::new();
-    let _ = writeln!(o, "fastpath run: {} rules ({} subtables), {} thread(s)", of.n_rules(), of.n_subtables(), a.threads);
-    let _ = writeln!(o, "  Rx packets:          {:>12}  ({:.2} Mpps, {:.3} s)", st.packets, mpps, secs);
-    let _ = writeln!(o, "  Cycles per packet:   {:>12.1}  ({:.1} ns per packet per thread)", cyc_pp, ns_pp);
-    let _ = writeln!(o, "  - EMC hits:          {:>12}  ({:5.1} %)", st.emc_hits, pct(st.emc_hits, st.packets));
+    let _ = writeln!(
+        o,
+        "fastpath run: {} rules ({} subtables), {} thread(s)",
+        of.n_rules(),
+        of.n_subtables(),
+        a.threads
+    );
+    let _ = writeln!(
+        o,
+        "  Rx packets:          {:>12}  ({:.2} Mpps, {:.3} s)",
+        st.packets, mpps, secs
+    );
+    let _ = writeln!(
+        o,
+        "  Cycles per packet:   {:>12.1}  ({:.1} ns per packet per thread)",
+        cyc_pp, ns_pp
+    );
+    let _ = writeln!(
+        o,
+        "  - EMC hits:          {:>12}  ({:5.1} %)",
+        st.emc_hits,
+        pct(st.emc_hits, st.packets)
+    );
     let _ = writeln!(
         o,
         "  - Megaflow hits:     {:>12}  ({:5.1} %, {:.2} subtbl lookups/hit)",
@@ -444,12 +477,24 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
     );
     let _ = writeln!(o, "  - Lost upcalls:      {:>12}", st.lost);
     let _ = writeln!(o, "  Dropped by actions:  {:>12}", st.dropped);
-    let _ = writeln!(o, "  Megaflows:           {:>12}  in {} masks (flow limit {})", flows, masks, limit);
+    let _ = writeln!(
+        o,
+        "  Megaflows:           {:>12}  in {} masks (flow limit {})",
+        flows, masks, limit
+    );
     if malformed > 0 {
-        let _ = writeln!(o, "  Malformed frames:    {:>12}  (parsed as far as possible)", malformed);
+        let _ = writeln!(
+            o,
+            "  Malformed frames:    {:>12}  (parsed as far as possible)",
+            malformed
+        );
     }
     for (p, n, b) in &tx {
-        let _ = writeln!(o, "  Tx port {:<6}       {:>12}  packets, {} bytes", p, n, b);
+        let _ = writeln!(
+            o,
+            "  Tx port {:<6}       {:>12}  packets, {} bytes",
+            p, n, b
+        );
     }
     print!("{o}");
     if let Some(path) = &a.dump_flows {
@@ -492,8 +537,10 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
             a.threads,
             ports.join(", ")
         );
-        let mut f = File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-        f.write_all(j.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+        let mut f =
+            File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
+        f.write_all(j.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

@@ -53,7 +53,10 @@ pub fn run(a: TraceArgs) -> Result<()> {
     if fin == key {
         println!("Final flow: unchanged");
     } else {
-        println!("Final flow: {}", format_match(&fin, &exact_mask(&t.final_flow), false));
+        println!(
+            "Final flow: {}",
+            format_match(&fin, &exact_mask(&t.final_flow), false)
+        );
     }
     println!("Megaflow: {}", format_match(&key, &t.mask, true));
     println!("Datapath actions: {}", format_actions(&t.actions));
