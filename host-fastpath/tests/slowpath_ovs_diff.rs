@@ -1,0 +1,342 @@
+//! Differential test against a real Open vSwitch (userspace, dummy
+//! datapath: no kernel module). Random rule tables and flows go through
+//! `ovs-appctl ofproto/trace` and through our slow path: the datapath actions
+//! must be the same, and our megaflow must equal Open vSwitch's or be more
+//! general (a subset of its mask bits; soundness is checked elsewhere).
+//!
+//! Skipped, with a message, when `ovs-vswitchd` is not installed (CI
+//! installs Debian's `openvswitch-switch`). FASTPATH_LONG=1 runs 10× more.
+
+use fastpath::io::gen::Rng;
+use fastpath::ofproto::format::format_match;
+use fastpath::ofproto::parse::parse_rule;
+use fastpath::ofproto::{parse_flow, parse_rules, OfProto, Prefixes};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+struct Ovs {
+    dir: PathBuf,
+}
+
+impl Ovs {
+    fn cmd(&self, prog: &str, args: &[&str]) -> Result<String, String> {
+        let o = Command::new(prog)
+            .args(args)
+            .env("OVS_RUNDIR", &self.dir)
+            .env("OVS_LOGDIR", &self.dir)
+            .env("OVS_DBDIR", &self.dir)
+            .env("OVS_SYSCONFDIR", &self.dir)
+            .output()
+            .map_err(|e| format!("{prog}: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "{prog} {args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    fn ctl(&self, name: &str) -> Option<String> {
+        let pid = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
+        Some(
+            self.dir
+                .join(format!("{name}.{}.ctl", pid.trim()))
+                .display()
+                .to_string(),
+        )
+    }
+
+    fn start() -> Result<Ovs, String> {
+        let dir = std::env::temp_dir().join(format!("fastpath-ovs-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let ovs = Ovs { dir };
+        let d = ovs.dir.display().to_string();
+        let schema = [
+            "/usr/share/openvswitch/vswitch.ovsschema",
+            "/usr/local/share/openvswitch/vswitch.ovsschema",
+        ]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or("vswitch.ovsschema not found")?;
+        ovs.cmd("ovsdb-tool", &["create", &format!("{d}/conf.db"), schema])?;
+        ovs.cmd(
+            "ovsdb-server",
+            &[
+                "--detach",
+                "--no-chdir",
+                &format!("--pidfile={d}/ovsdb-server.pid"),
+                &format!("--remote=punix:{d}/db.sock"),
+                &format!("--log-file={d}/ovsdb.log"),
+                &format!("{d}/conf.db"),
+            ],
+        )?;
+        let db = format!("--db=unix:{d}/db.sock");
+        ovs.cmd("ovs-vsctl", &[&db, "--no-wait", "init"])?;
+        ovs.cmd(
+            "ovs-vswitchd",
+            &[
+                "--enable-dummy=override",
+                "--disable-system",
+                "--detach",
+                "--no-chdir",
+                &format!("--pidfile={d}/ovs-vswitchd.pid"),
+                &format!("--log-file={d}/vswitchd.log"),
+                &format!("unix:{d}/db.sock"),
+            ],
+        )?;
+        let mut args: Vec<String> = vec![
+            db,
+            "add-br".into(),
+            "br0".into(),
+            "--".into(),
+            "set".into(),
+            "bridge".into(),
+            "br0".into(),
+            "datapath-type=dummy".into(),
+        ];
+        for p in 1..=4 {
+            for a in ["--", "add-port", "br0"] {
+                args.push(a.into());
+            }
+            args.push(format!("p{p}"));
+            for a in ["--", "set", "interface"] {
+                args.push(a.into());
+            }
+            args.push(format!("p{p}"));
+            args.push("type=dummy".into());
+            args.push(format!("ofport_request={p}"));
+        }
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        ovs.cmd("ovs-vsctl", &refs)?;
+        Ok(ovs)
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        // Stop exactly the daemons this test started, through their control sockets.
+        for name in ["ovs-vswitchd", "ovsdb-server"] {
+            if let Some(ctl) = self.ctl(name) {
+                let _ = self.cmd("ovs-appctl", &["-t", &ctl, "exit"]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
+    v[rng.below(v.len() as u64) as usize]
+}
+
+const NETS: [u32; 3] = [0x0a00_0000, 0x0a01_0200, 0xc0a8_0000];
+
+fn addr(rng: &mut Rng) -> String {
+    let a =
+        pick(rng, &NETS) | (rng.below(4) as u32) << (8 * rng.below(3)) as u32 | rng.below(4) as u32;
+    std::net::Ipv4Addr::from(a).to_string()
+}
+
+fn rules(rng: &mut Rng) -> String {
+    let mut out = String::new();
+    let n = 3 + rng.below(12) as usize;
+    let mut prios: Vec<u64> = (1..=(n as u64 + 4)).map(|p| p * 7).collect();
+    for i in (1..prios.len()).rev() {
+        prios.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    for (i, prio) in prios.iter().enumerate().take(n + 3) {
+        let table = if i < n { 0 } else { 1 };
+        let mut m = vec![format!("table={table}"), format!("priority={prio}")];
+        if rng.below(3) == 0 {
+            m.push(format!("in_port={}", 1 + rng.below(2)));
+        }
+        if rng.below(5) == 0 {
+            m.push(format!("dl_src=50:54:00:00:00:0{}", rng.below(3)));
+        }
+        let proto = pick(rng, &["ip", "tcp", "tcp", "udp", "icmp", ""]);
+        if !proto.is_empty() {
+            m.push(proto.into());
+            for f in ["nw_src", "nw_dst"] {
+                if rng.below(2) == 0 {
+                    m.push(format!(
+                        "{f}={}/{}",
+                        addr(rng),
+                        pick(rng, &[8u32, 16, 24, 30, 32])
+                    ));
+                }
+            }
+            if (proto == "tcp" || proto == "udp") && rng.below(2) == 0 {
+                m.push(format!("tp_dst={}", pick(rng, &[22u16, 53, 80, 443])));
+            }
+            if proto == "icmp" && rng.below(2) == 0 {
+                m.push("icmp_type=8".into());
+            }
+        }
+        let mut acts = Vec::new();
+        for _ in 0..1 + rng.below(2) {
+            acts.push(match rng.below(7) {
+                0 | 1 | 2 => format!("output:{}", 1 + rng.below(4)),
+                3 if table == 0 => "resubmit(,1)".into(),
+                4 => "mod_dl_dst:50:54:00:00:00:0b".into(),
+                5 if !proto.is_empty() => "dec_ttl".into(),
+                _ => "drop".into(),
+            });
+        }
+        if acts.contains(&"drop".to_string()) {
+            acts = vec!["drop".into()];
+        }
+        out.push_str(&format!("{},actions={}\n", m.join(","), acts.join(",")));
+    }
+    out
+}
+
+fn flow(rng: &mut Rng) -> String {
+    let proto = pick(rng, &["tcp", "udp", "icmp"]);
+    let mut f = format!(
+        "in_port={},dl_src=50:54:00:00:00:0{},dl_dst=50:54:00:00:00:0a,{proto},nw_src={},nw_dst={},nw_ttl={}",
+        1 + rng.below(2),
+        rng.below(3),
+        addr(rng),
+        addr(rng),
+        pick(rng, &[1u8, 64])
+    );
+    if proto == "icmp" {
+        f.push_str(&format!(",icmp_type={},icmp_code=0", pick(rng, &[0u8, 8])));
+    } else {
+        // OVS's flow parser wants the protocol's own port names.
+        f.push_str(&format!(
+            ",{proto}_src={},{proto}_dst={}",
+            1000 + rng.below(10),
+            pick(rng, &[22u16, 53, 79, 80, 443, 8080])
+        ));
+    }
+    f
+}
+
+/// Splits an action list at top-level commas.
+fn split_top(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out.into_iter()
+        .filter(|a| !a.is_empty() && *a != "drop")
+        .collect()
+}
+
+#[test]
+fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
+    if Command::new("ovs-vswitchd")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipping: ovs-vswitchd is not installed (apt-get install openvswitch-switch)");
+        return;
+    }
+    let ovs = match Ovs::start() {
+        Ok(o) => o,
+        Err(e) => panic!("cannot start Open vSwitch on a dummy datapath: {e}"),
+    };
+    let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
+        10
+    } else {
+        1
+    };
+    let mut rng = Rng::new(42);
+    let (mut same_mask, mut more_general) = (0, 0);
+    let file = ovs.dir.join("rules.flows");
+    for _ in 0..12 * scale {
+        let text = rules(&mut rng);
+        std::fs::write(&file, &text).expect("write rules");
+        ovs.cmd("ovs-ofctl", &["del-flows", "br0"])
+            .expect("del-flows");
+        ovs.cmd(
+            "ovs-ofctl",
+            &["add-flows", "br0", &file.display().to_string()],
+        )
+        .expect("add-flows");
+        let of = OfProto::with_rules(
+            parse_rules(&text, "rules.flows").expect("parse"),
+            "nw_dst,nw_src".parse::<Prefixes>().expect("prefixes"),
+        );
+        for _ in 0..15 {
+            let fl = flow(&mut rng);
+            let out = ovs
+                .cmd("ovs-appctl", &["ofproto/trace", "br0", &fl])
+                .expect("trace");
+            let line = |p: &str| {
+                out.lines()
+                    .find_map(|l| l.strip_prefix(p))
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            };
+            let (ovs_mf, ovs_acts) = (line("Megaflow: "), line("Datapath actions: "));
+            let key = parse_flow(&fl).expect("flow").key();
+            let t = of.translate(&key, false);
+            let ours = fastpath::odp::format_actions(&t.actions);
+            // dec_ttl at TTL 1 sends to the controller in OVS; with none
+            // connected (dont_send=1) the packet goes nowhere, which is our
+            // "stop translation" (no controller in this datapath).
+            let ovs_acts: String = {
+                let mut kept: Vec<&str> = split_top(&ovs_acts)
+                    .into_iter()
+                    .filter(|a| {
+                        !(a.starts_with("userspace(")
+                            && a.contains("controller(")
+                            && a.contains("dont_send=1"))
+                    })
+                    .collect();
+                // Header changes OVS committed for that controller action and
+                // no output follows have no effect.
+                while kept.last().is_some_and(|a| a.parse::<u32>().is_err()) {
+                    kept.pop();
+                }
+                if kept.is_empty() {
+                    "drop".to_string()
+                } else {
+                    kept.join(",")
+                }
+            };
+            assert_eq!(
+                ours, ovs_acts,
+                "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
+            );
+            let ovs_match = ovs_mf
+                .trim_start_matches("recirc_id=0,")
+                .trim_start_matches("eth,")
+                .trim_start_matches("eth");
+            let r = parse_rule(&format!("{ovs_match},actions=drop"))
+                .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
+            let mut ovs_mask = r.m.mask.key();
+            // A megaflow's `nw_frag=no` is both fragment bits (OVS always
+            // un-wildcards both for IP); the rule syntax reads it as one.
+            if ovs_mask.get(abi::Field::NwFrag) != 0 {
+                ovs_mask.set(abi::Field::NwFrag, 3);
+            }
+            let ours_mf = format_match(&key, &t.mask, true);
+            assert!(
+                t.mask.is_subset_of(&ovs_mask),
+                "our megaflow needs bits OVS does not\nrules:\n{text}flow: {fl}\nours: {ours_mf}\nOVS:  {ovs_mf}"
+            );
+            if t.mask == ovs_mask {
+                same_mask += 1;
+            } else {
+                more_general += 1;
+            }
+        }
+    }
+    eprintln!("megaflows equal to OVS: {same_mask}, more general: {more_general}");
+}
