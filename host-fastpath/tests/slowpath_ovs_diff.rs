@@ -176,7 +176,7 @@ fn rules(rng: &mut Rng) -> String {
         let mut acts = Vec::new();
         for _ in 0..1 + rng.below(2) {
             acts.push(match rng.below(7) {
-                0 | 1 | 2 => format!("output:{}", 1 + rng.below(4)),
+                0..=2 => format!("output:{}", 1 + rng.below(4)),
                 3 if table == 0 => "resubmit(,1)".into(),
                 4 => "mod_dl_dst:50:54:00:00:00:0b".into(),
                 5 if !proto.is_empty() => "dec_ttl".into(),
