@@ -8,7 +8,7 @@
 //! in either of its two candidate buckets, given by
 //! [`abi::geometry::cuckoo_buckets`] — the function the hardware megaflow
 //! table uses, so a hardware placement can be computed from the same hash.
-//! Keys live in an [`Arena`] (one cache line per key) addressed by the entry
+//! Keys live in an arena (`arena.rs`, one cache line per key) addressed by the entry
 //! index. Keys whose 32-bit hashes are equal share one slot: the slot points
 //! at the head of a chain linked through the arena (a constant hash puts every
 //! key into one chain; a good one almost never chains). The head's value is
@@ -61,16 +61,18 @@
 //! single cached lookup); `crossbeam-epoch` pins cost a full fence each and
 //! need `unsafe` dereferences. The price is memory: all sizes ever used are
 //! kept, which is less than twice the largest (sizes are powers of two), the
-//! same peak-retention policy as the entry [`Arena`]; a subtable's map is
+//! same peak-retention policy as the entry arena; a subtable's map is
 //! freed as a whole when its last megaflow goes. A rebuilt array keeps every
 //! counter odd until it is published, so a reader that still holds it from
 //! its previous life retries instead of reading a half-built table.
 //!
 //! # Batches
-//! [`Cmap::get_batch`] first prefetches the candidate buckets of every key
-//! (for tables too large for the L2 cache: the first candidate, then the key
-//! line its matching slot points to or else the second candidate), then
-//! probes: the DRAM latencies of a burst overlap instead of adding up.
+//! [`Cmap::get_batch`] overlaps the memory latencies of a burst. For a map
+//! that fits in L2 it prefetches both candidate buckets of every key, then
+//! probes. For larger ones it runs a software pipeline: fetch a key's first
+//! candidate bucket, some steps later the key line its matching slot names
+//! (or else the second candidate), some steps later probe — so a steady
+//! number of misses is in flight rather than a whole burst's worth.
 
 use super::arena::Arena;
 use super::prefetch::prefetch;

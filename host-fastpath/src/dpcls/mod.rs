@@ -1,6 +1,6 @@
 //! Megaflow classifier (dpcls): tuple space search over cuckoo subtables.
 //!
-//! As in Open vSwitch's dpif-netdev: one [`classifier`](Classifier) per
+//! As in Open vSwitch's dpif-netdev: one classifier per
 //! in_port (megaflows are always exact on in_port, so a burst's keys are
 //! grouped by port — usually one group), each a list of subtables, one per
 //! distinct mask, each a concurrent cuckoo map ([`cmap::Cmap`]) from masked
