@@ -1,0 +1,62 @@
+"""Table geometry and candidate positions (abi::geometry)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Geometry:
+    emc_log2_entries: int
+    mf_slots: int
+    mf_log2_buckets: int
+    mf_bucket_slots: int
+    missq_log2_depth: int
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Geometry":
+        return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_toml(cls, path: Path) -> "Geometry":
+        return cls.from_dict(tomllib.loads(Path(path).read_text()))
+
+    @property
+    def emc_entries(self) -> int:
+        return 1 << self.emc_log2_entries
+
+    @property
+    def mf_buckets(self) -> int:
+        return 1 << self.mf_log2_buckets
+
+    @property
+    def mf_entries_per_slot(self) -> int:
+        return self.mf_buckets * self.mf_bucket_slots
+
+    @property
+    def missq_depth(self) -> int:
+        return 1 << self.missq_log2_depth
+
+    def mf_index(self, bucket: int, way: int) -> int:
+        return bucket * self.mf_bucket_slots + way
+
+    def emc_candidates(self, h: int) -> list[int]:
+        return emc_candidates(h, self.emc_log2_entries)
+
+    def cuckoo_buckets(self, h: int) -> list[int]:
+        return cuckoo_buckets(h, self.mf_log2_buckets)
+
+
+def emc_candidates(h: int, log2: int) -> list[int]:
+    """Low `log2` bits of the hash, then the next `log2` bits."""
+    m = (1 << log2) - 1
+    return [h & m, (h >> log2) & m]
+
+
+def cuckoo_buckets(h: int, log2: int) -> list[int]:
+    """Low bits of the hash, and low bits of the hash rotated right by 16."""
+    m = (1 << log2) - 1
+    rot = ((h >> 16) | (h << 16)) & 0xFFFFFFFF
+    return [h & m, rot & m]
