@@ -288,8 +288,10 @@ fn ranking_orders_by_recent_hits() {
     d.rank();
     assert_eq!(d.ranked_masks(5), vec![mc, mb, ma]);
     let before = d.stats().subtable_lookups;
-    assert_eq!(d.lookup_batch(&kc, &mut out), u32::MAX);
+    let mut mine = 5;
+    assert_eq!(d.lookup_batch_counted(&kc, &mut out, &mut mine), u32::MAX);
     assert_eq!(d.stats().subtable_lookups - before, 32);
+    assert_eq!(mine, 5 + 32);
     assert!(out.iter().all(|&o| o == Some(30)));
     // The next interval counts afresh: B (64 hits) now beats C (32).
     for _ in 0..4 {

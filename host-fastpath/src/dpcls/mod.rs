@@ -274,12 +274,26 @@ impl Dpcls {
     /// processed in bursts) into `out[i]` (`None` = miss) and returns the
     /// bitmap of found keys among the first [`BURST`].
     pub fn lookup_batch(&self, keys: &[FlowKey], out: &mut [Option<FlowId>]) -> u32 {
+        let mut ignored = 0;
+        self.lookup_batch_counted(keys, out, &mut ignored)
+    }
+
+    /// [`Dpcls::lookup_batch`] that also adds this call's share of
+    /// [`DpclsStats::subtable_lookups`] to `subtable_lookups`, for a caller
+    /// (one packet thread of several) that keeps its own statistics.
+    pub fn lookup_batch_counted(
+        &self,
+        keys: &[FlowKey],
+        out: &mut [Option<FlowId>],
+        subtable_lookups: &mut u64,
+    ) -> u32 {
         let n = keys.len().min(out.len());
         let mut first = 0;
         let mut start = 0;
         while start < n {
             let end = (start + BURST).min(n);
-            let found = self.lookup_burst(&keys[start..end], &mut out[start..end]);
+            let found =
+                self.lookup_burst(&keys[start..end], &mut out[start..end], subtable_lookups);
             if start == 0 {
                 first = found;
             }
@@ -289,7 +303,12 @@ impl Dpcls {
     }
 
     #[inline]
-    fn lookup_burst(&self, keys: &[FlowKey], out: &mut [Option<FlowId>]) -> u32 {
+    fn lookup_burst(
+        &self,
+        keys: &[FlowKey],
+        out: &mut [Option<FlowId>],
+        subtable_lookups: &mut u64,
+    ) -> u32 {
         let n = keys.len();
         out.fill(None);
         let all = if n >= 32 { u32::MAX } else { (1u32 << n) - 1 };
@@ -321,6 +340,7 @@ impl Dpcls {
         c.lookups.fetch_add(n as u64, Relaxed);
         c.hits.fetch_add(found.count_ones() as u64, Relaxed);
         c.subtable_lookups.fetch_add(pos_sum, Relaxed);
+        *subtable_lookups += pos_sum;
         found
     }
 
