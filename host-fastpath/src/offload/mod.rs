@@ -31,103 +31,90 @@ pub use manager::{FlowOffload, OffloadConfig, OffloadManager};
 pub use model::ModelNic;
 pub use policy::WidenPolicy;
 
-/// Offload counters, in the style of OVS's offload providers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct OffloadCounters {
+macro_rules! counters {
+    ($( $(#[doc = $d:literal])* $f:ident, )*) => {
+        /// Offload counters, in the style of OVS's offload providers.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct OffloadCounters {
+            $( $(#[doc = $d])* pub $f: u64, )*
+        }
+
+        impl OffloadCounters {
+            /// The counters as `(name, value)` pairs (for JSON and tables).
+            pub fn iter(&self) -> Vec<(&'static str, u64)> {
+                vec![$( (stringify!($f), self.$f), )*]
+            }
+
+            /// Counts since `earlier` (a snapshot of the same datapath).
+            pub fn since(&self, earlier: &OffloadCounters) -> OffloadCounters {
+                OffloadCounters { $( $f: self.$f.saturating_sub(earlier.$f), )* }
+            }
+        }
+    };
+}
+
+counters! {
     /// Packets received.
-    pub packets: u64,
+    packets,
     /// Bytes received.
-    pub bytes: u64,
+    bytes,
     /// Handled fully in hardware: hardware EMC hits.
-    pub hw_emc_hits: u64,
+    hw_emc_hits,
     /// Handled fully in hardware: hardware megaflow hits.
-    pub hw_megaflow_hits: u64,
+    hw_megaflow_hits,
     /// Hardware misses (went to software).
-    pub hw_misses: u64,
+    hw_misses,
     /// Software EMC hits (of hardware misses).
-    pub sw_emc_hits: u64,
+    sw_emc_hits,
     /// Software megaflow hits.
-    pub sw_megaflow_hits: u64,
+    sw_megaflow_hits,
     /// Upcalls.
-    pub upcalls: u64,
+    upcalls,
     /// Pipeline aborts: hardware answers software could not use (a flow id
     /// software no longer has, a missing result, a miss-queue key that does
     /// not match its tag, a failed lookup); software handled the packet.
-    pub pipeline_aborts: u64,
+    pipeline_aborts,
     /// Misses the hardware queue dropped (software handled the held frame).
-    pub miss_queue_drops: u64,
+    miss_queue_drops,
     /// Offload failures (sum of the three below).
-    pub offload_failures: u64,
+    offload_failures,
     /// ...because the slot's table was full.
-    pub offload_fail_table_full: u64,
+    offload_fail_table_full,
     /// ...because the flow's mask has no slot (counted once per flow).
-    pub offload_fail_no_slot: u64,
+    offload_fail_no_slot,
     /// ...because the device failed.
-    pub offload_fail_device: u64,
+    offload_fail_device,
     /// Megaflow entries installed under their own mask.
-    pub mf_installs: u64,
+    mf_installs,
     /// Megaflow entries installed under a wider mask.
-    pub widened_installs: u64,
+    widened_installs,
     /// Hardware EMC entries installed.
-    pub emc_installs: u64,
+    emc_installs,
     /// Hardware EMC entries replaced by others.
-    pub emc_evictions: u64,
+    emc_evictions,
     /// Entries removed one by one (flow deleted/modified, EMC replaced).
-    pub hw_removals: u64,
+    hw_removals,
     /// Masks given a slot.
-    pub mask_assignments: u64,
+    mask_assignments,
     /// Masks that lost their slot to a busier one.
-    pub mask_evictions: u64,
+    mask_evictions,
     /// Entries dropped with their slot (flows back to software).
-    pub entries_evicted: u64,
+    entries_evicted,
     /// Slot re-rankings.
-    pub reranks: u64,
+    reranks,
     /// Hardware hits read from per-entry counters and credited to flows.
-    pub hw_packets_credited: u64,
+    hw_packets_credited,
     /// Upcalls that could not install (as the PMD counts them).
-    pub lost: u64,
+    lost,
     /// Packets sent to ports.
-    pub tx_packets: u64,
+    tx_packets,
     /// Packets whose actions output nothing.
-    pub dropped: u64,
+    dropped,
 }
 
 impl OffloadCounters {
     /// Packets handled fully in hardware.
     pub fn hw_handled(&self) -> u64 {
         self.hw_emc_hits + self.hw_megaflow_hits
-    }
-
-    /// The counters as `(name, value)` pairs (for JSON and tables).
-    pub fn iter(&self) -> [(&'static str, u64); 27] {
-        [
-            ("packets", self.packets),
-            ("bytes", self.bytes),
-            ("hw_emc_hits", self.hw_emc_hits),
-            ("hw_megaflow_hits", self.hw_megaflow_hits),
-            ("hw_misses", self.hw_misses),
-            ("sw_emc_hits", self.sw_emc_hits),
-            ("sw_megaflow_hits", self.sw_megaflow_hits),
-            ("upcalls", self.upcalls),
-            ("pipeline_aborts", self.pipeline_aborts),
-            ("miss_queue_drops", self.miss_queue_drops),
-            ("offload_failures", self.offload_failures),
-            ("offload_fail_table_full", self.offload_fail_table_full),
-            ("offload_fail_no_slot", self.offload_fail_no_slot),
-            ("offload_fail_device", self.offload_fail_device),
-            ("mf_installs", self.mf_installs),
-            ("widened_installs", self.widened_installs),
-            ("emc_installs", self.emc_installs),
-            ("emc_evictions", self.emc_evictions),
-            ("hw_removals", self.hw_removals),
-            ("mask_assignments", self.mask_assignments),
-            ("mask_evictions", self.mask_evictions),
-            ("entries_evicted", self.entries_evicted),
-            ("reranks", self.reranks),
-            ("hw_packets_credited", self.hw_packets_credited),
-            ("lost", self.lost),
-            ("tx_packets", self.tx_packets),
-            ("dropped", self.dropped),
-        ]
     }
 }

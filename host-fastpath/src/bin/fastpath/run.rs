@@ -20,6 +20,9 @@ use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+#[path = "hybrid.rs"]
+mod hybrid;
+
 /// Arguments of `fastpath run`.
 #[derive(Args)]
 #[command(group(ArgGroup::new("input").required(true).args(["pcap", "classbench_trace", "gen"])))]
@@ -88,6 +91,19 @@ pub struct RunArgs {
     /// Exact-match megaflows.
     #[arg(long)]
     no_megaflows: bool,
+    /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
+    /// every miss), `none` (software only) or `vfio:BDF` (a board).
+    #[arg(long, default_value = "sim")]
+    nic: String,
+    /// Widen megaflows whose mask has no hardware slot into a covering slot: auto, never, always.
+    #[arg(long, default_value = "auto")]
+    widen: String,
+    /// Use at most this many of the NIC's mask slots.
+    #[arg(long)]
+    mask_slots: Option<u8>,
+    /// Hardware EMC insertion probability 1/N for flows hit again in software (0: no hardware EMC).
+    #[arg(long, default_value_t = fastpath::offload::manager::DEFAULT_HW_EMC_INV_PROB)]
+    hw_emc_insert_inv_prob: u32,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -340,6 +356,9 @@ pub fn run(a: RunArgs) -> Result<()> {
         emc_insert_inv_prob: a.emc_insert_inv_prob,
         ..DpConfig::default()
     };
+    if a.nic != "none" {
+        return hybrid::run(&a, &of, &traffic, cfg);
+    }
     // Spread packets over threads by flow hash (RSS).
     let mut shares: Vec<Vec<u32>> = vec![Vec::new(); a.threads];
     for &i in &traffic.seq {

@@ -1,0 +1,330 @@
+//! `fastpath run --nic sim|vfio:BDF`: the hybrid datapath — hardware
+//! tables first, software for every miss — and where each packet was
+//! handled.
+
+use super::{pct, PcapSink, RunArgs, SinkExt, Traffic};
+use anyhow::{bail, Context, Result};
+use fastpath::dpif::{CountingSink, DpConfig, Pmd, REVALIDATE_INTERVAL_MS};
+use fastpath::offload::{HwLookup, HybridDp, OffloadConfig, OffloadCounters, WidenPolicy};
+use fastpath::ofproto::OfProto;
+use fastpath::BURST;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::time::{Duration, Instant};
+
+/// Which NIC `--nic` names.
+pub enum NicChoice {
+    /// Software only.
+    None,
+    /// The simulated NIC (Verilated RTL).
+    Sim,
+    /// A real board through VFIO.
+    Vfio(String),
+}
+
+impl std::str::FromStr for NicChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "none" => Ok(NicChoice::None),
+            "sim" => Ok(NicChoice::Sim),
+            _ => match s.strip_prefix("vfio:") {
+                Some(bdf) if !bdf.is_empty() => Ok(NicChoice::Vfio(bdf.to_string())),
+                _ => Err(format!(
+                    "--nic `{s}`: expected sim, none or vfio:BDF (e.g. vfio:0000:03:00.0)"
+                )),
+            },
+        }
+    }
+}
+
+fn offload_config(a: &RunArgs) -> Result<OffloadConfig> {
+    let widen: WidenPolicy = a.widen.parse().map_err(anyhow::Error::msg)?;
+    Ok(OffloadConfig {
+        widen,
+        max_slots: a.mask_slots,
+        emc_insert_inv_prob: a.hw_emc_insert_inv_prob,
+        ..OffloadConfig::default()
+    })
+}
+
+/// Runs the hybrid datapath on the NIC `--nic` names (not `none`).
+pub fn run(a: &RunArgs, of: &OfProto, traffic: &Traffic, cfg: DpConfig) -> Result<()> {
+    let nic: NicChoice = a.nic.parse().map_err(anyhow::Error::msg)?;
+    if a.threads != 1 {
+        bail!(
+            "--nic {} drives one NIC from one thread: use --threads 1 (or --nic none)",
+            a.nic
+        );
+    }
+    let ocfg = offload_config(a)?;
+    match nic {
+        NicChoice::None => bail!("internal: --nic none runs the software datapath"),
+        NicChoice::Vfio(bdf) => run_vfio(&bdf),
+        NicChoice::Sim => run_sim(a, of, traffic, cfg, ocfg),
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn run_vfio(bdf: &str) -> Result<()> {
+    let dev =
+        driver::vfio::open(bdf).with_context(|| format!("--nic vfio:{bdf}: opening the device"))?;
+    let nic = driver::Nic::open(dev)
+        .with_context(|| format!("--nic vfio:{bdf}: opening the fastpath pipeline"))?;
+    bail!(
+        "--nic vfio:{bdf}: {:?} is up, but on a board lookups come from the wire and this build has no \
+         packet I/O for it yet; use --nic sim to run traces",
+        nic
+    )
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_vfio(bdf: &str) -> Result<()> {
+    bail!("--nic vfio:{bdf}: VFIO exists only on Linux")
+}
+
+#[cfg(feature = "sim")]
+fn run_sim(
+    a: &RunArgs,
+    of: &OfProto,
+    traffic: &Traffic,
+    cfg: DpConfig,
+    ocfg: OffloadConfig,
+) -> Result<()> {
+    let sim = sim::SimNic::new().context("--nic sim: creating the Verilated model")?;
+    let nic = driver::Nic::open(sim).context("--nic sim: opening the simulated pipeline")?;
+    let g = *nic.geometry();
+    let desc = format!(
+        "simulated (Verilated RTL): {} mask slots x {} entries, {}-entry EMC, widen {}",
+        g.mf_slots,
+        g.mf_entries_per_slot(),
+        g.emc_entries(),
+        a.widen
+    );
+    let dp = HybridDp::new(Pmd::new(cfg)?, nic, ocfg);
+    drive(a, of, traffic, dp, &desc)
+}
+
+#[cfg(not(feature = "sim"))]
+fn run_sim(_: &RunArgs, _: &OfProto, _: &Traffic, _: DpConfig, _: OffloadConfig) -> Result<()> {
+    bail!("--nic sim: this fastpath was built without the `sim` feature; use --nic none")
+}
+
+fn drive<H: HwLookup>(
+    a: &RunArgs,
+    of: &OfProto,
+    traffic: &Traffic,
+    mut dp: HybridDp<H>,
+    desc: &str,
+) -> Result<()> {
+    let mut sink: Box<dyn SinkExt> = match &a.out_pcap {
+        Some(p) => Box::new(PcapSink {
+            prefix: p.clone(),
+            files: HashMap::new(),
+            counts: CountingSink::default(),
+            error: None,
+            ts: 0,
+        }),
+        None => Box::new(CountingSink::default()),
+    };
+    let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
+    let mut last_reval = Instant::now();
+    let mut pass = |dp: &mut HybridDp<H>, sink: &mut dyn SinkExt| -> Result<()> {
+        for chunk in traffic.seq.chunks(BURST) {
+            burst.clear();
+            burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
+            dp.process_burst(of, &burst, a.in_port, sink.as_sink())
+                .context("simulated NIC")?;
+            if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
+                dp.revalidate(of, false);
+                last_reval = Instant::now();
+            }
+        }
+        Ok(())
+    };
+    let mut warm = Box::new(CountingSink::default()) as Box<dyn SinkExt>;
+    for _ in 0..a.warmup {
+        pass(&mut dp, warm.as_mut())?;
+        dp.revalidate(of, false);
+    }
+    let base = dp.counters();
+    let start = Instant::now();
+    for _ in 0..a.loops {
+        pass(&mut dp, sink.as_mut())?;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    dp.sync_stats();
+    let c = dp.counters().since(&base);
+    let (counts, error) = sink.finish();
+    if let Some(e) = error {
+        return Err(e.context("writing --out-pcap"));
+    }
+    report(a, of, &mut dp, &c, secs, desc, &counts)
+}
+
+fn report<H: HwLookup>(
+    a: &RunArgs,
+    of: &OfProto,
+    dp: &mut HybridDp<H>,
+    c: &OffloadCounters,
+    secs: f64,
+    desc: &str,
+    counts: &CountingSink,
+) -> Result<()> {
+    let p = c.packets;
+    let flows = dp.pmd.n_flows();
+    let offloaded = dp
+        .pmd
+        .flows()
+        .filter(|(id, _)| dp.mgr.flow_offload(*id).offloaded())
+        .count();
+    let (mf_entries, emc_entries) = dp.mgr.entries();
+    let slots_used = dp.mgr.slot_masks().iter().flatten().count();
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "fastpath run: {} rules ({} subtables), NIC {desc}",
+        of.n_rules(),
+        of.n_subtables()
+    );
+    let _ = writeln!(
+        o,
+        "  Rx packets:          {:>12}  ({:.3} Mpps simulated end to end, {:.3} s)",
+        p,
+        if secs > 0.0 {
+            p as f64 / secs / 1e6
+        } else {
+            0.0
+        },
+        secs
+    );
+    let _ = writeln!(o, "  Where packets were handled:");
+    for (name, n) in [
+        ("hw EMC", c.hw_emc_hits),
+        ("hw megaflow", c.hw_megaflow_hits),
+        ("sw EMC", c.sw_emc_hits),
+        ("sw megaflow", c.sw_megaflow_hits),
+        ("upcall", c.upcalls),
+    ] {
+        let _ = writeln!(o, "    {name:<16}   {n:>12}  ({:5.1} %)", pct(n, p));
+    }
+    // Totals in the software datapath's terms (`--nic none` prints these).
+    let emc = c.hw_emc_hits + c.sw_emc_hits;
+    let mf = c.hw_megaflow_hits + c.sw_megaflow_hits;
+    let _ = writeln!(
+        o,
+        "  - EMC hits:          {emc:>12}  ({:5.1} %, hw + sw)",
+        pct(emc, p)
+    );
+    let _ = writeln!(
+        o,
+        "  - Megaflow hits:     {mf:>12}  ({:5.1} %, hw + sw)",
+        pct(mf, p)
+    );
+    let _ = writeln!(
+        o,
+        "  - Upcalls:           {:>12}  ({:5.1} %)",
+        c.upcalls,
+        pct(c.upcalls, p)
+    );
+    let _ = writeln!(o, "  Offload counters:");
+    let _ = writeln!(
+        o,
+        "    handled fully in hw {:>12}  ({:5.1} %)",
+        c.hw_handled(),
+        pct(c.hw_handled(), p)
+    );
+    let _ = writeln!(o, "    hw miss             {:>12}", c.hw_misses);
+    let _ = writeln!(
+        o,
+        "    offload failure     {:>12}  (table full {}, no mask slot {}, device {})",
+        c.offload_failures,
+        c.offload_fail_table_full,
+        c.offload_fail_no_slot,
+        c.offload_fail_device
+    );
+    let _ = writeln!(
+        o,
+        "    pipeline abort      {:>12}  (miss-queue drops {})",
+        c.pipeline_aborts, c.miss_queue_drops
+    );
+    let _ = writeln!(
+        o,
+        "    installs            own mask {}, widened {}, hw EMC {} ({} replaced); slots assigned {}, evicted {} ({} entries)",
+        c.mf_installs, c.widened_installs, c.emc_installs, c.emc_evictions, c.mask_assignments, c.mask_evictions, c.entries_evicted
+    );
+    let _ = writeln!(
+        o,
+        "  Megaflows:           {:>12}  in {} masks, {} offloaded; hw entries: {} megaflow in {} slots, {} EMC",
+        flows,
+        dp.pmd.dpcls.mask_count(),
+        offloaded,
+        mf_entries,
+        slots_used,
+        emc_entries
+    );
+    if let Some(e) = &dp.mgr.last_error {
+        let _ = writeln!(o, "  Last offload error:  {e}");
+    }
+    for (port, n, b) in &counts.ports {
+        let _ = writeln!(o, "  Tx port {port:<6}       {n:>12}  packets, {b} bytes");
+    }
+    print!("{o}");
+    if let Some(path) = &a.dump_flows {
+        let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
+        for l in dp.dump_flows() {
+            s.push_str(&l);
+            s.push('\n');
+        }
+        std::fs::write(path, s).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &a.stats_json {
+        let mut j = String::from("{\n");
+        let _ = writeln!(j, "  \"nic\": \"{}\",", a.nic);
+        let _ = writeln!(j, "  \"widen\": \"{}\",", a.widen);
+        let _ = writeln!(j, "  \"seconds\": {secs:.6},");
+        let _ = writeln!(
+            j,
+            "  \"mpps\": {:.6},",
+            if secs > 0.0 {
+                p as f64 / secs / 1e6
+            } else {
+                0.0
+            }
+        );
+        let _ = writeln!(j, "  \"hw_handled\": {},", c.hw_handled());
+        let _ = writeln!(
+            j,
+            "  \"hw_share\": {:.6},",
+            if p > 0 {
+                c.hw_handled() as f64 / p as f64
+            } else {
+                0.0
+            }
+        );
+        let _ = writeln!(j, "  \"emc_hits\": {},", c.hw_emc_hits + c.sw_emc_hits);
+        let _ = writeln!(
+            j,
+            "  \"megaflow_hits\": {},",
+            c.hw_megaflow_hits + c.sw_megaflow_hits
+        );
+        for (k, v) in c.iter() {
+            let _ = writeln!(j, "  \"{k}\": {v},");
+        }
+        let _ = writeln!(j, "  \"megaflows\": {flows},");
+        let _ = writeln!(j, "  \"offloaded_megaflows\": {offloaded},");
+        let _ = writeln!(j, "  \"masks\": {},", dp.pmd.dpcls.mask_count());
+        let _ = writeln!(j, "  \"hw_megaflow_entries\": {mf_entries},");
+        let _ = writeln!(j, "  \"hw_emc_entries\": {emc_entries},");
+        let _ = writeln!(j, "  \"hw_slots_used\": {slots_used},");
+        let _ = writeln!(j, "  \"rules\": {},", of.n_rules());
+        let ports: Vec<String> = counts
+            .ports
+            .iter()
+            .map(|(p, n, _)| format!("\"{p}\": {n}"))
+            .collect();
+        let _ = writeln!(j, "  \"tx_ports\": {{{}}}\n}}", ports.join(", "));
+        std::fs::write(path, j).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
