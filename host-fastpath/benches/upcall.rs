@@ -91,16 +91,20 @@ fn bench(c: &mut Criterion) {
                 std::hint::black_box(of.translate(k, false));
             }
         });
-        min_pass(
-            &format!("upcall/{name}/translate_install"),
-            uniq.len(),
-            || {
-                let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
-                for k in &uniq {
-                    pmd.begin_burst();
-                    std::hint::black_box(pmd.upcall(&of, k, 0));
-                }
-            },
+        // A fresh datapath per pass, created outside the timed part.
+        let mut best = f64::MAX;
+        for _ in 0..9 {
+            let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+            let t = std::time::Instant::now();
+            for k in &uniq {
+                pmd.begin_burst();
+                std::hint::black_box(pmd.upcall(&of, k, 0));
+            }
+            best = best.min(t.elapsed().as_nanos() as f64 / uniq.len() as f64);
+        }
+        eprintln!(
+            "upcall/{name}/translate_install: fastest pass {:.2} us per upcall",
+            best / 1000.0
         );
         let mut g = c.benchmark_group(format!("upcall/{name}"));
         g.throughput(Throughput::Elements(uniq.len() as u64));

@@ -22,7 +22,6 @@ use crate::dpcls::Dpcls;
 use crate::emc::{Emc, NO_FLOW};
 use crate::extract::{extract_batch, ExtractStats};
 use crate::odp::{self, ExecStats, OdpAction};
-use crate::ofproto::classifier::FastMap;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
@@ -176,7 +175,6 @@ pub struct Pmd {
     alive: Vec<bool>,
     free: Vec<FlowId>,
     n_flows: usize,
-    by_ident: FastMap<(FlowKey, FlowKey), FlowId>,
     /// Configuration.
     pub config: DpConfig,
     /// Dynamic flow limit (≤ `config.flow_limit`).
@@ -203,7 +201,6 @@ impl Pmd {
             alive: Vec::new(),
             free: Vec::new(),
             n_flows: 0,
-            by_ident: FastMap::default(),
             dynamic_limit: INITIAL_DYNAMIC_LIMIT.min(config.flow_limit),
             config,
             stats: PmdStats::default(),
@@ -280,7 +277,6 @@ impl Pmd {
             tcp_flags: 0,
         });
         self.alive[id as usize] = true;
-        self.by_ident.insert((mask, key), id);
         self.n_flows += 1;
         Some(id)
     }
@@ -292,7 +288,6 @@ impl Pmd {
         self.alive[id as usize] = false;
         self.recent.retain(|r| r.2 != id);
         self.dpcls.remove(&f.mask, &f.key);
-        self.by_ident.remove(&(f.mask, f.key));
         self.n_flows -= 1;
         self.stats.flows_deleted += 1;
         Some(f)

@@ -434,6 +434,16 @@ impl Classifier {
         Some(id)
     }
 
+    /// Re-lays out the prefix and port tries for lookup locality (after bulk loading).
+    pub fn compact(&mut self) {
+        for t in &mut self.tries {
+            t.trie.compact();
+        }
+        for st in &mut self.subtables {
+            st.ports_trie.compact();
+        }
+    }
+
     /// Finds the highest-priority rule matching `flow`, ORing into `wc` every
     /// bit the decision depended on.
     pub fn lookup(

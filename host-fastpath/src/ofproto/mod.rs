@@ -116,6 +116,9 @@ impl OfProto {
         for r in rules {
             o.add_rule(r);
         }
+        for c in o.tables.iter_mut().flatten() {
+            c.compact();
+        }
         o
     }
 
