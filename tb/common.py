@@ -110,4 +110,7 @@ def key_words(v: int, n: int = 8) -> list[int]:
 def val(sig):
     """A signal's value as an int, or None while it holds X/Z."""
     v = sig.value
-    return v.to_unsigned() if v.is_resolvable else None
+    if hasattr(v, "to_unsigned"):
+        return v.to_unsigned() if v.is_resolvable else None
+    s = str(v)  # a single Logic
+    return int(s) if s in ("0", "1") else None
