@@ -109,6 +109,31 @@ impl OfProto {
     }
 }
 
+/// A field value in the field's own syntax (`50:54:00:00:00:0b`,
+/// `10.0.0.1/255.255.0.0`, `80`), for traces.
+fn show_value(mf: &super::fields::Mf, value: u128, mask: u128) -> String {
+    use super::fields::Syntax;
+    let full = mf.full_mask();
+    let one = |v: u128| match mf.syntax {
+        Syntax::Mac => {
+            let b = (v as u64).to_be_bytes();
+            format!(
+                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                b[2], b[3], b[4], b[5], b[6], b[7]
+            )
+        }
+        Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
+        Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
+        Syntax::Dec | Syntax::Frag => v.to_string(),
+        Syntax::Hex | Syntax::TcpFlags => format!("{v:#x}"),
+    };
+    if mask == full {
+        one(value)
+    } else {
+        format!("{}/{}", one(value), one(mask))
+    }
+}
+
 /// OVS `xlate_wc_finish`: drop non-packet fields, keep ICMP masks to 8
 /// bits, the VLAN "present" bit whenever any TCI bit is matched, and no
 /// port bits for later fragments (their ports are always 0).
@@ -247,7 +272,7 @@ impl Ctx<'_> {
                         mf.unwildcard(&mut self.written, *mask);
                         mf.set_masked(&mut self.flow, *value, *mask);
                         self.note(indent, || {
-                            format!("set_field:{:#x}/{:#x}->{}", value, mask, mf.name)
+                            format!("set_field:{}->{}", show_value(mf, *value, *mask), mf.name)
                         });
                     } else {
                         self.note(indent, || {
@@ -280,7 +305,15 @@ impl Ctx<'_> {
                         let v = src.get(&self.flow);
                         dst.set(&mut self.flow, v);
                         self.note(indent, || {
-                            format!("move:{}[]->{}[] ({v:#x})", src.mf.name, dst.mf.name)
+                            format!(
+                                "move:{}[{}..{}]->{}[{}..{}] ({v:#x})",
+                                src.mf.name,
+                                src.ofs,
+                                src.ofs + src.n_bits - 1,
+                                dst.mf.name,
+                                dst.ofs,
+                                dst.ofs + dst.n_bits - 1
+                            )
                         });
                     }
                 }
