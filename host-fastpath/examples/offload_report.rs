@@ -108,6 +108,14 @@ fn dp_config() -> DpConfig {
     }
 }
 
+/// A PMD whose dynamic flow limit starts at the hard limit (a long-running
+/// OVS reaches it after a few revalidations; a two-pass replay would not).
+fn pmd() -> Pmd {
+    let mut p = Pmd::new(dp_config()).expect("pmd");
+    p.dynamic_limit = p.config.flow_limit;
+    p
+}
+
 fn main() {
     let sim = std::env::args().any(|a| a == "--sim");
     let root = PathBuf::from(
@@ -153,7 +161,7 @@ fn main() {
                     ..Geometry::DEFAULT
                 };
                 let mut dp = HybridDp::new(
-                    Pmd::new(dp_config()).expect("pmd"),
+                    pmd(),
                     ModelNic::new(g),
                     ocfg(widen),
                 );
@@ -170,7 +178,7 @@ fn main() {
                 info = (dp.pmd.n_flows(), dp.pmd.dpcls.mask_count());
             }
             println!(
-                "| {set} 10K | {} | {} | {} | {widen:?} | {} |",
+                "| {set} 10K | {} | {} | {} | {widen} | {} |",
                 frames.len(),
                 info.0,
                 info.1,
@@ -205,7 +213,7 @@ fn main() {
     let mut of_exact = of;
     of_exact.megaflows = false; // exact megaflows: one install per flow
     let mut dp = HybridDp::new(
-        Pmd::new(dp_config()).expect("pmd"),
+        pmd(),
         ModelNic::new(Geometry {
             mf_log2_buckets: 14,
             ..Geometry::DEFAULT
@@ -229,7 +237,7 @@ fn main() {
 fn sim_figures(of: &OfProto, frames: &[Vec<u8>]) {
     let nic = driver::Nic::open(sim::SimNic::new().expect("sim")).expect("nic");
     let mut dp = HybridDp::new(
-        Pmd::new(dp_config()).expect("pmd"),
+        pmd(),
         nic,
         OffloadConfig::default(),
     );

@@ -47,6 +47,16 @@ impl FromStr for WidenPolicy {
     }
 }
 
+impl std::fmt::Display for WidenPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WidenPolicy::Never => "never",
+            WidenPolicy::Auto => "auto",
+            WidenPolicy::Always => "always",
+        })
+    }
+}
+
 /// Number of mask bits.
 pub fn popcount(m: &FlowKey) -> u32 {
     m.words.iter().map(|w| w.count_ones()).sum()

@@ -1,11 +1,12 @@
 //! `fastpath run --nic sim|vfio:BDF`: the hybrid datapath — hardware
 //! tables first, software for every miss — and where each packet was
 //! handled.
+#![cfg_attr(not(feature = "sim"), allow(dead_code, unused_imports))]
 
 use super::{pct, PcapSink, RunArgs, SinkExt, Traffic};
 use anyhow::{bail, Context, Result};
 use fastpath::dpif::{CountingSink, DpConfig, Pmd, REVALIDATE_INTERVAL_MS};
-use fastpath::offload::{HwLookup, HybridDp, OffloadConfig, OffloadCounters, WidenPolicy};
+use fastpath::offload::{HwLookup, HybridDp, OffloadConfig, OffloadCounters};
 use fastpath::ofproto::OfProto;
 use fastpath::BURST;
 use std::collections::HashMap;
@@ -39,9 +40,8 @@ impl std::str::FromStr for NicChoice {
 }
 
 fn offload_config(a: &RunArgs) -> Result<OffloadConfig> {
-    let widen: WidenPolicy = a.widen.parse().map_err(anyhow::Error::msg)?;
     Ok(OffloadConfig {
-        widen,
+        widen: a.widen,
         max_slots: a.mask_slots,
         emc_insert_inv_prob: a.hw_emc_insert_inv_prob,
         ..OffloadConfig::default()

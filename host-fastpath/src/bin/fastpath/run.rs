@@ -96,8 +96,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "sim")]
     nic: String,
     /// Widen megaflows whose mask has no hardware slot into a covering slot: auto, never, always.
-    #[arg(long, default_value = "auto")]
-    widen: String,
+    #[arg(long, default_value = "auto", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::offload::WidenPolicy>()))]
+    widen: fastpath::offload::WidenPolicy,
     /// Use at most this many of the NIC's mask slots.
     #[arg(long)]
     mask_slots: Option<u8>,
