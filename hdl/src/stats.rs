@@ -52,7 +52,8 @@ pub struct StatsUnit {
     f_valid: DFF<bool>,
     f_addr: DFF<Bits<ADDR_BITS>>,
     f_data: DFF<CountWord>,
-    cur: Signal<Local, CountWord>,
+    sum_ram: Signal<Local, Bits<64>>,
+    sum_fwd: Signal<Local, Bits<64>>,
     hits: Signal<Local, Bits<64>>,
     upd: Signal<Local, CounterWord>,
     sh_hits: Constant<Bits<8>>,
@@ -82,7 +83,8 @@ impl StatsUnit {
             f_valid: Default::default(),
             f_addr: Default::default(),
             f_data: Default::default(),
-            cur: Default::default(),
+            sum_ram: Default::default(),
+            sum_fwd: Default::default(),
             hits: Default::default(),
             upd: Default::default(),
             sh_hits: Constant::new(64u64.into()),
@@ -113,13 +115,19 @@ impl Logic for StatsUnit {
         self.u_addr.d.next = self.hit_addr.val();
         self.u_now.d.next = self.now.val();
         // Cycle U1: increment (forwarding the previous update) and write back.
-        self.cur.next = self.cnt_l.rdata.val();
-        if self.f_valid.q.val() & (self.f_addr.q.val() == self.u_addr.q.val()) {
-            self.cur.next = self.f_data.q.val();
-        }
+        // The RAM word and the forwarded word are compared and incremented
+        // in parallel and selected last, so the clock holds one 64-bit
+        // compare or increment, not address compare, mux, compare and add
+        // in series.
+        self.sum_ram.next = self.cnt_l.rdata.val().get_bits::<64>(64) + 1;
+        self.sum_fwd.next = self.f_data.q.val().get_bits::<64>(64) + 1;
         self.hits.next = 1.into();
-        if self.cur.val().get_bits::<64>(0) == self.stamp_l.rdata.val() {
-            self.hits.next = self.cur.val().get_bits::<64>(64) + 1;
+        if self.f_valid.q.val() & (self.f_addr.q.val() == self.u_addr.q.val()) {
+            if self.f_data.q.val().get_bits::<64>(0) == self.stamp_l.rdata.val() {
+                self.hits.next = self.sum_fwd.val();
+            }
+        } else if self.cnt_l.rdata.val().get_bits::<64>(0) == self.stamp_l.rdata.val() {
+            self.hits.next = self.sum_ram.val();
         }
         self.upd.next = bit_cast::<192, 64>(self.stamp_l.rdata.val())
             | (bit_cast::<192, 64>(self.hits.val()) << self.sh_hits.val())
