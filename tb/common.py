@@ -71,7 +71,7 @@ def run_bench(sim: str, toplevel: str, module: str, extra_env: dict | None = Non
         build_dir=build_dir,
         build_args=build_args,
         timescale=("1ns", "1ps"),
-        always=False,
+        always=True,  # the RTL is re-emitted every session; never run a stale build
     )
     env = {"PYTHONPATH": f"{TB}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
            "FASTPATH_TB_GEOMETRY": str(GEOMETRY_TOML)}
