@@ -328,3 +328,46 @@ fn idle_flows_expire_but_recently_offloaded_ones_do_not() {
     }
     check_accounting(&mut dp, seq.len(), true);
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+        std::env::var("FASTPATH_LONG").map_or(6, |_| 64)
+    ))]
+
+    /// Any rule set, traffic mix, geometry and policy: the hybrid datapath
+    /// outputs exactly what the software-only run does, and loses nothing.
+    #[test]
+    fn hybrid_equals_software(
+        rules_seed in 0u64..1000,
+        traffic_seed in 0u64..1000,
+        n_rules in 5usize..120,
+        flows in 20usize..800,
+        s in 0.0f64..1.5,
+        slots in 1u8..6,
+        log2_buckets in 1u8..5,
+        widen in 0u8..3,
+        emc_inv in 0u32..4,
+        rank in 64u64..2048,
+    ) {
+        let of = rules(n_rules, rules_seed);
+        let (frames, seq) = traffic(&of, flows, s, 4_000, traffic_seed);
+        let sw = run_software(&of, &frames, &seq, dp_config(), &[]);
+        let g = Geometry {
+            emc_log2_entries: 5,
+            mf_slots: slots,
+            mf_log2_buckets: log2_buckets,
+            mf_bucket_slots: 2,
+            missq_log2_depth: 6,
+        };
+        let cfg = OffloadConfig {
+            widen: [WidenPolicy::Never, WidenPolicy::Auto, WidenPolicy::Always][widen as usize],
+            emc_insert_inv_prob: emc_inv,
+            rank_interval_packets: rank,
+            ..OffloadConfig::default()
+        };
+        let mut dp = hybrid(g, cfg, dp_config());
+        let (hw, _) = run_hybrid(&of, &frames, &seq, &mut dp, &[]);
+        proptest::prop_assert!(sw.out == hw.out);
+        check_accounting(&mut dp, seq.len(), false);
+    }
+}

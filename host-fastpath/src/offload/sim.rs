@@ -6,7 +6,13 @@ use super::hw::{HwError, HwLookup};
 use abi::regs::LookupResult;
 use abi::FlowKey;
 use driver::{Miss, Nic};
-use sim::SimNic;
+use sim::{SimNic, SimResult};
+use std::cell::RefCell;
+
+thread_local! {
+    /// Results of one burst, reused so the hot path does not allocate.
+    static RESULTS: RefCell<Vec<SimResult>> = const { RefCell::new(Vec::new()) };
+}
 
 impl HwLookup for Nic<SimNic> {
     fn lookup_burst(
@@ -15,17 +21,19 @@ impl HwLookup for Nic<SimNic> {
         tags: &[u32],
         out: &mut Vec<(u32, LookupResult)>,
     ) -> Result<(), HwError> {
-        let mut res = Vec::with_capacity(keys.len());
-        self.device()
-            .lookup_burst(keys, tags, &mut res)
-            .map_err(|e| HwError::Device(format!("simulated NIC: {e}")))?;
-        for r in res {
-            let lr = r
-                .result()
-                .map_err(|e| HwError::Device(format!("simulated NIC result: {e}")))?;
-            out.push((r.tag, lr));
-        }
-        Ok(())
+        RESULTS.with_borrow_mut(|res| {
+            res.clear();
+            self.device()
+                .lookup_burst(keys, tags, res)
+                .map_err(|e| HwError::Device(format!("simulated NIC: {e}")))?;
+            for r in res.iter() {
+                let lr = r
+                    .result()
+                    .map_err(|e| HwError::Device(format!("simulated NIC result: {e}")))?;
+                out.push((r.tag, lr));
+            }
+            Ok(())
+        })
     }
 
     fn drain_misses(&mut self, out: &mut [Miss]) -> Result<usize, HwError> {
