@@ -135,6 +135,9 @@ pub struct OffloadManager<H: HwTables> {
     cfg: OffloadConfig,
     geometry: Geometry,
     slots: Vec<Option<SlotInfo>>,
+    /// Each slot's mask (kept in step with `slots`; the miss path reads it
+    /// without allocating).
+    masks: Vec<Option<FlowKey>>,
     flows: Vec<Option<HwFlow>>,
     /// Hardware EMC position → (key, flow).
     emc: HashMap<u32, (FlowKey, FlowId)>,
@@ -160,6 +163,7 @@ impl<H: HwTables> OffloadManager<H> {
             cfg,
             geometry,
             slots: vec![None; n],
+            masks: vec![None; n],
             flows: Vec::new(),
             emc: HashMap::new(),
             widen_trade: HashMap::new(),
@@ -181,7 +185,7 @@ impl<H: HwTables> OffloadManager<H> {
 
     /// Mask of each slot in use.
     pub fn slot_masks(&self) -> Vec<Option<FlowKey>> {
-        self.slots.iter().map(|s| s.map(|s| s.mask)).collect()
+        self.masks.clone()
     }
 
     /// Hardware state of flow `id`.
@@ -372,7 +376,7 @@ impl<H: HwTables> OffloadManager<H> {
             return false;
         };
         let mask = f.mask;
-        let Some(slot) = widen_target(&mask, &self.slot_masks()) else {
+        let Some(slot) = widen_target(&mask, &self.masks) else {
             return false;
         };
         let Some(info) = self.slots[slot as usize] else {
@@ -711,17 +715,18 @@ impl<H: HwTables> OffloadManager<H> {
                 }
             }
             self.counters.mask_evictions += 1;
+            self.slots[slot as usize] = None;
+            self.masks[slot as usize] = None;
             if let Err(e) = self.hw.clear_mask(slot) {
                 self.error(e);
-                self.slots[slot as usize] = None;
                 return None;
             }
-            self.slots[slot as usize] = None;
         }
         if let Err(e) = self.hw.set_mask(slot, &mask) {
             self.error(e);
             return None;
         }
+        self.masks[slot as usize] = Some(mask);
         self.counters.mask_assignments += 1;
         self.slots[slot as usize] = Some(SlotInfo {
             mask,
