@@ -127,6 +127,8 @@ pub struct FastpathTop {
     tag5: DFF<Bits<32>>,
     key5: DFF<Bits<512>>,
     outstanding: DFF<Bits<8>>,
+    stat_hit: DFF<bool>,
+    stat_addr: DFF<Bits<ADDR_BITS>>,
     accept: Signal<Local, bool>,
     res_pop: Signal<Local, bool>,
     mf_any: Signal<Local, bool>,
@@ -221,6 +223,8 @@ impl FastpathTop {
             tag5: Default::default(),
             key5: Default::default(),
             outstanding: Default::default(),
+            stat_hit: Default::default(),
+            stat_addr: Default::default(),
             accept: Default::default(),
             res_pop: Default::default(),
             mf_any: Default::default(),
@@ -272,7 +276,9 @@ impl Logic for FastpathTop {
             v5,
             tag5,
             key5,
-            outstanding
+            outstanding,
+            stat_hit,
+            stat_addr
         );
         self.regs.clock.next = self.clock.val();
         self.emc.clock.next = self.clock.val();
@@ -375,7 +381,12 @@ impl Logic for FastpathTop {
         self.mf_stat.next =
             self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
         self.miss.next = self.v5.q.val() & !self.emc.hit.val() & !self.mf_any.val();
-        self.stats.hit.next = self.v5.q.val() & (self.emc.hit.val() | self.mf_any.val());
+        // The statistics update takes the hit one clock later from registers, so
+        // the slot priority and the address add are not in front of the
+        // counter RAM's address setup.
+        self.stat_hit.d.next = self.v5.q.val() & (self.emc.hit.val() | self.mf_any.val());
+        self.stats.hit.next = self.stat_hit.q.val();
+        self.stats.hit_addr.next = self.stat_addr.q.val();
         self.stats.now.next = self.regs.now.val();
         self.stats.stamp_we.next = self.regs.stamp_we.val();
         self.stats.stamp_addr.next = self.regs.stamp_addr.val();
@@ -383,12 +394,12 @@ impl Logic for FastpathTop {
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
         if self.emc.hit.val() {
-            self.stats.hit_addr.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.emc.index.val());
+            self.stat_addr.d.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.emc.index.val());
             self.word.next = (self.k_emc.val() << self.sh_kind.val())
                 | (bit_cast::<64, IDX_BITS>(self.emc.index.val()) << self.sh_index.val())
                 | (bit_cast::<64, IDX_BITS>(self.emc.flow.val()) << self.sh_flow.val());
         } else {
-            self.stats.hit_addr.next = self.mf_stat.val();
+            self.stat_addr.d.next = self.mf_stat.val();
             if self.mf_any.val() {
                 self.word.next = (self.k_mf.val() << self.sh_kind.val())
                     | (bit_cast::<64, 8>(self.mf_slot.val()) << self.sh_slot.val())
@@ -442,6 +453,7 @@ impl Logic for FastpathTop {
             self.v3.d.next = false;
             self.v4.d.next = false;
             self.v5.d.next = false;
+            self.stat_hit.d.next = false;
             self.outstanding.d.next = 0.into();
         }
     }
