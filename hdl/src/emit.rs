@@ -25,6 +25,9 @@ pub enum EmitError {
     /// Two distinct rust-hdl identifiers map to one name.
     #[error("renaming {0} to {1} collides with an existing identifier")]
     Collision(String, String),
+    /// The geometry is outside what the ABI (and so the hardware) supports.
+    #[error("geometry: {0}")]
+    Geometry(#[from] abi::GeometryError),
 }
 
 fn identifiers(text: &str) -> BTreeSet<String> {
@@ -211,6 +214,7 @@ pub type Emitted = (String, String);
 /// The whole design and each sub-module as its own top-level file.
 pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
     let g = &cfg.geometry;
+    g.validate()?;
     let cap = FastpathTop::capability(g, cfg.clock_khz);
     let mf_entries =
         g.emc_entries() as usize + g.mf_slots as usize * g.mf_entries_per_slot() as usize;

@@ -163,7 +163,9 @@ impl FastpathTop {
         Capability::new(*g, PIPE_LATENCY as u8, clock_khz)
     }
 
-    /// A pipeline sized by `g`; `clock_khz` is announced in `CAP_CLOCK`.
+    /// A pipeline sized by `g` (which must pass `Geometry::validate`, as
+    /// [`crate::config::BuildConfig`] ensures); `clock_khz` is announced in
+    /// `CAP_CLOCK`.
     pub fn new(g: &Geometry, clock_khz: u32) -> Self {
         let s = g.mf_slots as usize;
         let n_emc = g.emc_entries() as u64;
