@@ -160,11 +160,7 @@ fn main() {
                     mf_slots: slots,
                     ..Geometry::DEFAULT
                 };
-                let mut dp = HybridDp::new(
-                    pmd(),
-                    ModelNic::new(g),
-                    ocfg(widen),
-                );
+                let mut dp = HybridDp::new(pmd(), ModelNic::new(g), ocfg(widen));
                 run(&mut dp, &of, &frames);
                 let c0 = dp.counters();
                 run(&mut dp, &of, &frames);
@@ -236,11 +232,7 @@ fn main() {
 #[cfg(feature = "sim")]
 fn sim_figures(of: &OfProto, frames: &[Vec<u8>]) {
     let nic = driver::Nic::open(sim::SimNic::new().expect("sim")).expect("nic");
-    let mut dp = HybridDp::new(
-        pmd(),
-        nic,
-        OffloadConfig::default(),
-    );
+    let mut dp = HybridDp::new(pmd(), nic, OffloadConfig::default());
     let c0 = dp.mgr.hw().device().cycle();
     let w0 = fastpath::offload::HwTables::register_writes(dp.mgr.hw());
     let secs = run(&mut dp, of, frames);
