@@ -371,3 +371,41 @@ proptest::proptest! {
         check_accounting(&mut dp, seq.len(), false);
     }
 }
+
+#[test]
+fn widening_moves_traffic_into_hardware_and_stays_sound() {
+    let of = rules(200, 7);
+    let (frames, seq) = traffic(&of, 3_000, 1.0, 30_000, 4);
+    let sw = run_software(&of, &frames, &seq, dp_config(), &[]);
+    let g = Geometry {
+        mf_slots: 4,
+        ..Geometry::DEFAULT
+    };
+    let mut share = Vec::new();
+    for widen in [WidenPolicy::Never, WidenPolicy::Auto] {
+        let cfg = OffloadConfig {
+            widen,
+            emc_insert_inv_prob: 0,
+            ..hybrid_config()
+        };
+        let mut dp = hybrid(g, cfg, dp_config());
+        let (hw, s) = run_hybrid(&of, &frames, &seq, &mut dp, &[]);
+        assert!(sw.out == hw.out, "{widen:?}: outputs differ");
+        check_accounting(&mut dp, seq.len(), false);
+        let c = dp.counters();
+        if widen == WidenPolicy::Auto {
+            assert!(c.widened_installs > 0, "{c:?}");
+            assert!(
+                c.widened_hits > c.widened_installs,
+                "widened entries did not pay: {c:?}"
+            );
+        } else {
+            assert_eq!((c.widened_installs, c.widened_hits), (0, 0));
+        }
+        share.push(s);
+    }
+    assert!(
+        share[1] > share[0] + 0.05,
+        "widening did not move traffic into hardware: {share:?}"
+    );
+}

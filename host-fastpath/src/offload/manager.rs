@@ -523,6 +523,7 @@ impl<H: HwTables> OffloadManager<H> {
             if widened {
                 let mask = f.mask;
                 self.widen_trade.entry(mask).or_default().1 += 1;
+                self.counters.widened_hits += 1;
             }
         }
     }

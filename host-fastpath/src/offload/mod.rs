@@ -88,6 +88,9 @@ counters! {
     mf_installs,
     /// Megaflow entries installed under a wider mask.
     widened_installs,
+    /// Hardware hits on widened entries (the other side of the widening
+    /// trade: compare with `widened_installs`).
+    widened_hits,
     /// Hardware EMC entries installed.
     emc_installs,
     /// Hardware EMC entries replaced by others.

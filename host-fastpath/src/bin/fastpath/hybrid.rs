@@ -255,6 +255,13 @@ fn report<H: HwLookup>(
     );
     let _ = writeln!(
         o,
+        "    widening trade      {} widened entries earned {} hw hits ({:.1} per entry)",
+        c.widened_installs,
+        c.widened_hits,
+        c.widened_hits as f64 / c.widened_installs.max(1) as f64
+    );
+    let _ = writeln!(
+        o,
         "  Megaflows:           {:>12}  in {} masks, {} offloaded; hw entries: {} megaflow in {} slots, {} EMC",
         flows,
         dp.pmd.dpcls.mask_count(),
