@@ -217,6 +217,9 @@ pub struct Replay {
     model: RefModel,
     log: std::collections::VecDeque<crate::AccessRecord>,
     report: ReplayReport,
+    /// The state after the command now at the head of the log (built once
+    /// per command, not per lookup in its window: tables are megabytes).
+    after: Option<(u64, RefModel)>,
 }
 
 const MAX_DETAILS: usize = 8;
@@ -228,6 +231,7 @@ impl Replay {
             model: RefModel::new(g),
             log: Default::default(),
             report: ReplayReport::default(),
+            after: None,
         }
     }
 
@@ -266,7 +270,7 @@ impl Replay {
             };
             let got = LookupResult::decode(r.word);
             // Resolve every command that finished before this lookup.
-            let mut window: Option<RefModel> = None;
+            let mut window = false;
             let mut clearing = false;
             while let Some(rec) = self.log.front().copied() {
                 if !Self::is_command(&rec) {
@@ -301,9 +305,12 @@ impl Replay {
                         if clear {
                             clearing = true;
                         } else {
-                            let mut after = self.model.clone();
-                            after.write(rec.offset, rec.value);
-                            window = Some(after);
+                            if self.after.as_ref().map(|a| a.0) != Some(rec.accepted_at) {
+                                let mut after = self.model.clone();
+                                after.write(rec.offset, rec.value);
+                                self.after = Some((rec.accepted_at, after));
+                            }
+                            window = true;
                         }
                         break;
                     }
@@ -315,7 +322,12 @@ impl Replay {
             }
             self.report.checked += 1;
             let old = self.model.lookup(&key);
-            let ok = match (&got, &window) {
+            let after = if window {
+                self.after.as_ref().map(|a| &a.1)
+            } else {
+                None
+            };
+            let ok = match (&got, after) {
                 (Ok(g), None) => *g == old,
                 (Ok(g), Some(after)) => {
                     if *g == old {
@@ -331,7 +343,7 @@ impl Replay {
                 (Err(_), _) => false,
             };
             if !ok {
-                let new = window.as_ref().map(|a| a.lookup(&key));
+                let new = after.map(|a| a.lookup(&key));
                 self.mismatch(format!(
                     "tag {} key {key:?} accepted at cycle {}: RTL {got:?}, reference {old:?}{}",
                     r.tag,
