@@ -463,58 +463,10 @@ impl Pmd {
     /// against `of` when `rules_changed`, adjust the dynamic flow limit.
     /// Returns (deleted, modified).
     pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
-        let t0 = Instant::now();
-        let now = self.now_ns();
-        let limit = self.flow_limit();
-        let kill_all = self.n_flows > 2 * limit;
-        let max_idle_ms = if self.n_flows > limit {
-            OVER_LIMIT_MAX_IDLE_MS
-        } else {
-            self.config.max_idle_ms
-        };
-        let mut dead = Vec::new();
-        let mut modified = 0;
-        for id in 0..self.flows.len() as FlowId {
-            let Some(f) = &self.flows[id as usize] else {
-                continue;
-            };
-            let idle_ms = now.saturating_sub(f.used_ns) / 1_000_000;
-            if kill_all || idle_ms >= max_idle_ms {
-                dead.push(id);
-                continue;
-            }
-            if rules_changed {
-                let t = of.translate(&f.ukey, false);
-                // Keep only if the new translation needs no bit the
-                // installed flow wildcards (OVS `flow_wildcards_has_extra`).
-                if !t.mask.is_subset_of(&f.mask) {
-                    dead.push(id);
-                } else if t.actions != f.actions {
-                    if let Some(f) = self.flows[id as usize].as_mut() {
-                        f.actions = t.actions;
-                    }
-                    modified += 1;
-                }
-            }
-        }
-        for &id in &dead {
-            self.delete(id);
-        }
-        let n_dead = dead.len();
-        self.release_dead(dead);
-        self.stats.flows_modified += modified as u64;
-        // OVS udpif_revalidator: adapt the flow limit to the dump duration.
-        let ms = t0.elapsed().as_millis() as usize;
-        let mut fl = self.dynamic_limit;
-        if ms > 2000 {
-            fl /= ms / 1000;
-        } else if ms > 1300 {
-            fl = fl * 3 / 4;
-        } else if ms < 1000 && self.n_flows > 2000 && fl < self.n_flows * 1000 / ms.max(1) {
-            fl += 1000;
-        }
-        self.dynamic_limit = fl.max(1000).min(self.config.flow_limit);
-        (n_dead, modified)
+        // One implementation for both users: the offload layer plans first so
+        // it can invalidate hardware entries before the flows are freed.
+        let plan = self.plan_revalidation(of, rules_changed, |_| false);
+        self.apply_revalidation(plan)
     }
 
     /// Deletes every flow.

@@ -3,10 +3,10 @@
 //! applying it (so hardware entries are invalidated before the software flow
 //! is freed and its id reused), and delete chosen flows (port removal).
 //!
-//! The plan mirrors [`Pmd::revalidate`] step for step; the only difference is
-//! the `keep_idle` predicate, which protects flows whose hardware statistics
-//! may still be in flight (OVS never expires an offloaded flow younger than
-//! its offload statistics delay).
+//! [`Pmd::revalidate`] is plan + apply with no flow kept idle; the offload
+//! layer passes a `keep_idle` predicate, which protects flows whose hardware
+//! statistics may still be in flight (OVS never expires an offloaded flow
+//! younger than its offload statistics delay).
 
 use super::{Pmd, OVER_LIMIT_MAX_IDLE_MS};
 use crate::odp::OdpAction;
@@ -79,6 +79,8 @@ impl Pmd {
             }
             if rules_changed {
                 let t = of.translate(&f.ukey, false);
+                // Keep only if the new translation needs no bit the
+                // installed flow wildcards (OVS `flow_wildcards_has_extra`).
                 if !t.mask.is_subset_of(&f.mask) {
                     plan.dead.push(id);
                 } else if t.actions != f.actions {
@@ -100,6 +102,7 @@ impl Pmd {
         }
         self.stats.flows_modified += modified as u64;
         let n_dead = self.delete_flows(&plan.dead);
+        // OVS udpif_revalidator: adapt the flow limit to the dump duration.
         let ms = plan.started.map_or(0, |t| t.elapsed().as_millis() as usize);
         let mut fl = self.dynamic_limit;
         if ms > 2000 {
