@@ -220,13 +220,11 @@ async def capability_and_registers(dut):
     await tb.check_read(regs["STATUS"])
 
 
-@cocotb.test(expect_fail=True)
+@cocotb.test()
 async def sub_word_write_at_byte_address(dut):
-    """KNOWN RTL BUG (reported, not patched around): AXI4-Lite masters put
-    the byte address on awaddr (0x34 with wstrb 0xf0 for the upper half of
-    SCRATCH), but the register file compares the full address, so such a
-    32-bit write is silently ignored. `expect_fail` flips to a failure once
-    the register file decodes `awaddr & ~7`."""
+    """AXI4-Lite masters put the byte address on awaddr (0x34 with wstrb 0xf0
+    for the upper half of SCRATCH); the register file selects the 64-bit
+    word (`awaddr & ~7`) and the strobes pick the bytes."""
     tb = Tb(dut, 4)
     await tb.reset()
     regs = tb.abi.regs

@@ -161,6 +161,8 @@ pub struct RegFile {
     rd: Signal<Local, bool>,
     wmask: Signal<Local, Bits<64>>,
     woff: Signal<Local, Bits<9>>,
+    waddr: Signal<Local, Bits<AXIL_ADDR_BITS>>,
+    raddr: Signal<Local, Bits<AXIL_ADDR_BITS>>,
     roff: Signal<Local, Bits<9>>,
     wmerge512: Signal<Local, Bits<512>>,
     rmux: Signal<Local, Bits<64>>,
@@ -193,6 +195,10 @@ pub struct RegFile {
     a_missq_key: Constant<Bits<AXIL_ADDR_BITS>>,
     key_window: Constant<Bits<AXIL_ADDR_BITS>>,
     word_sel: Constant<Bits<AXIL_ADDR_BITS>>,
+    /// Clears the byte-in-word bits: a master puts the byte address of a
+    /// sub-word access on the bus (0x34 with wstrb 0xf0), and the register
+    /// is selected by its 64-bit word; the strobes pick the bytes.
+    word_align: Constant<Bits<AXIL_ADDR_BITS>>,
     byte_mask: Vec<Constant<Bits<64>>>,
     ctrl_enable_sh: Constant<Bits<8>>,
     ctrl_enable_mask: Constant<Bits<64>>,
@@ -324,6 +330,8 @@ impl RegFile {
             rd: Default::default(),
             wmask: Default::default(),
             woff: Default::default(),
+            waddr: Default::default(),
+            raddr: Default::default(),
             roff: Default::default(),
             wmerge512: Default::default(),
             rmux: Default::default(),
@@ -366,6 +374,7 @@ impl RegFile {
             // Key windows are 8 words of 8 bytes.
             key_window: c(!((abi::KEY_BYTES as u64) - 1) & 0xfff),
             word_sel: c((abi::KEY_BYTES as u64) - 8),
+            word_align: c(0xfff & !7),
             byte_mask: (0..8).map(|b| c(0xffu64 << (8 * b))).collect(),
             ctrl_enable_sh: c(regs::CTRL_ENABLE.shift() as u64),
             ctrl_enable_mask: c(regs::CTRL_ENABLE.value_mask()),
@@ -477,6 +486,8 @@ impl Logic for RegFile {
             self.cnt[4].d.next = self.cnt[4].q.val() + 1;
         }
 
+        self.waddr.next = self.s_axil_awaddr.val() & self.word_align.val();
+        self.raddr.next = self.s_axil_araddr.val() & self.word_align.val();
         // ---- AXI4-Lite write channel.
         self.wr.next = self.s_axil_awvalid.val()
             & self.s_axil_wvalid.val()
@@ -506,12 +517,11 @@ impl Logic for RegFile {
             | (bit_cast::<512, 64>(self.s_axil_wdata.val() & self.wmask.val()) << self.woff.val());
         self.missq_pop.next = false;
         if self.wr.val() {
-            if self.s_axil_awaddr.val() == self.a_scratch.val() {
+            if self.waddr.val() == self.a_scratch.val() {
                 self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val())
                     | (self.s_axil_wdata.val() & self.wmask.val());
             }
-            if (self.s_axil_awaddr.val() == self.a_ctrl.val()) & self.s_axil_wstrb.val().get_bit(0)
-            {
+            if (self.waddr.val() == self.a_ctrl.val()) & self.s_axil_wstrb.val().get_bit(0) {
                 self.enable.d.next = ((self.s_axil_wdata.val() >> self.ctrl_enable_sh.val())
                     & self.ctrl_enable_mask.val())
                 .any();
@@ -531,17 +541,17 @@ impl Logic for RegFile {
                     self.clear_addr.d.next = 0.into();
                 }
             }
-            if (self.s_axil_awaddr.val() & self.key_window.val()) == self.a_stage.val() {
+            if (self.waddr.val() & self.key_window.val()) == self.a_stage.val() {
                 self.staging.d.next = self.wmerge512.val();
             }
-            if self.s_axil_awaddr.val() == self.a_stats_sel.val() {
+            if self.waddr.val() == self.a_stats_sel.val() {
                 self.stats_sel_q.d.next = (self.stats_sel_q.q.val() & !self.wmask.val())
                     | (self.s_axil_wdata.val() & self.wmask.val());
             }
-            if self.s_axil_awaddr.val() == self.a_missq_pop.val() {
+            if self.waddr.val() == self.a_missq_pop.val() {
                 self.missq_pop.next = true;
             }
-            if self.s_axil_awaddr.val() == self.a_cmd.val() {
+            if self.waddr.val() == self.a_cmd.val() {
                 // Every command write is counted, accepted or not.
                 self.cnt[5].d.next = self.cnt[5].q.val() + 1;
                 self.cmd_word.d.next = self.s_axil_wdata.val();
@@ -743,54 +753,54 @@ impl Logic for RegFile {
             bit_cast::<9, AXIL_ADDR_BITS>(self.s_axil_araddr.val() & self.word_sel.val()) << 3;
         self.rmux.next = 0.into();
         for i in 0..6 {
-            if self.s_axil_araddr.val() == self.a_cap[i].val() {
+            if self.raddr.val() == self.a_cap[i].val() {
                 self.rmux.next = self.v_cap[i].val();
             }
-            if self.s_axil_araddr.val() == self.a_cnt[i].val() {
+            if self.raddr.val() == self.a_cnt[i].val() {
                 self.rmux.next = self.cnt[i].q.val();
             }
         }
-        if self.s_axil_araddr.val() == self.a_scratch.val() {
+        if self.raddr.val() == self.a_scratch.val() {
             self.rmux.next = self.scratch.q.val();
         }
-        if self.s_axil_araddr.val() == self.a_ctrl.val() {
+        if self.raddr.val() == self.a_ctrl.val() {
             self.rmux.next =
                 bit_cast::<64, 1>(self.enable.q.val().into()) << self.ctrl_enable_sh.val();
         }
-        if self.s_axil_araddr.val() == self.a_status.val() {
+        if self.raddr.val() == self.a_status.val() {
             // abi: BUSY = a table clear is in progress.
             self.rmux.next = (bit_cast::<64, 1>((self.state.q.val() == self.s_clear.val()).into())
                 << self.st_busy_sh.val())
                 | (bit_cast::<64, 1>(self.cmd_err.q.val().into()) << self.st_cmd_error_sh.val());
         }
-        if self.s_axil_araddr.val() == self.a_time.val() {
+        if self.raddr.val() == self.a_time.val() {
             self.rmux.next = self.time_q.q.val();
         }
-        if (self.s_axil_araddr.val() & self.key_window.val()) == self.a_stage.val() {
+        if (self.raddr.val() & self.key_window.val()) == self.a_stage.val() {
             self.rmux.next = self.staging.q.val().get_bits::<64>(self.roff.val().index());
         }
-        if self.s_axil_araddr.val() == self.a_cmd.val() {
+        if self.raddr.val() == self.a_cmd.val() {
             self.rmux.next = self.cmd_word.q.val();
         }
-        if self.s_axil_araddr.val() == self.a_stats_sel.val() {
+        if self.raddr.val() == self.a_stats_sel.val() {
             self.rmux.next = self.stats_sel_q.q.val();
         }
-        if self.s_axil_araddr.val() == self.a_stats_hits.val() {
+        if self.raddr.val() == self.a_stats_hits.val() {
             self.rmux.next = self.stats_hits.val();
         }
-        if self.s_axil_araddr.val() == self.a_stats_used.val() {
+        if self.raddr.val() == self.a_stats_used.val() {
             self.rmux.next = self.stats_used.val();
         }
-        if self.s_axil_araddr.val() == self.a_missq_level.val() {
+        if self.raddr.val() == self.a_missq_level.val() {
             self.rmux.next = bit_cast::<64, ADDR_BITS>(self.missq_level.val());
         }
-        if self.s_axil_araddr.val() == self.a_missq_meta.val() {
+        if self.raddr.val() == self.a_missq_meta.val() {
             self.rmux.next = self
                 .missq_head
                 .val()
                 .get_bits::<64>(self.sh_meta.val().index());
         }
-        if (self.s_axil_araddr.val() & self.key_window.val()) == self.a_missq_key.val() {
+        if (self.raddr.val() & self.key_window.val()) == self.a_missq_key.val() {
             self.rmux.next = self
                 .missq_head
                 .val()
