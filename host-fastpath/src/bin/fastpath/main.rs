@@ -9,7 +9,12 @@ mod trace;
 
 /// fastpath: a hardware-offloaded Open vSwitch fast path.
 #[derive(Parser)]
-#[command(name = "fastpath", version, about, long_about = None)]
+#[command(
+    name = "fastpath",
+    version,
+    about = "fastpath: a hardware-offloaded Open vSwitch fast path (simulated NIC, VFIO boards, software datapath)",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -22,7 +27,8 @@ enum Cmd {
     Nic(nic::NicCmd),
     /// Translate one flow through a rule table and print its megaflow and datapath actions.
     Trace(trace::TraceArgs),
-    /// Run packets (pcap, ClassBench trace or synthetic) through the software datapath.
+    /// Run packets (pcap, ClassBench trace or synthetic) through the datapath: the simulated
+    /// NIC first by default (--nic sim), software for every miss; --nic none is software only.
     Run(run::RunArgs),
     /// Write a synthetic ClassBench-like ACL in ovs-ofctl syntax.
     #[command(

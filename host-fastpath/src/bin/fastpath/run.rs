@@ -27,13 +27,18 @@ mod hybrid;
 #[derive(Args)]
 #[command(group(ArgGroup::new("input").required(true).args(["pcap", "classbench_trace", "gen"])))]
 #[command(after_help = "Examples:
-  fastpath run --rules examples/acl-small.flows --gen flows=10000,zipf=1.0,packets=1000000,seed=1
+  fastpath run --rules examples/acl-small.flows --gen flows=2000,zipf=1.0,packets=20000,seed=1
+  fastpath run --nic none --rules examples/acl-small.flows --gen flows=10000,zipf=1.0,packets=1000000,seed=1
   fastpath run --rules examples/acl-small.flows --pcap in.pcap --out-pcap out --dump-flows flows.txt
-  fastpath run --rules acl1_10k.flows --classbench-trace acl1_10000_trace --loops 20 --stats-json s.json
+  fastpath run --nic none --rules acl1_10k.flows --classbench-trace acl1_10000_trace --loops 20 --stats-json s.json
 
-Packets go through extract → EMC → megaflow classifier → upcall (translate,
-install) in bursts of 32, as Open vSwitch's userspace datapath does, and the
-run ends with a pmd-perf-show style table.
+With the default --nic sim, each burst is looked up in the simulated NIC (the
+pipeline's RTL under Verilator) first; misses go through the software
+datapath: extract → EMC → megaflow classifier → upcall (translate, install)
+in bursts of 32, as Open vSwitch's userspace datapath does, and new megaflows
+are offloaded. The simulated RTL runs a few hundred thousand lookups per
+second, so use --nic none to measure the software datapath. The run ends with
+a pmd-perf-show style table and, with a NIC, where each packet was handled.
 
 --stats-json keys: packets, bytes, seconds, mpps, ns_per_packet,
 cycles_per_packet, emc_hits, megaflow_hits, subtable_lookups_per_hit, upcalls,
