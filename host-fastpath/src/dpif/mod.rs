@@ -407,16 +407,19 @@ impl Pmd {
                 self.stats.lost += 1;
                 continue;
             };
-            run_actions(
+            let outs = run_actions(
                 acts,
                 frames[i],
                 &keys[i],
                 in_port,
                 &mut self.scratch,
-                &mut self.stats,
                 &mut self.exec_stats,
                 sink,
             );
+            if outs == 0 {
+                self.stats.dropped += 1;
+            }
+            self.stats.tx_packets += outs;
         }
     }
 
@@ -479,21 +482,23 @@ impl Pmd {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Runs a megaflow's actions on one frame and returns how many copies were
+/// output (0: dropped). Output-only action lists send the frame as it is; any
+/// rewrite works on a copy in `scratch`, so the received frame is never
+/// modified. Shared by the software datapath and the hybrid datapath's
+/// hardware-handled packets, so both execute exactly the same way.
 #[inline]
-fn run_actions(
+pub(crate) fn run_actions(
     acts: &[OdpAction],
     frame: &[u8],
     key: &FlowKey,
     in_port: u32,
     scratch: &mut Vec<u8>,
-    stats: &mut PmdStats,
     exec: &mut ExecStats,
     sink: &mut dyn PacketSink,
-) {
+) -> u64 {
     let mut outs = 0u64;
-    let modifies = acts.iter().any(|a| !matches!(a, OdpAction::Output(_)));
-    if !modifies {
+    if acts.iter().all(|a| matches!(a, OdpAction::Output(_))) {
         for a in acts {
             if let OdpAction::Output(p) = a {
                 sink.output(*p, frame);
@@ -508,10 +513,7 @@ fn run_actions(
             outs += 1;
         });
     }
-    if outs == 0 {
-        stats.dropped += 1;
-    }
-    stats.tx_packets += outs;
+    outs
 }
 
 /// Formats a flow as `ovs-appctl dpctl/dump-flows` does.

@@ -14,9 +14,9 @@
 use super::hw::{HwError, HwLookup};
 use super::manager::{OffloadConfig, OffloadManager};
 use super::OffloadCounters;
-use crate::dpif::{format_dump_flow, PacketSink, Pmd};
+use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
 use crate::extract::{extract_batch, ExtractStats};
-use crate::odp::{self, ExecStats, OdpAction};
+use crate::odp::ExecStats;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
 use abi::regs::HitKind;
@@ -196,7 +196,7 @@ impl<H: HwLookup> HybridDp<H> {
         for i in 0..n {
             if let Handled::Hw(id, _, _) = how[i] {
                 if let Some(f) = self.pmd.flow(id) {
-                    let (tx, dropped) = run_actions(
+                    let tx = run_actions(
                         &f.actions,
                         frames[i],
                         &keys[i],
@@ -207,7 +207,7 @@ impl<H: HwLookup> HybridDp<H> {
                     );
                     let c = &mut self.mgr.counters;
                     c.tx_packets += tx;
-                    c.dropped += dropped as u64;
+                    c.dropped += (tx == 0) as u64;
                     continue;
                 }
             }
@@ -316,33 +316,4 @@ impl<H: HwLookup> HybridDp<H> {
             })
             .collect()
     }
-}
-
-/// Runs a megaflow's actions on a hardware-handled frame; returns (outputs, dropped).
-fn run_actions(
-    acts: &[OdpAction],
-    frame: &[u8],
-    key: &FlowKey,
-    in_port: u32,
-    scratch: &mut Vec<u8>,
-    exec: &mut ExecStats,
-    sink: &mut dyn PacketSink,
-) -> (u64, bool) {
-    let mut outs = 0u64;
-    if acts.iter().all(|a| matches!(a, OdpAction::Output(_))) {
-        for a in acts {
-            if let OdpAction::Output(p) = a {
-                sink.output(*p, frame);
-                outs += 1;
-            }
-        }
-    } else {
-        scratch.clear();
-        scratch.extend_from_slice(frame);
-        odp::execute(acts, scratch, key, in_port, exec, &mut |p, f| {
-            sink.output(p, f);
-            outs += 1;
-        });
-    }
-    (outs, outs == 0)
 }
