@@ -127,8 +127,24 @@ pub struct PmdStats {
 pub enum Upcall {
     /// The megaflow was already installed (by an earlier packet of the burst).
     Existing(FlowId),
-    /// Translated (and installed if allowed): run these actions on the packet.
-    Executed(Vec<OdpAction>),
+    /// Translated: run `actions` on the packet; `installed` is the new
+    /// megaflow (None when over the flow limit or the install failed).
+    Executed {
+        /// Actions for this packet.
+        actions: Vec<OdpAction>,
+        /// The megaflow installed for it, if any.
+        installed: Option<FlowId>,
+    },
+}
+
+/// Where each packet of a burst landed (see [`Pmd::process_keys`]).
+#[derive(Clone, Copy, Debug)]
+pub struct BurstOutcome {
+    /// The megaflow each packet belongs to after the burst (None: lost, or
+    /// translated without an install).
+    pub flows: [Option<FlowId>; BURST],
+    /// Bit i set: packet i went through an upcall.
+    pub upcalls: u32,
 }
 
 /// Where output packets go.
@@ -313,7 +329,6 @@ impl Pmd {
     ) {
         let n = frames.len().min(BURST);
         let frames = &frames[..n];
-        self.begin_burst();
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
         extract_batch(
@@ -323,8 +338,27 @@ impl Pmd {
             &mut hashes[..n],
             &mut self.extract_stats,
         );
+        self.process_keys(of, frames, &keys[..n], &hashes[..n], in_port, sink);
+    }
+
+    /// The datapath after extract: frames with their keys and EMC hashes
+    /// already computed (by [`extract_batch`], or by a NIC that missed them)
+    /// go through EMC → classifier → upcall and are executed. Returns where
+    /// each packet landed, so a caller need not look it up again.
+    pub fn process_keys(
+        &mut self,
+        of: &OfProto,
+        frames: &[&[u8]],
+        keys: &[FlowKey],
+        hashes: &[u32],
+        in_port: u32,
+        sink: &mut dyn PacketSink,
+    ) -> BurstOutcome {
+        let n = frames.len().min(keys.len()).min(hashes.len()).min(BURST);
+        self.begin_burst();
         let now = self.now_ns();
         let mut ids: [Option<FlowId>; BURST] = [None; BURST];
+        let mut landed: [Option<FlowId>; BURST] = [None; BURST];
         let alive = &self.alive;
         let is_alive = |id: FlowId| alive.get(id as usize).copied().unwrap_or(false);
         let emc_hits = self
@@ -351,9 +385,11 @@ impl Pmd {
                 m += 1;
             }
             let mut out: [Option<FlowId>; BURST] = [None; BURST];
-            let before = self.dpcls.stats().subtable_lookups;
-            let found = self.dpcls.lookup_batch(&mk[..m], &mut out[..m]);
-            self.stats.subtable_lookups += self.dpcls.stats().subtable_lookups - before;
+            let mut visited = 0;
+            let found = self
+                .dpcls
+                .lookup_batch_counted(&mk[..m], &mut out[..m], &mut visited);
+            self.stats.subtable_lookups += visited;
             self.stats.megaflow_hits += found.count_ones() as u64;
             for j in 0..m {
                 if let Some(id) = out[j] {
@@ -371,12 +407,16 @@ impl Pmd {
         // Upcalls, one packet at a time; a packet whose megaflow an earlier
         // packet of this burst just installed finds it here.
         let mut upcall_actions: [Option<Vec<OdpAction>>; BURST] = Default::default();
+        let upcalls = miss;
         while miss != 0 {
             let i = miss.trailing_zeros() as usize;
             miss &= miss - 1;
             match self.upcall(of, &keys[i], now) {
                 Upcall::Existing(id) => ids[i] = Some(id),
-                Upcall::Executed(acts) => upcall_actions[i] = Some(acts),
+                Upcall::Executed { actions, installed } => {
+                    upcall_actions[i] = Some(actions);
+                    landed[i] = installed;
+                }
             }
         }
         // Execute.
@@ -387,6 +427,7 @@ impl Pmd {
             let acts: &[OdpAction] = if let Some(a) = &upcall_actions[i] {
                 a
             } else if let Some(id) = ids[i] {
+                landed[i] = Some(id);
                 match self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) {
                     Some(f) => {
                         f.packets += 1;
@@ -421,6 +462,10 @@ impl Pmd {
             }
             self.stats.tx_packets += outs;
         }
+        BurstOutcome {
+            flows: landed,
+            upcalls,
+        }
     }
 
     /// Starts a burst: forgets the previous burst's installs. Call before
@@ -447,14 +492,19 @@ impl Pmd {
         }
         let t = of.translate(key, false);
         self.stats.xlate_subtables += t.subtables_visited as u64;
+        let mut installed = None;
         if self.n_flows >= self.flow_limit() {
             self.stats.upcall_flow_limit += 1;
         } else if let Some(id) = self.install(key, t.mask, t.actions.clone(), now) {
             self.stats.upcall_installs += 1;
             self.recent.push((t.mask, key.masked(&t.mask), id));
+            installed = Some(id);
         }
         self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
-        Upcall::Executed(t.actions)
+        Upcall::Executed {
+            actions: t.actions,
+            installed,
+        }
     }
 
     /// Ranks the classifier's subtables if a second has passed (OVS does this per PMD).

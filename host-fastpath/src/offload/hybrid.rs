@@ -15,7 +15,7 @@ use super::hw::{HwError, HwLookup};
 use super::manager::{OffloadConfig, OffloadManager};
 use super::OffloadCounters;
 use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
-use crate::extract::{extract_batch, ExtractStats};
+use crate::extract::extract_batch;
 use crate::odp::ExecStats;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
@@ -37,7 +37,6 @@ pub struct HybridDp<H: HwLookup> {
     pub pmd: Pmd,
     /// The offload manager (and through it the hardware).
     pub mgr: OffloadManager<H>,
-    extract_stats: ExtractStats,
     exec_stats: ExecStats,
     scratch: Vec<u8>,
     results: Vec<(u32, abi::regs::LookupResult)>,
@@ -50,7 +49,6 @@ impl<H: HwLookup> HybridDp<H> {
         HybridDp {
             pmd,
             mgr: OffloadManager::new(hw, cfg),
-            extract_stats: ExtractStats::default(),
             exec_stats: ExecStats::default(),
             scratch: Vec::with_capacity(2048),
             results: Vec::with_capacity(BURST),
@@ -90,7 +88,7 @@ impl<H: HwLookup> HybridDp<H> {
             in_port,
             &mut keys[..n],
             &mut hashes[..n],
-            &mut self.extract_stats,
+            &mut self.pmd.extract_stats,
         );
         const TAGS: [u32; BURST] = {
             let mut t = [0u32; BURST];
@@ -211,7 +209,7 @@ impl<H: HwLookup> HybridDp<H> {
                     continue;
                 }
             }
-            self.software_packet(of, frames[i], &keys[i], in_port, sink);
+            self.software_packet(of, frames[i], &keys[i], hashes[i], in_port, sink);
         }
         self.since_rank += n as u64;
         if self.since_rank >= self.mgr.config().rank_interval_packets {
@@ -231,15 +229,19 @@ impl<H: HwLookup> HybridDp<H> {
         of: &OfProto,
         frame: &[u8],
         key: &FlowKey,
+        hash: u32,
         in_port: u32,
         sink: &mut dyn PacketSink,
     ) {
-        let before = self.pmd.stats;
         self.mgr.counters.bytes += frame.len() as u64;
-        self.pmd.process_burst(of, &[frame], in_port, sink);
-        let upcall = self.pmd.stats.upcalls != before.upcalls;
-        if let Some(id) = self.pmd.dpcls.lookup(key) {
+        // The key and hash come from this burst's extract: no second parse,
+        // and the outcome names the flow, so no second classifier lookup.
+        let out = self
+            .pmd
+            .process_keys(of, &[frame], &[*key], &[hash], in_port, sink);
+        if let Some(id) = out.flows[0] {
             let now = self.pmd.now_ns();
+            let upcall = out.upcalls & 1 != 0;
             self.mgr
                 .on_software_packet(&mut self.pmd, id, key, upcall, now);
         }
