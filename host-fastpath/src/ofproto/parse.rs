@@ -272,8 +272,13 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
             }
             "cookie" => {
                 let v = need(v)?;
-                let v = v.split_once('/').map(|x| x.0).unwrap_or(&v);
-                rule.cookie = parse_uint(v, u64::MAX as u128).map_err(|m| ctx.err(col, m))? as u64
+                // A cookie mask selects flows to modify or delete; like
+                // `ovs-ofctl add-flows`, an addition with one is an error
+                // rather than a silently dropped mask.
+                if v.contains('/') {
+                    return Err(ctx.err(col, "flow additions cannot use a cookie mask"));
+                }
+                rule.cookie = parse_uint(&v, u64::MAX as u128).map_err(|m| ctx.err(col, m))? as u64
             }
             "idle_timeout" => {
                 rule.idle_timeout =
@@ -859,5 +864,11 @@ mod tests {
         assert!(parse_rule("ip,nw_src=10.0.0.1").is_err());
         assert!(parse_rule("ip,actions=").is_err());
         assert!(parse_rule("table=1,ip,actions=goto_table:1").is_err());
+        let e = parse_rule("cookie=0x1/0xff,ip,actions=drop").unwrap_err();
+        assert!(e.msg.contains("cookie mask"), "{e}");
+        assert_eq!(
+            parse_rule("cookie=0x10,ip,actions=drop").unwrap().cookie,
+            0x10
+        );
     }
 }
