@@ -329,24 +329,33 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
     if !eth.is_empty() {
         out.push(format!("eth({})", eth.join(",")));
     }
-    for (name, f) in [("vlan", Field::VlanTci), ("vlan2", Field::VlanTci2)] {
+    // Tags print as Open vSwitch does: each present tag is `vlan(...)`
+    // followed by `encap(...)` holding what is inside it. The key has no
+    // TPID (802.1Q and 802.1ad tags match alike), so no outer `eth_type` is
+    // printed for a tag. A mask on an absent tag prints as `vlan(none)`.
+    let mut tags: Vec<String> = Vec::new();
+    for f in [Field::VlanTci, Field::VlanTci2] {
         let m = mk(f);
-        if m != 0 {
-            let v = key.get(f);
-            if v & VLAN_PRESENT as u64 == 0 && m & VLAN_PRESENT as u64 != 0 {
-                out.push(format!("{name}(none)"));
-            } else {
-                let mut p = Vec::new();
-                if m & 0x0fff != 0 {
-                    p.push(format!("vid={}", dp_num(v & 0x0fff, m & 0x0fff, 0x0fff)));
-                }
-                if m & 0xe000 != 0 {
-                    p.push(format!("pcp={}", dp_num(v >> 13, m >> 13, 7)));
-                }
-                out.push(format!("{name}({})", p.join(",")));
-            }
+        if m == 0 {
+            continue;
         }
+        let v = key.get(f);
+        if v & VLAN_PRESENT as u64 == 0 {
+            if m & VLAN_PRESENT as u64 != 0 {
+                out.push("vlan(none)".into());
+            }
+            break;
+        }
+        let mut p = Vec::new();
+        if m & 0x0fff != 0 {
+            p.push(format!("vid={}", dp_num(v & 0x0fff, m & 0x0fff, 0x0fff)));
+        }
+        if m & 0xe000 != 0 {
+            p.push(format!("pcp={}", dp_num(v >> 13, m >> 13, 7)));
+        }
+        tags.push(format!("vlan({})", p.join(",")));
     }
+    let outer = std::mem::take(&mut out);
     let dl = key.get(Field::DlType) as u16;
     if mk(Field::DlType) != 0 {
         out.push(format!("eth_type({:#06x})", dl));
@@ -464,7 +473,15 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
             tcp_flags_str(g(Field::TcpFlags), mk(Field::TcpFlags))
         ));
     }
-    out.join(",")
+    let mut inner = out.join(",");
+    for tag in tags.iter().rev() {
+        inner = format!("{tag},encap({inner})");
+    }
+    let mut all = outer;
+    if !inner.is_empty() {
+        all.push(inner);
+    }
+    all.join(",")
 }
 
 #[cfg(test)]
@@ -499,5 +516,21 @@ mod tests {
             "recirc_id=0,eth,tcp,in_port=1,nw_src=10.0.0.0/30,nw_frag=no,tp_dst=0x40/0xfff0"
         );
         assert!(format_dp_flow(&k, &m).ends_with("tcp(dst=64/0xfff0)"));
+        // A tagged flow nests what is inside the tag in `encap(...)`.
+        k.set(Field::VlanTci, (VLAN_PRESENT | 10) as u64);
+        m.set(Field::VlanTci, 0x1fff);
+        assert_eq!(
+            format_dp_flow(&k, &m),
+            "recirc_id(0),in_port(1),vlan(vid=10),encap(eth_type(0x0800),\
+             ipv4(src=10.0.0.0/255.255.255.252,proto=6,frag=no),tcp(dst=64/0xfff0))"
+        );
+        k.set(Field::VlanTci2, (VLAN_PRESENT | (3 << 13) | 20) as u64);
+        m.set(Field::VlanTci2, 0xffff);
+        assert!(format_dp_flow(&k, &m).starts_with(
+            "recirc_id(0),in_port(1),vlan(vid=10),encap(vlan(vid=20,pcp=3),encap(eth_type(0x0800),"
+        ));
+        k.set(Field::VlanTci, 0);
+        k.set(Field::VlanTci2, 0);
+        assert!(format_dp_flow(&k, &m).contains("in_port(1),vlan(none),eth_type(0x0800)"));
     }
 }
