@@ -21,6 +21,7 @@ pub use parse::{parse_flow, parse_rules, Action, Match, ParseError, Rule};
 pub use xlate::Translation;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Errors loading a rule table.
 #[derive(Debug, thiserror::Error)]
@@ -91,12 +92,47 @@ impl std::str::FromStr for Prefixes {
 
 /// A bridge's OpenFlow tables.
 pub struct OfProto {
-    /// Every rule ever added, indexed by rule id (replaced rules stay, unreachable).
+    /// Every rule ever added, indexed by rule id (replaced, deleted and
+    /// expired rules stay, unreachable, so ids never move).
     pub rules: Vec<Rule>,
+    life: Vec<RuleLife>,
     tables: Vec<Option<Classifier>>,
     prefixes: Prefixes,
     /// When false, every megaflow is an exact match (`--no-megaflows`).
     pub megaflows: bool,
+}
+
+/// When a rule was added and last used, in ms on the datapath clock.
+///
+/// `used_ms` is atomic so packet threads holding `&OfProto` can record use
+/// (at an upcall, and when megaflow statistics are pushed back at
+/// revalidation, as Open vSwitch's xlate cache does) while expiry, which
+/// needs `&mut`, runs between passes.
+#[derive(Debug)]
+struct RuleLife {
+    added_ms: u64,
+    used_ms: AtomicU64,
+    live: bool,
+}
+
+/// Why a rule left its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RemovedReason {
+    /// No packet matched it for `idle_timeout` seconds.
+    IdleTimeout,
+    /// `hard_timeout` seconds passed since it was added.
+    HardTimeout,
+    /// Deleted by a request.
+    Delete,
+}
+
+/// A rule taken out of its table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemovedRule {
+    /// Rule id (index into [`OfProto::rules`]).
+    pub id: u32,
+    /// Why.
+    pub reason: RemovedReason,
 }
 
 impl OfProto {
@@ -104,6 +140,7 @@ impl OfProto {
     pub fn new(prefixes: Prefixes) -> Self {
         Self {
             rules: Vec::new(),
+            life: Vec::new(),
             tables: Vec::new(),
             prefixes,
             megaflows: true,
@@ -132,16 +169,106 @@ impl OfProto {
         Ok(Self::with_rules(rules, prefixes))
     }
 
-    /// Adds one rule (replacing one with the same table, match and priority).
+    /// Adds one rule at time 0 (replacing one with the same table, match and
+    /// priority).
     pub fn add_rule(&mut self, r: Rule) {
+        self.add_rule_at(r, 0);
+    }
+
+    /// Adds one rule at `now_ms` on the datapath clock, which its
+    /// `hard_timeout` and `idle_timeout` count from. Returns its id.
+    pub fn add_rule_at(&mut self, r: Rule, now_ms: u64) -> u32 {
         let t = r.table as usize;
         if self.tables.len() <= t {
             self.tables.resize_with(t + 1, || None);
         }
         let id = self.rules.len() as u32;
         let cls = self.tables[t].get_or_insert_with(|| Classifier::new(&self.prefixes.0));
-        cls.insert(&r.m, r.priority, id);
+        if let Some(old) = cls.insert(&r.m, r.priority, id) {
+            if let Some(l) = self.life.get_mut(old as usize) {
+                l.live = false;
+            }
+        }
         self.rules.push(r);
+        self.life.push(RuleLife {
+            added_ms: now_ms,
+            used_ms: AtomicU64::new(now_ms),
+            live: true,
+        });
+        id
+    }
+
+    /// Records that packets matched these rules at `now_ms` (for
+    /// `idle_timeout`). Unknown ids are ignored.
+    pub fn note_used(&self, rules: &[u32], now_ms: u64) {
+        for &id in rules {
+            if let Some(l) = self.life.get(id as usize) {
+                l.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether rule `id` is still in its table.
+    pub fn is_live(&self, id: u32) -> bool {
+        self.life.get(id as usize).is_some_and(|l| l.live)
+    }
+
+    /// Last use of rule `id` in ms (its addition time if never matched).
+    pub fn used_ms(&self, id: u32) -> Option<u64> {
+        self.life
+            .get(id as usize)
+            .map(|l| l.used_ms.load(Ordering::Relaxed))
+    }
+
+    /// Deletes rule `id` from its table; `None` if it is not live.
+    pub fn delete_rule(&mut self, id: u32) -> Option<RemovedRule> {
+        self.remove(id, RemovedReason::Delete)
+    }
+
+    /// Removes every rule whose `hard_timeout` or `idle_timeout` has passed
+    /// at `now_ms`, as Open vSwitch's `ofproto_rule_expire` does (hard
+    /// first). The caller revalidates its megaflows when this is non-empty.
+    pub fn expire(&mut self, now_ms: u64) -> Vec<RemovedRule> {
+        let mut out = Vec::new();
+        for id in 0..self.rules.len() {
+            let (r, l) = (&self.rules[id], &self.life[id]);
+            if !l.live || (r.hard_timeout == 0 && r.idle_timeout == 0) {
+                continue;
+            }
+            let reason = if r.hard_timeout > 0
+                && now_ms >= l.added_ms + u64::from(r.hard_timeout) * 1000
+            {
+                RemovedReason::HardTimeout
+            } else if r.idle_timeout > 0
+                && now_ms >= l.used_ms.load(Ordering::Relaxed) + u64::from(r.idle_timeout) * 1000
+            {
+                RemovedReason::IdleTimeout
+            } else {
+                continue;
+            };
+            out.extend(self.remove(id as u32, reason));
+        }
+        out
+    }
+
+    fn remove(&mut self, id: u32, reason: RemovedReason) -> Option<RemovedRule> {
+        let l = self.life.get_mut(id as usize).filter(|l| l.live)?;
+        l.live = false;
+        let r = &self.rules[id as usize];
+        let cls = self.tables.get_mut(r.table as usize)?.as_mut()?;
+        // The classifier holds one rule per (match, priority): it must be
+        // this one, since a replaced rule is no longer live.
+        let removed = cls.remove(&r.m, r.priority);
+        debug_assert_eq!(removed, Some(id));
+        Some(RemovedRule { id, reason })
+    }
+
+    /// Whether any live rule has a timeout (so callers can skip expiry).
+    pub fn has_timeouts(&self) -> bool {
+        self.rules
+            .iter()
+            .zip(&self.life)
+            .any(|(r, l)| l.live && (r.idle_timeout > 0 || r.hard_timeout > 0))
     }
 
     /// Rules installed (not counting replaced ones).
@@ -163,6 +290,7 @@ impl OfProto {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use abi::FlowKey;
 
     #[test]
     fn prefixes_parse() {
@@ -175,5 +303,87 @@ mod tests {
             .parse::<Prefixes>()
             .is_err());
         assert_eq!(Prefixes::default().0.len(), 4);
+    }
+
+    fn flow(text: &str) -> FlowKey {
+        parse_flow(text).unwrap().key()
+    }
+
+    /// The action list the tables give `key` (datapath actions, formatted).
+    fn actions(of: &OfProto, key: &FlowKey) -> String {
+        format!("{:?}", of.translate(key, false).actions)
+    }
+
+    #[test]
+    fn hard_and_idle_timeouts_remove_rules() {
+        let rules = parse_rules(
+            "priority=10,ip,nw_dst=10.0.0.1,hard_timeout=5,actions=output:2\n\
+             priority=10,ip,nw_dst=10.0.0.2,idle_timeout=3,actions=output:3\n\
+             priority=0,actions=output:9\n",
+            "t",
+        )
+        .unwrap();
+        let mut of = OfProto::new(Prefixes::default());
+        let ids: Vec<u32> = rules
+            .into_iter()
+            .map(|r| of.add_rule_at(r, 1_000))
+            .collect();
+        assert!(of.has_timeouts());
+        let k1 = flow("in_port=1,ip,nw_dst=10.0.0.1");
+        let k2 = flow("in_port=1,ip,nw_dst=10.0.0.2");
+        let (a1, a2, fallback) = (
+            actions(&of, &k1),
+            actions(&of, &k2),
+            actions(&of, &flow("in_port=1,arp")),
+        );
+        assert_ne!(a1, fallback);
+        assert_ne!(a2, fallback);
+        // Use at 3.5 s keeps the idle rule until 6.5 s.
+        of.note_used(&[ids[1]], 3_500);
+        assert_eq!(of.expire(4_000), vec![]);
+        assert_eq!(
+            of.expire(6_000),
+            vec![RemovedRule {
+                id: ids[0],
+                reason: RemovedReason::HardTimeout
+            }]
+        );
+        assert_eq!(actions(&of, &k1), fallback);
+        assert_eq!(actions(&of, &k2), a2);
+        assert_eq!(
+            of.expire(6_500),
+            vec![RemovedRule {
+                id: ids[1],
+                reason: RemovedReason::IdleTimeout
+            }]
+        );
+        assert_eq!(actions(&of, &k2), fallback);
+        assert!(!of.is_live(ids[0]) && !of.is_live(ids[1]) && of.is_live(ids[2]));
+        assert!(!of.has_timeouts());
+        assert_eq!(of.n_rules(), 1);
+        // Nothing is removed twice; the untimed rule stays.
+        assert_eq!(of.expire(1_000_000), vec![]);
+        assert_eq!(of.delete_rule(ids[0]), None);
+        assert_eq!(
+            of.delete_rule(ids[2]).map(|r| r.reason),
+            Some(RemovedReason::Delete)
+        );
+        assert_eq!(of.n_rules(), 0);
+    }
+
+    #[test]
+    fn replacing_a_rule_retires_the_old_one() {
+        let mut of = OfProto::new(Prefixes::default());
+        let r = parse_rules(
+            "ip,hard_timeout=1,actions=output:2\nip,actions=output:3\n",
+            "t",
+        )
+        .unwrap();
+        let old = of.add_rule_at(r[0].clone(), 0);
+        let new = of.add_rule_at(r[1].clone(), 0);
+        assert!(!of.is_live(old) && of.is_live(new));
+        // The replaced rule's hard timeout no longer applies.
+        assert_eq!(of.expire(10_000), vec![]);
+        assert_eq!(of.n_rules(), 1);
     }
 }
