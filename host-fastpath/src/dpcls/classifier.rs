@@ -1,24 +1,63 @@
 //! Tuple space search over the subtables of one in_port.
 //!
-//! Readers see an immutable, ranked vector of subtables through an
-//! [`ArcSwap`]; the writer (serialized by [`super::Dpcls`]) publishes a new
-//! vector to add, remove or re-rank subtables, and a reader still walking the
-//! old vector keeps its subtables alive until it drops its guard.
+//! Readers see a ranked list of subtables through an [`ArcSwap`]. The list
+//! has spare capacity: adding a subtable (the common change, one per new
+//! mask) fills the next free slot and then publishes the longer length, so
+//! it costs O(1) instead of copying the list (which, with hundreds of masks,
+//! was hundreds of reference-count updates per install). Removing or
+//! re-ranking subtables publishes a new list; a reader still walking the old
+//! one keeps its subtables alive until it drops its guard.
 
 use super::subtable::Subtable;
 use crate::FlowId;
 use abi::FlowKey;
 use arc_swap::ArcSwap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Slots of a list when a port gets its first subtable (doubled when full).
+const INITIAL_SLOTS: usize = 16;
+
+/// A ranked subtable list: `slots[..len]` are set, later slots are free for
+/// appends by the (single) writer.
+pub(crate) struct SubtableList {
+    slots: Box<[OnceLock<Arc<Subtable>>]>,
+    len: AtomicUsize,
+}
+
+impl SubtableList {
+    fn with_slots(items: Vec<Arc<Subtable>>, slots: usize) -> Self {
+        let n = items.len();
+        let mut v: Vec<OnceLock<Arc<Subtable>>> = items.into_iter().map(OnceLock::from).collect();
+        v.resize_with(slots.max(n), OnceLock::new);
+        Self {
+            slots: v.into_boxed_slice(),
+            len: AtomicUsize::new(n),
+        }
+    }
+
+    /// The published subtables, in rank order.
+    #[inline]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Subtable>> {
+        // Acquire pairs with the writer's release store of `len`: every slot
+        // below it is set.
+        let n = self.len.load(Ordering::Acquire);
+        self.slots[..n].iter().filter_map(|s| s.get())
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len.load(Ordering::Acquire)
+    }
+}
 
 pub(crate) struct Classifier {
-    subtables: ArcSwap<Vec<Arc<Subtable>>>,
+    subtables: ArcSwap<SubtableList>,
 }
 
 impl Classifier {
     pub(crate) fn new() -> Self {
         Self {
-            subtables: ArcSwap::from_pointee(Vec::new()),
+            subtables: ArcSwap::from_pointee(SubtableList::with_slots(Vec::new(), INITIAL_SLOTS)),
         }
     }
 
@@ -49,37 +88,46 @@ impl Classifier {
         map & !remaining
     }
 
-    /// The current subtable vector (readers and writer).
-    pub(crate) fn subtables(&self) -> Arc<Vec<Arc<Subtable>>> {
+    /// The current subtable list (readers and writer).
+    pub(crate) fn subtables(&self) -> Arc<SubtableList> {
         self.subtables.load_full()
     }
 
     pub(crate) fn is_empty(&self) -> bool {
-        self.subtables.load().is_empty()
-    }
-
-    /// Writer: the subtable of `mask`.
-    pub(crate) fn find(&self, mask: &FlowKey) -> Option<Arc<Subtable>> {
-        self.subtables
-            .load()
-            .iter()
-            .find(|st| st.mask == *mask)
-            .cloned()
+        self.subtables.load().len() == 0
     }
 
     /// Writer: appends a subtable (last in rank until the next ranking, as
     /// in OVS: a new mask has no hits yet).
     pub(crate) fn push(&self, st: Arc<Subtable>) {
-        let mut v = Vec::clone(&self.subtables.load());
+        let cur = self.subtables.load();
+        let n = cur.len();
+        if let Some(slot) = cur.slots.get(n) {
+            if slot.set(st.clone()).is_ok() {
+                cur.len.store(n + 1, Ordering::Release);
+                return;
+            }
+        }
+        // Full (or, never expected, a slot already taken): a list twice as
+        // large, so appends stay O(1) amortized.
+        let mut v: Vec<Arc<Subtable>> = cur.iter().cloned().collect();
         v.push(st);
-        self.subtables.store(Arc::new(v));
+        let slots = (2 * v.len()).max(INITIAL_SLOTS);
+        self.subtables
+            .store(Arc::new(SubtableList::with_slots(v, slots)));
     }
 
     /// Writer: removes the subtable (by identity).
     pub(crate) fn remove(&self, st: &Arc<Subtable>) {
-        let mut v = Vec::clone(&self.subtables.load());
-        v.retain(|s| !Arc::ptr_eq(s, st));
-        self.subtables.store(Arc::new(v));
+        let cur = self.subtables.load_full();
+        let v: Vec<Arc<Subtable>> = cur
+            .iter()
+            .filter(|s| !Arc::ptr_eq(s, st))
+            .cloned()
+            .collect();
+        let slots = cur.slots.len();
+        self.subtables
+            .store(Arc::new(SubtableList::with_slots(v, slots)));
     }
 
     /// Writer: re-sorts subtables by hits in the interval since the last
@@ -95,7 +143,9 @@ impl Classifier {
         let order: Vec<Arc<Subtable>> = v.into_iter().map(|(_, st)| st).collect();
         let unchanged = order.iter().zip(cur.iter()).all(|(a, b)| Arc::ptr_eq(a, b));
         if !unchanged {
-            self.subtables.store(Arc::new(order));
+            let slots = cur.slots.len();
+            self.subtables
+                .store(Arc::new(SubtableList::with_slots(order, slots)));
         }
     }
 }

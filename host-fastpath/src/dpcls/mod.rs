@@ -27,13 +27,16 @@ mod hugepage;
 mod prefetch;
 mod subtable;
 
-pub use cmap::{Cmap, CmapError, CmapWriterStats};
+#[doc(hidden)]
+pub use cmap::tune_pipeline as cmap_tune;
+pub use cmap::{Cmap, CmapError, CmapOccupancy, CmapWriterStats}; // TUNING ONLY
 
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
 use arc_swap::ArcSwap;
 use classifier::Classifier;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::time::{Duration, Instant};
@@ -125,10 +128,49 @@ struct Counters {
     subtable_lookups: AtomicU64,
 }
 
+/// Hasher for the writer's maps keyed by masks: the words are hashed with
+/// one multiply each (SipHash over 64 bytes cost more than the rest of an
+/// install); a mask is not attacker-chosen in a way that matters here, as
+/// every mask comes from our own translation.
+#[derive(Default, Clone, Copy)]
+struct WordHasher(u64);
+
+impl std::hash::Hasher for WordHasher {
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        for c in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(b));
+        }
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64)
+    }
+}
+
+type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+
 struct Writer {
     last_rank: Instant,
     /// Subtables per mask, over all ports.
-    mask_refs: HashMap<FlowKey, usize>,
+    mask_refs: WordMap<FlowKey, usize>,
+    /// Every subtable by (in_port, mask): an install finds its subtable with
+    /// one hash probe instead of comparing its mask with every subtable's.
+    by_mask: WordMap<(u32, FlowKey), Arc<Subtable>>,
 }
 
 type PortList = Vec<(u32, Arc<Classifier>)>;
@@ -185,7 +227,8 @@ impl Dpcls {
             created: Instant::now(),
             writer: Mutex::new(Writer {
                 last_rank: Instant::now(),
-                mask_refs: HashMap::new(),
+                mask_refs: WordMap::default(),
+                by_mask: WordMap::default(),
             }),
         }
     }
@@ -210,8 +253,8 @@ impl Dpcls {
             Some(c) => (c.clone(), false),
             None => (Arc::new(Classifier::new()), true),
         };
-        let (st, new_subtable) = match cls.find(mask) {
-            Some(st) => (st, false),
+        let (st, new_subtable) = match w.by_mask.get(&(port, *mask)) {
+            Some(st) => (st.clone(), false),
             None => (Arc::new(Subtable::new(*mask)), true),
         };
         if let Some(existing) = st.insert(&masked, flow)? {
@@ -220,6 +263,7 @@ impl Dpcls {
         // Publish bottom-up: the flow is in its subtable before the subtable
         // is listed, and the subtable before its port.
         if new_subtable {
+            w.by_mask.insert((port, *mask), st.clone());
             cls.push(st);
             *w.mask_refs.entry(*mask).or_insert(0) += 1;
             self.masks.store(w.mask_refs.len(), Relaxed);
@@ -241,11 +285,12 @@ impl Dpcls {
         let mut w = self.lock();
         let ports = self.ports.load_full();
         let cls = find_port(&ports, port)?;
-        let st = cls.find(mask)?;
+        let st = w.by_mask.get(&(port, *mask))?.clone();
         let flow = st.remove(&masked)?;
         self.flows.fetch_sub(1, Relaxed);
         if st.len() == 0 {
             cls.remove(&st);
+            w.by_mask.remove(&(port, *mask));
             if let Some(n) = w.mask_refs.get_mut(mask) {
                 *n -= 1;
                 if *n == 0 {
@@ -411,7 +456,7 @@ impl Dpcls {
     /// the offload manager that gives hardware mask slots to the busiest masks.
     pub fn masks(&self) -> Vec<(FlowKey, u64, usize)> {
         let _w = self.lock();
-        let mut agg: HashMap<FlowKey, (u64, usize)> = HashMap::new();
+        let mut agg: WordMap<FlowKey, (u64, usize)> = WordMap::default();
         for (_, c) in self.ports.load().iter() {
             for st in c.subtables().iter() {
                 let e = agg.entry(st.mask).or_insert((0, 0));

@@ -21,7 +21,7 @@
 use super::fields::{prereq_ok, Mf};
 use super::flow::{stage_masks, Flow, N_STAGES};
 use super::parse::Match;
-use super::trie::{PrefixTrie, TrieMatch};
+use super::trie::PrefixTrie;
 use abi::Field;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -76,27 +76,42 @@ struct RuleSet {
     list: Vec<(u16, RuleId)>,
 }
 
+/// Most (word, mask) pairs of a subtable's stages: the stages partition the
+/// bits, so each of the 13 words is split at most at the 3 stage borders.
+const MAX_STAGE_WORDS: usize = super::flow::FLOW_WORDS + N_STAGES - 1;
+
+/// One distinct rule mask. The first cache line holds everything a visit
+/// that is ruled out early reads (priority bound, stage layout, trie prefix
+/// lengths, single-hash indexes), the second the words each stage hashes:
+/// a visit touches two or three contiguous lines instead of fields spread
+/// over a 1.5 KB record (visits are most of a translation's time).
+#[repr(C, align(64))]
 struct Subtable {
+    max_priority: u16,
+    /// Indexed stages (all but the last).
+    n_idx: u8,
+    /// Bit i: stage i's index holds a single hash, `single[i]`, compared
+    /// instead of probing the map (e.g. every rule is `ip`).
+    single_map: u8,
+    /// Per stage (indexed and final): bitmap of the tries relevant to it
+    /// (only tries whose field the mask matches as a prefix).
+    stage_tries: [u8; N_STAGES],
+    /// Prefix length of the mask on each trie's field (0: none).
+    trie_plen: [u8; MAX_TRIES],
+    /// Stage i hashes the words `stage_words[end(i-1)..stage_end[i]]`.
+    stage_end: [u8; N_STAGES],
+    stage_words: [u8; MAX_STAGE_WORDS],
+    single: [u64; N_STAGES],
+    /// Mask of each entry of `stage_words`.
+    stage_word_masks: [u64; MAX_STAGE_WORDS],
+    indices: Vec<FastMap<u64, u32>>,
+    rules: FastMap<u64, Vec<RuleSet>>,
     mask: Flow,
     /// Cumulative masks of the indexed stages and of the final stage (what a
     /// miss at that stage un-wildcards).
     cum: [Flow; N_STAGES],
-    /// Each stage's own bits, and the words they touch; stage hashes chain.
-    /// Inline arrays: a subtable visit touches one contiguous record.
-    own: [Flow; N_STAGES],
-    own_words: [u16; N_STAGES],
-    n_stages: usize,
-    /// An index holding a single hash (e.g. every rule is `ip`) is checked by
-    /// comparing with it instead of probing the map.
-    single: [Option<u64>; N_STAGES],
-    /// Per stage (indexed and final): bitmap of the tries relevant to it.
-    stage_tries: [u8; N_STAGES],
-    indices: Vec<FastMap<u64, u32>>,
-    rules: FastMap<u64, Vec<RuleSet>>,
     n_rules: usize,
-    max_priority: u16,
     seq: u64,
-    trie_plen: [u32; MAX_TRIES],
     /// Prefix length of the mask over the 32 port bits (tp_src << 16 | tp_dst); 0: no ports.
     ports_mask_len: u32,
     ports_mask: u32,
@@ -109,7 +124,14 @@ struct Subtable {
 #[derive(Clone, Copy, Default)]
 struct TrieCtx {
     done: bool,
-    m: TrieMatch,
+    /// The wildcards already hold the address bits a rejection by this trie
+    /// needs (`maskbits` leading bits). Monotone within a lookup, so once
+    /// set every further rejection by this trie is a single bit test.
+    covered: bool,
+    /// Bit `n - 1`: some rule has an `n`-bit prefix matching the flow.
+    plens: u128,
+    /// Leading bits of the address that decided the trie lookup.
+    maskbits: u32,
 }
 
 /// Lookup statistics.
@@ -138,15 +160,55 @@ fn ports_of(f: &Flow) -> u32 {
 const HASH_BASIS: u64 = 0x9e37_79b9_7f4a_7c15;
 
 impl Subtable {
+    /// The chained hash of stage `i` of `f` from `basis`: exactly
+    /// [`Flow::hash_chain`] over the stage's own bits, reading only the
+    /// words the stage has bits in.
+    #[inline(always)]
+    fn stage_hash(&self, f: &Flow, i: usize, basis: u64) -> u64 {
+        let start = if i == 0 {
+            0
+        } else {
+            self.stage_end[i - 1] as usize
+        };
+        let end = self.stage_end[i] as usize;
+        let mut h = basis;
+        for k in start..end {
+            let w = f.w[self.stage_words[k] as usize] & self.stage_word_masks[k];
+            h = (h.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+        h ^ (h >> 29)
+    }
+
     /// Chained hashes of `f` at each stage (the last is the full-match hash).
     fn stage_hashes(&self, f: &Flow) -> [u64; N_STAGES] {
         let mut out = [0u64; N_STAGES];
         let mut h = HASH_BASIS;
-        for (i, o) in out.iter_mut().enumerate().take(self.n_stages) {
-            h = f.hash_chain(&self.own[i], self.own_words[i], h);
+        for (i, o) in out.iter_mut().enumerate().take(self.n_idx as usize + 1) {
+            h = self.stage_hash(f, i, h);
             *o = h;
         }
         out
+    }
+
+    /// Is the hash of the flow's first `i + 1` stages in stage `i`'s index?
+    #[inline(always)]
+    fn index_has(&self, i: usize, h: u64) -> bool {
+        if self.single_map & (1 << i) != 0 {
+            self.single[i] == h
+        } else {
+            self.indices[i].contains_key(&h)
+        }
+    }
+
+    /// Refreshes the single-hash shortcut of stage `i` after its index changed.
+    fn update_single(&mut self, i: usize) {
+        self.single_map &= !(1 << i);
+        if self.indices[i].len() == 1 {
+            if let Some(&h) = self.indices[i].keys().next() {
+                self.single[i] = h;
+                self.single_map |= 1 << i;
+            }
+        }
     }
 
     /// The best rule whose masked value equals `flow & mask`, given the full hash.
@@ -233,21 +295,32 @@ impl Classifier {
             cum.push(Flow::ZERO);
             own.push(Flow::ZERO);
         }
+        let mut trie_plen = [0u8; MAX_TRIES];
+        for (j, t) in self.tries.iter().enumerate() {
+            // At most 128 (IPv6), so it fits a byte.
+            trie_plen[j] = prefix_len(t.mf.get(mask), t.mf.width()).unwrap_or(0) as u8;
+        }
         let mut stage_tries = [0u8; N_STAGES];
-        for (slot, bits) in stage_tries.iter_mut().zip(own.iter().map(|part| {
-            let mut bits = 0u8;
+        for (slot, part) in stage_tries.iter_mut().zip(own.iter()) {
             for (j, t) in self.tries.iter().enumerate() {
-                if t.mf.get(part) != 0 {
-                    bits |= 1 << j;
+                if trie_plen[j] > 0 && t.mf.get(part) != 0 {
+                    *slot |= 1 << j;
                 }
             }
-            bits
-        })) {
-            *slot = bits;
         }
-        let mut trie_plen = [0; MAX_TRIES];
-        for (j, t) in self.tries.iter().enumerate() {
-            trie_plen[j] = prefix_len(t.mf.get(mask), t.mf.width()).unwrap_or(0);
+        let mut stage_end = [0u8; N_STAGES];
+        let mut stage_words = [0u8; MAX_STAGE_WORDS];
+        let mut stage_word_masks = [0u64; MAX_STAGE_WORDS];
+        let mut k = 0;
+        for (i, part) in own.iter().enumerate() {
+            for (w, &m) in part.w.iter().enumerate() {
+                if m != 0 {
+                    stage_words[k] = w as u8;
+                    stage_word_masks[k] = m;
+                    k += 1;
+                }
+            }
+            stage_end[i] = k as u8;
         }
         let ports_mask = ports_of(mask);
         let ports_mask_len = if ports_mask == 0 {
@@ -260,33 +333,25 @@ impl Classifier {
         l4_other.set(Field::TpDst, 0);
         let n_idx = cum.len() - 1;
         let st = Subtable {
+            max_priority: 0,
+            n_idx: n_idx as u8,
+            single_map: 0,
+            stage_tries,
+            trie_plen,
+            stage_end,
+            stage_words,
+            single: [0; N_STAGES],
+            stage_word_masks,
+            indices: (0..n_idx).map(|_| FastMap::default()).collect(),
+            rules: FastMap::default(),
             mask: *mask,
-            own_words: {
-                let mut w = [0u16; N_STAGES];
-                for (i, o) in own.iter().enumerate() {
-                    w[i] = o.word_map();
-                }
-                w
-            },
-            n_stages: own.len(),
-            own: {
-                let mut a = [Flow::ZERO; N_STAGES];
-                a[..own.len()].copy_from_slice(&own);
-                a
-            },
             cum: {
                 let mut a = [Flow::ZERO; N_STAGES];
                 a[..cum.len()].copy_from_slice(&cum);
                 a
             },
-            single: [None; N_STAGES],
-            stage_tries,
-            indices: (0..n_idx).map(|_| FastMap::default()).collect(),
-            rules: FastMap::default(),
             n_rules: 0,
-            max_priority: 0,
             seq: self.seq,
-            trie_plen,
             ports_mask_len,
             ports_mask,
             ports_trie: PrefixTrie::new(32),
@@ -324,7 +389,7 @@ impl Classifier {
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
         let hs = st.stage_hashes(&value);
-        let n_idx = st.indices.len();
+        let n_idx = st.n_idx as usize;
         let bucket = st.rules.entry(hs[n_idx]).or_default();
         let set = match bucket.iter().position(|r| r.value == value) {
             Some(i) => &mut bucket[i],
@@ -353,13 +418,13 @@ impl Classifier {
         set.top = list[0];
         for (i, &h) in hs.iter().enumerate().take(n_idx) {
             *st.indices[i].entry(h).or_insert(0) += 1;
-            st.single[i] = (st.indices[i].len() == 1).then_some(h);
+            st.update_single(i);
         }
         if st.ports_mask_len > 0 {
             st.ports_trie
                 .insert(ports_of(&value) as u128, st.ports_mask_len);
         }
-        let plens = st.trie_plen;
+        let plens = st.trie_plen.map(u32::from);
         st.n_rules += 1;
         let resort = st.n_rules == 1 || priority > st.max_priority;
         st.max_priority = st.max_priority.max(priority);
@@ -381,7 +446,7 @@ impl Classifier {
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
         let hs = st.stage_hashes(&value);
-        let n_idx = st.indices.len();
+        let n_idx = st.n_idx as usize;
         let bucket = st.rules.get_mut(&hs[n_idx])?;
         let bi = bucket.iter().position(|r| r.value == value)?;
         let set = &mut bucket[bi];
@@ -403,11 +468,7 @@ impl Classifier {
                     st.indices[i].remove(&h);
                 }
             }
-            st.single[i] = if st.indices[i].len() == 1 {
-                st.indices[i].keys().next().copied()
-            } else {
-                None
-            };
+            st.update_single(i);
         }
         if st.ports_mask_len > 0 {
             st.ports_trie
@@ -423,7 +484,7 @@ impl Classifier {
                 .max()
                 .unwrap_or(0);
         }
-        let plens = st.trie_plen;
+        let plens = st.trie_plen.map(u32::from);
         for (j, t) in self.tries.iter_mut().enumerate() {
             if plens[j] > 0 && Self::trie_eligible(t.mf, m) {
                 t.trie.remove(t.mf.get(&value), plens[j]);
@@ -482,7 +543,7 @@ impl Classifier {
                 }
             }
             let hs = st.stage_hashes(flow);
-            if let Some(&(prio, id)) = st.find(hs[st.indices.len()], flow) {
+            if let Some(&(prio, id)) = st.find(hs[st.n_idx as usize], flow) {
                 if best.is_none_or(|(_, p)| prio > p) {
                     best = Some((id, prio));
                 }
@@ -493,7 +554,7 @@ impl Classifier {
 
     /// OVS `check_tries`: can the prefix tries rule this subtable out at this
     /// stage? Sets the trie's bits in `wc` when they do.
-    #[inline]
+    #[inline(always)]
     fn check_tries(
         &self,
         st: &Subtable,
@@ -506,36 +567,48 @@ impl Classifier {
         while rel != 0 {
             let j = rel.trailing_zeros() as usize;
             rel &= rel - 1;
-            let plen = st.trie_plen[j];
-            if plen == 0 {
-                continue;
+            // Only tries with a prefix length are in `stage_tries`.
+            let plen = st.trie_plen[j] as u32;
+            let c = &mut ctx[j];
+            if !c.done {
+                self.init_trie_ctx(j, flow, c);
             }
-            let t = &self.tries[j];
-            if !ctx[j].done {
-                ctx[j].done = true;
-                ctx[j].m = if prereq_ok(t.mf.prereq, flow, None) {
-                    t.trie.lookup(t.mf.get(flow))
-                } else {
-                    TrieMatch {
-                        plens: u128::MAX,
-                        maskbits: 0,
-                    }
-                };
-            }
-            let m = ctx[j].m;
-            if m.plens & (1u128 << (plen - 1)) == 0 {
-                let w = t.mf.width();
-                if m.maskbits <= plen {
-                    t.mf.unwildcard(wc, prefix_mask(w, m.maskbits));
+            if (c.plens >> (plen - 1)) & 1 == 0 {
+                // No rule has a `plen`-bit prefix matching the flow: this
+                // subtable cannot match, given the first `maskbits` bits.
+                if c.covered {
                     return true;
                 }
-                let need = prefix_mask(w, m.maskbits);
+                let t = &self.tries[j];
+                let need = prefix_mask(t.mf.width(), c.maskbits);
+                if c.maskbits <= plen {
+                    t.mf.unwildcard(wc, need);
+                    c.covered = true;
+                    return true;
+                }
                 if t.mf.get(wc) & need == need {
+                    c.covered = true;
                     return true;
                 }
             }
         }
         false
+    }
+
+    /// The trie lookup of field `j`, done once per classifier lookup and
+    /// only when some subtable needs it.
+    #[cold]
+    fn init_trie_ctx(&self, j: usize, flow: &Flow, c: &mut TrieCtx) {
+        let t = &self.tries[j];
+        c.done = true;
+        if prereq_ok(t.mf.prereq, flow, None) {
+            let m = t.trie.lookup(t.mf.get(flow));
+            c.plens = m.plens;
+            c.maskbits = m.maskbits;
+        } else {
+            c.plens = u128::MAX;
+            c.maskbits = 0;
+        }
     }
 
     #[inline]
@@ -546,7 +619,7 @@ impl Classifier {
         ctx: &mut [TrieCtx; MAX_TRIES],
         wc: &mut Flow,
     ) -> Option<(RuleId, u16)> {
-        let n_idx = st.indices.len();
+        let n_idx = st.n_idx as usize;
         let mut h = HASH_BASIS;
         for i in 0..n_idx {
             if self.check_tries(st, i, flow, ctx, wc) {
@@ -555,17 +628,13 @@ impl Classifier {
                 }
                 return None;
             }
-            h = flow.hash_chain(&st.own[i], st.own_words[i], h);
-            let present = match st.single[i] {
-                Some(x) => x == h,
-                None => st.indices[i].contains_key(&h),
-            };
-            if !present {
+            h = st.stage_hash(flow, i, h);
+            if !st.index_has(i, h) {
                 wc.or_with(&st.cum[i]);
                 return None;
             }
         }
-        h = flow.hash_chain(&st.own[n_idx], st.own_words[n_idx], h);
+        h = st.stage_hash(flow, n_idx, h);
         if self.check_tries(st, n_idx, flow, ctx, wc) {
             if n_idx > 0 {
                 wc.or_with(&st.cum[n_idx - 1]);
