@@ -27,9 +27,7 @@ mod hugepage;
 mod prefetch;
 mod subtable;
 
-#[doc(hidden)]
-pub use cmap::tune_pipeline as cmap_tune;
-pub use cmap::{Cmap, CmapError, CmapOccupancy, CmapWriterStats}; // TUNING ONLY
+pub use cmap::{Cmap, CmapError, CmapWriterStats};
 
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
