@@ -144,6 +144,18 @@ pub struct CmapWriterStats {
     pub failed_placements: u64,
 }
 
+/// Where the slots of a map sit (see [`Cmap::occupancy`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CmapOccupancy {
+    /// Buckets in the live array.
+    pub buckets: usize,
+    /// Used slots in their hash's first candidate bucket: a batch lookup
+    /// finds these with one bucket line.
+    pub first: usize,
+    /// Used slots in their second candidate bucket (a second bucket line).
+    pub second: usize,
+}
+
 #[repr(C, align(64))]
 struct Bucket {
     seq: AtomicU32,
@@ -370,6 +382,29 @@ impl Cmap {
     /// Writer-side event counters.
     pub fn writer_stats(&self) -> CmapWriterStats {
         self.lock().stats
+    }
+
+    /// Counts used slots by candidate (under the writer lock; walks the
+    /// whole array, for tests and diagnostics).
+    pub fn occupancy(&self) -> CmapOccupancy {
+        let _w = self.lock();
+        let a = self.array();
+        let mut o = CmapOccupancy {
+            buckets: a.buckets.len(),
+            ..CmapOccupancy::default()
+        };
+        for (bi, b) in a.buckets.iter().enumerate() {
+            for s in 0..BUCKET_SLOTS {
+                if b.entry[s].load(Relaxed) != EMPTY {
+                    if a.candidates(b.hash[s].load(Relaxed))[0] == bi {
+                        o.first += 1;
+                    } else {
+                        o.second += 1;
+                    }
+                }
+            }
+        }
+        o
     }
 
     // ------------------------------------------------------------------

@@ -27,7 +27,7 @@ mod hugepage;
 mod prefetch;
 mod subtable;
 
-pub use cmap::{Cmap, CmapError, CmapWriterStats};
+pub use cmap::{Cmap, CmapError, CmapOccupancy, CmapWriterStats};
 
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
