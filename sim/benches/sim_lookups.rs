@@ -1,11 +1,13 @@
 //! Simulated lookups per second: back-to-back keys (II = 1) through the
 //! Verilated pipeline, default geometry, a table mix of EMC hits, megaflow
 //! hits and misses. `cargo bench -p sim --bench sim_lookups`.
+//! `lookups_default_geometry_burst4096` runs the default (fast) model,
+//! `lookups_exact_model_burst4096` the exact RTL.
 
 use abi::{Field, FlowKey};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use driver::{EmcPolicy, Nic};
-use sim::SimNic;
+use sim::{ModelKind, SimNic};
 
 const BURST: usize = 4096;
 
@@ -21,7 +23,24 @@ fn key(i: u64) -> FlowKey {
 }
 
 fn bench(c: &mut Criterion) {
-    let sim = match SimNic::new() {
+    let mut g = c.benchmark_group("sim");
+    g.throughput(Throughput::Elements(BURST as u64));
+    g.sample_size(20);
+    for (kind, name) in [
+        (ModelKind::Fast, "lookups_default_geometry_burst4096"),
+        (ModelKind::Exact, "lookups_exact_model_burst4096"),
+    ] {
+        bench_model(&mut g, kind, name);
+    }
+    g.finish();
+}
+
+fn bench_model(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    kind: ModelKind,
+    name: &str,
+) {
+    let sim = match SimNic::with_model(kind) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("sim_lookups: {e}");
@@ -66,10 +85,7 @@ fn bench(c: &mut Criterion) {
         .collect();
     let tags: Vec<u32> = (0..BURST as u32).collect();
     let mut out = Vec::with_capacity(BURST);
-    let mut g = c.benchmark_group("sim");
-    g.throughput(Throughput::Elements(BURST as u64));
-    g.sample_size(20);
-    g.bench_function("lookups_default_geometry_burst4096", |b| {
+    g.bench_function(name, |b| {
         b.iter(|| {
             out.clear();
             if let Err(e) = nic.device().lookup_burst(&keys, &tags, &mut out) {
@@ -78,7 +94,6 @@ fn bench(c: &mut Criterion) {
             out.len()
         })
     });
-    g.finish();
 }
 
 criterion_group!(benches, bench);

@@ -1,71 +1,19 @@
-// Lifecycle, waveform and the per-cycle step of the Verilated fastpath_top.
-// Everything the Rust side needs in the hot loop is one call per clock
-// (fpsim_cycle): set every input, settle, sample every output, rising edge.
+// Lifecycle, waveform and the per-cycle step of the Verilated fastpath_top
+// (fast or exact model). Everything the Rust side needs in the hot loop is
+// one call per clock (fpsim_cycle: set every input, settle, sample every
+// output, rising edge), or one call per burst of lookups (fpsim_lookups).
 #include "model.h"
 #include "cycle.h"
+#include <cstring>
 
-extern "C" {
+namespace {
 
-// Creates the model; `vcd_path` (nullable) starts a waveform. Returns null if
-// the waveform file cannot be opened.
-FpSim* fpsim_new(const char* vcd_path, uint64_t half_period_ps) {
-    FpSim* m = new FpSim();
-    m->ctx = new VerilatedContext();
-    m->half_ps = half_period_ps ? half_period_ps : 1;
-    m->time_ps = 0;
-    m->vcd = nullptr;
-    if (vcd_path) {
-        // Tracing is compiled in but costs (almost) nothing until switched on.
-        m->ctx->traceEverOn(true);
-    }
-    m->top = new Vfastpath_top(m->ctx, "fastpath_top");
-    if (vcd_path) {
-        m->vcd = new VerilatedVcdC();
-        m->top->trace(m->vcd, 99);
-        m->vcd->open(vcd_path);
-        if (!m->vcd->isOpen()) {
-            delete m->vcd;
-            m->vcd = nullptr;
-            m->top->final();
-            delete m->top;
-            delete m->ctx;
-            delete m;
-            return nullptr;
-        }
-    }
-    m->top->clock = 0;
-    // One evaluation before the first rising edge, so that edge is seen as one.
-    m->top->eval();
-    return m;
-}
-
-void fpsim_free(FpSim* m) {
-    if (!m) return;
-    if (m->vcd) {
-        m->vcd->close();
-        delete m->vcd;
-    }
-    m->top->final();
-    delete m->top;
-    delete m->ctx;
-    delete m;
-}
-
-void fpsim_eval(FpSim* m) { m->top->eval(); }
-
-void fpsim_flush(FpSim* m) {
-    if (m->vcd) m->vcd->flush();
-}
-
-void fpsim_cycle(FpSim* m, const FpCycleIn* in, FpCycleOut* out) {
-    Vfastpath_top* t = m->top;
-    t->clock = 0;
+// Drives every input of `in` (lookup port included).
+template <class T>
+inline void set_inputs(T* t, const FpCycleIn* in) {
     t->reset = in->reset;
     t->lk_valid = in->lk_valid;
-    for (int i = 0; i < 8; i++) {
-        t->lk_key[2 * i] = (uint32_t)in->lk_key[i];
-        t->lk_key[2 * i + 1] = (uint32_t)(in->lk_key[i] >> 32);
-    }
+    std::memcpy(&t->lk_key[0], in->lk_key, sizeof in->lk_key);
     t->lk_tag = in->lk_tag;
     t->res_ready = in->res_ready;
     t->s_axil_awaddr = in->awaddr;
@@ -79,7 +27,29 @@ void fpsim_cycle(FpSim* m, const FpCycleIn* in, FpCycleOut* out) {
     t->s_axil_arprot = 0;
     t->s_axil_arvalid = in->arvalid;
     t->s_axil_rready = in->rready;
+}
+
+// Falling edge (inputs already set) and settle; the caller samples outputs
+// between this and rise().
+template <class T>
+inline void fall(FpSim* m, T* t) {
+    t->clock = 0;
     t->eval();
+    if (m->vcd) m->vcd->dump(m->time_ps);
+}
+
+template <class T>
+inline void rise(FpSim* m, T* t) {
+    t->clock = 1;
+    t->eval();
+    if (m->vcd) m->vcd->dump(m->time_ps + m->half_ps);
+    m->time_ps += 2 * m->half_ps;
+}
+
+template <class T>
+void cycle(FpSim* m, T* t, const FpCycleIn* in, FpCycleOut* out) {
+    set_inputs(t, in);
+    fall(m, t);
     out->lk_ready = t->lk_ready;
     out->res_valid = t->res_valid;
     out->res_word = t->res_word;
@@ -93,11 +63,126 @@ void fpsim_cycle(FpSim* m, const FpCycleIn* in, FpCycleOut* out) {
     out->rvalid = t->s_axil_rvalid;
     out->rdata = t->s_axil_rdata;
     out->rresp = t->s_axil_rresp;
-    if (m->vcd) m->vcd->dump(m->time_ps);
-    t->clock = 1;
-    t->eval();
-    if (m->vcd) m->vcd->dump(m->time_ps + m->half_ps);
-    m->time_ps += 2 * m->half_ps;
+    rise(m, t);
+}
+
+// The same cycles fpsim_cycle would run for this burst, without a call (and
+// a copy of every port) per clock: only the lookup port changes.
+template <class T>
+void lookups(FpSim* m, T* t, const FpCycleIn* in, FpLookupRun* run) {
+    set_inputs(t, in);
+    const bool res_ready = in->res_ready != 0;
+    const uint64_t want = run->owed + run->n;
+    uint64_t acc = 0, taken = 0, c = 0;
+    while ((acc < run->n || taken < want) && taken < run->cap && c < run->max_cycles) {
+        const bool offer = acc < run->n;
+        t->lk_valid = offer;
+        if (offer) {
+            std::memcpy(&t->lk_key[0], run->keys[acc].key, sizeof run->keys[acc].key);
+            t->lk_tag = run->keys[acc].tag;
+        }
+        fall(m, t);
+        if (offer && t->lk_ready) run->accepted_at[acc++] = c;
+        if (t->res_valid && res_ready) {
+            FpLookupResult* r = &run->results[taken++];
+            r->word = t->res_word;
+            r->tag = t->res_tag;
+            r->hash = t->res_hash;
+            r->cycle = c;
+        }
+        rise(m, t);
+        c++;
+    }
+    t->lk_valid = 0;
+    run->accepted = acc;
+    run->taken = taken;
+    run->cycles = c;
+}
+
+}  // namespace
+
+extern "C" {
+
+// Creates a model: the exact one if `exact` or `vcd_path` (nullable: starts a
+// waveform; only the exact model is traceable), else the fast one. Returns
+// null if the waveform file cannot be opened.
+FpSim* fpsim_new(int exact, const char* vcd_path, uint64_t half_period_ps) {
+    FpSim* m = new FpSim();
+    m->ctx = new VerilatedContext();
+    m->half_ps = half_period_ps ? half_period_ps : 1;
+    m->time_ps = 0;
+    m->vcd = nullptr;
+    m->fast = nullptr;
+    m->exact = nullptr;
+    if (vcd_path) {
+        m->ctx->traceEverOn(true);
+        exact = 1;
+    }
+    if (exact) {
+        m->exact = new Vfastpath_top_exact(m->ctx, "fastpath_top");
+    } else {
+        m->fast = new Vfastpath_top_fast(m->ctx, "fastpath_top");
+    }
+    if (vcd_path) {
+        m->vcd = new VerilatedVcdC();
+        m->exact->trace(m->vcd, 99);
+        m->vcd->open(vcd_path);
+        if (!m->vcd->isOpen()) {
+            delete m->vcd;
+            m->exact->final();
+            delete m->exact;
+            delete m->ctx;
+            delete m;
+            return nullptr;
+        }
+    }
+    // One evaluation before the first rising edge, so that edge is seen as one.
+    if (m->fast) {
+        m->fast->clock = 0;
+        m->fast->eval();
+    } else {
+        m->exact->clock = 0;
+        m->exact->eval();
+    }
+    return m;
+}
+
+int fpsim_is_exact(const FpSim* m) { return m->exact != nullptr; }
+
+void fpsim_free(FpSim* m) {
+    if (!m) return;
+    if (m->vcd) {
+        m->vcd->close();
+        delete m->vcd;
+    }
+    if (m->fast) {
+        m->fast->final();
+        delete m->fast;
+    } else {
+        m->exact->final();
+        delete m->exact;
+    }
+    delete m->ctx;
+    delete m;
+}
+
+void fpsim_eval(FpSim* m) {
+    if (m->fast) m->fast->eval();
+    else m->exact->eval();
+}
+
+void fpsim_flush(FpSim* m) {
+    if (m->vcd) m->vcd->flush();
+}
+
+void fpsim_cycle(FpSim* m, const FpCycleIn* in, FpCycleOut* out) {
+    if (m->fast) cycle(m, m->fast, in, out);
+    else cycle(m, m->exact, in, out);
+}
+
+void fpsim_lookups(FpSim* m, const FpCycleIn* in, FpLookupRun* run) {
+    if (m->fast) lookups(m, m->fast, in, run);
+    else lookups(m, m->exact, in, run);
 }
 
 }  // extern "C"

@@ -1,4 +1,5 @@
-//! The Verilated model behind a safe handle: one call per clock cycle.
+//! The Verilated models behind a safe handle: one call per clock cycle, or
+//! one per burst of lookups.
 
 use std::ffi::CString;
 use std::os::raw::c_char;
@@ -96,15 +97,96 @@ pub struct CycleOut {
 const _: () = assert!(std::mem::size_of::<CycleIn>() == 96);
 const _: () = assert!(std::mem::size_of::<CycleOut>() == 40);
 
+/// A key with its tag, as the lookup port takes them (csrc/cycle.h
+/// `FpKeyTag`).
+#[repr(C, align(64))]
+#[derive(Clone, Copy, Debug)]
+pub struct KeyTag {
+    /// Key words.
+    pub key: [u64; 8],
+    /// Tag returned with the result.
+    pub tag: u32,
+    _pad: [u32; 15],
+}
+
+impl KeyTag {
+    /// A key and its tag.
+    pub fn new(key: [u64; 8], tag: u32) -> KeyTag {
+        KeyTag {
+            key,
+            tag,
+            _pad: [0; 15],
+        }
+    }
+}
+
+/// A result taken from the lookup port during [`Model::lookups`]
+/// (csrc/cycle.h `FpLookupResult`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupOut {
+    /// `res_word`.
+    pub word: u64,
+    /// Cycle of the run in which it was taken (0 = the run's first).
+    pub cycle: u64,
+    /// `res_tag`.
+    pub tag: u32,
+    /// `res_hash`.
+    pub hash: u32,
+}
+
+/// What [`Model::lookups`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LookupRun {
+    /// Keys accepted (a prefix of those given).
+    pub accepted: usize,
+    /// Results taken.
+    pub taken: usize,
+    /// Clock cycles run.
+    pub cycles: u64,
+}
+
+#[repr(C)]
+struct FpLookupRun {
+    keys: *const KeyTag,
+    n: u64,
+    owed: u64,
+    max_cycles: u64,
+    accepted_at: *mut u64,
+    results: *mut LookupOut,
+    cap: u64,
+    accepted: u64,
+    taken: u64,
+    cycles: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<KeyTag>() == 128);
+const _: () = assert!(std::mem::size_of::<LookupOut>() == 24);
+
+/// Which Verilated build of `fastpath_top` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// The emitted RTL with its nine hash units (XOR matrices) replaced by a
+    /// stand-in proven equal to them on every input (one CRC32-C
+    /// instruction per key word instead of 256 parity trees); everything
+    /// else — registers, RAMs, compares, latency — is the RTL. Not
+    /// traceable. The default.
+    Fast,
+    /// The emitted RTL, untouched; traceable (waveforms).
+    Exact,
+}
+
 extern "C" {
-    fn fpsim_new(vcd_path: *const c_char, half_period_ps: u64) -> *mut FpSim;
+    fn fpsim_new(exact: i32, vcd_path: *const c_char, half_period_ps: u64) -> *mut FpSim;
+    fn fpsim_is_exact(m: *const FpSim) -> i32;
     fn fpsim_free(m: *mut FpSim);
     fn fpsim_eval(m: *mut FpSim);
     fn fpsim_flush(m: *mut FpSim);
     fn fpsim_cycle(m: *mut FpSim, input: *const CycleIn, output: *mut CycleOut);
+    fn fpsim_lookups(m: *mut FpSim, input: *const CycleIn, run: *mut FpLookupRun);
 }
 
-/// One Verilated `fastpath_top`, owned exclusively.
+/// One Verilated `fastpath_top` (fast or exact), owned exclusively.
 pub struct Model {
     raw: NonNull<FpSim>,
 }
@@ -122,8 +204,10 @@ impl std::fmt::Debug for Model {
 
 impl Model {
     /// Creates the model (clock low, evaluated once); with `vcd`, every
-    /// cycle is written to that file. `None` if the file cannot be opened.
-    pub fn new(vcd: Option<&Path>, half_period_ps: u64) -> Option<Model> {
+    /// cycle is written to that file, and the model is the exact one
+    /// whatever `kind` says (only it is traceable). `None` if the file
+    /// cannot be opened.
+    pub fn new(kind: ModelKind, vcd: Option<&Path>, half_period_ps: u64) -> Option<Model> {
         let path = match vcd {
             Some(p) => Some(CString::new(p.as_os_str().as_encoded_bytes()).ok()?),
             None => None,
@@ -131,8 +215,18 @@ impl Model {
         let ptr = path.as_ref().map_or(std::ptr::null(), |p| p.as_ptr());
         // SAFETY: `ptr` is null or a NUL-terminated string that outlives the
         // call; fpsim_new copies what it keeps.
-        let raw = unsafe { fpsim_new(ptr, half_period_ps) };
+        let raw = unsafe { fpsim_new((kind == ModelKind::Exact) as i32, ptr, half_period_ps) };
         NonNull::new(raw).map(|raw| Model { raw })
+    }
+
+    /// Which model this is.
+    pub fn kind(&self) -> ModelKind {
+        // SAFETY: live model.
+        if unsafe { fpsim_is_exact(self.raw.as_ptr()) } != 0 {
+            ModelKind::Exact
+        } else {
+            ModelKind::Fast
+        }
     }
 
     /// One clock cycle: applies `input` with the clock low, settles, samples
@@ -144,6 +238,55 @@ impl Model {
         // layout (checked sizes, same field order and types).
         unsafe { fpsim_cycle(self.raw.as_ptr(), input, &mut out) };
         out
+    }
+
+    /// Runs the clock cycles [`Model::cycle`] would run with `input` held
+    /// and the lookup port fed `keys` back to back: each cycle offers the
+    /// next key not yet accepted (`lk_valid`), records the cycle of each
+    /// acceptance in `accepted_at` and every result shown while
+    /// `input.res_ready` in `results`. Stops once every key was accepted and
+    /// `owed + keys.len()` results were taken, when `results` is full, or
+    /// after `max_cycles`. One call for the whole burst: per clock only the
+    /// lookup port is touched.
+    pub fn lookups(
+        &mut self,
+        input: &CycleIn,
+        keys: &[KeyTag],
+        owed: usize,
+        max_cycles: u64,
+        accepted_at: &mut Vec<u64>,
+        results: &mut Vec<LookupOut>,
+    ) -> LookupRun {
+        accepted_at.clear();
+        accepted_at.resize(keys.len(), 0);
+        results.clear();
+        let cap = owed + keys.len() + 1;
+        results.resize(cap, LookupOut::default());
+        let mut run = FpLookupRun {
+            keys: keys.as_ptr(),
+            n: keys.len() as u64,
+            owed: owed as u64,
+            max_cycles,
+            accepted_at: accepted_at.as_mut_ptr(),
+            results: results.as_mut_ptr(),
+            cap: cap as u64,
+            accepted: 0,
+            taken: 0,
+            cycles: 0,
+        };
+        // SAFETY: live model; `keys` holds `n` entries, `accepted_at` room
+        // for `n` and `results` for `cap`, all alive for the call; the
+        // structs match csrc/cycle.h (checked sizes, same field order).
+        unsafe { fpsim_lookups(self.raw.as_ptr(), input, &mut run) };
+        let accepted = (run.accepted as usize).min(keys.len());
+        let taken = (run.taken as usize).min(cap);
+        accepted_at.truncate(accepted);
+        results.truncate(taken);
+        LookupRun {
+            accepted,
+            taken,
+            cycles: run.cycles,
+        }
     }
 
     /// Re-evaluates the model without a clock edge.

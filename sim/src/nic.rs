@@ -1,7 +1,7 @@
 //! [`SimNic`]: the Verilated pipeline as a [`driver::Device`] plus a lookup
 //! port driven at one key per clock.
 
-use crate::model::{CycleIn, CycleOut, Model};
+use crate::model::{CycleIn, CycleOut, KeyTag, LookupOut, Model, ModelKind};
 use abi::regs::{DecodeError, LookupResult, REG_WINDOW_BYTES};
 use abi::FlowKey;
 use driver::{check_access, Device, DeviceError};
@@ -16,6 +16,9 @@ pub const CLOCK_PERIOD_PS: u64 = 4_000;
 /// may legitimately wait for a whole table clear (one clock per statistics
 /// entry: ~20 k for the default geometry), so the bound is far above that.
 pub const AXI_TIMEOUT_CYCLES: u64 = 1_000_000;
+
+/// Environment variable: `1` makes [`SimNic::new`] run the exact model.
+pub const EXACT_ENV: &str = "FASTPATH_SIM_EXACT";
 
 /// Cycles the reset pin is held at power-on.
 const RESET_CYCLES: u64 = 4;
@@ -96,8 +99,11 @@ pub struct SimNic {
     name: String,
     input: CycleIn,
     cycle: u64,
-    pending: VecDeque<(FlowKey, u32)>,
+    pending: VecDeque<KeyTag>,
     in_flight: VecDeque<u64>,
+    // Scratch of run_until_idle's batched runs (kept to stay allocation-free).
+    run_accepted: Vec<u64>,
+    run_results: Vec<LookupOut>,
     results: VecDeque<SimResult>,
     res_ready: bool,
     last_access: Option<AccessRecord>,
@@ -109,6 +115,7 @@ impl std::fmt::Debug for SimNic {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SimNic")
             .field("name", &self.name)
+            .field("model", &self.model.kind())
             .field("cycle", &self.cycle)
             .field("pending", &self.pending.len())
             .field("in_flight", &self.in_flight.len())
@@ -119,19 +126,36 @@ impl std::fmt::Debug for SimNic {
 impl SimNic {
     /// A fresh NIC, after its power-on reset (the pipeline then clears its
     /// tables by itself; register writes wait for that, lookups are not
-    /// accepted until it ends).
+    /// accepted until it ends). Runs the fast model ([`ModelKind::Fast`]),
+    /// or the exact one if `FASTPATH_SIM_EXACT=1` ([`EXACT_ENV`]).
     pub fn new() -> Result<SimNic, SimError> {
-        Self::build(None)
+        let kind = if std::env::var(EXACT_ENV).is_ok_and(|v| v == "1") {
+            ModelKind::Exact
+        } else {
+            ModelKind::Fast
+        };
+        Self::with_model(kind)
     }
 
-    /// [`SimNic::new`], writing every clock cycle of every port and internal
-    /// signal to the VCD file `path` (open it with GTKWave or Surfer).
+    /// A fresh NIC running the exact model: the emitted RTL untouched.
+    pub fn exact() -> Result<SimNic, SimError> {
+        Self::with_model(ModelKind::Exact)
+    }
+
+    /// A fresh NIC running the given model.
+    pub fn with_model(kind: ModelKind) -> Result<SimNic, SimError> {
+        Self::build(kind, None)
+    }
+
+    /// A fresh NIC on the exact model, writing every clock cycle of every
+    /// port and internal signal to the VCD file `path` (open it with GTKWave
+    /// or Surfer).
     pub fn with_vcd(path: impl AsRef<Path>) -> Result<SimNic, SimError> {
-        Self::build(Some(path.as_ref()))
+        Self::build(ModelKind::Exact, Some(path.as_ref()))
     }
 
-    fn build(vcd: Option<&Path>) -> Result<SimNic, SimError> {
-        let model = Model::new(vcd, CLOCK_PERIOD_PS / 2).ok_or_else(|| match vcd {
+    fn build(kind: ModelKind, vcd: Option<&Path>) -> Result<SimNic, SimError> {
+        let model = Model::new(kind, vcd, CLOCK_PERIOD_PS / 2).ok_or_else(|| match vcd {
             Some(p) => SimError::Waveform(p.to_owned()),
             None => SimError::Model,
         })?;
@@ -145,6 +169,8 @@ impl SimNic {
             cycle: 0,
             pending: VecDeque::new(),
             in_flight: VecDeque::new(),
+            run_accepted: Vec::new(),
+            run_results: Vec::new(),
             results: VecDeque::new(),
             res_ready: true,
             last_access: None,
@@ -164,6 +190,11 @@ impl SimNic {
         }
         self.input.reset = 0;
         self.in_flight.clear();
+    }
+
+    /// Which model runs.
+    pub fn kind(&self) -> ModelKind {
+        self.model.kind()
     }
 
     /// The model (for port peeks and waveform flushes).
@@ -232,7 +263,7 @@ impl SimNic {
             });
         }
         self.pending
-            .extend(keys.iter().copied().zip(tags.iter().copied()));
+            .extend(keys.iter().zip(tags).map(|(k, &t)| KeyTag::new(k.words, t)));
         Ok(())
     }
 
@@ -247,6 +278,12 @@ impl SimNic {
     /// Returns the cycles run.
     pub fn run_until_idle(&mut self, max_cycles: u64) -> Result<u64, SimError> {
         let start = self.cycle;
+        // Bursts run in one call into the model; anything it cannot finish
+        // (a full result buffer after a stray result) continues below, one
+        // clock per call, with the same books.
+        if self.input.reset == 0 {
+            self.run_batch(max_cycles);
+        }
         while !self.pending.is_empty() || !self.in_flight.is_empty() {
             if self.cycle - start >= max_cycles {
                 return Err(SimError::Timeout {
@@ -286,14 +323,63 @@ impl SimNic {
         Ok(())
     }
 
+    /// The cycles step_one would run until idle (or `max_cycles`), in one
+    /// call into the model, with the same books.
+    fn run_batch(&mut self, max_cycles: u64) {
+        let keys = self.pending.make_contiguous();
+        self.input.res_ready = self.res_ready as u8;
+        let run = self.model.lookups(
+            &self.input,
+            keys,
+            self.in_flight.len(),
+            max_cycles,
+            &mut self.run_accepted,
+            &mut self.run_results,
+        );
+        if run.accepted > 0 {
+            // The port keeps the last key offered; so do our inputs.
+            let last = keys[run.accepted - 1];
+            self.input.lk_key = last.key;
+            self.input.lk_tag = last.tag;
+        }
+        self.input.lk_valid = 0;
+        // Replay the run's events in cycle order, acceptances before results
+        // of the same cycle, exactly as step_one books them.
+        let base = self.cycle;
+        let mut acc = self.run_accepted[..run.accepted].iter().peekable();
+        for r in &self.run_results[..run.taken] {
+            while let Some(&&c) = acc.peek() {
+                if c > r.cycle {
+                    break;
+                }
+                self.in_flight.push_back(base + c);
+                acc.next();
+            }
+            let accepted_at = self.in_flight.pop_front().unwrap_or(u64::MAX);
+            self.results.push_back(SimResult {
+                word: r.word,
+                tag: r.tag,
+                hash: r.hash,
+                accepted_at,
+                done_at: base + r.cycle,
+            });
+        }
+        for &c in acc {
+            self.in_flight.push_back(base + c);
+        }
+        self.pending.drain(..run.accepted);
+        self.accepted += run.accepted as u64;
+        self.cycle += run.cycles;
+    }
+
     /// One clock: presents the next queued key, takes a result if one is
     /// shown, and keeps the books.
     #[inline]
     fn step_one(&mut self) -> CycleOut {
         let offering = match self.pending.front() {
-            Some((k, t)) if self.input.reset == 0 => {
-                self.input.lk_key = k.words;
-                self.input.lk_tag = *t;
+            Some(k) if self.input.reset == 0 => {
+                self.input.lk_key = k.key;
+                self.input.lk_tag = k.tag;
                 true
             }
             _ => false,

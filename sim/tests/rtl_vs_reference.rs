@@ -11,10 +11,39 @@ use common::*;
 use driver::{Device, DeviceError, EmcPolicy, Nic, NicError};
 use rand::Rng;
 use sim::reference::Replay;
-use sim::{SimNic, GEOMETRY};
+use sim::{ModelKind, SimNic, GEOMETRY};
 
-fn open() -> (Nic<SimNic>, Replay) {
-    let mut sim = SimNic::new().expect("model");
+/// Every check runs on both Verilated models: the fast one (hash units
+/// replaced by their proven-equal stand-in) and the exact RTL.
+macro_rules! on_both_models {
+    ($($name:ident),* $(,)?) => {
+        mod fast {
+            $(#[test]
+            fn $name() {
+                super::$name(sim::ModelKind::Fast)
+            })*
+        }
+        mod exact {
+            $(#[test]
+            fn $name() {
+                super::$name(sim::ModelKind::Exact)
+            })*
+        }
+    };
+}
+
+on_both_models!(
+    random_tables_with_updates_in_flight,
+    ordering_promise_at_the_boundaries,
+    all_collision_keys,
+    full_megaflow_table_with_displacement,
+    backpressure_misses_and_counters,
+    device_trait_bounds_and_32_bit_access,
+);
+
+fn open(kind: ModelKind) -> (Nic<SimNic>, Replay) {
+    let mut sim = SimNic::with_model(kind).expect("model");
+    assert_eq!(sim.kind(), kind);
     sim.set_access_log(true);
     let nic = Nic::open(sim).expect("Nic::open over SimNic");
     assert_eq!(*nic.geometry(), GEOMETRY);
@@ -23,9 +52,8 @@ fn open() -> (Nic<SimNic>, Replay) {
 
 /// Random installs and removals (EMC and megaflow, several masks) with
 /// bursts of lookups in flight during every table change.
-#[test]
-fn random_tables_with_updates_in_flight() {
-    let (mut nic, mut replay) = open();
+fn random_tables_with_updates_in_flight(kind: ModelKind) {
+    let (mut nic, mut replay) = open(kind);
     let mut r = rng(1);
     let mut keys: Vec<FlowKey> = Vec::new();
     let slots = GEOMETRY.mf_slots;
@@ -128,9 +156,8 @@ fn random_tables_with_updates_in_flight() {
 
 /// A lookup accepted after the driver's STATUS read that follows a CMD write
 /// sees the new entry; one accepted up to the CMD handshake sees the old.
-#[test]
-fn ordering_promise_at_the_boundaries() {
-    let (mut nic, _) = open();
+fn ordering_promise_at_the_boundaries(kind: ModelKind) {
+    let (mut nic, _) = open(kind);
     let k = FlowKey::ZERO
         .with(Field::InPort, 9)
         .with(Field::DlType, 0x0800);
@@ -178,9 +205,8 @@ fn ordering_promise_at_the_boundaries() {
 /// Every key hashing identically (crafted from the CRC's null space): the
 /// EMC holds two of them, a megaflow slot 2 × bucket size, and the driver
 /// reports the table full beyond that; all resident ones hit.
-#[test]
-fn all_collision_keys() {
-    let (mut nic, mut replay) = open();
+fn all_collision_keys(kind: ModelKind) {
+    let (mut nic, mut replay) = open(kind);
     let mut r = rng(2);
     let base = random_key(&mut r);
     let mut support = field_bits(Field::NwSrc);
@@ -232,9 +258,8 @@ fn all_collision_keys() {
 
 /// One slot filled until the driver's cuckoo search gives up: long
 /// displacement chains, every resident megaflow found at its index.
-#[test]
-fn full_megaflow_table_with_displacement() {
-    let (mut nic, mut replay) = open();
+fn full_megaflow_table_with_displacement(kind: ModelKind) {
+    let (mut nic, mut replay) = open(kind);
     let mut r = rng(3);
     let mask = FlowKey::ZERO
         .with(Field::InPort, u64::MAX)
@@ -289,9 +314,8 @@ fn full_megaflow_table_with_displacement() {
 /// Results back up into `lk_ready` when the consumer stalls; none is lost,
 /// order and tags are kept, and the miss queue holds every miss (up to its
 /// depth, the rest counted as drops).
-#[test]
-fn backpressure_misses_and_counters() {
-    let (mut nic, mut replay) = open();
+fn backpressure_misses_and_counters(kind: ModelKind) {
+    let (mut nic, mut replay) = open(kind);
     let mut r = rng(4);
     let keys: Vec<FlowKey> = (0..2000).map(|_| random_key(&mut r)).collect();
     let tags: Vec<u32> = (0..keys.len() as u32).collect();
@@ -328,9 +352,8 @@ fn backpressure_misses_and_counters() {
     assert_eq!(misses[0].tag, 0);
 }
 
-#[test]
-fn device_trait_bounds_and_32_bit_access() {
-    let mut sim = SimNic::new().expect("model");
+fn device_trait_bounds_and_32_bit_access(kind: ModelKind) {
+    let mut sim = SimNic::with_model(kind).expect("model");
     assert_eq!(sim.bar_len(0).expect("bar 0"), REG_WINDOW_BYTES);
     assert!(matches!(
         sim.bar_len(1),
@@ -370,11 +393,15 @@ fn waveform_is_written() {
     let path = dir.join("wave.vcd");
     {
         let mut sim = SimNic::with_vcd(&path).expect("vcd model");
+        // Waveforms come from the exact RTL (the fast model is not traced).
+        assert_eq!(sim.kind(), ModelKind::Exact);
         sim.step(50);
     }
     let text = std::fs::read_to_string(&path).expect("vcd exists");
     assert!(text.contains("$enddefinitions"));
     assert!(text.contains("lk_valid") && text.contains("s_axil_awaddr"));
+    // The hash units' own registers are in it: the RTL, not the stand-in.
+    assert!(text.contains("part_q"));
     assert!(text.contains("#196000"), "50 cycles of 4 ns");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(matches!(
