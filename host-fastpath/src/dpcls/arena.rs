@@ -4,7 +4,7 @@
 //!
 //! Why chunks instead of a `Vec`: readers hold plain references into the
 //! storage while the writer allocates more, so the storage must never be
-//! reallocated. Chunk `k` holds `BASE << k` entries, so 27 chunks cover the
+//! reallocated. Chunk `k` holds `BASE << k` entries, so 31 chunks cover the
 //! whole 32-bit index space, and a chunk is published once through a
 //! [`OnceLock`] (an acquire load for readers, no `unsafe`).
 //!
@@ -17,8 +17,10 @@ use abi::{FlowKey, KEY_WORDS};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 
-/// log2 of the first chunk's size.
-const BASE_LOG2: u32 = 6;
+/// log2 of the first chunk's size. Small: every megaflow mask has its own
+/// map, most hold a few flows, and an upcall that creates a subtable pays
+/// for initialising this chunk (64 entries were 4.5 KB of fresh memory).
+const BASE_LOG2: u32 = 2;
 /// Chunks needed to address every `u32` index.
 const MAX_CHUNKS: usize = (33 - BASE_LOG2) as usize;
 
@@ -154,11 +156,12 @@ mod tests {
 
     #[test]
     fn locate_covers_the_index_space_without_gaps() {
+        let base = 1u32 << BASE_LOG2;
         assert_eq!(locate(0), (0, 0));
-        assert_eq!(locate(63), (0, 63));
-        assert_eq!(locate(64), (1, 0));
-        assert_eq!(locate(191), (1, 127));
-        assert_eq!(locate(192), (2, 0));
+        assert_eq!(locate(base - 1), (0, base as usize - 1));
+        assert_eq!(locate(base), (1, 0));
+        assert_eq!(locate(3 * base - 1), (1, 2 * base as usize - 1));
+        assert_eq!(locate(3 * base), (2, 0));
         let (k, off) = locate(u32::MAX);
         assert!(k < MAX_CHUNKS);
         assert!(off < 1 << (k as u32 + BASE_LOG2));
@@ -173,12 +176,14 @@ mod tests {
     fn unallocated_indexes_read_as_none() {
         let a = Arena::new();
         assert!(a.key(0).is_none());
-        a.ensure(70);
-        assert!(a.key(70).is_some() && a.key(64).is_some() && a.key(191).is_some());
-        assert!(a.key(0).is_none() && a.key(192).is_none());
+        // Chunk 1 holds indexes base..3 * base.
+        let base = 1u32 << BASE_LOG2;
+        a.ensure(base + 1);
+        assert!(a.key(base).is_some() && a.key(3 * base - 1).is_some());
+        assert!(a.key(0).is_none() && a.key(3 * base).is_none());
         let k = FlowKey::from_words([1, 2, 3, 4, 5, 6, 7, 8]);
-        a.write(70, &k, 9, 10);
-        assert_eq!(a.key(70).map(|s| s.load()), Some(k));
-        assert!(a.key(70).is_some_and(|s| s.equals(&k)));
+        a.write(base + 1, &k, 9, 10);
+        assert_eq!(a.key(base + 1).map(|s| s.load()), Some(k));
+        assert!(a.key(base + 1).is_some_and(|s| s.equals(&k)));
     }
 }

@@ -340,7 +340,10 @@ impl Cmap {
                 free: Vec::new(),
                 fresh: 0,
                 used_slots: 0,
-                bfs: Vec::with_capacity(BFS_MAX_NODES),
+                // Grown on the first cuckoo path search: most maps (one per
+                // megaflow mask) never need one, and creating a subtable must
+                // stay cheap (an upcall may create one).
+                bfs: Vec::new(),
                 stats: CmapWriterStats::default(),
             }),
         };

@@ -136,7 +136,15 @@ struct WordHasher(u64);
 impl std::hash::Hasher for WordHasher {
     #[inline]
     fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 29)
+        // Murmur3's finalizer: the multiply chain alone leaves the low bits
+        // (the map's bucket index) depending on the words' low bits only,
+        // and masks mostly differ in their high bits.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     #[inline]
     fn write(&mut self, bytes: &[u8]) {

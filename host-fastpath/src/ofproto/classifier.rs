@@ -80,13 +80,17 @@ struct RuleSet {
 /// bits, so each of the 13 words is split at most at the 3 stage borders.
 const MAX_STAGE_WORDS: usize = super::flow::FLOW_WORDS + N_STAGES - 1;
 
-/// One distinct rule mask. The first cache line holds everything a visit
-/// that is ruled out early reads (priority bound, stage layout, trie prefix
-/// lengths, single-hash indexes), the second the words each stage hashes:
-/// a visit touches two or three contiguous lines instead of fields spread
-/// over a 1.5 KB record (visits are most of a translation's time).
+/// What a visit of a subtable reads before it touches anything else: the
+/// priority bound, the stage layout, the trie prefix lengths, a filter of
+/// each stage's hashes and the single-hash shortcut, then the words each
+/// stage hashes. The classifier keeps a copy of every subtable's record in
+/// visiting order in one array, so a lookup streams through contiguous
+/// memory (the hardware prefetcher follows it) and a subtable ruled out
+/// early costs one or two cache lines instead of misses spread over a
+/// 1.5 KB record and its hash maps (visits are most of a translation).
 #[repr(C, align(64))]
-struct Subtable {
+#[derive(Clone, Copy)]
+struct Hot {
     max_priority: u16,
     /// Indexed stages (all but the last).
     n_idx: u8,
@@ -100,16 +104,30 @@ struct Subtable {
     trie_plen: [u8; MAX_TRIES],
     /// Stage i hashes the words `stage_words[end(i-1)..stage_end[i]]`.
     stage_end: [u8; N_STAGES],
+    /// Index of the subtable in [`Classifier::subtables`].
+    st: u32,
     stage_words: [u8; MAX_STAGE_WORDS],
+    /// Per stage (the last: the rules' full hashes), bit `h >> 58` is set
+    /// for every hash `h` present: a clear bit proves a miss without
+    /// probing the map (exactly the map's answer, so megaflows are
+    /// unchanged). Bits are only cleared when a removal rebuilds them.
+    filter: [u64; N_STAGES],
     single: [u64; N_STAGES],
     /// Mask of each entry of `stage_words`.
     stage_word_masks: [u64; MAX_STAGE_WORDS],
+}
+
+#[inline(always)]
+fn filter_bit(h: u64) -> u64 {
+    1 << (h >> 58)
+}
+
+/// One distinct rule mask.
+struct Subtable {
+    hot: Hot,
     indices: Vec<FastMap<u64, u32>>,
     rules: FastMap<u64, Vec<RuleSet>>,
     mask: Flow,
-    /// Cumulative masks of the indexed stages and of the final stage (what a
-    /// miss at that stage un-wildcards).
-    cum: [Flow; N_STAGES],
     n_rules: usize,
     seq: u64,
     /// Prefix length of the mask over the 32 port bits (tp_src << 16 | tp_dst); 0: no ports.
@@ -144,7 +162,11 @@ pub struct LookupStats {
 /// The classifier of one OpenFlow table.
 pub struct Classifier {
     subtables: Vec<Subtable>,
-    order: Vec<usize>,
+    /// The hot record of every subtable holding rules, in visiting order
+    /// (highest maximum priority first, then creation order).
+    ordered: Vec<Hot>,
+    /// Position of each subtable in `ordered` (`u32::MAX`: not listed).
+    pos: Vec<u32>,
     by_mask: FastMap<Flow, usize>,
     tries: Vec<TrieField>,
     stages: [Flow; N_STAGES],
@@ -159,7 +181,7 @@ fn ports_of(f: &Flow) -> u32 {
 
 const HASH_BASIS: u64 = 0x9e37_79b9_7f4a_7c15;
 
-impl Subtable {
+impl Hot {
     /// The chained hash of stage `i` of `f` from `basis`: exactly
     /// [`Flow::hash_chain`] over the stage's own bits, reading only the
     /// words the stage has bits in.
@@ -179,6 +201,16 @@ impl Subtable {
         h ^ (h >> 29)
     }
 
+    /// ORs the bits of the stages before `end` (a `stage_end` value) into
+    /// `wc`: the cumulative mask a rejection at the next stage consulted,
+    /// from the hot record instead of the cold per-stage masks.
+    #[inline(always)]
+    fn or_stages(&self, wc: &mut Flow, end: u8) {
+        for k in 0..end as usize {
+            wc.w[self.stage_words[k] as usize] |= self.stage_word_masks[k];
+        }
+    }
+
     /// Chained hashes of `f` at each stage (the last is the full-match hash).
     fn stage_hashes(&self, f: &Flow) -> [u64; N_STAGES] {
         let mut out = [0u64; N_STAGES];
@@ -189,24 +221,36 @@ impl Subtable {
         }
         out
     }
+}
 
+impl Subtable {
     /// Is the hash of the flow's first `i + 1` stages in stage `i`'s index?
     #[inline(always)]
-    fn index_has(&self, i: usize, h: u64) -> bool {
-        if self.single_map & (1 << i) != 0 {
-            self.single[i] == h
+    fn index_has(&self, hot: &Hot, i: usize, h: u64) -> bool {
+        if hot.filter[i] & filter_bit(h) == 0 {
+            false
+        } else if hot.single_map & (1 << i) != 0 {
+            hot.single[i] == h
         } else {
             self.indices[i].contains_key(&h)
         }
     }
 
-    /// Refreshes the single-hash shortcut of stage `i` after its index changed.
-    fn update_single(&mut self, i: usize) {
-        self.single_map &= !(1 << i);
-        if self.indices[i].len() == 1 {
-            if let Some(&h) = self.indices[i].keys().next() {
-                self.single[i] = h;
-                self.single_map |= 1 << i;
+    /// Rebuilds the single-hash shortcut and the filter of stage `i` (the
+    /// final stage when `i == n_idx`) after a removal.
+    fn rebuild_summary(&mut self, i: usize) {
+        let n_idx = self.hot.n_idx as usize;
+        let keys: Vec<u64> = if i == n_idx {
+            self.rules.keys().copied().collect()
+        } else {
+            self.indices[i].keys().copied().collect()
+        };
+        self.hot.filter[i] = keys.iter().fold(0, |f, &h| f | filter_bit(h));
+        if i < n_idx {
+            self.hot.single_map &= !(1 << i);
+            if let [h] = keys[..] {
+                self.hot.single[i] = h;
+                self.hot.single_map |= 1 << i;
             }
         }
     }
@@ -248,7 +292,8 @@ impl Classifier {
     pub fn new(prefix_fields: &[&'static Mf]) -> Self {
         Self {
             subtables: Vec::new(),
-            order: Vec::new(),
+            ordered: Vec::new(),
+            pos: Vec::new(),
             by_mask: FastMap::default(),
             tries: prefix_fields
                 .iter()
@@ -276,23 +321,19 @@ impl Classifier {
 
     /// Subtables (distinct masks) holding rules.
     pub fn n_subtables(&self) -> usize {
-        self.order.len()
+        self.ordered.len()
     }
 
     fn new_subtable(&mut self, mask: &Flow) -> usize {
-        let mut cum = Vec::new();
-        let mut own = Vec::new();
-        let mut acc = Flow::ZERO;
-        for s in &self.stages {
-            let part = mask.masked(s);
-            if !part.is_zero() {
-                acc.or_with(&part);
-                cum.push(acc);
-                own.push(part);
-            }
-        }
-        if cum.is_empty() {
-            cum.push(Flow::ZERO);
+        // Each non-empty stage's own bits; a stage's cumulative mask (what a
+        // miss there un-wildcards) is the union of the own bits up to it.
+        let mut own: Vec<Flow> = self
+            .stages
+            .iter()
+            .map(|s| mask.masked(s))
+            .filter(|p| !p.is_zero())
+            .collect();
+        if own.is_empty() {
             own.push(Flow::ZERO);
         }
         let mut trie_plen = [0u8; MAX_TRIES];
@@ -331,25 +372,24 @@ impl Classifier {
         let mut l4_other = mask.masked(&self.stages[N_STAGES - 1]);
         l4_other.set(Field::TpSrc, 0);
         l4_other.set(Field::TpDst, 0);
-        let n_idx = cum.len() - 1;
+        let n_idx = own.len() - 1;
         let st = Subtable {
-            max_priority: 0,
-            n_idx: n_idx as u8,
-            single_map: 0,
-            stage_tries,
-            trie_plen,
-            stage_end,
-            stage_words,
-            single: [0; N_STAGES],
-            stage_word_masks,
+            hot: Hot {
+                max_priority: 0,
+                n_idx: n_idx as u8,
+                single_map: 0,
+                stage_tries,
+                trie_plen,
+                stage_end,
+                st: self.subtables.len() as u32,
+                stage_words,
+                filter: [0; N_STAGES],
+                single: [0; N_STAGES],
+                stage_word_masks,
+            },
             indices: (0..n_idx).map(|_| FastMap::default()).collect(),
             rules: FastMap::default(),
             mask: *mask,
-            cum: {
-                let mut a = [Flow::ZERO; N_STAGES];
-                a[..cum.len()].copy_from_slice(&cum);
-                a
-            },
             n_rules: 0,
             seq: self.seq,
             ports_mask_len,
@@ -359,6 +399,7 @@ impl Classifier {
         };
         self.seq += 1;
         self.subtables.push(st);
+        self.pos.push(u32::MAX);
         let i = self.subtables.len() - 1;
         self.by_mask.insert(*mask, i);
         i
@@ -366,13 +407,29 @@ impl Classifier {
 
     fn resort(&mut self) {
         let subs = &self.subtables;
-        self.order = (0..subs.len()).filter(|&i| subs[i].n_rules > 0).collect();
-        self.order.sort_by(|&a, &b| {
+        let mut order: Vec<usize> = (0..subs.len()).filter(|&i| subs[i].n_rules > 0).collect();
+        order.sort_by(|&a, &b| {
             subs[b]
+                .hot
                 .max_priority
-                .cmp(&subs[a].max_priority)
+                .cmp(&subs[a].hot.max_priority)
                 .then(subs[a].seq.cmp(&subs[b].seq))
         });
+        self.pos.iter_mut().for_each(|p| *p = u32::MAX);
+        self.ordered.clear();
+        for (k, &i) in order.iter().enumerate() {
+            self.pos[i] = k as u32;
+            self.ordered.push(subs[i].hot);
+        }
+    }
+
+    /// Copies subtable `si`'s hot record into the visiting-order array.
+    fn refresh_hot(&mut self, si: usize) {
+        if let Some(&p) = self.pos.get(si) {
+            if let Some(h) = self.ordered.get_mut(p as usize) {
+                *h = self.subtables[si].hot;
+            }
+        }
     }
 
     fn trie_eligible(mf: &Mf, m: &Match) -> bool {
@@ -388,8 +445,9 @@ impl Classifier {
         };
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
-        let hs = st.stage_hashes(&value);
-        let n_idx = st.n_idx as usize;
+        let hs = st.hot.stage_hashes(&value);
+        let n_idx = st.hot.n_idx as usize;
+        st.hot.filter[n_idx] |= filter_bit(hs[n_idx]);
         let bucket = st.rules.entry(hs[n_idx]).or_default();
         let set = match bucket.iter().position(|r| r.value == value) {
             Some(i) => &mut bucket[i],
@@ -418,16 +476,21 @@ impl Classifier {
         set.top = list[0];
         for (i, &h) in hs.iter().enumerate().take(n_idx) {
             *st.indices[i].entry(h).or_insert(0) += 1;
-            st.update_single(i);
+            st.hot.filter[i] |= filter_bit(h);
+            st.hot.single_map &= !(1 << i);
+            if st.indices[i].len() == 1 {
+                st.hot.single[i] = h;
+                st.hot.single_map |= 1 << i;
+            }
         }
         if st.ports_mask_len > 0 {
             st.ports_trie
                 .insert(ports_of(&value) as u128, st.ports_mask_len);
         }
-        let plens = st.trie_plen.map(u32::from);
+        let plens = st.hot.trie_plen.map(u32::from);
         st.n_rules += 1;
-        let resort = st.n_rules == 1 || priority > st.max_priority;
-        st.max_priority = st.max_priority.max(priority);
+        let resort = st.n_rules == 1 || priority > st.hot.max_priority;
+        st.hot.max_priority = st.hot.max_priority.max(priority);
         for (j, t) in self.tries.iter_mut().enumerate() {
             if plens[j] > 0 && Self::trie_eligible(t.mf, m) {
                 t.trie.insert(t.mf.get(&value), plens[j]);
@@ -436,6 +499,8 @@ impl Classifier {
         self.n_rules += 1;
         if resort {
             self.resort();
+        } else {
+            self.refresh_hot(si);
         }
         None
     }
@@ -445,8 +510,8 @@ impl Classifier {
         let si = *self.by_mask.get(&m.mask)?;
         let value = m.value.masked(&m.mask);
         let st = &mut self.subtables[si];
-        let hs = st.stage_hashes(&value);
-        let n_idx = st.n_idx as usize;
+        let hs = st.hot.stage_hashes(&value);
+        let n_idx = st.hot.n_idx as usize;
         let bucket = st.rules.get_mut(&hs[n_idx])?;
         let bi = bucket.iter().position(|r| r.value == value)?;
         let set = &mut bucket[bi];
@@ -468,15 +533,16 @@ impl Classifier {
                     st.indices[i].remove(&h);
                 }
             }
-            st.update_single(i);
+            st.rebuild_summary(i);
         }
         if st.ports_mask_len > 0 {
             st.ports_trie
                 .remove(ports_of(&value) as u128, st.ports_mask_len);
         }
         st.n_rules -= 1;
-        if priority == st.max_priority {
-            st.max_priority = st
+        st.rebuild_summary(n_idx);
+        if priority == st.hot.max_priority {
+            st.hot.max_priority = st
                 .rules
                 .values()
                 .flatten()
@@ -484,7 +550,7 @@ impl Classifier {
                 .max()
                 .unwrap_or(0);
         }
-        let plens = st.trie_plen.map(u32::from);
+        let plens = st.hot.trie_plen.map(u32::from);
         for (j, t) in self.tries.iter_mut().enumerate() {
             if plens[j] > 0 && Self::trie_eligible(t.mf, m) {
                 t.trie.remove(t.mf.get(&value), plens[j]);
@@ -515,15 +581,14 @@ impl Classifier {
     ) -> Option<(RuleId, u16)> {
         let mut ctx = [TrieCtx::default(); MAX_TRIES];
         let mut best: Option<(RuleId, u16)> = None;
-        for &si in &self.order {
-            let st = &self.subtables[si];
+        for hot in &self.ordered {
             if let Some((_, p)) = best {
-                if st.max_priority <= p {
+                if hot.max_priority <= p {
                     break;
                 }
             }
             stats.subtables += 1;
-            if let Some(hit) = self.find_match_wc(st, flow, &mut ctx, wc) {
+            if let Some(hit) = self.find_match_wc(hot, flow, &mut ctx, wc) {
                 if best.is_none_or(|(_, p)| hit.1 > p) {
                     best = Some(hit);
                 }
@@ -535,15 +600,15 @@ impl Classifier {
     /// Lookup without wildcard tracking (the oracle for tests and `--no-megaflows`).
     pub fn lookup_exact(&self, flow: &Flow) -> Option<(RuleId, u16)> {
         let mut best: Option<(RuleId, u16)> = None;
-        for &si in &self.order {
-            let st = &self.subtables[si];
+        for hot in &self.ordered {
+            let st = &self.subtables[hot.st as usize];
             if let Some((_, p)) = best {
-                if st.max_priority <= p {
+                if hot.max_priority <= p {
                     break;
                 }
             }
-            let hs = st.stage_hashes(flow);
-            if let Some(&(prio, id)) = st.find(hs[st.n_idx as usize], flow) {
+            let hs = hot.stage_hashes(flow);
+            if let Some(&(prio, id)) = st.find(hs[hot.n_idx as usize], flow) {
                 if best.is_none_or(|(_, p)| prio > p) {
                     best = Some((id, prio));
                 }
@@ -557,7 +622,7 @@ impl Classifier {
     #[inline(always)]
     fn check_tries(
         &self,
-        st: &Subtable,
+        st: &Hot,
         stage: usize,
         flow: &Flow,
         ctx: &mut [TrieCtx; MAX_TRIES],
@@ -614,34 +679,42 @@ impl Classifier {
     #[inline]
     fn find_match_wc(
         &self,
-        st: &Subtable,
+        hot: &Hot,
         flow: &Flow,
         ctx: &mut [TrieCtx; MAX_TRIES],
         wc: &mut Flow,
     ) -> Option<(RuleId, u16)> {
-        let n_idx = st.n_idx as usize;
+        // The cold part of the subtable is only read past the early exits
+        // (the address is computed here, nothing is loaded).
+        let st = &self.subtables[hot.st as usize];
+        let n_idx = hot.n_idx as usize;
         let mut h = HASH_BASIS;
         for i in 0..n_idx {
-            if self.check_tries(st, i, flow, ctx, wc) {
+            if self.check_tries(hot, i, flow, ctx, wc) {
                 if i > 0 {
-                    wc.or_with(&st.cum[i - 1]);
+                    hot.or_stages(wc, hot.stage_end[i - 1]);
                 }
                 return None;
             }
-            h = st.stage_hash(flow, i, h);
-            if !st.index_has(i, h) {
-                wc.or_with(&st.cum[i]);
+            h = hot.stage_hash(flow, i, h);
+            if !st.index_has(hot, i, h) {
+                hot.or_stages(wc, hot.stage_end[i]);
                 return None;
             }
         }
-        h = st.stage_hash(flow, n_idx, h);
-        if self.check_tries(st, n_idx, flow, ctx, wc) {
+        if self.check_tries(hot, n_idx, flow, ctx, wc) {
             if n_idx > 0 {
-                wc.or_with(&st.cum[n_idx - 1]);
+                hot.or_stages(wc, hot.stage_end[n_idx - 1]);
             }
             return None;
         }
-        match st.find(h, flow) {
+        h = hot.stage_hash(flow, n_idx, h);
+        let found = if hot.filter[n_idx] & filter_bit(h) != 0 {
+            st.find(h, flow)
+        } else {
+            None
+        };
+        match found {
             Some(&(prio, id)) => {
                 wc.or_with(&st.mask);
                 Some((id, prio))
@@ -651,7 +724,7 @@ impl Classifier {
                 let mbits = st.ports_trie.lookup(value as u128).maskbits;
                 let m = st.ports_mask & (prefix_mask(32, mbits) as u32);
                 if n_idx > 0 {
-                    wc.or_with(&st.cum[n_idx - 1]);
+                    hot.or_stages(wc, hot.stage_end[n_idx - 1]);
                 }
                 let tps = wc.get(Field::TpSrc) | (m >> 16) as u64;
                 let tpd = wc.get(Field::TpDst) | (m & 0xffff) as u64;
