@@ -12,7 +12,8 @@
 //! with that megaflow. Megaflows never overlap (the slow path guarantees it),
 //! so the decision does not depend on which table answered.
 //!
-//! CI runs ≥ 1 M lookups; `FASTPATH_LONG=1` runs 20 times more.
+//! CI runs ≥ 1 M lookups on the default (fast) simulation model and 250 K on
+//! the exact RTL (`sim::ModelKind`); `FASTPATH_LONG=1` runs 20 times more.
 #![cfg(feature = "sim")]
 
 use abi::regs::HitKind;
@@ -23,7 +24,7 @@ use fastpath::emc::Emc;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sim::reference::Replay;
-use sim::{SimNic, SimResult, GEOMETRY};
+use sim::{ModelKind, SimNic, SimResult, GEOMETRY};
 use std::collections::{HashMap, HashSet};
 
 fn scale() -> u64 {
@@ -118,8 +119,9 @@ struct Stats {
 }
 
 impl World {
-    fn new(r: &mut StdRng) -> World {
-        let mut sim = SimNic::new().expect("Verilated model");
+    fn new(r: &mut StdRng, kind: ModelKind) -> World {
+        let mut sim = SimNic::with_model(kind).expect("Verilated model");
+        assert_eq!(sim.kind(), kind);
         sim.set_access_log(true);
         let nic = Nic::open(sim).expect("Nic::open over SimNic");
         let mut w = World {
@@ -318,13 +320,22 @@ impl World {
 
 #[test]
 fn hardware_equals_software() {
+    run(ModelKind::Fast, 1_000_000 * scale());
+}
+
+/// The exact model (hash units as emitted) is ~2.5× slower per clock.
+#[test]
+fn exact_hardware_equals_software() {
+    run(ModelKind::Exact, 250_000 * scale());
+}
+
+fn run(kind: ModelKind, target: u64) {
     let seed = std::env::var("FASTPATH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed);
     let mut r = StdRng::seed_from_u64(seed);
-    let mut w = World::new(&mut r);
-    let target = 1_000_000 * scale();
+    let mut w = World::new(&mut r, kind);
     let mut round = 0u64;
     while w.stats.compared < target {
         round += 1;
