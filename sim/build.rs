@@ -54,7 +54,7 @@ const CSRC: &[&str] = &[
 /// `-Os` (docs/PERFORMANCE.md). With `-march=native` when the model is built
 /// for the build machine, where it runs.
 const DEFAULT_OPT_FAST: &str = "-O3";
-/// The same for the exact model: ten times more code (hash matrices,
+/// The same for the exact model: 2.4 times more C++ (hash matrices,
 /// tracing), so `-Os` keeps its build time in check.
 const DEFAULT_OPT_EXACT: &str = "-Os";
 
