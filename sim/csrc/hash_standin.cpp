@@ -1,5 +1,5 @@
 // The fast model's hash: the DPI-C function its hash-unit stand-ins call
-// (sim/build/standin.rs). abi::hash's definition: CRC-32C (reflected
+// (sim/build-support/standin.rs). abi::hash's definition: CRC-32C (reflected
 // polynomial 0x82F63B78, init and final XOR 0xFFFFFFFF) of the eight
 // little-endian 64-bit words of the (already masked) input. One SSE4.2
 // `crc32` per word where the build machine has it, else slicing-by-8.

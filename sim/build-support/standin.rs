@@ -69,7 +69,7 @@ fn modules(text: &str) -> Result<Vec<Span>, String> {
 fn stand_in(name: &str, constant: u32) -> String {
     format!(
         "\
-// Simulation stand-in for the hash unit {name} (sim/build/standin.rs):
+// Simulation stand-in for the hash unit {name} (sim/build-support/standin.rs):
 // same ports, same two register stages and power-on values; the XOR matrix
 // is replaced by {DPI_FN}, proven equal on all inputs by
 // sim/tests/hash_standin.rs. Only the fast simulation model uses it.
