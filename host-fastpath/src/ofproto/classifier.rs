@@ -117,6 +117,46 @@ struct Hot {
     stage_word_masks: [u64; MAX_STAGE_WORDS],
 }
 
+/// The common visit in its shortest form, 24 bytes per subtable in visiting
+/// order: a first stage of one word whose index holds a single hash (e.g.
+/// `dl_type=0x0800`), then a stage the prefix tries can rule out. Once
+/// every trie of that stage has its rejection bits in the wildcards
+/// (`TrieCtx::covered`), such a visit either ends at that trie check —
+/// un-wildcarding only the first stage's word, exactly as the full visit
+/// does — or takes the full path. Most visits of a ClassBench lookup end
+/// here (fw1 10K: 89 of 104) without touching the hot record.
+#[derive(Clone, Copy, Default)]
+struct Quick {
+    max_priority: u16,
+    /// False: always take the full visit.
+    usable: bool,
+    /// The first stage's word and the tries of the second stage.
+    word: u8,
+    tries: u8,
+    trie_plen: [u8; MAX_TRIES],
+    mask: u64,
+    /// The first stage's single hash.
+    single: u64,
+}
+
+impl Quick {
+    fn of(hot: &Hot) -> Quick {
+        let usable = hot.stage_end[0] == 1
+            && hot.stage_tries[0] == 0
+            && hot.single_map & 1 != 0
+            && hot.stage_tries[1] != 0;
+        Quick {
+            max_priority: hot.max_priority,
+            usable,
+            word: hot.stage_words[0],
+            tries: hot.stage_tries[1],
+            trie_plen: hot.trie_plen,
+            mask: hot.stage_word_masks[0],
+            single: hot.single[0],
+        }
+    }
+}
+
 #[inline(always)]
 fn filter_bit(h: u64) -> u64 {
     1 << (h >> 58)
@@ -231,6 +271,8 @@ pub struct Classifier {
     /// The hot record of every subtable holding rules, in visiting order
     /// (highest maximum priority first, then creation order).
     ordered: Vec<Hot>,
+    /// [`Quick`] of each entry of `ordered`.
+    quick: Vec<Quick>,
     /// Position of each subtable in `ordered` (`u32::MAX`: not listed).
     pos: Vec<u32>,
     by_mask: FastMap<Flow, usize>,
@@ -368,6 +410,7 @@ impl Classifier {
         Self {
             subtables: Vec::new(),
             ordered: Vec::new(),
+            quick: Vec::new(),
             pos: Vec::new(),
             by_mask: FastMap::default(),
             tries: prefix_fields
@@ -493,9 +536,11 @@ impl Classifier {
         });
         self.pos.iter_mut().for_each(|p| *p = u32::MAX);
         self.ordered.clear();
+        self.quick.clear();
         for (k, &i) in order.iter().enumerate() {
             self.pos[i] = k as u32;
             self.ordered.push(subs[i].hot);
+            self.quick.push(Quick::of(&subs[i].hot));
         }
     }
 
@@ -504,6 +549,9 @@ impl Classifier {
         if let Some(&p) = self.pos.get(si) {
             if let Some(h) = self.ordered.get_mut(p as usize) {
                 *h = self.subtables[si].hot;
+            }
+            if let Some(q) = self.quick.get_mut(p as usize) {
+                *q = Quick::of(&self.subtables[si].hot);
             }
         }
     }
@@ -665,20 +713,47 @@ impl Classifier {
         wc: &mut Flow,
         stats: &mut LookupStats,
     ) -> Option<(RuleId, u16)> {
+        self.lookup_with(flow, wc, stats, true)
+    }
+
+    /// [`Classifier::lookup`], with the [`Quick`] visits or without (tests
+    /// check that both give the same answer and wildcards).
+    #[inline(always)]
+    fn lookup_with(
+        &self,
+        flow: &Flow,
+        wc: &mut Flow,
+        stats: &mut LookupStats,
+        quick: bool,
+    ) -> Option<(RuleId, u16)> {
         let mut ctx = [TrieCtx::default(); MAX_TRIES];
         let mut best: Option<(RuleId, u16)> = None;
-        for hot in &self.ordered {
+        // Tries whose rejection bits are in `wc` (see `Quick`).
+        let mut covered = 0u8;
+        for (q, hot) in self.quick.iter().zip(&self.ordered) {
             if let Some((_, p)) = best {
-                if hot.max_priority <= p {
+                if q.max_priority <= p {
                     break;
                 }
             }
             stats.subtables += 1;
+            if quick && q.usable && q.tries & !covered == 0 {
+                let w = flow.w[q.word as usize] & q.mask;
+                let h = (HASH_BASIS.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+                if h ^ (h >> 29) == q.single && self.quick_reject(q, &ctx) {
+                    wc.w[q.word as usize] |= q.mask;
+                    continue;
+                }
+            }
             if let Some(hit) = self.find_match_wc(hot, flow, &mut ctx, wc) {
                 if best.is_none_or(|(_, p)| hit.1 > p) {
                     best = Some(hit);
                 }
             }
+            covered = ctx
+                .iter()
+                .enumerate()
+                .fold(0, |m, (j, c)| m | ((c.covered as u8) << j));
         }
         best
     }
@@ -741,6 +816,22 @@ impl Classifier {
                     c.covered = true;
                     return true;
                 }
+            }
+        }
+        false
+    }
+
+    /// Does a trie of `q`'s second stage rule it out? Only called when every
+    /// one of them is covered, so a rejection changes no wildcard bit.
+    #[inline(always)]
+    fn quick_reject(&self, q: &Quick, ctx: &[TrieCtx; MAX_TRIES]) -> bool {
+        let mut rel = q.tries;
+        while rel != 0 {
+            let j = rel.trailing_zeros() as usize;
+            rel &= rel - 1;
+            let plen = q.trie_plen[j] as u32;
+            if (ctx[j].plens >> (plen - 1)) & 1 == 0 {
+                return true;
             }
         }
         false
@@ -930,6 +1021,62 @@ mod tests {
             assert_eq!(want.map(|h| h.0), (i % 5 == 0).then_some(i), "flow {i}");
             let mut wc = Flow::ZERO;
             assert_eq!(c.lookup(&f, &mut wc, &mut LookupStats::default()), want);
+        }
+    }
+
+    /// The quick visits change nothing: same rule, same wildcards, same
+    /// subtable count as full visits, on random ClassBench-like tables
+    /// (prefixes on both addresses, protocols, exact and prefix ports).
+    #[test]
+    fn quick_visits_equal_full_visits() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for table in 0..4 {
+            let mut rules = Vec::new();
+            for i in 0..400 {
+                let sl = [0, 8, 16, 24, 32][rnd(5) as usize];
+                let dl = [0, 16, 24, 32][rnd(4) as usize];
+                let proto = ["ip", "tcp", "udp"][rnd(3) as usize];
+                let mut r = format!(
+                    "priority={},{proto},nw_src={}.{}.0.0/{sl},nw_dst=10.{}.{}.0/{dl}",
+                    1000 - i,
+                    rnd(4),
+                    rnd(4),
+                    rnd(4),
+                    rnd(4)
+                );
+                if proto != "ip" && rnd(2) == 0 {
+                    r.push_str(&format!(",tp_dst={:#x}/0xfff0", rnd(4) << 4));
+                }
+                r.push_str(",actions=drop");
+                rules.push(r);
+            }
+            let refs: Vec<&str> = rules.iter().map(|s| s.as_str()).collect();
+            let c = cls(&refs);
+            for k in 0..2000 {
+                let mut f = Flow::ZERO;
+                f.set(Field::DlType, 0x0800);
+                f.set(Field::NwProto, [6, 17, 1][rnd(3) as usize]);
+                f.set(Field::NwSrc, rnd(4) << 24 | rnd(4) << 16 | rnd(1 << 16));
+                f.set(
+                    Field::NwDst,
+                    10 << 24 | rnd(4) << 16 | rnd(4) << 8 | rnd(256),
+                );
+                f.set(Field::TpDst, rnd(80));
+                let (mut wq, mut wf) = (Flow::ZERO, Flow::ZERO);
+                let (mut sq, mut sf) = (LookupStats::default(), LookupStats::default());
+                let hq = c.lookup_with(&f, &mut wq, &mut sq, true);
+                let hf = c.lookup_with(&f, &mut wf, &mut sf, false);
+                assert_eq!(hq, hf, "table {table} flow {k}");
+                assert_eq!(wq, wf, "table {table} flow {k}");
+                assert_eq!(sq.subtables, sf.subtables, "table {table} flow {k}");
+                assert_eq!(hq, c.lookup_exact(&f), "table {table} flow {k}");
+            }
         }
     }
 
