@@ -109,3 +109,61 @@ fn dynamic_limit_starts_at_ten_thousand_and_stays_within_bounds() {
     // Few flows: the limit does not grow, never goes below 1000 nor above the configured limit.
     assert!((1000..=200_000).contains(&pmd.flow_limit()));
 }
+
+#[test]
+fn rule_timeouts_expire_rules_and_revalidate_their_flows() {
+    let mut of = of(
+        "priority=10,ip,nw_dst=10.0.0.1,idle_timeout=2,actions=output:2\n\
+         priority=10,ip,nw_dst=10.0.0.2,hard_timeout=3,actions=output:4\n\
+         priority=0,ip,actions=output:9",
+    );
+    let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+    let f1 = frame("in_port=1,udp,nw_src=1.1.1.1,nw_dst=10.0.0.1,nw_ttl=64,tp_src=1,tp_dst=2");
+    let f2 = frame("in_port=1,udp,nw_src=1.1.1.1,nw_dst=10.0.0.2,nw_ttl=64,tp_src=1,tp_dst=2");
+    let mut sink = CountingSink::default();
+    pmd.process_burst(&of, &[&f1, &f2], 1, &mut sink);
+    assert_eq!(
+        sink.ports,
+        vec![(2, 1, f1.len() as u64), (4, 1, f2.len() as u64)]
+    );
+    // Each flow remembers the rule its translation matched.
+    let rule_of = |pmd: &Pmd, port: u32| -> Vec<u32> {
+        pmd.flows()
+            .find(|(_, f)| f.actions == vec![fastpath::odp::OdpAction::Output(port)])
+            .map(|(_, f)| f.rules.to_vec())
+            .unwrap_or_default()
+    };
+    assert_eq!(rule_of(&pmd, 2), vec![0]);
+    assert_eq!(rule_of(&pmd, 4), vec![1]);
+
+    // The flow to 10.0.0.1 carries traffic "at 50 s": revalidation pushes
+    // that use to its rule, so the idle timeout counts from there.
+    let id = pmd
+        .flows()
+        .find(|(_, f)| f.rules[..] == [0])
+        .map(|(id, _)| id)
+        .expect("flow of rule 0");
+    assert!(pmd.credit_flow(id, 1, 64, 50_000 * 1_000_000, 0));
+    assert_eq!(pmd.revalidate(&of, false), (0, 0));
+    assert_eq!(of.used_ms(0), Some(50_000));
+
+    // At 51 s only the hard timeout (3 s after loading) has passed.
+    let gone = of.expire(51_000);
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0].id, 1);
+    // The table changed: the next revalidation re-translates without being
+    // told, and the flow to 10.0.0.2 now takes the fallback rule.
+    assert_eq!(pmd.revalidate(&of, false), (0, 1));
+    assert_eq!(rule_of(&pmd, 9), vec![2]);
+    // 2 s after its last use the idle rule goes too.
+    assert!(of.expire(51_999).is_empty());
+    assert_eq!(of.expire(52_000).len(), 1);
+    assert_eq!(pmd.revalidate(&of, false), (0, 1));
+    pmd.process_burst(&of, &[&f1, &f2], 1, &mut sink);
+    assert!(
+        sink.ports.contains(&(9, 2, 2 * f1.len() as u64)),
+        "{:?}",
+        sink.ports
+    );
+    assert_eq!(of.n_rules(), 1);
+}

@@ -83,6 +83,9 @@ pub struct DpFlow {
     pub ever_used: bool,
     /// OR of the TCP flags seen.
     pub tcp_flags: u16,
+    /// Rules its translation matched (Open vSwitch's xlate cache): their
+    /// `idle_timeout` counts from this flow's last use, pushed at revalidation.
+    pub rules: Box<[u32]>,
 }
 
 /// Counters of one PMD (what `dpif-netdev/pmd-perf-show` prints).
@@ -203,6 +206,8 @@ pub struct Pmd {
     pub exec_stats: ExecStats,
     scratch: Vec<u8>,
     start: Instant,
+    /// [`OfProto::generation`] the flows were last revalidated against.
+    pub(crate) of_generation: u64,
     /// Megaflows installed during the current burst (mask, masked key, id).
     recent: Vec<(FlowKey, FlowKey, FlowId)>,
 }
@@ -224,6 +229,7 @@ impl Pmd {
             exec_stats: ExecStats::default(),
             scratch: Vec::with_capacity(2048),
             start: Instant::now(),
+            of_generation: 0,
             recent: Vec::with_capacity(BURST),
         })
     }
@@ -231,6 +237,14 @@ impl Pmd {
     /// Nanoseconds since the datapath started (its clock for `used`).
     pub fn now_ns(&self) -> u64 {
         self.start.elapsed().as_nanos() as u64
+    }
+
+    /// Moves the clock's zero to `start` (e.g. when the rules were loaded,
+    /// so rule timeouts and flow use share one clock). Only for a datapath
+    /// with no flows yet: stamps taken before would shift.
+    pub fn set_clock_start(&mut self, start: Instant) {
+        debug_assert_eq!(self.n_flows, 0);
+        self.start = start;
     }
 
     /// Installed megaflows.
@@ -261,6 +275,7 @@ impl Pmd {
         ukey: &FlowKey,
         mask: FlowKey,
         actions: Vec<OdpAction>,
+        rules: Vec<u32>,
         now: u64,
     ) -> Option<FlowId> {
         let key = ukey.masked(&mask);
@@ -291,6 +306,7 @@ impl Pmd {
             used_ns: now,
             ever_used: false,
             tcp_flags: 0,
+            rules: rules.into_boxed_slice(),
         });
         self.alive[id as usize] = true;
         self.n_flows += 1;
@@ -492,10 +508,16 @@ impl Pmd {
         }
         let t = of.translate(key, false);
         self.stats.xlate_subtables += t.subtables_visited as u64;
+        of.note_used(&t.rules, now / 1_000_000);
+        if self.n_flows == 0 {
+            // No flow predates this translation, so none needs
+            // re-translating for earlier rule changes.
+            self.of_generation = of.generation();
+        }
         let mut installed = None;
         if self.n_flows >= self.flow_limit() {
             self.stats.upcall_flow_limit += 1;
-        } else if let Some(id) = self.install(key, t.mask, t.actions.clone(), now) {
+        } else if let Some(id) = self.install(key, t.mask, t.actions.clone(), t.rules, now) {
             self.stats.upcall_installs += 1;
             self.recent.push((t.mask, key.masked(&t.mask), id));
             installed = Some(id);

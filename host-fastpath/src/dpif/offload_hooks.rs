@@ -21,6 +21,10 @@ pub struct RevalidationPlan {
     pub dead: Vec<FlowId>,
     /// Flows whose actions change, with their new actions.
     pub modified: Vec<(FlowId, Vec<OdpAction>)>,
+    /// Kept flows whose re-translation matched other rules.
+    relinked: Vec<(FlowId, Box<[u32]>)>,
+    /// The rule-table generation the plan was made against.
+    generation: u64,
     started: Option<Instant>,
 }
 
@@ -67,11 +71,21 @@ impl Pmd {
         } else {
             self.config.max_idle_ms
         };
+        // Rules added, deleted or expired since the last pass (by anyone)
+        // are a rule change for every flow of this datapath.
+        let rules_changed = rules_changed || of.generation() != self.of_generation;
         let mut plan = RevalidationPlan {
             started: Some(started),
+            generation: of.generation(),
             ..Default::default()
         };
         for (id, f) in self.flows() {
+            // Push use to the rules the flow was translated through, as OVS
+            // pushes flow statistics through the xlate cache, so a rule with
+            // an idle_timeout lives while its megaflows carry traffic.
+            if f.ever_used {
+                of.note_used(&f.rules, f.used_ns / 1_000_000);
+            }
             let idle_ms = now.saturating_sub(f.used_ns) / 1_000_000;
             if kill_all || (idle_ms >= max_idle_ms && !keep_idle(id)) {
                 plan.dead.push(id);
@@ -83,7 +97,12 @@ impl Pmd {
                 // installed flow wildcards (OVS `flow_wildcards_has_extra`).
                 if !t.mask.is_subset_of(&f.mask) {
                     plan.dead.push(id);
-                } else if t.actions != f.actions {
+                    continue;
+                }
+                if t.rules[..] != f.rules[..] {
+                    plan.relinked.push((id, t.rules.into()));
+                }
+                if t.actions != f.actions {
                     plan.modified.push((id, t.actions));
                 }
             }
@@ -100,6 +119,12 @@ impl Pmd {
                 f.actions = actions;
             }
         }
+        for (id, rules) in plan.relinked {
+            if let Some(f) = self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) {
+                f.rules = rules;
+            }
+        }
+        self.of_generation = plan.generation;
         self.stats.flows_modified += modified as u64;
         let n_dead = self.delete_flows(&plan.dead);
         // OVS udpif_revalidator: adapt the flow limit to the dump duration.

@@ -100,6 +100,7 @@ pub struct OfProto {
     prefixes: Prefixes,
     /// When false, every megaflow is an exact match (`--no-megaflows`).
     pub megaflows: bool,
+    generation: u64,
 }
 
 /// When a rule was added and last used, in ms on the datapath clock.
@@ -144,6 +145,7 @@ impl OfProto {
             tables: Vec::new(),
             prefixes,
             megaflows: true,
+            generation: 0,
         }
     }
 
@@ -190,6 +192,7 @@ impl OfProto {
             }
         }
         self.rules.push(r);
+        self.generation += 1;
         self.life.push(RuleLife {
             added_ms: now_ms,
             used_ms: AtomicU64::new(now_ms),
@@ -198,12 +201,23 @@ impl OfProto {
         id
     }
 
+    /// Counts rule additions and removals: a datapath that revalidated at
+    /// another generation must re-translate its flows.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Records that packets matched these rules at `now_ms` (for
     /// `idle_timeout`). Unknown ids are ignored.
     pub fn note_used(&self, rules: &[u32], now_ms: u64) {
         for &id in rules {
             if let Some(l) = self.life.get(id as usize) {
-                l.used_ms.fetch_max(now_ms, Ordering::Relaxed);
+                // Load and store, not a locked read-modify-write: this runs
+                // on every upcall, and a race between packet threads can only
+                // keep a stamp a moment older.
+                if l.used_ms.load(Ordering::Relaxed) < now_ms {
+                    l.used_ms.store(now_ms, Ordering::Relaxed);
+                }
             }
         }
     }
@@ -260,6 +274,7 @@ impl OfProto {
         // this one, since a replaced rule is no longer live.
         let removed = cls.remove(&r.m, r.priority);
         debug_assert_eq!(removed, Some(id));
+        self.generation += 1;
         Some(RemovedRule { id, reason })
     }
 
