@@ -49,7 +49,14 @@ fn offload_config(a: &RunArgs) -> Result<OffloadConfig> {
 }
 
 /// Runs the hybrid datapath on the NIC `--nic` names (not `none`).
-pub fn run(a: &RunArgs, of: &OfProto, traffic: &Traffic, cfg: DpConfig) -> Result<()> {
+/// `loaded` is when the rules were loaded: their timeouts count from it.
+pub fn run(
+    a: &RunArgs,
+    of: &mut OfProto,
+    loaded: Instant,
+    traffic: &Traffic,
+    cfg: DpConfig,
+) -> Result<()> {
     let nic: NicChoice = a.nic.parse().map_err(anyhow::Error::msg)?;
     if a.threads != 1 {
         bail!(
@@ -61,7 +68,7 @@ pub fn run(a: &RunArgs, of: &OfProto, traffic: &Traffic, cfg: DpConfig) -> Resul
     match nic {
         NicChoice::None => bail!("internal: --nic none runs the software datapath"),
         NicChoice::Vfio(bdf) => run_vfio(&bdf),
-        NicChoice::Sim => run_sim(a, of, traffic, cfg, ocfg),
+        NicChoice::Sim => run_sim(a, of, loaded, traffic, cfg, ocfg),
     }
 }
 
@@ -86,7 +93,8 @@ fn run_vfio(bdf: &str) -> Result<()> {
 #[cfg(feature = "sim")]
 fn run_sim(
     a: &RunArgs,
-    of: &OfProto,
+    of: &mut OfProto,
+    loaded: Instant,
     traffic: &Traffic,
     cfg: DpConfig,
     ocfg: OffloadConfig,
@@ -101,18 +109,28 @@ fn run_sim(
         g.emc_entries(),
         a.widen
     );
-    let dp = HybridDp::new(Pmd::new(cfg)?, nic, ocfg);
-    drive(a, of, traffic, dp, &desc)
+    let mut pmd = Pmd::new(cfg)?;
+    pmd.set_clock_start(loaded);
+    let dp = HybridDp::new(pmd, nic, ocfg);
+    drive(a, of, loaded, traffic, dp, &desc)
 }
 
 #[cfg(not(feature = "sim"))]
-fn run_sim(_: &RunArgs, _: &OfProto, _: &Traffic, _: DpConfig, _: OffloadConfig) -> Result<()> {
+fn run_sim(
+    _: &RunArgs,
+    _: &mut OfProto,
+    _: Instant,
+    _: &Traffic,
+    _: DpConfig,
+    _: OffloadConfig,
+) -> Result<()> {
     bail!("--nic sim: this fastpath was built without the `sim` feature; use --nic none")
 }
 
 fn drive<H: HwLookup>(
     a: &RunArgs,
-    of: &OfProto,
+    of: &mut OfProto,
+    loaded: Instant,
     traffic: &Traffic,
     mut dp: HybridDp<H>,
     desc: &str,
@@ -129,14 +147,25 @@ fn drive<H: HwLookup>(
     };
     let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
     let mut last_reval = Instant::now();
-    let mut pass = |dp: &mut HybridDp<H>, sink: &mut dyn SinkExt| -> Result<()> {
+    let timed = of.has_timeouts();
+    let expired = std::cell::Cell::new(0u64);
+    // Expire rules with timeouts, then revalidate (which re-translates the
+    // flows if the table changed, invalidating their hardware entries).
+    let revalidate = |of: &mut OfProto, dp: &mut HybridDp<H>| {
+        if timed {
+            let gone = of.expire(loaded.elapsed().as_millis() as u64).len() as u64;
+            expired.set(expired.get() + gone);
+        }
+        dp.revalidate(of, false);
+    };
+    let mut pass = |of: &mut OfProto, dp: &mut HybridDp<H>, sink: &mut dyn SinkExt| -> Result<()> {
         for chunk in traffic.seq.chunks(BURST) {
             burst.clear();
             burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
             dp.process_burst(of, &burst, a.in_port, sink.as_sink())
                 .context("simulated NIC")?;
             if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
-                dp.revalidate(of, false);
+                revalidate(of, dp);
                 last_reval = Instant::now();
             }
         }
@@ -144,13 +173,13 @@ fn drive<H: HwLookup>(
     };
     let mut warm = Box::new(CountingSink::default()) as Box<dyn SinkExt>;
     for _ in 0..a.warmup {
-        pass(&mut dp, warm.as_mut())?;
-        dp.revalidate(of, false);
+        pass(of, &mut dp, warm.as_mut())?;
+        revalidate(of, &mut dp);
     }
     let base = dp.counters();
     let start = Instant::now();
     for _ in 0..a.loops {
-        pass(&mut dp, sink.as_mut())?;
+        pass(of, &mut dp, sink.as_mut())?;
     }
     let secs = start.elapsed().as_secs_f64();
     dp.sync_stats();
@@ -159,12 +188,14 @@ fn drive<H: HwLookup>(
     if let Some(e) = error {
         return Err(e.context("writing --out-pcap"));
     }
-    report(a, of, &mut dp, &c, secs, desc, &counts)
+    report(a, of, expired.get(), &mut dp, &c, secs, desc, &counts)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn report<H: HwLookup>(
     a: &RunArgs,
     of: &OfProto,
+    rules_expired: u64,
     dp: &mut HybridDp<H>,
     c: &OffloadCounters,
     secs: f64,
@@ -183,9 +214,14 @@ fn report<H: HwLookup>(
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "fastpath run: {} rules ({} subtables), NIC {desc}",
+        "fastpath run: {} rules ({} subtables){}, NIC {desc}",
         of.n_rules(),
-        of.n_subtables()
+        of.n_subtables(),
+        if rules_expired > 0 {
+            format!(", {rules_expired} expired by idle_timeout/hard_timeout")
+        } else {
+            String::new()
+        }
     );
     let _ = writeln!(
         o,
@@ -325,6 +361,7 @@ fn report<H: HwLookup>(
         let _ = writeln!(j, "  \"hw_emc_entries\": {emc_entries},");
         let _ = writeln!(j, "  \"hw_slots_used\": {slots_used},");
         let _ = writeln!(j, "  \"rules\": {},", of.n_rules());
+        let _ = writeln!(j, "  \"rules_expired\": {rules_expired},");
         let ports: Vec<String> = counts
             .ports
             .iter()

@@ -18,6 +18,8 @@ use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
 
 #[path = "hybrid.rs"]
@@ -44,7 +46,10 @@ a pmd-perf-show style table and, with a NIC, where each packet was handled.
 cycles_per_packet, emc_hits, megaflow_hits, subtable_lookups_per_hit, upcalls,
 upcall_installs, upcall_existing, upcall_flow_limit, upcall_us_avg,
 xlate_subtables_per_upcall, lost, dropped, tx_packets, megaflows, masks,
-flow_limit, rules, threads, tx_ports {port: packets}.")]
+flow_limit, rules, rules_expired, threads, tx_ports {port: packets}.
+
+Rules with idle_timeout or hard_timeout expire during the run (checked at
+each revalidation, every 500 ms); their megaflows are then re-translated.")]
 pub struct RunArgs {
     /// Rule file in `ovs-ofctl add-flows` syntax.
     #[arg(long)]
@@ -221,9 +226,44 @@ fn rss(frame: &[u8], threads: usize) -> usize {
     h as usize % threads
 }
 
+/// The rule tables shared by the packet threads: read-locked while packets
+/// run, write-locked between bursts only to expire rules with timeouts.
+struct SharedRules {
+    of: RwLock<OfProto>,
+    /// Whether any rule has a timeout (else nobody ever takes the write lock).
+    timed: bool,
+    /// The clock rules and flows share: `add_rule` stamps are relative to it.
+    epoch: Instant,
+    expired: AtomicU64,
+}
+
+impl SharedRules {
+    fn read(&self) -> Result<RwLockReadGuard<'_, OfProto>> {
+        self.of
+            .read()
+            .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))
+    }
+
+    /// Removes rules whose timeout passed; their megaflows are re-translated
+    /// by each thread's next revalidation (the table generation changed).
+    fn expire(&self) -> Result<()> {
+        if !self.timed {
+            return Ok(());
+        }
+        let now_ms = self.epoch.elapsed().as_millis() as u64;
+        let mut of = self
+            .of
+            .write()
+            .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))?;
+        let gone = of.expire(now_ms).len() as u64;
+        self.expired.fetch_add(gone, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
 fn run_thread(
     a: &RunArgs,
-    of: &OfProto,
+    rules: &SharedRules,
     traffic: &Traffic,
     seq: &[u32],
     cfg: DpConfig,
@@ -231,16 +271,25 @@ fn run_thread(
     mut sink: Box<dyn SinkExt + '_>,
 ) -> Result<ThreadResult> {
     let mut pmd = Pmd::new(cfg)?;
+    pmd.set_clock_start(rules.epoch);
     let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
     let mut scratch = CountingSink::default();
+    // The read guard is held across bursts and released only at
+    // housekeeping, so the per-burst path takes no lock.
+    let mut of = rules.read()?;
     for _ in 0..a.warmup {
         for chunk in seq.chunks(BURST) {
             burst.clear();
             burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
-            pmd.process_burst(of, &burst, a.in_port, &mut scratch);
+            pmd.process_burst(&of, &burst, a.in_port, &mut scratch);
         }
         pmd.housekeeping();
-        pmd.revalidate(of, false);
+        if rules.timed {
+            drop(of);
+            rules.expire()?;
+            of = rules.read()?;
+        }
+        pmd.revalidate(&of, false);
     }
     pmd.stats = PmdStats::default();
     pmd.dpcls.rank();
@@ -252,13 +301,18 @@ fn run_thread(
         for chunk in seq.chunks(BURST) {
             burst.clear();
             burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
-            pmd.process_burst(of, &burst, a.in_port, sink.as_sink());
+            pmd.process_burst(&of, &burst, a.in_port, sink.as_sink());
             n_bursts += 1;
             if n_bursts.is_multiple_of(256) {
                 pb.inc(256 * BURST as u64);
                 pmd.housekeeping();
                 if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
-                    pmd.revalidate(of, false);
+                    if rules.timed {
+                        drop(of);
+                        rules.expire()?;
+                        of = rules.read()?;
+                    }
+                    pmd.revalidate(&of, false);
                     last_reval = Instant::now();
                 }
             }
@@ -350,6 +404,8 @@ pub fn run(a: RunArgs) -> Result<()> {
     }
     let prefixes: Prefixes = a.prefixes.parse()?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
+    // Rule timeouts count from here, on the clock the datapaths share.
+    let loaded = Instant::now();
     of.megaflows = !a.no_megaflows;
     let traffic = load_traffic(&a, &of)?;
     if traffic.seq.is_empty() {
@@ -362,7 +418,7 @@ pub fn run(a: RunArgs) -> Result<()> {
         ..DpConfig::default()
     };
     if a.nic != "none" {
-        return hybrid::run(&a, &of, &traffic, cfg);
+        return hybrid::run(&a, &mut of, loaded, &traffic, cfg);
     }
     // Spread packets over threads by flow hash (RSS).
     let mut shares: Vec<Vec<u32>> = vec![Vec::new(); a.threads];
@@ -380,11 +436,17 @@ pub fn run(a: RunArgs) -> Result<()> {
         );
         pb
     };
+    let rules = SharedRules {
+        timed: of.has_timeouts(),
+        of: RwLock::new(of),
+        epoch: loaded,
+        expired: AtomicU64::new(0),
+    };
     let results: Vec<Result<ThreadResult>> = std::thread::scope(|s| {
         let handles: Vec<_> = shares
             .iter()
             .map(|share| {
-                let (a, of, traffic, cfg, pb) = (&a, &of, &traffic, cfg.clone(), &pb);
+                let (a, rules, traffic, cfg, pb) = (&a, &rules, &traffic, cfg.clone(), &pb);
                 s.spawn(move || {
                     let sink: Box<dyn SinkExt> = match &a.out_pcap {
                         Some(p) => Box::new(PcapSink {
@@ -396,7 +458,7 @@ pub fn run(a: RunArgs) -> Result<()> {
                         }),
                         None => Box::new(CountingSink::default()),
                     };
-                    run_thread(a, of, traffic, share, cfg, pb, sink)
+                    run_thread(a, rules, traffic, share, cfg, pb, sink)
                 })
             })
             .collect();
@@ -417,10 +479,15 @@ pub fn run(a: RunArgs) -> Result<()> {
         }
         res.push(r);
     }
-    report(&a, &of, &res)
+    let expired = rules.expired.into_inner();
+    let of = rules
+        .of
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))?;
+    report(&a, &of, expired, &res)
 }
 
-fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
+fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -> Result<()> {
     let mut st = PmdStats::default();
     let mut tx: Vec<(u32, u64, u64)> = Vec::new();
     let (mut flows, mut masks, mut ns, mut cycles) = (0usize, 0usize, 0u64, 0u64);
@@ -458,9 +525,14 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "fastpath run: {} rules ({} subtables), {} thread(s)",
+        "fastpath run: {} rules ({} subtables){}, {} thread(s)",
         of.n_rules(),
         of.n_subtables(),
+        if rules_expired > 0 {
+            format!(", {rules_expired} expired by idle_timeout/hard_timeout")
+        } else {
+            String::new()
+        },
         a.threads
     );
     let _ = writeln!(
@@ -535,7 +607,7 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
     if let Some(path) = &a.stats_json {
         let ports: Vec<String> = tx.iter().map(|(p, n, _)| format!("\"{p}\": {n}")).collect();
         let j = format!(
-            "{{\n  \"packets\": {},\n  \"bytes\": {},\n  \"seconds\": {:.6},\n  \"mpps\": {:.4},\n  \"ns_per_packet\": {:.2},\n  \"cycles_per_packet\": {:.2},\n  \"emc_hits\": {},\n  \"megaflow_hits\": {},\n  \"subtable_lookups_per_hit\": {:.4},\n  \"upcalls\": {},\n  \"upcall_installs\": {},\n  \"upcall_existing\": {},\n  \"upcall_flow_limit\": {},\n  \"upcall_us_avg\": {:.4},\n  \"xlate_subtables_per_upcall\": {:.3},\n  \"lost\": {},\n  \"dropped\": {},\n  \"tx_packets\": {},\n  \"megaflows\": {},\n  \"masks\": {},\n  \"flow_limit\": {},\n  \"rules\": {},\n  \"threads\": {},\n  \"tx_ports\": {{{}}}\n}}\n",
+            "{{\n  \"packets\": {},\n  \"bytes\": {},\n  \"seconds\": {:.6},\n  \"mpps\": {:.4},\n  \"ns_per_packet\": {:.2},\n  \"cycles_per_packet\": {:.2},\n  \"emc_hits\": {},\n  \"megaflow_hits\": {},\n  \"subtable_lookups_per_hit\": {:.4},\n  \"upcalls\": {},\n  \"upcall_installs\": {},\n  \"upcall_existing\": {},\n  \"upcall_flow_limit\": {},\n  \"upcall_us_avg\": {:.4},\n  \"xlate_subtables_per_upcall\": {:.3},\n  \"lost\": {},\n  \"dropped\": {},\n  \"tx_packets\": {},\n  \"megaflows\": {},\n  \"masks\": {},\n  \"flow_limit\": {},\n  \"rules\": {},\n  \"rules_expired\": {},\n  \"threads\": {},\n  \"tx_ports\": {{{}}}\n}}\n",
             st.packets,
             st.bytes,
             secs,
@@ -558,6 +630,7 @@ fn report(a: &RunArgs, of: &OfProto, res: &[ThreadResult]) -> Result<()> {
             masks,
             limit,
             of.n_rules(),
+            rules_expired,
             a.threads,
             ports.join(", ")
         );
