@@ -6,7 +6,8 @@
 //! `cmap/lookup/{1K,1M}`: the same keys one at a time.
 //! `cmap/batched_lookup/1M_hot`: 2K of those probes (all lines cached: the
 //! cost of the work); `cmap/batched_lookup/1M_cold`: every key once per pass
-//! in random order (every line from DRAM).
+//! in random order (every line from DRAM); `cmap/batched_lookup/1M_miss`: 64K
+//! absent keys.
 //! The 64K probes touch ~62K distinct keys: ~8 MiB of key and bucket lines
 //! of the ~160 MiB map, which partly stay in the 32 MiB L3 between passes.
 //!
@@ -107,6 +108,11 @@ fn bench(c: &mut Criterion) {
             batched(&mut g, hot, &m, &probes[..2048]);
             let cold = BenchmarkId::new("batched_lookup", format!("{name}_cold"));
             batched(&mut g, cold, &m, &all);
+            // Absent keys (most probes of a subtable miss).
+            let mut rng = StdRng::seed_from_u64(7);
+            let absent: Vec<FlowKey> = (0..65536).map(|_| random_key(&mut rng)).collect();
+            let miss = BenchmarkId::new("batched_lookup", format!("{name}_miss"));
+            batched(&mut g, miss, &m, &absent);
         }
     }
     g.finish();

@@ -76,7 +76,9 @@
 //! key) rather than three, and a steady number of misses is in flight
 //! rather than a whole burst's worth. The probe starts at the slot the scan
 //! found (validated like any read: same entry, equal key, unchanged
-//! counter) and falls back to the full probe for everything else.
+//! counter) and falls back to the full probe for everything else; a key
+//! whose hash neither scan found is a miss once both counters, read before
+//! the scans, are re-checked unchanged (the miss rule above).
 
 use super::arena::{Arena, StoredKey};
 use super::prefetch::prefetch;
@@ -289,8 +291,14 @@ impl BucketArray {
 /// Pipeline state of one key of a batch lookup (see [`Cmap::get_batch`]).
 #[derive(Clone, Copy, Default)]
 struct Stage<'a> {
-    /// The candidate bucket fetched for it (the second one if `second`).
+    /// The candidate bucket fetched for it (the second one if `second`)
+    /// and its version counter when scanned.
     bucket: Option<&'a Bucket>,
+    seq: u32,
+    /// The first candidate and its counter when scanned (kept when the
+    /// second is fetched: a miss is validated on both).
+    first: Option<&'a Bucket>,
+    first_seq: u32,
     /// Its first candidate holds no slot with its hash.
     second: bool,
     /// Slot of `bucket` with its hash, the entry it named and that entry's
@@ -298,6 +306,8 @@ struct Stage<'a> {
     slot: u8,
     entry: u32,
     key: Option<&'a StoredKey>,
+    /// Already resolved (a miss found by the scans).
+    done: bool,
 }
 
 enum Probe {
@@ -508,7 +518,9 @@ impl Cmap {
             //                     → fetch the key line it names; none →
             //                     fetch the second candidate bucket;
             //   k + 2·D1          (second-bucket keys) scan it, fetch the
-            //                     key line of a match;
+            //                     key line of a match; no match in either
+            //                     bucket: a miss if neither counter changed
+            //                     since its scan (no rescan, no key line);
             //   k + D1 + D2       probe a first-bucket key;
             //   k + 2·D1 + D2     probe a second-bucket key.
             //
@@ -545,14 +557,19 @@ impl Cmap {
                     if !self.scan(&mut st[k], hash) {
                         let b = &a.buckets[a.candidates(hash)[1]];
                         prefetch(b);
+                        st[k].first = st[k].bucket;
+                        st[k].first_seq = st[k].seq;
                         st[k].bucket = Some(b);
                         st[k].second = true;
                     }
                 }
                 if t >= 2 * D1 && t - 2 * D1 < m {
                     let k = t - 2 * D1;
-                    if st[k].second {
-                        self.scan(&mut st[k], hashes[idx[k] as usize]);
+                    if st[k].second && !self.scan(&mut st[k], hashes[idx[k] as usize]) {
+                        // No slot of either candidate holds its hash: a miss
+                        // if neither bucket changed since its scan (no
+                        // rescans); else the full probe, later.
+                        st[k].done = Self::scanned_miss(&st[k]);
                     }
                 }
                 if t >= D1 + D2 && t - (D1 + D2) < m {
@@ -569,7 +586,7 @@ impl Cmap {
                 }
                 if t >= 2 * D1 + D2 && t - (2 * D1 + D2) < m {
                     let k = t - (2 * D1 + D2);
-                    if st[k].second {
+                    if st[k].second && !st[k].done {
                         let i = idx[k] as usize;
                         if let Some(v) =
                             self.probe_hinted(&mut a, &st[k], hashes[i], &keys[i], mask)
@@ -592,6 +609,9 @@ impl Cmap {
     #[inline(always)]
     fn scan<'a>(&'a self, st: &mut Stage<'a>, hash: u32) -> bool {
         let Some(b) = st.bucket else { return false };
+        // The counter read first (acquire), as in `probe`, so that a scan
+        // that finds nothing can later be validated as a miss.
+        st.seq = b.seq.load(Acquire);
         // Branch-free compare: where the match sits is random, a branch per
         // slot would mispredict about once per key.
         let matching = b.matching(hash);
@@ -607,6 +627,23 @@ impl Cmap {
         st.slot = s as u8;
         st.entry = e;
         true
+    }
+
+    /// True when the scans of both candidates of a key found no slot with
+    /// its hash and neither bucket has changed since (or was being written):
+    /// then the key was absent when the second was scanned (an entry moving
+    /// between its buckets is written to the new one before the old one is
+    /// cleared, so it is always in one of them).
+    #[inline(always)]
+    fn scanned_miss(st: &Stage<'_>) -> bool {
+        let (Some(b0), Some(b1)) = (st.first, st.bucket) else {
+            return false;
+        };
+        if (st.first_seq | st.seq) & 1 != 0 {
+            return false;
+        }
+        fence(Acquire);
+        b0.seq.load(Relaxed) == st.first_seq && b1.seq.load(Relaxed) == st.seq
     }
 
     /// Lookup that first tries the slot recorded by [`Cmap::scan`]: if that
@@ -1246,5 +1283,91 @@ mod tests {
         let st = m.writer_stats();
         assert!(st.grows > 0 && st.shrinks > 0 && st.moves > 0, "{st:?}");
         assert_eq!(m.len(), STABLE as usize);
+    }
+
+    /// The pipelined batch path while the writer keeps displacing the keys
+    /// looked up: stable and churning keys crowd 6 buckets of a 16K-bucket
+    /// map (filler keys elsewhere keep it from shrinking), so every insert
+    /// runs cuckoo moves through them. A miss reported from the scans
+    /// without validation, or a hit on a stale slot, fails the reader.
+    #[test]
+    fn pipelined_batches_while_displacing() {
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        // Candidates (c0, c1), made unique by 4 bits `j` outside both
+        // bucket indexes (for up to 2^14 buckets).
+        let h = |c0: u32, c1: u32, j: u32| c0 | (j & 3) << 14 | c1 << 16 | (j >> 2) << 30;
+        let m = Arc::new(Cmap::with_capacity(60_000));
+        assert_eq!(m.array().log2, 14);
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for id in 0..30_000u64 {
+            let (c0, c1) = (8 + next() as u32 % 16_376, 8 + next() as u32 % 16_376);
+            m.insert(h(c0, c1, id as u32 % 16), &key(1 << 40 | id), 0)
+                .unwrap();
+        }
+        // 8 stable and 18 churning keys with random candidate pairs among
+        // buckets 0..6 (30 slots): near-full, so inserts run cuckoo paths.
+        let crowd: Vec<u32> = (0..26u32)
+            .map(|i| {
+                let r = next() as u32;
+                let c0 = r % 6;
+                h(c0, (c0 + 1 + (r >> 8) % 5) % 6, i % 16)
+            })
+            .collect();
+        let value = |i: usize| 1000 + i as u32;
+        for (i, &hash) in crowd.iter().enumerate().take(8) {
+            m.insert(hash, &key(i as u64), value(i)).unwrap();
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = {
+            let (m, stop, crowd) = (m.clone(), stop.clone(), crowd.clone());
+            std::thread::spawn(move || {
+                let keys: [FlowKey; 26] = std::array::from_fn(|i| key(i as u64));
+                let hashes: [u32; 26] = std::array::from_fn(|i| crowd[i]);
+                let mut out = [None; 26];
+                let mut rounds = 0u64;
+                while !stop.load(Relaxed) || rounds < 1000 {
+                    out.fill(None);
+                    let found = m.get_batch(&keys, &FlowKey::ONES, &hashes, u32::MAX, &mut out);
+                    for (i, o) in out.iter().enumerate() {
+                        let hit = found >> i & 1 == 1;
+                        assert_eq!(*o, hit.then(|| value(i)), "key {i}");
+                        assert!(hit || i >= 8, "stable key {i} missed");
+                    }
+                    rounds += 1;
+                }
+            })
+        };
+        let secs = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
+            20
+        } else {
+            1
+        };
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        let mut order: Vec<usize> = (8..26).collect();
+        while Instant::now() < deadline {
+            // A new order every round, so placements (and moves) differ.
+            for j in (1..order.len()).rev() {
+                order.swap(j, next() as usize % (j + 1));
+            }
+            for &i in &order {
+                m.insert(crowd[i], &key(i as u64), value(i)).unwrap();
+            }
+            for &i in order.iter().rev() {
+                assert_eq!(m.remove(crowd[i], &key(i as u64)), Some(value(i)));
+            }
+        }
+        stop.store(true, Relaxed);
+        reader.join().expect("reader saw a wrong or missing entry");
+        let st = m.writer_stats();
+        assert!(st.moves > 1000, "{st:?}");
+        assert!(m.array().log2 >= ENTRY_PREFETCH_MIN_LOG2, "{st:?}");
     }
 }
