@@ -16,6 +16,7 @@ pub mod io;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;
+pub mod wordhash;
 
 /// Index of a megaflow in the datapath's flow table; what EMC and megaflow
 /// entries (in software and in hardware) point to.

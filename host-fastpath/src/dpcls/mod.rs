@@ -126,49 +126,8 @@ struct Counters {
     subtable_lookups: AtomicU64,
 }
 
-/// Hasher for the writer's maps keyed by masks: the words are hashed with
-/// one multiply each (SipHash over 64 bytes cost more than the rest of an
-/// install); a mask is not attacker-chosen in a way that matters here, as
-/// every mask comes from our own translation.
-#[derive(Default, Clone, Copy)]
-struct WordHasher(u64);
-
-impl std::hash::Hasher for WordHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        // Murmur3's finalizer: the multiply chain alone leaves the low bits
-        // (the map's bucket index) depending on the words' low bits only,
-        // and masks mostly differ in their high bits.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    #[inline]
-    fn write_u32(&mut self, i: u32) {
-        self.write_u64(i as u64)
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64)
-    }
-}
-
-type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
+/// The writer's maps keyed by masks (see [`crate::wordhash`]).
+type WordMap<K, V> = HashMap<K, V, BuildHasherDefault<crate::wordhash::MixedWordHasher>>;
 
 struct Writer {
     last_rank: Instant,

@@ -24,7 +24,7 @@ use super::parse::Match;
 use super::trie::PrefixTrie;
 use abi::Field;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 
 /// Most prefix-tracked fields per classifier (as Open vSwitch).
 pub const MAX_TRIES: usize = 4;
@@ -32,32 +32,7 @@ pub const MAX_TRIES: usize = 4;
 /// Identifies a rule to the classifier's user.
 pub type RuleId = u32;
 
-/// A fast multiplicative hasher for keys that are already well mixed.
-#[derive(Default, Clone, Copy)]
-pub struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0 ^ (self.0 >> 32)
-    }
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        for c in bytes.chunks(8) {
-            let mut b = [0u8; 8];
-            b[..c.len()].copy_from_slice(c);
-            self.write_u64(u64::from_le_bytes(b));
-        }
-    }
-    #[inline]
-    fn write_u64(&mut self, i: u64) {
-        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.write_u64(i as u64)
-    }
-}
+pub use crate::wordhash::WordHasher;
 
 /// `HashMap` with [`WordHasher`].
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<WordHasher>>;
