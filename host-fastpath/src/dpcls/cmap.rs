@@ -469,16 +469,7 @@ impl Cmap {
     #[inline]
     pub fn get_masked(&self, hash: u32, key: &FlowKey, mask: &FlowKey) -> Option<u32> {
         let mut a = self.array();
-        loop {
-            match self.probe(a, hash, key, mask) {
-                Probe::Hit(v) => return Some(v),
-                Probe::Miss => return None,
-                Probe::Retry => {
-                    std::hint::spin_loop();
-                    a = self.array();
-                }
-            }
-        }
+        self.probe_retrying(&mut a, hash, key, mask)
     }
 
     /// Batch lookup of `keys[i] & mask` with hash `hashes[i]` for every bit

@@ -343,18 +343,31 @@ impl Pmd {
         in_port: u32,
         sink: &mut dyn PacketSink,
     ) {
-        let n = frames.len().min(BURST);
-        let frames = &frames[..n];
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
+        let n = self.extract_burst(frames, in_port, &mut keys, &mut hashes);
+        self.process_keys(of, &frames[..n], &keys[..n], &hashes[..n], in_port, sink);
+    }
+
+    /// Extracts the keys and EMC hashes of the first [`BURST`] of `frames`
+    /// (malformed ones counted in `extract_stats`); returns how many.
+    #[inline]
+    pub fn extract_burst(
+        &mut self,
+        frames: &[&[u8]],
+        in_port: u32,
+        keys: &mut [FlowKey; BURST],
+        hashes: &mut [u32; BURST],
+    ) -> usize {
+        let n = frames.len().min(BURST);
         extract_batch(
-            frames,
+            &frames[..n],
             in_port,
             &mut keys[..n],
             &mut hashes[..n],
             &mut self.extract_stats,
         );
-        self.process_keys(of, frames, &keys[..n], &hashes[..n], in_port, sink);
+        n
     }
 
     /// The datapath after extract: frames with their keys and EMC hashes

@@ -15,7 +15,6 @@ use super::hw::{HwError, HwLookup};
 use super::manager::{OffloadConfig, OffloadManager};
 use super::OffloadCounters;
 use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
-use crate::extract::extract_batch;
 use crate::odp::ExecStats;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
@@ -79,17 +78,12 @@ impl<H: HwLookup> HybridDp<H> {
         in_port: u32,
         sink: &mut dyn PacketSink,
     ) -> Result<(), HwError> {
-        let n = frames.len().min(BURST);
-        let frames = &frames[..n];
         let mut keys = [FlowKey::ZERO; BURST];
         let mut hashes = [0u32; BURST];
-        extract_batch(
-            frames,
-            in_port,
-            &mut keys[..n],
-            &mut hashes[..n],
-            &mut self.pmd.extract_stats,
-        );
+        let n = self
+            .pmd
+            .extract_burst(frames, in_port, &mut keys, &mut hashes);
+        let frames = &frames[..n];
         const TAGS: [u32; BURST] = {
             let mut t = [0u32; BURST];
             let mut i = 0;

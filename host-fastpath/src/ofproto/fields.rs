@@ -53,6 +53,22 @@ pub enum Prereq {
     Icmp6,
 }
 
+impl Prereq {
+    /// Whether the prerequisite names an IP protocol (so `nw_proto` must be
+    /// matched exactly, besides `dl_type`).
+    pub fn needs_proto(self) -> bool {
+        matches!(
+            self,
+            Prereq::Tcp
+                | Prereq::Udp
+                | Prereq::Sctp
+                | Prereq::Transport
+                | Prereq::Icmp4
+                | Prereq::Icmp6
+        )
+    }
+}
+
 /// Value syntax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Syntax {
@@ -555,15 +571,7 @@ pub fn prereq_ok(p: Prereq, flow: &Flow, wc: Option<&mut Flow>) -> bool {
     let dl = flow.get(Field::DlType) as u16;
     let ip = dl == eth_type::IP || dl == eth_type::IPV6;
     let proto = flow.get(Field::NwProto) as u8;
-    let needs_proto = matches!(
-        p,
-        Prereq::Tcp
-            | Prereq::Udp
-            | Prereq::Sctp
-            | Prereq::Transport
-            | Prereq::Icmp4
-            | Prereq::Icmp6
-    );
+    let needs_proto = p.needs_proto();
     if let Some(wc) = wc {
         wc.set(Field::DlType, 0xffff);
         if needs_proto && ip {

@@ -598,15 +598,7 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
     let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let mut allowed = Flow::ZERO;
     for o in fields::FIELDS {
-        let need_proto = matches!(
-            o.prereq,
-            Prereq::Tcp
-                | Prereq::Udp
-                | Prereq::Sctp
-                | Prereq::Transport
-                | Prereq::Icmp4
-                | Prereq::Icmp6
-        );
+        let need_proto = o.prereq.needs_proto();
         let ok = o.prereq == Prereq::None
             || (dl_exact && (!need_proto || proto_exact) && prereq_ok(o.prereq, &m.value, None));
         if ok {

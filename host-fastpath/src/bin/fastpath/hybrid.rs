@@ -153,8 +153,7 @@ fn drive<H: HwLookup>(
     // flows if the table changed, invalidating their hardware entries).
     let revalidate = |of: &mut OfProto, dp: &mut HybridDp<H>| {
         if timed {
-            let gone = of.expire(loaded.elapsed().as_millis() as u64).len() as u64;
-            expired.set(expired.get() + gone);
+            expired.set(expired.get() + super::expire_rules(of, loaded) as u64);
         }
         dp.revalidate(of, false);
     };
@@ -214,14 +213,8 @@ fn report<H: HwLookup>(
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "fastpath run: {} rules ({} subtables){}, NIC {desc}",
-        of.n_rules(),
-        of.n_subtables(),
-        if rules_expired > 0 {
-            format!(", {rules_expired} expired by idle_timeout/hard_timeout")
-        } else {
-            String::new()
-        }
+        "fastpath run: {}, NIC {desc}",
+        super::rules_summary(of, rules_expired)
     );
     let _ = writeln!(
         o,

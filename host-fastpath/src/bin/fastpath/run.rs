@@ -244,21 +244,41 @@ impl SharedRules {
             .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))
     }
 
-    /// Removes rules whose timeout passed; their megaflows are re-translated
-    /// by each thread's next revalidation (the table generation changed).
-    fn expire(&self) -> Result<()> {
+    /// Between bursts: gives up `held`, removes rules whose timeout passed
+    /// and reads the table again. Their megaflows are re-translated by each
+    /// thread's next revalidation (the table generation changed).
+    fn expire<'a>(
+        &'a self,
+        held: RwLockReadGuard<'a, OfProto>,
+    ) -> Result<RwLockReadGuard<'a, OfProto>> {
         if !self.timed {
-            return Ok(());
+            return Ok(held);
         }
-        let now_ms = self.epoch.elapsed().as_millis() as u64;
-        let mut of = self
-            .of
-            .write()
-            .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))?;
-        let gone = of.expire(now_ms).len() as u64;
-        self.expired.fetch_add(gone, Ordering::Relaxed);
-        Ok(())
+        drop(held);
+        {
+            let mut of = self.of.write().map_err(|_| {
+                anyhow::anyhow!("rule table lock poisoned by a failed packet thread")
+            })?;
+            let gone = expire_rules(&mut of, self.epoch) as u64;
+            self.expired.fetch_add(gone, Ordering::Relaxed);
+        }
+        self.read()
     }
+}
+
+/// Removes the rules of `of` whose timeout passed by now, on the clock that
+/// started at `epoch` (when the rules were loaded); returns how many.
+fn expire_rules(of: &mut OfProto, epoch: Instant) -> usize {
+    of.expire(epoch.elapsed().as_millis() as u64).len()
+}
+
+/// The report's first line: rules, subtables, and expired rules if any.
+fn rules_summary(of: &OfProto, rules_expired: u64) -> String {
+    let mut s = format!("{} rules ({} subtables)", of.n_rules(), of.n_subtables());
+    if rules_expired > 0 {
+        let _ = write!(s, ", {rules_expired} expired by idle_timeout/hard_timeout");
+    }
+    s
 }
 
 fn run_thread(
@@ -284,11 +304,7 @@ fn run_thread(
             pmd.process_burst(&of, &burst, a.in_port, &mut scratch);
         }
         pmd.housekeeping();
-        if rules.timed {
-            drop(of);
-            rules.expire()?;
-            of = rules.read()?;
-        }
+        of = rules.expire(of)?;
         pmd.revalidate(&of, false);
     }
     pmd.stats = PmdStats::default();
@@ -307,11 +323,7 @@ fn run_thread(
                 pb.inc(256 * BURST as u64);
                 pmd.housekeeping();
                 if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
-                    if rules.timed {
-                        drop(of);
-                        rules.expire()?;
-                        of = rules.read()?;
-                    }
+                    of = rules.expire(of)?;
                     pmd.revalidate(&of, false);
                     last_reval = Instant::now();
                 }
@@ -525,14 +537,8 @@ fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "fastpath run: {} rules ({} subtables){}, {} thread(s)",
-        of.n_rules(),
-        of.n_subtables(),
-        if rules_expired > 0 {
-            format!(", {rules_expired} expired by idle_timeout/hard_timeout")
-        } else {
-            String::new()
-        },
+        "fastpath run: {}, {} thread(s)",
+        rules_summary(of, rules_expired),
         a.threads
     );
     let _ = writeln!(
