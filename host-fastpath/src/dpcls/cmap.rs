@@ -74,9 +74,10 @@
 //! matching slot names (or else the second candidate, scanned some steps
 //! later still), some steps later probe — so a hit costs two lines (bucket,
 //! key) rather than three, and a steady number of misses is in flight
-//! rather than a whole burst's worth. The probe starts at the slot the scan
-//! found (validated like any read: same entry, equal key, unchanged
-//! counter) and falls back to the full probe for everything else; a key
+//! rather than a whole burst's worth. The scan and the probe form one read
+//! section: the counter is read before the scan, slot and key line are read
+//! in it, and the hit stands if the key line equals the key and the counter
+//! is unchanged at the probe; anything else takes the full probe. A key
 //! whose hash neither scan found is a miss once both counters, read before
 //! the scans, are re-checked unchanged (the miss rule above).
 
@@ -288,26 +289,70 @@ impl BucketArray {
     }
 }
 
-/// Pipeline state of one key of a batch lookup (see [`Cmap::get_batch`]).
-#[derive(Clone, Copy, Default)]
-struct Stage<'a> {
-    /// The candidate bucket fetched for it (the second one if `second`)
-    /// and its version counter when scanned.
-    bucket: Option<&'a Bucket>,
-    seq: u32,
-    /// The first candidate and its counter when scanned (kept when the
-    /// second is fetched: a miss is validated on both).
-    first: Option<&'a Bucket>,
-    first_seq: u32,
-    /// Its first candidate holds no slot with its hash.
-    second: bool,
-    /// Slot of `bucket` with its hash, the entry it named and that entry's
-    /// key (`None`: no such slot seen).
-    slot: u8,
-    entry: u32,
-    key: Option<&'a StoredKey>,
-    /// Already resolved (a miss found by the scans).
-    done: bool,
+/// Where a key of a pipelined batch lookup stands (see [`Cmap::get_batch`]).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Pending {
+    /// Its first candidate bucket is on its way.
+    #[default]
+    First,
+    /// No slot of the first candidate holds its hash: the second is on its way.
+    Second,
+    /// A slot holds its hash: the key line it names is on its way.
+    Key,
+    /// Neither candidate holds its hash and neither changed: a miss.
+    Miss,
+    /// Anything else (a counter moved, a torn index): the full probe.
+    Full,
+}
+
+/// Per-key state of a pipelined batch lookup, one array per field (a
+/// stage touches only the fields it needs; no per-key struct to copy).
+struct Pipeline<'a> {
+    state: [Pending; 32],
+    /// The bucket scanned last and its counter as read before the scan: a
+    /// hit is validated on them, and (for a second candidate) a miss too.
+    bucket: [&'a Bucket; 32],
+    seq: [u32; 32],
+    /// The first candidate and its counter, kept while the second is scanned.
+    first: [&'a Bucket; 32],
+    first_seq: [u32; 32],
+    /// Key line and value of the slot whose hash matched.
+    key: [Option<&'a StoredKey>; 32],
+    value: [u32; 32],
+}
+
+impl Pipeline<'_> {
+    /// True when the scans of both candidates of key `k` found no slot with
+    /// its hash and neither bucket has changed since (or was being written):
+    /// then the key was absent when the second was scanned (an entry moving
+    /// between its buckets is written to the new one before the old one is
+    /// cleared, so it is always in one of them).
+    #[inline(always)]
+    fn scanned_miss(&self, k: usize) -> bool {
+        let (s0, s1) = (self.first_seq[k], self.seq[k]);
+        if (s0 | s1) & 1 != 0 {
+            return false;
+        }
+        fence(Acquire);
+        self.first[k].seq.load(Relaxed) == s0 && self.bucket[k].seq.load(Relaxed) == s1
+    }
+
+    /// Key `k`'s hit from its scan: the value of the scanned slot if the key
+    /// line it named equals `key & mask` and the bucket's counter, even when
+    /// scanned, is unchanged now (one seqlock window from the scan to here:
+    /// slot, value and key line were then consistent at one instant). `None`
+    /// (no match, a chain, a concurrent write): the caller runs the full probe.
+    #[inline(always)]
+    fn hit(&self, k: usize, key: &FlowKey, mask: &FlowKey) -> Option<u32> {
+        // A key line is recorded only by a scan that matched (state Key).
+        let line = self.key[k]?;
+        let seq = self.seq[k];
+        if seq & 1 != 0 || !line.matches(key, mask) {
+            return None;
+        }
+        fence(Acquire);
+        (self.bucket[k].seq.load(Relaxed) == seq).then_some(self.value[k])
+    }
 }
 
 enum Probe {
@@ -512,20 +557,24 @@ impl Cmap {
             //                     key line of a match; no match in either
             //                     bucket: a miss if neither counter changed
             //                     since its scan (no rescan, no key line);
-            //   k + D1 + D2       probe a first-bucket key;
-            //   k + 2·D1 + D2     probe a second-bucket key.
+            //   k + 2·D1 + D2     probe: the key line equals the key and
+            //                     the scanned bucket's counter is unchanged
+            //                     → a hit (one seqlock window from scan to
+            //                     probe); anything else → the full probe.
             //
             // So a hit touches two lines (a bucket, a key) rather than three
             // (both buckets and the key): the second bucket is fetched only
             // for keys not in their first, which first-fit insertion keeps
             // few (12.6 % at the 80 % load of 1M keys; no placement can do
             // much better: with 4 keys per bucket on average, ~10 % of the
-            // keys of a 5-slot bucket overflow it). Each
-            // fetch has a few steps of other keys' work to hide behind,
-            // with a steady number of misses in flight rather than a whole
-            // burst's worth at once (more than the core's miss buffers hold)
-            // followed by stalls. The scans only choose what to fetch and
-            // where the probe looks first; the probe validates as usual.
+            // keys of a 5-slot bucket overflow it). Each fetch has a few
+            // steps of other keys' work to hide behind, with a steady number
+            // of misses in flight rather than a whole burst's worth at once
+            // (more than the core's miss buffers hold) followed by stalls.
+            // Every key is probed at the same distance (first-bucket keys
+            // could go D1 steps earlier, but one probe stage is fewer
+            // instructions per step: with lines cached, this loop is bound
+            // by instruction count, not by memory).
             const D1: usize = PIPELINE_D1;
             const D2: usize = PIPELINE_D2;
             let mut idx = [0u8; 32];
@@ -534,57 +583,63 @@ impl Cmap {
                 idx[m] = i as u8;
                 m += 1;
             }
-            let mut st = [Stage::default(); 32];
+            // The pipeline reads one array throughout: if a resize retires
+            // it meanwhile, its counters turn odd, its hits and misses fail
+            // validation and those keys take the full probe on the current
+            // array (`cur`).
+            let arr: &BucketArray = a;
+            let mut cur = a;
+            let mut p = Pipeline {
+                state: [Pending::First; 32],
+                bucket: [&arr.buckets[0]; 32],
+                seq: [0; 32],
+                first: [&arr.buckets[0]; 32],
+                first_seq: [0; 32],
+                key: [None; 32],
+                value: [0; 32],
+            };
             for t in 0..m + 2 * D1 + D2 {
                 if t < m {
-                    let i = idx[t] as usize;
-                    let b = &a.buckets[a.candidates(hashes[i])[0]];
+                    let b = &arr.buckets[arr.candidates(hashes[idx[t] as usize])[0]];
                     prefetch(b);
-                    st[t].bucket = Some(b);
+                    p.bucket[t] = b;
                 }
-                if t >= D1 && t - D1 < m {
-                    let k = t - D1;
+                let k = t.wrapping_sub(D1);
+                if k < m {
                     let hash = hashes[idx[k] as usize];
-                    if !self.scan(&mut st[k], hash) {
-                        let b = &a.buckets[a.candidates(hash)[1]];
+                    if !self.scan(&mut p, k, hash) {
+                        let b = &arr.buckets[arr.candidates(hash)[1]];
                         prefetch(b);
-                        st[k].first = st[k].bucket;
-                        st[k].first_seq = st[k].seq;
-                        st[k].bucket = Some(b);
-                        st[k].second = true;
+                        p.first[k] = p.bucket[k];
+                        p.first_seq[k] = p.seq[k];
+                        p.bucket[k] = b;
+                        p.state[k] = Pending::Second;
                     }
                 }
-                if t >= 2 * D1 && t - 2 * D1 < m {
-                    let k = t - 2 * D1;
-                    if st[k].second && !self.scan(&mut st[k], hashes[idx[k] as usize]) {
-                        // No slot of either candidate holds its hash: a miss
-                        // if neither bucket changed since its scan (no
-                        // rescans); else the full probe, later.
-                        st[k].done = Self::scanned_miss(&st[k]);
-                    }
+                let k = t.wrapping_sub(2 * D1);
+                if k < m
+                    && p.state[k] == Pending::Second
+                    && !self.scan(&mut p, k, hashes[idx[k] as usize])
+                {
+                    // No slot of either candidate holds its hash: a miss if
+                    // neither bucket changed since its scan (no rescans);
+                    // else the full probe, later.
+                    p.state[k] = if p.scanned_miss(k) {
+                        Pending::Miss
+                    } else {
+                        Pending::Full
+                    };
                 }
-                if t >= D1 + D2 && t - (D1 + D2) < m {
-                    let k = t - (D1 + D2);
-                    if !st[k].second {
-                        let i = idx[k] as usize;
-                        if let Some(v) =
-                            self.probe_hinted(&mut a, &st[k], hashes[i], &keys[i], mask)
-                        {
-                            out[i] = Some(v);
-                            found |= 1 << i;
-                        }
-                    }
-                }
-                if t >= 2 * D1 + D2 && t - (2 * D1 + D2) < m {
-                    let k = t - (2 * D1 + D2);
-                    if st[k].second && !st[k].done {
-                        let i = idx[k] as usize;
-                        if let Some(v) =
-                            self.probe_hinted(&mut a, &st[k], hashes[i], &keys[i], mask)
-                        {
-                            out[i] = Some(v);
-                            found |= 1 << i;
-                        }
+                let k = t.wrapping_sub(2 * D1 + D2);
+                if k < m && p.state[k] != Pending::Miss {
+                    let i = idx[k] as usize;
+                    let hit = match p.hit(k, &keys[i], mask) {
+                        Some(v) => Some(v),
+                        None => self.probe_retrying(&mut cur, hashes[i], &keys[i], mask),
+                    };
+                    if let Some(v) = hit {
+                        out[i] = Some(v);
+                        found |= 1 << i;
                     }
                 }
             }
@@ -592,78 +647,32 @@ impl Cmap {
         found
     }
 
-    /// Batch stage: scans `st.bucket` for a slot holding `hash`; on a
-    /// match prefetches the key line the slot names, records slot, entry
-    /// and key in `st` and returns true. Unvalidated: the data read here
-    /// only chooses what to fetch and where [`Cmap::probe_hinted`] looks
-    /// first.
+    /// Batch stage: reads the counter of `p.bucket[k]` (acquire) and scans
+    /// its slot hashes for `hash`. On a match records the slot's value and
+    /// key line, prefetches the line and returns true. Nothing read here is
+    /// trusted until [`Pipeline::hit`] validates it on the same counter.
     #[inline(always)]
-    fn scan<'a>(&'a self, st: &mut Stage<'a>, hash: u32) -> bool {
-        let Some(b) = st.bucket else { return false };
-        // The counter read first (acquire), as in `probe`, so that a scan
-        // that finds nothing can later be validated as a miss.
-        st.seq = b.seq.load(Acquire);
+    fn scan<'a>(&'a self, p: &mut Pipeline<'a>, k: usize, hash: u32) -> bool {
+        let b = p.bucket[k];
+        p.seq[k] = b.seq.load(Acquire);
         // Branch-free compare: where the match sits is random, a branch per
         // slot would mispredict about once per key.
         let matching = b.matching(hash);
         if matching == 0 {
             return false;
         }
-        let s = matching.trailing_zeros() as usize;
-        let e = b.entry[s].load(Relaxed);
-        st.key = self.arena.key(e);
-        if let Some(k) = st.key {
-            prefetch(k);
-        }
-        st.slot = s as u8;
-        st.entry = e;
-        true
-    }
-
-    /// True when the scans of both candidates of a key found no slot with
-    /// its hash and neither bucket has changed since (or was being written):
-    /// then the key was absent when the second was scanned (an entry moving
-    /// between its buckets is written to the new one before the old one is
-    /// cleared, so it is always in one of them).
-    #[inline(always)]
-    fn scanned_miss(st: &Stage<'_>) -> bool {
-        let (Some(b0), Some(b1)) = (st.first, st.bucket) else {
-            return false;
-        };
-        if (st.first_seq | st.seq) & 1 != 0 {
-            return false;
-        }
-        fence(Acquire);
-        b0.seq.load(Relaxed) == st.first_seq && b1.seq.load(Relaxed) == st.seq
-    }
-
-    /// Lookup that first tries the slot recorded by [`Cmap::scan`]: if that
-    /// slot, read inside its bucket's version window, still names the
-    /// scanned entry and that entry's key equals `key & mask`, the slot's
-    /// value is a hit whatever else happened since the scan. Anything else
-    /// (no match found, another key, a chain, a concurrent write) takes the
-    /// full probe.
-    #[inline(always)]
-    fn probe_hinted<'a>(
-        &'a self,
-        a: &mut &'a BucketArray,
-        st: &Stage<'a>,
-        hash: u32,
-        key: &FlowKey,
-        mask: &FlowKey,
-    ) -> Option<u32> {
-        if let (Some(b), Some(k)) = (st.bucket, st.key) {
-            let s = st.slot as usize % BUCKET_SLOTS;
-            let seq = b.seq.load(Acquire);
-            if seq & 1 == 0 && b.entry[s].load(Relaxed) == st.entry && k.matches(key, mask) {
-                let v = b.value[s].load(Relaxed);
-                fence(Acquire);
-                if b.seq.load(Relaxed) == seq {
-                    return Some(v);
-                }
+        let s = matching.trailing_zeros() as usize % BUCKET_SLOTS;
+        p.value[k] = b.value[s].load(Relaxed);
+        p.key[k] = self.arena.key(b.entry[s].load(Relaxed));
+        p.state[k] = match p.key[k] {
+            Some(line) => {
+                prefetch(line);
+                Pending::Key
             }
-        }
-        self.probe_retrying(a, hash, key, mask)
+            // An empty slot whose stale hash matched, or a torn index.
+            None => Pending::Full,
+        };
+        true
     }
 
     /// Probes until the read is consistent (reloading the array on retries).
