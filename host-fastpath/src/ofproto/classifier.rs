@@ -92,42 +92,180 @@ struct Hot {
     stage_word_masks: [u64; MAX_STAGE_WORDS],
 }
 
-/// The common visit in its shortest form, 24 bytes per subtable in visiting
-/// order: a first stage of one word whose index holds a single hash (e.g.
-/// `dl_type=0x0800`), then a stage the prefix tries can rule out. Once
-/// every trie of that stage has its rejection bits in the wildcards
-/// (`TrieCtx::covered`), such a visit either ends at that trie check —
-/// un-wildcarding only the first stage's word, exactly as the full visit
-/// does — or takes the full path. Most visits of a ClassBench lookup end
-/// here (fw1 10K: 89 of 104) without touching the hot record.
-#[derive(Clone, Copy, Default)]
-struct Quick {
-    max_priority: u16,
-    /// False: always take the full visit.
-    usable: bool,
-    /// The first stage's word and the tries of the second stage.
+/// The common visit in its shortest form: a first stage of one word whose
+/// index holds a single value (e.g. `dl_type=0x0800`), then a stage that
+/// one or two prefix tries can rule out. The full visit of such a subtable
+/// ends at that trie check, un-wildcarding only the first stage's word,
+/// when the first of those tries that rejects the flow has its rejection
+/// bits in the wildcards already (`TrieCtx::covered`) and the first
+/// stage's word is in them too: the visit then changes nothing but the
+/// visit count. Most visits of a ClassBench lookup are such (gen 10K: 100
+/// of 125), so [`QuickSets`] decides them for all subtables at once.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct QuickForm {
+    /// The first stage: word, mask, single masked value.
     word: u8,
-    tries: u8,
-    trie_plen: [u8; MAX_TRIES],
     mask: u64,
-    /// The first stage's single hash.
-    single: u64,
+    value: u64,
+    /// The second stage's tries, lowest index first: (trie, prefix length).
+    a: (u8, u8),
+    b: Option<(u8, u8)>,
 }
 
-impl Quick {
-    fn of(hot: &Hot) -> Quick {
-        let usable = hot.stage_end[0] == 1
-            && hot.stage_tries[0] == 0
-            && hot.single_map & 1 != 0
-            && hot.stage_tries[1] != 0;
-        Quick {
-            max_priority: hot.max_priority,
-            usable,
+/// Inverse of the one-word stage hash (`Hot::stage_hash` of stage 0 from
+/// `HASH_BASIS`): a multiply by an odd constant and an xor-shift are both
+/// bijections, so the single hash of a one-word stage names exactly one
+/// masked value, and comparing the value is comparing the hash.
+fn unhash_one_word(h: u64) -> u64 {
+    const C: u64 = 0x517c_c1b7_2722_0a95;
+    // Inverse of x ^ (x >> 29): x = h ^ (h >> 29) ^ (h >> 58).
+    let x = h ^ (h >> 29) ^ (h >> 58);
+    // Inverse of C modulo 2^64 by Newton's iteration (each step doubles
+    // the correct low bits; C * C = 1 mod 8 starts with three).
+    let mut inv = C;
+    for _ in 0..5 {
+        inv = inv.wrapping_mul(2u64.wrapping_sub(C.wrapping_mul(inv)));
+    }
+    x.wrapping_mul(inv) ^ HASH_BASIS.rotate_left(5)
+}
+
+impl QuickForm {
+    fn of(hot: &Hot) -> Option<QuickForm> {
+        let tries = hot.stage_tries[1];
+        if hot.stage_end[0] != 1
+            || hot.stage_tries[0] != 0
+            || hot.single_map & 1 == 0
+            || tries == 0
+            || tries.count_ones() > 2
+        {
+            return None;
+        }
+        // `stage_tries` holds only tries with a prefix length.
+        let at = |j: u32| (j as u8, hot.trie_plen[j as usize]);
+        let rest = tries & (tries - 1);
+        let form = QuickForm {
             word: hot.stage_words[0],
-            tries: hot.stage_tries[1],
-            trie_plen: hot.trie_plen,
             mask: hot.stage_word_masks[0],
-            single: hot.single[0],
+            value: unhash_one_word(hot.single[0]),
+            a: at(tries.trailing_zeros()),
+            b: (rest != 0).then(|| at(rest.trailing_zeros())),
+        };
+        (form.value & !form.mask == 0 && (form.a.1 > 0) && form.b.is_none_or(|b| b.1 > 0))
+            .then_some(form)
+    }
+}
+
+/// Subtable positions (in visiting order) tracked by [`QuickSets`]; later
+/// ones always get the full visit. A bitmap of this many bits lives on the
+/// stack of every lookup.
+const QUICK_POSITIONS: usize = 1024;
+const QUICK_WORDS: usize = QUICK_POSITIONS / 64;
+
+/// A set of subtable positions.
+type PosSet = [u64; QUICK_WORDS];
+
+/// The [`QuickForm`]s of the subtables as position sets per distinct part
+/// (first stage; first trie; second trie), so a lookup learns which visits
+/// end early for every subtable at once with a few word operations per
+/// distinct part, instead of a data-dependent branch per visit (which was
+/// most of a ClassBench lookup's time). Rebuilt when the order changes.
+#[derive(Default)]
+struct QuickSets {
+    /// Words of the sets in use.
+    words: usize,
+    forms: Vec<Option<QuickForm>>,
+    firsts: Vec<((u8, u64, u64), PosSet)>,
+    a: Vec<((u8, u8), PosSet)>,
+    b: Vec<((u8, u8), PosSet)>,
+}
+
+impl QuickSets {
+    fn build(forms: Vec<Option<QuickForm>>) -> QuickSets {
+        fn add<K: PartialEq>(v: &mut Vec<(K, PosSet)>, k: K, pos: usize) {
+            let i = match v.iter().position(|(x, _)| *x == k) {
+                Some(i) => i,
+                None => {
+                    v.push((k, [0; QUICK_WORDS]));
+                    v.len() - 1
+                }
+            };
+            v[i].1[pos / 64] |= 1 << (pos % 64);
+        }
+        let mut q = QuickSets {
+            words: forms.len().min(QUICK_POSITIONS).div_ceil(64),
+            ..QuickSets::default()
+        };
+        for (pos, f) in forms.iter().enumerate().take(QUICK_POSITIONS) {
+            if let Some(f) = f {
+                add(&mut q.firsts, (f.word, f.mask, f.value), pos);
+                add(&mut q.a, f.a, pos);
+                if let Some(b) = f.b {
+                    add(&mut q.b, b, pos);
+                }
+            }
+        }
+        q.forms = forms;
+        q
+    }
+
+    /// Positions whose visit ends early, given the trie answers so far
+    /// (`rejects[j]`: trie `j`'s `!plens`, all ones while not looked up,
+    /// so an unknown trie never ends a visit early), the covered tries and
+    /// the wildcards. Every answer stays right for the rest of the lookup
+    /// (tries are looked up once, coverage and wildcards only grow), so a
+    /// position found here may be skipped later too.
+    fn ends_early(
+        &self,
+        flow: &Flow,
+        wc: &Flow,
+        rejects: &[u128; MAX_TRIES],
+        (done, covered): (u8, u8),
+        out: &mut PosSet,
+    ) {
+        let n = self.words;
+        let rej = |(j, plen): (u8, u8)| {
+            rejects
+                .get(j as usize)
+                .is_none_or(|r| (r >> (plen.wrapping_sub(1) & 127)) & 1 != 0)
+        };
+        let cov = |j: u8| covered >> j & 1 != 0;
+        let (mut first, mut ends, mut passes, mut second) = (
+            [0u64; QUICK_WORDS],
+            [0u64; QUICK_WORDS],
+            [0u64; QUICK_WORDS],
+            [0u64; QUICK_WORDS],
+        );
+        let or = |dst: &mut PosSet, src: &PosSet| {
+            for (d, s) in dst[..n].iter_mut().zip(&src[..n]) {
+                *d |= s;
+            }
+        };
+        for &((w, mask, value), ref set) in &self.firsts {
+            let w = w as usize;
+            if flow.w[w] & mask == value && wc.w[w] & mask == mask {
+                or(&mut first, set);
+            }
+        }
+        // check_tries takes the tries in order: the first that rejects
+        // decides, and the visit ends unchanged only when it is covered.
+        // A trie not looked up yet decides nothing (and is not covered).
+        for &(t, ref set) in &self.a {
+            if done >> t.0 & 1 == 0 {
+                continue;
+            }
+            if !rej(t) {
+                or(&mut passes, set);
+            } else if cov(t.0) {
+                or(&mut ends, set);
+            }
+        }
+        for &(t, ref set) in &self.b {
+            if cov(t.0) && rej(t) {
+                or(&mut second, set);
+            }
+        }
+        for i in 0..n {
+            out[i] = first[i] & (ends[i] | (passes[i] & second[i]));
         }
     }
 }
@@ -246,8 +384,11 @@ pub struct Classifier {
     /// The hot record of every subtable holding rules, in visiting order
     /// (highest maximum priority first, then creation order).
     ordered: Vec<Hot>,
-    /// [`Quick`] of each entry of `ordered`.
-    quick: Vec<Quick>,
+    /// Maximum priority of each entry of `ordered` (dense, for finding
+    /// where a lookup can stop).
+    prio: Vec<u16>,
+    /// The quick forms of `ordered`.
+    quick: QuickSets,
     /// Position of each subtable in `ordered` (`u32::MAX`: not listed).
     pos: Vec<u32>,
     by_mask: FastMap<Flow, usize>,
@@ -385,7 +526,8 @@ impl Classifier {
         Self {
             subtables: Vec::new(),
             ordered: Vec::new(),
-            quick: Vec::new(),
+            prio: Vec::new(),
+            quick: QuickSets::default(),
             pos: Vec::new(),
             by_mask: FastMap::default(),
             tries: prefix_fields
@@ -511,12 +653,13 @@ impl Classifier {
         });
         self.pos.iter_mut().for_each(|p| *p = u32::MAX);
         self.ordered.clear();
-        self.quick.clear();
+        self.prio.clear();
         for (k, &i) in order.iter().enumerate() {
             self.pos[i] = k as u32;
             self.ordered.push(subs[i].hot);
-            self.quick.push(Quick::of(&subs[i].hot));
+            self.prio.push(subs[i].hot.max_priority);
         }
+        self.quick = QuickSets::build(self.ordered.iter().map(QuickForm::of).collect());
     }
 
     /// Copies subtable `si`'s hot record into the visiting-order array.
@@ -525,8 +668,14 @@ impl Classifier {
             if let Some(h) = self.ordered.get_mut(p as usize) {
                 *h = self.subtables[si].hot;
             }
-            if let Some(q) = self.quick.get_mut(p as usize) {
-                *q = Quick::of(&self.subtables[si].hot);
+            if let Some(p) = self.prio.get_mut(p as usize) {
+                *p = self.subtables[si].hot.max_priority;
+            }
+            let form = QuickForm::of(&self.subtables[si].hot);
+            if self.quick.forms.get(p as usize).is_some_and(|f| *f != form) {
+                let mut forms = std::mem::take(&mut self.quick.forms);
+                forms[p as usize] = form;
+                self.quick = QuickSets::build(forms);
             }
         }
     }
@@ -703,33 +852,77 @@ impl Classifier {
     ) -> Option<(RuleId, u16)> {
         let mut ctx = [TrieCtx::default(); MAX_TRIES];
         let mut best: Option<(RuleId, u16)> = None;
-        // Tries whose rejection bits are in `wc` (see `Quick`).
-        let mut covered = 0u8;
-        for (q, hot) in self.quick.iter().zip(&self.ordered) {
-            if let Some((_, p)) = best {
-                if q.max_priority <= p {
-                    break;
+        if !quick {
+            for (visited, hot) in self.ordered.iter().enumerate() {
+                if best.is_some_and(|(_, p)| hot.max_priority <= p) {
+                    stats.subtables += visited as u32;
+                    return best;
+                }
+                if let Some(hit) = self.find_match_wc(hot, flow, &mut ctx, wc) {
+                    if best.is_none_or(|(_, p)| hit.1 > p) {
+                        best = Some(hit);
+                    }
                 }
             }
-            stats.subtables += 1;
-            if quick && q.usable && q.tries & !covered == 0 {
-                let w = flow.w[q.word as usize] & q.mask;
-                let h = (HASH_BASIS.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
-                if h ^ (h >> 29) == q.single && self.quick_reject(q, &ctx) {
-                    wc.w[q.word as usize] |= q.mask;
-                    continue;
-                }
+            stats.subtables += self.ordered.len() as u32;
+            return best;
+        }
+        // Subtables are visited in order until the first whose maximum
+        // priority cannot beat the best match: `limit`.
+        let mut limit = self.ordered.len();
+        // Positions whose visit ends early (none before a trie is looked
+        // up); recomputed when a full visit looked up or covered a trie.
+        let mut early: PosSet = [0; QUICK_WORDS];
+        let mut rejects = [u128::MAX; MAX_TRIES];
+        let (mut done, mut covered) = (0u8, 0u8);
+        let mut v = 0;
+        loop {
+            // The next position that needs its full visit.
+            let mut w = v / 64;
+            let mut bits = match early.get(w) {
+                Some(e) => !e & (u64::MAX << (v % 64)),
+                None => u64::MAX << (v % 64),
+            };
+            while bits == 0 {
+                w += 1;
+                bits = early.get(w).map_or(u64::MAX, |e| !e);
             }
+            v = w * 64 + bits.trailing_zeros() as usize;
+            if v >= limit {
+                break;
+            }
+            let hot = &self.ordered[v];
             if let Some(hit) = self.find_match_wc(hot, flow, &mut ctx, wc) {
                 if best.is_none_or(|(_, p)| hit.1 > p) {
                     best = Some(hit);
+                    limit = v
+                        + 1
+                        + self.prio[v + 1..limit]
+                            .iter()
+                            .position(|&p| p <= hit.1)
+                            .unwrap_or(limit - v - 1);
                 }
             }
-            covered = ctx
-                .iter()
-                .enumerate()
-                .fold(0, |m, (j, c)| m | ((c.covered as u8) << j));
+            // Trie answers never change once looked up: a change in which
+            // tries are looked up or covered is a change of answers.
+            let (mut d, mut c) = (0u8, 0u8);
+            for (j, t) in ctx.iter().enumerate() {
+                d |= (t.done as u8) << j;
+                c |= (t.covered as u8) << j;
+            }
+            if (d, c) != (done, covered) {
+                (done, covered) = (d, c);
+                for (r, t) in rejects.iter_mut().zip(&ctx) {
+                    if t.done {
+                        *r = !t.plens;
+                    }
+                }
+                self.quick
+                    .ends_early(flow, wc, &rejects, (done, covered), &mut early);
+            }
+            v += 1;
         }
+        stats.subtables += limit as u32;
         best
     }
 
@@ -791,22 +984,6 @@ impl Classifier {
                     c.covered = true;
                     return true;
                 }
-            }
-        }
-        false
-    }
-
-    /// Does a trie of `q`'s second stage rule it out? Only called when every
-    /// one of them is covered, so a rejection changes no wildcard bit.
-    #[inline(always)]
-    fn quick_reject(&self, q: &Quick, ctx: &[TrieCtx; MAX_TRIES]) -> bool {
-        let mut rel = q.tries;
-        while rel != 0 {
-            let j = rel.trailing_zeros() as usize;
-            rel &= rel - 1;
-            let plen = q.trie_plen[j] as u32;
-            if (ctx[j].plens >> (plen - 1)) & 1 == 0 {
-                return true;
             }
         }
         false
@@ -933,6 +1110,43 @@ mod tests {
         assert_eq!(wc.get(Field::TpSrc), 0);
         assert_eq!(wc.get(Field::NwDst), 0xffff_ffff);
         assert_eq!(wc.get(Field::NwSrc), 0);
+    }
+
+    /// The quick form compares a first stage's value instead of its hash:
+    /// exact only if the one-word stage hash is inverted exactly.
+    #[test]
+    fn one_word_stage_hash_inverts() {
+        let mut hot = Hot {
+            max_priority: 0,
+            n_idx: 0,
+            single_map: 0,
+            stage_tries: [0; N_STAGES],
+            trie_plen: [0; MAX_TRIES],
+            stage_end: [0; N_STAGES],
+            st: 0,
+            stage_words: [0; MAX_STAGE_WORDS],
+            filter: [0; N_STAGES],
+            single: [0; N_STAGES],
+            stage_word_masks: [0; MAX_STAGE_WORDS],
+        };
+        hot.stage_end[0] = 1;
+        for (i, w) in [
+            0u64,
+            1,
+            0x0800,
+            0x86dd << 16,
+            u64::MAX,
+            0x0123_4567_89ab_cdef,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            hot.stage_words[0] = (i % 8) as u8;
+            hot.stage_word_masks[0] = u64::MAX;
+            let mut f = Flow::ZERO;
+            f.w[i % 8] = w;
+            assert_eq!(unhash_one_word(hot.stage_hash(&f, 0, HASH_BASIS)), w);
+        }
     }
 
     #[test]
