@@ -213,34 +213,46 @@ impl Dpcls {
         let masked = key.masked(mask);
         let port = in_port(&masked);
         let mut w = self.lock();
+        // The common install: the subtable exists (so does its port). No
+        // reference count is touched: every locked read-modify-write costs
+        // tens of cycles, and an install used to make eight.
+        if let Some(st) = w.by_mask.get(&(port, *mask)) {
+            if let Some(existing) = st.insert(&masked, flow)? {
+                return Err(DpclsError::Duplicate { existing });
+            }
+            self.count_flows(1);
+            return Ok(());
+        }
         let ports = self.ports.load_full();
         let (cls, new_port) = match find_port(&ports, port) {
             Some(c) => (c.clone(), false),
             None => (Arc::new(Classifier::new()), true),
         };
-        let (st, new_subtable) = match w.by_mask.get(&(port, *mask)) {
-            Some(st) => (st.clone(), false),
-            None => (Arc::new(Subtable::new(*mask)), true),
-        };
+        let st = Arc::new(Subtable::new(*mask));
         if let Some(existing) = st.insert(&masked, flow)? {
             return Err(DpclsError::Duplicate { existing });
         }
         // Publish bottom-up: the flow is in its subtable before the subtable
         // is listed, and the subtable before its port.
-        if new_subtable {
-            w.by_mask.insert((port, *mask), st.clone());
-            cls.push(st);
-            *w.mask_refs.entry(*mask).or_insert(0) += 1;
-            self.masks.store(w.mask_refs.len(), Relaxed);
-        }
+        w.by_mask.insert((port, *mask), st.clone());
+        cls.push(st);
+        *w.mask_refs.entry(*mask).or_insert(0) += 1;
+        self.masks.store(w.mask_refs.len(), Relaxed);
         if new_port {
             let mut v = PortList::clone(&ports);
             let at = v.partition_point(|(p, _)| *p < port);
             v.insert(at, (port, cls));
             self.ports.store(Arc::new(v));
         }
-        self.flows.fetch_add(1, Relaxed);
+        self.count_flows(1);
         Ok(())
+    }
+
+    /// Adds `delta` to the flow count. Only writers change it, under the
+    /// writer lock, so a load and a store suffice (no locked add).
+    fn count_flows(&self, delta: isize) {
+        let n = self.flows.load(Relaxed).wrapping_add_signed(delta);
+        self.flows.store(n, Relaxed);
     }
 
     /// Removes megaflow `(mask, masked_key & mask)`; returns its flow.
@@ -252,7 +264,7 @@ impl Dpcls {
         let cls = find_port(&ports, port)?;
         let st = w.by_mask.get(&(port, *mask))?.clone();
         let flow = st.remove(&masked)?;
-        self.flows.fetch_sub(1, Relaxed);
+        self.count_flows(-1);
         if st.len() == 0 {
             cls.remove(&st);
             w.by_mask.remove(&(port, *mask));
