@@ -9,8 +9,52 @@ use fastpath::dpif::{DpConfig, Pmd};
 use fastpath::io::classbench::{header_key, parse_trace};
 use fastpath::io::gen::{acl_rules, flows_inside, Rng};
 use fastpath::ofproto::{parse_rules, OfProto, Prefixes};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::path::Path;
+
+/// The system allocator, counting this thread's allocations (a plain
+/// thread-local add: no atomic on the measured path), so the bench can say
+/// how many heap allocations an upcall makes (the project's hot paths are
+/// meant to make none).
+struct Counting;
+
+thread_local! {
+    static ALLOCS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to `System`; the counter is a
+// const-initialised thread-local (no allocation, no re-entry).
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract is passed through to `System`.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.with(|c| c.set(c.get() + 1));
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations (including reallocations) made by this thread so far.
+fn allocs() -> u64 {
+    ALLOCS.with(|c| c.get())
+}
 
 fn tables() -> Vec<(String, OfProto, Vec<abi::FlowKey>)> {
     let mut out = Vec::new();
@@ -160,16 +204,29 @@ fn bench(c: &mut Criterion) {
             }
             best = best.min(t.elapsed().as_nanos() as f64 / uniq.len() as f64);
         }
+        let a0 = allocs();
+        for k in &uniq {
+            std::hint::black_box(of.translate(k, false));
+        }
+        let a1 = allocs();
         let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+        let a2 = allocs();
         for k in &uniq {
             pmd.begin_burst();
             std::hint::black_box(pmd.upcall(&of, k, 0));
         }
+        let a3 = allocs();
+        let per = |a: u64| a as f64 / uniq.len().max(1) as f64;
         eprintln!(
             "upcall/{name}/translate_install: fastest pass {:.2} us per upcall ({} megaflows in {} masks)",
             best / 1000.0,
             pmd.dpcls.flow_count(),
             pmd.dpcls.mask_count()
+        );
+        eprintln!(
+            "upcall/{name}: heap allocations per upcall: translate {:.2}, translate_install {:.2}",
+            per(a1 - a0),
+            per(a3 - a2)
         );
         let mut g = c.benchmark_group(format!("upcall/{name}"));
         g.throughput(Throughput::Elements(uniq.len() as u64));
