@@ -24,7 +24,7 @@ mod arena;
 mod classifier;
 pub mod cmap;
 mod hugepage;
-mod prefetch;
+pub(crate) mod prefetch;
 mod subtable;
 
 pub use cmap::{Cmap, CmapError, CmapOccupancy, CmapWriterStats};

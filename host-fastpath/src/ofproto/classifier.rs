@@ -837,11 +837,25 @@ impl Classifier {
         wc: &mut Flow,
         stats: &mut LookupStats,
     ) -> Option<(RuleId, u16)> {
-        self.lookup_with(flow, wc, stats, true)
+        self.lookup_with(flow, wc, stats, true, |_| {})
     }
 
-    /// [`Classifier::lookup`], with the [`Quick`] visits or without (tests
-    /// check that both give the same answer and wildcards).
+    /// [`Classifier::lookup`] that calls `on_best(rule)` each time a better
+    /// match is found, while the search goes on: a caller that will read
+    /// the rule can start fetching it (a rule table of thousands of rules
+    /// is not in cache, and the visits after the best match hide the miss).
+    pub fn lookup_hinted(
+        &self,
+        flow: &Flow,
+        wc: &mut Flow,
+        stats: &mut LookupStats,
+        on_best: impl FnMut(RuleId),
+    ) -> Option<(RuleId, u16)> {
+        self.lookup_with(flow, wc, stats, true, on_best)
+    }
+
+    /// [`Classifier::lookup`], with the [`QuickSets`] decisions or without
+    /// (tests check that both give the same answer and wildcards).
     #[inline(always)]
     fn lookup_with(
         &self,
@@ -849,6 +863,7 @@ impl Classifier {
         wc: &mut Flow,
         stats: &mut LookupStats,
         quick: bool,
+        mut on_best: impl FnMut(RuleId),
     ) -> Option<(RuleId, u16)> {
         let mut ctx = [TrieCtx::default(); MAX_TRIES];
         let mut best: Option<(RuleId, u16)> = None;
@@ -895,6 +910,7 @@ impl Classifier {
             if let Some(hit) = self.find_match_wc(hot, flow, &mut ctx, wc) {
                 if best.is_none_or(|(_, p)| hit.1 > p) {
                     best = Some(hit);
+                    on_best(hit.0);
                     limit = v
                         + 1
                         + self.prio[v + 1..limit]
@@ -1005,7 +1021,7 @@ impl Classifier {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn find_match_wc(
         &self,
         hot: &Hot,
@@ -1259,8 +1275,8 @@ mod tests {
                 f.set(Field::TpDst, rnd(80));
                 let (mut wq, mut wf) = (Flow::ZERO, Flow::ZERO);
                 let (mut sq, mut sf) = (LookupStats::default(), LookupStats::default());
-                let hq = c.lookup_with(&f, &mut wq, &mut sq, true);
-                let hf = c.lookup_with(&f, &mut wf, &mut sf, false);
+                let hq = c.lookup_with(&f, &mut wq, &mut sq, true, |_| {});
+                let hf = c.lookup_with(&f, &mut wf, &mut sf, false, |_| {});
                 assert_eq!(hq, hf, "table {table} flow {k}");
                 assert_eq!(wq, wf, "table {table} flow {k}");
                 assert_eq!(sq.subtables, sf.subtables, "table {table} flow {k}");

@@ -207,6 +207,18 @@ impl OfProto {
         self.generation
     }
 
+    /// Starts loading what translating through rule `id` and stamping its
+    /// use read (its actions and its use stamp), while the lookup goes on.
+    #[inline]
+    pub(crate) fn prefetch_rule(&self, id: u32) {
+        if let Some(r) = self.rules.get(id as usize) {
+            crate::dpcls::prefetch::prefetch(&r.actions);
+        }
+        if let Some(l) = self.life.get(id as usize) {
+            crate::dpcls::prefetch::prefetch(l);
+        }
+    }
+
     /// Records that packets matched these rules at `now_ms` (for
     /// `idle_timeout`). Unknown ids are ignored.
     pub fn note_used(&self, rules: &[u32], now_ms: u64) {

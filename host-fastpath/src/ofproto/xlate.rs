@@ -219,7 +219,10 @@ impl Ctx<'_> {
             self.note(indent + 1, || "drop".to_string());
             return;
         };
-        let hit = cls.lookup(&self.flow, &mut self.wc, &mut self.stats);
+        let of = self.of;
+        let hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
+            of.prefetch_rule(rid)
+        });
         match hit {
             None => {
                 self.note(indent, || format!("{table:2}. No match."));
