@@ -22,7 +22,7 @@ use crate::dpcls::Dpcls;
 use crate::emc::{Emc, NO_FLOW};
 use crate::extract::{extract_batch, ExtractStats};
 use crate::odp::{self, ExecStats, OdpAction};
-use crate::ofproto::OfProto;
+use crate::ofproto::{OfProto, RuleIds};
 use crate::{FlowId, BURST};
 use abi::{Field, FlowKey};
 use std::time::Instant;
@@ -85,7 +85,7 @@ pub struct DpFlow {
     pub tcp_flags: u16,
     /// Rules its translation matched (Open vSwitch's xlate cache): their
     /// `idle_timeout` counts from this flow's last use, pushed at revalidation.
-    pub rules: Box<[u32]>,
+    pub rules: RuleIds,
 }
 
 /// Counters of one PMD (what `dpif-netdev/pmd-perf-show` prints).
@@ -293,7 +293,7 @@ impl Pmd {
         ukey: &FlowKey,
         mask: FlowKey,
         actions: Vec<OdpAction>,
-        rules: Vec<u32>,
+        rules: RuleIds,
         now: u64,
     ) -> Result<FlowId, Vec<OdpAction>> {
         let key = ukey.masked(&mask);
@@ -324,7 +324,7 @@ impl Pmd {
             used_ns: now,
             ever_used: false,
             tcp_flags: 0,
-            rules: rules.into_boxed_slice(),
+            rules,
         });
         self.alive[id as usize] = true;
         self.n_flows += 1;

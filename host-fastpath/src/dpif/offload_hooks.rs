@@ -10,7 +10,7 @@
 
 use super::{Pmd, OVER_LIMIT_MAX_IDLE_MS};
 use crate::odp::OdpAction;
-use crate::ofproto::OfProto;
+use crate::ofproto::{OfProto, RuleIds};
 use crate::FlowId;
 use std::time::Instant;
 
@@ -22,7 +22,7 @@ pub struct RevalidationPlan {
     /// Flows whose actions change, with their new actions.
     pub modified: Vec<(FlowId, Vec<OdpAction>)>,
     /// Kept flows whose re-translation matched other rules.
-    relinked: Vec<(FlowId, Box<[u32]>)>,
+    relinked: Vec<(FlowId, RuleIds)>,
     /// The rule-table generation the plan was made against.
     generation: u64,
     started: Option<Instant>,
@@ -100,7 +100,7 @@ impl Pmd {
                     continue;
                 }
                 if t.rules[..] != f.rules[..] {
-                    plan.relinked.push((id, t.rules.into()));
+                    plan.relinked.push((id, t.rules));
                 }
                 if t.actions != f.actions {
                     plan.modified.push((id, t.actions));

@@ -11,6 +11,7 @@ pub mod fields;
 pub mod flow;
 pub mod format;
 pub mod parse;
+pub mod rule_ids;
 pub mod trie;
 pub mod xlate;
 
@@ -18,6 +19,7 @@ pub use classifier::{Classifier, MAX_TRIES};
 pub use fields::Mf;
 pub use flow::Flow;
 pub use parse::{parse_flow, parse_rules, Action, Match, ParseError, Rule};
+pub use rule_ids::RuleIds;
 pub use xlate::Translation;
 
 use std::path::Path;

@@ -11,7 +11,7 @@ use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
 use super::parse::Action;
-use super::OfProto;
+use super::{OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_LATER, VLAN_PRESENT};
 use abi::{Field, FlowKey};
@@ -35,7 +35,7 @@ pub struct Translation {
     /// Subtables visited over all table lookups.
     pub subtables_visited: u32,
     /// Rules matched, in order (rule ids).
-    pub rules: Vec<u32>,
+    pub rules: RuleIds,
     /// The flow after all actions.
     pub final_flow: Flow,
 }
@@ -57,7 +57,7 @@ struct Ctx<'a> {
     tracing: bool,
     trace: Vec<String>,
     stats: LookupStats,
-    rules: Vec<u32>,
+    rules: RuleIds,
 }
 
 impl OfProto {
@@ -85,7 +85,7 @@ impl OfProto {
             tracing,
             trace: Vec::new(),
             stats: LookupStats::default(),
-            rules: Vec::new(),
+            rules: RuleIds::new(),
         };
         cx.table_lookup(0, 0);
         if cx.error.is_some() {
