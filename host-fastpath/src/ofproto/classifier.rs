@@ -977,12 +977,12 @@ impl Classifier {
         while rel != 0 {
             let j = rel.trailing_zeros() as usize;
             rel &= rel - 1;
+            if !ctx[j].done {
+                self.init_trie_ctxs(j, rel, flow, ctx);
+            }
             // Only tries with a prefix length are in `stage_tries`.
             let plen = st.trie_plen[j] as u32;
             let c = &mut ctx[j];
-            if !c.done {
-                self.init_trie_ctx(j, flow, c);
-            }
             if (c.plens >> (plen - 1)) & 1 == 0 {
                 // No rule has a `plen`-bit prefix matching the flow: this
                 // subtable cannot match, given the first `maskbits` bits.
@@ -1005,9 +1005,48 @@ impl Classifier {
         false
     }
 
-    /// The trie lookup of field `j`, done once per classifier lookup and
-    /// only when some subtable needs it.
+    /// The trie lookup of field `j` (done once per classifier lookup and
+    /// only when some subtable needs it), together with that of the next
+    /// trie of `more` not looked up yet: the same stage may consult it
+    /// next, and two lookups walked in lockstep overlap their cache misses
+    /// (the ClassBench and generated tables need both address tries in
+    /// nearly every lookup). A trie answer is a function of the flow alone,
+    /// so looking one up early changes no result.
     #[cold]
+    fn init_trie_ctxs(&self, j: usize, more: u8, flow: &Flow, ctx: &mut [TrieCtx; MAX_TRIES]) {
+        let mut rest = more;
+        while rest != 0 {
+            let k = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            if ctx[k].done {
+                continue;
+            }
+            let (Some(a), Some(b)) = (self.tries.get(j), self.tries.get(k)) else {
+                break;
+            };
+            if prereq_ok(a.mf.prereq, flow, None) && prereq_ok(b.mf.prereq, flow, None) {
+                let (ma, mb) =
+                    PrefixTrie::lookup_pair((&a.trie, a.mf.get(flow)), (&b.trie, b.mf.get(flow)));
+                ctx[j] = TrieCtx {
+                    done: true,
+                    covered: ctx[j].covered,
+                    plens: ma.plens,
+                    maskbits: ma.maskbits,
+                };
+                ctx[k] = TrieCtx {
+                    done: true,
+                    covered: ctx[k].covered,
+                    plens: mb.plens,
+                    maskbits: mb.maskbits,
+                };
+                return;
+            }
+            break;
+        }
+        self.init_trie_ctx(j, flow, &mut ctx[j]);
+    }
+
+    /// The trie lookup of field `j` alone.
     fn init_trie_ctx(&self, j: usize, flow: &Flow, c: &mut TrieCtx) {
         let t = &self.tries[j];
         c.done = true;
