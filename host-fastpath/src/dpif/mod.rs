@@ -541,8 +541,10 @@ impl Pmd {
 
     /// Handles one packet that missed both caches (OVS `handle_packet_upcall`):
     /// look the megaflow up again (an earlier packet may have installed it),
-    /// else translate, install unless over the flow limit, and hand back the
-    /// actions to run on this packet (not counted in the flow's statistics).
+    /// else translate, install unless over the flow limit, and say which
+    /// actions to run on this packet: the installed flow's, or (not
+    /// installed) the translation's. The packet is not counted in the
+    /// flow's statistics.
     pub fn upcall(&mut self, of: &OfProto, key: &FlowKey, now: u64) -> Upcall {
         self.stats.upcalls += 1;
         // The key missed the classifier when its burst was looked up, so only
