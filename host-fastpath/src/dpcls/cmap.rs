@@ -67,13 +67,11 @@
 //! its previous life retries instead of reading a half-built table.
 //!
 //! # Batches
-//! [`Cmap::get_batch`] overlaps the memory latencies of a burst. For a map
-//! that fits in L2 it prefetches both candidate buckets of every key, then
-//! probes. For larger ones it makes passes over the burst: fetch every
-//! key's first candidate bucket; scan each and fetch the key line its
-//! matching slot names (or else the second candidate, scanned in a pass of
-//! its own); then probe — so a hit costs two lines (bucket, key) rather
-//! than three. The scan and the probe form one read
+//! [`Cmap::get_batch`] overlaps the memory latencies of a burst in passes
+//! over it: fetch every key's first candidate bucket; scan each and fetch
+//! the key line its matching slot names (or else the second candidate,
+//! scanned in a pass of its own); then probe — so a hit costs two lines
+//! (bucket, key) rather than three. The scan and the probe form one read
 //! section: the counter is read before the scan, slot and key line are read
 //! in it, and the hit stands if the key line equals the key and the counter
 //! is unchanged at the probe; anything else takes the full probe. A key
@@ -107,10 +105,6 @@ pub const CHAIN_CHECK_EVERY: u32 = 16;
 /// Most buckets a cuckoo path search (BFS) visits before giving up and
 /// growing the table.
 const BFS_MAX_NODES: usize = 512;
-/// From this size on (16 K buckets = 1 MiB of buckets, beyond L2) batch
-/// lookups also prefetch key lines; smaller tables stay cached and the
-/// extra pass would only cost time.
-const ENTRY_PREFETCH_MIN_LOG2: u8 = 14;
 /// A bucket array may have at most this many buckets per used slot: growth
 /// beyond it (a degenerate hash that keeps colliding in both candidates at
 /// every size) is refused instead of exhausting memory.
@@ -280,8 +274,7 @@ impl BucketArray {
     }
 }
 
-/// Where a key of a batch lookup in a DRAM-sized map stands (see
-/// [`Cmap::get_batch`]).
+/// Where a key of a batch lookup stands (see [`Cmap::get_batch`]).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
 enum Pending {
     /// Its first candidate bucket is on its way.
@@ -297,7 +290,7 @@ enum Pending {
     Full,
 }
 
-/// Per-key state of a batch lookup in a DRAM-sized map, indexed by the
+/// Per-key state of a batch lookup, indexed by the
 /// key's position in the burst, one array per field (a pass touches only
 /// the fields it needs).
 struct BatchState<'a> {
@@ -523,102 +516,90 @@ impl Cmap {
     ) -> u32 {
         let n = keys.len().min(hashes.len()).min(out.len()).min(32);
         let map = map & low_bits(n);
-        let mut a = self.array();
+        let a = self.array();
         let mut found = 0;
-        if a.log2 < ENTRY_PREFETCH_MIN_LOG2 {
-            // Cache-resident table: fetch both candidates, then probe.
-            for i in Bits(map) {
-                let [b0, b1] = a.candidates(hashes[i]);
-                prefetch(&a.buckets[b0]);
-                prefetch(&a.buckets[b1]);
-            }
-            for i in Bits(map) {
-                if let Some(v) = self.probe_retrying(&mut a, hashes[i], &keys[i], mask) {
-                    out[i] = Some(v);
-                    found |= 1 << i;
-                }
-            }
-        } else {
-            // DRAM-resident table: four passes over the burst.
-            //
-            //   1. fetch every key's first candidate bucket;
-            //   2. scan each: a slot with its hash → fetch the key line it
-            //      names; none → fetch the second candidate bucket;
-            //   3. scan those second buckets: a match → fetch the key line;
-            //      none in either bucket → a miss if neither counter changed
-            //      since its scan (no rescan, no key line);
-            //   4. probe: the key line equals the key and the scanned
-            //      bucket's counter is unchanged → a hit (one seqlock window
-            //      from scan to probe); anything else → the full probe.
-            //
-            // So a hit touches two lines (a bucket, a key) rather than three
-            // (both buckets and the key): the second bucket is fetched only
-            // for keys not in their first, which first-fit insertion keeps
-            // few (12.6 % at the 80 % load of 1M keys; no placement can do
-            // much better: with 4 keys per bucket on average, ~10 % of the
-            // keys of a 5-slot bucket overflow it). Why passes rather than
-            // a software pipeline (a key a step, its stages some steps
-            // apart, as in the previous version): each pass is a short loop,
-            // so while one scan waits for its line the core's out-of-order
-            // window already holds the next keys' scans and fetches; a
-            // pipeline step is ~200 instructions, which left room for one
-            // step ahead. Measured side by side on the 1M bench: 22.9–23.7
-            // against 25.1–25.9 ns per lookup (fastest pass), and no worse
-            // for misses, cached lines or all-DRAM sweeps.
-            //
-            // The passes read one array throughout: if a resize retires it
-            // meanwhile, its counters turn odd, its hits and misses fail
-            // validation and those keys take the full probe on the current
-            // array (`cur`).
-            let arr: &BucketArray = a;
-            let mut cur = a;
-            let mut p = BatchState {
-                state: [Pending::First; 32],
-                bucket: [&arr.buckets[0]; 32],
-                seq: [0; 32],
-                first: [&arr.buckets[0]; 32],
-                first_seq: [0; 32],
-                key: [None; 32],
-                value: [0; 32],
-            };
-            for i in Bits(map) {
-                let b = &arr.buckets[arr.candidates(hashes[i])[0]];
+        // Four passes over the burst.
+        //
+        //   1. fetch every key's first candidate bucket;
+        //   2. scan each: a slot with its hash → fetch the key line it
+        //      names; none → fetch the second candidate bucket;
+        //   3. scan those second buckets: a match → fetch the key line;
+        //      none in either bucket → a miss if neither counter changed
+        //      since its scan (no rescan, no key line);
+        //   4. probe: the key line equals the key and the scanned
+        //      bucket's counter is unchanged → a hit (one seqlock window
+        //      from scan to probe); anything else → the full probe.
+        //
+        // So a hit touches two lines (a bucket, a key) rather than three
+        // (both buckets and the key): the second bucket is fetched only
+        // for keys not in their first, which first-fit insertion keeps
+        // few (12.6 % at the 80 % load of 1M keys; no placement can do
+        // much better: with 4 keys per bucket on average, ~10 % of the
+        // keys of a 5-slot bucket overflow it). Why passes rather than
+        // a software pipeline (a key a step, its stages some steps
+        // apart, as in the previous version): each pass is a short loop,
+        // so while one scan waits for its line the core's out-of-order
+        // window already holds the next keys' scans and fetches; a
+        // pipeline step is ~200 instructions, which left room for one
+        // step ahead. Measured side by side on the 1M bench: 22.9–23.7
+        // against 25.1–25.9 ns per lookup (fastest pass), and no worse
+        // for misses, cached lines or all-DRAM sweeps. Small, cached maps
+        // take the same path: it was 18.3 → 15.8 ns for a dpcls hit in
+        // its first subtable against probing straight away (both
+        // candidates prefetched), and equal for a miss.
+        //
+        // The passes read one array throughout: if a resize retires it
+        // meanwhile, its counters turn odd, its hits and misses fail
+        // validation and those keys take the full probe on the current
+        // array (`cur`).
+        let arr: &BucketArray = a;
+        let mut cur = a;
+        let mut p = BatchState {
+            state: [Pending::First; 32],
+            bucket: [&arr.buckets[0]; 32],
+            seq: [0; 32],
+            first: [&arr.buckets[0]; 32],
+            first_seq: [0; 32],
+            key: [None; 32],
+            value: [0; 32],
+        };
+        for i in Bits(map) {
+            let b = &arr.buckets[arr.candidates(hashes[i])[0]];
+            prefetch(b);
+            p.bucket[i] = b;
+        }
+        let mut second = 0u32;
+        for i in Bits(map) {
+            if !self.scan(&mut p, i, hashes[i]) {
+                let b = &arr.buckets[arr.candidates(hashes[i])[1]];
                 prefetch(b);
+                p.first[i] = p.bucket[i];
+                p.first_seq[i] = p.seq[i];
                 p.bucket[i] = b;
+                p.state[i] = Pending::Second;
+                second |= 1 << i;
             }
-            let mut second = 0u32;
-            for i in Bits(map) {
-                if !self.scan(&mut p, i, hashes[i]) {
-                    let b = &arr.buckets[arr.candidates(hashes[i])[1]];
-                    prefetch(b);
-                    p.first[i] = p.bucket[i];
-                    p.first_seq[i] = p.seq[i];
-                    p.bucket[i] = b;
-                    p.state[i] = Pending::Second;
-                    second |= 1 << i;
-                }
-            }
-            for i in Bits(second) {
-                if !self.scan(&mut p, i, hashes[i]) {
-                    p.state[i] = if p.scanned_miss(i) {
-                        Pending::Miss
-                    } else {
-                        Pending::Full
-                    };
-                }
-            }
-            for i in Bits(map) {
-                if p.state[i] == Pending::Miss {
-                    continue;
-                }
-                let hit = match p.hit(i, &keys[i], mask) {
-                    Some(v) => Some(v),
-                    None => self.probe_retrying(&mut cur, hashes[i], &keys[i], mask),
+        }
+        for i in Bits(second) {
+            if !self.scan(&mut p, i, hashes[i]) {
+                p.state[i] = if p.scanned_miss(i) {
+                    Pending::Miss
+                } else {
+                    Pending::Full
                 };
-                if let Some(v) = hit {
-                    out[i] = Some(v);
-                    found |= 1 << i;
-                }
+            }
+        }
+        for i in Bits(map) {
+            if p.state[i] == Pending::Miss {
+                continue;
+            }
+            let hit = match p.hit(i, &keys[i], mask) {
+                Some(v) => Some(v),
+                None => self.probe_retrying(&mut cur, hashes[i], &keys[i], mask),
+            };
+            if let Some(v) = hit {
+                out[i] = Some(v);
+                found |= 1 << i;
             }
         }
         found
@@ -1184,7 +1165,7 @@ mod tests {
         assert_eq!(m.occupancy(), o);
     }
 
-    /// The batch path of DRAM-sized maps (≥ 16K buckets) under a writer that grows,
+    /// Batch lookups in a DRAM-sized map (≥ 16K buckets) under a writer that grows,
     /// shrinks, displaces, replaces and reuses entries: stable keys are
     /// always found with their value, churning keys never with a wrong one.
     /// ~1 s; `FASTPATH_LONG=1` runs 20 s.
@@ -1201,7 +1182,7 @@ mod tests {
             m.insert(abi::hash_key(&key(id)), &key(id), value(id))
                 .unwrap();
         }
-        assert!(m.array().log2 >= ENTRY_PREFETCH_MIN_LOG2);
+        assert!(m.array().log2 >= 14);
         let stop = Arc::new(AtomicBool::new(false));
         let reader = {
             let (m, stop) = (m.clone(), stop.clone());
@@ -1262,7 +1243,7 @@ mod tests {
         assert_eq!(m.len(), STABLE as usize);
     }
 
-    /// The batch path of DRAM-sized maps while the writer keeps displacing the keys
+    /// Batch lookups while the writer keeps displacing the keys
     /// looked up: stable and churning keys crowd 6 buckets of a 16K-bucket
     /// map (filler keys elsewhere keep it from shrinking), so every insert
     /// runs cuckoo moves through them. A miss reported from the scans
@@ -1345,6 +1326,6 @@ mod tests {
         reader.join().expect("reader saw a wrong or missing entry");
         let st = m.writer_stats();
         assert!(st.moves > 1000, "{st:?}");
-        assert!(m.array().log2 >= ENTRY_PREFETCH_MIN_LOG2, "{st:?}");
+        assert!(m.array().log2 >= 14, "{st:?}");
     }
 }
