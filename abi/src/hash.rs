@@ -112,6 +112,29 @@ mod sse {
         // SAFETY: as above; SSE4.2 presence was checked by the caller.
         unsafe { batch(keys, mask, out) }
     }
+
+    #[target_feature(enable = "sse4.2")]
+    #[inline]
+    fn each(keys: &[FlowKey], mask: &FlowKey, map: u32, mut f: impl FnMut(usize, u32)) {
+        let mut bits = map;
+        while bits != 0 {
+            let i = bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            if let Some(k) = keys.get(i) {
+                f(i, hash_masked_one(k, mask));
+            }
+        }
+    }
+
+    pub fn for_each_hash_masked(
+        keys: &[FlowKey],
+        mask: &FlowKey,
+        map: u32,
+        f: impl FnMut(usize, u32),
+    ) {
+        // SAFETY: as above; SSE4.2 presence was checked by the caller.
+        unsafe { each(keys, mask, map, f) }
+    }
 }
 
 #[inline]
@@ -151,6 +174,32 @@ pub fn hash_masked_batch(keys: &[FlowKey], mask: &FlowKey, out: &mut [u32]) {
     }
     for (k, o) in keys.iter().zip(out.iter_mut()) {
         *o = hash_words_portable(&k.masked(mask).words);
+    }
+}
+
+/// Calls `f(i, hash of keys[i] & mask)` for every bit `i` of `map` (bits
+/// beyond `keys` are ignored), in order, so that the caller can act on each
+/// hash at once — say, start fetching its bucket — while the next keys are
+/// hashed, instead of after the whole batch.
+#[inline]
+pub fn for_each_hash_masked(
+    keys: &[FlowKey],
+    mask: &FlowKey,
+    map: u32,
+    mut f: impl FnMut(usize, u32),
+) {
+    #[cfg(target_arch = "x86_64")]
+    if fast_available() {
+        sse::for_each_hash_masked(keys, mask, map, f);
+        return;
+    }
+    let mut bits = map;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        bits &= bits - 1;
+        if let Some(k) = keys.get(i) {
+            f(i, hash_words_portable(&k.masked(mask).words));
+        }
     }
 }
 
@@ -233,6 +282,26 @@ mod tests {
             prop_assert_eq!(out[0], r);
             prop_assert_eq!(out[2], reference(&FlowKey::ZERO, &m));
             prop_assert_eq!(hash_key(&k), reference(&k, &FlowKey::ONES));
+        }
+
+        #[test]
+        fn for_each_visits_the_map_in_order(
+            k in proptest::array::uniform8(any::<u64>()),
+            m in proptest::array::uniform8(any::<u64>()),
+            map in any::<u32>(),
+        ) {
+            let keys: Vec<FlowKey> = (0..20u64)
+                .map(|i| FlowKey::from_words(k.map(|w| w.rotate_left(i as u32) ^ i)))
+                .collect();
+            let m = FlowKey::from_words(m);
+            let mut seen = Vec::new();
+            for_each_hash_masked(&keys, &m, map, |i, h| seen.push((i, h)));
+            // Bits 20..32 name no key and are skipped.
+            let want: Vec<(usize, u32)> = (0..20)
+                .filter(|i| map >> i & 1 == 1)
+                .map(|i| (i, reference(&keys[i], &m)))
+                .collect();
+            prop_assert_eq!(seen, want);
         }
     }
 }
