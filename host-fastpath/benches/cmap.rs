@@ -16,7 +16,6 @@
 //!
 //! Run: `cargo bench -p host-fastpath --bench cmap`
 
-use abi::hash::hash_masked_batch;
 use abi::{hash_key, FlowKey};
 use criterion::measurement::WallTime;
 use criterion::{
@@ -71,13 +70,11 @@ fn batched(g: &mut BenchmarkGroup<'_, WallTime>, id: BenchmarkId, m: &Cmap, prob
     g.throughput(Throughput::Elements(BURST as u64));
     g.bench_function(id, |b| {
         let mut at = 0;
-        let mut hashes = [0u32; BURST];
         let mut out = [None; BURST];
         b.iter(|| {
             let keys = &probes[at..at + BURST];
             at = (at + BURST) % probes.len();
-            hash_masked_batch(keys, &FlowKey::ONES, &mut hashes);
-            let found = m.get_batch(keys, &FlowKey::ONES, &hashes, u32::MAX, &mut out);
+            let found = m.get_batch_hashing(keys, &FlowKey::ONES, u32::MAX, &mut out);
             black_box((found, &out));
         })
     });

@@ -6,7 +6,7 @@ use fastpath::dpcls::cmap::{Cmap, BUCKET_SLOTS, GROW_PERCENT, MIN_LOG2, SHRINK_P
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum HashKind {
     /// Low 32 bits of word 0: candidate buckets are bits of the key id.
     Identity,
@@ -75,11 +75,20 @@ fn check(kind: HashKind, m: &Cmap, r: &BTreeMap<u32, u32>, universe: u32, junk: 
             (1 << keys.len()) - 1
         };
         let found = m.get_batch(&keys, &mask7(), &hashes, map, &mut out);
+        // With the abi hash the map can hash the keys itself.
+        let hashing = (kind == HashKind::Good).then(|| {
+            let mut out2 = vec![None; keys.len()];
+            (m.get_batch_hashing(&keys, &mask7(), map, &mut out2), out2)
+        });
         for (i, &id) in chunk.iter().enumerate() {
             let want = r.get(&id).copied();
             assert_eq!(found >> i & 1 == 1, want.is_some(), "batch bit {id}");
             if want.is_some() {
                 assert_eq!(out[i], want, "batch value {id}");
+            }
+            if let Some((found2, out2)) = &hashing {
+                assert_eq!(found2 >> i & 1 == 1, want.is_some(), "hashing bit {id}");
+                assert_eq!(out2[i], want, "hashing value {id}");
             }
         }
     }
@@ -256,8 +265,9 @@ fn displacement_chains() {
     assert_eq!(m.len(), hashes.len());
 }
 
-/// Batch lookups in a map large enough (≥ 16K buckets) for the pipelined
-/// DRAM path, with partial maps, absent keys and junk in masked-out bits.
+/// Batch lookups in a map large enough (≥ 16K buckets) for
+/// `get_batch_hashing` to fetch buckets while it hashes, with partial maps,
+/// absent keys and junk in masked-out bits.
 #[test]
 fn large_map_batches() {
     let kind = HashKind::Good;
@@ -290,10 +300,20 @@ fn large_map_batches() {
         };
         let mut out = [None; 32];
         let found = m.get_batch(&keys, &mask7(), &hashes, map, &mut out);
+        // The same burst, hashed by the map itself (fetches start as each
+        // hash is ready).
+        let mut out2 = [None; 32];
+        let found2 = m.get_batch_hashing(&keys, &mask7(), map, &mut out2);
         for i in 0..32 {
             let want = (map >> i & 1 == 1 && ids[i] < n).then(|| ids[i].wrapping_mul(3));
             assert_eq!(found >> i & 1 == 1, want.is_some(), "round {round} key {i}");
             assert_eq!(out[i], want, "round {round} key {i}");
+            assert_eq!(
+                found2 >> i & 1 == 1,
+                want.is_some(),
+                "hashing: round {round} key {i}"
+            );
+            assert_eq!(out2[i], want, "hashing: round {round} key {i}");
         }
     }
 }

@@ -2,9 +2,8 @@
 //! masked key.
 
 use super::cmap::{Cmap, CmapError};
-use super::{Bits, Padded};
-use crate::{FlowId, BURST};
-use abi::hash::hash_masked_batch;
+use super::Padded;
+use crate::FlowId;
 use abi::{hash_masked, FlowKey};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
@@ -76,18 +75,9 @@ impl Subtable {
         map: u32,
         out: &mut [Option<FlowId>],
     ) -> u32 {
-        let mut hashes = [0u32; BURST];
-        let n = keys.len().min(BURST);
-        if map.count_ones() as usize == n {
-            // Whole burst: the batch hash lets the CPU overlap the crc32
-            // chains of consecutive keys.
-            hash_masked_batch(&keys[..n], &self.mask, &mut hashes[..n]);
-        } else {
-            for i in Bits(map) {
-                hashes[i] = hash_masked(&keys[i], &self.mask);
-            }
-        }
-        let found = self.map.get_batch(keys, &self.mask, &hashes[..n], map, out);
+        // The map hashes each key's masked words itself, fetching its
+        // bucket as soon as the hash is known.
+        let found = self.map.get_batch_hashing(keys, &self.mask, map, out);
         if found != 0 {
             // One relaxed add per subtable and burst, not per packet.
             let hits = found.count_ones() as u64;
