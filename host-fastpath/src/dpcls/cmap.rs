@@ -555,8 +555,6 @@ impl Cmap {
         map: u32,
         out: &mut [Option<u32>],
     ) -> u32 {
-        let a = self.array();
-        let mut found = 0;
         // Four passes over the burst.
         //
         //   1. fetch every key's first candidate bucket (as soon as its
@@ -592,8 +590,8 @@ impl Cmap {
         // meanwhile, its counters turn odd, its hits and misses fail
         // validation and those keys take the full probe on the current
         // array (`cur`).
-        let arr: &BucketArray = a;
-        let mut cur = a;
+        let arr = self.array();
+        let mut cur = arr;
         let mut p = BatchState {
             state: [Pending::First; 32],
             bucket: [&arr.buckets[0]; 32],
@@ -641,6 +639,7 @@ impl Cmap {
                 };
             }
         }
+        let mut found = 0;
         for i in Bits(map) {
             if p.state[i] == Pending::Miss {
                 continue;
