@@ -281,27 +281,10 @@ impl BucketArray {
     }
 }
 
-/// Where a key of a batch lookup stands (see [`Cmap::get_batch`]).
-#[derive(Clone, Copy, Default, PartialEq, Eq)]
-enum Pending {
-    /// Its first candidate bucket is on its way.
-    #[default]
-    First,
-    /// No slot of the first candidate holds its hash: the second is on its way.
-    Second,
-    /// A slot holds its hash: the key line it names is on its way.
-    Key,
-    /// Neither candidate holds its hash and neither changed: a miss.
-    Miss,
-    /// Anything else (a counter moved, a torn index): the full probe.
-    Full,
-}
-
 /// Per-key state of a batch lookup, indexed by the
 /// key's position in the burst, one array per field (a pass touches only
 /// the fields it needs).
 struct BatchState<'a> {
-    state: [Pending; 32],
     /// The bucket scanned last and its counter as read before the scan: a
     /// hit is validated on them, and (for a second candidate) a miss too.
     bucket: [&'a Bucket; 32],
@@ -337,7 +320,7 @@ impl BatchState<'_> {
     /// (no match, a chain, a concurrent write): the caller runs the full probe.
     #[inline(always)]
     fn hit(&self, k: usize, key: &FlowKey, mask: &FlowKey) -> Option<u32> {
-        // A key line is recorded only by a scan that matched (state Key).
+        // A key line is recorded only by a scan that matched.
         let line = self.key[k]?;
         let seq = self.seq[k];
         if seq & 1 != 0 || !line.matches(key, mask) {
@@ -593,7 +576,6 @@ impl Cmap {
         let arr = self.array();
         let mut cur = arr;
         let mut p = BatchState {
-            state: [Pending::First; 32],
             bucket: [&arr.buckets[0]; 32],
             seq: [0; 32],
             first: [&arr.buckets[0]; 32],
@@ -618,7 +600,9 @@ impl Cmap {
                 p.bucket[i] = b;
             }
         }
-        let mut second = 0u32;
+        // Keys whose first candidate holds no slot with their hash, and
+        // keys whose second does not either, validated as a miss.
+        let (mut second, mut missed) = (0u32, 0u32);
         for i in Bits(map) {
             if !self.scan(&mut p, i, hashes[i]) {
                 let b = &arr.buckets[arr.candidates(hashes[i])[1]];
@@ -626,24 +610,16 @@ impl Cmap {
                 p.first[i] = p.bucket[i];
                 p.first_seq[i] = p.seq[i];
                 p.bucket[i] = b;
-                p.state[i] = Pending::Second;
                 second |= 1 << i;
             }
         }
         for i in Bits(second) {
-            if !self.scan(&mut p, i, hashes[i]) {
-                p.state[i] = if p.scanned_miss(i) {
-                    Pending::Miss
-                } else {
-                    Pending::Full
-                };
+            if !self.scan(&mut p, i, hashes[i]) && p.scanned_miss(i) {
+                missed |= 1 << i;
             }
         }
         let mut found = 0;
-        for i in Bits(map) {
-            if p.state[i] == Pending::Miss {
-                continue;
-            }
+        for i in Bits(map & !missed) {
             let hit = match p.hit(i, &keys[i], mask) {
                 Some(v) => Some(v),
                 None => self.probe_retrying(&mut cur, hashes[i], &keys[i], mask),
@@ -672,15 +648,12 @@ impl Cmap {
         }
         let s = matching.trailing_zeros() as usize % BUCKET_SLOTS;
         p.value[k] = b.value[s].load(Relaxed);
+        // None (an empty slot whose stale hash matched, or a torn index):
+        // the probe pass takes the full probe.
         p.key[k] = self.arena.key(b.entry[s].load(Relaxed));
-        p.state[k] = match p.key[k] {
-            Some(line) => {
-                prefetch(line);
-                Pending::Key
-            }
-            // An empty slot whose stale hash matched, or a torn index.
-            None => Pending::Full,
-        };
+        if let Some(line) = p.key[k] {
+            prefetch(line);
+        }
         true
     }
 

@@ -454,9 +454,6 @@ impl Pmd {
         // Upcalls, one packet at a time; a packet whose megaflow an earlier
         // packet of this burst just installed finds it here.
         let mut upcall_actions: [Option<Vec<OdpAction>>; BURST] = Default::default();
-        // Packets whose upcall installed their megaflow: they run its
-        // actions but, as in OVS, are not counted in its statistics.
-        let mut installed = 0u32;
         let upcalls = miss;
         if miss != 0 {
             // One clock read pair per burst, not per upcall (two reads were
@@ -467,10 +464,7 @@ impl Pmd {
                 miss &= miss - 1;
                 match self.upcall(of, &keys[i], now) {
                     Upcall::Existing(id) => ids[i] = Some(id),
-                    Upcall::Installed(id) => {
-                        landed[i] = Some(id);
-                        installed |= 1 << i;
-                    }
+                    Upcall::Installed(id) => landed[i] = Some(id),
                     Upcall::Executed { actions } => upcall_actions[i] = Some(actions),
                 }
             }
@@ -483,8 +477,10 @@ impl Pmd {
             self.stats.bytes += len;
             let acts: &[OdpAction] = if let Some(a) = &upcall_actions[i] {
                 a
-            } else if installed & (1 << i) != 0 {
-                match landed[i].and_then(|id| self.flows.get(id as usize)?.as_ref()) {
+            } else if let Some(id) = landed[i] {
+                // Its upcall installed this megaflow: it runs the flow's
+                // actions but, as in OVS, is not counted in its statistics.
+                match self.flows.get(id as usize).and_then(|f| f.as_ref()) {
                     Some(f) => &f.actions,
                     None => {
                         self.stats.lost += 1;
