@@ -106,6 +106,42 @@ fn main() {
     }
 }
 
+/// The board file `$FASTPATH_SIM_CONFIG` names, with how it was resolved
+/// (for messages). Cargo runs build scripts in `sim/`, so a relative path is
+/// taken from `$PWD`, the directory cargo was started in, instead.
+fn sim_config() -> Result<Option<(PathBuf, String)>, String> {
+    let Some(v) = env::var_os("FASTPATH_SIM_CONFIG") else {
+        return Ok(None);
+    };
+    let p = PathBuf::from(&v);
+    if v.is_empty() {
+        return Err(
+            "FASTPATH_SIM_CONFIG is set but empty: unset it for the default geometry \
+                    or name a board file (e.g. boards/default/geometry.toml)"
+                .into(),
+        );
+    }
+    if p.is_absolute() {
+        return Ok(Some((p, String::new())));
+    }
+    println!("cargo:rerun-if-env-changed=PWD");
+    match env::var_os("PWD").map(PathBuf::from) {
+        Some(base) if base.is_absolute() => Ok(Some((
+            base.join(&p),
+            format!(
+                " `{}` (relative: resolved from {}, where cargo was started)",
+                p.display(),
+                base.display()
+            ),
+        ))),
+        _ => Err(format!(
+            "FASTPATH_SIM_CONFIG `{}` is relative and $PWD (where cargo was started) is not set: \
+             give an absolute path",
+            p.display()
+        )),
+    }
+}
+
 fn out_dir() -> Result<PathBuf, String> {
     env::var_os("OUT_DIR")
         .map(PathBuf::from)
@@ -125,7 +161,7 @@ fn run() -> Result<(), String> {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let out = out_dir()?;
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-changed=build-support");
     println!("cargo:rerun-if-changed=csrc");
     for v in [
         "FASTPATH_SIM_CONFIG",
@@ -137,10 +173,11 @@ fn run() -> Result<(), String> {
     }
 
     // 1. Verilog.
-    let cfg = match env::var_os("FASTPATH_SIM_CONFIG") {
-        Some(p) => {
-            println!("cargo:rerun-if-changed={}", Path::new(&p).display());
-            hdl::config::BuildConfig::load(Path::new(&p)).map_err(|e| e.to_string())?
+    let cfg = match sim_config()? {
+        Some((p, how)) => {
+            println!("cargo:rerun-if-changed={}", p.display());
+            hdl::config::BuildConfig::load(&p)
+                .map_err(|e| format!("FASTPATH_SIM_CONFIG{how}: {e}"))?
         }
         None => hdl::config::BuildConfig::default(),
     };

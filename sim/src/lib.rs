@@ -25,7 +25,8 @@ pub mod reference;
 
 pub use model::{CycleIn, CycleOut, KeyTag, LookupOut, LookupRun, Model, ModelKind, PORTS};
 pub use nic::{
-    AccessRecord, SimError, SimNic, SimResult, AXI_TIMEOUT_CYCLES, CLOCK_PERIOD_PS, EXACT_ENV,
+    table_clear_cycles, AccessRecord, SimError, SimNic, SimResult, AXI_SLACK_CYCLES,
+    AXI_TIMEOUT_CYCLES, CLOCK_PERIOD_PS, EXACT_ENV,
 };
 
 mod config {

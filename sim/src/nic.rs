@@ -12,10 +12,24 @@ use thiserror::Error;
 /// Simulated clock period (250 MHz), used only for waveform timestamps.
 pub const CLOCK_PERIOD_PS: u64 = 4_000;
 
-/// Cycles a register access may wait for the bus before it fails. A write
-/// may legitimately wait for a whole table clear (one clock per statistics
-/// entry: ~20 k for the default geometry), so the bound is far above that.
-pub const AXI_TIMEOUT_CYCLES: u64 = 1_000_000;
+/// Cycles a register access may wait for the bus before it fails: a write
+/// may legitimately wait for a whole table clear ([`table_clear_cycles`] of
+/// the model's geometry), so the bound is that plus [`AXI_SLACK_CYCLES`].
+/// Derived rather than fixed: a geometry `validate()` accepts can need more
+/// than any fixed bound (8.5 M clocks at the largest).
+pub const AXI_TIMEOUT_CYCLES: u64 = table_clear_cycles(&crate::GEOMETRY) + AXI_SLACK_CYCLES;
+
+/// What a register access may wait beyond a table clear (a command in
+/// progress takes a few clocks; this is far above that).
+pub const AXI_SLACK_CYCLES: u64 = 1_000_000;
+
+/// Clocks a table clear (power-on or `CTRL.CLEAR_TABLES`) holds the bus: the
+/// register file writes one statistics entry per clock, and there is one per
+/// EMC entry and per megaflow entry of every slot.
+pub const fn table_clear_cycles(g: &abi::Geometry) -> u64 {
+    (1u64 << g.emc_log2_entries)
+        + g.mf_slots as u64 * (1u64 << g.mf_log2_buckets) * g.mf_bucket_slots as u64
+}
 
 /// Environment variable: `1` makes [`SimNic::new`] run the exact model.
 pub const EXACT_ENV: &str = "FASTPATH_SIM_EXACT";
