@@ -6,7 +6,9 @@
 //! bare IPv4 header), as the Open vSwitch reference measurements replayed them.
 
 use super::frames::{frame_from_key, MIN_FRAME};
+use super::text::{read_text, shorten, Limits, TextError};
 use abi::{Field, FlowKey};
+use std::path::Path;
 
 /// One trace header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,6 +41,23 @@ pub struct TraceError {
     pub msg: String,
 }
 
+/// Why a trace file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadTraceError {
+    /// Not readable as bounded UTF-8 text.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A malformed line.
+    #[error(transparent)]
+    Parse(#[from] TraceError),
+}
+
+/// Reads and parses a trace file within the default [`Limits`].
+pub fn load_trace(path: &Path) -> Result<Vec<TraceHeader>, LoadTraceError> {
+    let text = read_text(path, &Limits::default())?;
+    Ok(parse_trace(&text, &path.display().to_string())?)
+}
+
 /// Parses a whole trace.
 pub fn parse_trace(text: &str, file: &str) -> Result<Vec<TraceHeader>, TraceError> {
     let mut out = Vec::new();
@@ -53,9 +72,9 @@ pub fn parse_trace(text: &str, file: &str) -> Result<Vec<TraceHeader>, TraceErro
             msg,
         };
         let f: Vec<&str> = l.split_whitespace().collect();
-        if f.len() < 5 {
+        if !(5..=7).contains(&f.len()) {
             return Err(err(format!(
-                "expected `sip dip sport dport proto [flags idx]`, found {} fields",
+                "expected 5 to 7 fields `sip dip sport dport proto [flags idx]`, found {}",
                 f.len()
             )));
         }
@@ -65,8 +84,9 @@ pub fn parse_trace(text: &str, file: &str) -> Result<Vec<TraceHeader>, TraceErro
                 Some(s) => match s.parse::<u64>() {
                     Ok(v) if v <= max => Ok(v),
                     _ => Err(err(format!(
-                        "field {} ({what}): expected an integer ≤ {max}, found `{s}`",
-                        j + 1
+                        "field {} ({what}): expected an integer ≤ {max}, found `{}`",
+                        j + 1,
+                        shorten(s)
                     ))),
                 },
             }
@@ -113,4 +133,30 @@ pub fn header_key(h: &TraceHeader, in_port: u32) -> FlowKey {
 /// The 60-byte frame of a trace header.
 pub fn header_frame(h: &TraceHeader) -> Vec<u8> {
     frame_from_key(&header_key(h, 1), MIN_FRAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_counted_and_values_checked() {
+        let ok = parse_trace("1 2 3 4 6\n# c\n1 2 3 4 6 0 9\n", "t").unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].idx, 9);
+        let e = parse_trace("1 2 3 4 6 0 9 extra\n", "t").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t:1: expected 5 to 7 fields `sip dip sport dport proto [flags idx]`, found 8"
+        );
+        let e = parse_trace("1 2 3 4\n", "t").unwrap_err();
+        assert!(e.to_string().ends_with("found 4"), "{e}");
+        let e = parse_trace(&format!("1 2 3 {} 6\n", "9".repeat(1000)), "t").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("t:1: field 4 (dport): expected an integer ≤ 65535, found `9999"),
+            "{e}"
+        );
+        assert!(e.to_string().len() < 200, "{e}");
+    }
 }

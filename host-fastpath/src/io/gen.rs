@@ -56,7 +56,15 @@ impl Rng {
     }
 }
 
-/// A `--gen` specification.
+/// Most distinct flows `--gen` draws (each holds a key and a frame: ~150 bytes).
+pub const MAX_GEN_FLOWS: u64 = 10_000_000;
+/// Most packets `--gen` lays out (4 bytes each; `--loops` replays them).
+pub const MAX_GEN_PACKETS: u64 = 100_000_000;
+/// Largest Zipf exponent (beyond it every packet is flow 0 anyway).
+pub const MAX_GEN_ZIPF: f64 = 100.0;
+
+/// A `--gen` specification: `flows=N,zipf=S,packets=P,seed=X`, each key at
+/// most once, in any order; keys left out take [`GenSpec::default`]'s value.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GenSpec {
     /// Distinct flows.
@@ -69,34 +77,74 @@ pub struct GenSpec {
     pub seed: u64,
 }
 
-impl std::str::FromStr for GenSpec {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        let mut g = GenSpec {
+impl Default for GenSpec {
+    /// flows=1000, zipf=1.0, packets=1000000, seed=1.
+    fn default() -> Self {
+        GenSpec {
             flows: 1000,
             zipf: 1.0,
             packets: 1_000_000,
             seed: 1,
-        };
-        for part in s.split(',').filter(|p| !p.is_empty()) {
+        }
+    }
+}
+
+impl std::str::FromStr for GenSpec {
+    type Err = String;
+    /// Checks every value's range before anything is allocated.
+    fn from_str(s: &str) -> Result<Self, String> {
+        use super::text::shorten;
+        const KEYS: &str = "flows, zipf, packets, seed";
+        if s.trim().is_empty() {
+            return Err(format!(
+                "--gen is empty: expected KEY=VALUE pairs separated by commas ({KEYS}), \
+                 e.g. flows=1000,zipf=1.0,packets=1000000,seed=1"
+            ));
+        }
+        let mut g = GenSpec::default();
+        let mut seen: Vec<&str> = Vec::new();
+        for part in s.split(',') {
             let (k, v) = part
                 .split_once('=')
-                .ok_or_else(|| format!("expected KEY=VALUE in --gen, found `{part}`"))?;
-            let bad = || format!("--gen {k}: bad value `{v}`");
+                .ok_or_else(|| format!("--gen: expected KEY=VALUE, found `{}`", shorten(part)))?;
+            if seen.contains(&k) {
+                return Err(format!("--gen: `{k}` is given twice"));
+            }
+            let int = |max: u64, min: u64| -> Result<u64, String> {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|n| (min..=max).contains(n))
+                    .ok_or_else(|| {
+                        format!(
+                            "--gen {k}={}: expected an integer in {min}..={max}",
+                            shorten(v)
+                        )
+                    })
+            };
             match k {
-                "flows" => g.flows = v.parse().map_err(|_| bad())?,
-                "zipf" => g.zipf = v.parse().map_err(|_| bad())?,
-                "packets" => g.packets = v.parse().map_err(|_| bad())?,
-                "seed" => g.seed = v.parse().map_err(|_| bad())?,
+                "flows" => g.flows = int(MAX_GEN_FLOWS, 1)? as usize,
+                "packets" => g.packets = int(MAX_GEN_PACKETS, 1)? as usize,
+                "seed" => g.seed = int(u64::MAX, 0)?,
+                "zipf" => {
+                    g.zipf = v
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|z| (0.0..=MAX_GEN_ZIPF).contains(z))
+                        .ok_or_else(|| {
+                            format!(
+                                "--gen zipf={}: expected a number in 0..={MAX_GEN_ZIPF}",
+                                shorten(v)
+                            )
+                        })?
+                }
                 _ => {
                     return Err(format!(
-                        "--gen: unknown key `{k}` (expected flows, zipf, packets, seed)"
+                        "--gen: unknown key `{}` (expected {KEYS})",
+                        shorten(k)
                     ))
                 }
             }
-        }
-        if g.flows == 0 || !(g.zipf >= 0.0 && g.zipf.is_finite()) {
-            return Err("--gen: flows must be ≥ 1 and zipf a finite number ≥ 0".into());
+            seen.push(k);
         }
         Ok(g)
     }
@@ -373,6 +421,47 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn gen_specs_are_checked_before_anything_is_allocated() {
+        let g: GenSpec = "packets=5,flows=2".parse().unwrap();
+        assert_eq!((g.flows, g.packets, g.zipf, g.seed), (2, 5, 1.0, 1));
+        for (text, msg) in [
+            ("", "--gen is empty: expected KEY=VALUE pairs"),
+            (" ", "--gen is empty"),
+            ("flows=1,flows=2", "--gen: `flows` is given twice"),
+            (
+                "flows=18446744073709551615",
+                "--gen flows=18446744073709551615: expected an integer in 1..=10000000",
+            ),
+            (
+                "packets=10000000000",
+                "--gen packets=10000000000: expected an integer in 1..=100000000",
+            ),
+            (
+                "packets=0",
+                "--gen packets=0: expected an integer in 1..=100000000",
+            ),
+            (
+                "flows=-1",
+                "--gen flows=-1: expected an integer in 1..=10000000",
+            ),
+            ("zipf=NaN", "--gen zipf=NaN: expected a number in 0..=100"),
+            ("zipf=inf", "--gen zipf=inf: expected a number in 0..=100"),
+            ("zipf=-0.5", "--gen zipf=-0.5: expected a number in 0..=100"),
+            ("flows=1,", "--gen: expected KEY=VALUE, found ``"),
+            ("bogus=1", "--gen: unknown key `bogus`"),
+            (
+                "seed=x",
+                "--gen seed=x: expected an integer in 0..=18446744073709551615",
+            ),
+        ] {
+            let e = text.parse::<GenSpec>().unwrap_err();
+            assert!(e.starts_with(msg), "{text:?}: {e}");
+        }
+        let long = format!("flows={}", "9".repeat(100_000));
+        assert!(long.parse::<GenSpec>().unwrap_err().len() < 200);
     }
 
     #[test]

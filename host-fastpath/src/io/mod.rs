@@ -4,3 +4,4 @@ pub mod classbench;
 pub mod frames;
 pub mod gen;
 pub mod pcap;
+pub mod text;

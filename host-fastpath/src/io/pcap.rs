@@ -4,6 +4,12 @@
 //! header and 16-byte record headers, and we want errors that name the file
 //! and the packet number, a reader that reuses one buffer per packet (no
 //! allocation per packet on replay), and no extra dependency.
+//!
+//! Stricter than libpcap (and so tcpdump), which reads a record longer than
+//! the file's snapshot length as truncated to it and takes a captured length
+//! above the original one as it is: here both are errors naming the packet,
+//! as is a format version other than 2.4, so a replay never sends frames the
+//! file does not describe.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -15,6 +21,8 @@ const MAGIC_NS: u32 = 0xa1b2_3c4d;
 pub const LINKTYPE_ETHERNET: u32 = 1;
 /// Largest record we accept (libpcap's own sanity limit for Ethernet).
 pub const MAX_RECORD: u32 = 262_144;
+/// Most packet bytes [`PcapReader::read_all`] holds in memory (1 GiB).
+pub const MAX_READ_ALL_BYTES: u64 = 1 << 30;
 
 /// A pcap read/write failure, naming the file and (for records) the 1-based packet number.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +137,21 @@ impl<R: Read> PcapReader<R> {
                 v
             }
         };
+        let rd16 = |b: &[u8]| {
+            let v = u16::from_le_bytes([b[0], b[1]]);
+            if swapped {
+                v.swap_bytes()
+            } else {
+                v
+            }
+        };
+        let (major, minor) = (rd16(&h[4..6]), rd16(&h[6..8]));
+        if (major, minor) != (2, 4) {
+            return Err(PcapError::Format {
+                path: path.into(),
+                msg: format!("format version {major}.{minor} (only 2.4 is read)"),
+            });
+        }
         let snaplen = rd(&h[16..20]);
         let linktype = rd(&h[20..24]) & 0x0fff_ffff;
         if linktype != LINKTYPE_ETHERNET {
@@ -171,13 +194,22 @@ impl<R: Read> PcapReader<R> {
             }
         };
         let (sec, frac, incl, orig) = (rd(&h[0..4]), rd(&h[4..8]), rd(&h[8..12]), rd(&h[12..16]));
-        let limit = if self.snaplen == 0 {
-            MAX_RECORD
-        } else {
-            self.snaplen.clamp(65_535, MAX_RECORD)
-        };
-        if incl > limit {
-            return Err(self.rec_err(format!("captured length {incl} exceeds the limit {limit}")));
+        // Some writers leave the snapshot length 0: then only the sanity limit applies.
+        if self.snaplen != 0 && incl > self.snaplen {
+            return Err(self.rec_err(format!(
+                "captured length {incl} exceeds the file's snapshot length {}",
+                self.snaplen
+            )));
+        }
+        if incl > MAX_RECORD {
+            return Err(self.rec_err(format!(
+                "captured length {incl} exceeds the limit {MAX_RECORD}"
+            )));
+        }
+        if incl > orig {
+            return Err(self.rec_err(format!(
+                "captured length {incl} exceeds the original length {orig}"
+            )));
         }
         buf.resize(incl as usize, 0);
         let got = read_full(&mut self.r, buf).map_err(|source| PcapError::Io {
@@ -195,7 +227,7 @@ impl<R: Read> PcapReader<R> {
             };
         Ok(Some(PcapRecord {
             ts_ns,
-            orig_len: orig.max(incl),
+            orig_len: orig,
         }))
     }
 
@@ -207,11 +239,23 @@ impl<R: Read> PcapReader<R> {
         }
     }
 
-    /// Reads every packet.
-    pub fn read_all(mut self) -> Result<Vec<Vec<u8>>, PcapError> {
+    /// Reads every packet (at most [`MAX_READ_ALL_BYTES`] of them).
+    pub fn read_all(self) -> Result<Vec<Vec<u8>>, PcapError> {
+        self.read_all_within(MAX_READ_ALL_BYTES)
+    }
+
+    /// Reads every packet; an error if they hold more than `max_bytes`.
+    pub fn read_all_within(mut self, max_bytes: u64) -> Result<Vec<Vec<u8>>, PcapError> {
         let mut out = Vec::new();
         let mut buf = Vec::new();
+        let mut held = 0u64;
         while self.next_into(&mut buf)?.is_some() {
+            held += buf.len() as u64;
+            if held > max_bytes {
+                return Err(self.rec_err(format!(
+                    "the packets so far hold more than the limit of {max_bytes} bytes read into memory"
+                )));
+            }
             out.push(buf.clone());
         }
         Ok(out)
@@ -325,6 +369,69 @@ mod tests {
             assert_eq!(rec.ts_ns, 7_000_000_000 + if nanos { 5 } else { 5000 });
             assert_eq!(rec.orig_len, 60);
         }
+    }
+
+    /// A little-endian file with `snaplen` and one record of `incl`/`orig` bytes.
+    fn one_record(version: (u16, u16), snaplen: u32, incl: u32, orig: u32) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&MAGIC_US.to_le_bytes());
+        v.extend_from_slice(&version.0.to_le_bytes());
+        v.extend_from_slice(&version.1.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&snaplen.to_le_bytes());
+        v.extend_from_slice(&1u32.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&incl.to_le_bytes());
+        v.extend_from_slice(&orig.to_le_bytes());
+        v.resize(v.len() + incl as usize, 0xab);
+        v
+    }
+
+    fn read(bytes: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+        PcapReader::new(bytes, "x.pcap")
+            .and_then(|r| r.read_all())
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn records_are_checked_against_lengths_snaplen_and_version() {
+        assert_eq!(
+            read(&one_record((2, 4), 96, 60, 60)).unwrap(),
+            vec![vec![0xab; 60]]
+        );
+        assert_eq!(read(&one_record((2, 4), 0, 60, 1500)).unwrap().len(), 1);
+        assert_eq!(
+            read(&one_record((2, 4), 96, 61, 60)).unwrap_err(),
+            "x.pcap: packet 1: captured length 61 exceeds the original length 60"
+        );
+        assert_eq!(
+            read(&one_record((2, 4), 64, 65, 100)).unwrap_err(),
+            "x.pcap: packet 1: captured length 65 exceeds the file's snapshot length 64"
+        );
+        assert_eq!(
+            read(&one_record((2, 4), 0, MAX_RECORD + 1, MAX_RECORD + 1)).unwrap_err(),
+            format!(
+                "x.pcap: packet 1: captured length {} exceeds the limit {MAX_RECORD}",
+                MAX_RECORD + 1
+            )
+        );
+        assert_eq!(
+            read(&one_record((99, 77), 96, 60, 60)).unwrap_err(),
+            "x.pcap: format version 99.77 (only 2.4 is read)"
+        );
+        let two = [
+            one_record((2, 4), 96, 60, 60),
+            one_record((2, 4), 96, 60, 60)[24..].to_vec(),
+        ]
+        .concat();
+        let e = PcapReader::new(&two[..], "x.pcap")
+            .unwrap()
+            .read_all_within(100)
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "x.pcap: packet 2: the packets so far hold more than the limit of 100 bytes read into memory"
+        );
     }
 
     #[test]

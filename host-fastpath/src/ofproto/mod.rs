@@ -28,14 +28,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Errors loading a rule table.
 #[derive(Debug, thiserror::Error)]
 pub enum OfprotoError {
-    /// The rule file could not be read.
-    #[error("cannot read rules file {path}: {source}")]
-    Io {
-        /// File.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
+    /// The rule file could not be read as bounded UTF-8 text.
+    #[error(transparent)]
+    Text(#[from] crate::io::text::TextError),
     /// A line did not parse.
     #[error(transparent)]
     Parse(#[from] ParseError),
@@ -163,13 +158,16 @@ impl OfProto {
         o
     }
 
-    /// Reads and installs a rule file: all or nothing.
+    /// Reads and installs a rule file: all or nothing. The file is read
+    /// within [`crate::io::text::Limits::default`] (size, line length, UTF-8,
+    /// no NUL or byte-order mark), and tokens an error quotes are shortened.
     pub fn load(path: &Path, prefixes: Prefixes) -> Result<Self, OfprotoError> {
-        let text = std::fs::read_to_string(path).map_err(|source| OfprotoError::Io {
-            path: path.display().to_string(),
-            source,
+        use crate::io::text::{read_text, shorten_words, Limits};
+        let text = read_text(path, &Limits::default())?;
+        let rules = parse_rules(&text, &path.display().to_string()).map_err(|mut e| {
+            e.msg = shorten_words(&e.msg).into_owned();
+            e
         })?;
-        let rules = parse_rules(&text, &path.display().to_string())?;
         Ok(Self::with_rules(rules, prefixes))
     }
 
