@@ -6,7 +6,8 @@
 //! match) → [`dpcls`] (megaflow tuple space search) → on a miss, the upcall in
 //! [`dpif`] asks [`ofproto`] to translate, installs the megaflow, and [`odp`]
 //! executes the actions on the frame. [`io`] reads and writes packets (pcap,
-//! ClassBench traces, synthetic traffic).
+//! ClassBench traces, synthetic traffic, bounded text and output files);
+//! [`stats`] holds the counters a run reports.
 
 pub mod dpcls;
 pub mod dpif;
@@ -16,6 +17,7 @@ pub mod io;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;
+pub mod stats;
 pub mod wordhash;
 
 /// Index of a megaflow in the datapath's flow table; what EMC and megaflow

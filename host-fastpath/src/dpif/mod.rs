@@ -109,21 +109,62 @@ pub struct PmdStats {
     pub upcall_existing: u64,
     /// Upcalls not installed because the flow limit was reached (actions still ran).
     pub upcall_flow_limit: u64,
-    /// Upcalls whose install failed in the classifier (actions still ran).
+    /// Packets neither forwarded nor dropped: their flow was gone when its
+    /// actions were to run (none expected; `packets = forwarded + dropped + lost`).
     pub lost: u64,
+    /// Upcalls whose install failed in the classifier (actions still ran).
+    pub upcall_install_failed: u64,
     /// Nanoseconds spent in upcalls (translate + install), timed per burst
     /// by [`Pmd::process_keys`] (a caller of [`Pmd::upcall`] times its own).
     pub upcall_ns: u64,
     /// Subtables visited by translations.
     pub xlate_subtables: u64,
-    /// Packets sent to ports.
+    /// Copies sent to ports (a packet output to three ports counts three).
     pub tx_packets: u64,
+    /// Packets that left on at least one port.
+    pub forwarded: u64,
     /// Packets dropped by their actions (no output).
     pub dropped: u64,
     /// Megaflows deleted by revalidation (idle or no longer valid).
     pub flows_deleted: u64,
     /// Megaflows whose actions revalidation changed.
     pub flows_modified: u64,
+}
+
+impl PmdStats {
+    /// Every counter of `self` and `o` combined by `f`.
+    fn zip(&self, o: &PmdStats, f: impl Fn(u64, u64) -> u64) -> PmdStats {
+        PmdStats {
+            packets: f(self.packets, o.packets),
+            bytes: f(self.bytes, o.bytes),
+            emc_hits: f(self.emc_hits, o.emc_hits),
+            megaflow_hits: f(self.megaflow_hits, o.megaflow_hits),
+            subtable_lookups: f(self.subtable_lookups, o.subtable_lookups),
+            upcalls: f(self.upcalls, o.upcalls),
+            upcall_installs: f(self.upcall_installs, o.upcall_installs),
+            upcall_existing: f(self.upcall_existing, o.upcall_existing),
+            upcall_flow_limit: f(self.upcall_flow_limit, o.upcall_flow_limit),
+            lost: f(self.lost, o.lost),
+            upcall_install_failed: f(self.upcall_install_failed, o.upcall_install_failed),
+            upcall_ns: f(self.upcall_ns, o.upcall_ns),
+            xlate_subtables: f(self.xlate_subtables, o.xlate_subtables),
+            tx_packets: f(self.tx_packets, o.tx_packets),
+            forwarded: f(self.forwarded, o.forwarded),
+            dropped: f(self.dropped, o.dropped),
+            flows_deleted: f(self.flows_deleted, o.flows_deleted),
+            flows_modified: f(self.flows_modified, o.flows_modified),
+        }
+    }
+
+    /// Adds `o`'s counts (to sum the threads of a run).
+    pub fn accumulate(&mut self, o: &PmdStats) {
+        *self = self.zip(o, u64::wrapping_add);
+    }
+
+    /// Counts since `earlier` (a snapshot of the same PMD).
+    pub fn since(&self, earlier: &PmdStats) -> PmdStats {
+        self.zip(earlier, u64::saturating_sub)
+    }
 }
 
 /// What an upcall did with a packet.
@@ -306,12 +347,12 @@ impl Pmd {
             }
         };
         if id == NO_FLOW {
-            self.stats.lost += 1;
+            self.stats.upcall_install_failed += 1;
             return Err(actions);
         }
         if self.dpcls.insert(&mask, &key, id).is_err() {
             self.free.push(id);
-            self.stats.lost += 1;
+            self.stats.upcall_install_failed += 1;
             return Err(actions);
         }
         self.flows[id as usize] = Some(DpFlow {
@@ -520,6 +561,8 @@ impl Pmd {
             );
             if outs == 0 {
                 self.stats.dropped += 1;
+            } else {
+                self.stats.forwarded += 1;
             }
             self.stats.tx_packets += outs;
         }

@@ -3,5 +3,6 @@
 pub mod classbench;
 pub mod frames;
 pub mod gen;
+pub mod output;
 pub mod pcap;
 pub mod text;

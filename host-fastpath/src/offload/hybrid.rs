@@ -64,6 +64,7 @@ impl<H: HwLookup> HybridDp<H> {
         c.upcalls = s.upcalls;
         c.lost = s.lost;
         c.tx_packets += s.tx_packets;
+        c.forwarded += s.forwarded;
         c.dropped += s.dropped;
         c
     }
@@ -199,6 +200,7 @@ impl<H: HwLookup> HybridDp<H> {
                     );
                     let c = &mut self.mgr.counters;
                     c.tx_packets += tx;
+                    c.forwarded += (tx > 0) as u64;
                     c.dropped += (tx == 0) as u64;
                     continue;
                 }

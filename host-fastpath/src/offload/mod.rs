@@ -32,11 +32,13 @@ pub use model::ModelNic;
 pub use policy::WidenPolicy;
 
 macro_rules! counters {
-    ($( $(#[doc = $d:literal])* $f:ident, )*) => {
-        /// Offload counters, in the style of OVS's offload providers.
-        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    ($( $(#[$a:meta])* $f:ident, )*) => {
+        /// Offload counters, in the style of OVS's offload providers. As
+        /// JSON, the packet counts every datapath has are left to
+        /// [`crate::stats::RunStats`], which holds them once.
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
         pub struct OffloadCounters {
-            $( $(#[doc = $d])* pub $f: u64, )*
+            $( $(#[$a])* pub $f: u64, )*
         }
 
         impl OffloadCounters {
@@ -55,8 +57,10 @@ macro_rules! counters {
 
 counters! {
     /// Packets received.
+    #[serde(skip)]
     packets,
     /// Bytes received.
+    #[serde(skip)]
     bytes,
     /// Handled fully in hardware: hardware EMC hits.
     hw_emc_hits,
@@ -69,6 +73,7 @@ counters! {
     /// Software megaflow hits.
     sw_megaflow_hits,
     /// Upcalls.
+    #[serde(skip)]
     upcalls,
     /// Pipeline aborts: hardware answers software could not use (a flow id
     /// software no longer has, a missing result, a miss-queue key that does
@@ -107,11 +112,17 @@ counters! {
     reranks,
     /// Hardware hits read from per-entry counters and credited to flows.
     hw_packets_credited,
-    /// Upcalls that could not install (as the PMD counts them).
+    /// Packets neither forwarded nor dropped (as the PMD counts them).
+    #[serde(skip)]
     lost,
-    /// Packets sent to ports.
+    /// Copies sent to ports (a packet output to three ports counts three).
+    #[serde(skip)]
     tx_packets,
+    /// Packets that left on at least one port.
+    #[serde(skip)]
+    forwarded,
     /// Packets whose actions output nothing.
+    #[serde(skip)]
     dropped,
 }
 

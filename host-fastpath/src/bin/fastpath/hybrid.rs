@@ -3,17 +3,19 @@
 //! handled.
 #![cfg_attr(not(feature = "sim"), allow(dead_code, unused_imports))]
 
-use super::{pct, PcapSink, RunArgs, SinkExt, Traffic};
+use super::{pct, Outputs, PcapSink, RunArgs, SinkExt, Traffic};
 use anyhow::{bail, Context, Result};
 use fastpath::dpif::{CountingSink, DpConfig, Pmd, REVALIDATE_INTERVAL_MS};
 use fastpath::offload::{HwLookup, HybridDp, OffloadConfig, OffloadCounters};
 use fastpath::ofproto::OfProto;
+use fastpath::stats::{OffloadRunStats, RunStats, Timing};
 use fastpath::BURST;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
 
 /// Which NIC `--nic` names.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NicChoice {
     /// Software only.
     None,
@@ -21,6 +23,16 @@ pub enum NicChoice {
     Sim,
     /// A real board through VFIO.
     Vfio(String),
+}
+
+impl std::fmt::Display for NicChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NicChoice::None => f.write_str("none"),
+            NicChoice::Sim => f.write_str("sim"),
+            NicChoice::Vfio(bdf) => write!(f, "vfio:{bdf}"),
+        }
+    }
 }
 
 impl std::str::FromStr for NicChoice {
@@ -39,13 +51,27 @@ impl std::str::FromStr for NicChoice {
     }
 }
 
-fn offload_config(a: &RunArgs) -> Result<OffloadConfig> {
-    Ok(OffloadConfig {
-        widen: a.widen,
+fn offload_config(a: &RunArgs) -> OffloadConfig {
+    let d = OffloadConfig::default();
+    OffloadConfig {
+        widen: a.widen.unwrap_or(d.widen),
         max_slots: a.mask_slots,
-        emc_insert_inv_prob: a.hw_emc_insert_inv_prob,
-        ..OffloadConfig::default()
-    })
+        emc_insert_inv_prob: a.hw_emc_insert_inv_prob.unwrap_or(d.emc_insert_inv_prob),
+        ..d
+    }
+}
+
+/// NIC option checks known before the NIC is opened.
+pub fn check_options(a: &RunArgs) -> Result<()> {
+    #[cfg(feature = "sim")]
+    if let (NicChoice::Sim, Some(n)) = (&a.nic, a.mask_slots) {
+        let slots = sim::GEOMETRY.mf_slots;
+        if n > slots {
+            bail!("--mask-slots {n}: the simulated NIC has {slots} mask slots (give 0..={slots})");
+        }
+    }
+    let _ = a;
+    Ok(())
 }
 
 /// Runs the hybrid datapath on the NIC `--nic` names (not `none`).
@@ -56,19 +82,13 @@ pub fn run(
     loaded: Instant,
     traffic: &Traffic,
     cfg: DpConfig,
+    outputs: Outputs,
 ) -> Result<()> {
-    let nic: NicChoice = a.nic.parse().map_err(anyhow::Error::msg)?;
-    if a.threads != 1 {
-        bail!(
-            "--nic {} drives one NIC from one thread: use --threads 1 (or --nic none)",
-            a.nic
-        );
-    }
-    let ocfg = offload_config(a)?;
-    match nic {
+    let ocfg = offload_config(a);
+    match &a.nic {
         NicChoice::None => bail!("internal: --nic none runs the software datapath"),
-        NicChoice::Vfio(bdf) => run_vfio(&bdf),
-        NicChoice::Sim => run_sim(a, of, loaded, traffic, cfg, ocfg),
+        NicChoice::Vfio(bdf) => run_vfio(bdf),
+        NicChoice::Sim => run_sim(a, of, loaded, traffic, cfg, ocfg, outputs),
     }
 }
 
@@ -98,6 +118,7 @@ fn run_sim(
     traffic: &Traffic,
     cfg: DpConfig,
     ocfg: OffloadConfig,
+    outputs: Outputs,
 ) -> Result<()> {
     let sim = sim::SimNic::new().context("--nic sim: creating the Verilated model")?;
     let nic = driver::Nic::open(sim).context("--nic sim: opening the simulated pipeline")?;
@@ -107,12 +128,12 @@ fn run_sim(
         g.mf_slots,
         g.mf_entries_per_slot(),
         g.emc_entries(),
-        a.widen
+        ocfg.widen
     );
     let mut pmd = Pmd::new(cfg)?;
     pmd.set_clock_start(loaded);
     let dp = HybridDp::new(pmd, nic, ocfg);
-    drive(a, of, loaded, traffic, dp, &desc)
+    drive(a, of, loaded, traffic, dp, &desc, outputs)
 }
 
 #[cfg(not(feature = "sim"))]
@@ -123,6 +144,7 @@ fn run_sim(
     _: &Traffic,
     _: DpConfig,
     _: OffloadConfig,
+    _: Outputs,
 ) -> Result<()> {
     bail!("--nic sim: this fastpath was built without the `sim` feature; use --nic none")
 }
@@ -134,6 +156,7 @@ fn drive<H: HwLookup>(
     traffic: &Traffic,
     mut dp: HybridDp<H>,
     desc: &str,
+    outputs: Outputs,
 ) -> Result<()> {
     let mut sink: Box<dyn SinkExt> = match &a.out_pcap {
         Some(p) => Box::new(PcapSink {
@@ -176,31 +199,65 @@ fn drive<H: HwLookup>(
         revalidate(of, &mut dp);
     }
     let base = dp.counters();
+    let (pmd_base, malformed_base) = (dp.pmd.stats, dp.pmd.extract_stats.malformed());
     let start = Instant::now();
+    let c0 = super::rdtsc();
     for _ in 0..a.loops {
         pass(of, &mut dp, sink.as_mut())?;
     }
-    let secs = start.elapsed().as_secs_f64();
+    let cycles = super::rdtsc().wrapping_sub(c0);
+    let elapsed = start.elapsed();
     dp.sync_stats();
     let c = dp.counters().since(&base);
     let (counts, error) = sink.finish();
     if let Some(e) = error {
-        return Err(e.context("writing --out-pcap"));
+        return Err(e);
     }
-    report(a, of, expired.get(), &mut dp, &c, secs, desc, &counts)
+    let timing = Timing {
+        seconds: elapsed.as_secs_f64(),
+        busy_ns: elapsed.as_nanos() as u64,
+        cycles,
+    };
+    let sw = dp.pmd.stats.since(&pmd_base);
+    let malformed = dp.pmd.extract_stats.malformed() - malformed_base;
+    let run = Run {
+        rules_expired: expired.get(),
+        c: &c,
+        sw: &sw,
+        malformed,
+        timing,
+        desc,
+        counts: &counts,
+    };
+    report(a, of, &mut dp, &run, outputs)
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the timed passes counted.
+struct Run<'a> {
+    rules_expired: u64,
+    c: &'a OffloadCounters,
+    sw: &'a fastpath::dpif::PmdStats,
+    malformed: u64,
+    timing: Timing,
+    desc: &'a str,
+    counts: &'a CountingSink,
+}
+
 fn report<H: HwLookup>(
     a: &RunArgs,
     of: &OfProto,
-    rules_expired: u64,
     dp: &mut HybridDp<H>,
-    c: &OffloadCounters,
-    secs: f64,
-    desc: &str,
-    counts: &CountingSink,
+    run: &Run<'_>,
+    outputs: Outputs,
 ) -> Result<()> {
+    let Run {
+        rules_expired,
+        c,
+        desc,
+        counts,
+        ..
+    } = *run;
+    let secs = run.timing.seconds;
     let p = c.packets;
     let flows = dp.pmd.n_flows();
     let offloaded = dp
@@ -291,6 +348,20 @@ fn report<H: HwLookup>(
     );
     let _ = writeln!(
         o,
+        "  Forwarded:           {:>12}  ({} copies sent)",
+        c.forwarded, c.tx_packets
+    );
+    let _ = writeln!(o, "  Dropped by actions:  {:>12}", c.dropped);
+    let _ = writeln!(o, "  Lost:                {:>12}", c.lost);
+    if run.malformed > 0 {
+        let _ = writeln!(
+            o,
+            "  Malformed frames:    {:>12}  (parsed as far as possible)",
+            run.malformed
+        );
+    }
+    let _ = writeln!(
+        o,
         "  Megaflows:           {:>12}  in {} masks, {} offloaded; hw entries: {} megaflow in {} slots, {} EMC",
         flows,
         dp.pmd.dpcls.mask_count(),
@@ -306,62 +377,36 @@ fn report<H: HwLookup>(
         let _ = writeln!(o, "  Tx port {port:<6}       {n:>12}  packets, {b} bytes");
     }
     print!("{o}");
-    if let Some(path) = &a.dump_flows {
-        let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
-        for l in dp.dump_flows() {
-            s.push_str(&l);
-            s.push('\n');
-        }
-        std::fs::write(path, s).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &a.stats_json {
-        let mut j = String::from("{\n");
-        let _ = writeln!(j, "  \"nic\": \"{}\",", a.nic);
-        let _ = writeln!(j, "  \"widen\": \"{}\",", a.widen);
-        let _ = writeln!(j, "  \"seconds\": {secs:.6},");
-        let _ = writeln!(
-            j,
-            "  \"mpps\": {:.6},",
-            if secs > 0.0 {
-                p as f64 / secs / 1e6
-            } else {
-                0.0
+    let mut js = RunStats::from_hybrid(
+        &a.nic.to_string(),
+        run.sw,
+        c,
+        run.malformed,
+        &run.timing,
+        OffloadRunStats {
+            widen: dp.mgr.config().widen.to_string(),
+            offloaded_megaflows: offloaded,
+            hw_megaflow_entries: mf_entries,
+            hw_emc_entries: emc_entries,
+            hw_slots_used: slots_used,
+            ..OffloadRunStats::default()
+        },
+    );
+    js.megaflows = flows;
+    js.masks = dp.pmd.dpcls.mask_count();
+    js.flow_limit = dp.pmd.flow_limit();
+    js.rules = of.n_rules();
+    js.rules_expired = rules_expired;
+    js.tx_ports = counts.ports.iter().map(|&(p, n, _)| (p, n)).collect();
+    outputs.write(
+        || {
+            let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
+            for l in dp.dump_flows() {
+                s.push_str(&l);
+                s.push('\n');
             }
-        );
-        let _ = writeln!(j, "  \"hw_handled\": {},", c.hw_handled());
-        let _ = writeln!(
-            j,
-            "  \"hw_share\": {:.6},",
-            if p > 0 {
-                c.hw_handled() as f64 / p as f64
-            } else {
-                0.0
-            }
-        );
-        let _ = writeln!(j, "  \"emc_hits\": {},", c.hw_emc_hits + c.sw_emc_hits);
-        let _ = writeln!(
-            j,
-            "  \"megaflow_hits\": {},",
-            c.hw_megaflow_hits + c.sw_megaflow_hits
-        );
-        for (k, v) in c.iter() {
-            let _ = writeln!(j, "  \"{k}\": {v},");
-        }
-        let _ = writeln!(j, "  \"megaflows\": {flows},");
-        let _ = writeln!(j, "  \"offloaded_megaflows\": {offloaded},");
-        let _ = writeln!(j, "  \"masks\": {},", dp.pmd.dpcls.mask_count());
-        let _ = writeln!(j, "  \"hw_megaflow_entries\": {mf_entries},");
-        let _ = writeln!(j, "  \"hw_emc_entries\": {emc_entries},");
-        let _ = writeln!(j, "  \"hw_slots_used\": {slots_used},");
-        let _ = writeln!(j, "  \"rules\": {},", of.n_rules());
-        let _ = writeln!(j, "  \"rules_expired\": {rules_expired},");
-        let ports: Vec<String> = counts
-            .ports
-            .iter()
-            .map(|(p, n, _)| format!("\"{p}\": {n}"))
-            .collect();
-        let _ = writeln!(j, "  \"tx_ports\": {{{}}}\n}}", ports.join(", "));
-        std::fs::write(path, j).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
+            s
+        },
+        &js,
+    )
 }

@@ -29,14 +29,14 @@ enum Cmd {
     Trace(trace::TraceArgs),
     /// Run packets (pcap, ClassBench trace or synthetic) through the datapath: the simulated
     /// NIC first by default (--nic sim), software for every miss; --nic none is software only.
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Write a synthetic ClassBench-like ACL in ovs-ofctl syntax.
     #[command(
         after_help = "Example:\n  fastpath gen-rules --count 200 --seed 1 > examples/acl-small.flows"
     )]
     GenRules {
-        /// Number of rules (before the final catch-all).
-        #[arg(long, default_value_t = 200)]
+        /// Number of rules (before the final catch-all), at most 1000000.
+        #[arg(long, default_value_t = 200, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000))]
         count: usize,
         /// Seed.
         #[arg(long, default_value_t = 1)]
@@ -49,7 +49,7 @@ fn main() -> Result<()> {
     match cli.cmd {
         Cmd::Nic(c) => nic::run(c),
         Cmd::Trace(a) => trace::run(a),
-        Cmd::Run(a) => run::run(a),
+        Cmd::Run(a) => run::run(*a),
         Cmd::GenRules { count, seed } => {
             print!("{}", fastpath::io::gen::acl_rules(count, seed));
             Ok(())

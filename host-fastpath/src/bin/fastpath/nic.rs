@@ -20,11 +20,12 @@ pub enum NicCmd {
     },
 }
 
-/// Runs a NIC subcommand.
+/// Runs a NIC subcommand. The error is one line ([`crate::run::one_line`]).
 pub fn run(cmd: NicCmd) -> Result<()> {
     match cmd {
         NicCmd::Probe { device, bar, json } => probe(&device, bar, json),
     }
+    .map_err(crate::run::one_line)
 }
 
 #[cfg(target_os = "linux")]

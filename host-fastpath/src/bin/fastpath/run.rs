@@ -1,22 +1,25 @@
 //! `fastpath run`: packets through the software datapath, with a
 //! `dpif-netdev/pmd-perf-show`-style report.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{ArgGroup, Args};
 use fastpath::dpif::{
     format_dump_flow, CountingSink, DpConfig, PacketSink, Pmd, PmdStats, REVALIDATE_INTERVAL_MS,
 };
-use fastpath::io::classbench::{header_frame, parse_trace};
+use fastpath::io::classbench::{header_frame, load_trace};
 use fastpath::io::frames::{frame_from_key, MIN_FRAME};
 use fastpath::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
+use fastpath::io::output::PendingFile;
 use fastpath::io::pcap::{PcapReader, PcapWriter};
 use fastpath::ofproto::{OfProto, Prefixes};
+use fastpath::stats::{RunStats, Timing};
 use fastpath::BURST;
+use hybrid::NicChoice;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard};
@@ -24,6 +27,9 @@ use std::time::{Duration, Instant};
 
 #[path = "hybrid.rs"]
 mod hybrid;
+
+/// Most packet threads `--threads` accepts.
+const MAX_THREADS: u64 = 64;
 
 /// Arguments of `fastpath run`.
 #[derive(Args)]
@@ -42,11 +48,28 @@ are offloaded. The simulated RTL runs a few hundred thousand lookups per
 second, so use --nic none to measure the software datapath. The run ends with
 a pmd-perf-show style table and, with a NIC, where each packet was handled.
 
---stats-json keys: packets, bytes, seconds, mpps, ns_per_packet,
-cycles_per_packet, emc_hits, megaflow_hits, subtable_lookups_per_hit, upcalls,
-upcall_installs, upcall_existing, upcall_flow_limit, upcall_us_avg,
-xlate_subtables_per_upcall, lost, dropped, tx_packets, megaflows, masks,
-flow_limit, rules, rules_expired, threads, tx_ports {port: packets}.
+--gen takes flows=N (1..=10000000), zipf=S (0..=100), packets=P
+(1..=100000000; --loops replays them) and seed=X, each at most once; keys
+left out are flows=1000, zipf=1.0, packets=1000000, seed=1.
+
+Every bad input is an error before any packet runs: rule files and traces are
+read within 256 MiB and 64 KiB per line, as UTF-8 without NUL bytes or a
+byte-order mark; pcap files must be version 2.4, each record within its
+original length and the snapshot length; output files are opened first and
+written only when the run succeeded.
+
+--stats-json keys, for every --nic: nic, threads, seconds, mpps,
+ns_per_packet, cycles_per_packet, packets, bytes, forwarded (packets that left
+on at least one port), dropped, lost, malformed, tx_packets (copies sent: a
+packet output to 3 ports counts 3), emc_hits, megaflow_hits,
+subtable_lookups_per_hit, upcalls, upcall_installs, upcall_existing,
+upcall_flow_limit, upcall_install_failed, upcall_us_avg,
+xlate_subtables_per_upcall, megaflows, masks, flow_limit, rules,
+rules_expired, tx_ports {port: copies}. packets = forwarded + dropped + lost.
+With a NIC also: widen, hw_handled, hw_share, the offload counters (hw_emc_hits,
+hw_megaflow_hits, hw_misses, sw_emc_hits, sw_megaflow_hits, pipeline_aborts,
+miss_queue_drops, offload_failures, ...), offloaded_megaflows,
+hw_megaflow_entries, hw_emc_entries, hw_slots_used.
 
 Rules with idle_timeout or hard_timeout expire during the run (checked at
 each revalidation, every 500 ms); their megaflows are then re-translated.")]
@@ -60,14 +83,14 @@ pub struct RunArgs {
     /// Read a ClassBench header trace (`sip dip sport dport proto flags idx`).
     #[arg(long)]
     classbench_trace: Option<PathBuf>,
-    /// Synthetic traffic: `flows=N,zipf=S,packets=P,seed=X`.
-    #[arg(long)]
-    gen: Option<String>,
+    /// Synthetic traffic: `flows=N,zipf=S,packets=P,seed=X` (ranges below).
+    #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<GenSpec>()))]
+    gen: Option<GenSpec>,
     /// Port the packets arrive on.
     #[arg(long, default_value_t = 1)]
     in_port: u32,
     /// Replay the input this many times.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     loops: u32,
     /// Replay the input this many times first, untimed and uncounted (flows
     /// stay installed; a revalidation after each pass lets the dynamic flow
@@ -75,7 +98,7 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     warmup: u32,
     /// Packet threads (each with its own EMC, classifier and flow table, as OVS PMDs; packets are spread by flow hash).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_THREADS))]
     threads: usize,
     /// Write the megaflows in `dpctl/dump-flows` format.
     #[arg(long)]
@@ -103,17 +126,19 @@ pub struct RunArgs {
     no_megaflows: bool,
     /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
     /// every miss), `none` (software only) or `vfio:BDF` (a board).
-    #[arg(long, default_value = "sim")]
-    nic: String,
-    /// Widen megaflows whose mask has no hardware slot into a covering slot: auto, never, always.
-    #[arg(long, default_value = "auto", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::offload::WidenPolicy>()))]
-    widen: fastpath::offload::WidenPolicy,
-    /// Use at most this many of the NIC's mask slots.
+    #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicChoice>()))]
+    nic: NicChoice,
+    /// Widen megaflows whose mask has no hardware slot into a covering slot:
+    /// auto (default), never, always. Needs a NIC.
+    #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::offload::WidenPolicy>()))]
+    widen: Option<fastpath::offload::WidenPolicy>,
+    /// Use at most this many of the NIC's mask slots (0: hardware EMC only). Needs a NIC.
     #[arg(long)]
     mask_slots: Option<u8>,
-    /// Hardware EMC insertion probability 1/N for flows hit again in software (0: no hardware EMC).
-    #[arg(long, default_value_t = fastpath::offload::manager::DEFAULT_HW_EMC_INV_PROB)]
-    hw_emc_insert_inv_prob: u32,
+    /// Hardware EMC insertion probability 1/N for flows hit again in software
+    /// (0: no hardware EMC; default 10). Needs a NIC.
+    #[arg(long)]
+    hw_emc_insert_inv_prob: Option<u32>,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -126,24 +151,19 @@ struct Traffic {
 
 fn load_traffic(a: &RunArgs, of: &OfProto) -> Result<Traffic> {
     if let Some(p) = &a.pcap {
-        let frames = PcapReader::open(p)?.read_all()?;
+        let frames = PcapReader::open(p)
+            .and_then(|r| r.read_all())
+            .map_err(|e| anyhow::anyhow!("--pcap {e}"))?;
         let seq = (0..frames.len() as u32).collect();
         return Ok(Traffic { frames, seq });
     }
     if let Some(p) = &a.classbench_trace {
-        let text =
-            std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
-        let hdrs = parse_trace(&text, &p.display().to_string())?;
+        let hdrs = load_trace(p).map_err(|e| anyhow::anyhow!("--classbench-trace {e}"))?;
         let frames: Vec<Vec<u8>> = hdrs.iter().map(header_frame).collect();
         let seq = (0..frames.len() as u32).collect();
         return Ok(Traffic { frames, seq });
     }
-    let spec: GenSpec = a
-        .gen
-        .as_deref()
-        .unwrap_or_default()
-        .parse()
-        .map_err(anyhow::Error::msg)?;
+    let spec = a.gen.clone().unwrap_or_default();
     let mut rng = Rng::new(spec.seed);
     let keys = flows_inside(&of.rules, spec.flows, &mut rng, a.in_port);
     if keys.is_empty() {
@@ -194,14 +214,14 @@ impl PacketSink for PcapSink {
                 match PcapWriter::create(&path) {
                     Ok(w) => v.insert(w),
                     Err(e) => {
-                        self.error = Some(e.into());
+                        self.error = Some(anyhow::anyhow!("--out-pcap {e}"));
                         return;
                     }
                 }
             }
         };
         if let Err(e) = w.write(self.ts, frame) {
-            self.error = Some(e.into());
+            self.error = Some(anyhow::anyhow!("--out-pcap {e}"));
         }
     }
 }
@@ -364,30 +384,11 @@ impl SinkExt for PcapSink {
         let mut err = self.error;
         for (_, w) in self.files {
             if let Err(e) = w.finish() {
-                err.get_or_insert(e.into());
+                err.get_or_insert(anyhow::anyhow!("--out-pcap {e}"));
             }
         }
         (self.counts, err)
     }
-}
-
-fn add(a: &mut PmdStats, b: &PmdStats) {
-    a.packets += b.packets;
-    a.bytes += b.bytes;
-    a.emc_hits += b.emc_hits;
-    a.megaflow_hits += b.megaflow_hits;
-    a.subtable_lookups += b.subtable_lookups;
-    a.upcalls += b.upcalls;
-    a.upcall_installs += b.upcall_installs;
-    a.upcall_existing += b.upcall_existing;
-    a.upcall_flow_limit += b.upcall_flow_limit;
-    a.lost += b.lost;
-    a.upcall_ns += b.upcall_ns;
-    a.xlate_subtables += b.xlate_subtables;
-    a.tx_packets += b.tx_packets;
-    a.dropped += b.dropped;
-    a.flows_deleted += b.flows_deleted;
-    a.flows_modified += b.flows_modified;
 }
 
 fn pct(a: u64, b: u64) -> f64 {
@@ -398,23 +399,94 @@ fn pct(a: u64, b: u64) -> f64 {
     }
 }
 
-fn div(a: f64, b: f64) -> f64 {
-    if b == 0.0 {
-        0.0
-    } else {
-        a / b
+/// The output files, opened before the run and written after it.
+pub struct Outputs {
+    dump_flows: Option<PendingFile>,
+    stats_json: Option<PendingFile>,
+}
+
+impl Outputs {
+    /// Opens `--dump-flows` and `--stats-json`, and checks that `--out-pcap`
+    /// files can be created (they are opened as ports first send).
+    fn open(a: &RunArgs) -> Result<Self> {
+        if let Some(p) = &a.out_pcap {
+            // Opened and abandoned: proves the directory exists and is writable.
+            PendingFile::create("--out-pcap", &PathBuf::from(format!("{p}-port1.pcap")))?;
+        }
+        let open = |what: &str, p: &Option<PathBuf>| -> Result<Option<PendingFile>> {
+            Ok(match p {
+                Some(p) => Some(PendingFile::create(what, p)?),
+                None => None,
+            })
+        };
+        Ok(Outputs {
+            dump_flows: open("--dump-flows", &a.dump_flows)?,
+            stats_json: open("--stats-json", &a.stats_json)?,
+        })
     }
+
+    /// Writes the dump and the JSON.
+    fn write(self, dump: impl FnOnce() -> String, stats: &RunStats) -> Result<()> {
+        if let Some(f) = self.dump_flows {
+            f.commit(dump().as_bytes())?;
+        }
+        if let Some(f) = self.stats_json {
+            f.commit(stats.to_json().as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Option checks that need no file: before anything is read.
+fn check_options(a: &RunArgs) -> Result<()> {
+    if a.out_pcap.is_some() && a.threads != 1 {
+        bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
+    }
+    if matches!(a.nic, NicChoice::None) {
+        for (given, opt) in [
+            (a.widen.is_some(), "--widen"),
+            (a.mask_slots.is_some(), "--mask-slots"),
+            (
+                a.hw_emc_insert_inv_prob.is_some(),
+                "--hw-emc-insert-inv-prob",
+            ),
+        ] {
+            if given {
+                bail!("{opt} configures the NIC's tables: it has no effect with --nic none");
+            }
+        }
+    } else if a.threads != 1 {
+        bail!(
+            "--nic {} drives one NIC from one thread: use --threads 1 (or --nic none)",
+            a.nic
+        );
+    }
+    hybrid::check_options(a)
+}
+
+/// `e` and its causes on one line (a cause its message already quotes is
+/// not repeated), so an error's first line says what failed, where and why.
+pub fn one_line(e: anyhow::Error) -> anyhow::Error {
+    let mut s = e.to_string();
+    for c in e.chain().skip(1) {
+        let c = c.to_string();
+        if !s.contains(&c) {
+            s.push_str(": ");
+            s.push_str(&c);
+        }
+    }
+    anyhow::Error::msg(s)
 }
 
 /// Runs `fastpath run`.
 pub fn run(a: RunArgs) -> Result<()> {
-    if a.threads == 0 {
-        bail!("--threads must be at least 1");
-    }
-    if a.out_pcap.is_some() && a.threads != 1 {
-        bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
-    }
+    run_checked(a).map_err(one_line)
+}
+
+fn run_checked(a: RunArgs) -> Result<()> {
+    check_options(&a)?;
     let prefixes: Prefixes = a.prefixes.parse()?;
+    let outputs = Outputs::open(&a)?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     // Rule timeouts count from here, on the clock the datapaths share.
     let loaded = Instant::now();
@@ -429,8 +501,8 @@ pub fn run(a: RunArgs) -> Result<()> {
         emc_insert_inv_prob: a.emc_insert_inv_prob,
         ..DpConfig::default()
     };
-    if a.nic != "none" {
-        return hybrid::run(&a, &mut of, loaded, &traffic, cfg);
+    if !matches!(a.nic, NicChoice::None) {
+        return hybrid::run(&a, &mut of, loaded, &traffic, cfg, outputs);
     }
     // Spread packets over threads by flow hash (RSS).
     let mut shares: Vec<Vec<u32>> = vec![Vec::new(); a.threads];
@@ -487,7 +559,7 @@ pub fn run(a: RunArgs) -> Result<()> {
     for r in results {
         let r = r?;
         if let Some(e) = r.error {
-            return Err(e.context("writing --out-pcap"));
+            return Err(e);
         }
         res.push(r);
     }
@@ -496,16 +568,22 @@ pub fn run(a: RunArgs) -> Result<()> {
         .of
         .into_inner()
         .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))?;
-    report(&a, &of, expired, &res)
+    report(&a, &of, expired, &res, outputs)
 }
 
-fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -> Result<()> {
+fn report(
+    a: &RunArgs,
+    of: &OfProto,
+    rules_expired: u64,
+    res: &[ThreadResult],
+    outputs: Outputs,
+) -> Result<()> {
     let mut st = PmdStats::default();
     let mut tx: Vec<(u32, u64, u64)> = Vec::new();
     let (mut flows, mut masks, mut ns, mut cycles) = (0usize, 0usize, 0u64, 0u64);
     let mut malformed = 0u64;
     for r in res {
-        add(&mut st, &r.pmd.stats);
+        st.accumulate(&r.pmd.stats);
         flows += r.pmd.n_flows();
         masks += r.pmd.dpcls.mask_count();
         ns = ns.max(r.ns);
@@ -522,18 +600,26 @@ fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -
         }
     }
     tx.sort();
-    let secs = ns as f64 / 1e9;
-    let mpps = div(st.packets as f64, secs) / 1e6;
     let busy_ns: u64 = res.iter().map(|r| r.ns).sum();
-    let ns_pp = div(busy_ns as f64, st.packets as f64);
-    let cyc_pp = div(cycles as f64, st.packets as f64);
-    let lookups_per_hit = div(st.subtable_lookups as f64, st.megaflow_hits as f64);
-    let up_us = div(st.upcall_ns as f64 / 1000.0, st.upcalls as f64);
-    let xl = div(
-        st.xlate_subtables as f64,
-        (st.upcalls - st.upcall_existing) as f64,
+    let timing = Timing {
+        seconds: ns as f64 / 1e9,
+        busy_ns,
+        cycles,
+    };
+    let mut js = RunStats::from_pmd(&a.nic.to_string(), a.threads, &st, malformed, &timing);
+    js.megaflows = flows;
+    js.masks = masks;
+    js.flow_limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
+    js.rules = of.n_rules();
+    js.rules_expired = rules_expired;
+    js.tx_ports = tx.iter().map(|&(p, n, _)| (p, n)).collect();
+    let (secs, mpps, ns_pp, cyc_pp) = (js.seconds, js.mpps, js.ns_per_packet, js.cycles_per_packet);
+    let (lookups_per_hit, up_us, xl, limit) = (
+        js.subtable_lookups_per_hit,
+        js.upcall_us_avg,
+        js.xlate_subtables_per_upcall,
+        js.flow_limit,
     );
-    let limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
     let mut o = String::new();
     let _ = writeln!(
         o,
@@ -574,11 +660,16 @@ fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -
     );
     let _ = writeln!(
         o,
-        "      installed {}, found installed by the same burst {}, over flow limit {}",
-        st.upcall_installs, st.upcall_existing, st.upcall_flow_limit
+        "      installed {}, found installed by the same burst {}, over flow limit {}, install failed {}",
+        st.upcall_installs, st.upcall_existing, st.upcall_flow_limit, st.upcall_install_failed
     );
-    let _ = writeln!(o, "  - Lost upcalls:      {:>12}", st.lost);
+    let _ = writeln!(
+        o,
+        "  Forwarded:           {:>12}  ({} copies sent)",
+        st.forwarded, st.tx_packets
+    );
     let _ = writeln!(o, "  Dropped by actions:  {:>12}", st.dropped);
+    let _ = writeln!(o, "  Lost:                {:>12}", st.lost);
     let _ = writeln!(
         o,
         "  Megaflows:           {:>12}  in {} masks (flow limit {})",
@@ -599,51 +690,18 @@ fn report(a: &RunArgs, of: &OfProto, rules_expired: u64, res: &[ThreadResult]) -
         );
     }
     print!("{o}");
-    if let Some(path) = &a.dump_flows {
-        let mut s = String::new();
-        for (i, r) in res.iter().enumerate() {
-            let _ = writeln!(s, "flow-dump from pmd on cpu core: {i}");
-            let now = r.pmd.now_ns();
-            for (_, f) in r.pmd.flows() {
-                let _ = writeln!(s, "{}", format_dump_flow(f, now));
+    outputs.write(
+        || {
+            let mut s = String::new();
+            for (i, r) in res.iter().enumerate() {
+                let _ = writeln!(s, "flow-dump from pmd on cpu core: {i}");
+                let now = r.pmd.now_ns();
+                for (_, f) in r.pmd.flows() {
+                    let _ = writeln!(s, "{}", format_dump_flow(f, now));
+                }
             }
-        }
-        std::fs::write(path, s).with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    if let Some(path) = &a.stats_json {
-        let ports: Vec<String> = tx.iter().map(|(p, n, _)| format!("\"{p}\": {n}")).collect();
-        let j = format!(
-            "{{\n  \"packets\": {},\n  \"bytes\": {},\n  \"seconds\": {:.6},\n  \"mpps\": {:.4},\n  \"ns_per_packet\": {:.2},\n  \"cycles_per_packet\": {:.2},\n  \"emc_hits\": {},\n  \"megaflow_hits\": {},\n  \"subtable_lookups_per_hit\": {:.4},\n  \"upcalls\": {},\n  \"upcall_installs\": {},\n  \"upcall_existing\": {},\n  \"upcall_flow_limit\": {},\n  \"upcall_us_avg\": {:.4},\n  \"xlate_subtables_per_upcall\": {:.3},\n  \"lost\": {},\n  \"dropped\": {},\n  \"tx_packets\": {},\n  \"megaflows\": {},\n  \"masks\": {},\n  \"flow_limit\": {},\n  \"rules\": {},\n  \"rules_expired\": {},\n  \"threads\": {},\n  \"tx_ports\": {{{}}}\n}}\n",
-            st.packets,
-            st.bytes,
-            secs,
-            mpps,
-            ns_pp,
-            cyc_pp,
-            st.emc_hits,
-            st.megaflow_hits,
-            lookups_per_hit,
-            st.upcalls,
-            st.upcall_installs,
-            st.upcall_existing,
-            st.upcall_flow_limit,
-            up_us,
-            xl,
-            st.lost,
-            st.dropped,
-            st.tx_packets,
-            flows,
-            masks,
-            limit,
-            of.n_rules(),
-            rules_expired,
-            a.threads,
-            ports.join(", ")
-        );
-        let mut f =
-            File::create(path).with_context(|| format!("cannot write {}", path.display()))?;
-        f.write_all(j.as_bytes())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-    }
-    Ok(())
+            s
+        },
+        &js,
+    )
 }

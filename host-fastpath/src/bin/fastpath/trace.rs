@@ -1,7 +1,8 @@
 //! `fastpath trace`: translate one flow as `ovs-appctl ofproto/trace` does.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
+use fastpath::io::text::shorten_words;
 use fastpath::odp::format_actions;
 use fastpath::ofproto::format::format_match;
 use fastpath::ofproto::xlate::exact_mask;
@@ -33,12 +34,18 @@ pub struct TraceArgs {
     flow: String,
 }
 
-/// Runs `fastpath trace`.
+/// Runs `fastpath trace`. The error is one line ([`crate::run::one_line`]).
 pub fn run(a: TraceArgs) -> Result<()> {
+    run_checked(a).map_err(crate::run::one_line)
+}
+
+fn run_checked(a: TraceArgs) -> Result<()> {
     let prefixes: Prefixes = a.prefixes.parse()?;
+    // The flow first: a typo in it is found without reading the rules.
+    let flow = parse_flow(&a.flow)
+        .map_err(|e| anyhow::anyhow!("FLOW {}", shorten_words(&e.to_string())))?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
-    let flow = parse_flow(&a.flow).context("cannot parse FLOW")?;
     let key = flow.key();
     let t = of.translate(&key, true);
     println!("Flow: {}", format_match(&key, &exact_mask(&flow), false));
