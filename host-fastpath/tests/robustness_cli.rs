@@ -232,23 +232,19 @@ fn bom_nul_non_utf8_and_long_lines_are_named_with_their_line() {
     assert!(line.len() < 200, "{line}");
 }
 
-/// A little-endian pcap file: `version`, `snaplen`, and one 60-byte
-/// record claiming `incl`/`orig` bytes.
+/// A pcap file of one `incl`-byte frame whose header then claims
+/// `version`, `snaplen` and an original length `orig`.
 fn pcap_bytes(version: (u16, u16), snaplen: u32, incl: u32, orig: u32) -> Vec<u8> {
-    let mut v = Vec::new();
-    v.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    v.extend_from_slice(&version.0.to_le_bytes());
-    v.extend_from_slice(&version.1.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&snaplen.to_le_bytes());
-    v.extend_from_slice(&1u32.to_le_bytes());
-    v.extend_from_slice(&[0; 8]);
-    v.extend_from_slice(&incl.to_le_bytes());
-    v.extend_from_slice(&orig.to_le_bytes());
-    v.extend_from_slice(&frame_from_key(
-        &abi::FlowKey::ZERO.with(abi::Field::DlType, 0x0800),
-        incl as usize,
-    ));
+    let mut w = PcapWriter::new(Vec::new(), "mem").expect("header");
+    let k = abi::FlowKey::ZERO.with(abi::Field::DlType, 0x0800);
+    w.write(0, &frame_from_key(&k, incl as usize))
+        .expect("write");
+    let mut v = w.finish().expect("flush");
+    // File header: version at 4 and 6, snaplen at 16; record header: orig_len at 24 + 12.
+    v[4..6].copy_from_slice(&version.0.to_le_bytes());
+    v[6..8].copy_from_slice(&version.1.to_le_bytes());
+    v[16..20].copy_from_slice(&snaplen.to_le_bytes());
+    v[36..40].copy_from_slice(&orig.to_le_bytes());
     v
 }
 

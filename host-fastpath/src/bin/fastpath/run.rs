@@ -135,9 +135,11 @@ pub struct RunArgs {
     /// Use at most this many of the NIC's mask slots (0: hardware EMC only). Needs a NIC.
     #[arg(long)]
     mask_slots: Option<u8>,
-    /// Hardware EMC insertion probability 1/N for flows hit again in software
-    /// (0: no hardware EMC; default 10). Needs a NIC.
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Hardware EMC insertion probability 1/N for flows hit again in software \
+         (0: no hardware EMC; default {}). Needs a NIC",
+        fastpath::offload::manager::DEFAULT_HW_EMC_INV_PROB
+    ))]
     hw_emc_insert_inv_prob: Option<u32>,
     /// No progress bar.
     #[arg(long)]
