@@ -33,6 +33,9 @@ use std::time::Instant;
 #[path = "build-support/standin.rs"]
 mod standin;
 
+#[path = "build-support/sim_config.rs"]
+mod sim_config;
+
 const TOP: &str = "fastpath_top";
 /// The fast model: hash units replaced by their stand-in, no tracing.
 const PREFIX_FAST: &str = "Vfastpath_top_fast";
@@ -106,42 +109,6 @@ fn main() {
     }
 }
 
-/// The board file `$FASTPATH_SIM_CONFIG` names, with how it was resolved
-/// (for messages). Cargo runs build scripts in `sim/`, so a relative path is
-/// taken from `$PWD`, the directory cargo was started in, instead.
-fn sim_config() -> Result<Option<(PathBuf, String)>, String> {
-    let Some(v) = env::var_os("FASTPATH_SIM_CONFIG") else {
-        return Ok(None);
-    };
-    let p = PathBuf::from(&v);
-    if v.is_empty() {
-        return Err(
-            "FASTPATH_SIM_CONFIG is set but empty: unset it for the default geometry \
-                    or name a board file (e.g. boards/default/geometry.toml)"
-                .into(),
-        );
-    }
-    if p.is_absolute() {
-        return Ok(Some((p, String::new())));
-    }
-    println!("cargo:rerun-if-env-changed=PWD");
-    match env::var_os("PWD").map(PathBuf::from) {
-        Some(base) if base.is_absolute() => Ok(Some((
-            base.join(&p),
-            format!(
-                " `{}` (relative: resolved from {}, where cargo was started)",
-                p.display(),
-                base.display()
-            ),
-        ))),
-        _ => Err(format!(
-            "FASTPATH_SIM_CONFIG `{}` is relative and $PWD (where cargo was started) is not set: \
-             give an absolute path",
-            p.display()
-        )),
-    }
-}
-
 fn out_dir() -> Result<PathBuf, String> {
     env::var_os("OUT_DIR")
         .map(PathBuf::from)
@@ -173,7 +140,14 @@ fn run() -> Result<(), String> {
     }
 
     // 1. Verilog.
-    let cfg = match sim_config()? {
+    let value = env::var_os("FASTPATH_SIM_CONFIG");
+    if value
+        .as_deref()
+        .is_some_and(|v| !Path::new(v).is_absolute())
+    {
+        println!("cargo:rerun-if-env-changed=PWD");
+    }
+    let cfg = match sim_config::resolve(value.as_deref(), env::var_os("PWD").as_deref())? {
         Some((p, how)) => {
             println!("cargo:rerun-if-changed={}", p.display());
             hdl::config::BuildConfig::load(&p)
