@@ -466,3 +466,14 @@ fn every_packet_is_counted_once_with_nic_sim() {
     balanced(&v, total);
     assert_eq!(n(&v, "malformed"), malformed, "{v}");
 }
+
+#[test]
+fn device_errors_say_why_on_the_first_line() {
+    let (c, out, line) = fastpath(&["nic", "probe", "--device", "0000:99:00.0"]);
+    assert_eq!((c, out.as_str()), (1, ""), "{line}");
+    let head = "Error: opening 0000:99:00.0: ";
+    assert!(
+        line.starts_with(head) && line.len() > head.len() + 10,
+        "{line}"
+    );
+}
