@@ -39,8 +39,15 @@ const RULES: &str = "priority=20,udp,tp_src=53,actions=drop\n\
                      priority=5,udp,actions=output:2\n\
                      priority=0,actions=drop\n";
 
+/// A fresh name: tests run in parallel and must not rewrite each other's files.
+fn unique(stem: &str, ext: &str) -> String {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{stem}-{n}.{ext}")
+}
+
 fn rules() -> String {
-    write("r.flows", RULES.as_bytes())
+    write(&unique("r", "flows"), RULES.as_bytes())
 }
 
 /// Runs `fastpath run --rules R ARGS` and checks it fails with `code` and
@@ -312,7 +319,10 @@ fn output_paths_are_checked_before_the_run() {
     a.extend_from_slice(&["--stats-json", &d]);
     rejects(&a, 1, &format!("Error: --stats-json {d}: is a directory"));
     // A bad rule file after good output paths leaves no output file behind.
-    let js = tmp("never.json");
+    // Its own directory: other tests' outputs come and go in the shared one.
+    let own = tmp("never");
+    std::fs::create_dir_all(&own).expect("dir");
+    let js = own.join("never.json");
     let bad = write("bad.flows", b"ip,nw_sorc=1,actions=drop\n");
     let (c, _, _) = fastpath(&[
         "run",
@@ -327,10 +337,10 @@ fn output_paths_are_checked_before_the_run() {
     ]);
     assert_eq!(c, 1);
     assert!(!js.exists());
-    let left: Vec<_> = std::fs::read_dir(js.parent().expect("dir"))
+    let left: Vec<_> = std::fs::read_dir(&own)
         .expect("list")
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().contains(".tmp"))
+        .map(|e| e.file_name())
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
@@ -379,7 +389,7 @@ fn balanced(v: &serde_json::Value, packets: u64) {
 /// rest dropped), some of them malformed (cut inside the TCP header).
 fn mixed_pcap() -> (String, u64, u64) {
     use abi::Field;
-    let p = tmp("mixed.pcap");
+    let p = tmp(&unique("mixed", "pcap"));
     let mut w = PcapWriter::create(&p).expect("create");
     let (mut total, mut malformed) = (0, 0);
     for i in 0..300u64 {
