@@ -125,7 +125,7 @@ fn run() -> Result<(), String> {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?);
     let out = out_dir()?;
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=build");
+    println!("cargo:rerun-if-changed=build-support");
     println!("cargo:rerun-if-changed=csrc");
     for v in [
         "FASTPATH_SIM_CONFIG",
