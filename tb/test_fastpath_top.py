@@ -7,7 +7,6 @@ Randomized: masks, EMC and megaflow entries at their candidate positions
 to hit, consumer backpressure, table clears and CTRL.ENABLE."""
 
 import os
-import random
 
 import cocotb
 import pytest
@@ -15,7 +14,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
-from common import SIMS, bench_geometry, key_int, run_bench, val
+from common import SIMS, bench_geometry, key_int, run_bench, seeded, val
 from model import PipelineModel, hash_key, hash_masked, load_abi
 
 U64 = (1 << 64) - 1
@@ -27,7 +26,7 @@ class Tb:
         self.abi = load_abi()
         self.g = bench_geometry()
         self.model = PipelineModel(self.abi, self.g)
-        self.r = random.Random(seed)
+        self.r = seeded(seed)
         self.results = []
         self.backpressure = False
         cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())

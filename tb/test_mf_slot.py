@@ -3,14 +3,13 @@ per bucket and way (and `wr_all` clears), then keys one per clock: hit,
 index and flow against the model (two candidate buckets, first match in
 bucket-then-way order, disabled slot never hits)."""
 
-import random
 
 import cocotb
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
-from common import SIMS, bench_geometry, key_int, run_bench, val
+from common import SIMS, bench_geometry, key_int, run_bench, seeded, val
 from model import hash_masked
 from stages import entry_word, find_delay, load_abi
 
@@ -19,7 +18,7 @@ KEY_D3 = 3  # the top feeds key_d3 = the key three clocks later (EMC stage's del
 
 @cocotb.test()
 async def megaflow_slot_matches_model(dut):
-    abi, g, r = load_abi(), bench_geometry(), random.Random(7)
+    abi, g, r = load_abi(), bench_geometry(), seeded(7)
     cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
     mask = abi.key(in_port=0xFFFFFFFF, dl_type=0xFFFF, nw_src=0xFFFFFFF0, tp_dst=0xFFFF)
     dut.mask.value = key_int(mask)

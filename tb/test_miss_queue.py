@@ -5,7 +5,6 @@ duplication, `full` exactly when the accepted-but-unpopped words fill the
 depth, and `level` within one clock of that count (a push becomes visible
 one clock after its write)."""
 
-import random
 from collections import deque
 
 import cocotb
@@ -13,14 +12,14 @@ import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from common import SIMS, bench_geometry, run_bench, val
+from common import SIMS, bench_geometry, run_bench, seeded, val
 
 
 @cocotb.test()
 async def fifo_matches_queue_model(dut):
     g = bench_geometry()
     depth = g.missq_depth
-    r = random.Random(5)
+    r = seeded(5)
     cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
     dut.push.value = 0
     dut.pop.value = 0

@@ -5,14 +5,13 @@ rewrites (stamps), separated by idle clocks; then each address is selected
 and its hits and last-used time compared with a model: hits since the last
 stamp, last used = time of the last hit, else the stamp time."""
 
-import random
 
 import cocotb
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from common import SIMS, bench_geometry, run_bench, val
+from common import SIMS, bench_geometry, run_bench, seeded, val
 
 SETTLE = 8
 
@@ -21,7 +20,7 @@ SETTLE = 8
 async def counters_match_model(dut):
     g = bench_geometry()
     n = g.emc_entries + g.mf_slots * g.mf_entries_per_slot
-    r = random.Random(9)
+    r = seeded(9)
     cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
     dut.hit.value = 0
     dut.hit_addr.value = 0

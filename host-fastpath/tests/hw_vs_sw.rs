@@ -330,11 +330,7 @@ fn exact_hardware_equals_software() {
 }
 
 fn run(kind: ModelKind, target: u64) {
-    let seed = std::env::var("FASTPATH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0x5eed);
-    let mut r = StdRng::seed_from_u64(seed);
+    let mut r = StdRng::seed_from_u64(fastpath::io::gen::test_seed(0x5eed));
     let mut w = World::new(&mut r, kind);
     let mut round = 0u64;
     while w.stats.compared < target {

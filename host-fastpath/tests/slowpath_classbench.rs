@@ -44,7 +44,7 @@ fn run_check(text: &str, seed: u64, emc_inv: u32, prefixes: &str) {
         rules.clone(),
         prefixes.parse::<Prefixes>().expect("prefixes"),
     );
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(fastpath::io::gen::test_seed(seed));
     let n = 3000;
     let mut keys = Vec::new();
     for i in 0..n {

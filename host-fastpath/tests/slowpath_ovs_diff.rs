@@ -260,7 +260,7 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
     } else {
         1
     };
-    let mut rng = Rng::new(42);
+    let mut rng = Rng::new(fastpath::io::gen::test_seed(42));
     let (mut same_mask, mut more_general) = (0, 0);
     let file = ovs.dir.join("rules.flows");
     for _ in 0..12 * scale {

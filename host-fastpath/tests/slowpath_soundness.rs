@@ -277,7 +277,7 @@ fn linear_best(of: &OfProto, table: u8, flow: &Flow) -> Option<u32> {
 fn packets_inside_a_megaflow_get_the_same_actions() {
     let sets = 200 * scale();
     let mut checks = 0usize;
-    let mut rng = Rng::new(0x5eed);
+    let mut rng = Rng::new(fastpath::io::gen::test_seed(0x5eed));
     for set in 0..sets {
         let n0 = 2 + rng.below(25) as u32;
         let n1 = rng.below(12) as u32;

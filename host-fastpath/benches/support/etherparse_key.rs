@@ -1,8 +1,8 @@
 //! Flow key built from `etherparse`'s view of a frame: the contender in the
 //! extract benchmark and the independent oracle in the extract tests. Covers
-//! well-formed, unfragmented Ethernet II frames with VLAN tags, IPv4/IPv6
-//! (with extension headers), TCP, UDP, ICMP and ICMPv6; anything else is
-//! `None`.
+//! well-formed, unfragmented Ethernet II frames with VLAN tags, Ethernet/IPv4
+//! ARP, IPv4/IPv6 (with extension headers), TCP, UDP, ICMP and ICMPv6;
+//! anything else is `None`.
 
 use abi::{Field, FlowKey};
 use etherparse::{LinkExtSlice, LinkSlice, NetSlice, SlicedPacket, TransportSlice};
@@ -60,8 +60,32 @@ pub fn etherparse_key(frame: &[u8], in_port: u32) -> Option<FlowKey> {
             k.set(Field::NwTtl, h.hop_limit() as u64);
             ip.payload().ip_number.0
         }
+        // Ethernet/IPv4 ARP only (as the key); the key keeps opcodes up to
+        // 255 (Open vSwitch matches the low 8 bits only and drops larger ones).
+        Some(NetSlice::Arp(a)) => {
+            let (sha, spa) = (a.sender_hw_addr(), a.sender_protocol_addr());
+            let (tha, tpa) = (a.target_hw_addr(), a.target_protocol_addr());
+            if a.hw_addr_type().0 != 1 || a.proto_addr_type().0 != 0x0800 {
+                return None;
+            }
+            let (Ok(sha), Ok(spa), Ok(tha), Ok(tpa)) = (
+                <[u8; 6]>::try_from(sha),
+                <[u8; 4]>::try_from(spa),
+                <[u8; 6]>::try_from(tha),
+                <[u8; 4]>::try_from(tpa),
+            ) else {
+                return None;
+            };
+            k.set(Field::ArpSha, mac(sha));
+            k.set(Field::ArpTha, mac(tha));
+            k.set(Field::NwSrc, u32::from_be_bytes(spa) as u64);
+            k.set(Field::NwDst, u32::from_be_bytes(tpa) as u64);
+            if a.operation().0 <= 0xff {
+                k.set(Field::NwProto, a.operation().0 as u64);
+            }
+            return Some(k);
+        }
         None => return Some(k),
-        Some(_) => return None,
     };
     k.set(Field::NwProto, proto as u64);
     match &p.transport {

@@ -18,11 +18,19 @@ pub fn scale() -> u64 {
     }
 }
 
+/// The test's generator: seeded by `FASTPATH_SEED` when set (CI's randomized
+/// run; the same variable as `fastpath::io::gen::test_seed`, which sim cannot
+/// depend on), else by the test's fixed `seed`. The seed is printed so a
+/// failing run names it.
 pub fn rng(seed: u64) -> StdRng {
-    let seed = std::env::var("FASTPATH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(seed);
+    let seed = match std::env::var("FASTPATH_SEED") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("FASTPATH_SEED={v:?} is not a decimal u64: {e}")),
+        Err(_) => seed,
+    };
+    eprintln!("random seed {seed} (replay: FASTPATH_SEED={seed})");
     StdRng::seed_from_u64(seed)
 }
 
