@@ -30,6 +30,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "build-support/parser.rs"]
+mod parser;
 #[path = "build-support/standin.rs"]
 mod standin;
 
@@ -197,6 +199,8 @@ fn run() -> Result<(), String> {
     let version = tool_output(&verilator, &["--version"])?;
     let root = tool_output(&verilator, &["--getenv", "VERILATOR_ROOT"])?;
     let root = PathBuf::from(root.trim());
+    // The hardware parser: a library of its own, linked before the main one.
+    parser::build(&out, &manifest, &files, &verilator, &root, &version)?;
     let opt_env = env::var("FASTPATH_SIM_OPT").ok();
     let opts = [
         opt_env.as_deref().unwrap_or(DEFAULT_OPT_FAST),

@@ -28,6 +28,7 @@ fn main() {
             &[
                 ("key", abi::export::markdown_key_table()),
                 ("vectors", abi::export::markdown_test_vectors()),
+                ("parser", abi::parser::markdown()),
             ],
         ),
         _ => Err("usage: abi-export json|docs".to_string()),

@@ -135,6 +135,7 @@ pub fn json() -> String {
         kinds.join(", "),
         crate::geometry::EMC_WAYS
     );
+    let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
     s.push_str("  \"key_fields\": ");
     json_fields(&mut s, KEY_FIELDS);
     s.push_str(",\n  \"layouts\": {");

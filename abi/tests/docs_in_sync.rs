@@ -31,3 +31,22 @@ fn json_export_names_every_field_and_register() {
         assert!(j.contains(&format!("\"{name}\": {off}")), "{name}");
     }
 }
+
+#[test]
+fn abi_md_parser_section_matches_declarations() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/abi.md");
+    let doc = std::fs::read_to_string(&path).expect("docs/abi.md is part of the repository");
+    let want = abi::export::splice(&doc, "parser", &abi::parser::markdown())
+        .expect("docs/abi.md has the parser markers");
+    assert!(
+        doc == want,
+        "docs/abi.md is stale: run `cargo run -p abi --example abi-export -- docs`"
+    );
+    let j = abi::export::json();
+    for r in abi::parser::MalformedReason::ALL {
+        assert!(
+            j.contains(&format!("\"{}\": {}", r.name(), *r as u8)),
+            "{r:?}"
+        );
+    }
+}

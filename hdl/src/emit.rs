@@ -12,6 +12,7 @@ use crate::emc::EmcStage;
 use crate::fifo::Fifo;
 use crate::hash_unit::HashUnit;
 use crate::megaflow::MfSlot;
+use crate::parser::{Parser512, Parser64};
 use crate::regfile::{RegFile, MISS_WORD_BITS};
 use crate::stats::StatsUnit;
 use crate::top::FastpathTop;
@@ -208,6 +209,11 @@ pub fn harness(verilog: &str, top: &str) -> Option<String> {
     Some(v)
 }
 
+/// The parser at 64 bits (simulation, small parts).
+pub const PARSER_64: &str = "fastpath_parser";
+/// The parser at 512 bits (Alveo shells).
+pub const PARSER_512: &str = "fastpath_parser_512";
+
 /// One emitted file: `(top module name, Verilog text)`.
 pub type Emitted = (String, String);
 
@@ -254,6 +260,8 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         "fastpath_stats",
         emit_block(StatsUnit::new(mf_entries), "fastpath_stats"),
     )?;
+    add(PARSER_64, emit_block(Parser64::new(), PARSER_64))?;
+    add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
     Ok(out)
 }
 

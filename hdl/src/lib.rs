@@ -1,5 +1,6 @@
 //! The fastpath lookup pipeline in rust-hdl: hash unit, EMC stage, megaflow
-//! stage, miss queue and AXI4-Lite register file, emitted as Verilog.
+//! stage, miss queue and AXI4-Lite register file, and the frame parser,
+//! emitted as Verilog.
 //!
 //! Every constant the hardware shares with software (key width, hash, field
 //! offsets, register map, capability block) is taken from [`abi`] at
@@ -14,6 +15,7 @@ pub mod fifo;
 pub mod hash_unit;
 pub mod matrix;
 pub mod megaflow;
+pub mod parser;
 pub mod regdoc;
 pub mod regfile;
 pub mod simtools;

@@ -15,12 +15,16 @@
 //! proven equal to them on every input ([`hash_check`]); the *exact* model
 //! is the emitted RTL untouched ([`SimNic::exact`], `FASTPATH_SIM_EXACT=1`,
 //! and every waveform).
+//!
+//! Beside the lookup pipeline, [`parser::ParserSim`] runs the hardware
+//! parser (`fastpath_parser`) at 64 and 512 bits.
 
 #![warn(missing_docs)]
 
 pub mod hash_check;
 mod model;
 mod nic;
+pub mod parser;
 pub mod reference;
 
 pub use model::{CycleIn, CycleOut, KeyTag, LookupOut, LookupRun, Model, ModelKind, PORTS};

@@ -20,7 +20,7 @@ pub use offload_hooks::RevalidationPlan;
 
 use crate::dpcls::Dpcls;
 use crate::emc::{Emc, NO_FLOW};
-use crate::extract::{extract_batch, ExtractStats};
+use crate::extract::{extract_batch_with, ExtractConfig, ExtractStats};
 use crate::odp::{self, ExecStats, OdpAction};
 use crate::ofproto::{OfProto, RuleIds};
 use crate::{FlowId, BURST};
@@ -49,6 +49,8 @@ pub struct DpConfig {
     pub emc_entries: u32,
     /// EMC insertion 1-in-N (0 disables the EMC).
     pub emc_insert_inv_prob: u32,
+    /// Extraction settings (`vlan-limit`, default 1 as ovs-vswitchd).
+    pub extract: ExtractConfig,
 }
 
 impl Default for DpConfig {
@@ -58,6 +60,7 @@ impl Default for DpConfig {
             max_idle_ms: DEFAULT_MAX_IDLE_MS,
             emc_entries: 8192,
             emc_insert_inv_prob: crate::emc::DEFAULT_INSERT_INV_PROB,
+            extract: ExtractConfig::default(),
         }
     }
 }
@@ -123,8 +126,12 @@ pub struct PmdStats {
     pub tx_packets: u64,
     /// Packets that left on at least one port.
     pub forwarded: u64,
-    /// Packets dropped by their actions (no output).
+    /// Packets dropped: by their actions (no output), or runts.
     pub dropped: u64,
+    /// Runts: frames shorter than an Ethernet header, dropped before
+    /// classification (also counted in `dropped`; Open vSwitch's
+    /// `datapath_drop_rx_invalid_packet`).
+    pub runts: u64,
     /// Megaflows deleted by revalidation (idle or no longer valid).
     pub flows_deleted: u64,
     /// Megaflows whose actions revalidation changed.
@@ -419,9 +426,10 @@ impl Pmd {
         hashes: &mut [u32; BURST],
     ) -> usize {
         let n = frames.len().min(BURST);
-        extract_batch(
+        extract_batch_with(
             &frames[..n],
             in_port,
+            &self.config.extract,
             &mut keys[..n],
             &mut hashes[..n],
             &mut self.extract_stats,
@@ -430,7 +438,7 @@ impl Pmd {
     }
 
     /// The datapath after extract: frames with their keys and EMC hashes
-    /// already computed (by [`extract_batch`], or by a NIC that missed them)
+    /// already computed (by [`crate::extract::extract_batch`], or by a NIC that missed them)
     /// go through EMC → classifier → upcall and are executed. Returns where
     /// each packet landed, so a caller need not look it up again.
     pub fn process_keys(
@@ -449,16 +457,25 @@ impl Pmd {
         let mut landed: [Option<FlowId>; BURST] = [None; BURST];
         let alive = &self.alive;
         let is_alive = |id: FlowId| alive.get(id as usize).copied().unwrap_or(false);
+        // Runts are dropped before classification, as OVS's dfc_processing
+        // does: their key holds only the in port.
+        let mut runts = 0u32;
+        for (i, f) in frames[..n].iter().enumerate() {
+            if f.len() < crate::extract::ETH_HEADER_LEN {
+                runts |= 1 << i;
+            }
+        }
         let emc_hits = self
             .emc
-            .lookup_batch(&keys[..n], &hashes[..n], &mut ids[..n], is_alive);
+            .lookup_batch(&keys[..n], &hashes[..n], &mut ids[..n], is_alive)
+            & !runts;
         self.stats.emc_hits += emc_hits.count_ones() as u64;
         let all = if n == BURST {
             u32::MAX
         } else {
             (1u32 << n) - 1
         };
-        let mut miss = all & !emc_hits;
+        let mut miss = all & !emc_hits & !runts;
         if miss != 0 {
             // Gather the EMC misses and look them up in one dpcls batch.
             let mut mk = [FlowKey::ZERO; BURST];
@@ -516,6 +533,11 @@ impl Pmd {
             let len = frames[i].len() as u64;
             self.stats.packets += 1;
             self.stats.bytes += len;
+            if runts & (1 << i) != 0 {
+                self.stats.runts += 1;
+                self.stats.dropped += 1;
+                continue;
+            }
             let acts: &[OdpAction] = if let Some(a) = &upcall_actions[i] {
                 a
             } else if let Some(id) = landed[i] {

@@ -9,9 +9,16 @@
 //! is bumped; no input panics. Parity with OVS is tested directly: the
 //! `ovs_oracle` test feeds thousands of generated good and damaged frames
 //! through Open vSwitch 3.1's own `flow_extract()` (`ovs-ofctl parse-pcap`)
-//! and compares every field. Deliberate differences: IGMP type/code are not
-//! extracted (the abi key has no IGMP fields), and two VLAN tags are parsed
-//! (OVS with `vlan-limit=2`; its database default is 1).
+//! and compares every field. Deliberate difference: IGMP type/code are not
+//! extracted (the abi key has no IGMP fields).
+//!
+//! VLAN tags: [`ExtractConfig::vlan_limit`] is Open vSwitch's
+//! `other_config:vlan-limit`. The datapath's default is 1, as
+//! ovs-vswitchd's (only the outer tag is classified; on a QinQ frame the
+//! inner TPID becomes `dl_type` and nothing behind it is parsed); the
+//! functions without a config parse two tags, as OVS's lib/flow.c does on
+//! its own (`flow_vlan_limit = FLOW_MAX_VLAN_HEADERS`, what `ovs-ofctl
+//! parse-pcap` uses).
 //!
 //! Why a hand-written parser and not `etherparse`: measured side by side
 //! (`cargo bench -p host-fastpath --bench extract`, docs/PERFORMANCE.md
@@ -37,6 +44,49 @@ mod tests;
 use abi::FlowKey;
 
 pub use stats::ExtractStats;
+
+/// Bytes of an Ethernet header: shorter frames are runts.
+pub const ETH_HEADER_LEN: usize = 14;
+
+/// Extraction settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtractConfig {
+    vlan_limit: usize,
+}
+
+impl ExtractConfig {
+    /// Two VLAN tags, lib/flow.c's own default (and this module's before the
+    /// setting existed).
+    pub const TWO_TAGS: ExtractConfig = ExtractConfig {
+        vlan_limit: abi::parser::MAX_VLAN_HEADERS,
+    };
+
+    /// `vlan-limit` as Open vSwitch reads it: 0 means as many as the key
+    /// holds, and more than the key holds is capped ([`abi::parser::MAX_VLAN_HEADERS`]).
+    pub fn with_vlan_limit(vlan_limit: usize) -> Self {
+        let max = abi::parser::MAX_VLAN_HEADERS;
+        Self {
+            vlan_limit: if vlan_limit == 0 {
+                max
+            } else {
+                vlan_limit.min(max)
+            },
+        }
+    }
+
+    /// VLAN tags parsed into the key (1 or 2).
+    #[inline(always)]
+    pub fn vlan_limit(&self) -> usize {
+        self.vlan_limit
+    }
+}
+
+impl Default for ExtractConfig {
+    /// ovs-vswitchd's default: `vlan-limit=1`.
+    fn default() -> Self {
+        Self::with_vlan_limit(abi::parser::DEFAULT_VLAN_LIMIT)
+    }
+}
 
 /// Byte offsets of the headers of one frame, for actions that rewrite them.
 ///
@@ -75,13 +125,25 @@ impl HeaderOffsets {
     };
 }
 
-/// Extracts the flow key of one frame received on `in_port`.
+/// Extracts the flow key of one frame received on `in_port` (two VLAN tags:
+/// [`ExtractConfig::TWO_TAGS`]).
 #[inline]
 pub fn miniflow_extract(frame: &[u8], in_port: u32, stats: &mut ExtractStats) -> FlowKey {
+    miniflow_extract_with(frame, in_port, &ExtractConfig::TWO_TAGS, stats)
+}
+
+/// [`miniflow_extract`] with explicit settings.
+#[inline]
+pub fn miniflow_extract_with(
+    frame: &[u8],
+    in_port: u32,
+    cfg: &ExtractConfig,
+    stats: &mut ExtractStats,
+) -> FlowKey {
     let mut key = FlowKey::ZERO;
     let mut off = HeaderOffsets::NONE;
     stats.frames += 1;
-    parse::parse(frame, in_port, stats, &mut off, &mut key);
+    parse::parse(frame, in_port, cfg, stats, &mut off, &mut key);
     key
 }
 
@@ -95,7 +157,14 @@ pub fn miniflow_extract_with_offsets(
     let mut key = FlowKey::ZERO;
     let mut off = HeaderOffsets::NONE;
     stats.frames += 1;
-    parse::parse(frame, in_port, stats, &mut off, &mut key);
+    parse::parse(
+        frame,
+        in_port,
+        &ExtractConfig::TWO_TAGS,
+        stats,
+        &mut off,
+        &mut key,
+    );
     (key, off)
 }
 
@@ -112,12 +181,31 @@ pub fn extract_batch(
     hashes: &mut [u32],
     stats: &mut ExtractStats,
 ) {
+    extract_batch_with(
+        frames,
+        in_port,
+        &ExtractConfig::TWO_TAGS,
+        keys,
+        hashes,
+        stats,
+    )
+}
+
+/// [`extract_batch`] with explicit settings.
+pub fn extract_batch_with(
+    frames: &[&[u8]],
+    in_port: u32,
+    cfg: &ExtractConfig,
+    keys: &mut [FlowKey],
+    hashes: &mut [u32],
+    stats: &mut ExtractStats,
+) {
     let n = frames.len().min(keys.len()).min(hashes.len());
     let (keys, hashes) = (&mut keys[..n], &mut hashes[..n]);
     stats.frames += n as u64;
     for (frame, key) in frames.iter().zip(keys.iter_mut()) {
         let mut off = HeaderOffsets::NONE;
-        parse::parse(frame, in_port, stats, &mut off, key);
+        parse::parse(frame, in_port, cfg, stats, &mut off, key);
     }
     abi::hash::hash_masked_batch(keys, &FlowKey::ONES, hashes);
 }

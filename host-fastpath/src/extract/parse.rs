@@ -15,9 +15,9 @@ use abi::bits::BitField;
 use abi::key::{self, FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
 use abi::FlowKey;
 
-use super::{ExtractStats, HeaderOffsets};
+use super::{ExtractConfig, ExtractStats, HeaderOffsets};
 
-const ETH_HEADER_LEN: usize = 14;
+use super::ETH_HEADER_LEN;
 /// Ethernet types below this are 802.3 lengths.
 const ETH_TYPE_MIN: u16 = 0x0600;
 /// OVS's FLOW_DL_TYPE_NONE: an 802.2 frame without an Ethernet SNAP type.
@@ -28,10 +28,8 @@ pub(crate) const ETH_TYPE_RARP: u16 = 0x8035;
 pub(crate) const ETH_TYPE_IPV6: u16 = 0x86dd;
 pub(crate) const ETH_TYPE_VLAN_8021Q: u16 = 0x8100;
 pub(crate) const ETH_TYPE_VLAN_8021AD: u16 = 0x88a8;
-/// VLAN tags recorded in the key (OVS FLOW_MAX_VLAN_HEADERS).
-const MAX_VLAN_HEADERS: usize = 2;
 /// Largest frame whose offsets fit the 16-bit [`HeaderOffsets`].
-const MAX_FRAME_LEN: usize = u16::MAX as usize;
+const MAX_FRAME_LEN: usize = abi::parser::MAX_FRAME_LEN;
 
 pub(crate) const IPPROTO_HOPOPTS: u8 = 0;
 pub(crate) const IPPROTO_ICMP: u8 = 1;
@@ -107,6 +105,7 @@ fn tail(b: &[u8], from: usize) -> &[u8] {
 pub(crate) fn parse(
     frame: &[u8],
     in_port: u32,
+    cfg: &ExtractConfig,
     stats: &mut ExtractStats,
     off: &mut HeaderOffsets,
     out: &mut FlowKey,
@@ -124,12 +123,12 @@ pub(crate) fn parse(
 
     // VLAN tags: OVS parse_vlan(). Each tag needs 4 bytes plus the 2 of the
     // type that follows; a short tag ends the loop and its TPID becomes
-    // dl_type. A third tag is not parsed: dl_type is its TPID.
+    // dl_type. A tag beyond the VLAN limit is not parsed: dl_type is its TPID.
     let mut pos = 12;
     let mut ty = be16(eth, 12);
     let mut tags = 0;
     while ty == ETH_TYPE_VLAN_8021Q || ty == ETH_TYPE_VLAN_8021AD {
-        if tags == MAX_VLAN_HEADERS {
+        if tags == cfg.vlan_limit() {
             stats.too_many_vlans += 1;
             break;
         }

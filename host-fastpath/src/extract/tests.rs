@@ -1078,3 +1078,42 @@ proptest! {
         }
     }
 }
+
+/// `vlan-limit`: with 1 (ovs-vswitchd's default) a QinQ frame keeps only its
+/// outer tag and its inner TPID is `dl_type` (OVS parse_vlan() stops at the
+/// limit); 2 parses both; 0 means as many as the key holds.
+#[test]
+fn vlan_limit_one_keeps_the_outer_tag_only() {
+    let ip = ipv4(&v4(17), &udp(1, 2, &[]));
+    let qinq = eth(&[(0x88a8, 0x0fff), (0x8100, 0x2005)], 0x0800, &ip);
+    let one = ExtractConfig::default();
+    assert_eq!(one.vlan_limit(), 1);
+    let mut s = ExtractStats::default();
+    let k = miniflow_extract_with(&qinq, PORT, &one, &mut s);
+    assert_fields(&k, &with(l2(0x8100), &[(VlanTci, 0x1fff)]));
+    only_reason(&s, Some("too_many_vlans"));
+    // One tag is unaffected by the limit.
+    let single = eth(&[(0x8100, 0xb064)], 0x0800, &ip);
+    let mut s = ExtractStats::default();
+    let k = miniflow_extract_with(&single, PORT, &one, &mut s);
+    assert_eq!(
+        k,
+        miniflow_extract(&single, PORT, &mut ExtractStats::default())
+    );
+    only_reason(&s, None);
+    for limit in [0, 2, 3] {
+        let cfg = ExtractConfig::with_vlan_limit(limit);
+        assert_eq!(cfg, ExtractConfig::TWO_TAGS);
+        let mut s = ExtractStats::default();
+        let k = miniflow_extract_with(&qinq, PORT, &cfg, &mut s);
+        assert_eq!(k.get(VlanTci2), 0x3005);
+        assert_eq!(k.get(DlType), 0x0800);
+        only_reason(&s, None);
+    }
+    // The batch path honours the setting too.
+    let (mut keys, mut hashes) = ([FlowKey::ZERO; 1], [0u32; 1]);
+    let mut s = ExtractStats::default();
+    extract_batch_with(&[&qinq], PORT, &one, &mut keys, &mut hashes, &mut s);
+    assert_eq!(keys[0].get(DlType), 0x8100);
+    assert_eq!(hashes[0], abi::hash_key(&keys[0]));
+}
