@@ -3,8 +3,9 @@
 //! Everything the FPGA pipeline, the driver, the simulated NIC and the host
 //! software must agree on lives here, once: the flow-key layout ([`key`]), the
 //! hash ([`hash`]), the table geometry and candidate-position functions
-//! ([`geometry`]), and the register map with its entry and command encodings
-//! ([`regs`]). Nobody else restates these constants.
+//! ([`geometry`]), the register map with its entry and command encodings
+//! ([`regs`]), and the reference lookup over tables in that layout
+//! ([`reference`]). Nobody else restates these constants.
 //!
 //! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
 //! reads and writes them through `bitvec` (the declarative reference) and
@@ -18,6 +19,7 @@ pub mod export;
 pub mod geometry;
 pub mod hash;
 pub mod key;
+pub mod reference;
 pub mod regs;
 
 pub use geometry::{Geometry, GeometryError};
