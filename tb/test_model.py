@@ -1,6 +1,10 @@
 """Self-tests of the Python reference model against the abi export."""
 
 from common import seeded
+import random
+
+import pytest
+
 from model import Geometry, PipelineModel, cuckoo_buckets, emc_candidates, hash_key, hash_masked, load_abi
 from model.hashing import crc32c
 
@@ -63,8 +67,19 @@ def test_default_capability_words_match_geometry():
     assert ABI.f("ID_MAGIC").get(caps[r["ID"]]) != 0
 
 
+def test_geometry_index_is_bucket_and_way_side_by_side():
+    with pytest.raises(ValueError, match="mf_bucket_slots = 3 is not a power of two"):
+        Geometry(4, 2, 2, 3, 2)
+    for k in (1, 2, 4, 8):
+        g = Geometry(4, 2, 3, k, 2)
+        idx = [g.mf_index(b, w) for b in range(g.mf_buckets) for w in range(k)]
+        # The v1 arithmetic rule gives the same numbers for a power-of-two k.
+        assert idx == [b * k + w for b in range(g.mf_buckets) for w in range(k)]
+        assert idx == list(range(g.mf_entries_per_slot))
+
+
 def test_pipeline_model_commands_and_lookups():
-    g = Geometry(4, 2, 2, 3, 2)
+    g = Geometry(4, 2, 2, 4, 2)
     m = PipelineModel(ABI, g)
     r = ABI.regs
     k = ABI.key(in_port=7, dl_type=0x800, nw_dst=0x0A000001)

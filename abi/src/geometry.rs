@@ -15,7 +15,8 @@ pub struct Geometry {
     pub mf_slots: u8,
     /// log2 of the cuckoo buckets per mask slot (1..=16).
     pub mf_log2_buckets: u8,
-    /// Entries per cuckoo bucket (1..=8).
+    /// Entries per cuckoo bucket (1, 2, 4 or 8: a power of two, so that an
+    /// entry index is `bucket << log2(k) | way`).
     pub mf_bucket_slots: u8,
     /// log2 of the miss-queue depth (1..=16).
     pub missq_log2_depth: u8,
@@ -23,16 +24,37 @@ pub struct Geometry {
 
 /// Why a geometry is not supported.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
-#[error("geometry field {field} = {value} is outside {min}..={max}")]
-pub struct GeometryError {
-    /// Offending field.
-    pub field: &'static str,
-    /// Its value.
-    pub value: u32,
-    /// Smallest supported value.
-    pub min: u32,
-    /// Largest supported value.
-    pub max: u32,
+pub enum GeometryError {
+    /// A field is outside its range.
+    #[error("geometry field {field} = {value} is outside {min}..={max}")]
+    OutOfRange {
+        /// Offending field.
+        field: &'static str,
+        /// Its value.
+        value: u32,
+        /// Smallest supported value.
+        min: u32,
+        /// Largest supported value.
+        max: u32,
+    },
+    /// A field that sizes a table is not a power of two.
+    #[error("geometry field {field} = {value} is not a power of two")]
+    NotPowerOfTwo {
+        /// Offending field.
+        field: &'static str,
+        /// Its value.
+        value: u32,
+    },
+}
+
+impl GeometryError {
+    /// The offending field.
+    pub fn field(&self) -> &'static str {
+        match self {
+            GeometryError::OutOfRange { field, .. }
+            | GeometryError::NotPowerOfTwo { field, .. } => field,
+        }
+    }
 }
 
 /// EMC candidate positions per key ("ways"); fixed by this ABI version.
@@ -45,6 +67,11 @@ pub const MAX_LOG2: u8 = 16;
 pub const MAX_MF_SLOTS: u8 = 16;
 /// Most entries per cuckoo bucket.
 pub const MAX_BUCKET_SLOTS: u8 = 8;
+
+// Every table is a power of two deep, so an entry index is a bucket number
+// and a way side by side (`bucket << log2(k) | way`): wires in logic, no
+// divider in the command path.
+const _: () = assert!(MAX_BUCKET_SLOTS.is_power_of_two());
 
 impl Geometry {
     /// Default hardware build: 4096-entry EMC, 8 mask slots of 512 buckets × 4
@@ -61,7 +88,7 @@ impl Geometry {
     pub fn validate(&self) -> Result<(), GeometryError> {
         let check = |field, value: u8, min: u8, max: u8| {
             if value < min || value > max {
-                Err(GeometryError {
+                Err(GeometryError::OutOfRange {
                     field,
                     value: value as u32,
                     min: min as u32,
@@ -76,6 +103,12 @@ impl Geometry {
         check("mf_log2_buckets", self.mf_log2_buckets, 1, MAX_LOG2)?;
         check("mf_bucket_slots", self.mf_bucket_slots, 1, MAX_BUCKET_SLOTS)?;
         check("missq_log2_depth", self.missq_log2_depth, 1, MAX_LOG2)?;
+        if !self.mf_bucket_slots.is_power_of_two() {
+            return Err(GeometryError::NotPowerOfTwo {
+                field: "mf_bucket_slots",
+                value: self.mf_bucket_slots as u32,
+            });
+        }
         Ok(())
     }
 
@@ -89,9 +122,14 @@ impl Geometry {
         1 << self.mf_log2_buckets
     }
 
+    /// log2 of the entries per cuckoo bucket (the way bits of an index).
+    pub fn mf_log2_bucket_slots(&self) -> u8 {
+        self.mf_bucket_slots.trailing_zeros() as u8
+    }
+
     /// Entries per mask slot (buckets × slots per bucket).
     pub fn mf_entries_per_slot(&self) -> u32 {
-        self.mf_buckets() * self.mf_bucket_slots as u32
+        self.mf_buckets() << self.mf_log2_bucket_slots()
     }
 
     /// The two EMC positions of a key with hash `hash`.
@@ -104,9 +142,18 @@ impl Geometry {
         cuckoo_buckets(hash, self.mf_log2_buckets)
     }
 
-    /// Entry index of `way` in `bucket` (the index used in commands).
+    /// Entry index of `way` in `bucket` (the index used in commands):
+    /// `bucket << log2(k) | way`.
     pub fn mf_index(&self, bucket: u32, way: u8) -> u32 {
-        bucket * self.mf_bucket_slots as u32 + way as u32
+        bucket << self.mf_log2_bucket_slots() | way as u32
+    }
+
+    /// Bucket and way of entry `index` (inverse of [`Geometry::mf_index`]).
+    pub fn mf_bucket_way(&self, index: u32) -> (u32, u8) {
+        (
+            index >> self.mf_log2_bucket_slots(),
+            (index & (self.mf_bucket_slots as u32 - 1)) as u8,
+        )
     }
 }
 
@@ -155,11 +202,63 @@ mod tests {
     fn invalid_fields_are_named() {
         let mut g = Geometry::DEFAULT;
         g.mf_slots = 0;
-        assert_eq!(g.validate().unwrap_err().field, "mf_slots");
+        assert_eq!(g.validate().unwrap_err().field(), "mf_slots");
         g = Geometry::DEFAULT;
         g.emc_log2_entries = 17;
-        let e = g.validate().unwrap_err();
-        assert_eq!((e.field, e.value), ("emc_log2_entries", 17));
+        assert!(matches!(
+            g.validate().unwrap_err(),
+            GeometryError::OutOfRange {
+                field: "emc_log2_entries",
+                value: 17,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn bucket_slots_must_be_a_power_of_two() {
+        for k in 1..=MAX_BUCKET_SLOTS {
+            let g = Geometry {
+                mf_bucket_slots: k,
+                ..Geometry::DEFAULT
+            };
+            match g.validate() {
+                Ok(()) => assert!(k.is_power_of_two(), "k = {k} accepted"),
+                Err(e) => {
+                    assert!(!k.is_power_of_two(), "k = {k}: {e}");
+                    assert_eq!(
+                        e,
+                        GeometryError::NotPowerOfTwo {
+                            field: "mf_bucket_slots",
+                            value: k as u32
+                        }
+                    );
+                    assert_eq!(
+                        e.to_string(),
+                        format!("geometry field mf_bucket_slots = {k} is not a power of two")
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn index_is_bucket_and_way_side_by_side() {
+        for k in [1u8, 2, 4, 8] {
+            let g = Geometry {
+                mf_bucket_slots: k,
+                ..Geometry::DEFAULT
+            };
+            for bucket in [0u32, 1, 7, g.mf_buckets() - 1] {
+                for way in 0..k {
+                    let i = g.mf_index(bucket, way);
+                    // The same number the v1 rule `bucket × k + way` gave.
+                    assert_eq!(i, bucket * k as u32 + way as u32);
+                    assert!(i < g.mf_entries_per_slot());
+                    assert_eq!(g.mf_bucket_way(i), (bucket, way));
+                }
+            }
+        }
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! software must agree on lives here, once: the flow-key layout ([`key`]), the
 //! hash ([`hash`]), the table geometry and candidate-position functions
 //! ([`geometry`]), the register map with its entry and command encodings
-//! ([`regs`]), and the hardware parser's limits and reasons ([`parser`]). Nobody else restates these constants.
+//! ([`regs`]), the reference lookup over tables in that layout
+//! ([`reference`]), and the hardware parser's limits and reasons
+//! ([`parser`]). Nobody else restates these constants.
 //!
 //! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
 //! reads and writes them through `bitvec` (the declarative reference) and
@@ -19,6 +21,7 @@ pub mod geometry;
 pub mod hash;
 pub mod key;
 pub mod parser;
+pub mod reference;
 pub mod regs;
 
 pub use geometry::{Geometry, GeometryError};

@@ -3,7 +3,7 @@
 mod model;
 
 use abi::geometry::{cuckoo_buckets, emc_candidates};
-use abi::regs::{CapabilityError, HitKind, REG_WINDOW_BYTES};
+use abi::regs::{self, CapabilityError, Command, HitKind, REG_WINDOW_BYTES};
 use abi::{hash_key, hash_masked, FlowKey, Geometry};
 use driver::{EmcPolicy, Miss, Nic, NicError, MAX_CUCKOO_PATH};
 use model::{key, tiny, Model};
@@ -26,21 +26,19 @@ fn mask_b() -> FlowKey {
 #[test]
 fn open_checks_capability_liveness_and_resets() {
     let mut m = Model::new(tiny());
-    m.emc[3] = Some(model::Entry {
-        key: key(1),
+    let stale = Command {
+        op: regs::Op::EmcWrite,
+        slot: 0,
+        index: 3,
         flow_id: 5,
-        hits: 0,
-        used: 0,
-    });
+    };
+    m.tables.execute(&stale, &key(1)).unwrap();
     m.lookups = 77;
     let mut nic = Nic::open(m).unwrap();
     assert_eq!(nic.capability().geometry, tiny());
     assert_eq!(nic.geometry().emc_entries(), 16);
     let m = nic.device();
-    assert!(
-        m.emc.iter().all(|e| e.is_none()),
-        "open clears stale entries"
-    );
+    assert!(m.tables.emc_count() == 0, "open clears stale entries");
     assert_eq!(m.lookups, 0, "open clears counters");
 }
 
@@ -271,7 +269,7 @@ fn masks_and_megaflows() {
     let h = hash_masked(&k, &mask_a());
     let g = tiny();
     let buckets = cuckoo_buckets(h, g.mf_log2_buckets);
-    assert!(buckets.contains(&(ins.index / g.mf_bucket_slots as u32)));
+    assert!(buckets.contains(&g.mf_bucket_way(ins.index).0));
     // Any key equal under the mask hits it.
     let mut k2 = key(8);
     k2.words[0] = k.words[0];
@@ -307,8 +305,8 @@ fn masks_and_megaflows() {
     }
     assert_eq!(nic.megaflow_len(1), 5);
     assert_eq!(nic.clear_mask(1).unwrap(), 5);
-    assert!(nic.device().mf[1].iter().all(|e| e.is_none()));
-    assert_eq!(nic.device().masks[1], None);
+    assert_eq!(nic.device().tables.mf_count(1), 0);
+    assert_eq!(nic.device().tables.mask(1), None);
     nic.set_mask(1, &mask_a()).unwrap();
     assert_eq!(nic.device().peek(&key(100)).kind, HitKind::Miss);
 }
@@ -334,7 +332,7 @@ fn displacement_never_loses_a_resident_and_full_is_clean() {
     for s in 0..200u64 {
         let k = key(s);
         nic.device().watch = installed.clone();
-        let before = (nic.device().mf.clone(), nic.device().writes);
+        let before = (nic.device().tables.clone(), nic.device().writes);
         match nic.install_megaflow(0, &k, s as u32) {
             Ok(ins) => {
                 if ins.moves == 0 {
@@ -346,7 +344,7 @@ fn displacement_never_loses_a_resident_and_full_is_clean() {
             }
             Err(NicError::TableFull { slot: 0, entries }) => {
                 assert_eq!(entries, installed.len());
-                assert_eq!(nic.device().mf, before.0, "nothing half-installed");
+                assert!(nic.device().tables == before.0, "nothing half-installed");
                 assert_eq!(nic.device().writes, before.1, "no write on a full table");
                 full += 1;
             }
@@ -651,14 +649,14 @@ proptest! {
                 let mut watch: Vec<(FlowKey, u32)> = oracle.iter().map(|(k, f)| (*k, *f)).collect();
                 watch.retain(|(w, _)| *w != k);
                 nic.device().watch = watch;
-                let before = nic.device().mf.clone();
+                let before = nic.device().tables.clone();
                 match nic.install_megaflow(0, &k, f) {
                     Ok(_) => {
                         oracle.insert(k, f);
                     }
                     Err(NicError::TableFull { .. }) => {
                         prop_assert!(!oracle.contains_key(&k));
-                        prop_assert_eq!(&nic.device().mf, &before);
+                        prop_assert!(nic.device().tables == before, "nothing half-installed");
                     }
                     Err(e) => return Err(TestCaseError::fail(e.to_string())),
                 }

@@ -42,7 +42,7 @@ pub struct MfSlot {
     pub wr_data: Signal<In, Entry>,
     /// Cycle 5: hit in this slot.
     pub hit: Signal<Out, bool>,
-    /// Cycle 5: entry index (bucket × k + way, as in abi commands).
+    /// Cycle 5: entry index (`bucket << log2(k) | way`, as in abi commands).
     pub index: Signal<Out, Bits<IDX_BITS>>,
     /// Cycle 5: flow id.
     pub flow: Signal<Out, Bits<IDX_BITS>>,
@@ -53,7 +53,7 @@ pub struct MfSlot {
     flow_lsb: Constant<Bits<16>>,
     way_id: Vec<Constant<Bits<8>>>,
     way_off: Vec<Constant<Bits<IDX_BITS>>>,
-    k_bit: Vec<Constant<bool>>,
+    k_log2: Constant<Bits<8>>,
     ways_a: Vec<Bram<Entry>>,
     ways_b: Vec<Bram<Entry>>,
     bucket_a: Signal<Local, Bits<IDX_BITS>>,
@@ -109,7 +109,7 @@ impl MfSlot {
             flow_lsb: Constant::new((FLOW_LSB as u64).into()),
             way_id: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
             way_off: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
-            k_bit: (0..4).map(|b| Constant::new(k >> b & 1 == 1)).collect(),
+            k_log2: Constant::new((g.mf_log2_bucket_slots() as u64).into()),
             ways_a: (0..k).map(|_| Bram::new_pow2(buckets)).collect(),
             ways_b: (0..k).map(|_| Bram::new_pow2(buckets)).collect(),
             bucket_a: Default::default(),
@@ -156,25 +156,10 @@ impl Logic for MfSlot {
                 | (self.hasher.hash.val() << self.half.val()))
                 & self.idx_mask.val(),
         );
-        // bucket × k by shift-and-add over k's bits (k ≤ 8).
-        self.base_a.next = 0.into();
-        self.base_b.next = 0.into();
-        if self.k_bit[0].val() {
-            self.base_a.next = self.base_a.val() + self.bucket_a.val();
-            self.base_b.next = self.base_b.val() + self.bucket_b.val();
-        }
-        if self.k_bit[1].val() {
-            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 1);
-            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 1);
-        }
-        if self.k_bit[2].val() {
-            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 2);
-            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 2);
-        }
-        if self.k_bit[3].val() {
-            self.base_a.next = self.base_a.val() + (self.bucket_a.val() << 3);
-            self.base_b.next = self.base_b.val() + (self.bucket_b.val() << 3);
-        }
+        // abi::Geometry::mf_index: bucket << log2(k) | way (k is a power of
+        // two), so the index is wires, not an adder.
+        self.base_a.next = self.bucket_a.val() << self.k_log2.val();
+        self.base_b.next = self.bucket_b.val() << self.k_log2.val();
         self.base_a3.d.next = self.base_a.val();
         self.base_b3.d.next = self.base_b.val();
         for w in 0..self._ways {
@@ -244,14 +229,14 @@ impl Logic for MfSlot {
         for w in 0..self._ways {
             if !self.found.val() & self.va4[w].q.val() & self.eqa4[w].q.val().all() {
                 self.found.next = true;
-                self.idx.next = self.base_a4.q.val() + self.way_off[w].val();
+                self.idx.next = self.base_a4.q.val() | self.way_off[w].val();
                 self.fl.next = self.fa4[w].q.val();
             }
         }
         for w in 0..self._ways {
             if !self.found.val() & self.vb4[w].q.val() & self.eqb4[w].q.val().all() {
                 self.found.next = true;
-                self.idx.next = self.base_b4.q.val() + self.way_off[w].val();
+                self.idx.next = self.base_b4.q.val() | self.way_off[w].val();
                 self.fl.next = self.fb4[w].q.val();
             }
         }

@@ -226,9 +226,12 @@ pub fn registers_md() -> String {
          unknown, the word was written with partial strobes, the slot is not below CAP_MF_SLOTS \
          (megaflow and mask ops), or the index is not below the table's entries (EMC: \
          2^CAP_EMC_LOG2_ENTRIES; megaflow: 2^CAP_MF_LOG2_BUCKETS x CAP_MF_BUCKET_SLOTS). An \
-         accepted command clears CMD_ERROR. Every command takes {} + 1 clocks (the megaflow \
-         index is divided by the bucket size bit-serially); STATUS.BUSY is set meanwhile.\n",
-        crate::entry::IDX_BITS
+         accepted command clears CMD_ERROR. A command writes the tables {} clocks after its \
+         write handshake (the fields are checked first; the megaflow index is split into \
+         bucket and way by wires, as CAP_MF_BUCKET_SLOTS is a power of two), so a lookup \
+         accepted up to the handshake clock sees the old entry; register accesses wait on \
+         the bus until it is done.\n",
+        crate::regfile::CMD_EXEC_DELAY
     )
     .unwrap();
     writeln!(w, "## Installing entries\n").unwrap();

@@ -22,9 +22,18 @@ pub const AXIL_ADDR_BITS: usize = 12;
 /// Width of a miss-queue word: key, then the `REG_MISSQ_META` word.
 pub const MISS_WORD_BITS: usize = 512 + 64;
 
+/// Clocks from a CMD write's handshake to the clock in which the command
+/// writes the tables. A lookup accepted in clock `t` reads the table RAMs in
+/// clock `t + 1 + HASH_LATENCY` (read-first), so with this delay every
+/// lookup accepted up to the handshake clock still reads the old entry: the
+/// ordering promise in docs/hardware.md ("accepted in or before the clock
+/// of the CMD handshake sees the tables without it").
+pub const CMD_EXEC_DELAY: usize = 1 + crate::hash_unit::HASH_LATENCY;
+const _: () = assert!(CMD_EXEC_DELAY >= 2 && CMD_EXEC_DELAY <= 5);
+
 /// FSM states of the command engine.
 const ST_IDLE: u64 = 0;
-const ST_DIVIDE: u64 = 1;
+const ST_DECODE: u64 = 1;
 const ST_EXEC: u64 = 2;
 const ST_CLEAR: u64 = 3;
 
@@ -148,11 +157,9 @@ pub struct RegFile {
     slot: DFF<Bits<8>>,
     index: DFF<Bits<IDX_BITS>>,
     flow: DFF<Bits<IDX_BITS>>,
-    quot: DFF<Bits<IDX_BITS>>,
-    rem: DFF<Bits<8>>,
-    steps: DFF<Bits<8>>,
     clear_addr: DFF<Bits<ADDR_BITS>>,
     mf_stamp: DFF<Bits<ADDR_BITS>>,
+    cmd_wait: DFF<Bits<2>>,
     bvalid: DFF<bool>,
     rvalid: DFF<bool>,
     rdata: DFF<Bits<64>>,
@@ -167,7 +174,6 @@ pub struct RegFile {
     wmerge512: Signal<Local, Bits<512>>,
     rmux: Signal<Local, Bits<64>>,
     cmd_bad: Signal<Local, bool>,
-    rem2: Signal<Local, Bits<8>>,
     sel_mask: Signal<Local, Bits<512>>,
     inv_mask: Signal<Local, Bits<512>>,
     slot_base_sel: Signal<Local, Bits<ADDR_BITS>>,
@@ -229,21 +235,21 @@ pub struct RegFile {
     op_mask_set: Constant<Bits<8>>,
     op_mask_clear: Constant<Bits<8>>,
     s_idle: Constant<Bits<2>>,
-    s_divide: Constant<Bits<2>>,
+    s_decode: Constant<Bits<2>>,
     s_exec: Constant<Bits<2>>,
     s_clear: Constant<Bits<2>>,
     n_emc: Constant<Bits<IDX_BITS>>,
     n_mf: Constant<Bits<IDX_BITS>>,
     n_slots: Constant<Bits<8>>,
     n_stats: Constant<Bits<ADDR_BITS>>,
-    k_ways: Constant<Bits<8>>,
-    idx_steps: Constant<Bits<8>>,
+    k_log2: Constant<Bits<8>>,
+    way_mask: Constant<Bits<IDX_BITS>>,
+    decode_clocks: Constant<Bits<2>>,
     slot_id: Vec<Constant<Bits<8>>>,
     slot_base: Vec<Constant<Bits<ADDR_BITS>>>,
     valid_bit: Constant<Bits<16>>,
     flow_lsb: Constant<Bits<16>>,
     sh_meta: Constant<Bits<16>>,
-    msb_idx: Constant<Bits<16>>,
     _slots: usize,
 }
 
@@ -318,11 +324,9 @@ impl RegFile {
             slot: Default::default(),
             index: Default::default(),
             flow: Default::default(),
-            quot: Default::default(),
-            rem: Default::default(),
-            steps: Default::default(),
             clear_addr: Default::default(),
             mf_stamp: Default::default(),
+            cmd_wait: Default::default(),
             bvalid: Default::default(),
             rvalid: Default::default(),
             rdata: Default::default(),
@@ -336,7 +340,6 @@ impl RegFile {
             wmerge512: Default::default(),
             rmux: Default::default(),
             cmd_bad: Default::default(),
-            rem2: Default::default(),
             sel_mask: Default::default(),
             inv_mask: Default::default(),
             slot_base_sel: Default::default(),
@@ -405,21 +408,21 @@ impl RegFile {
             op_mask_set: c(Op::MaskSet as u64),
             op_mask_clear: c(Op::MaskClear as u64),
             s_idle: c(ST_IDLE),
-            s_divide: c(ST_DIVIDE),
+            s_decode: c(ST_DECODE),
             s_exec: c(ST_EXEC),
             s_clear: c(ST_CLEAR),
             n_emc: c(n_emc),
             n_mf: c(n_mf),
             n_slots: c(s as u64),
             n_stats: c(n_emc + s as u64 * n_mf),
-            k_ways: c(g.mf_bucket_slots as u64),
-            idx_steps: c(IDX_BITS as u64),
+            k_log2: c(g.mf_log2_bucket_slots() as u64),
+            way_mask: c(g.mf_bucket_slots as u64 - 1),
+            decode_clocks: c(CMD_EXEC_DELAY as u64 - 2),
             slot_id: (0..s).map(|i| c(i as u64)).collect(),
             slot_base: (0..s).map(|i| c(n_emc + i as u64 * n_mf)).collect(),
             valid_bit: c(VALID_BIT as u64),
             flow_lsb: c(FLOW_LSB as u64),
             sh_meta: c(512),
-            msb_idx: c(IDX_BITS as u64 - 1),
             _slots: s,
         }
     }
@@ -444,14 +447,12 @@ impl Logic for RegFile {
             slot,
             index,
             flow,
-            quot,
-            rem,
-            steps,
             clear_addr,
             bvalid,
             rvalid,
             rdata,
-            mf_stamp
+            mf_stamp,
+            cmd_wait
         );
         for i in 0..self._slots {
             self.mask_q[i].clock.next = self.clock.val();
@@ -568,17 +569,12 @@ impl Logic for RegFile {
                 self.flow.d.next = bit_cast::<IDX_BITS, 64>(
                     (self.s_axil_wdata.val() >> self.cmd_flow_sh.val()) & self.cmd_flow_mask.val(),
                 );
-                self.quot.d.next = bit_cast::<IDX_BITS, 64>(
-                    (self.s_axil_wdata.val() >> self.cmd_index_sh.val())
-                        & self.cmd_index_mask.val(),
-                );
                 if self.s_axil_wstrb.val() != 0xff {
                     // A partial write of the command word is refused.
                     self.op.d.next = 0xff.into();
                 }
-                self.rem.d.next = 0.into();
-                self.steps.d.next = self.idx_steps.val();
-                self.state.d.next = self.s_divide.val();
+                self.state.d.next = self.s_decode.val();
+                self.cmd_wait.d.next = self.decode_clocks.val();
             }
         }
 
@@ -589,8 +585,9 @@ impl Logic for RegFile {
         self.stamp_we.next = false;
         self.emc_addr.next = self.index.q.val();
         self.mf_slot.next = self.slot.q.val();
-        self.mf_bucket.next = self.quot.q.val();
-        self.mf_way.next = self.rem.q.val();
+        // abi::Geometry::mf_bucket_way: index = bucket << log2(k) | way.
+        self.mf_bucket.next = self.index.q.val() >> self.k_log2.val();
+        self.mf_way.next = bit_cast::<8, IDX_BITS>(self.index.q.val() & self.way_mask.val());
         self.sel_mask.next = 0.into();
         self.slot_base_sel.next = 0.into();
         for i in 0..self._slots {
@@ -616,23 +613,15 @@ impl Logic for RegFile {
             | (((self.op.q.val() == self.op_mask_set.val())
                 | (self.op.q.val() == self.op_mask_clear.val()))
                 & (self.slot.q.val() >= self.n_slots.val()));
-        // Restoring division index / k: bucket in quot, way in rem.
-        self.rem2.next = (self.rem.q.val() << 1)
-            | bit_cast::<8, 1>(self.quot.q.val().get_bit(self.msb_idx.val().index()).into());
-        if self.state.q.val() == self.s_divide.val() {
-            // The statistics address of a megaflow entry, computed while
-            // the division runs so it is a register in the write clock.
+        if self.state.q.val() == self.s_decode.val() {
+            // Check the fields and add the statistics address of a
+            // megaflow entry (a register in the write clock), then wait out
+            // CMD_EXEC_DELAY so lookups accepted so far read the old entry.
             self.mf_stamp.d.next =
                 self.slot_base_sel.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
-            self.quot.d.next = self.quot.q.val() << 1;
-            if self.rem2.val() >= self.k_ways.val() {
-                self.rem.d.next = self.rem2.val() - self.k_ways.val();
-                self.quot.d.next = (self.quot.q.val() << 1) | 1;
+            if self.cmd_wait.q.val().any() {
+                self.cmd_wait.d.next = self.cmd_wait.q.val() - 1;
             } else {
-                self.rem.d.next = self.rem2.val();
-            }
-            self.steps.d.next = self.steps.q.val() - 1;
-            if self.steps.q.val() == 1 {
                 self.state.d.next = self.s_exec.val();
             }
             if self.cmd_bad.val() {
@@ -738,10 +727,10 @@ impl Logic for RegFile {
         // posted write) sees the command's outcome and acts as a fence.
         self.rd.next = self.s_axil_arvalid.val()
             & !self.rvalid.q.val()
-            & (self.state.q.val() != self.s_divide.val())
+            & (self.state.q.val() != self.s_decode.val())
             & (self.state.q.val() != self.s_exec.val());
         self.s_axil_arready.next = !self.rvalid.q.val()
-            & (self.state.q.val() != self.s_divide.val())
+            & (self.state.q.val() != self.s_decode.val())
             & (self.state.q.val() != self.s_exec.val());
         self.s_axil_rvalid.next = self.rvalid.q.val();
         self.s_axil_rdata.next = self.rdata.q.val();

@@ -474,7 +474,7 @@ mod tests {
         emc_log2_entries: 4,
         mf_slots: 2,
         mf_log2_buckets: 2,
-        mf_bucket_slots: 3,
+        mf_bucket_slots: 4,
         missq_log2_depth: 2,
     };
 

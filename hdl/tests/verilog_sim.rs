@@ -20,7 +20,7 @@ const G: Geometry = Geometry {
     emc_log2_entries: 3,
     mf_slots: 3,
     mf_log2_buckets: 2,
-    mf_bucket_slots: 3,
+    mf_bucket_slots: 4,
     missq_log2_depth: 2,
 };
 

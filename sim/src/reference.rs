@@ -1,55 +1,33 @@
-//! A naive register-level reference model of the pipeline, written from
-//! `abi` alone: the oracle the RTL is compared against.
+//! The register-level oracle the RTL is compared against: the register
+//! writes the RTL saw (the [`crate::SimNic`] access log) applied to
+//! [`abi::reference::RefTables`], the one reference lookup of the workspace.
 //!
-//! It is fed the same register writes the RTL saw (the [`crate::SimNic`]
-//! access log), so it checks the RTL independently of `driver::Nic`'s shadow
-//! tables. Lookups are a plain scan of both candidate positions (EMC) and of
-//! every enabled slot's two candidate buckets, in the priority the hardware
-//! documents: EMC (candidate 0, then 1), else the lowest slot with a match
-//! (bucket 0 ways in order, then bucket 1), else a miss.
+//! It checks the RTL independently of `driver::Nic`'s shadow tables: only
+//! the staging key and the command decoding are added here.
 
-use abi::geometry::{cuckoo_buckets, emc_candidates};
-use abi::regs::{
-    Command, HitKind, LookupResult, Op, CTRL_CLEAR_TABLES, REG_CMD, REG_CTRL, REG_STAGE_KEY,
-};
-use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
+use abi::reference::RefTables;
+use abi::regs::{Command, LookupResult, CTRL_CLEAR_TABLES, REG_CMD, REG_CTRL, REG_STAGE_KEY};
+use abi::{FlowKey, Geometry, KEY_WORDS};
 
-/// One table entry.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RefEntry {
-    /// Stored key (megaflows: already masked).
-    pub key: FlowKey,
-    /// Flow id.
-    pub flow_id: u32,
-}
-
-/// The reference model's table state.
+/// The reference model's register and table state.
 #[derive(Clone, Debug)]
 pub struct RefModel {
-    g: Geometry,
     staging: FlowKey,
-    emc: Vec<Option<RefEntry>>,
-    masks: Vec<Option<FlowKey>>,
-    mf: Vec<Vec<Option<RefEntry>>>,
+    tables: RefTables,
 }
 
 impl RefModel {
     /// Empty tables of geometry `g` (the state after a table clear).
     pub fn new(g: Geometry) -> Self {
         RefModel {
-            g,
             staging: FlowKey::ZERO,
-            emc: vec![None; g.emc_entries() as usize],
-            masks: vec![None; g.mf_slots as usize],
-            mf: (0..g.mf_slots)
-                .map(|_| vec![None; g.mf_entries_per_slot() as usize])
-                .collect(),
+            tables: RefTables::new(g),
         }
     }
 
-    /// Geometry.
-    pub fn geometry(&self) -> &Geometry {
-        &self.g
+    /// The tables.
+    pub fn tables(&self) -> &RefTables {
+        &self.tables
     }
 
     /// Applies one 64-bit register write (full strobes) as the RTL would:
@@ -62,125 +40,22 @@ impl RefModel {
             return false;
         }
         if offset == REG_CTRL && CTRL_CLEAR_TABLES.get(&[value]) != 0 {
-            *self = RefModel::new(self.g);
+            self.tables.clear();
             return true;
         }
         if offset != REG_CMD {
             return false;
         }
         if let Ok(c) = Command::decode(value) {
-            self.command(&c);
+            // A refused command changes nothing, in the RTL as here.
+            let _ = self.tables.execute(&c, &self.staging);
         }
         true
     }
 
-    /// Executes a command; invalid ones (bad op, slot or index) do nothing,
-    /// as the RTL rejects them.
-    pub fn command(&mut self, c: &Command) {
-        let slot = c.slot as usize;
-        let index = c.index as usize;
-        let s = self.staging;
-        match c.op {
-            Op::Nop => {}
-            Op::EmcWrite => {
-                if let Some(e) = self.emc.get_mut(index) {
-                    *e = Some(RefEntry {
-                        key: s,
-                        flow_id: c.flow_id,
-                    });
-                }
-            }
-            Op::EmcInvalidate => {
-                if let Some(e) = self.emc.get_mut(index) {
-                    *e = None;
-                }
-            }
-            Op::MfWrite => {
-                let mask = self
-                    .masks
-                    .get(slot)
-                    .copied()
-                    .flatten()
-                    .unwrap_or(FlowKey::ZERO);
-                if let Some(e) = self.mf.get_mut(slot).and_then(|t| t.get_mut(index)) {
-                    *e = Some(RefEntry {
-                        key: s.masked(&mask),
-                        flow_id: c.flow_id,
-                    });
-                }
-            }
-            Op::MfInvalidate => {
-                if let Some(e) = self.mf.get_mut(slot).and_then(|t| t.get_mut(index)) {
-                    *e = None;
-                }
-            }
-            Op::MaskSet => {
-                if let Some(m) = self.masks.get_mut(slot) {
-                    *m = Some(s);
-                }
-            }
-            Op::MaskClear => {
-                if let Some(m) = self.masks.get_mut(slot) {
-                    *m = None;
-                }
-            }
-        }
-    }
-
     /// The result the pipeline must give for `key`.
     pub fn lookup(&self, key: &FlowKey) -> LookupResult {
-        let g = &self.g;
-        for c in emc_candidates(hash_key(key), g.emc_log2_entries) {
-            if let Some(e) = &self.emc[c as usize] {
-                if e.key == *key {
-                    return LookupResult {
-                        kind: HitKind::Emc,
-                        slot: 0,
-                        index: c,
-                        flow_id: e.flow_id,
-                    };
-                }
-            }
-        }
-        for (slot, mask) in self.masks.iter().enumerate() {
-            let Some(mask) = mask else { continue };
-            let masked = key.masked(mask);
-            for b in cuckoo_buckets(hash_masked(key, mask), g.mf_log2_buckets) {
-                for way in 0..g.mf_bucket_slots {
-                    let i = g.mf_index(b, way);
-                    if let Some(e) = &self.mf[slot][i as usize] {
-                        if e.key == masked {
-                            return LookupResult {
-                                kind: HitKind::Megaflow,
-                                slot: slot as u8,
-                                index: i,
-                                flow_id: e.flow_id,
-                            };
-                        }
-                    }
-                }
-            }
-        }
-        LookupResult::MISS
-    }
-
-    /// EMC entry at `index`.
-    pub fn emc_entry(&self, index: u32) -> Option<RefEntry> {
-        self.emc.get(index as usize).copied().flatten()
-    }
-
-    /// Megaflow entry `index` of `slot`.
-    pub fn mf_entry(&self, slot: u8, index: u32) -> Option<RefEntry> {
-        self.mf
-            .get(slot as usize)
-            .and_then(|t| t.get(index as usize))
-            .copied()
-            .flatten()
-    }
-
-    /// Mask of `slot`, if enabled.
-    pub fn mask(&self, slot: u8) -> Option<FlowKey> {
-        self.masks.get(slot as usize).copied().flatten()
+        self.tables.lookup(key)
     }
 }
 

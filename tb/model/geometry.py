@@ -15,6 +15,15 @@ class Geometry:
     mf_bucket_slots: int
     missq_log2_depth: int
 
+    def __post_init__(self) -> None:
+        k = self.mf_bucket_slots
+        if k < 1 or k & (k - 1):
+            raise ValueError(f"geometry field mf_bucket_slots = {k} is not a power of two")
+
+    @property
+    def mf_log2_bucket_slots(self) -> int:
+        return self.mf_bucket_slots.bit_length() - 1
+
     @classmethod
     def from_dict(cls, d: dict) -> "Geometry":
         return cls(**{k: int(d[k]) for k in cls.__dataclass_fields__})
@@ -33,14 +42,14 @@ class Geometry:
 
     @property
     def mf_entries_per_slot(self) -> int:
-        return self.mf_buckets * self.mf_bucket_slots
+        return self.mf_buckets << self.mf_log2_bucket_slots
 
     @property
     def missq_depth(self) -> int:
         return 1 << self.missq_log2_depth
 
     def mf_index(self, bucket: int, way: int) -> int:
-        return bucket * self.mf_bucket_slots + way
+        return bucket << self.mf_log2_bucket_slots | way
 
     def emc_candidates(self, h: int) -> list[int]:
         return emc_candidates(h, self.emc_log2_entries)

@@ -1,20 +1,20 @@
 //! A register-level software model of the fastpath pipeline, written from
 //! abi's register semantics (not from the driver): staging key, command
-//! register, masks, EMC and megaflow tables with lookups, per-entry and
-//! global counters, the miss queue, table clear with a busy period. Used to
-//! test the Nic API, with fault injection knobs.
+//! register, per-entry and global counters, the miss queue, table clear with
+//! a busy period, around abi's reference tables and lookup
+//! ([`abi::reference::RefTables`]). Used to test the Nic API, with fault
+//! injection knobs.
 #![allow(dead_code)]
 
-use abi::geometry::{cuckoo_buckets, emc_candidates};
+use abi::reference::RefTables;
 use abi::regs::*;
-use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
+use abi::{hash_key, FlowKey, Geometry, KEY_WORDS};
 use driver::{check_access, Device, DeviceError};
 use std::collections::VecDeque;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Entry {
-    pub key: FlowKey,
-    pub flow_id: u32,
+/// Per-entry statistics: hits since the entry was written, last-used time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EntryStats {
     pub hits: u64,
     pub used: u64,
 }
@@ -37,9 +37,9 @@ pub struct Model {
     staging: [u64; KEY_WORDS],
     stats_sel: u64,
     // Tables.
-    pub emc: Vec<Option<Entry>>,
-    pub masks: Vec<Option<FlowKey>>,
-    pub mf: Vec<Vec<Option<Entry>>>,
+    pub tables: RefTables,
+    emc_stats: Vec<EntryStats>,
+    mf_stats: Vec<Vec<EntryStats>>,
     pub missq: VecDeque<(FlowKey, u32, u32)>,
     busy_left: u32,
     // Knobs and observations.
@@ -79,9 +79,12 @@ impl Model {
             commands: 0,
             staging: [0; KEY_WORDS],
             stats_sel: 0,
-            emc: vec![None; g.emc_entries() as usize],
-            masks: vec![None; g.mf_slots as usize],
-            mf: vec![vec![None; g.mf_entries_per_slot() as usize]; g.mf_slots as usize],
+            tables: RefTables::new(g),
+            emc_stats: vec![EntryStats::default(); g.emc_entries() as usize],
+            mf_stats: vec![
+                vec![EntryStats::default(); g.mf_entries_per_slot() as usize];
+                g.mf_slots as usize
+            ],
             missq: VecDeque::new(),
             busy_left: 0,
             clear_busy_reads: 3,
@@ -105,39 +108,7 @@ impl Model {
 
     /// Lookup without side effects: (kind, slot, index, flow id).
     pub fn peek(&self, key: &FlowKey) -> LookupResult {
-        let g = self.g();
-        for i in emc_candidates(hash_key(key), g.emc_log2_entries) {
-            if let Some(e) = &self.emc[i as usize] {
-                if e.key == *key {
-                    return LookupResult {
-                        kind: HitKind::Emc,
-                        slot: 0,
-                        index: i,
-                        flow_id: e.flow_id,
-                    };
-                }
-            }
-        }
-        for (slot, mask) in self.masks.iter().enumerate() {
-            let Some(mask) = mask else { continue };
-            let masked = key.masked(mask);
-            for b in cuckoo_buckets(hash_masked(key, mask), g.mf_log2_buckets) {
-                for w in 0..g.mf_bucket_slots {
-                    let i = g.mf_index(b, w);
-                    if let Some(e) = &self.mf[slot][i as usize] {
-                        if e.key == masked {
-                            return LookupResult {
-                                kind: HitKind::Megaflow,
-                                slot: slot as u8,
-                                index: i,
-                                flow_id: e.flow_id,
-                            };
-                        }
-                    }
-                }
-            }
-        }
-        LookupResult::MISS
+        self.tables.lookup(key)
     }
 
     /// A packet lookup through the pipeline: counts, updates entry
@@ -153,15 +124,13 @@ impl Model {
         match r.kind {
             HitKind::Emc => {
                 self.emc_hits += 1;
-                let e = self.emc[r.index as usize].as_mut().expect("hit entry");
+                let e = &mut self.emc_stats[r.index as usize];
                 e.hits += 1;
                 e.used = now;
             }
             HitKind::Megaflow => {
                 self.mf_hits += 1;
-                let e = self.mf[r.slot as usize][r.index as usize]
-                    .as_mut()
-                    .expect("hit entry");
+                let e = &mut self.mf_stats[r.slot as usize][r.index as usize];
                 e.hits += 1;
                 e.used = now;
             }
@@ -185,52 +154,26 @@ impl Model {
             self.cmd_error = true;
             return;
         }
-        let g = self.g();
         let Ok(c) = Command::decode(word) else {
             self.cmd_error = true;
             return;
         };
-        let slot_ok = (c.slot as u32) < g.mf_slots as u32;
-        let entry = |key| Entry {
-            key,
-            flow_id: c.flow_id,
-            hits: 0,
-            used: self.time,
-        };
         let staged = FlowKey::from_words(self.staging);
-        let ok = match c.op {
-            Op::Nop => true,
-            Op::EmcWrite if c.index < g.emc_entries() => {
-                self.emc[c.index as usize] = Some(entry(staged));
-                true
-            }
-            Op::EmcInvalidate if c.index < g.emc_entries() => {
-                self.emc[c.index as usize] = None;
-                true
-            }
-            Op::MfWrite if slot_ok && c.index < g.mf_entries_per_slot() => {
-                match self.masks[c.slot as usize] {
-                    Some(m) => {
-                        self.mf[c.slot as usize][c.index as usize] = Some(entry(staged.masked(&m)));
-                        true
-                    }
-                    None => false,
+        let ok = self.tables.execute(&c, &staged).is_ok();
+        if ok {
+            // A write or invalidation restarts the entry's statistics.
+            let fresh = EntryStats {
+                hits: 0,
+                used: self.time,
+            };
+            match c.op {
+                Op::EmcWrite | Op::EmcInvalidate => self.emc_stats[c.index as usize] = fresh,
+                Op::MfWrite | Op::MfInvalidate => {
+                    self.mf_stats[c.slot as usize][c.index as usize] = fresh
                 }
+                _ => {}
             }
-            Op::MfInvalidate if slot_ok && c.index < g.mf_entries_per_slot() => {
-                self.mf[c.slot as usize][c.index as usize] = None;
-                true
-            }
-            Op::MaskSet if slot_ok => {
-                self.masks[c.slot as usize] = Some(staged);
-                true
-            }
-            Op::MaskClear if slot_ok => {
-                self.masks[c.slot as usize] = None;
-                true
-            }
-            _ => false,
-        };
+        }
         self.cmd_error = !ok;
         if ok {
             self.commands += 1;
@@ -247,17 +190,21 @@ impl Model {
         self.watch = watch;
     }
 
-    fn selected(&self) -> Option<&Entry> {
+    fn selected(&self) -> Option<&EntryStats> {
         let w = [self.stats_sel];
         let (table, slot, index) = (
             STATS_TABLE.get(&w),
-            STATS_SLOT.get(&w) as usize,
-            STATS_INDEX.get(&w) as usize,
+            STATS_SLOT.get(&w) as u8,
+            STATS_INDEX.get(&w) as u32,
         );
         match table {
-            0 => self.emc.get(index)?.as_ref(),
-            1 => self.mf.get(slot)?.get(index)?.as_ref(),
-            _ => None,
+            0 => self.tables.emc_entry(index)?,
+            1 => self.tables.mf_entry(slot, index)?,
+            _ => return None,
+        };
+        match table {
+            0 => self.emc_stats.get(index as usize),
+            _ => self.mf_stats.get(slot as usize)?.get(index as usize),
         }
     }
 
@@ -338,11 +285,7 @@ impl Model {
                     self.commands = 0;
                 }
                 if CTRL_CLEAR_TABLES.get(&w) != 0 {
-                    self.emc.iter_mut().for_each(|e| *e = None);
-                    self.masks.iter_mut().for_each(|m| *m = None);
-                    self.mf
-                        .iter_mut()
-                        .for_each(|s| s.iter_mut().for_each(|e| *e = None));
+                    self.tables.clear();
                     self.busy_left = self.clear_busy_reads;
                 }
             }

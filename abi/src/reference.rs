@@ -1,0 +1,332 @@
+//! The reference lookup: the tables as the hardware holds them and the
+//! result the pipeline must give for a key, written from this crate alone.
+//!
+//! One declaration for every Rust check of the lookup core: the simulated
+//! NIC's replay oracle (`sim::reference`) and the driver's register-level
+//! test model use these tables, so a change of the lookup rule is made here
+//! once. The Python model in `tb/model` stays an independent second opinion.
+//!
+//! Semantics (what `hdl` implements):
+//! * EMC: candidate 0, then candidate 1 of [`crate::hash_key`]; the stored key
+//!   must equal the whole key.
+//! * Megaflow: every enabled mask slot, lowest slot first; in a slot, the ways
+//!   of the first cuckoo bucket of `hash_masked(key, mask)` in order, then
+//!   those of the second; the stored key must equal `key & mask`.
+//! * A write stores `staging & mask register` (megaflow) or the staging key
+//!   (EMC). MaskClear disables a slot but keeps its mask register, as the
+//!   hardware does; a table clear zeroes and disables every mask.
+
+use crate::geometry::{cuckoo_buckets, emc_candidates};
+use crate::regs::{Command, HitKind, LookupResult, Op};
+use crate::{hash_key, hash_masked, FlowKey, Geometry};
+use thiserror::Error;
+
+/// One valid table entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RefEntry {
+    /// Stored key (megaflows: masked when written).
+    pub key: FlowKey,
+    /// Flow id.
+    pub flow_id: u32,
+}
+
+/// Why the command engine refuses a command (STATUS.CMD_ERROR, nothing
+/// written).
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum CommandRejected {
+    /// The slot is not below the number of mask slots.
+    #[error("mask slot {slot} is not below the {slots} slots of this build")]
+    Slot {
+        /// Slot of the command.
+        slot: u8,
+        /// Slots of the build.
+        slots: u8,
+    },
+    /// The index is not below the entries of the addressed table.
+    #[error("entry index {index} is not below the {entries} entries of the table")]
+    Index {
+        /// Index of the command.
+        index: u32,
+        /// Entries of the table.
+        entries: u32,
+    },
+}
+
+/// EMC, masks and megaflow tables of one build.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefTables {
+    g: Geometry,
+    emc: Vec<Option<RefEntry>>,
+    masks: Vec<FlowKey>,
+    mask_en: Vec<bool>,
+    mf: Vec<Vec<Option<RefEntry>>>,
+}
+
+impl RefTables {
+    /// Empty tables of geometry `g` (the state after a table clear).
+    pub fn new(g: Geometry) -> Self {
+        RefTables {
+            g,
+            emc: vec![None; g.emc_entries() as usize],
+            masks: vec![FlowKey::ZERO; g.mf_slots as usize],
+            mask_en: vec![false; g.mf_slots as usize],
+            mf: vec![vec![None; g.mf_entries_per_slot() as usize]; g.mf_slots as usize],
+        }
+    }
+
+    /// Geometry.
+    pub fn geometry(&self) -> &Geometry {
+        &self.g
+    }
+
+    /// CTRL.CLEAR_TABLES: every entry invalid, every mask zero and disabled.
+    pub fn clear(&mut self) {
+        *self = RefTables::new(self.g);
+    }
+
+    fn check_slot(&self, slot: u8) -> Result<usize, CommandRejected> {
+        if slot < self.g.mf_slots {
+            Ok(slot as usize)
+        } else {
+            Err(CommandRejected::Slot {
+                slot,
+                slots: self.g.mf_slots,
+            })
+        }
+    }
+
+    fn check_index(index: u32, entries: u32) -> Result<usize, CommandRejected> {
+        if index < entries {
+            Ok(index as usize)
+        } else {
+            Err(CommandRejected::Index { index, entries })
+        }
+    }
+
+    /// Executes command `c` with staging key `staging`, or refuses it as the
+    /// command engine does (nothing changes then).
+    pub fn execute(&mut self, c: &Command, staging: &FlowKey) -> Result<(), CommandRejected> {
+        let g = self.g;
+        let entry = |key| {
+            Some(RefEntry {
+                key,
+                flow_id: c.flow_id,
+            })
+        };
+        match c.op {
+            Op::Nop => {}
+            Op::EmcWrite | Op::EmcInvalidate => {
+                let i = Self::check_index(c.index, g.emc_entries())?;
+                self.emc[i] = if c.op == Op::EmcWrite {
+                    entry(*staging)
+                } else {
+                    None
+                };
+            }
+            Op::MfWrite | Op::MfInvalidate => {
+                let s = self.check_slot(c.slot)?;
+                let i = Self::check_index(c.index, g.mf_entries_per_slot())?;
+                self.mf[s][i] = if c.op == Op::MfWrite {
+                    entry(staging.masked(&self.masks[s]))
+                } else {
+                    None
+                };
+            }
+            Op::MaskSet => {
+                let s = self.check_slot(c.slot)?;
+                self.masks[s] = *staging;
+                self.mask_en[s] = true;
+            }
+            Op::MaskClear => {
+                let s = self.check_slot(c.slot)?;
+                self.mask_en[s] = false;
+            }
+        }
+        Ok(())
+    }
+
+    /// The result the pipeline must give for `key`.
+    pub fn lookup(&self, key: &FlowKey) -> LookupResult {
+        let g = &self.g;
+        for c in emc_candidates(hash_key(key), g.emc_log2_entries) {
+            if let Some(e) = &self.emc[c as usize] {
+                if e.key == *key {
+                    return LookupResult {
+                        kind: HitKind::Emc,
+                        slot: 0,
+                        index: c,
+                        flow_id: e.flow_id,
+                    };
+                }
+            }
+        }
+        for (slot, table) in self.mf.iter().enumerate() {
+            if !self.mask_en[slot] {
+                continue;
+            }
+            let mask = &self.masks[slot];
+            let masked = key.masked(mask);
+            for b in cuckoo_buckets(hash_masked(key, mask), g.mf_log2_buckets) {
+                for way in 0..g.mf_bucket_slots {
+                    let i = g.mf_index(b, way);
+                    if let Some(e) = &table[i as usize] {
+                        if e.key == masked {
+                            return LookupResult {
+                                kind: HitKind::Megaflow,
+                                slot: slot as u8,
+                                index: i,
+                                flow_id: e.flow_id,
+                            };
+                        }
+                    }
+                }
+            }
+        }
+        LookupResult::MISS
+    }
+
+    /// EMC entry at `index`.
+    pub fn emc_entry(&self, index: u32) -> Option<RefEntry> {
+        self.emc.get(index as usize).copied().flatten()
+    }
+
+    /// Megaflow entry `index` of `slot`.
+    pub fn mf_entry(&self, slot: u8, index: u32) -> Option<RefEntry> {
+        self.mf
+            .get(slot as usize)
+            .and_then(|t| t.get(index as usize))
+            .copied()
+            .flatten()
+    }
+
+    /// Valid EMC entries.
+    pub fn emc_count(&self) -> usize {
+        self.emc.iter().flatten().count()
+    }
+
+    /// Valid megaflow entries of `slot` (0 for a slot the build lacks).
+    pub fn mf_count(&self, slot: u8) -> usize {
+        self.mf
+            .get(slot as usize)
+            .map_or(0, |t| t.iter().flatten().count())
+    }
+
+    /// Mask of `slot`, if the slot is enabled.
+    pub fn mask(&self, slot: u8) -> Option<FlowKey> {
+        let s = slot as usize;
+        (*self.mask_en.get(s)?).then(|| self.masks[s])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::Field;
+
+    const G: Geometry = Geometry {
+        emc_log2_entries: 4,
+        mf_slots: 3,
+        mf_log2_buckets: 3,
+        mf_bucket_slots: 2,
+        missq_log2_depth: 3,
+    };
+
+    fn cmd(op: Op, slot: u8, index: u32, flow_id: u32) -> Command {
+        Command {
+            op,
+            slot,
+            index,
+            flow_id,
+        }
+    }
+
+    fn key(port: u64, dst: u64) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.set(Field::InPort, port);
+        k.set(Field::NwDst, dst);
+        k
+    }
+
+    fn port_mask() -> FlowKey {
+        let mut m = FlowKey::ZERO;
+        m.set(Field::InPort, u32::MAX as u64);
+        m
+    }
+
+    #[test]
+    fn emc_first_then_lowest_slot_then_miss() {
+        let mut t = RefTables::new(G);
+        let k = key(3, 7);
+        assert_eq!(t.lookup(&k), LookupResult::MISS);
+        t.execute(&cmd(Op::MaskSet, 2, 0, 0), &port_mask()).unwrap();
+        t.execute(&cmd(Op::MaskSet, 1, 0, 0), &port_mask()).unwrap();
+        let [b, _] = cuckoo_buckets(hash_masked(&k, &port_mask()), G.mf_log2_buckets);
+        let i = G.mf_index(b, 1);
+        t.execute(&cmd(Op::MfWrite, 2, i, 20), &k).unwrap();
+        // Any key equal under the mask hits; the entry is stored masked.
+        let other = key(3, 99);
+        assert_eq!(
+            t.lookup(&other),
+            LookupResult {
+                kind: HitKind::Megaflow,
+                slot: 2,
+                index: i,
+                flow_id: 20
+            }
+        );
+        assert_eq!(t.mf_entry(2, i).unwrap().key, k.masked(&port_mask()));
+        t.execute(&cmd(Op::MfWrite, 1, i, 10), &k).unwrap();
+        assert_eq!(t.lookup(&other).slot, 1, "the lowest slot wins");
+        let e = emc_candidates(hash_key(&k), G.emc_log2_entries)[1];
+        t.execute(&cmd(Op::EmcWrite, 0, e, 5), &k).unwrap();
+        assert_eq!(t.lookup(&k).kind, HitKind::Emc);
+        assert_eq!(t.lookup(&other).kind, HitKind::Megaflow);
+        t.execute(&cmd(Op::EmcInvalidate, 0, e, 0), &k).unwrap();
+        assert_eq!(t.lookup(&k).slot, 1);
+    }
+
+    #[test]
+    fn mask_clear_disables_and_keeps_the_mask_register() {
+        let mut t = RefTables::new(G);
+        let k = key(4, 1);
+        t.execute(&cmd(Op::MaskSet, 0, 0, 0), &port_mask()).unwrap();
+        t.execute(&cmd(Op::MaskClear, 0, 0, 0), &k).unwrap();
+        assert_eq!(t.mask(0), None);
+        // A write to the disabled slot still masks with the register.
+        let [b, _] = cuckoo_buckets(hash_masked(&k, &port_mask()), G.mf_log2_buckets);
+        t.execute(&cmd(Op::MfWrite, 0, G.mf_index(b, 0), 9), &k)
+            .unwrap();
+        assert_eq!(t.lookup(&k), LookupResult::MISS, "disabled slot");
+        t.execute(&cmd(Op::MaskSet, 0, 0, 0), &port_mask()).unwrap();
+        assert_eq!(t.lookup(&k).flow_id, 9);
+        t.clear();
+        assert_eq!(t.mask(0), None);
+        assert_eq!(t.lookup(&k), LookupResult::MISS);
+    }
+
+    #[test]
+    fn bad_slot_and_index_are_refused_and_change_nothing() {
+        let mut t = RefTables::new(G);
+        let k = key(1, 1);
+        assert_eq!(
+            t.execute(&cmd(Op::MaskSet, 3, 0, 0), &k),
+            Err(CommandRejected::Slot { slot: 3, slots: 3 })
+        );
+        assert_eq!(
+            t.execute(&cmd(Op::EmcWrite, 0, 16, 1), &k),
+            Err(CommandRejected::Index {
+                index: 16,
+                entries: 16
+            })
+        );
+        assert_eq!(
+            t.execute(&cmd(Op::MfInvalidate, 0, 16, 0), &k),
+            Err(CommandRejected::Index {
+                index: 16,
+                entries: 16
+            })
+        );
+        assert!((0..3).all(|s| t.mask(s).is_none()));
+        assert!((0..16).all(|i| t.emc_entry(i).is_none()));
+    }
+}
