@@ -2,9 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use fastpath::odp::format_actions;
-use fastpath::ofproto::format::format_match;
-use fastpath::ofproto::xlate::exact_mask;
+use fastpath::ofproto::format::trace_report;
 use fastpath::ofproto::{parse_flow, OfProto, Prefixes};
 use std::path::PathBuf;
 
@@ -39,29 +37,6 @@ pub fn run(a: TraceArgs) -> Result<()> {
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
     let flow = parse_flow(&a.flow).context("cannot parse FLOW")?;
-    let key = flow.key();
-    let t = of.translate(&key, true);
-    println!("Flow: {}", format_match(&key, &exact_mask(&flow), false));
-    println!();
-    println!("bridge(\"br0\")");
-    println!("-------------");
-    for l in &t.trace {
-        println!(" {l}");
-    }
-    println!();
-    let fin = t.final_flow.key();
-    if fin == key {
-        println!("Final flow: unchanged");
-    } else {
-        println!(
-            "Final flow: {}",
-            format_match(&fin, &exact_mask(&t.final_flow), false)
-        );
-    }
-    println!("Megaflow: {}", format_match(&key, &t.mask, true));
-    println!("Datapath actions: {}", format_actions(&t.actions));
-    if let Some(e) = &t.error {
-        println!("Translation failed ({e}): the megaflow drops.");
-    }
+    print!("{}", trace_report(&of, &flow));
     Ok(())
 }
