@@ -6,7 +6,8 @@
 //! match) → [`dpcls`] (megaflow tuple space search) → on a miss, the upcall in
 //! [`dpif`] asks [`ofproto`] to translate, installs the megaflow, and [`odp`]
 //! executes the actions on the frame. [`io`] reads and writes packets (pcap,
-//! ClassBench traces, synthetic traffic).
+//! ClassBench traces, synthetic traffic); `switch` runs the datapath as a
+//! daemon with ports and a control socket.
 
 pub mod dpcls;
 pub mod dpif;
@@ -16,6 +17,8 @@ pub mod io;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;
+#[cfg(target_os = "linux")]
+pub mod switch;
 pub mod wordhash;
 
 /// Index of a megaflow in the datapath's flow table; what EMC and megaflow
