@@ -2,6 +2,9 @@
 //! socket (no privileges needed): every reading command in text and JSON,
 //! rule changes, malformed commands changing nothing, megaflow expiry.
 
+mod switch_common;
+use switch_common as common;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -102,28 +105,15 @@ impl Sw {
     }
 
     fn try_ctl(&self, args: &[&str]) -> Result<String, String> {
-        let o = Command::new(BIN)
-            .arg("ctl")
-            .arg(&self.ctl)
-            .args(args)
-            .output()
-            .unwrap();
-        if o.status.success() {
-            Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-        } else {
-            Err(String::from_utf8_lossy(&o.stderr).into_owned())
-        }
+        common::try_ctl(&self.ctl, args)
     }
 
     fn ctl(&self, args: &[&str]) -> String {
-        self.try_ctl(args)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}"))
+        common::ctl(&self.ctl, args)
     }
 
     fn json(&self, args: &[&str]) -> Value {
-        let mut v = vec!["--format", "json"];
-        v.extend_from_slice(args);
-        serde_json::from_str(&self.ctl(&v)).unwrap()
+        common::ctl_json(&self.ctl, args)
     }
 }
 
