@@ -1,7 +1,6 @@
 """Self-tests of the Python reference model against the abi export."""
 
 from common import seeded
-import random
 
 import pytest
 

@@ -7,7 +7,8 @@
 //! [`dpif`] asks [`ofproto`] to translate, installs the megaflow, and [`odp`]
 //! executes the actions on the frame. [`io`] reads and writes packets (pcap,
 //! ClassBench traces, synthetic traffic, bounded text and output files);
-//! [`stats`] holds the counters a run reports.
+//! [`stats`] holds the counters a run reports; `switch` runs the datapath as
+//! a daemon with ports and a control socket.
 
 pub mod dpcls;
 pub mod dpif;
@@ -18,6 +19,8 @@ pub mod odp;
 pub mod offload;
 pub mod ofproto;
 pub mod stats;
+#[cfg(target_os = "linux")]
+pub mod switch;
 pub mod wordhash;
 
 /// Index of a megaflow in the datapath's flow table; what EMC and megaflow

@@ -188,6 +188,8 @@ pub enum Upcall {
     Executed {
         /// Actions for this packet.
         actions: Vec<OdpAction>,
+        /// The rules the translation matched.
+        rules: RuleIds,
     },
 }
 
@@ -271,6 +273,12 @@ pub struct Pmd {
     pub(crate) of_generation: u64,
     /// Megaflows installed during the current burst (mask, masked key, id).
     recent: Vec<(FlowKey, FlowKey, FlowId)>,
+    /// When `Some`, each packet whose upcall no flow's statistics count (it
+    /// installed its flow, or was translated without an install) is recorded
+    /// here with the rules it went through and its length, for a caller that
+    /// keeps per-rule statistics: OVS credits those packets to their rules
+    /// through the translation. The caller drains it after each burst.
+    pub uncounted: Option<Vec<(RuleIds, u64)>>,
 }
 
 impl Pmd {
@@ -296,6 +304,7 @@ impl Pmd {
             start: Instant::now(),
             of_generation: 0,
             recent: Vec::with_capacity(BURST),
+            uncounted: None,
         })
     }
 
@@ -343,7 +352,7 @@ impl Pmd {
         actions: Vec<OdpAction>,
         rules: RuleIds,
         now: u64,
-    ) -> Result<FlowId, Vec<OdpAction>> {
+    ) -> Result<FlowId, (Vec<OdpAction>, RuleIds)> {
         let key = ukey.masked(&mask);
         let id = match self.free.pop() {
             Some(id) => id,
@@ -355,12 +364,12 @@ impl Pmd {
         };
         if id == NO_FLOW {
             self.stats.upcall_install_failed += 1;
-            return Err(actions);
+            return Err((actions, rules));
         }
         if self.dpcls.insert(&mask, &key, id).is_err() {
             self.free.push(id);
             self.stats.upcall_install_failed += 1;
-            return Err(actions);
+            return Err((actions, rules));
         }
         self.flows[id as usize] = Some(DpFlow {
             key,
@@ -520,10 +529,23 @@ impl Pmd {
             while miss != 0 {
                 let i = miss.trailing_zeros() as usize;
                 miss &= miss - 1;
-                match self.upcall(of, &keys[i], now) {
+                let up = self.upcall(of, &keys[i], now);
+                if let Some(u) = self.uncounted.as_mut() {
+                    let len = frames[i].len() as u64;
+                    match &up {
+                        Upcall::Existing(_) => {}
+                        Upcall::Installed(id) => {
+                            if let Some(f) = self.flows.get(*id as usize).and_then(|f| f.as_ref()) {
+                                u.push((f.rules.clone(), len));
+                            }
+                        }
+                        Upcall::Executed { rules, .. } => u.push((rules.clone(), len)),
+                    }
+                }
+                match up {
                     Upcall::Existing(id) => ids[i] = Some(id),
                     Upcall::Installed(id) => landed[i] = Some(id),
-                    Upcall::Executed { actions } => upcall_actions[i] = Some(actions),
+                    Upcall::Executed { actions, .. } => upcall_actions[i] = Some(actions),
                 }
             }
             self.stats.upcall_ns += t0.elapsed().as_nanos() as u64;
@@ -633,10 +655,13 @@ impl Pmd {
                     self.recent.push((t.mask, key.masked(&t.mask), id));
                     return Upcall::Installed(id);
                 }
-                Err(actions) => return Upcall::Executed { actions },
+                Err((actions, rules)) => return Upcall::Executed { actions, rules },
             }
         }
-        Upcall::Executed { actions: t.actions }
+        Upcall::Executed {
+            actions: t.actions,
+            rules: t.rules,
+        }
     }
 
     /// Ranks the classifier's subtables if a second has passed (OVS does this per PMD).
@@ -723,4 +748,46 @@ pub fn format_dump_flow(f: &DpFlow, now_ns: u64) -> String {
     }
     s.push_str(&format!(", actions:{}", odp::format_actions(&f.actions)));
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::frames::{frame_from_key, MIN_FRAME};
+    use crate::ofproto::{parse_flow, parse_rules, Prefixes};
+
+    /// Upcall packets are in no flow's count: `uncounted` hands them, with
+    /// their rules, to a caller keeping rule statistics.
+    #[test]
+    fn uncounted_upcall_packets_are_reported_with_their_rules() {
+        let of = OfProto::with_rules(
+            parse_rules(
+                "priority=5,udp,actions=output:2\npriority=0,actions=drop\n",
+                "t",
+            )
+            .unwrap(),
+            Prefixes::default(),
+        );
+        let mut pmd = Pmd::new(DpConfig::default()).unwrap();
+        pmd.uncounted = Some(Vec::new());
+        let udp = frame_from_key(
+            &parse_flow("in_port=1,udp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tp_dst=9")
+                .unwrap()
+                .key(),
+            MIN_FRAME,
+        );
+        let arp = frame_from_key(&parse_flow("in_port=1,arp").unwrap().key(), MIN_FRAME);
+        let frames: Vec<&[u8]> = vec![&udp, &udp, &arp, &udp];
+        pmd.process_burst(&of, &frames, 1, &mut CountingSink::default());
+        let u = pmd.uncounted.take().unwrap();
+        // One install per megaflow; the other two UDP packets are in its count.
+        let mut got: Vec<(Vec<u32>, u64)> = u.iter().map(|(r, l)| (r.to_vec(), *l)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![(vec![0], udp.len() as u64), (vec![1], arp.len() as u64)]
+        );
+        let counted: u64 = pmd.flows().map(|(_, f)| f.packets).sum();
+        assert_eq!(counted + u.len() as u64, 4);
+    }
 }

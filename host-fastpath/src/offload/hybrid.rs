@@ -296,22 +296,24 @@ impl<H: HwLookup> HybridDp<H> {
     /// Megaflows in `dpctl/dump-flows` format with `offloaded:yes|no` and
     /// `dp:hw|sw` (statistics are hardware + software as of the last sync).
     pub fn dump_flows(&self) -> Vec<String> {
-        let now = self.pmd.now_ns();
         self.pmd
             .flows()
-            .map(|(id, f)| {
-                let off = self.mgr.flow_offload(id).offloaded();
-                let s = format_dump_flow(f, now);
-                let tag = if off {
-                    "offloaded:yes, dp:hw"
-                } else {
-                    "offloaded:no, dp:sw"
-                };
-                match s.find(", actions:") {
-                    Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
-                    None => format!("{s}, {tag}"),
-                }
-            })
+            .filter_map(|(id, _)| self.format_flow(id))
             .collect()
+    }
+
+    /// Megaflow `id` as [`HybridDp::dump_flows`] prints it.
+    pub fn format_flow(&self, id: FlowId) -> Option<String> {
+        let f = self.pmd.flow(id)?;
+        let s = format_dump_flow(f, self.pmd.now_ns());
+        let tag = if self.mgr.flow_offload(id).offloaded() {
+            "offloaded:yes, dp:hw"
+        } else {
+            "offloaded:no, dp:sw"
+        };
+        Some(match s.find(", actions:") {
+            Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
+            None => format!("{s}, {tag}"),
+        })
     }
 }

@@ -16,6 +16,7 @@ use crate::FlowId;
 use abi::geometry::emc_candidates;
 use abi::{hash_key, Field, FlowKey, Geometry};
 use std::collections::HashMap;
+use std::time::Instant;
 
 /// Default offloaded-statistics delay: hardware counters are read only at
 /// revalidation, so a flow offloaded less than this long ago is never
@@ -148,6 +149,57 @@ pub struct OffloadManager<H: HwTables> {
     pub counters: OffloadCounters,
     /// Last device error (operations that fail leave flows in software).
     pub last_error: Option<String>,
+    /// Hardware insert attempts, successes and their latency.
+    pub insert_latency: InsertLatency,
+}
+
+/// Offload inserts and their latency, as `dpctl/offload-stats-show` prints
+/// them. Inserts here are synchronous, so an insert's latency is the time
+/// the device took to program it (OVS's also includes the offload thread's
+/// queue wait).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct InsertLatency {
+    /// Inserts tried.
+    pub enqueued: u64,
+    /// Inserts that succeeded.
+    pub inserted: u64,
+    /// Cumulative mean, µs (over every insert tried).
+    pub mean_us: f64,
+    m2: f64,
+    /// Exponential moving average, µs (weight 1/16 per sample).
+    pub ema_us: f64,
+    /// Exponential moving variance, µs².
+    pub ema_var: f64,
+}
+
+impl InsertLatency {
+    /// Records one insert that took `d`.
+    pub fn record(&mut self, d: std::time::Duration, ok: bool) {
+        let x = d.as_secs_f64() * 1e6;
+        self.enqueued += 1;
+        self.inserted += ok as u64;
+        // Welford's update: numerically stable mean and variance.
+        let delta = x - self.mean_us;
+        self.mean_us += delta / self.enqueued as f64;
+        self.m2 += delta * (x - self.mean_us);
+        if self.enqueued == 1 {
+            self.ema_us = x;
+        } else {
+            let a = 1.0 / 16.0;
+            let dev = x - self.ema_us;
+            self.ema_us += a * dev;
+            self.ema_var = (1.0 - a) * (self.ema_var + a * dev * dev);
+        }
+    }
+
+    /// Cumulative standard deviation, µs.
+    pub fn stddev_us(&self) -> f64 {
+        if self.enqueued < 2 {
+            0.0
+        } else {
+            (self.m2 / self.enqueued as f64).sqrt()
+        }
+    }
 }
 
 impl<H: HwTables> OffloadManager<H> {
@@ -170,6 +222,7 @@ impl<H: HwTables> OffloadManager<H> {
             rng,
             counters: OffloadCounters::default(),
             last_error: None,
+            insert_latency: InsertLatency::default(),
         }
     }
 
@@ -287,7 +340,10 @@ impl<H: HwTables> OffloadManager<H> {
         if f.native || f.full_at == Some((slot, epoch)) {
             return;
         }
-        match self.hw.install_megaflow(slot, &ukey, id) {
+        let t0 = Instant::now();
+        let r = self.hw.install_megaflow(slot, &ukey, id);
+        self.insert_latency.record(t0.elapsed(), r.is_ok());
+        match r {
             Ok(()) => {
                 self.counters.mf_installs += 1;
                 if let Some(s) = self.slots[slot as usize].as_mut() {
@@ -395,7 +451,10 @@ impl<H: HwTables> OffloadManager<H> {
                 return false;
             }
         }
-        match self.hw.install_megaflow(slot, key, id) {
+        let t0 = Instant::now();
+        let r = self.hw.install_megaflow(slot, key, id);
+        self.insert_latency.record(t0.elapsed(), r.is_ok());
+        match r {
             Ok(()) => {
                 self.counters.widened_installs += 1;
                 self.widen_trade.entry(mask).or_default().0 += 1;
@@ -480,7 +539,10 @@ impl<H: HwTables> OffloadManager<H> {
             self.remove_entry(pmd, owner, Where::Emc, &k, now_ns);
             self.counters.emc_evictions += 1;
         }
-        match self.hw.install_emc(key, id, way) {
+        let t0 = Instant::now();
+        let r = self.hw.install_emc(key, id, way);
+        self.insert_latency.record(t0.elapsed(), r.is_ok());
+        match r {
             Ok(()) => {
                 self.counters.emc_installs += 1;
                 self.emc.insert(pos, (*key, id));
@@ -810,5 +872,24 @@ impl<H: HwTables> OffloadManager<H> {
                     .map(|_| i as FlowId)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::InsertLatency;
+    use std::time::Duration;
+
+    #[test]
+    fn insert_latency_mean_and_deviation() {
+        let mut l = InsertLatency::default();
+        for (us, ok) in [(10, true), (20, true), (30, false), (40, true)] {
+            l.record(Duration::from_micros(us), ok);
+        }
+        assert_eq!((l.enqueued, l.inserted), (4, 3));
+        assert!((l.mean_us - 25.0).abs() < 1e-9);
+        // Population deviation of 10, 20, 30, 40.
+        assert!((l.stddev_us() - 125f64.sqrt()).abs() < 1e-9);
+        assert!(l.ema_us > 10.0 && l.ema_us < 25.0);
     }
 }

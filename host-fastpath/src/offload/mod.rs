@@ -27,7 +27,7 @@ pub mod sim;
 
 pub use hw::{HwError, HwLookup, HwTables};
 pub use hybrid::HybridDp;
-pub use manager::{FlowOffload, OffloadConfig, OffloadManager};
+pub use manager::{FlowOffload, InsertLatency, OffloadConfig, OffloadManager};
 pub use model::ModelNic;
 pub use policy::WidenPolicy;
 

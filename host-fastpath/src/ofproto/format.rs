@@ -484,6 +484,48 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
     all.join(",")
 }
 
+/// The text `ovs-appctl ofproto/trace` prints for `flow` through `of`: the
+/// rule matched in each table, the final flow, the megaflow and the
+/// datapath actions.
+pub fn trace_report(of: &super::OfProto, flow: &super::Flow) -> String {
+    use std::fmt::Write as _;
+    let key = flow.key();
+    let t = of.translate(&key, true);
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Flow: {}",
+        format_match(&key, &super::xlate::exact_mask(flow), false)
+    );
+    let _ = writeln!(o);
+    let _ = writeln!(o, "bridge(\"br0\")");
+    let _ = writeln!(o, "-------------");
+    for l in &t.trace {
+        let _ = writeln!(o, " {l}");
+    }
+    let _ = writeln!(o);
+    let fin = t.final_flow.key();
+    if fin == key {
+        let _ = writeln!(o, "Final flow: unchanged");
+    } else {
+        let _ = writeln!(
+            o,
+            "Final flow: {}",
+            format_match(&fin, &super::xlate::exact_mask(&t.final_flow), false)
+        );
+    }
+    let _ = writeln!(o, "Megaflow: {}", format_match(&key, &t.mask, true));
+    let _ = writeln!(
+        o,
+        "Datapath actions: {}",
+        crate::odp::format_actions(&t.actions)
+    );
+    if let Some(e) = &t.error {
+        let _ = writeln!(o, "Translation failed ({e}): the megaflow drops.");
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

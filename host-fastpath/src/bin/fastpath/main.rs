@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 
 mod nic;
 mod run;
+#[cfg(target_os = "linux")]
+mod switch;
 mod trace;
 
 /// fastpath: a hardware-offloaded Open vSwitch fast path.
@@ -30,6 +32,12 @@ enum Cmd {
     /// Run packets (pcap, ClassBench trace or synthetic) through the datapath: the simulated
     /// NIC first by default (--nic sim), software for every miss; --nic none is software only.
     Run(Box<run::RunArgs>),
+    /// Run a switch: ports (AF_PACKET, pcap), a control socket, the datapath in between.
+    #[cfg(target_os = "linux")]
+    Switch(switch::SwitchArgs),
+    /// Send a command to a running switch's control socket.
+    #[cfg(target_os = "linux")]
+    Ctl(switch::CtlArgs),
     /// Write a synthetic ClassBench-like ACL in ovs-ofctl syntax.
     #[command(
         after_help = "Example:\n  fastpath gen-rules --count 200 --seed 1 > examples/acl-small.flows"
@@ -50,6 +58,10 @@ fn main() -> Result<()> {
         Cmd::Nic(c) => nic::run(c),
         Cmd::Trace(a) => trace::run(a),
         Cmd::Run(a) => run::run(*a),
+        #[cfg(target_os = "linux")]
+        Cmd::Switch(a) => switch::run(a),
+        #[cfg(target_os = "linux")]
+        Cmd::Ctl(a) => switch::ctl(a),
         Cmd::GenRules { count, seed } => {
             print!("{}", fastpath::io::gen::acl_rules(count, seed));
             Ok(())

@@ -3,9 +3,7 @@
 use anyhow::Result;
 use clap::Args;
 use fastpath::io::text::shorten_words;
-use fastpath::odp::format_actions;
-use fastpath::ofproto::format::format_match;
-use fastpath::ofproto::xlate::exact_mask;
+use fastpath::ofproto::format::trace_report;
 use fastpath::ofproto::{parse_flow, OfProto, Prefixes};
 use std::path::PathBuf;
 
@@ -46,29 +44,6 @@ fn run_checked(a: TraceArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("FLOW {}", shorten_words(&e.to_string())))?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
-    let key = flow.key();
-    let t = of.translate(&key, true);
-    println!("Flow: {}", format_match(&key, &exact_mask(&flow), false));
-    println!();
-    println!("bridge(\"br0\")");
-    println!("-------------");
-    for l in &t.trace {
-        println!(" {l}");
-    }
-    println!();
-    let fin = t.final_flow.key();
-    if fin == key {
-        println!("Final flow: unchanged");
-    } else {
-        println!(
-            "Final flow: {}",
-            format_match(&fin, &exact_mask(&t.final_flow), false)
-        );
-    }
-    println!("Megaflow: {}", format_match(&key, &t.mask, true));
-    println!("Datapath actions: {}", format_actions(&t.actions));
-    if let Some(e) = &t.error {
-        println!("Translation failed ({e}): the megaflow drops.");
-    }
+    print!("{}", trace_report(&of, &flow));
     Ok(())
 }

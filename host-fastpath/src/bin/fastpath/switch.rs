@@ -1,0 +1,197 @@
+//! `fastpath switch` (the daemon) and `fastpath ctl` (its control client).
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use fastpath::dpif::{DpConfig, Pmd};
+use fastpath::ofproto::{OfProto, Prefixes};
+use fastpath::switch::ctl::{self, CtlServer, Request};
+use fastpath::switch::port::PortSpec;
+use fastpath::switch::{report, stop_on_signals, Switch, SwitchDatapath};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Arguments of `fastpath switch`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  fastpath switch --port p1=af_packet:veth1 --port p2=af_packet:veth2 \\
+      --rules examples/two-port.flows --ctl /tmp/sw.ctl
+  fastpath switch --nic sim --port p1=af_packet:veth1,ofport=10 --port p2=af_packet:veth2,ofport=20 ...
+  fastpath switch --port in=pcap:in.pcap --port out=pcap:,out.pcap --rules r.flows --exit-at-eof
+
+Ports get OpenFlow numbers as Open vSwitch assigns them: the ofport=N asked
+for, else the number the name had before (a port deleted and re-added keeps
+it), else the lowest free one. One packet thread takes bursts of 32 from each
+port, runs them through the datapath and sends each port's output in one
+batch; it sleeps in poll() when no port has frames. Rule changes through the
+control socket take effect between two bursts, followed at once by a
+revalidation of every megaflow. SIGINT or SIGTERM stop the switch: frames
+already received are processed, and the final report is printed.
+
+Veth and TCP/UDP: turn transmit checksum offload off on the interfaces that
+send into the switch (`ethtool -K IFACE tx off`), as for Open vSwitch's
+userspace datapath, or receivers drop the frames for bad checksums.
+
+Logs go to standard error; RUST_LOG (e.g. fastpath=debug) overrides --log-level.")]
+pub struct SwitchArgs {
+    /// A port: NAME=af_packet:IFACE or NAME=pcap:IN[,OUT], optionally ,ofport=N. Repeatable.
+    #[arg(long = "port", value_name = "NAME=TYPE:ARGS")]
+    ports: Vec<String>,
+    /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// NIC: `none` (software only) or `sim` (the simulated NIC's tables
+    /// first, software for misses: a few hundred thousand packets/s).
+    #[arg(long, default_value = "none")]
+    nic: String,
+    /// Control socket path (for `fastpath ctl`).
+    #[arg(long)]
+    ctl: Option<PathBuf>,
+    /// Stop once every pcap input is read (ports that wait for frames aside).
+    #[arg(long)]
+    exit_at_eof: bool,
+    /// Write the final counters as JSON (`show --format json`) to this file.
+    #[arg(long)]
+    stats_json: Option<PathBuf>,
+    /// Upper limit on megaflows.
+    #[arg(long, default_value_t = 200_000)]
+    flow_limit: usize,
+    /// Idle timeout of megaflows, ms.
+    #[arg(long, default_value_t = 10_000)]
+    max_idle: u64,
+    /// EMC insertion probability 1/N (0 disables the EMC).
+    #[arg(long, default_value_t = 100)]
+    emc_insert_inv_prob: u32,
+    /// Address prefix tracking: up to 4 of nw_dst,nw_src,ipv6_dst,ipv6_src, or `none`.
+    #[arg(long, default_value = "nw_dst,nw_src,ipv6_dst,ipv6_src")]
+    prefixes: String,
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, default_value = "info")]
+    log_level: String,
+}
+
+fn init_logs(level: &str) -> Result<()> {
+    use tracing_subscriber::EnvFilter;
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.is_empty() => EnvFilter::try_new(&v).context("RUST_LOG")?,
+        _ => {
+            if !["error", "warn", "info", "debug", "trace"].contains(&level) {
+                bail!("--log-level `{level}`: expected error, warn, info, debug or trace");
+            }
+            EnvFilter::new(level)
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    Ok(())
+}
+
+/// Runs `fastpath switch`.
+pub fn run(a: SwitchArgs) -> Result<()> {
+    init_logs(&a.log_level)?;
+    let specs: Vec<PortSpec> = a
+        .ports
+        .iter()
+        .map(|p| p.parse())
+        .collect::<Result<_, _>>()?;
+    let prefixes: Prefixes = a.prefixes.parse()?;
+    let of = match &a.rules {
+        Some(p) => OfProto::load(p, prefixes)?,
+        None => OfProto::new(prefixes),
+    };
+    let epoch = Instant::now();
+    let cfg = DpConfig {
+        flow_limit: a.flow_limit,
+        max_idle_ms: a.max_idle,
+        emc_insert_inv_prob: a.emc_insert_inv_prob,
+        ..DpConfig::default()
+    };
+    let mut pmd = Pmd::new(cfg)?;
+    pmd.set_clock_start(epoch);
+    let dp: Box<dyn SwitchDatapath> = match a.nic.as_str() {
+        "none" => Box::new(pmd),
+        "sim" => sim_datapath(pmd)?,
+        other if other.starts_with("vfio:") => bail!(
+            "--nic {other}: a board's frames reach the host through its own I/O, which this \
+             build does not have yet; use --nic sim or --nic none"
+        ),
+        other => bail!("--nic `{other}`: expected none or sim"),
+    };
+    let mut sw = Switch::new(of, dp, epoch);
+    for s in &specs {
+        sw.add_port(s)?;
+    }
+    let ctl = a.ctl.as_deref().map(CtlServer::bind).transpose()?;
+    let stop = stop_on_signals().context("installing the SIGINT/SIGTERM handlers")?;
+    let res = sw.run(stop, ctl.as_ref(), a.exit_at_eof);
+    drop(ctl);
+    let show = report::show(&mut sw);
+    let perf = report::pmd_perf_show(&mut sw);
+    // The report goes out even when stdout is gone (the error is the run's).
+    let _ = writeln!(std::io::stdout(), "{}\n{}", show.text, perf.text);
+    if let Some(p) = &a.stats_json {
+        let mut j = show.json;
+        j["pmd"] = perf.json;
+        std::fs::write(p, format!("{j:#}\n"))
+            .with_context(|| format!("cannot write {}", p.display()))?;
+    }
+    res?;
+    Ok(())
+}
+
+#[cfg(feature = "sim")]
+fn sim_datapath(pmd: Pmd) -> Result<Box<dyn SwitchDatapath>> {
+    fastpath::switch::datapath::simulated(pmd, Default::default()).map_err(anyhow::Error::msg)
+}
+
+#[cfg(not(feature = "sim"))]
+fn sim_datapath(_: Pmd) -> Result<Box<dyn SwitchDatapath>> {
+    bail!("--nic sim: this fastpath was built without the `sim` feature; use --nic none")
+}
+
+/// Arguments of `fastpath ctl`.
+#[derive(Args)]
+#[command(after_help = "Examples:
+  fastpath ctl /tmp/sw.ctl add-flow 'priority=10,udp,tp_dst=53,actions=drop'
+  fastpath ctl /tmp/sw.ctl add-flows more.flows
+  fastpath ctl /tmp/sw.ctl del-flows --strict 'priority=10,udp,tp_dst=53'
+  fastpath ctl /tmp/sw.ctl mod-flows 'in_port=1,actions=output:3'
+  fastpath ctl /tmp/sw.ctl dump-flows
+  fastpath ctl /tmp/sw.ctl --format json dpif-netdev/pmd-perf-show
+  fastpath ctl /tmp/sw.ctl dpctl/dump-flows type=offloaded
+  fastpath ctl /tmp/sw.ctl ofproto/trace br0 in_port=1,icmp,nw_dst=10.0.0.2
+  fastpath ctl /tmp/sw.ctl port-add p3=af_packet:veth3,ofport=3
+  fastpath ctl /tmp/sw.ctl port-del p3
+
+Commands: add-flow RULE, add-flows FILE (- for stdin), del-flows [--strict]
+[MATCH], mod-flows [--strict] RULE, replace-flows FILE, dump-flows [MATCH],
+dpctl/dump-flows [type=offloaded|non-offloaded], dpif-netdev/pmd-perf-show,
+dpctl/offload-stats-show, ofproto/trace [br0] FLOW, show,
+port-add NAME=TYPE:ARGS[,ofport=N], port-del NAME, revalidate, exit.")]
+pub struct CtlArgs {
+    /// The switch's control socket (its --ctl).
+    socket: PathBuf,
+    /// Output format of reading commands.
+    #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+    format: String,
+    /// Command and arguments.
+    #[arg(required = true, num_args = 1.., allow_hyphen_values = true, trailing_var_arg = true)]
+    command: Vec<String>,
+}
+
+/// Runs `fastpath ctl`.
+pub fn ctl(a: CtlArgs) -> Result<()> {
+    let req = Request::from_cli(&a.command, a.format == "json")?;
+    let r = ctl::request(&a.socket, &req)?;
+    if !r.ok {
+        bail!("{}", r.output);
+    }
+    print!("{}", r.output);
+    if a.format == "json" && !r.output.is_empty() {
+        println!();
+    }
+    Ok(())
+}

@@ -1,0 +1,343 @@
+//! `fastpath switch` with pcap ports and `fastpath ctl` on its control
+//! socket (no privileges needed): every reading command in text and JSON,
+//! rule changes, malformed commands changing nothing, megaflow expiry.
+
+mod switch_common;
+use switch_common as common;
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_fastpath");
+
+fn dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("fastpath-swcli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// 1000 64-byte UDP frames of 50 flows, written by `fastpath run` to
+/// DIR/src-port1.pcap (received there on port 5, output to port 1).
+fn make_input(d: &Path) -> PathBuf {
+    let rules = d.join("gen.flows");
+    std::fs::write(&rules, "udp,actions=output:1\n").unwrap();
+    let o = Command::new(BIN)
+        .args([
+            "run",
+            "--nic",
+            "none",
+            "--quiet",
+            "--in-port",
+            "5",
+            "--rules",
+        ])
+        .arg(&rules)
+        .args([
+            "--gen",
+            "flows=50,zipf=1.0,packets=1000,seed=3",
+            "--out-pcap",
+        ])
+        .arg(d.join("src"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    d.join("src-port1.pcap")
+}
+
+fn pcap_frames(p: &Path) -> usize {
+    fastpath::io::pcap::PcapReader::open(p)
+        .unwrap()
+        .read_all()
+        .unwrap()
+        .len()
+}
+
+struct Sw {
+    child: Child,
+    ctl: PathBuf,
+}
+
+impl Sw {
+    fn start(d: &Path, rules: &str, extra: &[&str]) -> Sw {
+        let input = make_input(d);
+        let rf = d.join("sw.flows");
+        std::fs::write(&rf, rules).unwrap();
+        let ctl = d.join("sw.ctl");
+        let child = Command::new(BIN)
+            .arg("switch")
+            .arg("--port")
+            .arg(format!("in=pcap:{},ofport=1", input.display()))
+            .arg("--port")
+            .arg(format!(
+                "out=pcap:,{},ofport=2",
+                d.join("out.pcap").display()
+            ))
+            .arg("--rules")
+            .arg(&rf)
+            .arg("--ctl")
+            .arg(&ctl)
+            .arg("--stats-json")
+            .arg(d.join("stats.json"))
+            .args(["--log-level", "warn"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let sw = Sw { child, ctl };
+        let t0 = Instant::now();
+        loop {
+            if let Ok(j) = sw.try_ctl(&["--format", "json", "show"]) {
+                let j: Value = serde_json::from_str(&j).unwrap();
+                if j["stats"]["packets"] == 1000 {
+                    break;
+                }
+            }
+            assert!(
+                t0.elapsed() < Duration::from_secs(30),
+                "switch did not read its input"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        sw
+    }
+
+    fn try_ctl(&self, args: &[&str]) -> Result<String, String> {
+        common::try_ctl(&self.ctl, args)
+    }
+
+    fn ctl(&self, args: &[&str]) -> String {
+        common::ctl(&self.ctl, args)
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        common::ctl_json(&self.ctl, args)
+    }
+}
+
+impl Drop for Sw {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Lines of `dump-flows` without the duration (which moves).
+fn rules_text(sw: &Sw) -> Vec<String> {
+    sw.ctl(&["dump-flows"])
+        .lines()
+        .map(|l| {
+            let a = l.find(" duration=").unwrap();
+            let b = l.find(" table=").unwrap();
+            format!("{}{}", &l[..a], &l[b..])
+        })
+        .collect()
+}
+
+#[test]
+fn control_commands_in_text_and_json() {
+    let d = dir("cmds");
+    let sw = Sw::start(
+        &d,
+        "priority=10,in_port=1,udp,actions=output:2\npriority=0,actions=drop\n",
+        &[],
+    );
+    // dump-flows: every frame through the forwarding rule.
+    assert_eq!(
+        rules_text(&sw),
+        vec![
+            " cookie=0x0, table=0, n_packets=1000, n_bytes=60000, priority=10,in_port=1,udp actions=output:2",
+            " cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=0 actions=drop",
+        ]
+    );
+    let j = sw.json(&["dump-flows", "udp"]);
+    assert_eq!(j["flows"].as_array().unwrap().len(), 1, "{j}");
+    assert_eq!(j["flows"][0]["n_packets"], 1000);
+    assert_eq!(j["flows"][0]["n_bytes"], 60000);
+
+    // pmd-perf-show: the same totals.
+    let perf = sw.ctl(&["dpif-netdev/pmd-perf-show"]);
+    assert!(perf.contains("pmd thread numa_id 0 core_id 0:"), "{perf}");
+    let rx = perf
+        .lines()
+        .find(|l| l.trim_start().starts_with("Rx packets:"))
+        .unwrap();
+    assert_eq!(rx.split_whitespace().nth(2), Some("1000"), "{perf}");
+    let j = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(j["packets"], 1000);
+    assert_eq!(j["forwarded"], 1000);
+    assert_eq!(
+        j["emc_hits"].as_u64().unwrap()
+            + j["megaflow_hits"].as_u64().unwrap()
+            + j["upcalls"].as_u64().unwrap(),
+        1000
+    );
+
+    // dpctl/dump-flows: megaflow packets plus the upcalls that made them = 1000.
+    let j = sw.json(&["dpctl/dump-flows"]);
+    let flows = j["flows"].as_array().unwrap();
+    let in_flows: u64 = flows.iter().map(|f| f["packets"].as_u64().unwrap()).sum();
+    assert_eq!(in_flows + flows.len() as u64, 1000, "{j}");
+    let text = sw.ctl(&["dpctl/dump-flows", "type=non-offloaded"]);
+    assert_eq!(text.lines().count(), flows.len() + 1, "{text}");
+    assert_eq!(
+        sw.json(&["dpctl/dump-flows", "type=offloaded"])["flows"],
+        serde_json::json!([])
+    );
+    let e = sw.try_ctl(&["dpctl/offload-stats-show"]).unwrap_err();
+    assert!(e.contains("--nic none"), "{e}");
+
+    // show, ofproto/trace.
+    let show = sw.ctl(&["show"]);
+    assert!(
+        show.contains(" 1(in): pcap:") && show.contains(" 2(out): pcap:,"),
+        "{show}"
+    );
+    let j = sw.json(&["show"]);
+    assert_eq!(j["ports"][1]["stats"]["tx_packets"], 1000);
+    let tr = sw.ctl(&["ofproto/trace", "in_port=1,udp"]);
+    assert!(tr.contains("Datapath actions: 2"), "{tr}");
+    let tr = sw.json(&["ofproto/trace", "br0", "in_port=2,udp"]);
+    assert!(
+        tr["trace"]
+            .as_str()
+            .unwrap()
+            .contains("Datapath actions: drop"),
+        "{tr}"
+    );
+
+    // Malformed commands: a clear error, nothing changed.
+    let before = rules_text(&sw);
+    for (args, want) in [
+        (&["add-flow", "udp,tp_dts=1,actions=drop"][..], "tp_dts"),
+        (
+            &["add-flows", "/nonexistent/x.flows"][..],
+            "/nonexistent/x.flows",
+        ),
+        (&["del-flows", "udp,actions=drop"][..], "takes no actions"),
+        (&["mod-flows", "udp"][..], "actions"),
+        (&["port-del", "nope"][..], "no port named `nope`"),
+        (&["port-add", "in=pcap:x.pcap"][..], "already in use"),
+        (
+            &["port-add", "x=pcap:,y.pcap,ofport=1"][..],
+            "ofport 1 is already in use",
+        ),
+        (&["bogus"][..], "unknown command `bogus`"),
+    ] {
+        let e = sw.try_ctl(args).unwrap_err();
+        assert!(e.contains(want), "{args:?}: {e}");
+    }
+    let bad = d.join("bad.flows");
+    std::fs::write(&bad, "udp,actions=drop\nudp,tp_dst=99999,actions=drop\n").unwrap();
+    let e = sw
+        .try_ctl(&["add-flows", bad.to_str().unwrap()])
+        .unwrap_err();
+    assert!(e.contains("bad.flows:2:"), "{e}");
+    assert_eq!(rules_text(&sw), before);
+
+    // Rule changes: counters kept by mod-flows, the difference by replace-flows.
+    let out = sw.ctl(&["mod-flows", "in_port=1,udp,actions=output:3"]);
+    assert!(out.contains("1 modified"), "{out}");
+    assert!(rules_text(&sw)[0]
+        .ends_with("n_packets=1000, n_bytes=60000, priority=10,in_port=1,udp actions=output:3"));
+    sw.ctl(&[
+        "add-flow",
+        "priority=20,in_port=1,udp,tp_dst=53,actions=drop",
+    ]);
+    let repl = d.join("repl.flows");
+    std::fs::write(
+        &repl,
+        "priority=10,in_port=1,udp,actions=output:2\npriority=5,arp,actions=drop\npriority=0,actions=drop\n",
+    )
+    .unwrap();
+    let j = sw.json(&["replace-flows", repl.to_str().unwrap()]);
+    assert_eq!(
+        j["rules"],
+        serde_json::json!({"added": 1, "modified": 1, "deleted": 1}),
+        "{j}"
+    );
+    assert_eq!(
+        rules_text(&sw),
+        vec![
+            " cookie=0x0, table=0, n_packets=1000, n_bytes=60000, priority=10,in_port=1,udp actions=output:2",
+            " cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=5,arp actions=drop",
+            " cookie=0x0, table=0, n_packets=0, n_bytes=0, priority=0 actions=drop",
+        ]
+    );
+    let j = sw.json(&["del-flows", "arp"]);
+    assert_eq!(j["rules"]["deleted"], 1);
+    assert_eq!(j["removed"][0]["match"], "arp");
+    let r = sw.json(&["revalidate"]);
+    assert!(r["megaflows_deleted"].is_u64(), "{r}");
+
+    // exit: the final report, the output file complete.
+    sw.ctl(&["exit"]);
+    let mut sw = sw;
+    let st = sw.child.wait().unwrap();
+    assert!(st.success());
+    assert_eq!(pcap_frames(&d.join("out.pcap")), 1000);
+    let fin: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("stats.json")).unwrap()).unwrap();
+    assert_eq!(fin["stats"]["packets"], 1000);
+    assert_eq!(fin["pmd"]["tx_packets"], 1000);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn idle_megaflows_expire_after_max_idle() {
+    let d = dir("idle");
+    let sw = Sw::start(&d, "in_port=1,actions=output:2\n", &["--max-idle", "200"]);
+    let t0 = Instant::now();
+    // Revalidation runs every 500 ms: the flows, idle since the input ended, go.
+    loop {
+        let j = sw.json(&["dpctl/dump-flows"]);
+        if j["flows"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "megaflows never expired: {j}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // Their counts stay with the rule.
+    let j = sw.json(&["dump-flows"]);
+    assert_eq!(j["flows"][0]["n_packets"], 1000);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn bad_switch_arguments_are_refused() {
+    for (args, want) in [
+        (&["--port", "p1"][..], "expected NAME=TYPE:ARGS"),
+        (&["--port", "p1=af_packet:nonexistent9"][..], "nonexistent9"),
+        (
+            &[
+                "--port",
+                "a=pcap:,x.pcap,ofport=3",
+                "--port",
+                "b=pcap:,y.pcap,ofport=3",
+            ][..],
+            "ofport 3 is already in use",
+        ),
+        (&["--nic", "bogus"][..], "--nic `bogus`"),
+        (
+            &["--rules", "/nonexistent/r.flows"][..],
+            "/nonexistent/r.flows",
+        ),
+        (&["--log-level", "loud"][..], "--log-level `loud`"),
+    ] {
+        let d = dir("bad");
+        let o = Command::new(BIN)
+            .arg("switch")
+            .args(args)
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
