@@ -112,6 +112,39 @@ pub enum Action {
     },
 }
 
+/// What a rule line says beyond match and actions that only changes how
+/// `ovs-ofctl` prints it (the flow_mod's table field, importance, flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// `table=` was written (even `table=0`): OVS then needs its table_id
+    /// extension and prints unspecified tables as `table:255`.
+    pub table_given: bool,
+    /// `importance=` (eviction order; printed only in OpenFlow 1.4+).
+    pub importance: u16,
+    /// Flow-mod flags ([`FF_SEND_FLOW_REM`], …), kept for printing.
+    pub flags: u16,
+}
+
+/// `send_flow_rem`.
+pub const FF_SEND_FLOW_REM: u16 = 1 << 0;
+/// `check_overlap`.
+pub const FF_CHECK_OVERLAP: u16 = 1 << 1;
+/// `reset_counts`.
+pub const FF_RESET_COUNTS: u16 = 1 << 2;
+/// `no_packet_counts`.
+pub const FF_NO_PKT_COUNTS: u16 = 1 << 3;
+/// `no_byte_counts`.
+pub const FF_NO_BYT_COUNTS: u16 = 1 << 4;
+
+/// Flow-mod flag names, in the order `ovs-ofctl` prints them.
+pub const FLOW_MOD_FLAGS: &[(&str, u16)] = &[
+    ("send_flow_rem", FF_SEND_FLOW_REM),
+    ("check_overlap", FF_CHECK_OVERLAP),
+    ("reset_counts", FF_RESET_COUNTS),
+    ("no_packet_counts", FF_NO_PKT_COUNTS),
+    ("no_byte_counts", FF_NO_BYT_COUNTS),
+];
+
 /// A parsed rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -135,6 +168,8 @@ pub struct Rule {
     pub actions_text: String,
     /// 1-based source line.
     pub line: usize,
+    /// Printing-only attributes.
+    pub meta: RuleMeta,
 }
 
 impl fmt::Display for Rule {
@@ -254,6 +289,7 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
         match_text: String::new(),
         actions_text: acts_text.to_string(),
         line: ctx.line,
+        meta: RuleMeta::default(),
     };
     let mut match_parts = Vec::new();
     for (col, tok) in tokens(&line[..ap], 1) {
