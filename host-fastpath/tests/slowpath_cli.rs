@@ -68,7 +68,12 @@ fn malformed_rules_name_file_line_column() {
             "unknown field `nw_sorc`",
         ),
         ("tp_dst=80,actions=drop", 1, "prerequisites"),
-        ("ip,nw_src=10.0.0.1", 19, "expected `actions=`"),
+        ("ip,nw_tos=300,actions=drop", 4, "value too large"),
+        (
+            "ip,nw_src=10.0.0.1,actions=",
+            28,
+            "expected at least one action",
+        ),
         ("priority=70000,actions=drop", 1, "out of range"),
         ("ip,actions=resubmit(x)", 12, "expected a number"),
         (

@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod nic;
+mod parse_flows;
 mod run;
 mod trace;
 
@@ -27,6 +28,10 @@ enum Cmd {
     Nic(nic::NicCmd),
     /// Translate one flow through a rule table and print its megaflow and datapath actions.
     Trace(trace::TraceArgs),
+    /// Print the rules of a file as `ovs-ofctl parse-flows` does.
+    ParseFlows(parse_flows::ParseFlowsArgs),
+    /// Print one rule as `ovs-ofctl parse-flow` does.
+    ParseFlow(parse_flows::ParseFlowArgs),
     /// Run packets (pcap, ClassBench trace or synthetic) through the datapath: the simulated
     /// NIC first by default (--nic sim), software for every miss; --nic none is software only.
     Run(run::RunArgs),
@@ -50,6 +55,8 @@ fn main() -> Result<()> {
         Cmd::Nic(c) => nic::run(c),
         Cmd::Trace(a) => trace::run(a),
         Cmd::Run(a) => run::run(a),
+        Cmd::ParseFlows(a) => parse_flows::run_file(a),
+        Cmd::ParseFlow(a) => parse_flows::run_one(a),
         Cmd::GenRules { count, seed } => {
             print!("{}", fastpath::io::gen::acl_rules(count, seed));
             Ok(())

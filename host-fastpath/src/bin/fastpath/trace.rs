@@ -3,9 +3,9 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use fastpath::odp::format_actions;
-use fastpath::ofproto::format::format_match;
-use fastpath::ofproto::xlate::exact_mask;
-use fastpath::ofproto::{parse_flow, OfProto, Prefixes};
+use fastpath::ofproto::format::{format_flow, format_match};
+use fastpath::ofproto::parse::parse_trace_flow;
+use fastpath::ofproto::{OfProto, Prefixes};
 use std::path::PathBuf;
 
 /// Arguments of `fastpath trace`.
@@ -29,7 +29,9 @@ pub struct TraceArgs {
     /// Exact-match megaflows (as `ovs-appctl upcall/disable-megaflows`).
     #[arg(long)]
     no_megaflows: bool,
-    /// The flow, in match syntax (unlisted fields are 0).
+    /// The flow, in match syntax, as `ofproto/trace` takes it: exact values,
+    /// each field after its protocol (`tcp,tp_dst=80`); unlisted fields are 0,
+    /// a missing in_port is ANY.
     flow: String,
 }
 
@@ -38,10 +40,10 @@ pub fn run(a: TraceArgs) -> Result<()> {
     let prefixes: Prefixes = a.prefixes.parse()?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
-    let flow = parse_flow(&a.flow).context("cannot parse FLOW")?;
+    let flow = parse_trace_flow(&a.flow).context("cannot parse FLOW")?;
     let key = flow.key();
-    let t = of.translate(&key, true);
-    println!("Flow: {}", format_match(&key, &exact_mask(&flow), false));
+    let t = of.translate_flow(&flow, true);
+    println!("Flow: {}", format_flow(&flow));
     println!();
     println!("bridge(\"br0\")");
     println!("-------------");
@@ -49,14 +51,10 @@ pub fn run(a: TraceArgs) -> Result<()> {
         println!(" {l}");
     }
     println!();
-    let fin = t.final_flow.key();
-    if fin == key {
+    if t.final_flow == flow {
         println!("Final flow: unchanged");
     } else {
-        println!(
-            "Final flow: {}",
-            format_match(&fin, &exact_mask(&t.final_flow), false)
-        );
+        println!("Final flow: {}", format_flow(&t.final_flow));
     }
     println!("Megaflow: {}", format_match(&key, &t.mask, true));
     println!("Datapath actions: {}", format_actions(&t.actions));
