@@ -9,20 +9,8 @@ use fastpath::ofproto::parse::parse_rule;
 use fastpath::ofproto::parse_flow;
 use std::collections::BTreeMap;
 
-/// (source, text) pairs of a corpus file.
-fn corpus(name: &str) -> Vec<(String, String)> {
-    let path = format!("{}/tests/ovs-corpus/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    text.lines()
-        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-        .map(|l| {
-            let (s, t) = l
-                .split_once('\t')
-                .unwrap_or_else(|| panic!("{path}: no tab in `{l}`"));
-            (s.to_string(), t.to_string())
-        })
-        .collect()
-}
+mod ovs_common;
+use ovs_common::corpus;
 
 /// A refusal's cause: the error message with the rule's own values taken out.
 fn cause(msg: &str) -> String {

@@ -60,6 +60,14 @@ fn ipv6_masked(out: &mut Vec<String>, name: &str, v: u128, m: u128, dotted_mask:
     }
 }
 
+/// C's `%#x`: `0` for zero, `0x..` otherwise (what OVS's printers use).
+pub fn c_hex(v: impl Into<u128>) -> String {
+    match v.into() {
+        0 => "0".into(),
+        v => format!("{v:#x}"),
+    }
+}
+
 fn be16_masked(out: &mut Vec<String>, name: &str, v: u64, m: u64, full: u64) {
     if m == 0 {
         return;
@@ -182,16 +190,16 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
     for i in 0..N_REGS {
         let (v, m) = (flow.reg(i), wc.reg(i));
         if m == u32::MAX {
-            out.push(format!("reg{i}={v:#x}"));
+            out.push(format!("reg{i}={}", c_hex(v)));
         } else if m != 0 {
-            out.push(format!("reg{i}={:#x}/{m:#x}", v & m));
+            out.push(format!("reg{i}={}/{}", c_hex(v & m), c_hex(m)));
         }
     }
     let (v, m) = (flow.metadata(), wc.metadata());
     if m == u64::MAX {
-        out.push(format!("metadata={v:#x}"));
+        out.push(format!("metadata={}", c_hex(v)));
     } else if m != 0 {
-        out.push(format!("metadata={:#x}/{m:#x}", v & m));
+        out.push(format!("metadata={}/{}", c_hex(v & m), c_hex(m)));
     }
     if mk(Field::InPort) != 0 {
         out.push(format!("in_port={}", format_port(g(Field::InPort) as u32)));
@@ -360,6 +368,9 @@ fn dp_num(v: u64, m: u64, full: u64) -> String {
     }
 }
 
+/// IGMP, whose type and code OVS keeps in the transport ports.
+const IGMP: u8 = 2;
+
 /// The fields a packet of this flow has, all exact: Open vSwitch's
 /// `flow_wildcards_init_for_packet()` (no IP fields for ARP, no ports for
 /// protocols without them, registers and metadata only when non-zero).
@@ -375,7 +386,8 @@ pub fn packet_mask(flow: &Flow) -> Flow {
     ] {
         ones(&mut m, f);
     }
-    if flow.get(Field::VlanTci) & VLAN_PRESENT as u64 != 0 {
+    // The first zero tag is shown; tags after it are not.
+    if flow.get(Field::VlanTci) != 0 {
         ones(&mut m, Field::VlanTci2);
     }
     if flow.metadata() != 0 {
@@ -403,11 +415,15 @@ pub fn packet_mask(flow: &Flow) -> Flow {
         }
         let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP)
             || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6);
-        if icmp || matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP) {
+        // Later fragments have no transport header.
+        let later = flow.get(Field::NwFrag) & 2 != 0;
+        if !later
+            && (icmp || matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP | IGMP))
+        {
             ones(&mut m, Field::TpSrc);
             ones(&mut m, Field::TpDst);
         }
-        if proto == ip_proto::TCP {
+        if proto == ip_proto::TCP && !later {
             ones(&mut m, Field::TcpFlags);
         }
     } else if dl == eth_type::ARP || dl == eth_type::RARP {

@@ -9,7 +9,7 @@
 //! after `ADD ` (`table:1 priority=5,ip cookie:0x3 idle:10 actions=drop`).
 
 use super::fields::{self, Mf};
-use super::format::format_flow_match;
+use super::format::{c_hex, format_flow_match};
 use super::parse::{
     Action, Rule, FF_CHECK_OVERLAP, FF_RESET_COUNTS, FF_SEND_FLOW_REM, FLOW_MOD_FLAGS,
 };
@@ -114,9 +114,7 @@ pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
             Action::InPort => format_port(OFPP_IN_PORT),
             Action::Drop => continue,
             Action::SetField { mf, value, mask } => set_field(mf, *value, *mask),
-            Action::Load { dst, value } => {
-                format!("load:{value:#x}->{}", subfield(dst.mf, dst.ofs, dst.n_bits))
-            }
+            Action::Load { dst, value } => loads(dst.mf, dst.ofs, dst.n_bits, *value),
             Action::Move { src, dst } => format!(
                 "move:{}->{}",
                 subfield(src.mf, src.ofs, src.n_bits),
@@ -154,6 +152,23 @@ pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
     }
 }
 
+/// `load:V->F[a..b]` as OVS prints it: at most 64 bits per load, low bits first.
+fn loads(mf: &Mf, ofs: u32, n_bits: u32, value: u128) -> String {
+    let mut parts = Vec::new();
+    let mut done = 0;
+    while done < n_bits {
+        let n = (n_bits - done).min(64);
+        let v = (value >> done) & if n >= 128 { u128::MAX } else { (1 << n) - 1 };
+        parts.push(format!(
+            "load:{}->{}",
+            c_hex(v),
+            subfield(mf, ofs + done, n)
+        ));
+        done += n;
+    }
+    parts.join(",")
+}
+
 /// `set_field`/`mod_*` as OVS prints them in OpenFlow 1.0/NXM: the legacy
 /// `mod_*` action where one exists for the whole field, else `load`.
 fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
@@ -163,8 +178,9 @@ fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
         "dl_dst" => Some("mod_dl_dst"),
         "nw_src" => Some("mod_nw_src"),
         "nw_dst" => Some("mod_nw_dst"),
-        "tp_src" | "tcp_src" | "udp_src" | "sctp_src" => Some("mod_tp_src"),
-        "tp_dst" | "tcp_dst" | "udp_dst" | "sctp_dst" => Some("mod_tp_dst"),
+        // OpenFlow 1.0 has no SCTP port action: those print as loads.
+        "tp_src" | "tcp_src" | "udp_src" => Some("mod_tp_src"),
+        "tp_dst" | "tcp_dst" | "udp_dst" => Some("mod_tp_dst"),
         "nw_tos" => Some("mod_nw_tos"),
         _ => None,
     };
@@ -191,7 +207,7 @@ fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
                 let ofs = m.trailing_zeros();
                 let n = (m >> ofs).trailing_ones();
                 let v = (value >> ofs) & if n >= 128 { u128::MAX } else { (1 << n) - 1 };
-                parts.push(format!("load:{v:#x}->{}", subfield(mf, ofs, n)));
+                parts.push(loads(mf, ofs, n, v));
                 m &= !(if n >= 128 {
                     u128::MAX
                 } else {

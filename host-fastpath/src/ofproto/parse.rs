@@ -477,10 +477,17 @@ pub fn parse_trace_flow(text: &str) -> Result<Flow, ParseError> {
             continue;
         }
         let mf = fields::by_name(k).ok_or_else(|| err(format!("unknown field `{k}`")))?;
-        if !prereq_ok(mf.prereq, &f, None) {
+        // In Open vSwitch `tp_src`/`tp_dst` are other names of `tcp_src`/
+        // `tcp_dst`: a rule reads them for any transport, a trace flow
+        // only for TCP (`udp_src` and `sctp_src` are the others' names).
+        let prereq = match mf.name {
+            "tp_src" | "tp_dst" => Prereq::Tcp,
+            _ => mf.prereq,
+        };
+        if !prereq_ok(prereq, &f, None) {
             return Err(err(format!(
                 "prerequisites not met for setting `{k}` (give {} before it)",
-                prereq_name(mf.prereq)
+                prereq_name(prereq)
             )));
         }
         if mf.get(&f) != 0 {
@@ -491,7 +498,11 @@ pub fn parse_trace_flow(text: &str) -> Result<Flow, ParseError> {
                 "`{k}={v}`: masking is not supported in a trace flow (every field is exact)"
             )));
         }
-        let (value, mask) = parse_field_value(mf, v).map_err(err)?;
+        let (value, mut mask) = parse_field_value(mf, v).map_err(err)?;
+        if mf.syntax == Syntax::Frag {
+            // `no`, `first`, `later` name the field's value.
+            mask = mf.full_mask();
+        }
         if mask != mf.full_mask() {
             return Err(err(format!(
                 "`{k}={v}`: masking is not supported in a trace flow (every field is exact)"
@@ -1163,6 +1174,7 @@ mod tests {
             ("tcp,tp_dst=80,tp_dst=81", "set multiple times"),
             ("ip,nw_tos=300", "too large"),
             ("ip,frob=1", "unknown field"),
+            ("udp,tp_dst=53", "prerequisites"),
         ] {
             let e = parse_trace_flow(bad).unwrap_err();
             assert!(e.msg.contains(why), "{bad}: {e}");
