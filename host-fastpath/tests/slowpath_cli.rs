@@ -1,4 +1,4 @@
-//! The `fastpath trace` and `fastpath run` commands, good and bad input:
+//! The `fastpath trace`, `parse-flows` and `run` commands, good and bad input:
 //! every malformed input is a clear error and a non-zero exit.
 
 use fastpath::io::pcap::{PcapReader, PcapWriter};
@@ -68,7 +68,12 @@ fn malformed_rules_name_file_line_column() {
             "unknown field `nw_sorc`",
         ),
         ("tp_dst=80,actions=drop", 1, "prerequisites"),
-        ("ip,nw_src=10.0.0.1", 19, "expected `actions=`"),
+        ("ip,nw_tos=300,actions=drop", 4, "value too large"),
+        (
+            "ip,nw_src=10.0.0.1,actions=",
+            28,
+            "expected at least one action",
+        ),
         ("priority=70000,actions=drop", 1, "out of range"),
         ("ip,actions=resubmit(x)", 12, "expected a number"),
         (
@@ -233,4 +238,56 @@ fn run_writes_flows_stats_and_pcaps() {
     for f in p2.iter().chain(p3.iter()) {
         fastpath::io::frames::verify_checksums(f).expect("output checksums");
     }
+}
+
+#[test]
+fn parse_flows_prints_the_ovs_ofctl_form() {
+    // The expected lines are what `ovs-ofctl parse-flows` 3.1 prints after `ADD `.
+    let f = write(
+        "pf.flows",
+        "table=1,cookie=0x10,idle_timeout=5,arp,arp_spa=10.0.0.1 action=output:3\n\
+         priority=33,tcp,tcp_flags=syn|ack,tp_dst=80 actions=drop\n",
+    );
+    let (ok, out, err) = fastpath(&["parse-flows", &f]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out,
+        "table:1 arp,arp_spa=10.0.0.1 cookie:0x10 idle:5 actions=output:3\n\
+         table:255 priority=33,tcp,tp_dst=80,tcp_flags=syn|ack actions=drop\n"
+    );
+    let (ok, out, _) = fastpath(&["parse-flow", "in_port=local,ip6,action=in_port"]);
+    assert!(ok);
+    assert_eq!(out, "ipv6,in_port=LOCAL actions=IN_PORT\n");
+    let bad = write(
+        "pf_bad.flows",
+        "ip,actions=drop\nip,nw_tos=300,actions=drop\n",
+    );
+    let (ok, out, err) = fastpath(&["parse-flows", &bad]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains("pf_bad.flows:2:4:") && err.contains("value too large"),
+        "{err}"
+    );
+}
+
+#[test]
+fn trace_flows_are_read_as_ofproto_trace_reads_them() {
+    let r = write("tr.flows", "priority=5,tcp,tp_dst=80,actions=output:2\n");
+    for (flow, what) in [
+        ("tcp,tp_dst=80/0xfff0", "masking"),
+        ("tp_dst=80", "prerequisites"),
+        ("ip,tcp", "multiple"),
+    ] {
+        let (ok, _, err) = fastpath(&["trace", "--rules", &r, flow]);
+        assert!(!ok && err.contains(what), "{flow}: {err}");
+    }
+    let (ok, out, err) = fastpath(&["trace", "--rules", &r, "arp,arp_spa=1.2.3.4"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(
+            "Flow: arp,in_port=ANY,vlan_tci=0x0000,dl_src=00:00:00:00:00:00,dl_dst=00:00:00:00:00:00,\
+             arp_spa=1.2.3.4,arp_tpa=0.0.0.0,arp_op=0,arp_sha=00:00:00:00:00:00,arp_tha=00:00:00:00:00:00\n"
+        ),
+        "{out}"
+    );
 }

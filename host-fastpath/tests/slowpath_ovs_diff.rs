@@ -12,120 +12,9 @@ use fastpath::io::gen::Rng;
 use fastpath::ofproto::format::format_match;
 use fastpath::ofproto::parse::parse_rule;
 use fastpath::ofproto::{parse_flow, parse_rules, OfProto, Prefixes};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-struct Ovs {
-    dir: PathBuf,
-}
-
-impl Ovs {
-    fn cmd(&self, prog: &str, args: &[&str]) -> Result<String, String> {
-        let o = Command::new(prog)
-            .args(args)
-            .env("OVS_RUNDIR", &self.dir)
-            .env("OVS_LOGDIR", &self.dir)
-            .env("OVS_DBDIR", &self.dir)
-            .env("OVS_SYSCONFDIR", &self.dir)
-            .output()
-            .map_err(|e| format!("{prog}: {e}"))?;
-        if !o.status.success() {
-            return Err(format!(
-                "{prog} {args:?}: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ));
-        }
-        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
-    }
-
-    fn ctl(&self, name: &str) -> Option<String> {
-        let pid = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
-        Some(
-            self.dir
-                .join(format!("{name}.{}.ctl", pid.trim()))
-                .display()
-                .to_string(),
-        )
-    }
-
-    fn start() -> Result<Ovs, String> {
-        let dir = std::env::temp_dir().join(format!("fastpath-ovs-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let ovs = Ovs { dir };
-        let d = ovs.dir.display().to_string();
-        let schema = [
-            "/usr/share/openvswitch/vswitch.ovsschema",
-            "/usr/local/share/openvswitch/vswitch.ovsschema",
-        ]
-        .into_iter()
-        .find(|p| Path::new(p).exists())
-        .ok_or("vswitch.ovsschema not found")?;
-        ovs.cmd("ovsdb-tool", &["create", &format!("{d}/conf.db"), schema])?;
-        ovs.cmd(
-            "ovsdb-server",
-            &[
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={d}/ovsdb-server.pid"),
-                &format!("--remote=punix:{d}/db.sock"),
-                &format!("--log-file={d}/ovsdb.log"),
-                &format!("{d}/conf.db"),
-            ],
-        )?;
-        let db = format!("--db=unix:{d}/db.sock");
-        ovs.cmd("ovs-vsctl", &[&db, "--no-wait", "init"])?;
-        ovs.cmd(
-            "ovs-vswitchd",
-            &[
-                "--enable-dummy=override",
-                "--disable-system",
-                "--detach",
-                "--no-chdir",
-                &format!("--pidfile={d}/ovs-vswitchd.pid"),
-                &format!("--log-file={d}/vswitchd.log"),
-                &format!("unix:{d}/db.sock"),
-            ],
-        )?;
-        let mut args: Vec<String> = vec![
-            db,
-            "add-br".into(),
-            "br0".into(),
-            "--".into(),
-            "set".into(),
-            "bridge".into(),
-            "br0".into(),
-            "datapath-type=dummy".into(),
-        ];
-        for p in 1..=4 {
-            for a in ["--", "add-port", "br0"] {
-                args.push(a.into());
-            }
-            args.push(format!("p{p}"));
-            for a in ["--", "set", "interface"] {
-                args.push(a.into());
-            }
-            args.push(format!("p{p}"));
-            args.push("type=dummy".into());
-            args.push(format!("ofport_request={p}"));
-        }
-        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-        ovs.cmd("ovs-vsctl", &refs)?;
-        Ok(ovs)
-    }
-}
-
-impl Drop for Ovs {
-    fn drop(&mut self) {
-        // Stop exactly the daemons this test started, through their control sockets.
-        for name in ["ovs-vswitchd", "ovsdb-server"] {
-            if let Some(ctl) = self.ctl(name) {
-                let _ = self.cmd("ovs-appctl", &["-t", &ctl, "exit"]);
-            }
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+mod ovs_common;
+use ovs_common::Ovs;
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
     v[rng.below(v.len() as u64) as usize]
@@ -239,21 +128,8 @@ fn split_top(s: &str) -> Vec<&str> {
 
 #[test]
 fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
-    if Command::new("ovs-vswitchd")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("FASTPATH_REQUIRE_OVS").is_none(),
-            "FASTPATH_REQUIRE_OVS is set but ovs-vswitchd (Debian openvswitch-switch) is not installed"
-        );
-        eprintln!("skipping: ovs-vswitchd is not installed (apt-get install openvswitch-switch)");
+    let Some(ovs) = Ovs::start_or_skip(4) else {
         return;
-    }
-    let ovs = match Ovs::start() {
-        Ok(o) => o,
-        Err(e) => panic!("cannot start Open vSwitch on a dummy datapath: {e}"),
     };
     let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
         10

@@ -372,7 +372,7 @@ pub static FIELDS: &[Mf] = &[
     ),
     mf!(
         "nw_frag",
-        ["NXM_NX_IP_FRAG"],
+        ["ip_frag", "NXM_NX_IP_FRAG"],
         key(Field::NwFrag),
         IpAny,
         Frag,

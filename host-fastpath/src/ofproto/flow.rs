@@ -180,6 +180,12 @@ pub mod eth_type {
     pub const IPV6: u16 = 0x86dd;
     /// ARP.
     pub const ARP: u16 = 0x0806;
+    /// Reverse ARP.
+    pub const RARP: u16 = 0x8035;
+    /// MPLS unicast.
+    pub const MPLS: u16 = 0x8847;
+    /// MPLS multicast.
+    pub const MPLS_MCAST: u16 = 0x8848;
     /// 802.1Q VLAN tag.
     pub const VLAN: u16 = 0x8100;
 }

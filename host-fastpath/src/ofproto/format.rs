@@ -6,8 +6,9 @@
 //! 0xff print as exact (`icmp_type=8`), since those fields are 8 bits in the
 //! datapath (OVS prints `0x8/0xff` there).
 
-use super::flow::{eth_type, ip_proto};
-use super::parse::tcp_flag_names;
+use super::flow::{eth_type, ip_proto, Flow, METADATA_WORD, N_REGS, REGS_WORD};
+use super::parse::{tcp_flag_names, DEFAULT_PRIORITY};
+use super::port::format_port;
 use abi::key::VLAN_PRESENT;
 use abi::{Field, FlowKey};
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -56,6 +57,14 @@ fn ipv6_masked(out: &mut Vec<String>, name: &str, v: u128, m: u128, dotted_mask:
         out.push(format!("{name}={a}/{}", m.leading_ones()));
     } else {
         out.push(format!("{name}={a}/{}", Ipv6Addr::from(m)));
+    }
+}
+
+/// C's `%#x`: `0` for zero, `0x..` otherwise (what OVS's printers use).
+pub fn c_hex(v: impl Into<u128>) -> String {
+    match v.into() {
+        0 => "0".into(),
+        v => format!("{v:#x}"),
     }
 }
 
@@ -110,9 +119,20 @@ fn frag_str(v: u64, m: u64) -> Option<&'static str> {
 /// A megaflow (or any match over the datapath key) in `ovs-ofctl` syntax.
 /// `megaflow` prefixes `recirc_id=0,eth,` as `ofproto/trace` does.
 pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
+    format_flow_match(&Flow::from_key(key), &Flow::from_key(mask), None, megaflow)
+}
+
+/// A match over a slow-path [`Flow`] (registers and `metadata` too) as Open
+/// vSwitch's `match_format()` prints it, with `priority=` first unless it is
+/// `None` or the default.
+pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow: bool) -> String {
+    let (key, mask) = (&flow.key(), &wc.key());
     let g = |f: Field| key.get(f) & mask.get(f);
     let mk = |f: Field| mask.get(f);
     let mut out: Vec<String> = Vec::new();
+    if let Some(p) = priority.filter(|&p| p != DEFAULT_PRIORITY) {
+        out.push(format!("priority={p}"));
+    }
     if megaflow {
         out.push("recirc_id=0".into());
         out.push("eth".into());
@@ -156,16 +176,49 @@ pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
             out.push(name.into());
         } else if isarp {
             out.push("arp".into());
+        } else if let Some(n) = match dl {
+            eth_type::RARP => Some("rarp"),
+            eth_type::MPLS => Some("mpls"),
+            eth_type::MPLS_MCAST => Some("mplsm"),
+            _ => None,
+        } {
+            out.push(n.into());
         } else {
             skip_type = false;
         }
     }
-    if mk(Field::InPort) != 0 {
-        out.push(format!("in_port={}", g(Field::InPort)));
+    for i in 0..N_REGS {
+        let (v, m) = (flow.reg(i), wc.reg(i));
+        if m == u32::MAX {
+            out.push(format!("reg{i}={}", c_hex(v)));
+        } else if m != 0 {
+            out.push(format!("reg{i}={}/{}", c_hex(v & m), c_hex(m)));
+        }
     }
-    let tm = mk(Field::VlanTci);
-    if tm != 0 {
-        let tv = key.get(Field::VlanTci);
+    let (v, m) = (flow.metadata(), wc.metadata());
+    if m == u64::MAX {
+        out.push(format!("metadata={}", c_hex(v)));
+    } else if m != 0 {
+        out.push(format!("metadata={}/{}", c_hex(v & m), c_hex(m)));
+    }
+    if mk(Field::InPort) != 0 {
+        out.push(format!("in_port={}", format_port(g(Field::InPort) as u32)));
+    }
+    // Tags print as dl_vlan/vlan_tci, then dl_vlan1/vlan_tci1, stopping at
+    // the first tag the match ignores (as `match_format()`). Megaflows show
+    // the outer tag only: with OVS's default vlan-limit of 1 its megaflows
+    // never hold a second one (the datapath form shows both).
+    let tags: &[(Field, &str)] = if megaflow {
+        &[(Field::VlanTci, "")]
+    } else {
+        &[(Field::VlanTci, ""), (Field::VlanTci2, "1")]
+    };
+    for &(f, n) in tags {
+        let tm = mk(f);
+        if tm == 0 {
+            break;
+        }
+        let tv = key.get(f);
         let (vid_m, pcp_m) = (tm & 0x0fff, tm & 0xe000);
         let cfi = tm & VLAN_PRESENT as u64;
         if cfi != 0
@@ -175,15 +228,15 @@ pub fn format_match(key: &FlowKey, mask: &FlowKey, megaflow: bool) -> String {
             && (vid_m != 0 || pcp_m != 0)
         {
             if vid_m != 0 {
-                out.push(format!("dl_vlan={}", tv & 0x0fff));
+                out.push(format!("dl_vlan{n}={}", tv & 0x0fff));
             }
             if pcp_m != 0 {
-                out.push(format!("dl_vlan_pcp={}", tv >> 13));
+                out.push(format!("dl_vlan_pcp{n}={}", tv >> 13));
             }
         } else if tm == 0xffff {
-            out.push(format!("vlan_tci={:#06x}", tv));
+            out.push(format!("vlan_tci{n}={:#06x}", tv));
         } else {
-            out.push(format!("vlan_tci={:#06x}/{:#06x}", tv & tm, tm));
+            out.push(format!("vlan_tci{n}={:#06x}/{:#06x}", tv & tm, tm));
         }
     }
     eth_masked(&mut out, "dl_src", key.get(Field::DlSrc), mk(Field::DlSrc));
@@ -313,6 +366,92 @@ fn dp_num(v: u64, m: u64, full: u64) -> String {
     } else {
         format!("{}/{:#x}", v & m, m)
     }
+}
+
+/// IGMP, whose type and code OVS keeps in the transport ports.
+const IGMP: u8 = 2;
+
+/// The fields a packet of this flow has, all exact: Open vSwitch's
+/// `flow_wildcards_init_for_packet()` (no IP fields for ARP, no ports for
+/// protocols without them, registers and metadata only when non-zero).
+pub fn packet_mask(flow: &Flow) -> Flow {
+    let mut m = Flow::ZERO;
+    let ones = |m: &mut Flow, f: Field| m.set(f, u64::MAX);
+    for f in [
+        Field::InPort,
+        Field::DlType,
+        Field::DlDst,
+        Field::DlSrc,
+        Field::VlanTci,
+    ] {
+        ones(&mut m, f);
+    }
+    // The first zero tag is shown; tags after it are not.
+    if flow.get(Field::VlanTci) != 0 {
+        ones(&mut m, Field::VlanTci2);
+    }
+    if flow.metadata() != 0 {
+        m.w[METADATA_WORD] = u64::MAX;
+    }
+    for i in 0..N_REGS {
+        if flow.reg(i) != 0 {
+            m.w[REGS_WORD + i / 2] |= u64::from(u32::MAX) << (32 * (i % 2));
+        }
+    }
+    let dl = flow.get(Field::DlType) as u16;
+    let proto = flow.get(Field::NwProto) as u8;
+    if dl == eth_type::IP || dl == eth_type::IPV6 {
+        for f in [
+            Field::NwProto,
+            Field::NwTos,
+            Field::NwTtl,
+            Field::NwFrag,
+            Field::Ipv6SrcHi,
+            Field::Ipv6SrcLo,
+            Field::Ipv6DstHi,
+            Field::Ipv6DstLo,
+        ] {
+            ones(&mut m, f);
+        }
+        let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP)
+            || (dl == eth_type::IPV6 && proto == ip_proto::ICMPV6);
+        // Later fragments have no transport header.
+        let later = flow.get(Field::NwFrag) & 2 != 0;
+        if !later
+            && (icmp || matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP | IGMP))
+        {
+            ones(&mut m, Field::TpSrc);
+            ones(&mut m, Field::TpDst);
+        }
+        if proto == ip_proto::TCP && !later {
+            ones(&mut m, Field::TcpFlags);
+        }
+    } else if dl == eth_type::ARP || dl == eth_type::RARP {
+        for f in [
+            Field::NwProto,
+            Field::NwSrc,
+            Field::NwDst,
+            Field::ArpSha,
+            Field::ArpTha,
+        ] {
+            ones(&mut m, f);
+        }
+    }
+    m
+}
+
+/// A flow as `ofproto/trace` prints it on its `Flow:` line (`flow_format()`).
+pub fn format_flow(flow: &Flow) -> String {
+    let s = format_flow_match(flow, &packet_mask(flow), None, false);
+    if flow.get(Field::DlType) as u16 != eth_type::IPV6 {
+        return s;
+    }
+    // The key has no flow label, and a trace flow cannot set one: it is 0.
+    let mut parts: Vec<&str> = s.split(',').collect();
+    if let Some(i) = parts.iter().position(|p| p.starts_with("ipv6_dst=")) {
+        parts.insert(i + 1, "ipv6_label=0x00000");
+    }
+    parts.join(",")
 }
 
 /// A megaflow in `ovs-dpctl dump-flows` syntax (without statistics).
@@ -490,13 +629,9 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
 pub fn trace_report(of: &super::OfProto, flow: &super::Flow) -> String {
     use std::fmt::Write as _;
     let key = flow.key();
-    let t = of.translate(&key, true);
+    let t = of.translate_flow(flow, true);
     let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "Flow: {}",
-        format_match(&key, &super::xlate::exact_mask(flow), false)
-    );
+    let _ = writeln!(o, "Flow: {}", format_flow(flow));
     let _ = writeln!(o);
     let _ = writeln!(o, "bridge(\"br0\")");
     let _ = writeln!(o, "-------------");
@@ -504,15 +639,10 @@ pub fn trace_report(of: &super::OfProto, flow: &super::Flow) -> String {
         let _ = writeln!(o, " {l}");
     }
     let _ = writeln!(o);
-    let fin = t.final_flow.key();
-    if fin == key {
+    if t.final_flow == *flow {
         let _ = writeln!(o, "Final flow: unchanged");
     } else {
-        let _ = writeln!(
-            o,
-            "Final flow: {}",
-            format_match(&fin, &super::xlate::exact_mask(&t.final_flow), false)
-        );
+        let _ = writeln!(o, "Final flow: {}", format_flow(&t.final_flow));
     }
     let _ = writeln!(o, "Megaflow: {}", format_match(&key, &t.mask, true));
     let _ = writeln!(

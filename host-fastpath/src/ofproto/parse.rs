@@ -7,6 +7,7 @@
 
 use super::fields::{self, parse_subfield, prereq_ok, Mf, Prereq, Subfield, Syntax};
 use super::flow::{eth_type, ip_proto, Flow};
+use super::port;
 use abi::key::VLAN_PRESENT;
 use abi::Field;
 use std::fmt;
@@ -44,6 +45,14 @@ impl Match {
     pub fn set(&mut self, mf: &Mf, value: u128, mask: u128) {
         mf.set_masked(&mut self.value, value & mask, mask);
         mf.unwildcard(&mut self.mask, mask);
+    }
+
+    /// Sets `mf` to `value/mask`, dropping any earlier match on it (a field
+    /// written twice in a rule keeps the last value, as `ovs-ofctl`).
+    pub fn replace(&mut self, mf: &Mf, value: u128, mask: u128) {
+        mf.set_masked(&mut self.mask, 0, u128::MAX);
+        mf.set_masked(&mut self.value, 0, u128::MAX);
+        self.set(mf, value, mask);
     }
 
     /// Does `flow` match?
@@ -112,6 +121,39 @@ pub enum Action {
     },
 }
 
+/// What a rule line says beyond match and actions that only changes how
+/// `ovs-ofctl` prints it (the flow_mod's table field, importance, flags).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RuleMeta {
+    /// `table=` was written (even `table=0`): OVS then needs its table_id
+    /// extension and prints unspecified tables as `table:255`.
+    pub table_given: bool,
+    /// `importance=` (eviction order; printed only in OpenFlow 1.4+).
+    pub importance: u16,
+    /// Flow-mod flags ([`FF_SEND_FLOW_REM`], …), kept for printing.
+    pub flags: u16,
+}
+
+/// `send_flow_rem`.
+pub const FF_SEND_FLOW_REM: u16 = 1 << 0;
+/// `check_overlap`.
+pub const FF_CHECK_OVERLAP: u16 = 1 << 1;
+/// `reset_counts`.
+pub const FF_RESET_COUNTS: u16 = 1 << 2;
+/// `no_packet_counts`.
+pub const FF_NO_PKT_COUNTS: u16 = 1 << 3;
+/// `no_byte_counts`.
+pub const FF_NO_BYT_COUNTS: u16 = 1 << 4;
+
+/// Flow-mod flag names, in the order `ovs-ofctl` prints them.
+pub const FLOW_MOD_FLAGS: &[(&str, u16)] = &[
+    ("send_flow_rem", FF_SEND_FLOW_REM),
+    ("check_overlap", FF_CHECK_OVERLAP),
+    ("reset_counts", FF_RESET_COUNTS),
+    ("no_packet_counts", FF_NO_PKT_COUNTS),
+    ("no_byte_counts", FF_NO_BYT_COUNTS),
+];
+
 /// A parsed rule.
 #[derive(Clone, Debug)]
 pub struct Rule {
@@ -135,6 +177,8 @@ pub struct Rule {
     pub actions_text: String,
     /// 1-based source line.
     pub line: usize,
+    /// Printing-only attributes.
+    pub meta: RuleMeta,
 }
 
 impl fmt::Display for Rule {
@@ -216,31 +260,42 @@ fn tokens(s: &str, base: usize) -> Vec<(usize, &str)> {
     out
 }
 
-fn find_actions(line: &str) -> Option<usize> {
+/// Where `actions=` (or OVS's synonym `action=`, either with `:`) starts,
+/// and where the action list after it starts.
+fn find_actions(line: &str) -> Option<(usize, usize)> {
     let mut from = 0;
-    while let Some(p) = line[from..].find("actions") {
+    while let Some(p) = line[from..].find("action") {
         let at = from + p;
         let before_ok = at == 0 || {
             let c = line.as_bytes()[at - 1];
             c == b',' || c.is_ascii_whitespace()
         };
-        let rest = line[at + 7..].trim_start();
-        if before_ok && (rest.starts_with('=') || rest.starts_with(':')) {
-            return Some(at);
+        let mut kw_end = at + 6;
+        if line[kw_end..].starts_with('s') {
+            kw_end += 1;
         }
-        from = at + 7;
+        let rest = &line[kw_end..];
+        let trimmed = rest.trim_start();
+        if before_ok && (trimmed.starts_with('=') || trimmed.starts_with(':')) {
+            return Some((at, kw_end + (rest.len() - trimmed.len()) + 1));
+        }
+        from = at + 6;
     }
     None
 }
 
+/// Statistics `ovs-ofctl dump-flows` prints; ignored so its output loads back.
+const STATISTICS: &[&str] = &["duration", "n_packets", "n_bytes", "idle_age", "hard_age"];
+
 fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
-    let Some(ap) = find_actions(line) else {
-        return Err(ctx.err(line.len() + 1, "expected `actions=`"));
+    // Without `actions=`, `ovs-ofctl add-flow` adds a rule that drops.
+    let (ap, acts_start) = find_actions(line).unwrap_or((line.len(), line.len()));
+    let no_actions = ap == line.len();
+    let acts_text = if no_actions {
+        "drop"
+    } else {
+        line[acts_start..].trim()
     };
-    let after = &line[ap + 7..];
-    let eq = after.find(['=', ':']).unwrap_or(0);
-    let acts_start = ap + 7 + eq + 1;
-    let acts_text = line[acts_start..].trim();
     let acts_col =
         acts_start + (line[acts_start..].len() - line[acts_start..].trim_start().len()) + 1;
     let mut rule = Rule {
@@ -254,22 +309,50 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
         match_text: String::new(),
         actions_text: acts_text.to_string(),
         line: ctx.line,
+        meta: RuleMeta::default(),
     };
     let mut match_parts = Vec::new();
     for (col, tok) in tokens(&line[..ap], 1) {
-        let (k, v) = match tok.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (tok, None),
+        // `ovs-ofctl` reads `key:value` as `key=value` (its flow_mod output
+        // prints `table:1`, `cookie:0x5`, `idle:10`).
+        let (k, v) = match tok.find(['=', ':']) {
+            Some(i) if !tok[..i].contains('[') || tok.as_bytes()[i] == b'=' => {
+                (&tok[..i], Some(&tok[i + 1..]))
+            }
+            _ => (tok, None),
         };
         let need = |v: Option<&'_ str>| -> Result<String, ParseError> {
-            v.map(str::to_string)
-                .ok_or_else(|| ctx.err(col, format!("expected `{k}=VALUE`")))
+            v.filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| ctx.err(col, format!("field `{k}` is missing its value")))
         };
+        let u16_of = |v: Option<&'_ str>| -> Result<u16, ParseError> {
+            Ok(parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, format!("{k}: {m}")))? as u16)
+        };
+        if let Some(&(_, bit)) = FLOW_MOD_FLAGS.iter().find(|(n, _)| *n == k) {
+            rule.meta.flags |= bit;
+            continue;
+        }
         match k {
-            "table" => rule.table = parse_uint(&need(v)?, 254).map_err(|m| ctx.err(col, m))? as u8,
-            "priority" => {
-                rule.priority = parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+            "table" => {
+                let v = need(v)?;
+                match parse_uint(&v, 255) {
+                    // 255 is OpenFlow's "no table given" (table 0).
+                    Ok(255) => {}
+                    Ok(254) => {
+                        return Err(ctx.err(
+                            col,
+                            "table 254 is Open vSwitch's hidden internal table: rules cannot be added to it",
+                        ))
+                    }
+                    Ok(t) => {
+                        rule.table = t as u8;
+                        rule.meta.table_given = true;
+                    }
+                    Err(_) => return Err(ctx.err(col, format!("unknown table `{v}` (0 to 253)"))),
+                }
             }
+            "priority" => rule.priority = u16_of(v)?,
             "cookie" => {
                 let v = need(v)?;
                 // A cookie mask selects flows to modify or delete; like
@@ -280,13 +363,13 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
                 }
                 rule.cookie = parse_uint(&v, u64::MAX as u128).map_err(|m| ctx.err(col, m))? as u64
             }
-            "idle_timeout" => {
-                rule.idle_timeout =
-                    parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
-            }
-            "hard_timeout" => {
-                rule.hard_timeout =
-                    parse_uint(&need(v)?, 65535).map_err(|m| ctx.err(col, m))? as u16
+            // `idle`/`hard` are how OVS prints the timeouts in a flow_mod.
+            "idle_timeout" | "idle" => rule.idle_timeout = u16_of(v)?,
+            "hard_timeout" | "hard" => rule.hard_timeout = u16_of(v)?,
+            "importance" => rule.meta.importance = u16_of(v)?,
+            "no_readonly_table" | "allow_hidden_fields" => {}
+            _ if STATISTICS.contains(&k) => {
+                need(v)?;
             }
             _ => {
                 parse_match_item(&mut rule.m, k, v).map_err(|m| ctx.err(col, m))?;
@@ -337,11 +420,127 @@ pub fn parse_flow(text: &str) -> Result<Flow, ParseError> {
     Ok(m.value)
 }
 
+/// Parses a flow for `fastpath trace` with `ofproto/trace`'s rules (Open
+/// vSwitch's `parse_ofp_exact_flow`): every field is exact (no masks), each
+/// field's prerequisites must come before it (`tcp,tp_dst=80`, not
+/// `tp_dst=80,tcp` or `tp_dst=80` alone), no field or protocol is given
+/// twice, and a flow without `in_port` (or with `in_port=0`) has
+/// `in_port=ANY`.
+/// Registers and `metadata` go into the flow's translation metadata.
+pub fn parse_trace_flow(text: &str) -> Result<Flow, ParseError> {
+    let ctx = Ctx {
+        file: "<flow>",
+        line: 1,
+    };
+    let mut f = Flow::ZERO;
+    for (col, tok) in tokens(text, 1) {
+        let (k, v) = match tok.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (tok, None),
+        };
+        let err = |m: String| ctx.err(col, m);
+        if let Some((dl, proto)) = shorthand(k) {
+            if v.is_some() {
+                return Err(err(format!("`{k}` takes no value")));
+            }
+            if f.get(Field::DlType) != 0 {
+                return Err(err(format!("`{k}`: Ethernet type set multiple times")));
+            }
+            f.set(Field::DlType, dl as u64);
+            if let Some(p) = proto {
+                if f.get(Field::NwProto) != 0 {
+                    return Err(err(format!("`{k}`: network protocol set multiple times")));
+                }
+                f.set(Field::NwProto, p as u64);
+            }
+            continue;
+        }
+        let v = v.ok_or_else(|| err(format!("field `{k}` is missing its value")))?;
+        if k == "dl_vlan" || k == "dl_vlan_pcp" {
+            // The VLAN fields of OVS: each sets its bits and the tag's presence.
+            let (max, shift) = if k == "dl_vlan" {
+                (0x0fffu64, 0)
+            } else {
+                (7u64, 13)
+            };
+            if v.contains('/') {
+                return Err(err(format!(
+                    "`{k}={v}`: masking is not supported in a trace flow (every field is exact)"
+                )));
+            }
+            let n = parse_uint(v, max as u128).map_err(|m| err(format!("{k}: {m}")))? as u64;
+            let tci = f.get(Field::VlanTci);
+            if tci & (max << shift) != 0 {
+                return Err(err(format!("field `{k}` set multiple times")));
+            }
+            f.set(Field::VlanTci, tci | n << shift | VLAN_PRESENT as u64);
+            continue;
+        }
+        let mf = fields::by_name(k).ok_or_else(|| err(format!("unknown field `{k}`")))?;
+        // In Open vSwitch `tp_src`/`tp_dst` are other names of `tcp_src`/
+        // `tcp_dst`: a rule reads them for any transport, a trace flow
+        // only for TCP (`udp_src` and `sctp_src` are the others' names).
+        let prereq = match mf.name {
+            "tp_src" | "tp_dst" => Prereq::Tcp,
+            _ => mf.prereq,
+        };
+        if !prereq_ok(prereq, &f, None) {
+            return Err(err(format!(
+                "prerequisites not met for setting `{k}` (give {} before it)",
+                prereq_name(prereq)
+            )));
+        }
+        if mf.get(&f) != 0 {
+            return Err(err(format!("field `{k}` set multiple times")));
+        }
+        if v.contains('/') {
+            return Err(err(format!(
+                "`{k}={v}`: masking is not supported in a trace flow (every field is exact)"
+            )));
+        }
+        let (value, mut mask) = parse_field_value(mf, v).map_err(err)?;
+        if mf.syntax == Syntax::Frag {
+            // `no`, `first`, `later` name the field's value.
+            mask = mf.full_mask();
+        }
+        if mask != mf.full_mask() {
+            return Err(err(format!(
+                "`{k}={v}`: masking is not supported in a trace flow (every field is exact)"
+            )));
+        }
+        mf.set_masked(&mut f, value, mask);
+    }
+    if f.get(Field::InPort) == 0 {
+        f.set(Field::InPort, port::OFPP_NONE as u64);
+    }
+    Ok(f)
+}
+
+fn prereq_name(p: Prereq) -> &'static str {
+    match p {
+        Prereq::Ipv4 => "ip",
+        Prereq::Ipv6 => "ipv6",
+        Prereq::IpAny => "ip or ipv6",
+        Prereq::Arp => "arp",
+        Prereq::Tcp => "tcp or tcp6",
+        Prereq::Udp => "udp or udp6",
+        Prereq::Sctp => "sctp or sctp6",
+        Prereq::Transport => "tcp, udp or sctp",
+        Prereq::Icmp4 => "icmp",
+        Prereq::Icmp6 => "icmp6",
+        Prereq::None => "",
+    }
+}
+
+/// Protocol keywords: Ethernet type and, for some, IP protocol.
 fn shorthand(k: &str) -> Option<(u16, Option<u8>)> {
     Some(match k {
-        "ip" => (eth_type::IP, None),
-        "ipv6" => (eth_type::IPV6, None),
+        "ip" | "ipv4" | "ip4" => (eth_type::IP, None),
+        "ipv6" | "ip6" => (eth_type::IPV6, None),
         "arp" => (eth_type::ARP, None),
+        "rarp" => (eth_type::RARP, None),
+        "mpls" => (eth_type::MPLS, None),
+        "mplsm" => (eth_type::MPLS_MCAST, None),
         "tcp" => (eth_type::IP, Some(ip_proto::TCP)),
         "udp" => (eth_type::IP, Some(ip_proto::UDP)),
         "sctp" => (eth_type::IP, Some(ip_proto::SCTP)),
@@ -359,10 +558,14 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         if let Some(v) = v {
             return Err(format!("`{k}` takes no value, found `={v}`"));
         }
-        m.set(fields::named("dl_type"), dl as u128, 0xffff);
+        m.replace(fields::named("dl_type"), dl as u128, 0xffff);
         if let Some(p) = proto {
-            m.set(fields::named("nw_proto"), p as u128, 0xff);
+            m.replace(fields::named("nw_proto"), p as u128, 0xff);
         }
+        return Ok(());
+    }
+    // `eth` selects Ethernet packets, the only packet type there is here.
+    if k == "eth" && v.is_none() {
         return Ok(());
     }
     let Some(v) = v else {
@@ -374,7 +577,7 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
             if vid == 0xffff {
-                m.set(fields::named("vlan_tci"), 0, 0xffff);
+                m.replace(fields::named("vlan_tci"), 0, 0xffff);
             } else if vid > 0x0fff {
                 return Err(format!("dl_vlan `{v}` is out of range (0..4095 or 0xffff)"));
             } else {
@@ -397,15 +600,34 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         }
         _ => {}
     }
+    if k.contains('[') {
+        // `reg0[0..7]=5`: a run of bits of a field.
+        let sf = parse_subfield(k)?;
+        let value = parse_uint(v, u128::MAX)?;
+        if sf.n_bits < 128 && value >> sf.n_bits != 0 {
+            return Err(format!(
+                "{k}: value `{v}` does not fit into {} bits",
+                sf.n_bits
+            ));
+        }
+        m.set(sf.mf, value << sf.ofs, sf.mask());
+        return Ok(());
+    }
     let mf = fields::by_name(k).ok_or_else(|| format!("unknown field `{k}`"))?;
     let (value, mask) = parse_field_value(mf, v)?;
-    m.set(mf, value, mask);
+    m.replace(mf, value, mask);
     Ok(())
 }
 
 /// Parses a field value with optional mask, in the field's syntax.
 pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
     let full = mf.full_mask();
+    if mf.name == "in_port" {
+        if v.contains('/') {
+            return Err(format!("in_port `{v}` cannot be masked"));
+        }
+        return Ok((port::parse_port(v)? as u128, full));
+    }
     let (value, mask) = match mf.syntax {
         Syntax::Mac => {
             let (a, m) = split_mask(v);
@@ -470,6 +692,14 @@ pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
             }
         },
         Syntax::TcpFlags if v.starts_with('+') || v.starts_with('-') => parse_tcp_flags(v)?,
+        Syntax::TcpFlags if v.starts_with(|c: char| c.is_ascii_alphabetic()) => {
+            // `syn|ack`: exactly these flags set, all others clear.
+            let mut val = 0u128;
+            for name in v.split('|') {
+                val |= tcp_flag_bit(name, v)? as u128;
+            }
+            (val, full)
+        }
         Syntax::Dec | Syntax::Hex | Syntax::TcpFlags => {
             let (a, m) = split_mask(v);
             let a = parse_uint(a, u128::MAX)?;
@@ -480,6 +710,16 @@ pub fn parse_field_value(mf: &Mf, v: &str) -> Result<(u128, u128), String> {
             (a, m)
         }
     };
+    let bytes = mf.width().div_ceil(8);
+    if bytes < 16 && value >> (8 * bytes) != 0 {
+        return Err(format!(
+            "`{v}`: value too large for {bytes}-byte field {}",
+            mf.name
+        ));
+    }
+    if mf.syntax == Syntax::TcpFlags && value & !full != 0 {
+        return Err(format!("`{v}`: unknown TCP flag(s)"));
+    }
     if mf.name == "nw_tos" && value & 0x03 != 0 {
         return Err(format!(
             "nw_tos `{v}` must be a multiple of 4 (the ECN bits are nw_ecn)"
@@ -515,6 +755,18 @@ pub fn tcp_flag_names() -> &'static [(&'static str, u16)] {
     TCP_FLAG_NAMES
 }
 
+fn tcp_flag_bit(name: &str, v: &str) -> Result<u16, String> {
+    TCP_FLAG_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|x| x.1)
+        .ok_or_else(|| {
+            format!(
+                "unknown TCP flag `{name}` in `{v}` (expected fin syn rst psh ack urg ece cwr ns)"
+            )
+        })
+}
+
 fn parse_tcp_flags(v: &str) -> Result<(u128, u128), String> {
     let (mut val, mut mask) = (0u128, 0u128);
     let mut rest = v;
@@ -526,14 +778,7 @@ fn parse_tcp_flags(v: &str) -> Result<(u128, u128), String> {
         };
         rest = &rest[1..];
         let end = rest.find(['+', '-']).unwrap_or(rest.len());
-        let name = &rest[..end];
-        let bit = TCP_FLAG_NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|x| x.1)
-            .ok_or_else(|| {
-                format!("unknown TCP flag `{name}` (expected fin syn rst psh ack urg ece cwr ns)")
-            })?;
+        let bit = tcp_flag_bit(&rest[..end], v)?;
         mask |= bit as u128;
         if on {
             val |= bit as u128;
@@ -616,19 +861,7 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
     Err(format!(
         "field `{}` needs its prerequisites in the match ({})",
         bad.0,
-        match bad.1 {
-            Prereq::Ipv4 => "ip",
-            Prereq::Ipv6 => "ipv6",
-            Prereq::IpAny => "ip or ipv6",
-            Prereq::Arp => "arp",
-            Prereq::Tcp => "tcp or tcp6",
-            Prereq::Udp => "udp or udp6",
-            Prereq::Sctp => "sctp or sctp6",
-            Prereq::Transport => "tcp, udp or sctp",
-            Prereq::Icmp4 => "icmp",
-            Prereq::Icmp6 => "icmp6",
-            Prereq::None => "",
-        }
+        prereq_name(bad.1)
     ))
 }
 
@@ -853,7 +1086,12 @@ mod tests {
         let e = parse_rule("tp_dst=80,actions=drop").unwrap_err();
         assert!(e.msg.contains("prerequisites"), "{e}");
         assert!(parse_rule("ip,nw_src=10.0.0.0/33,actions=drop").is_err());
-        assert!(parse_rule("ip,nw_src=10.0.0.1").is_err());
+        // Without `actions=` the rule drops, as `ovs-ofctl add-flow`; an
+        // empty action list is still an error.
+        assert_eq!(
+            parse_rule("ip,nw_src=10.0.0.1").unwrap().actions,
+            vec![Action::Drop]
+        );
         assert!(parse_rule("ip,actions=").is_err());
         assert!(parse_rule("table=1,ip,actions=goto_table:1").is_err());
         let e = parse_rule("cookie=0x1/0xff,ip,actions=drop").unwrap_err();
@@ -862,5 +1100,84 @@ mod tests {
             parse_rule("cookie=0x10,ip,actions=drop").unwrap().cookie,
             0x10
         );
+    }
+
+    #[test]
+    fn ovs_syntax_forms() {
+        // `action=`, `ip6`, `ip_frag`, `key:value`, statistics, flags.
+        let r = parse_rule(
+            " cookie=0x5, duration=1.234s, table=2, n_packets=7, n_bytes=9, idle_age=3, hard_age=4, \
+             importance=9,send_flow_rem,priority=5,ip6,ipv6_src=::1 action=drop",
+        )
+        .unwrap();
+        assert_eq!((r.table, r.priority, r.cookie), (2, 5, 5));
+        assert_eq!((r.meta.importance, r.meta.flags), (9, FF_SEND_FLOW_REM));
+        assert!(r.meta.table_given);
+        assert_eq!(r.m.value.get(Field::DlType), 0x86dd);
+        let r = parse_rule("table:3,idle:5,hard:6,ip,ip_frag=later,actions=drop").unwrap();
+        assert_eq!((r.table, r.idle_timeout, r.hard_timeout), (3, 5, 6));
+        assert_eq!(r.m.value.get(Field::NwFrag), 3);
+        // table=255 is "no table"; 254 is OVS's hidden table.
+        let r = parse_rule("table=255,actions=drop").unwrap();
+        assert!(!r.meta.table_given && r.table == 0);
+        assert!(parse_rule("table=254,actions=drop").is_err());
+        assert!(parse_rule("table=256,actions=drop").is_err());
+        // Symbolic ports, upper or lower case.
+        for (p, v) in [("LOCAL", 0xfffe), ("local", 0xfffe), ("IN_PORT", 0xfff8)] {
+            let r = parse_rule(&format!("in_port={p},actions=drop")).unwrap();
+            assert_eq!(r.m.value.get(Field::InPort), v);
+        }
+        // TCP flags: `a|b` is exactly those set; `+a-b` tests bits.
+        let r = parse_rule("tcp,tcp_flags=syn|ack,actions=drop").unwrap();
+        assert_eq!(r.m.value.get(Field::TcpFlags), 0x12);
+        assert_eq!(r.m.mask.get(Field::TcpFlags), 0x0fff);
+        let r = parse_rule("tcp,tcp_flags=+syn+ack,actions=drop").unwrap();
+        assert_eq!(r.m.mask.get(Field::TcpFlags), 0x12);
+        assert!(parse_rule("tcp,tcp_flags=0x1000,actions=drop").is_err());
+        assert!(parse_rule("tcp,tcp_flags=syn|bogus,actions=drop").is_err());
+        // A run of a register's bits.
+        let r = parse_rule("reg0[0..7]=5,actions=drop").unwrap();
+        assert_eq!((r.m.value.reg(0), r.m.mask.reg(0)), (5, 0xff));
+        assert!(parse_rule("reg0[0..7]=0x105,actions=drop").is_err());
+        // The last of two values for a field wins, as in ovs-ofctl.
+        let r = parse_rule("tcp,udp,ip,nw_src=1.2.3.4,nw_src=1.2.0.0/16,actions=drop").unwrap();
+        assert_eq!(r.m.value.get(Field::NwProto), 17);
+        assert_eq!(r.m.mask.get(Field::NwSrc), 0xffff_0000);
+        // Too large for the field's bytes: OVS's error, not a silent 44.
+        let e = parse_rule("ip,nw_tos=300,actions=drop").unwrap_err();
+        assert!(
+            e.msg.contains("value too large for 1-byte field nw_tos"),
+            "{e}"
+        );
+        assert!(parse_rule("tcp,tp_dst=70000,actions=drop").is_err());
+        assert!(parse_rule("metadata=0x1ffffffffffffffff,actions=drop").is_err());
+    }
+
+    #[test]
+    fn trace_flows_follow_ofproto_trace() {
+        let f = parse_trace_flow("tcp,in_port=1,tcp_flags=syn|ack,reg3=7,metadata=0x10").unwrap();
+        assert_eq!(f.get(Field::TcpFlags), 0x12);
+        assert_eq!((f.reg(3), f.metadata()), (7, 0x10));
+        // No in_port: OpenFlow's "none", not port 0.
+        let f = parse_trace_flow("ip").unwrap();
+        assert_eq!(f.get(Field::InPort), 0xffff);
+        let f = parse_trace_flow("in_port=1,dl_vlan=5,dl_vlan_pcp=3,ip").unwrap();
+        assert_eq!(f.get(Field::VlanTci), 0x7005);
+        let f = parse_trace_flow("in_port=0,ip").unwrap();
+        assert_eq!(f.get(Field::InPort), 0xffff);
+        for (bad, why) in [
+            ("tp_dst=80", "prerequisites"),
+            ("tp_dst=80,tcp", "prerequisites"),
+            ("tcp,tp_dst=80/0xfff0", "masking"),
+            ("ip,nw_src=10.0.0.0/8", "masking"),
+            ("ip,tcp", "Ethernet type set multiple times"),
+            ("tcp,tp_dst=80,tp_dst=81", "set multiple times"),
+            ("ip,nw_tos=300", "too large"),
+            ("ip,frob=1", "unknown field"),
+            ("udp,tp_dst=53", "prerequisites"),
+        ] {
+            let e = parse_trace_flow(bad).unwrap_err();
+            assert!(e.msg.contains(why), "{bad}: {e}");
+        }
     }
 }

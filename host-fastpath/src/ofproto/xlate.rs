@@ -63,7 +63,13 @@ struct Ctx<'a> {
 impl OfProto {
     /// Translates `flow` (a datapath key; metadata and registers start at 0).
     pub fn translate(&self, key: &FlowKey, tracing: bool) -> Translation {
-        let flow = Flow::from_key(key);
+        self.translate_flow(&Flow::from_key(key), tracing)
+    }
+
+    /// Translates a slow-path flow whose registers and metadata may be set
+    /// (a trace flow's `reg0=…,metadata=…`).
+    pub fn translate_flow(&self, flow: &Flow, tracing: bool) -> Translation {
+        let flow = *flow;
         let mut wc = Flow::ZERO;
         wc.set(Field::InPort, u64::MAX);
         wc.set(Field::DlType, u64::MAX);

@@ -15,7 +15,8 @@ use super::report::{self, FlowType};
 use super::rules::{self, FlowFilter};
 use super::{Switch, SwitchError};
 use crate::ofproto::parse::parse_rule;
-use crate::ofproto::{parse_flow, parse_rules, Rule};
+use crate::ofproto::parse::parse_trace_flow;
+use crate::ofproto::{parse_rules, Rule};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -293,7 +294,7 @@ pub fn parse_command(req: &Request) -> Result<Command, String> {
                 [b, f] if b == "br0" => f,
                 _ => return Err(format!("{cmd}: expected [br0] FLOW")),
             };
-            Command::Trace(Box::new(parse_flow(flow).map_err(e)?))
+            Command::Trace(Box::new(parse_trace_flow(flow).map_err(e)?))
         }
         "show" => {
             no_args()?;

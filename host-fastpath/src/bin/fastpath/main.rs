@@ -4,6 +4,7 @@ use anyhow::Result;
 use clap::{Parser, Subcommand};
 
 mod nic;
+mod parse_flows;
 mod run;
 #[cfg(target_os = "linux")]
 mod switch;
@@ -29,6 +30,10 @@ enum Cmd {
     Nic(nic::NicCmd),
     /// Translate one flow through a rule table and print its megaflow and datapath actions.
     Trace(trace::TraceArgs),
+    /// Print the rules of a file as `ovs-ofctl parse-flows` does.
+    ParseFlows(parse_flows::ParseFlowsArgs),
+    /// Print one rule as `ovs-ofctl parse-flow` does.
+    ParseFlow(parse_flows::ParseFlowArgs),
     /// Run packets (pcap, ClassBench trace or synthetic) through the datapath: the simulated
     /// NIC first by default (--nic sim), software for every miss; --nic none is software only.
     Run(Box<run::RunArgs>),
@@ -62,6 +67,8 @@ fn main() -> Result<()> {
         Cmd::Switch(a) => switch::run(a),
         #[cfg(target_os = "linux")]
         Cmd::Ctl(a) => switch::ctl(a),
+        Cmd::ParseFlows(a) => parse_flows::run_file(a),
+        Cmd::ParseFlow(a) => parse_flows::run_one(a),
         Cmd::GenRules { count, seed } => {
             print!("{}", fastpath::io::gen::acl_rules(count, seed));
             Ok(())

@@ -4,7 +4,8 @@ use anyhow::Result;
 use clap::Args;
 use fastpath::io::text::shorten_words;
 use fastpath::ofproto::format::trace_report;
-use fastpath::ofproto::{parse_flow, OfProto, Prefixes};
+use fastpath::ofproto::parse::parse_trace_flow;
+use fastpath::ofproto::{OfProto, Prefixes};
 use std::path::PathBuf;
 
 /// Arguments of `fastpath trace`.
@@ -28,7 +29,9 @@ pub struct TraceArgs {
     /// Exact-match megaflows (as `ovs-appctl upcall/disable-megaflows`).
     #[arg(long)]
     no_megaflows: bool,
-    /// The flow, in match syntax (unlisted fields are 0).
+    /// The flow, in match syntax, as `ofproto/trace` takes it: exact values,
+    /// each field after its protocol (`tcp,tp_dst=80`); unlisted fields are 0,
+    /// a missing in_port is ANY.
     flow: String,
 }
 
@@ -40,7 +43,7 @@ pub fn run(a: TraceArgs) -> Result<()> {
 fn run_checked(a: TraceArgs) -> Result<()> {
     let prefixes: Prefixes = a.prefixes.parse()?;
     // The flow first: a typo in it is found without reading the rules.
-    let flow = parse_flow(&a.flow)
+    let flow = parse_trace_flow(&a.flow)
         .map_err(|e| anyhow::anyhow!("FLOW {}", shorten_words(&e.to_string())))?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;

@@ -1,0 +1,170 @@
+//! The Open vSwitch sandbox the differential tests compare against.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A private Open vSwitch (ovsdb-server + ovs-vswitchd) on a dummy datapath
+/// in a temporary directory, with bridge br0 and ports p1..pN (OpenFlow
+/// ports 1..N). Dropping it stops exactly those daemons.
+pub struct Ovs {
+    /// Its run/log/db directory.
+    pub dir: PathBuf,
+}
+
+impl Ovs {
+    /// Runs an OVS tool against this instance; stdout, or stderr as the error.
+    pub fn cmd(&self, prog: &str, args: &[&str]) -> Result<String, String> {
+        let o = Command::new(prog)
+            .args(args)
+            .env("OVS_RUNDIR", &self.dir)
+            .env("OVS_LOGDIR", &self.dir)
+            .env("OVS_DBDIR", &self.dir)
+            .env("OVS_SYSCONFDIR", &self.dir)
+            .output()
+            .map_err(|e| format!("{prog}: {e}"))?;
+        if !o.status.success() {
+            return Err(format!(
+                "{prog} {args:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+        }
+        Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    fn ctl(&self, name: &str) -> Option<String> {
+        let pid = std::fs::read_to_string(self.dir.join(format!("{name}.pid"))).ok()?;
+        Some(
+            self.dir
+                .join(format!("{name}.{}.ctl", pid.trim()))
+                .display()
+                .to_string(),
+        )
+    }
+
+    /// Whether the OVS daemons are installed. When they are not, a test is
+    /// skipped with a message, unless FASTPATH_REQUIRE_OVS is set (CI).
+    pub fn available() -> bool {
+        if Command::new("ovs-vswitchd")
+            .arg("--version")
+            .output()
+            .is_ok()
+            && Command::new("ovs-ofctl").arg("--version").output().is_ok()
+        {
+            return true;
+        }
+        assert!(
+            std::env::var_os("FASTPATH_REQUIRE_OVS").is_none(),
+            "FASTPATH_REQUIRE_OVS is set but Open vSwitch (Debian openvswitch-switch) is not installed"
+        );
+        eprintln!("skipping: Open vSwitch is not installed (apt-get install openvswitch-switch)");
+        false
+    }
+
+    /// Starts an instance with `ports` ports, or `None` (after the message
+    /// of [`Ovs::available`]) when OVS is not installed.
+    pub fn start_or_skip(ports: u32) -> Option<Ovs> {
+        if !Self::available() {
+            return None;
+        }
+        match Ovs::start(ports) {
+            Ok(o) => Some(o),
+            Err(e) => panic!("cannot start Open vSwitch on a dummy datapath: {e}"),
+        }
+    }
+
+    fn start(ports: u32) -> Result<Ovs, String> {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("fastpath-ovs-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let ovs = Ovs { dir };
+        let d = ovs.dir.display().to_string();
+        let schema = [
+            "/usr/share/openvswitch/vswitch.ovsschema",
+            "/usr/local/share/openvswitch/vswitch.ovsschema",
+        ]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .ok_or("vswitch.ovsschema not found")?;
+        ovs.cmd("ovsdb-tool", &["create", &format!("{d}/conf.db"), schema])?;
+        ovs.cmd(
+            "ovsdb-server",
+            &[
+                "--detach",
+                "--no-chdir",
+                &format!("--pidfile={d}/ovsdb-server.pid"),
+                &format!("--remote=punix:{d}/db.sock"),
+                &format!("--log-file={d}/ovsdb.log"),
+                &format!("{d}/conf.db"),
+            ],
+        )?;
+        let db = format!("--db=unix:{d}/db.sock");
+        ovs.cmd("ovs-vsctl", &[&db, "--no-wait", "init"])?;
+        ovs.cmd(
+            "ovs-vswitchd",
+            &[
+                "--enable-dummy=override",
+                "--disable-system",
+                "--detach",
+                "--no-chdir",
+                &format!("--pidfile={d}/ovs-vswitchd.pid"),
+                &format!("--log-file={d}/vswitchd.log"),
+                &format!("unix:{d}/db.sock"),
+            ],
+        )?;
+        let mut args: Vec<String> = vec![
+            db,
+            "add-br".into(),
+            "br0".into(),
+            "--".into(),
+            "set".into(),
+            "bridge".into(),
+            "br0".into(),
+            "datapath-type=dummy".into(),
+        ];
+        for p in 1..=ports {
+            for a in ["--", "add-port", "br0"] {
+                args.push(a.into());
+            }
+            args.push(format!("p{p}"));
+            for a in ["--", "set", "interface"] {
+                args.push(a.into());
+            }
+            args.push(format!("p{p}"));
+            args.push("type=dummy".into());
+            args.push(format!("ofport_request={p}"));
+        }
+        let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
+        ovs.cmd("ovs-vsctl", &refs)?;
+        Ok(ovs)
+    }
+}
+
+impl Drop for Ovs {
+    fn drop(&mut self) {
+        // Stop exactly the daemons this test started, through their control sockets.
+        for name in ["ovs-vswitchd", "ovsdb-server"] {
+            if let Some(ctl) = self.ctl(name) {
+                let _ = self.cmd("ovs-appctl", &["-t", &ctl, "exit"]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The (source, text) lines of a corpus file in tests/ovs-corpus/.
+pub fn corpus(name: &str) -> Vec<(String, String)> {
+    let path = format!("{}/tests/ovs-corpus/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    text.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| {
+            let (s, t) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("{path}: no tab in `{l}`"));
+            (s.to_string(), t.to_string())
+        })
+        .collect()
+}
