@@ -39,6 +39,16 @@ pub enum SetField {
     TpSrc,
     /// TCP/UDP/SCTP destination port, ICMP code.
     TpDst,
+    /// ARP sender protocol address.
+    ArpSip,
+    /// ARP target protocol address.
+    ArpTip,
+    /// ARP opcode.
+    ArpOp,
+    /// ARP sender hardware address.
+    ArpSha,
+    /// ARP target hardware address.
+    ArpTha,
 }
 
 /// The header a set action targets (`set(eth(…))`, `set(ipv4(…))`, …).
@@ -46,6 +56,8 @@ pub enum SetField {
 pub enum Header {
     /// Ethernet.
     Eth,
+    /// Ethernet/IPv4 ARP.
+    Arp,
     /// IPv4.
     Ipv4,
     /// IPv6.
@@ -128,6 +140,7 @@ impl fmt::Display for OdpAction {
             OdpAction::Set(s) => {
                 let h = match s.header {
                     Header::Eth => "eth",
+                    Header::Arp => "arp",
                     Header::Ipv4 => "ipv4",
                     Header::Ipv6 => "ipv6",
                     Header::Tcp => "tcp",
@@ -169,16 +182,27 @@ impl fmt::Display for OdpAction {
                         SetField::TpDst if icmp => ("code", 0xff),
                         SetField::TpSrc => ("src", 0xffff),
                         SetField::TpDst => ("dst", 0xffff),
+                        SetField::ArpSip => ("sip", 0xffff_ffff),
+                        SetField::ArpTip => ("tip", 0xffff_ffff),
+                        SetField::ArpOp => ("op", 0xff),
+                        SetField::ArpSha => ("sha", 0xffff_ffff_ffff),
+                        SetField::ArpTha => ("tha", 0xffff_ffff_ffff),
                     };
                     let exact = m & full == full;
                     match fld {
-                        SetField::EthSrc | SetField::EthDst => {
+                        SetField::EthSrc
+                        | SetField::EthDst
+                        | SetField::ArpSha
+                        | SetField::ArpTha => {
                             write!(f, "{name}={}", mac(v))?;
                             if !exact {
                                 write!(f, "/{}", mac(m))?;
                             }
                         }
-                        SetField::Ipv4Src | SetField::Ipv4Dst => {
+                        SetField::Ipv4Src
+                        | SetField::Ipv4Dst
+                        | SetField::ArpSip
+                        | SetField::ArpTip => {
                             write!(f, "{name}={}", std::net::Ipv4Addr::from(v as u32))?;
                             if !exact {
                                 write!(f, "/{}", std::net::Ipv4Addr::from(m as u32))?;
@@ -302,6 +326,31 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                 let at = if f == EthDst { 0 } else { 6 };
                 let n = merge(rd(frame, at, 6), v, m);
                 wr(frame, at, 6, n);
+            }
+            true
+        }
+        Header::Arp => {
+            // The extractor sets l3 only for a whole Ethernet/IPv4 ARP header.
+            let Some(l3) = o.l3.map(|x| x as usize) else {
+                return false;
+            };
+            if frame.len() < l3 + 28 || !matches!(key.get(abi::Field::DlType), 0x0806 | 0x8035) {
+                return false;
+            }
+            for &(f, v, m) in &s.fields {
+                // The key holds the opcode's low byte (OVS refuses larger
+                // values): a full 8-bit write is the whole 16-bit field.
+                let m = if f == ArpOp && m == 0xff { 0xffff } else { m };
+                let (at, n) = match f {
+                    ArpOp => (6, 2),
+                    ArpSha => (8, 6),
+                    ArpSip => (14, 4),
+                    ArpTha => (18, 6),
+                    ArpTip => (24, 4),
+                    _ => return false,
+                };
+                let new = merge(rd(frame, l3 + at, n), v, m);
+                wr(frame, l3 + at, n, new);
             }
             true
         }

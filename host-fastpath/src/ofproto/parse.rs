@@ -297,6 +297,7 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
     check_prereqs(&rule.m).map_err(|m| ctx.err(1, m))?;
     rule.match_text = match_parts.join(",");
     rule.actions = parse_actions(acts_text, acts_col, ctx)?;
+    check_action_prereqs(&rule.m, acts_text, &rule.actions).map_err(|m| ctx.err(acts_col, m))?;
     if let Some(bad) = rule
         .actions
         .iter()
@@ -630,6 +631,55 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
             Prereq::None => "",
         }
     ))
+}
+
+/// Open vSwitch refuses a `set_field`, `load` or `move` whose fields the
+/// match does not guarantee (OFPBAC_MATCH_INCONSISTENT): `arp_spa` needs
+/// `arp`, `vlan_vid`/`vlan_pcp` a tag (matched, or pushed by an earlier
+/// action). The legacy `mod_*` actions are not checked (they do nothing
+/// on packets without the header), so `text` tells them apart.
+fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), String> {
+    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
+    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
+    let present = VLAN_PRESENT as u64;
+    let mut tagged =
+        m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0;
+    for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
+        let explicit = ["set_field", "load", "move"]
+            .iter()
+            .any(|n| t.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)));
+        let used: &[&Mf] = match a {
+            Action::SetField { mf, .. } if explicit => &[*mf],
+            Action::Load { dst, .. } => &[dst.mf],
+            Action::Move { src, dst } => &[src.mf, dst.mf],
+            Action::PushVlan(_) | Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
+                tagged = true;
+                &[]
+            }
+            Action::StripVlan => {
+                tagged = false;
+                &[]
+            }
+            _ => &[],
+        };
+        for mf in used {
+            let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
+                tagged
+            } else {
+                mf.prereq == Prereq::None
+                    || (dl_exact
+                        && (!mf.prereq.needs_proto() || proto_exact)
+                        && prereq_ok(mf.prereq, &m.value, None))
+            };
+            if !ok {
+                return Err(format!(
+                    "`{t}`: field `{}` is not guaranteed by the match (OVS: OFPBAC_MATCH_INCONSISTENT)",
+                    mf.name
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Splits at commas outside parentheses.

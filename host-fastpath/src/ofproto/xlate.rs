@@ -8,7 +8,7 @@
 //! it; header changes are committed as masked set actions before each output.
 
 use super::classifier::LookupStats;
-use super::fields::{named, prereq_ok};
+use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
 use super::parse::Action;
 use super::{OfProto, RuleIds};
@@ -49,6 +49,11 @@ struct Ctx<'a> {
     /// every packet of the megaflow, so actions compare equal across it).
     written: Flow,
     odp: Vec<OdpAction>,
+    /// TPIDs of `flow`'s tags (outer, inner) and of `base`'s: the key has
+    /// none, so a packet's own tags read as 802.1ad outside 802.1Q when
+    /// double-tagged, else 802.1Q; only pushed tags choose theirs.
+    tpid: [u16; 2],
+    base_tpid: [u16; 2],
     depth: u32,
     resubmits: u32,
     table: u8,
@@ -77,6 +82,8 @@ impl OfProto {
             wc,
             written: Flow::ZERO,
             odp: Vec::new(),
+            tpid: packet_tpids(&flow),
+            base_tpid: packet_tpids(&flow),
             depth: 0,
             resubmits: 0,
             table: 0,
@@ -106,6 +113,15 @@ impl OfProto {
             rules: cx.rules,
             final_flow: cx.flow,
         }
+    }
+}
+
+/// TPIDs a packet's tags are taken to have (see [`Ctx::tpid`]).
+fn packet_tpids(f: &Flow) -> [u16; 2] {
+    if f.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
+        [eth_type::VLAN_8021AD, eth_type::VLAN]
+    } else {
+        [eth_type::VLAN, eth_type::VLAN]
     }
 }
 
@@ -273,7 +289,7 @@ impl Ctx<'_> {
                     if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
                         mf.unwildcard(&mut self.wc, *mask);
                         mf.unwildcard(&mut self.written, *mask);
-                        mf.set_masked(&mut self.flow, *value, *mask);
+                        self.vlan_write(mf, |f| mf.set_masked(f, *value, *mask));
                         self.note(indent, || {
                             format!("set_field:{}->{}", show_value(mf, *value, *mask), mf.name)
                         });
@@ -287,7 +303,7 @@ impl Ctx<'_> {
                     if prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc)) {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
-                        dst.set(&mut self.flow, *value);
+                        self.vlan_write(dst.mf, |f| dst.set(f, *value));
                         self.note(indent, || {
                             format!(
                                 "load:{value:#x}->{}[{}..{}]",
@@ -306,7 +322,7 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         let v = src.get(&self.flow);
-                        dst.set(&mut self.flow, v);
+                        self.vlan_write(dst.mf, |f| dst.set(f, v));
                         self.note(indent, || {
                             format!(
                                 "move:{}[{}..{}]->{}[{}..{}] ({v:#x})",
@@ -335,6 +351,7 @@ impl Ctx<'_> {
                     }
                 }
                 Action::SetVlanVid(vid) => {
+                    self.tag_if_none();
                     let m = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
@@ -345,6 +362,7 @@ impl Ctx<'_> {
                     self.note(indent, || format!("mod_vlan_vid:{vid}"));
                 }
                 Action::SetVlanPcp(pcp) => {
+                    self.tag_if_none();
                     let m = self.wc.get(Field::VlanTci) | 0xe000 | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
@@ -360,6 +378,7 @@ impl Ctx<'_> {
                     let outer = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci2, outer);
                     self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
+                    self.tpid = [*tpid, self.tpid[0]];
                     self.note(indent, || format!("push_vlan:{tpid:#06x}"));
                 }
                 Action::StripVlan => {
@@ -369,6 +388,7 @@ impl Ctx<'_> {
                         let inner = self.flow.get(Field::VlanTci2);
                         self.flow.set(Field::VlanTci, inner);
                         self.flow.set(Field::VlanTci2, 0);
+                        self.tpid = [self.tpid[1], eth_type::VLAN];
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
@@ -422,6 +442,29 @@ impl Ctx<'_> {
         }
     }
 
+    /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
+    /// the tag present, as Open vSwitch's `flow_set_vlan_vid`/`_pcp` do.
+    #[inline]
+    fn vlan_write(&mut self, mf: &Mf, w: impl FnOnce(&mut Flow)) {
+        let vlan = mf.name == "vlan_vid" || mf.name == "vlan_pcp";
+        if vlan {
+            self.tag_if_none();
+        }
+        w(&mut self.flow);
+        if vlan {
+            let tci = self.flow.get(Field::VlanTci);
+            self.flow.set(Field::VlanTci, tci | VLAN_PRESENT as u64);
+        }
+    }
+
+    /// A tag that `mod_vlan_vid`/`mod_vlan_pcp` or a set of `vlan_vid`/
+    /// `vlan_pcp` creates on an untagged packet is 802.1Q.
+    fn tag_if_none(&mut self) {
+        if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT == 0 {
+            self.tpid[0] = eth_type::VLAN;
+        }
+    }
+
     fn output(&mut self, port: u32, indent: u32) {
         if port as u64 == self.flow.get(Field::InPort) {
             self.note(indent, || {
@@ -462,16 +505,18 @@ impl Ctx<'_> {
         // VLAN: pop base tags from the outside until the rest is a suffix of the
         // wanted stack, then push the missing ones, innermost first.
         // Tag stacks, outer first, as (array, depth): no allocation per output.
-        let stack = |x: &Flow| -> ([u16; 2], usize) {
+        // A tag is (TCI, TPID): re-pushing the same TCI with another TPID is a change.
+        let stack = |x: &Flow, tp: [u16; 2]| -> ([(u16, u16); 2], usize) {
             let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
+            let (a, b) = ((t1, tp[0]), (t2, tp[1]));
             match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
-                (true, true) => ([t1, t2], 2),
-                (true, false) => ([t1, 0], 1),
-                (false, true) => ([t2, 0], 1),
-                (false, false) => ([0, 0], 0),
+                (true, true) => ([a, b], 2),
+                (true, false) => ([a, (0, 0)], 1),
+                (false, true) => ([b, (0, 0)], 1),
+                (false, false) => ([(0, 0); 2], 0),
             }
         };
-        let ((wa, wn), (ha, hn)) = (stack(f), stack(b));
+        let ((wa, wn), (ha, hn)) = (stack(f, self.tpid), stack(b, self.base_tpid));
         let (want, mut have) = (&wa[..wn], &ha[..hn]);
         let mut popped = 0;
         if want != have {
@@ -481,17 +526,29 @@ impl Ctx<'_> {
                 popped += 1;
             }
             let extra = want.len() - have.len();
-            for t in want[..extra].iter().rev() {
+            for &(tci, tpid) in want[..extra].iter().rev() {
                 out.push(OdpAction::PushVlan {
-                    tpid: eth_type::VLAN,
-                    tci: t & !VLAN_PRESENT,
+                    tpid,
+                    tci: tci & !VLAN_PRESENT,
                 });
             }
         }
         let dl = f.get(Field::DlType) as u16;
         let proto = f.get(Field::NwProto) as u8;
         let later = f.get(Field::NwFrag) as u8 & FRAG_LATER != 0;
-        if dl == eth_type::IP {
+        if dl == eth_type::ARP {
+            sets(
+                Header::Arp,
+                &[
+                    (SetField::ArpSip, Field::NwSrc, 0xffff_ffff),
+                    (SetField::ArpTip, Field::NwDst, 0xffff_ffff),
+                    (SetField::ArpOp, Field::NwProto, 0xff),
+                    (SetField::ArpSha, Field::ArpSha, 0xffff_ffff_ffff),
+                    (SetField::ArpTha, Field::ArpTha, 0xffff_ffff_ffff),
+                ],
+                &mut out,
+            );
+        } else if dl == eth_type::IP {
             sets(
                 Header::Ipv4,
                 &[
@@ -557,5 +614,6 @@ impl Ctx<'_> {
             self.wc.set(*f, u64::MAX);
         }
         self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
+        self.base_tpid = self.tpid;
     }
 }
