@@ -99,6 +99,8 @@ pub enum OdpAction {
     },
     /// Remove the outer tag.
     PopVlan,
+    /// Cut the copy sent by the next output to this many bytes (`trunc(N)`).
+    Trunc(u32),
 }
 
 /// Formats an action list as `ovs-dpctl` does (`drop` when empty).
@@ -125,6 +127,7 @@ impl fmt::Display for OdpAction {
         match self {
             OdpAction::Output(p) => write!(f, "{p}"),
             OdpAction::PopVlan => write!(f, "pop_vlan"),
+            OdpAction::Trunc(n) => write!(f, "trunc({n})"),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
                     write!(
@@ -262,9 +265,14 @@ pub fn execute(
 ) {
     let mut off: Option<HeaderOffsets> = None;
     let mut key = *key;
+    let mut trunc: Option<usize> = None;
     for a in acts {
         match a {
-            OdpAction::Output(p) => out(*p, frame),
+            OdpAction::Output(p) => {
+                let n = trunc.take().map_or(frame.len(), |t| t.min(frame.len()));
+                out(*p, &frame[..n])
+            }
+            OdpAction::Trunc(n) => trunc = Some(*n as usize),
             OdpAction::PushVlan { tpid, tci } => {
                 let at = 12.min(frame.len());
                 let t = (tci & !abi::key::VLAN_PRESENT).to_be_bytes();

@@ -278,7 +278,10 @@ impl Ctx<'_> {
             }
             match a {
                 Action::Drop => self.note(indent, || "drop".into()),
-                Action::Output(p) => self.output(*p, indent),
+                Action::Output(p) => self.output(*p, None, indent),
+                Action::OutputTrunc { port, max_len } => {
+                    self.output(*port, Some(*max_len), indent)
+                }
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
                     self.commit();
@@ -465,16 +468,28 @@ impl Ctx<'_> {
         }
     }
 
-    fn output(&mut self, port: u32, indent: u32) {
+    fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
         if port as u64 == self.flow.get(Field::InPort) {
             self.note(indent, || {
                 format!("output:{port}: skipping output to input port")
             });
             return;
         }
+        // OpenFlow port numbers start at 1: Open vSwitch has no port 0 and
+        // drops output to it ("Nonexistent output port").
+        if port == 0 {
+            self.note(indent, || "output:0: nonexistent output port".into());
+            return;
+        }
         self.commit();
+        if let Some(n) = max_len {
+            self.odp.push(OdpAction::Trunc(n));
+        }
         self.odp.push(OdpAction::Output(port));
-        self.note(indent, || format!("output:{port}"));
+        self.note(indent, || match max_len {
+            Some(n) => format!("output(port={port},max_len={n})"),
+            None => format!("output:{port}"),
+        });
     }
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
