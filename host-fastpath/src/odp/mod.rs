@@ -562,4 +562,24 @@ mod tests {
             "push_vlan(vid=10,pcp=0)"
         );
     }
+
+    #[test]
+    fn trunc_cuts_only_the_next_output() {
+        let mut frame = vec![0u8; 100];
+        let key = FlowKey::ZERO;
+        let mut st = ExecStats::default();
+        let mut got = Vec::new();
+        let acts = [
+            OdpAction::Trunc(64),
+            OdpAction::Output(2),
+            OdpAction::Output(3),
+            OdpAction::Trunc(1000),
+            OdpAction::Output(4),
+        ];
+        execute(&acts, &mut frame, &key, 1, &mut st, &mut |p, f| {
+            got.push((p, f.len()))
+        });
+        assert_eq!(got, vec![(2, 64), (3, 100), (4, 100)]);
+        assert_eq!(format_actions(&acts[..2]), "trunc(64),2");
+    }
 }

@@ -113,7 +113,9 @@ pub fn parse_port(s: &str) -> Result<u32, String> {
         }
     };
     if (ofpp::MAX..ofpp::IN_PORT).contains(&n) {
-        return Err(format!("`{s}`: reserved port number {n:#x} (OVS: OFPBAC_BAD_OUT_PORT)"));
+        return Err(format!(
+            "`{s}`: reserved port number {n:#x} (OVS: OFPBAC_BAD_OUT_PORT)"
+        ));
     }
     Ok(n)
 }
@@ -840,7 +842,11 @@ fn parse_action(a: &str) -> Result<Action, String> {
     };
     // Action names and reserved ports are case-insensitive in ovs-ofctl.
     let lower = name.to_ascii_lowercase();
-    if arg.is_none() && ofpp::NAMES.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+    if arg.is_none()
+        && ofpp::NAMES
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
         return out_port_action(parse_out_port(name)?);
     }
     match lower.as_str() {
@@ -929,7 +935,11 @@ fn parse_action(a: &str) -> Result<Action, String> {
                 "" => None,
                 p => match parse_port(p)? {
                     ofpp::IN_PORT => None,
-                    ofpp::NONE => return Err(format!("`{a}`: resubmit to port ANY is not supported by fastpath")),
+                    ofpp::NONE => {
+                        return Err(format!(
+                            "`{a}`: resubmit to port ANY is not supported by fastpath"
+                        ))
+                    }
                     n => Some(n),
                 },
             };
@@ -973,14 +983,22 @@ fn parse_output_trunc(v: &str) -> Result<Action, String> {
         match kv.split_once('=') {
             Some(("port", p)) => port = Some(parse_out_port(p)?),
             Some(("max_len", n)) => max_len = Some(parse_uint(n, u16::MAX as u128)? as u32),
-            _ => return Err(format!("output(...): expected `port=P` or `max_len=N`, found `{kv}`")),
+            _ => {
+                return Err(format!(
+                    "output(...): expected `port=P` or `max_len=N`, found `{kv}`"
+                ))
+            }
         }
     }
     let (Some(port), Some(max_len)) = (port, max_len) else {
-        return Err(format!("expected `output(port=P,max_len=N)`, found `output({v})`"));
+        return Err(format!(
+            "expected `output(port=P,max_len=N)`, found `output({v})`"
+        ));
     };
     if max_len < 14 {
-        return Err(format!("max_len {max_len} is less than the minimum value 14"));
+        return Err(format!(
+            "max_len {max_len} is less than the minimum value 14"
+        ));
     }
     if port == ofpp::IN_PORT {
         return Err("output(port=IN_PORT,max_len=N) is not supported by fastpath".into());
@@ -1037,24 +1055,48 @@ mod tests {
     fn output_ports_as_ovs_ofctl_reads_them() {
         let acts = |a: &str| parse_rule(&format!("ip,actions={a}")).map(|r| r.actions);
         assert_eq!(acts("LOCAL").unwrap(), vec![Action::Output(ofpp::LOCAL)]);
-        assert_eq!(acts("output:local").unwrap(), vec![Action::Output(ofpp::LOCAL)]);
-        assert_eq!(acts("output:4294967294").unwrap(), vec![Action::Output(ofpp::LOCAL)]);
-        assert_eq!(acts("IN_PORT,In_Port").unwrap(), vec![Action::InPort, Action::InPort]);
+        assert_eq!(
+            acts("output:local").unwrap(),
+            vec![Action::Output(ofpp::LOCAL)]
+        );
+        assert_eq!(
+            acts("output:4294967294").unwrap(),
+            vec![Action::Output(ofpp::LOCAL)]
+        );
+        assert_eq!(
+            acts("IN_PORT,In_Port").unwrap(),
+            vec![Action::InPort, Action::InPort]
+        );
         assert_eq!(acts("output:4294967288").unwrap(), vec![Action::InPort]);
-        assert_eq!(acts("Output:2,0").unwrap(), vec![Action::Output(2), Action::Output(0)]);
+        assert_eq!(
+            acts("Output:2,0").unwrap(),
+            vec![Action::Output(2), Action::Output(0)]
+        );
         assert_eq!(acts("output:65279").unwrap(), vec![Action::Output(65279)]);
         assert_eq!(
             acts("output(port=2,max_len=64),output(max_len=14,port=LOCAL)").unwrap(),
             vec![
-                Action::OutputTrunc { port: 2, max_len: 64 },
-                Action::OutputTrunc { port: ofpp::LOCAL, max_len: 14 }
+                Action::OutputTrunc {
+                    port: 2,
+                    max_len: 64
+                },
+                Action::OutputTrunc {
+                    port: ofpp::LOCAL,
+                    max_len: 14
+                }
             ]
         );
         assert_eq!(
             acts("resubmit(IN_PORT,1),resubmit(LOCAL)").unwrap(),
             vec![
-                Action::Resubmit { port: None, table: Some(1) },
-                Action::Resubmit { port: Some(ofpp::LOCAL), table: None }
+                Action::Resubmit {
+                    port: None,
+                    table: Some(1)
+                },
+                Action::Resubmit {
+                    port: Some(ofpp::LOCAL),
+                    table: None
+                }
             ]
         );
         // Refused as ovs-ofctl refuses them.

@@ -11,9 +11,9 @@ use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
 use super::parse::Action;
-use super::{OfProto, RuleIds};
+use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
-use abi::key::{FRAG_LATER, VLAN_PRESENT};
+use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
 use abi::{Field, FlowKey};
 
 /// Resubmit nesting limit (OVS `MAX_DEPTH`).
@@ -68,12 +68,46 @@ struct Ctx<'a> {
 impl OfProto {
     /// Translates `flow` (a datapath key; metadata and registers start at 0).
     pub fn translate(&self, key: &FlowKey, tracing: bool) -> Translation {
-        let flow = Flow::from_key(key);
+        self.translate_flow(&Flow::from_key(key), tracing)
+    }
+
+    /// Translates a flow whose metadata and registers may be set (a trace
+    /// flow; packets from the datapath start with them at 0).
+    pub fn translate_flow(&self, flow: &Flow, tracing: bool) -> Translation {
+        let packet = *flow;
+        let mut flow = *flow;
         let mut wc = Flow::ZERO;
         wc.set(Field::InPort, u64::MAX);
         wc.set(Field::DlType, u64::MAX);
+        let frag = is_ip_any(&flow) && flow.get(Field::NwFrag) as u8 & FRAG_ANY != 0;
         if is_ip_any(&flow) {
             wc.set(Field::NwFrag, u64::MAX);
+        }
+        if frag {
+            match self.frags {
+                // As OVS: translation sees no L4 fields; the megaflow keeps
+                // the packet's own (exact on nw_frag, so only fragments).
+                FragMode::Normal => {
+                    flow.set(Field::TpSrc, 0);
+                    flow.set(Field::TpDst, 0);
+                }
+                FragMode::NxMatch => {}
+                FragMode::Drop => {
+                    return Translation {
+                        actions: Vec::new(),
+                        mask: finish_wc(&packet, &wc),
+                        error: None,
+                        trace: if tracing {
+                            vec!["fragment dropped (set-frags drop)".into()]
+                        } else {
+                            Vec::new()
+                        },
+                        subtables_visited: 0,
+                        rules: RuleIds::new(),
+                        final_flow: flow,
+                    };
+                }
+            }
         }
         let mut cx = Ctx {
             of: self,
@@ -98,11 +132,11 @@ impl OfProto {
         if cx.error.is_some() {
             cx.odp.clear();
         }
-        let mask = finish_wc(&flow, &cx.wc);
+        let mask = finish_wc(&packet, &cx.wc);
         let mask = if self.megaflows {
             mask
         } else {
-            exact_mask(&flow)
+            exact_mask(&packet)
         };
         Translation {
             actions: cx.odp,
@@ -279,9 +313,7 @@ impl Ctx<'_> {
             match a {
                 Action::Drop => self.note(indent, || "drop".into()),
                 Action::Output(p) => self.output(*p, None, indent),
-                Action::OutputTrunc { port, max_len } => {
-                    self.output(*port, Some(*max_len), indent)
-                }
+                Action::OutputTrunc { port, max_len } => self.output(*port, Some(*max_len), indent),
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
                     self.commit();
@@ -630,5 +662,60 @@ impl Ctx<'_> {
         }
         self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
         self.base_tpid = self.tpid;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ofproto::{parse_flow, parse_rules, Prefixes};
+
+    fn of(rules: &str) -> OfProto {
+        OfProto::with_rules(parse_rules(rules, "t").unwrap(), Prefixes::default())
+    }
+
+    fn acts(t: &Translation) -> String {
+        crate::odp::format_actions(&t.actions)
+    }
+
+    #[test]
+    fn fragments_read_ports_as_zero_in_normal_mode() {
+        let mut o =
+            of("priority=10,tcp,tp_dst=80,actions=output:2\npriority=5,ip,actions=output:3\n");
+        let first = parse_flow("in_port=1,tcp,nw_frag=first,tp_dst=80").unwrap();
+        let whole = parse_flow("in_port=1,tcp,tp_dst=80").unwrap();
+        let t = o.translate_flow(&first, false);
+        assert_eq!(acts(&t), "3");
+        // nw_frag exact, the packet's own port stays in the key.
+        assert_eq!(t.mask.get(Field::NwFrag), 3);
+        assert_eq!(acts(&o.translate_flow(&whole, false)), "2");
+        o.frags = FragMode::NxMatch;
+        assert_eq!(acts(&o.translate_flow(&first, false)), "2");
+        o.frags = FragMode::Drop;
+        let t = o.translate_flow(&first, false);
+        assert_eq!(acts(&t), "drop");
+        assert_eq!(t.mask.get(Field::NwFrag), 3);
+        assert_eq!(acts(&o.translate_flow(&whole, false)), "2");
+    }
+
+    #[test]
+    fn trace_flow_registers_and_metadata_are_read() {
+        let o = of("priority=10,reg3=5,actions=output:2\npriority=9,metadata=0x7,actions=output:4\npriority=0,actions=output:3\n");
+        let t = |s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        assert_eq!(t("in_port=1,reg3=5,ip"), "2");
+        assert_eq!(t("in_port=1,metadata=7,ip"), "4");
+        assert_eq!(t("in_port=1,ip"), "3");
+        // A datapath key has none: registers start at 0.
+        assert_eq!(
+            acts(&o.translate(&parse_flow("in_port=1,reg3=5,ip").unwrap().key(), false)),
+            "3"
+        );
+    }
+
+    #[test]
+    fn output_to_port_zero_is_dropped_and_trunc_precedes_its_output() {
+        let o = of("actions=output:0,output(port=2,max_len=64),output:3,LOCAL\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "trunc(64),2,3,65534");
     }
 }

@@ -5,7 +5,7 @@ use clap::Args;
 use fastpath::odp::format_actions;
 use fastpath::ofproto::format::format_match;
 use fastpath::ofproto::xlate::exact_mask;
-use fastpath::ofproto::{parse_flow, OfProto, Prefixes};
+use fastpath::ofproto::{parse_flow, FragMode, OfProto, Prefixes};
 use std::path::PathBuf;
 
 /// Arguments of `fastpath trace`.
@@ -29,7 +29,12 @@ pub struct TraceArgs {
     /// Exact-match megaflows (as `ovs-appctl upcall/disable-megaflows`).
     #[arg(long)]
     no_megaflows: bool,
-    /// The flow, in match syntax (unlisted fields are 0).
+    /// IP fragment handling, as `ovs-ofctl set-frags`: normal (L4 ports of
+    /// fragments read as 0), nx-match or drop.
+    #[arg(long, default_value = "normal", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<FragMode>()))]
+    frags: FragMode,
+    /// The flow, in match syntax (unlisted fields are 0; registers and
+    /// metadata may be set, as in `ofproto/trace`).
     flow: String,
 }
 
@@ -38,9 +43,10 @@ pub fn run(a: TraceArgs) -> Result<()> {
     let prefixes: Prefixes = a.prefixes.parse()?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
+    of.frags = a.frags;
     let flow = parse_flow(&a.flow).context("cannot parse FLOW")?;
     let key = flow.key();
-    let t = of.translate(&key, true);
+    let t = of.translate_flow(&flow, true);
     println!("Flow: {}", format_match(&key, &exact_mask(&flow), false));
     println!();
     println!("bridge(\"br0\")");
