@@ -731,8 +731,10 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
     let dl_exact = m.mask.get(Field::DlType) == 0xffff;
     let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let present = VLAN_PRESENT as u64;
-    let mut tagged =
-        m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0;
+    // Tags the match guarantees (OVS's check sees at most the outer one).
+    let mut tags = u32::from(
+        m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0,
+    );
     for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
         let explicit = ["set_field", "load", "move"]
             .iter()
@@ -741,19 +743,28 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
             Action::SetField { mf, .. } if explicit => &[*mf],
             Action::Load { dst, .. } => &[dst.mf],
             Action::Move { src, dst } => &[src.mf, dst.mf],
-            Action::PushVlan(_) | Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
-                tagged = true;
+            Action::PushVlan(_) => {
+                if tags >= 2 {
+                    return Err(format!(
+                        "`{t}`: a third VLAN tag (at most 2; OVS: OFPBAC_BAD_TAG)"
+                    ));
+                }
+                tags += 1;
+                &[]
+            }
+            Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
+                tags = tags.max(1);
                 &[]
             }
             Action::StripVlan => {
-                tagged = false;
+                tags = tags.saturating_sub(1);
                 &[]
             }
             _ => &[],
         };
         for mf in used {
             let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
-                tagged
+                tags > 0
             } else {
                 mf.prereq == Prereq::None
                     || (dl_exact

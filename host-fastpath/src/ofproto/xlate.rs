@@ -132,6 +132,14 @@ impl OfProto {
         if cx.error.is_some() {
             cx.odp.clear();
         }
+        if frag && self.frags == FragMode::Normal {
+            // The zeroed ports are how translation saw them, not a change.
+            for f in [Field::TpSrc, Field::TpDst] {
+                if cx.written.get(f) == 0 {
+                    cx.flow.set(f, packet.get(f));
+                }
+            }
+        }
         let mask = finish_wc(&packet, &cx.wc);
         let mask = if self.megaflows {
             mask
@@ -408,8 +416,13 @@ impl Ctx<'_> {
                     self.note(indent, || format!("mod_vlan_pcp:{pcp}"));
                 }
                 Action::PushVlan(tpid) => {
-                    // The inner tag is pushed out of the key: its value matters.
-                    self.wc.set(Field::VlanTci2, u64::MAX);
+                    // As OVS's flow_push_vlan_uninit: every tag present is
+                    // read whole (the inner one may be pushed out of the key).
+                    for f in [Field::VlanTci, Field::VlanTci2] {
+                        if self.flow.get(f) as u16 & VLAN_PRESENT != 0 {
+                            self.wc.set(f, u64::MAX);
+                        }
+                    }
                     let outer = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci2, outer);
                     self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
@@ -417,9 +430,20 @@ impl Ctx<'_> {
                     self.note(indent, || format!("push_vlan:{tpid:#06x}"));
                 }
                 Action::StripVlan => {
-                    self.wc.set(Field::VlanTci, u64::MAX);
+                    // As OVS's flow_pop_vlan: the tag that moves up is read
+                    // whole, the popped one only when a commit rebuilds it.
+                    // Which tags exist is implicit in OVS's datapath key
+                    // (its encapsulation); here it is the "present" bits.
+                    let p = VLAN_PRESENT as u64;
+                    self.wc.set(Field::VlanTci, self.wc.get(Field::VlanTci) | p);
                     if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT != 0 {
+                        self.wc
+                            .set(Field::VlanTci2, self.wc.get(Field::VlanTci2) | p);
+                    }
+                    if self.flow.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
                         self.wc.set(Field::VlanTci2, u64::MAX);
+                    }
+                    if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT != 0 {
                         let inner = self.flow.get(Field::VlanTci2);
                         self.flow.set(Field::VlanTci, inner);
                         self.flow.set(Field::VlanTci2, 0);
@@ -513,10 +537,11 @@ impl Ctx<'_> {
             self.note(indent, || "output:0: nonexistent output port".into());
             return;
         }
-        self.commit();
+        // OVS emits trunc ahead of the header changes the output commits.
         if let Some(n) = max_len {
             self.odp.push(OdpAction::Trunc(n));
         }
+        self.commit();
         self.odp.push(OdpAction::Output(port));
         self.note(indent, || match max_len {
             Some(n) => format!("output(port={port},max_len={n})"),
@@ -549,37 +574,6 @@ impl Ctx<'_> {
             ],
             &mut out,
         );
-        // VLAN: pop base tags from the outside until the rest is a suffix of the
-        // wanted stack, then push the missing ones, innermost first.
-        // Tag stacks, outer first, as (array, depth): no allocation per output.
-        // A tag is (TCI, TPID): re-pushing the same TCI with another TPID is a change.
-        let stack = |x: &Flow, tp: [u16; 2]| -> ([(u16, u16); 2], usize) {
-            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
-            let (a, b) = ((t1, tp[0]), (t2, tp[1]));
-            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
-                (true, true) => ([a, b], 2),
-                (true, false) => ([a, (0, 0)], 1),
-                (false, true) => ([b, (0, 0)], 1),
-                (false, false) => ([(0, 0); 2], 0),
-            }
-        };
-        let ((wa, wn), (ha, hn)) = (stack(f, self.tpid), stack(b, self.base_tpid));
-        let (want, mut have) = (&wa[..wn], &ha[..hn]);
-        let mut popped = 0;
-        if want != have {
-            while !have.is_empty() && !want.ends_with(have) {
-                out.push(OdpAction::PopVlan);
-                have = &have[1..];
-                popped += 1;
-            }
-            let extra = want.len() - have.len();
-            for &(tci, tpid) in want[..extra].iter().rev() {
-                out.push(OdpAction::PushVlan {
-                    tpid,
-                    tci: tci & !VLAN_PRESENT,
-                });
-            }
-        }
         let dl = f.get(Field::DlType) as u16;
         let proto = f.get(Field::NwProto) as u8;
         let later = f.get(Field::NwFrag) as u8 & FRAG_LATER != 0;
@@ -652,6 +646,37 @@ impl Ctx<'_> {
                     ],
                     &mut out,
                 );
+            }
+        }
+        // VLAN last, after the L3/L4 sets, as OVS's commit_odp_actions: pop base tags from the outside until the rest is a suffix of the
+        // wanted stack, then push the missing ones, innermost first.
+        // Tag stacks, outer first, as (array, depth): no allocation per output.
+        // A tag is (TCI, TPID): re-pushing the same TCI with another TPID is a change.
+        let stack = |x: &Flow, tp: [u16; 2]| -> ([(u16, u16); 2], usize) {
+            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
+            let (a, b) = ((t1, tp[0]), (t2, tp[1]));
+            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
+                (true, true) => ([a, b], 2),
+                (true, false) => ([a, (0, 0)], 1),
+                (false, true) => ([b, (0, 0)], 1),
+                (false, false) => ([(0, 0); 2], 0),
+            }
+        };
+        let ((wa, wn), (ha, hn)) = (stack(f, self.tpid), stack(b, self.base_tpid));
+        let (want, mut have) = (&wa[..wn], &ha[..hn]);
+        let mut popped = 0;
+        if want != have {
+            while !have.is_empty() && !want.ends_with(have) {
+                out.push(OdpAction::PopVlan);
+                have = &have[1..];
+                popped += 1;
+            }
+            let extra = want.len() - have.len();
+            for &(tci, tpid) in want[..extra].iter().rev() {
+                out.push(OdpAction::PushVlan {
+                    tpid,
+                    tci: tci & !VLAN_PRESENT,
+                });
             }
         }
         self.odp.extend(out);
