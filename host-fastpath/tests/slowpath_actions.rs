@@ -63,7 +63,7 @@ fn ipv4_rewrites_keep_checksums() {
         &[3],
     );
     check(
-        "in_port=1,actions=load:0x5->NXM_OF_IP_SRC[0..7],output:2",
+        "in_port=1,ip,actions=load:0x5->NXM_OF_IP_SRC[0..7],output:2",
         tcp,
         &[2],
     );
@@ -75,7 +75,7 @@ fn ipv4_rewrites_keep_checksums() {
     );
     let icmp = "in_port=1,icmp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,icmp_type=8,icmp_code=0";
     check(
-        "in_port=1,actions=set_field:0->icmp_type,mod_nw_src:1.1.1.1,output:2",
+        "in_port=1,icmp,actions=set_field:0->icmp_type,mod_nw_src:1.1.1.1,output:2",
         icmp,
         &[2],
     );
@@ -85,19 +85,19 @@ fn ipv4_rewrites_keep_checksums() {
 fn ipv6_and_sctp_rewrites_keep_checksums() {
     let v6 = "in_port=1,tcp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,tp_src=1,tp_dst=2";
     check(
-        "in_port=1,actions=set_field:2001:db8::99->ipv6_dst,dec_ttl,output:2",
+        "in_port=1,ipv6,actions=set_field:2001:db8::99->ipv6_dst,dec_ttl,output:2",
         v6,
         &[2],
     );
     let u6 = "in_port=1,udp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,tp_src=1,tp_dst=2";
     check(
-        "in_port=1,actions=set_field:fe80::1->ipv6_src,mod_tp_src:7,output:2",
+        "in_port=1,ipv6,actions=set_field:fe80::1->ipv6_src,mod_tp_src:7,output:2",
         u6,
         &[2],
     );
     let i6 = "in_port=1,icmp6,ipv6_src=2001:db8::1,ipv6_dst=2001:db8::2,nw_ttl=64,icmp_type=128,icmp_code=0";
     check(
-        "in_port=1,actions=set_field:2001:db8::7->ipv6_src,output:2",
+        "in_port=1,ipv6,actions=set_field:2001:db8::7->ipv6_src,output:2",
         i6,
         &[2],
     );
@@ -138,4 +138,74 @@ fn each_output_carries_the_headers_of_its_moment() {
         let k = miniflow_extract(f, 1, &mut st);
         assert_eq!(k.get(Field::NwTtl), if *port == 2 { 64 } else { 63 });
     }
+}
+
+#[test]
+fn push_vlan_8021ad_goes_out_with_its_tpid() {
+    let untagged = "in_port=1,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,tp_src=1,tp_dst=2";
+    let (out, _) = run(
+        "in_port=1,actions=push_vlan:0x88a8,set_field:4196->vlan_vid,set_field:5->vlan_pcp,output:2",
+        untagged,
+    );
+    let (_, f) = out.last().expect("an output");
+    assert_eq!(
+        &f[12..16],
+        &[0x88, 0xa8, 0xa0, 0x64],
+        "802.1ad, pcp 5, vid 100"
+    );
+    // A customer tag inside a service tag: 0x88a8 outside 0x8100.
+    let (out, fin) = run(
+        "in_port=1,actions=push_vlan:0x8100,set_field:7->vlan_vid,push_vlan:0x88a8,set_field:9->vlan_vid,output:2",
+        untagged,
+    );
+    let (_, f) = out.last().expect("an output");
+    assert_eq!(
+        &f[12..20],
+        &[0x88, 0xa8, 0x00, 0x09, 0x81, 0x00, 0x00, 0x07]
+    );
+    assert_eq!(fin.get(Field::VlanTci), 0x1009);
+    assert_eq!(fin.get(Field::VlanTci2), 0x1007);
+    // Rewriting the TCI of a pushed service tag keeps its TPID.
+    let (out, _) = run(
+        "in_port=1,actions=push_vlan:0x88a8,output:3,mod_vlan_vid:12,output:2",
+        untagged,
+    );
+    for (_, f) in &out {
+        assert_eq!(&f[12..14], &[0x88, 0xa8]);
+    }
+}
+
+#[test]
+fn arp_rewrites_reach_the_frame() {
+    let arp = "in_port=1,dl_src=50:54:00:00:00:09,arp,arp_op=1,arp_spa=10.0.0.2,arp_tpa=10.0.0.1,arp_sha=50:54:00:00:00:09";
+    check(
+        "arp,actions=set_field:2->arp_op,set_field:10.9.9.9->arp_spa,set_field:10.0.0.2->arp_tpa,set_field:02:00:00:00:00:01->arp_sha,set_field:50:54:00:00:00:09->arp_tha,output:2",
+        arp,
+        &[2],
+    );
+    check(
+        "arp,actions=load:0xa0b->NXM_OF_ARP_TPA[0..15],move:NXM_OF_ETH_SRC[]->NXM_NX_ARP_THA[],output:2",
+        arp,
+        &[2],
+    );
+}
+
+#[test]
+fn vlan_fields_are_written_as_tags() {
+    let tagged = "in_port=1,dl_vlan=7,dl_vlan_pcp=1,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,tp_src=1,tp_dst=2";
+    check(
+        "dl_vlan=7,actions=set_field:100->vlan_vid,set_field:3->vlan_pcp,output:2",
+        tagged,
+        &[2],
+    );
+    check(
+        "dl_vlan=7,actions=load:0x5->OXM_OF_VLAN_VID[0..3],load:6->OXM_OF_VLAN_PCP[],output:2",
+        tagged,
+        &[2],
+    );
+    let (_, fin) = run(
+        "dl_vlan=7,actions=set_field:4196->vlan_vid,output:2",
+        tagged,
+    );
+    assert_eq!(fin.get(Field::VlanTci), 0x3064);
 }

@@ -75,7 +75,7 @@ fn malformed_rules_name_file_line_column() {
             "expected at least one action",
         ),
         ("priority=70000,actions=drop", 1, "out of range"),
-        ("ip,actions=resubmit(x)", 12, "expected a number"),
+        ("ip,actions=resubmit(x)", 12, "unknown port"),
         (
             "ip,actions=load:0x1ff->NXM_NX_REG0[0..7]",
             12,

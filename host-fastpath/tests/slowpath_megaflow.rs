@@ -209,7 +209,7 @@ fn rewrites_become_masked_sets() {
     );
     same(
         trace(
-            "in_port=1,actions=load:0x1->NXM_OF_IP_DST[0],output:2",
+            "in_port=1,ip,actions=load:0x1->NXM_OF_IP_DST[0],output:2",
             "in_port=1,ip,nw_dst=10.0.0.2",
         ),
         "recirc_id=0,eth,ip,in_port=1,nw_dst=0.0.0.0/0.0.0.1,nw_frag=no",

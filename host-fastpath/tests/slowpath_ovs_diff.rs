@@ -221,3 +221,300 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
     }
     eprintln!("megaflows equal to OVS: {same_mask}, more general: {more_general}");
 }
+
+/// Rules in OpenFlow 1.3 syntax (so `push_vlan` loads) exercising the
+/// actions beyond output: VLAN push (802.1Q and 802.1ad) / set / pop, ARP
+/// and IPv4 rewrites, registers written in table 0 and matched in table 1,
+/// LOCAL, IN_PORT, port 0, truncated output.
+fn action_rules(rng: &mut Rng) -> String {
+    let mut out = String::new();
+    let n = 3 + rng.below(8) as usize;
+    for i in 0..n + 3 {
+        let table = if i < n { 0 } else { 1 };
+        let mut m = vec![
+            format!("table={table}"),
+            format!("priority={}", 1 + rng.below(50)),
+        ];
+        if rng.below(4) == 0 {
+            m.push(format!("in_port={}", 1 + rng.below(2)));
+        }
+        let mut tagged = false;
+        match rng.below(4) {
+            0 => {
+                m.push(format!("dl_vlan={}", pick(rng, &[5u16, 7])));
+                tagged = true;
+            }
+            // OpenFlow 1.3 cannot say `vlan_tci=0x0000` (OVS loads it as this).
+            1 => m.push("vlan_tci=0x0000/0x1fff".into()),
+            2 => {
+                m.push("vlan_tci=0x1000/0x1000".into());
+                tagged = true;
+            }
+            _ => {}
+        }
+        let proto = pick(rng, &["arp", "arp", "ip", "tcp", "udp", ""]);
+        if !proto.is_empty() {
+            m.push(proto.into());
+        }
+        match proto {
+            "arp" if rng.below(2) == 0 => m.push(format!("arp_op={}", 1 + rng.below(2))),
+            "arp" if rng.below(2) == 0 => m.push(format!("arp_tpa={}", addr(rng))),
+            "ip" | "tcp" | "udp" if rng.below(2) == 0 => m.push(format!(
+                "nw_dst={}/{}",
+                addr(rng),
+                pick(rng, &[16u32, 24, 32])
+            )),
+            _ => {}
+        }
+        if (proto == "tcp" || proto == "udp") && rng.below(2) == 0 {
+            m.push(format!("tp_dst={}", pick(rng, &[0u16, 53, 80])));
+        }
+        if table == 1 && rng.below(2) == 0 {
+            m.push(format!("reg0={}", rng.below(4)));
+        }
+        let mut tags = u32::from(tagged);
+        let mut acts = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let a = match rng.below(16) {
+                0..=2 => format!("output:{}", 1 + rng.below(4)),
+                3 => pick(rng, &["LOCAL", "IN_PORT", "output:0", "in_port"]).into(),
+                4 => format!(
+                    "output(port={},max_len={})",
+                    1 + rng.below(4),
+                    64 + rng.below(64)
+                ),
+                // OVS refuses a third tag (OFPBAC_BAD_TAG), as we do.
+                5 if tags < 2 => {
+                    tagged = true;
+                    tags += 1;
+                    format!("push_vlan:{}", pick(rng, &["0x8100", "0x88a8"]))
+                }
+                // OpenFlow 1.3 wants the "present" bit in a set vlan_vid.
+                6 if tagged => format!(
+                    "set_field:{}->vlan_vid",
+                    pick(rng, &[4096 + 9u16, 4096 + 11])
+                ),
+                7 if tagged => format!("set_field:{}->vlan_pcp", rng.below(8)),
+                8 if tagged => {
+                    tags -= 1;
+                    tagged = false;
+                    "pop_vlan".into()
+                }
+                9 if proto == "arp" => pick(
+                    rng,
+                    &[
+                        "set_field:2->arp_op",
+                        "set_field:10.9.9.9->arp_spa",
+                        "set_field:02:00:00:00:00:01->arp_sha",
+                        "load:0x63->NXM_OF_ARP_TPA[0..7]",
+                        "move:NXM_OF_ETH_SRC[]->NXM_NX_ARP_THA[]",
+                    ],
+                )
+                .into(),
+                10 if !proto.is_empty() && proto != "arp" => pick(
+                    rng,
+                    &[
+                        "set_field:192.168.9.9->ip_src",
+                        "dec_ttl",
+                        "set_field:8->ip_dscp",
+                    ],
+                )
+                .into(),
+                11 | 12 if table == 0 => pick(
+                    rng,
+                    &[
+                        "load:1->NXM_NX_REG0[0..1]",
+                        "set_field:2->reg0",
+                        "load:3->NXM_NX_REG0[]",
+                        "move:NXM_OF_IN_PORT[0..1]->NXM_NX_REG0[0..1]",
+                    ],
+                )
+                .into(),
+                13 | 14 if table == 0 => "resubmit(,1)".into(),
+                _ => "drop".into(),
+            };
+            acts.push(a);
+        }
+        if acts.iter().any(|a| a == "drop") {
+            acts = vec!["drop".into()];
+        }
+        out.push_str(&format!("{},actions={}\n", m.join(","), acts.join(",")));
+    }
+    out
+}
+
+fn action_flow(rng: &mut Rng) -> String {
+    let mut f = format!(
+        "in_port={},dl_src=50:54:00:00:00:0{},dl_dst=50:54:00:00:00:0a",
+        1 + rng.below(2),
+        rng.below(3)
+    );
+    if rng.below(2) == 0 {
+        f.push_str(&format!(
+            ",dl_vlan={},dl_vlan_pcp={}",
+            pick(rng, &[5u16, 7, 9]),
+            rng.below(8)
+        ));
+    }
+    if rng.below(3) == 0 {
+        f.push_str(&format!(",reg0={}", rng.below(4)));
+    }
+    match rng.below(3) {
+        0 => f.push_str(&format!(
+            ",arp,arp_op={},arp_spa={},arp_tpa={},arp_sha=50:54:00:00:00:09",
+            1 + rng.below(2),
+            addr(rng),
+            addr(rng)
+        )),
+        _ => {
+            let proto = pick(rng, &["tcp", "udp"]);
+            let frag = pick(rng, &["no", "no", "first", "later"]);
+            f.push_str(&format!(
+                ",{proto},nw_src={},nw_dst={},nw_ttl={},nw_frag={frag}",
+                addr(rng),
+                addr(rng),
+                pick(rng, &[1u8, 64])
+            ));
+            // A later fragment has no L4 header (OVS refuses ports in its flow).
+            if frag != "later" {
+                f.push_str(&format!(
+                    ",{proto}_src={},{proto}_dst={}",
+                    1000 + rng.below(10),
+                    pick(rng, &[0u16, 53, 80])
+                ));
+            }
+        }
+    }
+    f
+}
+
+/// OVS's datapath actions in our terms: the controller action of a
+/// `dec_ttl` at TTL 1 (no controller: dont_send=1) and header changes no
+/// output follows removed; LOCAL's datapath port (100 in OVS's dummy
+/// datapath) is ours, 65534.
+fn ovs_actions_ours(ovs_acts: &str) -> String {
+    let mut kept: Vec<String> = split_top(ovs_acts)
+        .into_iter()
+        .filter(|a| {
+            !(a.starts_with("userspace(") && a.contains("controller(") && a.contains("dont_send=1"))
+        })
+        .map(|a| {
+            if a == "100" {
+                "65534".to_string()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    while kept.last().is_some_and(|a| a.parse::<u32>().is_err()) {
+        kept.pop();
+    }
+    if kept.is_empty() {
+        "drop".to_string()
+    } else {
+        kept.join(",")
+    }
+}
+
+#[test]
+fn actions_and_megaflows_match_ovs() {
+    if Command::new("ovs-vswitchd")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var_os("FASTPATH_REQUIRE_OVS").is_none(),
+            "FASTPATH_REQUIRE_OVS is set but ovs-vswitchd (Debian openvswitch-switch) is not installed"
+        );
+        eprintln!("skipping: ovs-vswitchd is not installed (apt-get install openvswitch-switch)");
+        return;
+    }
+    let ovs = Ovs::start().unwrap_or_else(|e| panic!("cannot start Open vSwitch: {e}"));
+    let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
+        10
+    } else {
+        1
+    };
+    let mut rng = Rng::new(7);
+    let (mut n, mut same_mask) = (0, 0);
+    let file = ovs.dir.join("actions.flows");
+    for _ in 0..12 * scale {
+        let text = action_rules(&mut rng);
+        std::fs::write(&file, &text).expect("write rules");
+        ovs.cmd("ovs-ofctl", &["-O", "OpenFlow13", "del-flows", "br0"])
+            .expect("del-flows");
+        ovs.cmd(
+            "ovs-ofctl",
+            &[
+                "-O",
+                "OpenFlow13",
+                "add-flows",
+                "br0",
+                &file.display().to_string(),
+            ],
+        )
+        .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
+        let of = OfProto::with_rules(
+            parse_rules(&text, "actions.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
+            Prefixes::default(),
+        );
+        for _ in 0..15 {
+            let fl = action_flow(&mut rng);
+            let out = ovs
+                .cmd("ovs-appctl", &["ofproto/trace", "br0", &fl])
+                .unwrap_or_else(|e| panic!("trace {fl}: {e}"));
+            let line = |p: &str| {
+                out.lines()
+                    .find_map(|l| l.strip_prefix(p))
+                    .map(str::to_string)
+                    .unwrap_or_default()
+            };
+            let (ovs_mf, ovs_acts) = (line("Megaflow: "), line("Datapath actions: "));
+            let flow = parse_flow(&fl).expect("flow");
+            let key = flow.key();
+            let t = of.translate_flow(&flow, false);
+            let ours = fastpath::odp::format_actions(&t.actions);
+            assert_eq!(
+                ours,
+                ovs_actions_ours(&ovs_acts),
+                "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
+            );
+            let ovs_match = ovs_mf
+                .trim_start_matches("recirc_id=0,")
+                .trim_start_matches("eth,")
+                .trim_start_matches("eth");
+            let r = parse_rule(&format!("{ovs_match},actions=drop"))
+                .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
+            let mut ovs_mask = r.m.mask.key();
+            if ovs_mask.get(abi::Field::NwFrag) != 0 {
+                ovs_mask.set(abi::Field::NwFrag, 3);
+            }
+            // OVS's datapath key tells which tags a packet has by its
+            // structure (encapsulated keys, each with an exact type), not
+            // by TCI fields: every TCI bit of an absent tag is implicitly
+            // exact (all zero), and "present" is implicit for a tag there.
+            let implicit = |k: &abi::FlowKey, m: &mut abi::FlowKey| {
+                for f in [abi::Field::VlanTci, abi::Field::VlanTci2] {
+                    let tag = k.get(f) & 0x1000 != 0;
+                    m.set(f, m.get(f) | if tag { 0x1000 } else { 0xffff });
+                }
+            };
+            implicit(&key, &mut ovs_mask);
+            let ours_mf = format_match(&key, &t.mask, true);
+            assert!(
+                t.mask.is_subset_of(&ovs_mask),
+                "our megaflow needs bits OVS does not\nrules:\n{text}flow: {fl}\nours: {ours_mf}\nOVS:  {ovs_mf}"
+            );
+            n += 1;
+            let mut ours_cmp = t.mask;
+            implicit(&key, &mut ours_cmp);
+            if ours_cmp == ovs_mask {
+                same_mask += 1;
+            } else {
+                eprintln!("more general than OVS:\n  ours: {ours_mf}\n  OVS:  {ovs_mf}");
+            }
+        }
+    }
+    eprintln!("{n} traces: megaflows equal to OVS: {same_mask}");
+}

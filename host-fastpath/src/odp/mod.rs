@@ -39,6 +39,16 @@ pub enum SetField {
     TpSrc,
     /// TCP/UDP/SCTP destination port, ICMP code.
     TpDst,
+    /// ARP sender protocol address.
+    ArpSip,
+    /// ARP target protocol address.
+    ArpTip,
+    /// ARP opcode.
+    ArpOp,
+    /// ARP sender hardware address.
+    ArpSha,
+    /// ARP target hardware address.
+    ArpTha,
 }
 
 /// The header a set action targets (`set(eth(…))`, `set(ipv4(…))`, …).
@@ -46,6 +56,8 @@ pub enum SetField {
 pub enum Header {
     /// Ethernet.
     Eth,
+    /// Ethernet/IPv4 ARP.
+    Arp,
     /// IPv4.
     Ipv4,
     /// IPv6.
@@ -87,6 +99,8 @@ pub enum OdpAction {
     },
     /// Remove the outer tag.
     PopVlan,
+    /// Cut the copy sent by the next output to this many bytes (`trunc(N)`).
+    Trunc(u32),
 }
 
 /// Formats an action list as `ovs-dpctl` does (`drop` when empty).
@@ -113,6 +127,7 @@ impl fmt::Display for OdpAction {
         match self {
             OdpAction::Output(p) => write!(f, "{p}"),
             OdpAction::PopVlan => write!(f, "pop_vlan"),
+            OdpAction::Trunc(n) => write!(f, "trunc({n})"),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
                     write!(
@@ -128,6 +143,7 @@ impl fmt::Display for OdpAction {
             OdpAction::Set(s) => {
                 let h = match s.header {
                     Header::Eth => "eth",
+                    Header::Arp => "arp",
                     Header::Ipv4 => "ipv4",
                     Header::Ipv6 => "ipv6",
                     Header::Tcp => "tcp",
@@ -169,16 +185,27 @@ impl fmt::Display for OdpAction {
                         SetField::TpDst if icmp => ("code", 0xff),
                         SetField::TpSrc => ("src", 0xffff),
                         SetField::TpDst => ("dst", 0xffff),
+                        SetField::ArpSip => ("sip", 0xffff_ffff),
+                        SetField::ArpTip => ("tip", 0xffff_ffff),
+                        SetField::ArpOp => ("op", 0xff),
+                        SetField::ArpSha => ("sha", 0xffff_ffff_ffff),
+                        SetField::ArpTha => ("tha", 0xffff_ffff_ffff),
                     };
                     let exact = m & full == full;
                     match fld {
-                        SetField::EthSrc | SetField::EthDst => {
+                        SetField::EthSrc
+                        | SetField::EthDst
+                        | SetField::ArpSha
+                        | SetField::ArpTha => {
                             write!(f, "{name}={}", mac(v))?;
                             if !exact {
                                 write!(f, "/{}", mac(m))?;
                             }
                         }
-                        SetField::Ipv4Src | SetField::Ipv4Dst => {
+                        SetField::Ipv4Src
+                        | SetField::Ipv4Dst
+                        | SetField::ArpSip
+                        | SetField::ArpTip => {
                             write!(f, "{name}={}", std::net::Ipv4Addr::from(v as u32))?;
                             if !exact {
                                 write!(f, "/{}", std::net::Ipv4Addr::from(m as u32))?;
@@ -238,9 +265,14 @@ pub fn execute(
 ) {
     let mut off: Option<HeaderOffsets> = None;
     let mut key = *key;
+    let mut trunc: Option<usize> = None;
     for a in acts {
         match a {
-            OdpAction::Output(p) => out(*p, frame),
+            OdpAction::Output(p) => {
+                let n = trunc.take().map_or(frame.len(), |t| t.min(frame.len()));
+                out(*p, &frame[..n])
+            }
+            OdpAction::Trunc(n) => trunc = Some(*n as usize),
             OdpAction::PushVlan { tpid, tci } => {
                 let at = 12.min(frame.len());
                 let t = (tci & !abi::key::VLAN_PRESENT).to_be_bytes();
@@ -302,6 +334,31 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                 let at = if f == EthDst { 0 } else { 6 };
                 let n = merge(rd(frame, at, 6), v, m);
                 wr(frame, at, 6, n);
+            }
+            true
+        }
+        Header::Arp => {
+            // The extractor sets l3 only for a whole Ethernet/IPv4 ARP header.
+            let Some(l3) = o.l3.map(|x| x as usize) else {
+                return false;
+            };
+            if frame.len() < l3 + 28 || !matches!(key.get(abi::Field::DlType), 0x0806 | 0x8035) {
+                return false;
+            }
+            for &(f, v, m) in &s.fields {
+                // The key holds the opcode's low byte (OVS refuses larger
+                // values): a full 8-bit write is the whole 16-bit field.
+                let m = if f == ArpOp && m == 0xff { 0xffff } else { m };
+                let (at, n) = match f {
+                    ArpOp => (6, 2),
+                    ArpSha => (8, 6),
+                    ArpSip => (14, 4),
+                    ArpTha => (18, 6),
+                    ArpTip => (24, 4),
+                    _ => return false,
+                };
+                let new = merge(rd(frame, l3 + at, n), v, m);
+                wr(frame, l3 + at, n, new);
             }
             true
         }
@@ -504,5 +561,25 @@ mod tests {
             .to_string(),
             "push_vlan(vid=10,pcp=0)"
         );
+    }
+
+    #[test]
+    fn trunc_cuts_only_the_next_output() {
+        let mut frame = vec![0u8; 100];
+        let key = FlowKey::ZERO;
+        let mut st = ExecStats::default();
+        let mut got = Vec::new();
+        let acts = [
+            OdpAction::Trunc(64),
+            OdpAction::Output(2),
+            OdpAction::Output(3),
+            OdpAction::Trunc(1000),
+            OdpAction::Output(4),
+        ];
+        execute(&acts, &mut frame, &key, 1, &mut st, &mut |p, f| {
+            got.push((p, f.len()))
+        });
+        assert_eq!(got, vec![(2, 64), (3, 100), (4, 100)]);
+        assert_eq!(format_actions(&acts[..2]), "trunc(64),2");
     }
 }

@@ -257,6 +257,28 @@ pub static FIELDS: &[Mf] = &[
         Hex,
         true
     ),
+    // OXM's vlan_vid carries the "present" bit (0x1000) above the 12-bit VID,
+    // as the TCI does; writing either field marks a tag present.
+    mf!(
+        "vlan_vid",
+        ["OXM_OF_VLAN_VID"],
+        narrow(Field::VlanTci, 13),
+        None,
+        Dec,
+        true
+    ),
+    mf!(
+        "vlan_pcp",
+        ["OXM_OF_VLAN_PCP"],
+        bits(
+            Field::VlanTci.def().word(),
+            Field::VlanTci.def().shift() as u8 + 13,
+            3
+        ),
+        None,
+        Dec,
+        true
+    ),
     mf!(
         "nw_src",
         ["ip_src", "NXM_OF_IP_SRC", "OXM_OF_IPV4_SRC"],

@@ -188,6 +188,8 @@ pub mod eth_type {
     pub const MPLS_MCAST: u16 = 0x8848;
     /// 802.1Q VLAN tag.
     pub const VLAN: u16 = 0x8100;
+    /// 802.1ad (service) VLAN tag.
+    pub const VLAN_8021AD: u16 = 0x88a8;
 }
 
 /// IP protocol numbers the slow path knows.

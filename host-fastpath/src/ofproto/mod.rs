@@ -99,7 +99,36 @@ pub struct OfProto {
     prefixes: Prefixes,
     /// When false, every megaflow is an exact match (`--no-megaflows`).
     pub megaflows: bool,
+    /// IP fragment handling (`ovs-ofctl set-frags`).
+    pub frags: FragMode,
     generation: u64,
+}
+
+/// How translation treats IP fragments, as `ovs-ofctl set-frags`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FragMode {
+    /// Open vSwitch's default: L4 ports (ICMP type and code) of every
+    /// fragment, first included, read as 0.
+    #[default]
+    Normal,
+    /// First fragments keep their ports; later ones read as 0.
+    NxMatch,
+    /// Fragments are dropped.
+    Drop,
+}
+
+impl std::str::FromStr for FragMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "normal" => Ok(FragMode::Normal),
+            "nx-match" => Ok(FragMode::NxMatch),
+            "drop" => Ok(FragMode::Drop),
+            _ => Err(format!(
+                "`{s}`: expected a fragment handling mode normal, nx-match or drop"
+            )),
+        }
+    }
 }
 
 /// When a rule was added and last used, in ms on the datapath clock.
@@ -144,6 +173,7 @@ impl OfProto {
             tables: Vec::new(),
             prefixes,
             megaflows: true,
+            frags: FragMode::Normal,
             generation: 0,
         }
     }

@@ -61,11 +61,100 @@ impl Match {
     }
 }
 
+/// OpenFlow's reserved port numbers (OpenFlow 1.0 numbering, as
+/// `ovs-ofctl` prints them; the OpenFlow 1.1 forms `0xffffff00 + n` read as
+/// these).
+pub mod ofpp {
+    /// Highest ordinary port number + 1 (0xff00..0xfff7 are reserved).
+    pub const MAX: u32 = 0xff00;
+    /// The packet's ingress port.
+    pub const IN_PORT: u32 = 0xfff8;
+    /// Submit to the first table (packet-out only).
+    pub const TABLE: u32 = 0xfff9;
+    /// Traditional L2 switching.
+    pub const NORMAL: u32 = 0xfffa;
+    /// Every port but the ingress port and those with flooding disabled.
+    pub const FLOOD: u32 = 0xfffb;
+    /// Every port but the ingress port.
+    pub const ALL: u32 = 0xfffc;
+    /// The controller.
+    pub const CONTROLLER: u32 = 0xfffd;
+    /// The bridge's local port; also its datapath port number here.
+    pub const LOCAL: u32 = 0xfffe;
+    /// No port (`ANY`, `NONE`): never a valid output.
+    pub const NONE: u32 = 0xffff;
+    /// Reserved port names, upper-case as `ovs-ofctl` prints them.
+    pub const NAMES: &[(&str, u32)] = &[
+        ("IN_PORT", IN_PORT),
+        ("TABLE", TABLE),
+        ("NORMAL", NORMAL),
+        ("FLOOD", FLOOD),
+        ("ALL", ALL),
+        ("CONTROLLER", CONTROLLER),
+        ("LOCAL", LOCAL),
+        ("ANY", NONE),
+        ("NONE", NONE),
+    ];
+}
+
+/// Parses a port as `ovs-ofctl` does: a decimal number (an OpenFlow 1.1
+/// reserved number `0xffffff00 + n` reads as `0xff00 + n`) or a reserved
+/// name in any case. Ports 0xff00..=0xfff7 and 65536..0xffffff00 are errors.
+pub fn parse_port(s: &str) -> Result<u32, String> {
+    if let Some(&(_, p)) = ofpp::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
+        return Ok(p);
+    }
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "`{s}`: unknown port (expected a decimal number or IN_PORT, LOCAL, NORMAL, FLOOD, ALL, CONTROLLER)"
+        ));
+    }
+    let n: u64 = s
+        .parse()
+        .map_err(|_| format!("`{s}`: port number out of range"))?;
+    let n = match n {
+        0..=0xffff => n as u32,
+        0xffff_ff00..=0xffff_ffff => (n - 0xffff_0000) as u32,
+        _ => {
+            return Err(format!(
+                "`{s}`: port number outside 0 through 65279 and the reserved 4294967040 through 4294967295"
+            ))
+        }
+    };
+    if (ofpp::MAX..ofpp::IN_PORT).contains(&n) {
+        return Err(format!(
+            "`{s}`: reserved port number {n:#x} (OVS: OFPBAC_BAD_OUT_PORT)"
+        ));
+    }
+    Ok(n)
+}
+
+/// An output port: not ANY/NONE, and only reserved ports fastpath implements.
+fn parse_out_port(s: &str) -> Result<u32, String> {
+    match parse_port(s)? {
+        ofpp::NONE => Err(format!(
+            "`{s}`: OFPP_ANY/NONE is not an output port (OVS: OFPBAC_BAD_OUT_PORT)"
+        )),
+        p @ (ofpp::TABLE | ofpp::NORMAL | ofpp::FLOOD | ofpp::ALL | ofpp::CONTROLLER) => {
+            let name = ofpp::NAMES.iter().find(|x| x.1 == p).map_or("?", |x| x.0);
+            Err(format!("output to {name} is not supported by fastpath"))
+        }
+        p => Ok(p),
+    }
+}
+
 /// One action, as written.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// `output:N`.
+    /// `output:N` (also `LOCAL`, [`ofpp::LOCAL`]).
     Output(u32),
+    /// `output(port=N,max_len=M)`: the copy sent is cut to `max_len` bytes.
+    OutputTrunc {
+        /// Port.
+        port: u32,
+        /// Bytes kept (at least 14).
+        max_len: u32,
+    },
     /// `in_port`: output to the ingress port.
     InPort,
     /// `drop`.
@@ -380,6 +469,7 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
     check_prereqs(&rule.m).map_err(|m| ctx.err(1, m))?;
     rule.match_text = match_parts.join(",");
     rule.actions = parse_actions(acts_text, acts_col, ctx)?;
+    check_action_prereqs(&rule.m, acts_text, &rule.actions).map_err(|m| ctx.err(acts_col, m))?;
     if let Some(bad) = rule
         .actions
         .iter()
@@ -865,6 +955,66 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
     ))
 }
 
+/// Open vSwitch refuses a `set_field`, `load` or `move` whose fields the
+/// match does not guarantee (OFPBAC_MATCH_INCONSISTENT): `arp_spa` needs
+/// `arp`, `vlan_vid`/`vlan_pcp` a tag (matched, or pushed by an earlier
+/// action). The legacy `mod_*` actions are not checked (they do nothing
+/// on packets without the header), so `text` tells them apart.
+fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), String> {
+    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
+    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
+    let present = VLAN_PRESENT as u64;
+    // Tags the match guarantees (OVS's check sees at most the outer one).
+    let mut tags = u32::from(
+        m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0,
+    );
+    for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
+        let explicit = ["set_field", "load", "move"]
+            .iter()
+            .any(|n| t.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)));
+        let used: &[&Mf] = match a {
+            Action::SetField { mf, .. } if explicit => &[*mf],
+            Action::Load { dst, .. } => &[dst.mf],
+            Action::Move { src, dst } => &[src.mf, dst.mf],
+            Action::PushVlan(_) => {
+                if tags >= 2 {
+                    return Err(format!(
+                        "`{t}`: a third VLAN tag (at most 2; OVS: OFPBAC_BAD_TAG)"
+                    ));
+                }
+                tags += 1;
+                &[]
+            }
+            Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
+                tags = tags.max(1);
+                &[]
+            }
+            Action::StripVlan => {
+                tags = tags.saturating_sub(1);
+                &[]
+            }
+            _ => &[],
+        };
+        for mf in used {
+            let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
+                tags > 0
+            } else {
+                mf.prereq == Prereq::None
+                    || (dl_exact
+                        && (!mf.prereq.needs_proto() || proto_exact)
+                        && prereq_ok(mf.prereq, &m.value, None))
+            };
+            if !ok {
+                return Err(format!(
+                    "`{t}`: field `{}` is not guaranteed by the match (OVS: OFPBAC_MATCH_INCONSISTENT)",
+                    mf.name
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Splits at commas outside parentheses.
 fn split_actions(s: &str, base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
@@ -910,7 +1060,7 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
 
 fn parse_action(a: &str) -> Result<Action, String> {
     if a.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(Action::Output(parse_uint(a, u32::MAX as u128)? as u32));
+        return out_port_action(parse_out_port(a)?);
     }
     let (name, arg) = if let Some(p) = a.find(['(', ':']) {
         let (n, rest) = a.split_at(p);
@@ -934,17 +1084,19 @@ fn parse_action(a: &str) -> Result<Action, String> {
         let (value, mask) = parse_field_value(mf, v)?;
         Ok(Action::SetField { mf, value, mask })
     };
-    match name {
+    // Action names and reserved ports are case-insensitive in ovs-ofctl.
+    let lower = name.to_ascii_lowercase();
+    if arg.is_none()
+        && ofpp::NAMES
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    {
+        return out_port_action(parse_out_port(name)?);
+    }
+    match lower.as_str() {
         "drop" => Ok(Action::Drop),
-        "in_port" => Ok(Action::InPort),
-        "output" => {
-            let v = need()?;
-            let v = v.strip_prefix("port=").unwrap_or(v);
-            if v == "in_port" {
-                return Ok(Action::InPort);
-            }
-            Ok(Action::Output(parse_uint(v, u32::MAX as u128)? as u32))
-        }
+        "output" if need()?.contains('=') => parse_output_trunc(need()?),
+        "output" => out_port_action(parse_out_port(need()?)?),
         "mod_dl_src" => set("dl_src", need()?),
         "mod_dl_dst" => set("dl_dst", need()?),
         "mod_nw_src" => set("nw_src", need()?),
@@ -1023,16 +1175,23 @@ fn parse_action(a: &str) -> Result<Action, String> {
                 Some((p, t)) => (p, Some(t)),
                 None => (v, None),
             };
-            let port = if p.is_empty() || p == "in_port" {
-                None
-            } else {
-                Some(parse_uint(p, u32::MAX as u128)? as u32)
+            let port = match p {
+                "" => None,
+                p => match parse_port(p)? {
+                    ofpp::IN_PORT => None,
+                    ofpp::NONE => {
+                        return Err(format!(
+                            "`{a}`: resubmit to port ANY is not supported by fastpath"
+                        ))
+                    }
+                    n => Some(n),
+                },
             };
             let table = match t {
                 None | Some("") => None,
                 Some(t) => Some(parse_uint(t, 254)? as u8),
             };
-            if port.is_none() && table.is_none() && p != "in_port" {
+            if port.is_none() && table.is_none() && !p.eq_ignore_ascii_case("in_port") {
                 return Err(format!("expected `resubmit(PORT)`, `resubmit(,TABLE)` or `resubmit(PORT,TABLE)`, found `{a}`"));
             }
             Ok(Action::Resubmit { port, table })
@@ -1050,6 +1209,45 @@ fn parse_action(a: &str) -> Result<Action, String> {
         }
         _ => Err(format!("unknown action `{name}`")),
     }
+}
+
+fn out_port_action(p: u32) -> Result<Action, String> {
+    Ok(if p == ofpp::IN_PORT {
+        Action::InPort
+    } else {
+        Action::Output(p)
+    })
+}
+
+/// `port=P,max_len=N` in either order, both required (OVS reads
+/// `output(port=P)` alone as a port name; `output(P)` is `output:P`).
+fn parse_output_trunc(v: &str) -> Result<Action, String> {
+    let (mut port, mut max_len) = (None, None);
+    for kv in v.split(',') {
+        match kv.split_once('=') {
+            Some(("port", p)) => port = Some(parse_out_port(p)?),
+            Some(("max_len", n)) => max_len = Some(parse_uint(n, u16::MAX as u128)? as u32),
+            _ => {
+                return Err(format!(
+                    "output(...): expected `port=P` or `max_len=N`, found `{kv}`"
+                ))
+            }
+        }
+    }
+    let (Some(port), Some(max_len)) = (port, max_len) else {
+        return Err(format!(
+            "expected `output(port=P,max_len=N)`, found `output({v})`"
+        ));
+    };
+    if max_len < 14 {
+        return Err(format!(
+            "max_len {max_len} is less than the minimum value 14"
+        ));
+    }
+    if port == ofpp::IN_PORT {
+        return Err("output(port=IN_PORT,max_len=N) is not supported by fastpath".into());
+    }
+    Ok(Action::OutputTrunc { port, max_len })
 }
 
 #[cfg(test)]
@@ -1179,5 +1377,73 @@ mod tests {
             let e = parse_trace_flow(bad).unwrap_err();
             assert!(e.msg.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn output_ports_as_ovs_ofctl_reads_them() {
+        let acts = |a: &str| parse_rule(&format!("ip,actions={a}")).map(|r| r.actions);
+        assert_eq!(acts("LOCAL").unwrap(), vec![Action::Output(ofpp::LOCAL)]);
+        assert_eq!(
+            acts("output:local").unwrap(),
+            vec![Action::Output(ofpp::LOCAL)]
+        );
+        assert_eq!(
+            acts("output:4294967294").unwrap(),
+            vec![Action::Output(ofpp::LOCAL)]
+        );
+        assert_eq!(
+            acts("IN_PORT,In_Port").unwrap(),
+            vec![Action::InPort, Action::InPort]
+        );
+        assert_eq!(acts("output:4294967288").unwrap(), vec![Action::InPort]);
+        assert_eq!(
+            acts("Output:2,0").unwrap(),
+            vec![Action::Output(2), Action::Output(0)]
+        );
+        assert_eq!(acts("output:65279").unwrap(), vec![Action::Output(65279)]);
+        assert_eq!(
+            acts("output(port=2,max_len=64),output(max_len=14,port=LOCAL)").unwrap(),
+            vec![
+                Action::OutputTrunc {
+                    port: 2,
+                    max_len: 64
+                },
+                Action::OutputTrunc {
+                    port: ofpp::LOCAL,
+                    max_len: 14
+                }
+            ]
+        );
+        assert_eq!(
+            acts("resubmit(IN_PORT,1),resubmit(LOCAL)").unwrap(),
+            vec![
+                Action::Resubmit {
+                    port: None,
+                    table: Some(1)
+                },
+                Action::Resubmit {
+                    port: Some(ofpp::LOCAL),
+                    table: None
+                }
+            ]
+        );
+        // Refused as ovs-ofctl refuses them.
+        for bad in [
+            "output:4294967295",
+            "output:65535",
+            "ANY",
+            "output:NONE",
+            "output:65280",
+            "output:4294967040",
+            "output:70000",
+            "output:0x2",
+            "output(port=2)",
+            "output(port=2,max_len=13)",
+            "output:p2",
+        ] {
+            assert!(acts(bad).is_err(), "{bad} accepted");
+        }
+        let e = acts("output:4294967295").unwrap_err();
+        assert!(e.msg.contains("OFPP_ANY"), "{e}");
     }
 }

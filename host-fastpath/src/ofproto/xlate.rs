@@ -8,12 +8,12 @@
 //! it; header changes are committed as masked set actions before each output.
 
 use super::classifier::LookupStats;
-use super::fields::{named, prereq_ok};
+use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
 use super::parse::Action;
-use super::{OfProto, RuleIds};
+use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
-use abi::key::{FRAG_LATER, VLAN_PRESENT};
+use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
 use abi::{Field, FlowKey};
 
 /// Resubmit nesting limit (OVS `MAX_DEPTH`).
@@ -49,6 +49,11 @@ struct Ctx<'a> {
     /// every packet of the megaflow, so actions compare equal across it).
     written: Flow,
     odp: Vec<OdpAction>,
+    /// TPIDs of `flow`'s tags (outer, inner) and of `base`'s: the key has
+    /// none, so a packet's own tags read as 802.1ad outside 802.1Q when
+    /// double-tagged, else 802.1Q; only pushed tags choose theirs.
+    tpid: [u16; 2],
+    base_tpid: [u16; 2],
     depth: u32,
     resubmits: u32,
     table: u8,
@@ -66,15 +71,43 @@ impl OfProto {
         self.translate_flow(&Flow::from_key(key), tracing)
     }
 
-    /// Translates a slow-path flow whose registers and metadata may be set
-    /// (a trace flow's `reg0=…,metadata=…`).
+    /// Translates a flow whose metadata and registers may be set (a trace
+    /// flow; packets from the datapath start with them at 0).
     pub fn translate_flow(&self, flow: &Flow, tracing: bool) -> Translation {
-        let flow = *flow;
+        let packet = *flow;
+        let mut flow = *flow;
         let mut wc = Flow::ZERO;
         wc.set(Field::InPort, u64::MAX);
         wc.set(Field::DlType, u64::MAX);
+        let frag = is_ip_any(&flow) && flow.get(Field::NwFrag) as u8 & FRAG_ANY != 0;
         if is_ip_any(&flow) {
             wc.set(Field::NwFrag, u64::MAX);
+        }
+        if frag {
+            match self.frags {
+                // As OVS: translation sees no L4 fields; the megaflow keeps
+                // the packet's own (exact on nw_frag, so only fragments).
+                FragMode::Normal => {
+                    flow.set(Field::TpSrc, 0);
+                    flow.set(Field::TpDst, 0);
+                }
+                FragMode::NxMatch => {}
+                FragMode::Drop => {
+                    return Translation {
+                        actions: Vec::new(),
+                        mask: finish_wc(&packet, &wc),
+                        error: None,
+                        trace: if tracing {
+                            vec!["fragment dropped (set-frags drop)".into()]
+                        } else {
+                            Vec::new()
+                        },
+                        subtables_visited: 0,
+                        rules: RuleIds::new(),
+                        final_flow: flow,
+                    };
+                }
+            }
         }
         let mut cx = Ctx {
             of: self,
@@ -83,6 +116,8 @@ impl OfProto {
             wc,
             written: Flow::ZERO,
             odp: Vec::new(),
+            tpid: packet_tpids(&flow),
+            base_tpid: packet_tpids(&flow),
             depth: 0,
             resubmits: 0,
             table: 0,
@@ -97,11 +132,19 @@ impl OfProto {
         if cx.error.is_some() {
             cx.odp.clear();
         }
-        let mask = finish_wc(&flow, &cx.wc);
+        if frag && self.frags == FragMode::Normal {
+            // The zeroed ports are how translation saw them, not a change.
+            for f in [Field::TpSrc, Field::TpDst] {
+                if cx.written.get(f) == 0 {
+                    cx.flow.set(f, packet.get(f));
+                }
+            }
+        }
+        let mask = finish_wc(&packet, &cx.wc);
         let mask = if self.megaflows {
             mask
         } else {
-            exact_mask(&flow)
+            exact_mask(&packet)
         };
         Translation {
             actions: cx.odp,
@@ -112,6 +155,15 @@ impl OfProto {
             rules: cx.rules,
             final_flow: cx.flow,
         }
+    }
+}
+
+/// TPIDs a packet's tags are taken to have (see [`Ctx::tpid`]).
+fn packet_tpids(f: &Flow) -> [u16; 2] {
+    if f.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
+        [eth_type::VLAN_8021AD, eth_type::VLAN]
+    } else {
+        [eth_type::VLAN, eth_type::VLAN]
     }
 }
 
@@ -268,7 +320,8 @@ impl Ctx<'_> {
             }
             match a {
                 Action::Drop => self.note(indent, || "drop".into()),
-                Action::Output(p) => self.output(*p, indent),
+                Action::Output(p) => self.output(*p, None, indent),
+                Action::OutputTrunc { port, max_len } => self.output(*port, Some(*max_len), indent),
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
                     self.commit();
@@ -279,7 +332,7 @@ impl Ctx<'_> {
                     if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
                         mf.unwildcard(&mut self.wc, *mask);
                         mf.unwildcard(&mut self.written, *mask);
-                        mf.set_masked(&mut self.flow, *value, *mask);
+                        self.vlan_write(mf, |f| mf.set_masked(f, *value, *mask));
                         self.note(indent, || {
                             format!("set_field:{}->{}", show_value(mf, *value, *mask), mf.name)
                         });
@@ -293,7 +346,7 @@ impl Ctx<'_> {
                     if prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc)) {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
-                        dst.set(&mut self.flow, *value);
+                        self.vlan_write(dst.mf, |f| dst.set(f, *value));
                         self.note(indent, || {
                             format!(
                                 "load:{value:#x}->{}[{}..{}]",
@@ -312,7 +365,7 @@ impl Ctx<'_> {
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         let v = src.get(&self.flow);
-                        dst.set(&mut self.flow, v);
+                        self.vlan_write(dst.mf, |f| dst.set(f, v));
                         self.note(indent, || {
                             format!(
                                 "move:{}[{}..{}]->{}[{}..{}] ({v:#x})",
@@ -341,6 +394,7 @@ impl Ctx<'_> {
                     }
                 }
                 Action::SetVlanVid(vid) => {
+                    self.tag_if_none();
                     let m = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
@@ -351,6 +405,7 @@ impl Ctx<'_> {
                     self.note(indent, || format!("mod_vlan_vid:{vid}"));
                 }
                 Action::SetVlanPcp(pcp) => {
+                    self.tag_if_none();
                     let m = self.wc.get(Field::VlanTci) | 0xe000 | VLAN_PRESENT as u64;
                     self.wc.set(Field::VlanTci, m);
                     let tci = self.flow.get(Field::VlanTci);
@@ -361,20 +416,38 @@ impl Ctx<'_> {
                     self.note(indent, || format!("mod_vlan_pcp:{pcp}"));
                 }
                 Action::PushVlan(tpid) => {
-                    // The inner tag is pushed out of the key: its value matters.
-                    self.wc.set(Field::VlanTci2, u64::MAX);
+                    // As OVS's flow_push_vlan_uninit: every tag present is
+                    // read whole (the inner one may be pushed out of the key).
+                    for f in [Field::VlanTci, Field::VlanTci2] {
+                        if self.flow.get(f) as u16 & VLAN_PRESENT != 0 {
+                            self.wc.set(f, u64::MAX);
+                        }
+                    }
                     let outer = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci2, outer);
                     self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
+                    self.tpid = [*tpid, self.tpid[0]];
                     self.note(indent, || format!("push_vlan:{tpid:#06x}"));
                 }
                 Action::StripVlan => {
-                    self.wc.set(Field::VlanTci, u64::MAX);
+                    // As OVS's flow_pop_vlan: the tag that moves up is read
+                    // whole, the popped one only when a commit rebuilds it.
+                    // Which tags exist is implicit in OVS's datapath key
+                    // (its encapsulation); here it is the "present" bits.
+                    let p = VLAN_PRESENT as u64;
+                    self.wc.set(Field::VlanTci, self.wc.get(Field::VlanTci) | p);
                     if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT != 0 {
+                        self.wc
+                            .set(Field::VlanTci2, self.wc.get(Field::VlanTci2) | p);
+                    }
+                    if self.flow.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
                         self.wc.set(Field::VlanTci2, u64::MAX);
+                    }
+                    if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT != 0 {
                         let inner = self.flow.get(Field::VlanTci2);
                         self.flow.set(Field::VlanTci, inner);
                         self.flow.set(Field::VlanTci2, 0);
+                        self.tpid = [self.tpid[1], eth_type::VLAN];
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
@@ -428,16 +501,52 @@ impl Ctx<'_> {
         }
     }
 
-    fn output(&mut self, port: u32, indent: u32) {
+    /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
+    /// the tag present, as Open vSwitch's `flow_set_vlan_vid`/`_pcp` do.
+    #[inline]
+    fn vlan_write(&mut self, mf: &Mf, w: impl FnOnce(&mut Flow)) {
+        let vlan = mf.name == "vlan_vid" || mf.name == "vlan_pcp";
+        if vlan {
+            self.tag_if_none();
+        }
+        w(&mut self.flow);
+        if vlan {
+            let tci = self.flow.get(Field::VlanTci);
+            self.flow.set(Field::VlanTci, tci | VLAN_PRESENT as u64);
+        }
+    }
+
+    /// A tag that `mod_vlan_vid`/`mod_vlan_pcp` or a set of `vlan_vid`/
+    /// `vlan_pcp` creates on an untagged packet is 802.1Q.
+    fn tag_if_none(&mut self) {
+        if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT == 0 {
+            self.tpid[0] = eth_type::VLAN;
+        }
+    }
+
+    fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
         if port as u64 == self.flow.get(Field::InPort) {
             self.note(indent, || {
                 format!("output:{port}: skipping output to input port")
             });
             return;
         }
+        // OpenFlow port numbers start at 1: Open vSwitch has no port 0 and
+        // drops output to it ("Nonexistent output port").
+        if port == 0 {
+            self.note(indent, || "output:0: nonexistent output port".into());
+            return;
+        }
+        // OVS emits trunc ahead of the header changes the output commits.
+        if let Some(n) = max_len {
+            self.odp.push(OdpAction::Trunc(n));
+        }
         self.commit();
         self.odp.push(OdpAction::Output(port));
-        self.note(indent, || format!("output:{port}"));
+        self.note(indent, || match max_len {
+            Some(n) => format!("output(port={port},max_len={n})"),
+            None => format!("output:{port}"),
+        });
     }
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
@@ -465,39 +574,22 @@ impl Ctx<'_> {
             ],
             &mut out,
         );
-        // VLAN: pop base tags from the outside until the rest is a suffix of the
-        // wanted stack, then push the missing ones, innermost first.
-        // Tag stacks, outer first, as (array, depth): no allocation per output.
-        let stack = |x: &Flow| -> ([u16; 2], usize) {
-            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
-            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
-                (true, true) => ([t1, t2], 2),
-                (true, false) => ([t1, 0], 1),
-                (false, true) => ([t2, 0], 1),
-                (false, false) => ([0, 0], 0),
-            }
-        };
-        let ((wa, wn), (ha, hn)) = (stack(f), stack(b));
-        let (want, mut have) = (&wa[..wn], &ha[..hn]);
-        let mut popped = 0;
-        if want != have {
-            while !have.is_empty() && !want.ends_with(have) {
-                out.push(OdpAction::PopVlan);
-                have = &have[1..];
-                popped += 1;
-            }
-            let extra = want.len() - have.len();
-            for t in want[..extra].iter().rev() {
-                out.push(OdpAction::PushVlan {
-                    tpid: eth_type::VLAN,
-                    tci: t & !VLAN_PRESENT,
-                });
-            }
-        }
         let dl = f.get(Field::DlType) as u16;
         let proto = f.get(Field::NwProto) as u8;
         let later = f.get(Field::NwFrag) as u8 & FRAG_LATER != 0;
-        if dl == eth_type::IP {
+        if dl == eth_type::ARP {
+            sets(
+                Header::Arp,
+                &[
+                    (SetField::ArpSip, Field::NwSrc, 0xffff_ffff),
+                    (SetField::ArpTip, Field::NwDst, 0xffff_ffff),
+                    (SetField::ArpOp, Field::NwProto, 0xff),
+                    (SetField::ArpSha, Field::ArpSha, 0xffff_ffff_ffff),
+                    (SetField::ArpTha, Field::ArpTha, 0xffff_ffff_ffff),
+                ],
+                &mut out,
+            );
+        } else if dl == eth_type::IP {
             sets(
                 Header::Ipv4,
                 &[
@@ -556,6 +648,37 @@ impl Ctx<'_> {
                 );
             }
         }
+        // VLAN last, after the L3/L4 sets, as OVS's commit_odp_actions: pop base tags from the outside until the rest is a suffix of the
+        // wanted stack, then push the missing ones, innermost first.
+        // Tag stacks, outer first, as (array, depth): no allocation per output.
+        // A tag is (TCI, TPID): re-pushing the same TCI with another TPID is a change.
+        let stack = |x: &Flow, tp: [u16; 2]| -> ([(u16, u16); 2], usize) {
+            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
+            let (a, b) = ((t1, tp[0]), (t2, tp[1]));
+            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
+                (true, true) => ([a, b], 2),
+                (true, false) => ([a, (0, 0)], 1),
+                (false, true) => ([b, (0, 0)], 1),
+                (false, false) => ([(0, 0); 2], 0),
+            }
+        };
+        let ((wa, wn), (ha, hn)) = (stack(f, self.tpid), stack(b, self.base_tpid));
+        let (want, mut have) = (&wa[..wn], &ha[..hn]);
+        let mut popped = 0;
+        if want != have {
+            while !have.is_empty() && !want.ends_with(have) {
+                out.push(OdpAction::PopVlan);
+                have = &have[1..];
+                popped += 1;
+            }
+            let extra = want.len() - have.len();
+            for &(tci, tpid) in want[..extra].iter().rev() {
+                out.push(OdpAction::PushVlan {
+                    tpid,
+                    tci: tci & !VLAN_PRESENT,
+                });
+            }
+        }
         self.odp.extend(out);
         // A popped tag is rebuilt from the flow's whole TCI: all of it was read
         // (OVS un-wildcards the popped qtag).
@@ -563,5 +686,61 @@ impl Ctx<'_> {
             self.wc.set(*f, u64::MAX);
         }
         self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
+        self.base_tpid = self.tpid;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ofproto::{parse_flow, parse_rules, Prefixes};
+
+    fn of(rules: &str) -> OfProto {
+        OfProto::with_rules(parse_rules(rules, "t").unwrap(), Prefixes::default())
+    }
+
+    fn acts(t: &Translation) -> String {
+        crate::odp::format_actions(&t.actions)
+    }
+
+    #[test]
+    fn fragments_read_ports_as_zero_in_normal_mode() {
+        let mut o =
+            of("priority=10,tcp,tp_dst=80,actions=output:2\npriority=5,ip,actions=output:3\n");
+        let first = parse_flow("in_port=1,tcp,nw_frag=first,tp_dst=80").unwrap();
+        let whole = parse_flow("in_port=1,tcp,tp_dst=80").unwrap();
+        let t = o.translate_flow(&first, false);
+        assert_eq!(acts(&t), "3");
+        // nw_frag exact, the packet's own port stays in the key.
+        assert_eq!(t.mask.get(Field::NwFrag), 3);
+        assert_eq!(acts(&o.translate_flow(&whole, false)), "2");
+        o.frags = FragMode::NxMatch;
+        assert_eq!(acts(&o.translate_flow(&first, false)), "2");
+        o.frags = FragMode::Drop;
+        let t = o.translate_flow(&first, false);
+        assert_eq!(acts(&t), "drop");
+        assert_eq!(t.mask.get(Field::NwFrag), 3);
+        assert_eq!(acts(&o.translate_flow(&whole, false)), "2");
+    }
+
+    #[test]
+    fn trace_flow_registers_and_metadata_are_read() {
+        let o = of("priority=10,reg3=5,actions=output:2\npriority=9,metadata=0x7,actions=output:4\npriority=0,actions=output:3\n");
+        let t = |s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        assert_eq!(t("in_port=1,reg3=5,ip"), "2");
+        assert_eq!(t("in_port=1,metadata=7,ip"), "4");
+        assert_eq!(t("in_port=1,ip"), "3");
+        // A datapath key has none: registers start at 0.
+        assert_eq!(
+            acts(&o.translate(&parse_flow("in_port=1,reg3=5,ip").unwrap().key(), false)),
+            "3"
+        );
+    }
+
+    #[test]
+    fn output_to_port_zero_is_dropped_and_trunc_precedes_its_output() {
+        let o = of("actions=output:0,output(port=2,max_len=64),output:3,LOCAL\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "trunc(64),2,3,65534");
     }
 }

@@ -124,6 +124,10 @@ pub struct RunArgs {
     /// Exact-match megaflows.
     #[arg(long)]
     no_megaflows: bool,
+    /// IP fragment handling, as `ovs-ofctl set-frags`: normal (L4 ports of
+    /// fragments read as 0), nx-match or drop.
+    #[arg(long, default_value = "normal", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::ofproto::FragMode>()))]
+    frags: fastpath::ofproto::FragMode,
     /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
     /// every miss), `none` (software only) or `vfio:BDF` (a board).
     #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicChoice>()))]
@@ -493,6 +497,7 @@ fn run_checked(a: RunArgs) -> Result<()> {
     // Rule timeouts count from here, on the clock the datapaths share.
     let loaded = Instant::now();
     of.megaflows = !a.no_megaflows;
+    of.frags = a.frags;
     let traffic = load_traffic(&a, &of)?;
     if traffic.seq.is_empty() {
         bail!("no packets to run");

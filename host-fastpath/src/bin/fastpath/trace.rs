@@ -5,7 +5,7 @@ use clap::Args;
 use fastpath::io::text::shorten_words;
 use fastpath::ofproto::format::trace_report;
 use fastpath::ofproto::parse::parse_trace_flow;
-use fastpath::ofproto::{OfProto, Prefixes};
+use fastpath::ofproto::{FragMode, OfProto, Prefixes};
 use std::path::PathBuf;
 
 /// Arguments of `fastpath trace`.
@@ -29,6 +29,10 @@ pub struct TraceArgs {
     /// Exact-match megaflows (as `ovs-appctl upcall/disable-megaflows`).
     #[arg(long)]
     no_megaflows: bool,
+    /// IP fragment handling, as `ovs-ofctl set-frags`: normal (L4 ports of
+    /// fragments read as 0), nx-match or drop.
+    #[arg(long, default_value = "normal", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<FragMode>()))]
+    frags: FragMode,
     /// The flow, in match syntax, as `ofproto/trace` takes it: exact values,
     /// each field after its protocol (`tcp,tp_dst=80`); unlisted fields are 0,
     /// a missing in_port is ANY.
@@ -47,6 +51,7 @@ fn run_checked(a: TraceArgs) -> Result<()> {
         .map_err(|e| anyhow::anyhow!("FLOW {}", shorten_words(&e.to_string())))?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
+    of.frags = a.frags;
     print!("{}", trace_report(&of, &flow));
     Ok(())
 }
