@@ -158,6 +158,7 @@ impl PmdStats {
             tx_packets: f(self.tx_packets, o.tx_packets),
             forwarded: f(self.forwarded, o.forwarded),
             dropped: f(self.dropped, o.dropped),
+            runts: f(self.runts, o.runts),
             flows_deleted: f(self.flows_deleted, o.flows_deleted),
             flows_modified: f(self.flows_modified, o.flows_modified),
         }

@@ -112,6 +112,12 @@ pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
             Action::Output(p) if *p < OFPP_MAX => format!("output:{p}"),
             Action::Output(p) => format_port(*p),
             Action::InPort => format_port(OFPP_IN_PORT),
+            Action::OutputTrunc { port, max_len } if *port < OFPP_MAX => {
+                format!("output(port={port},max_len={max_len})")
+            }
+            Action::OutputTrunc { port, max_len } => {
+                format!("output(port={},max_len={max_len})", format_port(*port))
+            }
             Action::Drop => continue,
             Action::SetField { mf, value, mask } => set_field(mf, *value, *mask),
             Action::Load { dst, value } => loads(dst.mf, dst.ofs, dst.n_bits, *value),
