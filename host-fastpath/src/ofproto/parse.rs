@@ -377,13 +377,17 @@ fn find_actions(line: &str) -> Option<(usize, usize)> {
 const STATISTICS: &[&str] = &["duration", "n_packets", "n_bytes", "idle_age", "hard_age"];
 
 fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
-    // Without `actions=`, `ovs-ofctl add-flow` adds a rule that drops.
-    let (ap, acts_start) = find_actions(line).unwrap_or((line.len(), line.len()));
-    let no_actions = ap == line.len();
-    let acts_text = if no_actions {
-        "drop"
-    } else {
-        line[acts_start..].trim()
+    // Without `actions=` a rule is refused, as by `ovs-ofctl add-flow`; an
+    // empty `actions=` drops.
+    let Some((ap, acts_start)) = find_actions(line) else {
+        return Err(ctx.err(
+            line.trim_end().len() + 1,
+            "must specify an action (`actions=…`)",
+        ));
+    };
+    let acts_text = match line[acts_start..].trim() {
+        "" => "drop",
+        t => t,
     };
     let acts_col =
         acts_start + (line[acts_start..].len() - line[acts_start..].trim_start().len()) + 1;
@@ -1284,13 +1288,14 @@ mod tests {
         let e = parse_rule("tp_dst=80,actions=drop").unwrap_err();
         assert!(e.msg.contains("prerequisites"), "{e}");
         assert!(parse_rule("ip,nw_src=10.0.0.0/33,actions=drop").is_err());
-        // Without `actions=` the rule drops, as `ovs-ofctl add-flow`; an
-        // empty action list is still an error.
+        // Without `actions=` the rule is refused, as by `ovs-ofctl`; an
+        // empty action list drops.
+        let e = parse_rule("ip,nw_src=10.0.0.1").unwrap_err();
+        assert!(e.msg.contains("must specify an action"), "{e}");
         assert_eq!(
-            parse_rule("ip,nw_src=10.0.0.1").unwrap().actions,
+            parse_rule("ip,actions=").unwrap().actions,
             vec![Action::Drop]
         );
-        assert!(parse_rule("ip,actions=").is_err());
         assert!(parse_rule("table=1,ip,actions=goto_table:1").is_err());
         let e = parse_rule("cookie=0x1/0xff,ip,actions=drop").unwrap_err();
         assert!(e.msg.contains("cookie mask"), "{e}");

@@ -582,7 +582,7 @@ mod tests {
             (&["frobnicate"][..], "unknown command `frobnicate`"),
             (&["add-flow"][..], "add-flow: expected one argument"),
             (&["add-flow", "ip,nw_dts=1,actions=drop"][..], "nw_dts"),
-            (&["add-flow", "ip"][..], "expected `actions=`"),
+            (&["add-flow", "ip"][..], "must specify an action"),
             (&["del-flows", "ip,actions=drop"][..], "takes no actions"),
             (&["dpctl/dump-flows", "type=bogus"][..], "type=bogus"),
             (&["show", "x"][..], "show: takes no arguments"),
