@@ -572,7 +572,7 @@ fn udp_tcp_icmp_cross_the_switch_as_the_rules_say() {
     let trace = sw.ctl(&[
         "ofproto/trace",
         "br0",
-        "in_port=1,udp,nw_dst=10.77.0.2,tp_dst=5000",
+        "in_port=1,udp,nw_dst=10.77.0.2,udp_dst=5000",
     ]);
     assert!(trace.contains("Datapath actions: 2"), "{trace}");
 
