@@ -5,8 +5,9 @@
 //! hash ([`hash`]), the table geometry and candidate-position functions
 //! ([`geometry`]), the register map with its entry and command encodings
 //! ([`regs`]), the reference lookup over tables in that layout
-//! ([`reference`]), and the hardware parser's limits and reasons
-//! ([`parser`]). Nobody else restates these constants.
+//! ([`reference`]), the hardware parser's limits and reasons
+//! ([`parser`]), the action encoding ([`action`]) and the host queues'
+//! metadata ([`hostq`]). Nobody else restates these constants.
 //!
 //! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
 //! reads and writes them through `bitvec` (the declarative reference) and
@@ -15,10 +16,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod action;
 pub mod bits;
 pub mod export;
 pub mod geometry;
 pub mod hash;
+pub mod hostq;
 pub mod key;
 pub mod parser;
 pub mod reference;
