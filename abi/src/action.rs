@@ -103,6 +103,9 @@ crate::layout! {
 /// 64-bit words of an [`EditEntry`].
 pub const EDIT_WORDS: usize = 4;
 
+const _: () = assert!(AE_OUT_PORTS.width as usize == MAX_MAC_PORTS);
+const _: () = assert!(1usize << AE_EDIT_INDEX.width >= EDIT_ENTRIES);
+
 /// A decoded action-RAM word.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct ActionEntry {
@@ -271,8 +274,6 @@ mod tests {
     fn layouts_are_sound() {
         crate::bits::check_layout(ACTION_ENTRY, 1, &[]).unwrap();
         crate::bits::check_layout(EDIT_ENTRY, EDIT_WORDS, &[]).unwrap();
-        assert_eq!(AE_OUT_PORTS.width as usize, MAX_MAC_PORTS);
-        assert!(1u64 << AE_EDIT_INDEX.width >= EDIT_ENTRIES as u64);
     }
 
     #[test]
