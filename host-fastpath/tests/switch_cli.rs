@@ -314,6 +314,10 @@ fn bad_switch_arguments_are_refused() {
         (&["--port", "p1"][..], "expected NAME=TYPE:ARGS"),
         (&["--port", "p1=af_packet:nonexistent9"][..], "nonexistent9"),
         (
+            &["--port", "p1=af_xdp:nonexistent9"][..],
+            "af_xdp:nonexistent9: no such interface",
+        ),
+        (
             &[
                 "--port",
                 "a=pcap:,x.pcap,ofport=3",

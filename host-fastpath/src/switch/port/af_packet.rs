@@ -41,13 +41,13 @@ const ETH_P_ALL: u16 = 0x0003;
 
 fn sys(iface: &str, step: &'static str) -> PortError {
     PortError::Sys {
-        iface: iface.to_string(),
+        iface: format!("af_packet:{iface}"),
         step,
         source: std::io::Error::last_os_error(),
     }
 }
 
-fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
+pub(super) fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
     // SAFETY: `v` points to a live value of the size passed; the kernel only
     // reads it during the call.
     let r = unsafe {
@@ -64,6 +64,39 @@ fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+fn query_mtu(fd: RawFd, name: &CString) -> Option<u32> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let b = name.as_bytes();
+    if b.len() >= ifr.ifr_name.len() {
+        return None;
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(b) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `ifr`.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFMTU, &mut ifr) };
+    if r == 0 {
+        // SAFETY: on success the kernel wrote the mtu member of the union.
+        Some(unsafe { ifr.ifr_ifru.ifru_mtu } as u32)
+    } else {
+        None
+    }
+}
+
+/// MTU of interface `name` (through a throw-away UDP socket, which every
+/// network namespace can open).
+pub(super) fn interface_mtu(name: &CString) -> Option<u32> {
+    // SAFETY: plain socket creation; the result is checked and closed.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    query_mtu(fd.as_raw_fd(), name)
 }
 
 /// The memory-mapped ring.
@@ -112,7 +145,7 @@ impl AfPacketPort {
         let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
         if ifindex == 0 {
             return Err(PortError::Sys {
-                iface: iface.to_string(),
+                iface: format!("af_packet:{iface}"),
                 step: "no such interface",
                 source: std::io::Error::last_os_error(),
             });
@@ -135,7 +168,7 @@ impl AfPacketPort {
         let v3 = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         setopt(raw, libc::SOL_PACKET, libc::PACKET_VERSION, &v3).map_err(|source| {
             PortError::Sys {
-                iface: iface.into(),
+                iface: format!("af_packet:{iface}"),
                 step: "PACKET_VERSION TPACKET_V3",
                 source,
             }
@@ -156,7 +189,7 @@ impl AfPacketPort {
         };
         setopt(raw, libc::SOL_PACKET, libc::PACKET_RX_RING, &req).map_err(|source| {
             PortError::Sys {
-                iface: iface.into(),
+                iface: format!("af_packet:{iface}"),
                 step: "PACKET_RX_RING",
                 source,
             }
@@ -197,11 +230,11 @@ impl AfPacketPort {
         if r < 0 {
             return Err(sys(iface, "bind"));
         }
-        let mtu = Self::query_mtu(raw, &cname).unwrap_or(1500);
+        let mtu = query_mtu(raw, &cname).unwrap_or(1500);
         let msgs = Vec::with_capacity(BURST * 2);
         let iovs = Vec::with_capacity(BURST * 2);
         Ok(AfPacketPort {
-            iface: iface.to_string(),
+            iface: format!("af_packet:{iface}"),
             ring,
             fd,
             block: 0,
@@ -213,26 +246,6 @@ impl AfPacketPort {
             msgs,
             iovs,
         })
-    }
-
-    fn query_mtu(fd: RawFd, name: &CString) -> Option<u32> {
-        // SAFETY: ifreq is plain data; all-zero is a valid value.
-        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-        let b = name.as_bytes();
-        if b.len() >= ifr.ifr_name.len() {
-            return None;
-        }
-        for (d, s) in ifr.ifr_name.iter_mut().zip(b) {
-            *d = *s as libc::c_char;
-        }
-        // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `ifr`.
-        let r = unsafe { libc::ioctl(fd, libc::SIOCGIFMTU, &mut ifr) };
-        if r == 0 {
-            // SAFETY: on success the kernel wrote the mtu member of the union.
-            Some(unsafe { ifr.ifr_ifru.ifru_mtu } as u32)
-        } else {
-            None
-        }
     }
 
     fn block_ptr(&self, i: usize) -> *mut u8 {
