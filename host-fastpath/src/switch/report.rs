@@ -203,6 +203,9 @@ pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
         "subtable_lookups_per_hit": lookups,
         "upcalls": st.upcalls,
         "upcall_us_avg": us_up,
+        // Upcalls whose actions ran but whose megaflow was not installed
+        // (the flow limit was reached).
+        "upcalls_over_flow_limit": p.upcall_flow_limit,
         "tx_packets": ls.tx_packets,
         "tx_batches": ls.tx_batches,
         "tx_no_port": ls.tx_no_port,
