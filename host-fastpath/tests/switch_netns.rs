@@ -590,6 +590,19 @@ fn udp_tcp_icmp_cross_the_switch_over_af_xdp() {
     assert_eq!(port(&show, "p1")["kind"]["type"], "af_xdp", "{show}");
     assert_eq!(udp(&t.a, &t.b, 20, 5000, Duration::ZERO), 20);
     sw.stop();
+    // Jumbo frames do not fit an AF_XDP chunk: refused up front, by name.
+    ns_sh(&t.s, &["ip", "link", "set", &t.sb, "mtu", "9000"]).unwrap();
+    let o = Command::new("ip")
+        .args(["netns", "exec", &t.s, BIN, "switch", "--port"])
+        .arg(format!("p1=af_xdp:{}", t.sb))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("af_xdp:{}", t.sb)) && err.contains("MTU 9000"),
+        "{err}"
+    );
 }
 
 /// UDP, ICMP and TCP through a switch with `kind` ports, counted exactly.
