@@ -99,6 +99,48 @@ pub(super) fn interface_mtu(name: &CString) -> Option<u32> {
     query_mtu(fd.as_raw_fd(), name)
 }
 
+/// Reads socket option `name` of `fd`. `T` must be a plain C value (an
+/// integer or a libc struct) for which all-zero is valid.
+pub(super) fn getopt<T>(fd: RawFd, level: i32, name: i32) -> std::io::Result<T> {
+    // SAFETY: per the contract above, all-zero is a valid T.
+    let mut v: T = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `v`/`len` describe a writable buffer of that size.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut T).cast(), &mut len) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(v)
+    }
+}
+
+/// Takes (and so clears) the pending error of socket `fd`.
+pub(super) fn socket_error(fd: RawFd) -> std::io::Error {
+    match getopt::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(e) => std::io::Error::from_raw_os_error(e),
+        Err(e) => e,
+    }
+}
+
+/// `iface` as a C string and its index; `what` (`af_packet:IFACE`) names it
+/// in errors.
+pub(super) fn interface(iface: &str, what: String) -> Result<(CString, u32), PortError> {
+    let cname = CString::new(iface).map_err(|_| PortError::Spec {
+        spec: what.clone(),
+        msg: "interface name contains NUL".into(),
+    })?;
+    // SAFETY: `cname` is a valid NUL-terminated string.
+    let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    if ifindex == 0 {
+        return Err(PortError::Sys {
+            iface: what,
+            step: "no such interface",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok((cname, ifindex))
+}
+
 /// The memory-mapped ring.
 struct Ring {
     base: *mut u8,
@@ -137,19 +179,7 @@ pub struct AfPacketPort {
 impl AfPacketPort {
     /// Opens interface `iface`: socket, TPACKET_V3 ring, bind.
     pub fn open(iface: &str) -> Result<Self, PortError> {
-        let cname = CString::new(iface).map_err(|_| PortError::Spec {
-            spec: iface.to_string(),
-            msg: "interface name contains NUL".into(),
-        })?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(PortError::Sys {
-                iface: format!("af_packet:{iface}"),
-                step: "no such interface",
-                source: std::io::Error::last_os_error(),
-            });
-        }
+        let (cname, ifindex) = interface(iface, format!("af_packet:{iface}"))?;
         // Protocol 0 until bound: a socket made with ETH_P_ALL would queue
         // frames of every interface until the bind.
         // SAFETY: plain socket creation; the result is checked.
@@ -435,38 +465,20 @@ impl Port for AfPacketPort {
     }
 
     fn poll_error(&mut self) {
-        let mut err: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reads (and so clears) the socket's pending error into `err`.
-        unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
+        let e = socket_error(self.fd.as_raw_fd());
         self.stats.link_down += 1;
-        tracing::warn!(iface = %self.iface, error = %std::io::Error::from_raw_os_error(err), "link down");
+        tracing::warn!(iface = %self.iface, error = %e, "link down");
     }
 
     fn stats(&mut self) -> PortStats {
-        // SAFETY: tpacket_stats_v3 is plain data.
-        let mut st: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
-        // SAFETY: `st`/`len` describe a writable buffer of that size. Reading
-        // the statistics resets them in the kernel, so they are accumulated.
-        let r = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&mut st as *mut libc::tpacket_stats_v3).cast(),
-                &mut len,
-            )
-        };
-        if r == 0 {
+        // Reading the statistics resets them in the kernel, so they are
+        // accumulated.
+        let r = getopt::<libc::tpacket_stats_v3>(
+            self.fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+        );
+        if let Ok(st) = r {
             self.stats.rx_dropped += st.tp_drops as u64;
         }
         self.stats

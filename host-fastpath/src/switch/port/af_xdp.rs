@@ -21,9 +21,9 @@
 //! refuses it; the program is attached in driver mode where the driver has
 //! XDP support (veth does), else in generic (skb) mode.
 
+use super::af_packet::{getopt, interface, setopt, socket_error};
 use super::{Port, PortError, PortStats, TxQueue};
 use crate::BURST;
-use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -490,15 +490,7 @@ impl AfXdpPort {
 
     /// Opens queue `queue` of interface `iface`.
     pub fn open_queue(iface: &str, queue: u32) -> Result<Self, PortError> {
-        let cname = CString::new(iface).map_err(|_| PortError::Spec {
-            spec: iface.to_string(),
-            msg: "interface name contains NUL".into(),
-        })?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(sys_err(iface, "no such interface"));
-        }
+        let (cname, ifindex) = interface(iface, format!("af_xdp:{iface}"))?;
         let mtu = super::af_packet::interface_mtu(&cname).unwrap_or(1500);
         if mtu + 18 > MAX_FRAME {
             return Err(PortError::Spec {
@@ -573,8 +565,7 @@ impl AfXdpPort {
         reg.len = umem.len as u64;
         reg.chunk_size = FRAME_SIZE;
         reg.headroom = 0;
-        super::af_packet::setopt(raw, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg)
-            .map_err(io("XDP_UMEM_REG"))?;
+        setopt(raw, libc::SOL_XDP, libc::XDP_UMEM_REG, &reg).map_err(io("XDP_UMEM_REG"))?;
         for (opt, n, step) in [
             (libc::XDP_UMEM_FILL_RING, RX_RING, "XDP_UMEM_FILL_RING"),
             (
@@ -585,24 +576,10 @@ impl AfXdpPort {
             (libc::XDP_RX_RING, RX_RING, "XDP_RX_RING"),
             (libc::XDP_TX_RING, TX_RING, "XDP_TX_RING"),
         ] {
-            super::af_packet::setopt(raw, libc::SOL_XDP, opt, &n).map_err(io(step))?;
+            setopt(raw, libc::SOL_XDP, opt, &n).map_err(io(step))?;
         }
-        // SAFETY: xdp_mmap_offsets is plain data.
-        let mut off: libc::xdp_mmap_offsets = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::xdp_mmap_offsets>() as libc::socklen_t;
-        // SAFETY: `off`/`len` describe a writable buffer of that size.
-        let r = unsafe {
-            libc::getsockopt(
-                raw,
-                libc::SOL_XDP,
-                libc::XDP_MMAP_OFFSETS,
-                (&mut off as *mut libc::xdp_mmap_offsets).cast(),
-                &mut len,
-            )
-        };
-        if r < 0 {
-            return Err(fail("XDP_MMAP_OFFSETS"));
-        }
+        let off = getopt::<libc::xdp_mmap_offsets>(raw, libc::SOL_XDP, libc::XDP_MMAP_OFFSETS)
+            .map_err(io("XDP_MMAP_OFFSETS"))?;
         let rx = Ring::map(raw, &off.rx, RX_RING, libc::XDP_PGOFF_RX_RING as u64)
             .map_err(io("mapping the RX ring"))?;
         let tx = Ring::map(raw, &off.tx, TX_RING, libc::XDP_PGOFF_TX_RING as u64)
@@ -843,37 +820,18 @@ impl Port for AfXdpPort {
     }
 
     fn poll_error(&mut self) {
-        let mut err: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reads (and so clears) the socket's pending error into `err`.
-        unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
+        let e = socket_error(self.fd.as_raw_fd());
         self.stats.link_down += 1;
-        tracing::warn!(iface = %self.iface, error = %std::io::Error::from_raw_os_error(err), "link down");
+        tracing::warn!(iface = %self.iface, error = %e, "link down");
     }
 
     fn stats(&mut self) -> PortStats {
-        // SAFETY: xdp_statistics is plain data.
-        let mut st: libc::xdp_statistics = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::xdp_statistics>() as libc::socklen_t;
-        // SAFETY: `st`/`len` describe a writable buffer of that size.
-        let r = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_XDP,
-                libc::XDP_STATISTICS,
-                (&mut st as *mut libc::xdp_statistics).cast(),
-                &mut len,
-            )
-        };
-        if r == 0 {
+        let r = getopt::<libc::xdp_statistics>(
+            self.fd.as_raw_fd(),
+            libc::SOL_XDP,
+            libc::XDP_STATISTICS,
+        );
+        if let Ok(st) = r {
             // Frames the kernel had for the socket but could not deliver
             // (RX ring full, no fill chunk, too long): the counters are
             // cumulative, so only the growth is added.
