@@ -2,10 +2,11 @@
 //! rings, and a six-instruction XDP program that redirects the queue's
 //! frames to the socket.
 //!
-//! Raw system calls rather than a crate: `xsk-rs` and `afxdp` sit on
-//! `libbpf-sys`/`libxdp-sys`, which build libbpf from C sources (a C
-//! toolchain, libelf and zlib headers in every build) only to load a program
-//! that is six instructions long; the socket itself is a handful of
+//! Raw system calls rather than a crate: `xsk-rs` and `xdpsock` sit on
+//! `libbpf-sys`/`libxdp-sys`, which build C libraries (a C toolchain,
+//! libelf and zlib headers in every build) to load a program that is six
+//! instructions long; `xdp` (no C code) is young, shaped by one user, and
+//! still leaves the program to load. The socket itself is a handful of
 //! `setsockopt`/`mmap` calls that `libc` already describes. The program is
 //! assembled here ([`redirect_program`]) and loaded with `bpf(2)`, and
 //! attached through a BPF link, which the kernel detaches when the port's
