@@ -588,6 +588,13 @@ fn udp_tcp_icmp_cross_the_switch_over_af_xdp() {
     let mut sw = Sw::start_on(&t, "af_xdp", RULES, &[]);
     let show = sw.json(&["show"]);
     assert_eq!(port(&show, "p1")["kind"]["type"], "af_xdp", "{show}");
+    // veth has no zero-copy AF_XDP: copy mode, driver-mode XDP.
+    assert_eq!(port(&show, "p1")["mode"], "driver mode, copy", "{show}");
+    let text = sw.ctl(&["show"]);
+    assert!(
+        text.contains(&format!("1(p1): af_xdp:{} (driver mode, copy)", t.sa)),
+        "{text}"
+    );
     assert_eq!(udp(&t.a, &t.b, 20, 5000, Duration::ZERO), 20);
     sw.stop();
     // Jumbo frames do not fit an AF_XDP chunk: refused up front, by name.

@@ -71,6 +71,14 @@ pub struct SwitchPort {
     port: Box<dyn Port>,
 }
 
+impl SwitchPort {
+    /// How the port ended up attached, where it has a choice (AF_XDP:
+    /// zero-copy or copy mode).
+    pub fn mode(&self) -> Option<&'static str> {
+        self.port.mode()
+    }
+}
+
 /// Counters of the packet thread (for `dpif-netdev/pmd-perf-show`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoopStats {

@@ -343,7 +343,15 @@ pub fn show(sw: &mut Switch) -> Reading {
     let ps = sw.port_stats();
     let mut ports = Vec::new();
     for (p, s) in sw.ports().iter().zip(&ps) {
-        let _ = writeln!(o, " {}({}): {}", p.ofport, p.name, p.kind);
+        let mode = p.mode();
+        match mode {
+            Some(m) => {
+                let _ = writeln!(o, " {}({}): {} ({m})", p.ofport, p.name, p.kind);
+            }
+            None => {
+                let _ = writeln!(o, " {}({}): {}", p.ofport, p.name, p.kind);
+            }
+        }
         let _ = writeln!(
             o,
             "     rx pkts={}, bytes={}, drop={}, errs={}",
@@ -355,7 +363,7 @@ pub fn show(sw: &mut Switch) -> Reading {
             s.tx_packets, s.tx_bytes, s.tx_dropped, s.tx_errors, s.link_down
         );
         ports.push(json!({
-            "name": p.name, "ofport": p.ofport, "kind": p.kind, "stats": s,
+            "name": p.name, "ofport": p.ofport, "kind": p.kind, "mode": mode, "stats": s,
         }));
     }
     let json = json!({

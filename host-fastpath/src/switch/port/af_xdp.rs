@@ -70,13 +70,20 @@ pub enum XdpMode {
     GenericCopy,
 }
 
-impl std::fmt::Display for XdpMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
+impl XdpMode {
+    /// The mode's name, as `show` prints it.
+    pub fn name(self) -> &'static str {
+        match self {
             XdpMode::ZeroCopy => "zero-copy",
             XdpMode::DriverCopy => "driver mode, copy",
             XdpMode::GenericCopy => "generic mode, copy",
-        })
+        }
+    }
+}
+
+impl std::fmt::Display for XdpMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -818,6 +825,10 @@ impl Port for AfXdpPort {
 
     fn poll_fd(&self) -> Option<RawFd> {
         Some(self.fd.as_raw_fd())
+    }
+
+    fn mode(&self) -> Option<&'static str> {
+        Some(self.mode.name())
     }
 
     fn poll_error(&mut self) {

@@ -269,6 +269,10 @@ pub trait Port {
     /// Called when [`Port::poll_fd`] reported an error (the interface went
     /// down or away): clears and counts it.
     fn poll_error(&mut self) {}
+    /// How the port is attached, where it has a choice (None: it has not).
+    fn mode(&self) -> Option<&'static str> {
+        None
+    }
     /// Counters (kernel drop counters are read now).
     fn stats(&mut self) -> PortStats;
     /// Flushes buffered output (pcap files); called when the port is removed
