@@ -22,6 +22,11 @@ fn dir(name: &str) -> PathBuf {
 /// 1000 64-byte UDP frames of 50 flows, written by `fastpath run` to
 /// DIR/src-port1.pcap (received there on port 5, output to port 1).
 fn make_input(d: &Path) -> PathBuf {
+    make_input_of(d, "flows=50,zipf=1.0,packets=1000,seed=3")
+}
+
+/// Frames as `fastpath run --gen SPEC` makes them, in DIR/src-port1.pcap.
+fn make_input_of(d: &Path, spec: &str) -> PathBuf {
     let rules = d.join("gen.flows");
     std::fs::write(&rules, "udp,actions=output:1\n").unwrap();
     let o = Command::new(BIN)
@@ -35,11 +40,7 @@ fn make_input(d: &Path) -> PathBuf {
             "--rules",
         ])
         .arg(&rules)
-        .args([
-            "--gen",
-            "flows=50,zipf=1.0,packets=1000,seed=3",
-            "--out-pcap",
-        ])
+        .args(["--gen", spec, "--out-pcap"])
         .arg(d.join("src"))
         .output()
         .unwrap();
@@ -62,7 +63,11 @@ struct Sw {
 
 impl Sw {
     fn start(d: &Path, rules: &str, extra: &[&str]) -> Sw {
-        let input = make_input(d);
+        Sw::start_on(d, make_input(d), 1000, rules, extra)
+    }
+
+    /// The switch reading `input` (`packets` frames) on port 1.
+    fn start_on(d: &Path, input: PathBuf, packets: u64, rules: &str, extra: &[&str]) -> Sw {
         let rf = d.join("sw.flows");
         std::fs::write(&rf, rules).unwrap();
         let ctl = d.join("sw.ctl");
@@ -91,7 +96,7 @@ impl Sw {
         loop {
             if let Ok(j) = sw.try_ctl(&["--format", "json", "show"]) {
                 let j: Value = serde_json::from_str(&j).unwrap();
-                if j["stats"]["packets"] == 1000 {
+                if j["stats"]["packets"] == packets {
                     break;
                 }
             }
@@ -314,6 +319,10 @@ fn bad_switch_arguments_are_refused() {
         (&["--port", "p1"][..], "expected NAME=TYPE:ARGS"),
         (&["--port", "p1=af_packet:nonexistent9"][..], "nonexistent9"),
         (
+            &["--port", "p1=af_xdp:nonexistent9"][..],
+            "af_xdp:nonexistent9: no such interface",
+        ),
+        (
             &[
                 "--port",
                 "a=pcap:,x.pcap,ofport=3",
@@ -340,4 +349,56 @@ fn bad_switch_arguments_are_refused() {
         assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
         let _ = std::fs::remove_dir_all(&d);
     }
+}
+
+/// Rules that give every source address its own megaflow (without prefix
+/// tracking, the miss in the nw_src subtable un-wildcards all of nw_src).
+const PER_SOURCE: &str =
+    "priority=20,ip,nw_src=1.2.3.4,actions=drop\npriority=10,in_port=1,actions=output:2\n";
+
+#[test]
+fn over_the_flow_limit_packets_are_forwarded_but_not_installed() {
+    let d = dir("limit");
+    let input = make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
+    let mut sw = Sw::start_on(
+        &d,
+        input,
+        10_000,
+        PER_SOURCE,
+        &["--prefixes", "none", "--flow-limit", "500"],
+    );
+    let show = sw.json(&["show"]);
+    let megaflows = show["stats"]["megaflows"].as_u64().unwrap();
+    assert!(megaflows > 0 && megaflows <= 500, "{show}");
+    assert_eq!(show["stats"]["flow_limit"], 500, "{show}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    let over = perf["upcalls_over_flow_limit"].as_u64().unwrap();
+    assert!(over > 1000, "{perf}");
+    assert_eq!(perf["lost"], 0, "{perf}");
+    // Every packet's actions ran, installed or not.
+    sw.ctl(&["exit"]);
+    assert!(sw.child.wait().unwrap().success());
+    assert_eq!(pcap_frames(&d.join("out.pcap")), 10_000);
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn dynamic_flow_limit_grows_while_revalidation_is_quick() {
+    let d = dir("dynlimit");
+    let input = make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
+    let sw = Sw::start_on(&d, input, 10_000, PER_SOURCE, &["--prefixes", "none"]);
+    let show = sw.json(&["show"]);
+    let megaflows = show["stats"]["megaflows"].as_u64().unwrap();
+    // More than 2000 flows and a pass far under a second: OVS's revalidator
+    // raises the limit by 1000 per pass (from 10 000, up to flow-limit).
+    assert!(megaflows > 2000, "{show}");
+    let before = show["stats"]["flow_limit"].as_u64().unwrap();
+    assert!(before >= 10_000, "{show}");
+    sw.json(&["revalidate"]);
+    sw.json(&["revalidate"]);
+    let show = sw.json(&["show"]);
+    let after = show["stats"]["flow_limit"].as_u64().unwrap();
+    assert!(after >= before + 2000, "{before} -> {after}: {show}");
+    assert_eq!(show["stats"]["megaflows"].as_u64().unwrap(), megaflows);
+    let _ = std::fs::remove_dir_all(&d);
 }

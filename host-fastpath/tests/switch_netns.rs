@@ -1,12 +1,14 @@
 //! `fastpath switch` between network namespaces the test creates: two hosts
 //! (A, B), each with a veth pair whose other end sits in the switch's own
-//! namespace S, where the switch runs with AF_PACKET ports. Traffic flows
+//! namespace S, where the switch runs with AF_PACKET (or AF_XDP) ports. Traffic flows
 //! only between A and B. Counters are checked against the kernel's own
 //! interface counters (IPv6 is off and neighbours are static, so the only
 //! frames are the test's).
 //!
 //! Needs root (namespaces, AF_PACKET). Without it the tests print SKIP and
 //! pass, unless FASTPATH_REQUIRE_NETNS=1 (set by scripts/test), where they fail.
+//! The AF_XDP tests also print SKIP where the kernel has no AF_XDP sockets
+//! (CONFIG_XDP_SOCKETS off) or refuses BPF programs.
 
 mod switch_common;
 use switch_common as common;
@@ -259,6 +261,11 @@ struct Sw {
 
 impl Sw {
     fn start(t: &Topo, rules: &str, extra: &[&str]) -> Sw {
+        Sw::start_on(t, "af_packet", rules, extra)
+    }
+
+    /// The switch with both ports of type `kind` (af_packet, af_xdp).
+    fn start_on(t: &Topo, kind: &str, rules: &str, extra: &[&str]) -> Sw {
         let rf = t.path("rules.flows");
         std::fs::write(&rf, rules).unwrap();
         let ctl = t.path("sw.ctl");
@@ -267,10 +274,7 @@ impl Sw {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        for a in [
-            format!("p1=af_packet:{}", t.sa),
-            format!("p2=af_packet:{}", t.sb),
-        ] {
+        for a in [format!("p1={kind}:{}", t.sa), format!("p2={kind}:{}", t.sb)] {
             args.push("--port".into());
             args.push(a);
         }
@@ -515,17 +519,107 @@ priority=10,in_port=2,tcp,actions=output:1
 priority=0,actions=drop
 ";
 
+/// Why AF_XDP sockets cannot be used here, if they cannot: an AF_XDP
+/// socket and an XSK map are created (in the test's own process, as root).
+fn af_xdp_unavailable() -> Option<String> {
+    // SAFETY: plain socket creation, closed at once.
+    let s = unsafe { libc::socket(libc::AF_XDP, libc::SOCK_RAW, 0) };
+    if s < 0 {
+        return Some(format!(
+            "socket(AF_XDP): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: closing the socket just created.
+    unsafe { libc::close(s) };
+    #[repr(C)]
+    struct MapCreate {
+        map_type: u32,
+        key_size: u32,
+        value_size: u32,
+        max_entries: u32,
+    }
+    let attr = MapCreate {
+        map_type: 17, // BPF_MAP_TYPE_XSKMAP
+        key_size: 4,
+        value_size: 4,
+        max_entries: 1,
+    };
+    // SAFETY: BPF_MAP_CREATE (0) with a valid attribute of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_bpf,
+            0,
+            &attr as *const MapCreate,
+            std::mem::size_of::<MapCreate>(),
+        )
+    };
+    if fd < 0 {
+        return Some(format!(
+            "bpf(BPF_MAP_CREATE XSKMAP): {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: closing the map just created.
+    unsafe { libc::close(fd as i32) };
+    None
+}
+
 #[test]
 fn udp_tcp_icmp_cross_the_switch_as_the_rules_say() {
     let Some(t) = topo_or_skip("udp_tcp_icmp_cross_the_switch_as_the_rules_say") else {
         return;
     };
-    let mut sw = Sw::start(&t, RULES, &[]);
+    cross_the_switch(&t, "af_packet");
+}
+
+#[test]
+fn udp_tcp_icmp_cross_the_switch_over_af_xdp() {
+    let test = "udp_tcp_icmp_cross_the_switch_over_af_xdp";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    if let Some(why) = af_xdp_unavailable() {
+        eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
+        return;
+    }
+    cross_the_switch(&t, "af_xdp");
+    // The program goes with the switch: the interface takes another at once.
+    let mut sw = Sw::start_on(&t, "af_xdp", RULES, &[]);
+    let show = sw.json(&["show"]);
+    assert_eq!(port(&show, "p1")["kind"]["type"], "af_xdp", "{show}");
+    // veth has no zero-copy AF_XDP: copy mode, driver-mode XDP.
+    assert_eq!(port(&show, "p1")["mode"], "driver mode, copy", "{show}");
+    let text = sw.ctl(&["show"]);
+    assert!(
+        text.contains(&format!("1(p1): af_xdp:{} (driver mode, copy)", t.sa)),
+        "{text}"
+    );
+    assert_eq!(udp(&t.a, &t.b, 20, 5000, Duration::ZERO), 20);
+    sw.stop();
+    // Jumbo frames do not fit an AF_XDP chunk: refused up front, by name.
+    ns_sh(&t.s, &["ip", "link", "set", &t.sb, "mtu", "9000"]).unwrap();
+    let o = Command::new("ip")
+        .args(["netns", "exec", &t.s, BIN, "switch", "--port"])
+        .arg(format!("p1=af_xdp:{}", t.sb))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("af_xdp:{}", t.sb)) && err.contains("MTU 9000"),
+        "{err}"
+    );
+}
+
+/// UDP, ICMP and TCP through a switch with `kind` ports, counted exactly.
+fn cross_the_switch(t: &Topo, kind: &str) {
+    let mut sw = Sw::start_on(t, kind, RULES, &[]);
     assert_eq!(udp(&t.a, &t.b, 200, 5000, Duration::ZERO), 200);
     // No rule forwards UDP to 5001: dropped, and counted.
     assert_eq!(udp(&t.a, &t.b, 50, 5001, Duration::ZERO), 0);
-    assert_eq!(ping(&t, 20), 20);
-    let data = tcp(&t, 200_000);
+    assert_eq!(ping(t, 20), 20);
+    let data = tcp(t, 200_000);
     assert_eq!(data.len(), 200_000);
     assert!(data
         .iter()
@@ -586,7 +680,24 @@ fn rules_and_ports_change_while_traffic_flows() {
     let Some(t) = topo_or_skip("rules_and_ports_change_while_traffic_flows") else {
         return;
     };
-    let mut sw = Sw::start(&t, RULES, &[]);
+    rules_and_ports_change(&t, "af_packet");
+}
+
+#[test]
+fn rules_and_ports_change_while_traffic_flows_over_af_xdp() {
+    let test = "rules_and_ports_change_while_traffic_flows_over_af_xdp";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    if let Some(why) = af_xdp_unavailable() {
+        eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
+        return;
+    }
+    rules_and_ports_change(&t, "af_xdp");
+}
+
+fn rules_and_ports_change(t: &Topo, kind: &str) {
+    let mut sw = Sw::start_on(t, kind, RULES, &[]);
     // Malformed commands change nothing.
     let before = sw.ctl(&["dump-flows"]);
     assert!(sw
@@ -668,7 +779,7 @@ fn rules_and_ports_change_while_traffic_flows() {
     );
 
     // A port deleted takes only its megaflows with it, and gets its number back.
-    assert_eq!(ping(&t, 3), 3);
+    assert_eq!(ping(t, 3), 3);
     let flows = sw.ctl(&["dpctl/dump-flows"]);
     assert!(
         flows.contains("in_port(2)") && flows.contains("in_port(1)"),
@@ -681,10 +792,10 @@ fn rules_and_ports_change_while_traffic_flows() {
         !flows.contains("in_port(2)") && flows.contains("in_port(1)"),
         "{flows}"
     );
-    assert_eq!(ping(&t, 3), 0);
-    let out = sw.ctl(&["port-add", &format!("p2=af_packet:{}", t.sb)]);
+    assert_eq!(ping(t, 3), 0);
+    let out = sw.ctl(&["port-add", &format!("p2={kind}:{}", t.sb)]);
     assert!(out.contains("ofport 2"), "{out}");
-    assert_eq!(ping(&t, 3), 3);
+    assert_eq!(ping(t, 3), 3);
     let show = sw.json(&["show"]);
     assert_eq!(show["stats"]["tx_no_port"].as_u64().unwrap(), 3, "{show}");
 

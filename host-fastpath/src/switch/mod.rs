@@ -9,7 +9,8 @@
 //! packet is half-processed or left uncounted by it. When no port has
 //! frames the thread sleeps in `poll` on the ports' descriptors.
 //!
-//! - [`port`]: AF_PACKET (TPACKET_V3 ring) and pcap ports, their counters.
+//! - [`port`]: AF_XDP (UMEM and rings), AF_PACKET (TPACKET_V3 ring) and pcap
+//!   ports, their counters.
 //! - [`datapath`]: the datapath trait and its software and hybrid forms.
 //! - [`rules`]: rule counters and the flow-mod commands.
 //! - [`ctl`]: the control socket: requests, commands, replies.
@@ -68,6 +69,14 @@ pub struct SwitchPort {
     /// What it is.
     pub kind: PortKind,
     port: Box<dyn Port>,
+}
+
+impl SwitchPort {
+    /// How the port ended up attached, where it has a choice (AF_XDP:
+    /// zero-copy or copy mode).
+    pub fn mode(&self) -> Option<&'static str> {
+        self.port.mode()
+    }
 }
 
 /// Counters of the packet thread (for `dpif-netdev/pmd-perf-show`).

@@ -203,6 +203,9 @@ pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
         "subtable_lookups_per_hit": lookups,
         "upcalls": st.upcalls,
         "upcall_us_avg": us_up,
+        // Upcalls whose actions ran but whose megaflow was not installed
+        // (the flow limit was reached).
+        "upcalls_over_flow_limit": p.upcall_flow_limit,
         "tx_packets": ls.tx_packets,
         "tx_batches": ls.tx_batches,
         "tx_no_port": ls.tx_no_port,
@@ -340,7 +343,15 @@ pub fn show(sw: &mut Switch) -> Reading {
     let ps = sw.port_stats();
     let mut ports = Vec::new();
     for (p, s) in sw.ports().iter().zip(&ps) {
-        let _ = writeln!(o, " {}({}): {}", p.ofport, p.name, p.kind);
+        let mode = p.mode();
+        match mode {
+            Some(m) => {
+                let _ = writeln!(o, " {}({}): {} ({m})", p.ofport, p.name, p.kind);
+            }
+            None => {
+                let _ = writeln!(o, " {}({}): {}", p.ofport, p.name, p.kind);
+            }
+        }
         let _ = writeln!(
             o,
             "     rx pkts={}, bytes={}, drop={}, errs={}",
@@ -352,7 +363,7 @@ pub fn show(sw: &mut Switch) -> Reading {
             s.tx_packets, s.tx_bytes, s.tx_dropped, s.tx_errors, s.link_down
         );
         ports.push(json!({
-            "name": p.name, "ofport": p.ofport, "kind": p.kind, "stats": s,
+            "name": p.name, "ofport": p.ofport, "kind": p.kind, "mode": mode, "stats": s,
         }));
     }
     let json = json!({

@@ -16,6 +16,7 @@ use std::time::Instant;
 #[command(after_help = "Examples:
   fastpath switch --port p1=af_packet:veth1 --port p2=af_packet:veth2 \\
       --rules examples/two-port.flows --ctl /tmp/sw.ctl
+  fastpath switch --port p1=af_xdp:veth1 --port p2=af_xdp:veth2 --rules examples/two-port.flows
   fastpath switch --nic sim --port p1=af_packet:veth1,ofport=10 --port p2=af_packet:veth2,ofport=20 ...
   fastpath switch --port in=pcap:in.pcap --port out=pcap:,out.pcap --rules r.flows --exit-at-eof
 
@@ -34,7 +35,8 @@ userspace datapath, or receivers drop the frames for bad checksums.
 
 Logs go to standard error; RUST_LOG (e.g. fastpath=debug) overrides --log-level.")]
 pub struct SwitchArgs {
-    /// A port: NAME=af_packet:IFACE or NAME=pcap:IN[,OUT], optionally ,ofport=N. Repeatable.
+    /// A port: NAME=af_xdp:IFACE, NAME=af_packet:IFACE or NAME=pcap:IN[,OUT],
+    /// optionally ,ofport=N. Repeatable.
     #[arg(long = "port", value_name = "NAME=TYPE:ARGS")]
     ports: Vec<String>,
     /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).

@@ -41,13 +41,13 @@ const ETH_P_ALL: u16 = 0x0003;
 
 fn sys(iface: &str, step: &'static str) -> PortError {
     PortError::Sys {
-        iface: iface.to_string(),
+        iface: format!("af_packet:{iface}"),
         step,
         source: std::io::Error::last_os_error(),
     }
 }
 
-fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
+pub(super) fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
     // SAFETY: `v` points to a live value of the size passed; the kernel only
     // reads it during the call.
     let r = unsafe {
@@ -64,6 +64,81 @@ fn setopt<T>(fd: RawFd, level: i32, name: i32, v: &T) -> std::io::Result<()> {
     } else {
         Ok(())
     }
+}
+
+fn query_mtu(fd: RawFd, name: &CString) -> Option<u32> {
+    // SAFETY: ifreq is plain data; all-zero is a valid value.
+    let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
+    let b = name.as_bytes();
+    if b.len() >= ifr.ifr_name.len() {
+        return None;
+    }
+    for (d, s) in ifr.ifr_name.iter_mut().zip(b) {
+        *d = *s as libc::c_char;
+    }
+    // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `ifr`.
+    let r = unsafe { libc::ioctl(fd, libc::SIOCGIFMTU, &mut ifr) };
+    if r == 0 {
+        // SAFETY: on success the kernel wrote the mtu member of the union.
+        Some(unsafe { ifr.ifr_ifru.ifru_mtu } as u32)
+    } else {
+        None
+    }
+}
+
+/// MTU of interface `name` (through a throw-away UDP socket, which every
+/// network namespace can open).
+pub(super) fn interface_mtu(name: &CString) -> Option<u32> {
+    // SAFETY: plain socket creation; the result is checked and closed.
+    let raw = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if raw < 0 {
+        return None;
+    }
+    // SAFETY: `raw` is a fresh descriptor that nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    query_mtu(fd.as_raw_fd(), name)
+}
+
+/// Reads socket option `name` of `fd`. `T` must be a plain C value (an
+/// integer or a libc struct) for which all-zero is valid.
+pub(super) fn getopt<T>(fd: RawFd, level: i32, name: i32) -> std::io::Result<T> {
+    // SAFETY: per the contract above, all-zero is a valid T.
+    let mut v: T = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<T>() as libc::socklen_t;
+    // SAFETY: `v`/`len` describe a writable buffer of that size.
+    let r = unsafe { libc::getsockopt(fd, level, name, (&mut v as *mut T).cast(), &mut len) };
+    if r < 0 {
+        Err(std::io::Error::last_os_error())
+    } else {
+        Ok(v)
+    }
+}
+
+/// Takes (and so clears) the pending error of socket `fd`.
+pub(super) fn socket_error(fd: RawFd) -> std::io::Error {
+    match getopt::<libc::c_int>(fd, libc::SOL_SOCKET, libc::SO_ERROR) {
+        Ok(e) => std::io::Error::from_raw_os_error(e),
+        Err(e) => e,
+    }
+}
+
+/// `iface` as a C string and its index; `what` (`af_packet:IFACE`) names it
+/// in errors.
+pub(super) fn interface(iface: &str, what: String) -> Result<(CString, u32), PortError> {
+    let cname = CString::new(iface).map_err(|_| PortError::Spec {
+        spec: what.clone(),
+        msg: "interface name contains NUL".into(),
+    })?;
+    // SAFETY: `cname` is a valid NUL-terminated string.
+    let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
+    if ifindex == 0 {
+        return Err(PortError::Sys {
+            iface: what,
+            step: "no such interface",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok((cname, ifindex))
 }
 
 /// The memory-mapped ring.
@@ -104,19 +179,7 @@ pub struct AfPacketPort {
 impl AfPacketPort {
     /// Opens interface `iface`: socket, TPACKET_V3 ring, bind.
     pub fn open(iface: &str) -> Result<Self, PortError> {
-        let cname = CString::new(iface).map_err(|_| PortError::Spec {
-            spec: iface.to_string(),
-            msg: "interface name contains NUL".into(),
-        })?;
-        // SAFETY: `cname` is a valid NUL-terminated string.
-        let ifindex = unsafe { libc::if_nametoindex(cname.as_ptr()) };
-        if ifindex == 0 {
-            return Err(PortError::Sys {
-                iface: iface.to_string(),
-                step: "no such interface",
-                source: std::io::Error::last_os_error(),
-            });
-        }
+        let (cname, ifindex) = interface(iface, format!("af_packet:{iface}"))?;
         // Protocol 0 until bound: a socket made with ETH_P_ALL would queue
         // frames of every interface until the bind.
         // SAFETY: plain socket creation; the result is checked.
@@ -135,7 +198,7 @@ impl AfPacketPort {
         let v3 = libc::tpacket_versions::TPACKET_V3 as libc::c_int;
         setopt(raw, libc::SOL_PACKET, libc::PACKET_VERSION, &v3).map_err(|source| {
             PortError::Sys {
-                iface: iface.into(),
+                iface: format!("af_packet:{iface}"),
                 step: "PACKET_VERSION TPACKET_V3",
                 source,
             }
@@ -156,7 +219,7 @@ impl AfPacketPort {
         };
         setopt(raw, libc::SOL_PACKET, libc::PACKET_RX_RING, &req).map_err(|source| {
             PortError::Sys {
-                iface: iface.into(),
+                iface: format!("af_packet:{iface}"),
                 step: "PACKET_RX_RING",
                 source,
             }
@@ -197,11 +260,11 @@ impl AfPacketPort {
         if r < 0 {
             return Err(sys(iface, "bind"));
         }
-        let mtu = Self::query_mtu(raw, &cname).unwrap_or(1500);
+        let mtu = query_mtu(raw, &cname).unwrap_or(1500);
         let msgs = Vec::with_capacity(BURST * 2);
         let iovs = Vec::with_capacity(BURST * 2);
         Ok(AfPacketPort {
-            iface: iface.to_string(),
+            iface: format!("af_packet:{iface}"),
             ring,
             fd,
             block: 0,
@@ -213,26 +276,6 @@ impl AfPacketPort {
             msgs,
             iovs,
         })
-    }
-
-    fn query_mtu(fd: RawFd, name: &CString) -> Option<u32> {
-        // SAFETY: ifreq is plain data; all-zero is a valid value.
-        let mut ifr: libc::ifreq = unsafe { std::mem::zeroed() };
-        let b = name.as_bytes();
-        if b.len() >= ifr.ifr_name.len() {
-            return None;
-        }
-        for (d, s) in ifr.ifr_name.iter_mut().zip(b) {
-            *d = *s as libc::c_char;
-        }
-        // SAFETY: SIOCGIFMTU reads the name and writes ifru_mtu of `ifr`.
-        let r = unsafe { libc::ioctl(fd, libc::SIOCGIFMTU, &mut ifr) };
-        if r == 0 {
-            // SAFETY: on success the kernel wrote the mtu member of the union.
-            Some(unsafe { ifr.ifr_ifru.ifru_mtu } as u32)
-        } else {
-            None
-        }
     }
 
     fn block_ptr(&self, i: usize) -> *mut u8 {
@@ -422,38 +465,20 @@ impl Port for AfPacketPort {
     }
 
     fn poll_error(&mut self) {
-        let mut err: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        // SAFETY: reads (and so clears) the socket's pending error into `err`.
-        unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_ERROR,
-                (&mut err as *mut libc::c_int).cast(),
-                &mut len,
-            )
-        };
+        let e = socket_error(self.fd.as_raw_fd());
         self.stats.link_down += 1;
-        tracing::warn!(iface = %self.iface, error = %std::io::Error::from_raw_os_error(err), "link down");
+        tracing::warn!(iface = %self.iface, error = %e, "link down");
     }
 
     fn stats(&mut self) -> PortStats {
-        // SAFETY: tpacket_stats_v3 is plain data.
-        let mut st: libc::tpacket_stats_v3 = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::tpacket_stats_v3>() as libc::socklen_t;
-        // SAFETY: `st`/`len` describe a writable buffer of that size. Reading
-        // the statistics resets them in the kernel, so they are accumulated.
-        let r = unsafe {
-            libc::getsockopt(
-                self.fd.as_raw_fd(),
-                libc::SOL_PACKET,
-                libc::PACKET_STATISTICS,
-                (&mut st as *mut libc::tpacket_stats_v3).cast(),
-                &mut len,
-            )
-        };
-        if r == 0 {
+        // Reading the statistics resets them in the kernel, so they are
+        // accumulated.
+        let r = getopt::<libc::tpacket_stats_v3>(
+            self.fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            libc::PACKET_STATISTICS,
+        );
+        if let Ok(st) = r {
             self.stats.rx_dropped += st.tp_drops as u64;
         }
         self.stats

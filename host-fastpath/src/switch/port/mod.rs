@@ -7,6 +7,7 @@
 //! counted in its [`PortStats`].
 
 pub mod af_packet;
+pub mod af_xdp;
 pub mod pcap;
 
 use crate::BURST;
@@ -27,8 +28,8 @@ pub enum PortError {
         /// What is wrong.
         msg: String,
     },
-    /// A system call on an AF_PACKET socket failed.
-    #[error("af_packet:{iface}: {step}: {source}")]
+    /// A system call on an AF_PACKET or AF_XDP socket failed.
+    #[error("{iface}: {step}: {source}")]
     Sys {
         /// Interface.
         iface: String,
@@ -51,6 +52,11 @@ pub enum PortKind {
         /// Interface name.
         iface: String,
     },
+    /// An AF_XDP socket on queue 0 of `iface`, with its UMEM and rings.
+    AfXdp {
+        /// Interface name.
+        iface: String,
+    },
     /// Frames read from `input` (if any) and written to `output` (if any).
     Pcap {
         /// Input pcap file.
@@ -64,6 +70,7 @@ impl std::fmt::Display for PortKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             PortKind::AfPacket { iface } => write!(f, "af_packet:{iface}"),
+            PortKind::AfXdp { iface } => write!(f, "af_xdp:{iface}"),
             PortKind::Pcap { input, output } => write!(
                 f,
                 "pcap:{}{}",
@@ -131,14 +138,17 @@ impl std::str::FromStr for PortSpec {
             .split_once(':')
             .ok_or_else(|| err(format!("expected TYPE:ARGS after `{name}=`")))?;
         let kind = match ty {
-            "af_packet" => {
+            "af_packet" | "af_xdp" => {
                 if args.is_empty() || args.len() > 15 || args.contains(['/', ',', ' ']) {
                     return Err(err(format!(
                         "bad interface name `{args}` (1 to 15 characters, no `/`, `,` or space)"
                     )));
                 }
-                PortKind::AfPacket {
-                    iface: args.to_string(),
+                let iface = args.to_string();
+                if ty == "af_xdp" {
+                    PortKind::AfXdp { iface }
+                } else {
+                    PortKind::AfPacket { iface }
                 }
             }
             "pcap" => {
@@ -153,14 +163,9 @@ impl std::str::FromStr for PortSpec {
                 }
                 PortKind::Pcap { input, output }
             }
-            "af_xdp" => {
-                return Err(err(
-                    "af_xdp ports are not supported by this build; use af_packet:IFACE".into(),
-                ))
-            }
             other => {
                 return Err(err(format!(
-                    "unknown port type `{other}` (expected af_packet or pcap)"
+                    "unknown port type `{other}` (expected af_xdp, af_packet or pcap)"
                 )))
             }
         };
@@ -264,6 +269,10 @@ pub trait Port {
     /// Called when [`Port::poll_fd`] reported an error (the interface went
     /// down or away): clears and counts it.
     fn poll_error(&mut self) {}
+    /// How the port is attached, where it has a choice (None: it has not).
+    fn mode(&self) -> Option<&'static str> {
+        None
+    }
     /// Counters (kernel drop counters are read now).
     fn stats(&mut self) -> PortStats;
     /// Flushes buffered output (pcap files); called when the port is removed
@@ -277,6 +286,7 @@ pub trait Port {
 pub fn open(kind: &PortKind) -> Result<Box<dyn Port>, PortError> {
     Ok(match kind {
         PortKind::AfPacket { iface } => Box::new(af_packet::AfPacketPort::open(iface)?),
+        PortKind::AfXdp { iface } => Box::new(af_xdp::AfXdpPort::open(iface)?),
         PortKind::Pcap { input, output } => Box::new(pcap::PcapPort::open(
             input.as_deref().map(std::path::Path::new),
             output.as_deref().map(std::path::Path::new),
@@ -298,6 +308,14 @@ mod tests {
             }
         );
         assert_eq!(p.ofport, None);
+        let p: PortSpec = "x=af_xdp:veth1,ofport=3".parse().unwrap();
+        assert_eq!(
+            p.kind,
+            PortKind::AfXdp {
+                iface: "veth1".into()
+            }
+        );
+        assert_eq!(p.kind.to_string(), "af_xdp:veth1");
         let p: PortSpec = "up=pcap:in.pcap,out.pcap,ofport=7".parse().unwrap();
         assert_eq!(p.name, "up");
         assert_eq!(p.ofport, Some(7));
@@ -321,9 +339,10 @@ mod tests {
             "p1",
             "=af_packet:x",
             "p1=af_packet:",
+            "p1=af_xdp:",
+            "p1=af_xdp:averylonginterfacename",
             "p1=af_packet:averylonginterfacename",
             "p1=tap:x",
-            "p1=af_xdp:veth0",
             "p1=pcap:",
             "p1=pcap:,",
             "p1=af_packet:x,ofport=0",
