@@ -206,6 +206,18 @@ pub mod ip_proto {
     pub const SCTP: u8 = 132;
 }
 
+/// The key's IP header fields (IPv4 addresses share the IPv6 words).
+pub const IP_FIELDS: [Field; 8] = [
+    Field::NwProto,
+    Field::NwTos,
+    Field::NwTtl,
+    Field::NwFrag,
+    Field::Ipv6SrcHi,
+    Field::Ipv6SrcLo,
+    Field::Ipv6DstHi,
+    Field::Ipv6DstLo,
+];
+
 /// Number of lookup stages (metadata, L2, L3, L4), as Open vSwitch's classifier segments.
 pub const N_STAGES: usize = 4;
 
@@ -231,16 +243,7 @@ pub fn stage_masks() -> [Flow; N_STAGES] {
     ] {
         put(&mut s[1], f);
     }
-    for f in [
-        Field::NwProto,
-        Field::NwTos,
-        Field::NwTtl,
-        Field::NwFrag,
-        Field::Ipv6SrcHi,
-        Field::Ipv6SrcLo,
-        Field::Ipv6DstHi,
-        Field::Ipv6DstLo,
-    ] {
+    for f in IP_FIELDS {
         put(&mut s[2], f);
     }
     for f in [Field::TpSrc, Field::TpDst, Field::TcpFlags] {

@@ -6,7 +6,7 @@
 //! 0xff print as exact (`icmp_type=8`), since those fields are 8 bits in the
 //! datapath (OVS prints `0x8/0xff` there).
 
-use super::flow::{eth_type, ip_proto, Flow, METADATA_WORD, N_REGS, REGS_WORD};
+use super::flow::{eth_type, ip_proto, Flow, IP_FIELDS, METADATA_WORD, N_REGS, REGS_WORD};
 use super::parse::{tcp_flag_names, DEFAULT_PRIORITY};
 use super::port::format_port;
 use abi::key::VLAN_PRESENT;
@@ -401,16 +401,7 @@ pub fn packet_mask(flow: &Flow) -> Flow {
     let dl = flow.get(Field::DlType) as u16;
     let proto = flow.get(Field::NwProto) as u8;
     if dl == eth_type::IP || dl == eth_type::IPV6 {
-        for f in [
-            Field::NwProto,
-            Field::NwTos,
-            Field::NwTtl,
-            Field::NwFrag,
-            Field::Ipv6SrcHi,
-            Field::Ipv6SrcLo,
-            Field::Ipv6DstHi,
-            Field::Ipv6DstLo,
-        ] {
+        for f in IP_FIELDS {
             ones(&mut m, f);
         }
         let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP)

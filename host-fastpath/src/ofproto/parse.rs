@@ -409,10 +409,8 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
         // `ovs-ofctl` reads `key:value` as `key=value` (its flow_mod output
         // prints `table:1`, `cookie:0x5`, `idle:10`).
         let (k, v) = match tok.find(['=', ':']) {
-            Some(i) if !tok[..i].contains('[') || tok.as_bytes()[i] == b'=' => {
-                (&tok[..i], Some(&tok[i + 1..]))
-            }
-            _ => (tok, None),
+            Some(i) => (&tok[..i], Some(&tok[i + 1..])),
+            None => (tok, None),
         };
         let need = |v: Option<&'_ str>| -> Result<String, ParseError> {
             v.filter(|v| !v.is_empty())
@@ -929,18 +927,21 @@ pub fn parse_ipv4(s: &str) -> Result<u32, String> {
         .map_err(|_| format!("expected an IPv4 address, found `{s}`"))
 }
 
+/// Whether every packet `m` matches meets prerequisite `p`.
+fn match_guarantees(m: &Match, p: Prereq) -> bool {
+    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
+    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
+    p == Prereq::None
+        || (dl_exact && (!p.needs_proto() || proto_exact) && prereq_ok(p, &m.value, None))
+}
+
 fn check_prereqs(m: &Match) -> Result<(), String> {
     // Several names share bits (nw_src under `arp` is arp_spa; nw_dst is the
     // low word of ipv6_dst): the match is fine when each of its bits belongs
     // to some field whose prerequisites the match itself guarantees.
-    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
-    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let mut allowed = Flow::ZERO;
     for o in fields::FIELDS {
-        let need_proto = o.prereq.needs_proto();
-        let ok = o.prereq == Prereq::None
-            || (dl_exact && (!need_proto || proto_exact) && prereq_ok(o.prereq, &m.value, None));
-        if ok {
+        if match_guarantees(m, o.prereq) {
             allowed.or_with(&o.as_flow_mask(u128::MAX));
         }
     }
@@ -965,8 +966,6 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
 /// action). The legacy `mod_*` actions are not checked (they do nothing
 /// on packets without the header), so `text` tells them apart.
 fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), String> {
-    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
-    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let present = VLAN_PRESENT as u64;
     // Tags the match guarantees (OVS's check sees at most the outer one).
     let mut tags = u32::from(
@@ -1003,10 +1002,7 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
             let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
                 tags > 0
             } else {
-                mf.prereq == Prereq::None
-                    || (dl_exact
-                        && (!mf.prereq.needs_proto() || proto_exact)
-                        && prereq_ok(mf.prereq, &m.value, None))
+                match_guarantees(m, mf.prereq)
             };
             if !ok {
                 return Err(format!(
