@@ -201,6 +201,14 @@ pub enum Action {
     },
     /// `goto_table:T`.
     GotoTable(u8),
+    /// `set_tunnel:V` / `set_tunnel64:V`: sets `tun_id` (metadata only:
+    /// fastpath does no encapsulation).
+    SetTunnel {
+        /// Tunnel ID.
+        id: u64,
+        /// Written as `set_tunnel64` (or too wide for `set_tunnel`'s 32 bits).
+        wide: bool,
+    },
     /// `write_metadata:V/M`.
     WriteMetadata {
         /// Value.
@@ -1195,6 +1203,11 @@ fn parse_action(a: &str) -> Result<Action, String> {
                 return Err(format!("expected `resubmit(PORT)`, `resubmit(,TABLE)` or `resubmit(PORT,TABLE)`, found `{a}`"));
             }
             Ok(Action::Resubmit { port, table })
+        }
+        "set_tunnel" | "set_tunnel64" => {
+            let id = parse_uint(need()?, u64::MAX as u128)? as u64;
+            let wide = lower == "set_tunnel64" || id > u64::from(u32::MAX);
+            Ok(Action::SetTunnel { id, wide })
         }
         "goto_table" => Ok(Action::GotoTable(parse_uint(need()?, 254)? as u8)),
         "write_metadata" => {

@@ -9,7 +9,7 @@
 
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
-use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
+use super::flow::{eth_type, ip_proto, is_ip_any, Flow, TUN_ID_WORD};
 use super::parse::Action;
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
@@ -451,6 +451,10 @@ impl Ctx<'_> {
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
+                Action::SetTunnel { id, .. } => {
+                    self.flow.w[TUN_ID_WORD] = *id;
+                    self.note(indent, || format!("set_tunnel:{id:#x}"));
+                }
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -735,6 +739,25 @@ mod tests {
             acts(&o.translate(&parse_flow("in_port=1,reg3=5,ip").unwrap().key(), false)),
             "3"
         );
+    }
+
+    #[test]
+    fn tun_id_and_high_registers_are_translation_metadata() {
+        let o = of(
+            "table=0,priority=5,actions=set_tunnel:0x9,load:0x3->NXM_NX_REG15[],resubmit(,1)\n\
+                    table=1,priority=5,tun_id=9,xreg7=3,actions=output:2\n\
+                    table=1,priority=0,actions=output:3\n",
+        );
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        // set_tunnel writes no datapath action (no encapsulation).
+        let o = of("actions=set_tunnel64:0x5,output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        let o = of("priority=5,tun_id=7,actions=output:2\npriority=0,actions=output:3\n");
+        let t = |s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        assert_eq!(t("in_port=1,tun_id=7,ip"), "2");
+        assert_eq!(t("in_port=1,ip"), "3");
     }
 
     #[test]
