@@ -142,8 +142,7 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
     for _ in 0..12 * scale {
         let text = rules(&mut rng);
         std::fs::write(&file, &text).expect("write rules");
-        ovs.cmd("ovs-ofctl", &["del-flows", "br0"])
-            .expect("del-flows");
+        ovs.clear_flows(&[]).expect("del-flows");
         ovs.cmd(
             "ovs-ofctl",
             &["add-flows", "br0", &file.display().to_string()],
@@ -338,6 +337,44 @@ fn action_rules(rng: &mut Rng) -> String {
         if acts.iter().any(|a| a == "drop") {
             acts = vec!["drop".into()];
         }
+        // Instructions after the apply actions: the action set, goto_table.
+        let mut ins = Vec::new();
+        if table == 1 && rng.below(4) == 0 {
+            ins.push("clear_actions".to_string());
+        }
+        if rng.below(3) == 0 {
+            let mut set = Vec::new();
+            for _ in 0..1 + rng.below(4) {
+                let a = match rng.below(8) {
+                    0 | 1 => format!("output:{}", 1 + rng.below(4)),
+                    2 => "IN_PORT".into(),
+                    3 if tags > 0 => {
+                        tags -= 1;
+                        "pop_vlan".into()
+                    }
+                    4 if tags < 2 => {
+                        tags += 1;
+                        "push_vlan:0x8100".into()
+                    }
+                    5 if !proto.is_empty() && proto != "arp" => {
+                        pick(rng, &["set_field:192.168.7.7->ip_src", "dec_ttl"]).into()
+                    }
+                    6 if table == 0 => pick(rng, &["set_field:3->reg0", "resubmit(,1)"]).into(),
+                    _ => "load:0x5->NXM_NX_REG9[]".into(),
+                };
+                set.push(a);
+            }
+            ins.push(format!("write_actions({})", set.join(",")));
+        }
+        if table == 0 && rng.below(4) == 0 {
+            ins.push("goto_table:1".into());
+        }
+        if !ins.is_empty() {
+            if acts == ["drop"] {
+                acts.clear();
+            }
+            acts.extend(ins);
+        }
         out.push_str(&format!("{},actions={}\n", m.join(","), acts.join(",")));
     }
     out
@@ -432,8 +469,7 @@ fn actions_and_megaflows_match_ovs() {
     for _ in 0..12 * scale {
         let text = action_rules(&mut rng);
         std::fs::write(&file, &text).expect("write rules");
-        ovs.cmd("ovs-ofctl", &["-O", "OpenFlow13", "del-flows", "br0"])
-            .expect("del-flows");
+        ovs.clear_flows(&["-O", "OpenFlow13"]).expect("del-flows");
         ovs.cmd(
             "ovs-ofctl",
             &[

@@ -105,7 +105,7 @@ fn subfield(mf: &Mf, ofs: u32, n_bits: u32) -> String {
 
 /// Actions as `ovs-ofctl` prints them in the OpenFlow 1.0/NXM dialects
 /// (OXM prints `set_field` forms; only the common actions are covered).
-pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
+pub fn format_actions(acts: &[Action], d: Dialect) -> String {
     let mut out: Vec<String> = Vec::new();
     for a in acts {
         out.push(match a {
@@ -142,6 +142,11 @@ pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
             ),
             // OpenFlow 1.0 has no instructions: OVS sends goto_table as a resubmit.
             Action::GotoTable(t) => format!("resubmit(,{t})"),
+            // OpenFlow 1.0 has no instructions: ovs-ofctl drops these.
+            Action::ClearActions | Action::WriteActions(_) if d != Dialect::Oxm => continue,
+            Action::ClearActions => "clear_actions".into(),
+            Action::WriteActions(inner) if inner.is_empty() => continue,
+            Action::WriteActions(inner) => format!("write_actions({})", format_actions(inner, d)),
             Action::SetTunnel { id, wide: false } => format!("set_tunnel:{id:#x}"),
             Action::SetTunnel { id, wide: true } => format!("set_tunnel64:{id:#x}"),
             Action::WriteMetadata { value, mask } => {

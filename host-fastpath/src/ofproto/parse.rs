@@ -209,6 +209,11 @@ pub enum Action {
         /// Written as `set_tunnel64` (or too wide for `set_tunnel`'s 32 bits).
         wide: bool,
     },
+    /// `clear_actions`: empties the action set.
+    ClearActions,
+    /// `write_actions(...)`: adds actions to the action set, which runs when
+    /// the pipeline ends (in OpenFlow's fixed order; see xlate).
+    WriteActions(Vec<Action>),
     /// `write_metadata:V/M`.
     WriteMetadata {
         /// Value.
@@ -979,6 +984,17 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
     let mut tags = u32::from(
         m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0,
     );
+    check_acts_prereqs(m, text, acts, &mut tags)
+}
+
+/// [`check_action_prereqs`] from `tags` tags on; `write_actions` goes on
+/// from the state the actions before it leave, as OVS's check does.
+fn check_acts_prereqs(
+    m: &Match,
+    text: &str,
+    acts: &[Action],
+    tags: &mut u32,
+) -> Result<(), String> {
     for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
         let explicit = ["set_field", "load", "move"]
             .iter()
@@ -988,27 +1004,32 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
             Action::Load { dst, .. } => &[dst.mf],
             Action::Move { src, dst } => &[src.mf, dst.mf],
             Action::PushVlan(_) => {
-                if tags >= 2 {
+                if *tags >= 2 {
                     return Err(format!(
                         "`{t}`: a third VLAN tag (at most 2; OVS: OFPBAC_BAD_TAG)"
                     ));
                 }
-                tags += 1;
+                *tags += 1;
                 &[]
             }
             Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
-                tags = tags.max(1);
+                *tags = (*tags).max(1);
                 &[]
             }
             Action::StripVlan => {
-                tags = tags.saturating_sub(1);
+                *tags = tags.saturating_sub(1);
+                &[]
+            }
+            Action::WriteActions(inner) => {
+                let body = t.find('(').map_or("", |i| &t[i + 1..t.len() - 1]);
+                check_acts_prereqs(m, body, inner, tags)?;
                 &[]
             }
             _ => &[],
         };
         for mf in used {
             let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
-                tags > 0
+                *tags > 0
             } else {
                 match_guarantees(m, mf.prereq)
             };
@@ -1063,6 +1084,7 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
     if out.len() > 1 && out.contains(&Action::Drop) {
         return Err(ctx.err(base_col, "`drop` must be the only action"));
     }
+    check_instruction_order(&out).map_err(|m| ctx.err(base_col, m))?;
     Ok(out)
 }
 
@@ -1204,6 +1226,8 @@ fn parse_action(a: &str) -> Result<Action, String> {
             }
             Ok(Action::Resubmit { port, table })
         }
+        "clear_actions" if arg.is_none() => Ok(Action::ClearActions),
+        "write_actions" => parse_write_actions(arg.unwrap_or("")),
         "set_tunnel" | "set_tunnel64" => {
             let id = parse_uint(need()?, u64::MAX as u128)? as u64;
             let wide = lower == "set_tunnel64" || id > u64::from(u32::MAX);
@@ -1222,6 +1246,72 @@ fn parse_action(a: &str) -> Result<Action, String> {
         }
         _ => Err(format!("unknown action `{name}`")),
     }
+}
+
+/// The actions of `write_actions(...)`: those OpenFlow allows in an action set.
+fn parse_write_actions(inner: &str) -> Result<Action, String> {
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(Action::WriteActions(out));
+    }
+    for (_, t) in split_actions(inner, 0) {
+        let a = parse_action(t)?;
+        let refused = match &a {
+            Action::WriteMetadata { .. } => Some("write_metadata instruction"),
+            Action::GotoTable(_) => Some("goto_table instruction"),
+            Action::ClearActions => Some("clear_actions instruction"),
+            Action::WriteActions(_) => Some("write_actions instruction"),
+            Action::OutputTrunc { .. } => Some("output(port=P,max_len=N)"),
+            _ => None,
+        };
+        if let Some(what) = refused {
+            return Err(format!("{what} not allowed here (in `write_actions`)"));
+        }
+        out.push(a);
+    }
+    if out.len() > 1 && out.contains(&Action::Drop) {
+        return Err("`drop` must be the only action in `write_actions`".into());
+    }
+    out.retain(|a| *a != Action::Drop);
+    Ok(Action::WriteActions(out))
+}
+
+/// OpenFlow 1.1+ instruction order (OVS checks it in every dialect): apply
+/// actions, `clear_actions`, `write_actions`, `write_metadata`, `goto_table`,
+/// each instruction at most once.
+fn check_instruction_order(acts: &[Action]) -> Result<(), String> {
+    const NAMES: [&str; 5] = [
+        "apply_actions",
+        "clear_actions",
+        "write_actions",
+        "write_metadata",
+        "goto_table",
+    ];
+    let rank = |a: &Action| match a {
+        Action::ClearActions => 1,
+        Action::WriteActions(_) => 2,
+        Action::WriteMetadata { .. } => 3,
+        Action::GotoTable(_) => 4,
+        _ => 0,
+    };
+    let mut last = 0;
+    for a in acts {
+        let r = rank(a);
+        if r < last {
+            return Err(format!(
+                "invalid instruction ordering: {} must appear before {}, for OpenFlow 1.1+ compatibility",
+                NAMES[r], NAMES[last]
+            ));
+        }
+        if r == last && r > 0 {
+            return Err(format!(
+                "duplicate {} instruction not allowed, for OpenFlow 1.1+ compatibility",
+                NAMES[r]
+            ));
+        }
+        last = r;
+    }
+    Ok(())
 }
 
 fn out_port_action(p: u32) -> Result<Action, String> {
@@ -1363,6 +1453,46 @@ mod tests {
         );
         assert!(parse_rule("tcp,tp_dst=70000,actions=drop").is_err());
         assert!(parse_rule("metadata=0x1ffffffffffffffff,actions=drop").is_err());
+    }
+
+    #[test]
+    fn instructions_in_openflow_order_as_ovs_ofctl() {
+        // Each error is the one `ovs-ofctl parse-flow` 3.1 gives.
+        for (rule, err) in [
+            (
+                "actions=goto_table:2,output:1",
+                "apply_actions must appear before goto_table",
+            ),
+            (
+                "actions=write_actions(output:1),output:2",
+                "apply_actions must appear before write_actions",
+            ),
+            (
+                "actions=write_actions(output:1),clear_actions",
+                "clear_actions must appear before write_actions",
+            ),
+            (
+                "actions=write_actions(output:1),write_actions(output:2)",
+                "duplicate write_actions instruction",
+            ),
+            (
+                "actions=write_actions(write_metadata:1)",
+                "write_metadata instruction not allowed here",
+            ),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(err), "{rule}: {e}");
+        }
+        let r = parse_rule(
+            "ip,actions=output:1,clear_actions,write_actions(drop),write_metadata:1,goto_table:2",
+        )
+        .unwrap();
+        assert_eq!(r.actions[2], Action::WriteActions(Vec::new()));
+        // A third tag counts the tags the actions before write_actions pushed.
+        assert!(
+            parse_rule("dl_vlan=5,actions=push_vlan:0x8100,write_actions(push_vlan:0x8100)")
+                .is_err()
+        );
     }
 
     #[test]

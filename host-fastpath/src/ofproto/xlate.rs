@@ -63,6 +63,8 @@ struct Ctx<'a> {
     trace: Vec<String>,
     stats: LookupStats,
     rules: RuleIds,
+    /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
+    action_set: Vec<Action>,
 }
 
 impl OfProto {
@@ -127,8 +129,12 @@ impl OfProto {
             trace: Vec::new(),
             stats: LookupStats::default(),
             rules: RuleIds::new(),
+            action_set: Vec::new(),
         };
         cx.table_lookup(0, 0);
+        if !cx.action_set.is_empty() && !cx.stop {
+            cx.run_action_set();
+        }
         if cx.error.is_some() {
             cx.odp.clear();
         }
@@ -451,6 +457,14 @@ impl Ctx<'_> {
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
+                Action::ClearActions => {
+                    self.action_set.clear();
+                    self.note(indent, || "clear_actions".into());
+                }
+                Action::WriteActions(inner) => {
+                    self.action_set.extend(inner.iter().cloned());
+                    self.note(indent, || format!("write_actions({} actions)", inner.len()));
+                }
                 Action::SetTunnel { id, .. } => {
                     self.flow.w[TUN_ID_WORD] = *id;
                     self.note(indent, || format!("set_tunnel:{id:#x}"));
@@ -503,6 +517,47 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// Runs the action set as Open vSwitch's `ofpacts_execute_action_set`:
+    /// the last pop, push and dec_ttl, every set/load/move in order, then the
+    /// last output (else the last resubmit); nothing at all without either,
+    /// since a packet sent nowhere need not be changed.
+    fn run_action_set(&mut self) {
+        let set = std::mem::take(&mut self.action_set);
+        let last = |p: fn(&Action) -> bool| set.iter().rev().find(|a| p(a)).cloned();
+        let Some(out) = last(|a| matches!(a, Action::Output(_) | Action::InPort))
+            .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
+        else {
+            self.note(0, || "action set: no output, nothing done".into());
+            return;
+        };
+        let mut list: Vec<Action> = [
+            last(|a| matches!(a, Action::StripVlan)),
+            last(|a| matches!(a, Action::PushVlan(_))),
+            last(|a| matches!(a, Action::DecTtl)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        list.extend(
+            set.iter()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Action::SetField { .. }
+                            | Action::Load { .. }
+                            | Action::Move { .. }
+                            | Action::SetVlanVid(_)
+                            | Action::SetVlanPcp(_)
+                            | Action::SetTunnel { .. }
+                    )
+                })
+                .cloned(),
+        );
+        list.push(out);
+        self.note(0, || "action set:".into());
+        self.do_actions(&list, 1);
     }
 
     /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
@@ -758,6 +813,20 @@ mod tests {
         let t = |s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
         assert_eq!(t("in_port=1,tun_id=7,ip"), "2");
         assert_eq!(t("in_port=1,ip"), "3");
+    }
+
+    #[test]
+    fn action_set_runs_at_the_end_in_openflow_order() {
+        // The last output of the set only, after the pipeline's own actions;
+        // sets before it; cleared sets and sets without an output do nothing.
+        let o = of("table=0,priority=5,ip,actions=output:1,write_actions(output:4,mod_nw_src:1.2.3.4,output:3),goto_table:1\n\
+                    table=1,priority=5,actions=output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_src=9.9.9.9").unwrap(), false);
+        assert_eq!(acts(&t), "1,2,set(ipv4(src=1.2.3.4)),3");
+        let o = of("table=0,actions=write_actions(output:3),goto_table:1\n\
+                    table=1,actions=clear_actions,write_actions(dec_ttl)\n");
+        let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_ttl=9").unwrap(), false);
+        assert_eq!(acts(&t), "drop");
     }
 
     #[test]
