@@ -4,7 +4,7 @@
 //! Each field has its `ovs-ofctl` name, aliases, and the NXM/OXM names that
 //! `load`, `move` and `set_field` use (`NXM_OF_IP_SRC`, `NXM_NX_REG0`, …).
 
-use super::flow::{eth_type, ip_proto, Flow, METADATA_WORD, REGS_WORD, TUN_ID_WORD};
+use super::flow::{eth_type, ip_proto, Flow, CONJ_ID_WORD, METADATA_WORD, REGS_WORD, TUN_ID_WORD};
 use abi::Field;
 
 /// Where a field's bits live.
@@ -401,6 +401,7 @@ pub static FIELDS: &[Mf] = &[
         Hex,
         true
     ),
+    mf!("conj_id", [], bits(CONJ_ID_WORD, 0, 32), None, Dec, false),
     mf!(
         "dl_src",
         ["eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC"],

@@ -1,16 +1,17 @@
 //! The slow path's flow: the datapath key plus translation-only metadata.
 //!
 //! [`Flow`] is an [`abi::FlowKey`] followed by OpenFlow `metadata`, the
-//! registers `reg0`…`reg15` and `tun_id`. The extra words exist only while a
+//! registers `reg0`…`reg15`, `tun_id` and `conj_id`. The extra words exist only while a
 //! packet is translated (they start at 0, like Open vSwitch's metadata and
 //! registers; fastpath has no tunnel ports, so every packet's `tun_id` is 0)
 //! and never reach the datapath key. A mask has the same layout, so matching,
-//! wildcard tracking and hashing are uniform word loops over 18 words.
+//! wildcard tracking and hashing are uniform word loops over 19 words.
 
 use abi::{Field, FlowKey, KEY_WORDS};
 
-/// Words in a [`Flow`]: 8 key words, metadata, 8 words holding 16 registers, tun_id.
-pub const FLOW_WORDS: usize = KEY_WORDS + 10;
+/// Words in a [`Flow`]: 8 key words, metadata, 8 words holding 16 registers,
+/// tun_id, conj_id.
+pub const FLOW_WORDS: usize = KEY_WORDS + 11;
 /// Word holding `metadata`.
 pub const METADATA_WORD: usize = KEY_WORDS;
 /// First word holding registers: word `REGS_WORD + i` is `xreg<i>`, `reg<2i>`
@@ -21,11 +22,15 @@ pub const REGS_WORD: usize = KEY_WORDS + 1;
 pub const N_REGS: usize = 16;
 /// Word holding `tun_id` (the tunnel ID, metadata only: no encapsulation).
 pub const TUN_ID_WORD: usize = REGS_WORD + N_REGS / 2;
+/// Word holding `conj_id` (set only while a conjunctive match looks up its
+/// `conj_id` rule).
+pub const CONJ_ID_WORD: usize = TUN_ID_WORD + 1;
 
 /// A slow-path flow (or, with the same layout, a wildcard mask).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flow {
-    /// Words 0..8 are the datapath key; 8 is metadata; 9..17 the registers; 17 tun_id.
+    /// Words 0..8 are the datapath key; 8 is metadata; 9..17 the registers;
+    /// 17 tun_id; 18 conj_id.
     pub w: [u64; FLOW_WORDS],
 }
 
@@ -71,6 +76,12 @@ impl Flow {
     #[inline]
     pub fn tun_id(&self) -> u64 {
         self.w[TUN_ID_WORD]
+    }
+
+    /// `conj_id`.
+    #[inline]
+    pub fn conj_id(&self) -> u32 {
+        self.w[CONJ_ID_WORD] as u32
     }
 
     /// `metadata`.

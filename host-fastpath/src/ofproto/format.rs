@@ -139,6 +139,9 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
         out.push("recirc_id=0".into());
         out.push("eth".into());
     }
+    if wc.conj_id() != 0 {
+        out.push(format!("conj_id={}", flow.conj_id()));
+    }
     let dl = key.get(Field::DlType) as u16;
     let dl_exact = mk(Field::DlType) == 0xffff;
     let proto = key.get(Field::NwProto) as u8;

@@ -142,6 +142,11 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             ),
             // OpenFlow 1.0 has no instructions: OVS sends goto_table as a resubmit.
             Action::GotoTable(t) => format!("resubmit(,{t})"),
+            Action::Conjunction {
+                id,
+                clause,
+                n_clauses,
+            } => format!("conjunction({id},{clause}/{n_clauses})"),
             // OpenFlow 1.0 has no instructions: ovs-ofctl drops these.
             Action::ClearActions | Action::WriteActions(_) if d != Dialect::Oxm => continue,
             Action::ClearActions => "clear_actions".into(),

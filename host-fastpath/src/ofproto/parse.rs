@@ -209,6 +209,16 @@ pub enum Action {
         /// Written as `set_tunnel64` (or too wide for `set_tunnel`'s 32 bits).
         wide: bool,
     },
+    /// `conjunction(id,k/n)`: the rule is clause `k` of `n` of conjunctive
+    /// match `id` (a rule with these has no other actions).
+    Conjunction {
+        /// Conjunction id (what `conj_id` matches).
+        id: u32,
+        /// Clause, 1-based.
+        clause: u8,
+        /// Number of clauses (2..=64).
+        n_clauses: u8,
+    },
     /// `clear_actions`: empties the action set.
     ClearActions,
     /// `write_actions(...)`: adds actions to the action set, which runs when
@@ -281,6 +291,14 @@ pub struct Rule {
     pub line: usize,
     /// Printing-only attributes.
     pub meta: RuleMeta,
+}
+
+impl Rule {
+    /// Whether the rule is a clause of conjunctive matches (its actions are
+    /// all `conjunction(...)`).
+    pub fn is_conjunctive(&self) -> bool {
+        matches!(self.actions.first(), Some(Action::Conjunction { .. }))
+    }
 }
 
 impl fmt::Display for Rule {
@@ -679,6 +697,7 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         ));
     };
     match k {
+        "conj_id" if v.contains('/') => return Err(format!("{v}: invalid mask for field conj_id")),
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
             if vid == 0xffff {
@@ -1085,6 +1104,16 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
         return Err(ctx.err(base_col, "`drop` must be the only action"));
     }
     check_instruction_order(&out).map_err(|m| ctx.err(base_col, m))?;
+    let conj = out
+        .iter()
+        .filter(|a| matches!(a, Action::Conjunction { .. }))
+        .count();
+    if conj > 0 && conj < out.len() {
+        return Err(ctx.err(
+            base_col,
+            "\"conjunction\" actions may not be mixed with any other kind of action",
+        ));
+    }
     Ok(out)
 }
 
@@ -1227,6 +1256,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
             Ok(Action::Resubmit { port, table })
         }
         "clear_actions" if arg.is_none() => Ok(Action::ClearActions),
+        "conjunction" => parse_conjunction(need()?),
         "write_actions" => parse_write_actions(arg.unwrap_or("")),
         "set_tunnel" | "set_tunnel64" => {
             let id = parse_uint(need()?, u64::MAX as u128)? as u64;
@@ -1246,6 +1276,33 @@ fn parse_action(a: &str) -> Result<Action, String> {
         }
         _ => Err(format!("unknown action `{name}`")),
     }
+}
+
+/// `id,k/n` of `conjunction(id,k/n)`, with `ovs-ofctl`'s errors.
+fn parse_conjunction(v: &str) -> Result<Action, String> {
+    let bad = || format!("expected `conjunction(ID,K/N)`, found `conjunction({v})`");
+    let (id, kn) = v.split_once(',').ok_or_else(bad)?;
+    let (k, n) = kn.split_once('/').ok_or_else(bad)?;
+    let id = parse_uint(id.trim(), u32::MAX as u128)? as u32;
+    let k = parse_uint(k.trim(), 255)? as u8;
+    let n = parse_uint(n.trim(), 255)? as u8;
+    if n < 2 {
+        return Err("conjunction must have at least 2 clauses".into());
+    }
+    if n > 64 {
+        return Err("conjunction must have at most 64 clauses".into());
+    }
+    if k == 0 {
+        return Err("clause index must be positive".into());
+    }
+    if k > n {
+        return Err("clause index must be less than or equal to number of clauses".into());
+    }
+    Ok(Action::Conjunction {
+        id,
+        clause: k,
+        n_clauses: n,
+    })
 }
 
 /// The actions of `write_actions(...)`: those OpenFlow allows in an action set.
@@ -1493,6 +1550,25 @@ mod tests {
             parse_rule("dl_vlan=5,actions=push_vlan:0x8100,write_actions(push_vlan:0x8100)")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn conjunctions_refused_as_ovs_ofctl() {
+        for (rule, err) in [
+            ("ip,actions=conjunction(5,1/2),output:1", "may not be mixed"),
+            (
+                "ip,actions=conjunction(5,3/2)",
+                "clause index must be less than or equal",
+            ),
+            ("ip,actions=conjunction(5,1/1)", "at least 2 clauses"),
+            ("ip,actions=conjunction(5,1/65)", "at most 64 clauses"),
+            ("conj_id=5/3,actions=drop", "invalid mask for field conj_id"),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(err), "{rule}: {e}");
+        }
+        let r = parse_rule("ip,actions=conjunction(5,1/2),conjunction(6,2/3)").unwrap();
+        assert!(r.is_conjunctive());
     }
 
     #[test]

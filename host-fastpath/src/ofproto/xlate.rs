@@ -9,7 +9,7 @@
 
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
-use super::flow::{eth_type, ip_proto, is_ip_any, Flow, TUN_ID_WORD};
+use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::parse::Action;
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
@@ -284,9 +284,14 @@ impl Ctx<'_> {
             return;
         };
         let of = self.of;
-        let hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
+        let mut hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
             of.prefetch_rule(rid)
         });
+        if let Some(conj) = of.conj_rules(table).filter(|c| !c.is_empty()) {
+            if let Some(h) = self.conjunctive_match(table, conj, hit) {
+                hit = Some(h);
+            }
+        }
         match hit {
             None => {
                 self.note(indent, || format!("{table:2}. No match."));
@@ -390,8 +395,10 @@ impl Ctx<'_> {
                         self.wc.set(Field::NwTtl, 0xff);
                         let ttl = self.flow.get(Field::NwTtl);
                         if ttl <= 1 {
+                            // As OVS's compose_dec_ttl: the rest of this
+                            // action list is skipped; a resubmit's caller goes on.
                             self.note(indent, || "dec_ttl: TTL exceeded, stop".into());
-                            self.stop = true;
+                            return;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
                             self.written.set(Field::NwTtl, 0xff);
@@ -457,6 +464,8 @@ impl Ctx<'_> {
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
+                // Clause rules are never a lookup's result.
+                Action::Conjunction { .. } => {}
                 Action::ClearActions => {
                     self.action_set.clear();
                     self.note(indent, || "clear_actions".into());
@@ -517,6 +526,99 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// A conjunctive match better than `hard`, as Open vSwitch's classifier
+    /// finds one: among the clause rules above `hard`'s priority that match,
+    /// the highest priority at which some `conjunction` id has all its
+    /// clauses; then the best rule matching that `conj_id` (any priority;
+    /// rules without a `conj_id` match do not count, as in OVS). Each clause rule above `hard` un-wildcards its match
+    /// up to the lookup stage that rejects the flow (OVS's prefix tries may
+    /// un-wildcard fewer address bits).
+    fn conjunctive_match(
+        &mut self,
+        table: u8,
+        conj: &[u32],
+        hard: Option<(u32, u16)>,
+    ) -> Option<(u32, u16)> {
+        let hard_pri = hard.map_or(-1, |h| i32::from(h.1));
+        let stages = super::flow::stage_masks();
+        let mut soft: Vec<&super::Rule> = Vec::new();
+        for &id in conj {
+            let r = &self.of.rules[id as usize];
+            if i32::from(r.priority) <= hard_pri {
+                continue;
+            }
+            if self.staged_match(r, &stages) {
+                soft.push(r);
+            }
+        }
+        soft.sort_by_key(|r| std::cmp::Reverse(r.priority));
+        for group in soft.chunk_by(|a, b| a.priority == b.priority) {
+            // id -> (clauses, bits of the clauses seen); ids in order so the
+            // choice among several complete ones is stable.
+            let mut ids: std::collections::BTreeMap<u32, (u8, u64)> = Default::default();
+            for r in group {
+                for a in &r.actions {
+                    if let Action::Conjunction {
+                        id,
+                        clause,
+                        n_clauses,
+                    } = *a
+                    {
+                        let e = ids.entry(id).or_insert((n_clauses, 0));
+                        if e.0 == n_clauses {
+                            e.1 |= 1 << (clause - 1);
+                        }
+                    }
+                }
+            }
+            let done = ids
+                .iter()
+                .filter(|(_, &(n, bits))| bits == u64::MAX >> (64 - u32::from(n)))
+                .map(|(&id, _)| id);
+            for id in done {
+                let saved = self.flow.w[CONJ_ID_WORD];
+                self.flow.w[CONJ_ID_WORD] = u64::from(id);
+                let r = self.best_of(self.of.conj_id_rules(table), &stages);
+                self.flow.w[CONJ_ID_WORD] = saved;
+                if r.is_some() {
+                    self.note(0, || format!("conjunction({id}) matched"));
+                    return r;
+                }
+            }
+        }
+        None
+    }
+
+    /// The highest-priority rule of `ids` that the flow matches (the first
+    /// one added among equals), un-wildcarding stage by stage as
+    /// [`Ctx::conjunctive_match`] does.
+    fn best_of(&mut self, ids: &[u32], stages: &[Flow]) -> Option<(u32, u16)> {
+        let mut best: Option<(u32, u16)> = None;
+        for &id in ids {
+            let r = &self.of.rules[id as usize];
+            if best.is_some_and(|b| b.1 >= r.priority) {
+                continue;
+            }
+            if self.staged_match(r, stages) {
+                best = Some((id, r.priority));
+            }
+        }
+        best
+    }
+
+    /// Whether the flow matches `r`, un-wildcarding the stages up to the
+    /// one that rejects it, as OVS's staged subtable lookup.
+    fn staged_match(&mut self, r: &super::Rule, stages: &[Flow]) -> bool {
+        for st in stages {
+            let m = r.m.mask.masked(st);
+            self.wc.or_with(&m);
+            if !self.flow.matches(&m, &r.m.value.masked(st)) {
+                return false;
+            }
+        }
+        true
     }
 
     /// Runs the action set as Open vSwitch's `ofpacts_execute_action_set`:
@@ -827,6 +929,30 @@ mod tests {
                     table=1,actions=clear_actions,write_actions(dec_ttl)\n");
         let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_ttl=9").unwrap(), false);
         assert_eq!(acts(&t), "drop");
+    }
+
+    #[test]
+    fn conjunctive_match_needs_every_clause_and_its_conj_id_rule() {
+        let mut o = of("priority=5,ip,nw_src=10.0.0.1,actions=conjunction(1,1/2)\n\
+                        priority=5,ip,nw_dst=10.0.0.2,actions=conjunction(1,2/2)\n\
+                        priority=1,conj_id=1,actions=output:1\n\
+                        priority=3,ip,nw_dst=10.0.0.2,actions=output:4\n\
+                        priority=0,actions=output:5\n");
+        let t = |o: &OfProto, s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        let both = "in_port=9,ip,nw_src=10.0.0.1,nw_dst=10.0.0.2";
+        // Above the best ordinary match (4), the conj_id rule wins whatever its priority.
+        assert_eq!(t(&o, both), "1");
+        assert_eq!(t(&o, "in_port=9,ip,nw_src=10.0.0.1,nw_dst=10.0.0.3"), "5");
+        assert_eq!(t(&o, "in_port=9,ip,nw_src=10.0.0.7,nw_dst=10.0.0.2"), "4");
+        // A clause replaced by an ordinary rule, then deleted.
+        o.add_rule(
+            crate::ofproto::parse::parse_rule("priority=5,ip,nw_src=10.0.0.1,actions=output:2")
+                .unwrap(),
+        );
+        assert_eq!(t(&o, both), "2");
+        let id = o.rules.len() as u32 - 1;
+        assert!(o.delete_rule(id).is_some());
+        assert_eq!(t(&o, both), "4");
     }
 
     #[test]
