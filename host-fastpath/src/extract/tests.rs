@@ -641,8 +641,9 @@ struct Shape {
     v4_frag: u16,
     /// IPv6 extension headers, outermost first.
     v6_exts: Vec<Ext>,
-    /// ICMP type and code, transport header + payload length.
+    /// ICMP (or ICMPv6, IGMP) type and code.
     icmp: (u8, u8),
+    /// Length of the transport header and its payload.
     l4_len: usize,
 }
 

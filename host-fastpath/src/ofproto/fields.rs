@@ -4,7 +4,7 @@
 //! Each field has its `ovs-ofctl` name, aliases, and the NXM/OXM names that
 //! `load`, `move` and `set_field` use (`NXM_OF_IP_SRC`, `NXM_NX_REG0`, …).
 
-use super::flow::{eth_type, ip_proto, Flow, METADATA_WORD, REGS_WORD};
+use super::flow::{eth_type, ip_proto, Flow, CONJ_ID_WORD, METADATA_WORD, REGS_WORD, TUN_ID_WORD};
 use abi::Field;
 
 /// Where a field's bits live.
@@ -164,7 +164,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg0",
         ["NXM_NX_REG0"],
-        bits(REGS_WORD, 0, 32),
+        bits(REGS_WORD, 32, 32),
         None,
         Hex,
         true
@@ -172,7 +172,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg1",
         ["NXM_NX_REG1"],
-        bits(REGS_WORD, 32, 32),
+        bits(REGS_WORD, 0, 32),
         None,
         Hex,
         true
@@ -180,7 +180,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg2",
         ["NXM_NX_REG2"],
-        bits(REGS_WORD + 1, 0, 32),
+        bits(REGS_WORD + 1, 32, 32),
         None,
         Hex,
         true
@@ -188,7 +188,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg3",
         ["NXM_NX_REG3"],
-        bits(REGS_WORD + 1, 32, 32),
+        bits(REGS_WORD + 1, 0, 32),
         None,
         Hex,
         true
@@ -196,7 +196,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg4",
         ["NXM_NX_REG4"],
-        bits(REGS_WORD + 2, 0, 32),
+        bits(REGS_WORD + 2, 32, 32),
         None,
         Hex,
         true
@@ -204,7 +204,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg5",
         ["NXM_NX_REG5"],
-        bits(REGS_WORD + 2, 32, 32),
+        bits(REGS_WORD + 2, 0, 32),
         None,
         Hex,
         true
@@ -212,7 +212,7 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg6",
         ["NXM_NX_REG6"],
-        bits(REGS_WORD + 3, 0, 32),
+        bits(REGS_WORD + 3, 32, 32),
         None,
         Hex,
         true
@@ -220,11 +220,188 @@ pub static FIELDS: &[Mf] = &[
     mf!(
         "reg7",
         ["NXM_NX_REG7"],
-        bits(REGS_WORD + 3, 32, 32),
+        bits(REGS_WORD + 3, 0, 32),
         None,
         Hex,
         true
     ),
+    mf!(
+        "reg8",
+        ["NXM_NX_REG8"],
+        bits(REGS_WORD + 4, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg9",
+        ["NXM_NX_REG9"],
+        bits(REGS_WORD + 4, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg10",
+        ["NXM_NX_REG10"],
+        bits(REGS_WORD + 5, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg11",
+        ["NXM_NX_REG11"],
+        bits(REGS_WORD + 5, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg12",
+        ["NXM_NX_REG12"],
+        bits(REGS_WORD + 6, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg13",
+        ["NXM_NX_REG13"],
+        bits(REGS_WORD + 6, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg14",
+        ["NXM_NX_REG14"],
+        bits(REGS_WORD + 7, 32, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "reg15",
+        ["NXM_NX_REG15"],
+        bits(REGS_WORD + 7, 0, 32),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg0",
+        ["OXM_OF_PKT_REG0"],
+        bits(REGS_WORD, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg1",
+        ["OXM_OF_PKT_REG1"],
+        bits(REGS_WORD + 1, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg2",
+        ["OXM_OF_PKT_REG2"],
+        bits(REGS_WORD + 2, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg3",
+        ["OXM_OF_PKT_REG3"],
+        bits(REGS_WORD + 3, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg4",
+        ["OXM_OF_PKT_REG4"],
+        bits(REGS_WORD + 4, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg5",
+        ["OXM_OF_PKT_REG5"],
+        bits(REGS_WORD + 5, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg6",
+        ["OXM_OF_PKT_REG6"],
+        bits(REGS_WORD + 6, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xreg7",
+        ["OXM_OF_PKT_REG7"],
+        bits(REGS_WORD + 7, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xxreg0",
+        ["NXM_NX_XXREG0"],
+        Loc::Ipv6 {
+            hi: REGS_WORD as u8,
+        },
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xxreg1",
+        ["NXM_NX_XXREG1"],
+        Loc::Ipv6 {
+            hi: (REGS_WORD + 2) as u8,
+        },
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xxreg2",
+        ["NXM_NX_XXREG2"],
+        Loc::Ipv6 {
+            hi: (REGS_WORD + 4) as u8,
+        },
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "xxreg3",
+        ["NXM_NX_XXREG3"],
+        Loc::Ipv6 {
+            hi: (REGS_WORD + 6) as u8,
+        },
+        None,
+        Hex,
+        true
+    ),
+    mf!(
+        "tun_id",
+        ["tunnel_id", "NXM_NX_TUN_ID", "OXM_OF_TUNNEL_ID"],
+        bits(TUN_ID_WORD, 0, 64),
+        None,
+        Hex,
+        true
+    ),
+    mf!("conj_id", [], bits(CONJ_ID_WORD, 0, 32), None, Dec, false),
     mf!(
         "dl_src",
         ["eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC"],
@@ -724,5 +901,22 @@ mod tests {
             .unwrap()
             .set(&mut f, 0xab);
         assert_eq!(f.reg(3), 0xab00);
+    }
+
+    #[test]
+    fn xreg_and_xxreg_alias_registers_lower_register_high() {
+        // As OVS: xreg0 = reg0:reg1, xxreg0 = reg0:reg1:reg2:reg3.
+        let mut f = Flow::ZERO;
+        named("xreg5").set_masked(&mut f, 0x1111_2222_3333_4444, u128::MAX);
+        assert_eq!((f.reg(10), f.reg(11)), (0x1111_2222, 0x3333_4444));
+        named("xxreg3").set_masked(&mut f, 0x1_0000_0002_0000_0003_0000_0004, u128::MAX);
+        assert_eq!((f.reg(12), f.reg(13), f.reg(14), f.reg(15)), (1, 2, 3, 4));
+        assert_eq!(named("xxreg3").get(&f), 0x1_0000_0002_0000_0003_0000_0004);
+        named("tun_id").set_masked(&mut f, 0xabc, u128::MAX);
+        assert_eq!(f.tun_id(), 0xabc);
+        assert_eq!(by_name("NXM_NX_REG15").map(|m| m.name), Some("reg15"));
+        assert_eq!(by_name("OXM_OF_PKT_REG7").map(|m| m.name), Some("xreg7"));
+        assert_eq!(by_name("tunnel_id").map(|m| m.name), Some("tun_id"));
+        assert!(by_name("reg16").is_none() && by_name("xreg8").is_none());
     }
 }

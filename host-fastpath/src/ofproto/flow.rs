@@ -1,26 +1,36 @@
 //! The slow path's flow: the datapath key plus translation-only metadata.
 //!
-//! [`Flow`] is an [`abi::FlowKey`] followed by OpenFlow `metadata` and the
-//! registers `reg0`…`reg7`. The extra words exist only while a packet is
-//! translated (they start at 0, like Open vSwitch's metadata and registers)
+//! [`Flow`] is an [`abi::FlowKey`] followed by OpenFlow `metadata`, the
+//! registers `reg0`…`reg15`, `tun_id` and `conj_id`. The extra words exist only while a
+//! packet is translated (they start at 0, like Open vSwitch's metadata and
+//! registers; fastpath has no tunnel ports, so every packet's `tun_id` is 0)
 //! and never reach the datapath key. A mask has the same layout, so matching,
-//! wildcard tracking and hashing are uniform word loops over 13 words.
+//! wildcard tracking and hashing are uniform word loops over 19 words.
 
 use abi::{Field, FlowKey, KEY_WORDS};
 
-/// Words in a [`Flow`]: 8 key words, metadata, 4 words holding 8 registers.
-pub const FLOW_WORDS: usize = KEY_WORDS + 5;
+/// Words in a [`Flow`]: 8 key words, metadata, 8 words holding 16 registers,
+/// tun_id, conj_id.
+pub const FLOW_WORDS: usize = KEY_WORDS + 11;
 /// Word holding `metadata`.
 pub const METADATA_WORD: usize = KEY_WORDS;
-/// First word holding registers (`reg2i` in the low half, `reg2i+1` in the high).
+/// First word holding registers: word `REGS_WORD + i` is `xreg<i>`, `reg<2i>`
+/// in its high half and `reg<2i+1>` in its low half, as Open vSwitch aliases
+/// `xreg`/`xxreg` onto register pairs/quads (lower register = higher bits).
 pub const REGS_WORD: usize = KEY_WORDS + 1;
 /// Number of registers.
-pub const N_REGS: usize = 8;
+pub const N_REGS: usize = 16;
+/// Word holding `tun_id` (the tunnel ID, metadata only: no encapsulation).
+pub const TUN_ID_WORD: usize = REGS_WORD + N_REGS / 2;
+/// Word holding `conj_id` (set only while a conjunctive match looks up its
+/// `conj_id` rule).
+pub const CONJ_ID_WORD: usize = TUN_ID_WORD + 1;
 
 /// A slow-path flow (or, with the same layout, a wildcard mask).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flow {
-    /// Words 0..8 are the datapath key; 8 is metadata; 9..13 the registers.
+    /// Words 0..8 are the datapath key; 8 is metadata; 9..17 the registers;
+    /// 17 tun_id; 18 conj_id.
     pub w: [u64; FLOW_WORDS],
 }
 
@@ -56,10 +66,22 @@ impl Flow {
         f.def().set(&mut self.w, v)
     }
 
-    /// Register `i` (0..8).
+    /// Register `i` (0..16).
     #[inline]
     pub fn reg(&self, i: usize) -> u32 {
-        (self.w[REGS_WORD + i / 2] >> (32 * (i % 2))) as u32
+        (self.w[REGS_WORD + i / 2] >> reg_shift(i)) as u32
+    }
+
+    /// `tun_id`.
+    #[inline]
+    pub fn tun_id(&self) -> u64 {
+        self.w[TUN_ID_WORD]
+    }
+
+    /// `conj_id`.
+    #[inline]
+    pub fn conj_id(&self) -> u32 {
+        self.w[CONJ_ID_WORD] as u32
     }
 
     /// `metadata`.
@@ -120,14 +142,14 @@ impl Flow {
 
     /// A cheap 64-bit hash of `self & mask` over the words selected by `words`.
     #[inline]
-    pub fn hash_masked(&self, mask: &Flow, words: u16) -> u64 {
+    pub fn hash_masked(&self, mask: &Flow, words: u32) -> u64 {
         self.hash_chain(mask, words, 0x9e37_79b9_7f4a_7c15)
     }
 
     /// [`Flow::hash_masked`] continuing from `basis` (staged lookups chain
     /// one stage's hash into the next, as OVS's `flow_hash_in_minimask_range`).
     #[inline]
-    pub fn hash_chain(&self, mask: &Flow, words: u16, basis: u64) -> u64 {
+    pub fn hash_chain(&self, mask: &Flow, words: u32, basis: u64) -> u64 {
         let mut h: u64 = basis;
         let mut m = words;
         while m != 0 {
@@ -139,14 +161,24 @@ impl Flow {
     }
 
     /// Bitmap of the words with any bit set.
-    pub fn word_map(&self) -> u16 {
-        let mut m = 0u16;
+    pub fn word_map(&self) -> u32 {
+        let mut m = 0u32;
         for i in 0..FLOW_WORDS {
             if self.w[i] != 0 {
                 m |= 1 << i;
             }
         }
         m
+    }
+}
+
+/// Bit position of register `i` in its word (even registers are the high half).
+#[inline]
+pub const fn reg_shift(i: usize) -> u32 {
+    if i & 1 == 0 {
+        32
+    } else {
+        0
     }
 }
 
@@ -206,6 +238,18 @@ pub mod ip_proto {
     pub const SCTP: u8 = 132;
 }
 
+/// The key's IP header fields (IPv4 addresses share the IPv6 words).
+pub const IP_FIELDS: [Field; 8] = [
+    Field::NwProto,
+    Field::NwTos,
+    Field::NwTtl,
+    Field::NwFrag,
+    Field::Ipv6SrcHi,
+    Field::Ipv6SrcLo,
+    Field::Ipv6DstHi,
+    Field::Ipv6DstLo,
+];
+
 /// Number of lookup stages (metadata, L2, L3, L4), as Open vSwitch's classifier segments.
 pub const N_STAGES: usize = 4;
 
@@ -231,16 +275,7 @@ pub fn stage_masks() -> [Flow; N_STAGES] {
     ] {
         put(&mut s[1], f);
     }
-    for f in [
-        Field::NwProto,
-        Field::NwTos,
-        Field::NwTtl,
-        Field::NwFrag,
-        Field::Ipv6SrcHi,
-        Field::Ipv6SrcLo,
-        Field::Ipv6DstHi,
-        Field::Ipv6DstLo,
-    ] {
+    for f in IP_FIELDS {
         put(&mut s[2], f);
     }
     for f in [Field::TpSrc, Field::TpDst, Field::TcpFlags] {
@@ -280,7 +315,7 @@ mod tests {
     fn registers_are_halves() {
         let mut f = Flow::ZERO;
         f.w[REGS_WORD + 1] = 0x1111_2222_3333_4444;
-        assert_eq!(f.reg(2), 0x3333_4444);
-        assert_eq!(f.reg(3), 0x1111_2222);
+        assert_eq!(f.reg(2), 0x1111_2222);
+        assert_eq!(f.reg(3), 0x3333_4444);
     }
 }

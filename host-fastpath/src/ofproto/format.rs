@@ -6,7 +6,9 @@
 //! 0xff print as exact (`icmp_type=8`), since those fields are 8 bits in the
 //! datapath (OVS prints `0x8/0xff` there).
 
-use super::flow::{eth_type, ip_proto, Flow, METADATA_WORD, N_REGS, REGS_WORD};
+use super::flow::{
+    eth_type, ip_proto, reg_shift, Flow, IP_FIELDS, METADATA_WORD, N_REGS, REGS_WORD, TUN_ID_WORD,
+};
 use super::parse::{tcp_flag_names, DEFAULT_PRIORITY};
 use super::port::format_port;
 use abi::key::VLAN_PRESENT;
@@ -137,6 +139,9 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
         out.push("recirc_id=0".into());
         out.push("eth".into());
     }
+    if wc.conj_id() != 0 {
+        out.push(format!("conj_id={}", flow.conj_id()));
+    }
     let dl = key.get(Field::DlType) as u16;
     let dl_exact = mk(Field::DlType) == 0xffff;
     let proto = key.get(Field::NwProto) as u8;
@@ -195,11 +200,15 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
             out.push(format!("reg{i}={}/{}", c_hex(v & m), c_hex(m)));
         }
     }
-    let (v, m) = (flow.metadata(), wc.metadata());
-    if m == u64::MAX {
-        out.push(format!("metadata={}", c_hex(v)));
-    } else if m != 0 {
-        out.push(format!("metadata={}/{}", c_hex(v & m), c_hex(m)));
+    for (name, v, m) in [
+        ("tun_id", flow.tun_id(), wc.tun_id()),
+        ("metadata", flow.metadata(), wc.metadata()),
+    ] {
+        if m == u64::MAX {
+            out.push(format!("{name}={}", c_hex(v)));
+        } else if m != 0 {
+            out.push(format!("{name}={}/{}", c_hex(v & m), c_hex(m)));
+        }
     }
     if mk(Field::InPort) != 0 {
         out.push(format!("in_port={}", format_port(g(Field::InPort) as u32)));
@@ -393,24 +402,18 @@ pub fn packet_mask(flow: &Flow) -> Flow {
     if flow.metadata() != 0 {
         m.w[METADATA_WORD] = u64::MAX;
     }
+    if flow.tun_id() != 0 {
+        m.w[TUN_ID_WORD] = u64::MAX;
+    }
     for i in 0..N_REGS {
         if flow.reg(i) != 0 {
-            m.w[REGS_WORD + i / 2] |= u64::from(u32::MAX) << (32 * (i % 2));
+            m.w[REGS_WORD + i / 2] |= u64::from(u32::MAX) << reg_shift(i);
         }
     }
     let dl = flow.get(Field::DlType) as u16;
     let proto = flow.get(Field::NwProto) as u8;
     if dl == eth_type::IP || dl == eth_type::IPV6 {
-        for f in [
-            Field::NwProto,
-            Field::NwTos,
-            Field::NwTtl,
-            Field::NwFrag,
-            Field::Ipv6SrcHi,
-            Field::Ipv6SrcLo,
-            Field::Ipv6DstHi,
-            Field::Ipv6DstLo,
-        ] {
+        for f in IP_FIELDS {
             ones(&mut m, f);
         }
         let icmp = (dl == eth_type::IP && proto == ip_proto::ICMP)

@@ -96,6 +96,11 @@ pub struct OfProto {
     pub rules: Vec<Rule>,
     life: Vec<RuleLife>,
     tables: Vec<Option<Classifier>>,
+    /// Live conjunctive-clause rules of each table, kept out of its
+    /// classifier: a lookup looks at all of them above its best match.
+    conj: Vec<Vec<u32>>,
+    /// Live rules of each table that match on `conj_id` (also in its classifier).
+    conj_id_rules: Vec<Vec<u32>>,
     prefixes: Prefixes,
     /// When false, every megaflow is an exact match (`--no-megaflows`).
     pub megaflows: bool,
@@ -171,6 +176,8 @@ impl OfProto {
             rules: Vec::new(),
             life: Vec::new(),
             tables: Vec::new(),
+            conj: Vec::new(),
+            conj_id_rules: Vec::new(),
             prefixes,
             megaflows: true,
             frags: FragMode::Normal,
@@ -216,9 +223,35 @@ impl OfProto {
         if self.tables.len() <= t {
             self.tables.resize_with(t + 1, || None);
         }
+        if self.conj.len() <= t {
+            self.conj.resize_with(t + 1, Vec::new);
+            self.conj_id_rules.resize_with(t + 1, Vec::new);
+        }
         let id = self.rules.len() as u32;
         let cls = self.tables[t].get_or_insert_with(|| Classifier::new(&self.prefixes.0));
-        if let Some(old) = cls.insert(&r.m, r.priority, id) {
+        // A rule replaces the one with its match and priority, conjunctive or not.
+        let mut old = if r.is_conjunctive() {
+            cls.remove(&r.m, r.priority)
+        } else {
+            cls.insert(&r.m, r.priority, id)
+        };
+        let rules = &self.rules;
+        if let Some(i) = self.conj[t].iter().position(|&c| {
+            let o = &rules[c as usize];
+            o.priority == r.priority && o.m == r.m
+        }) {
+            old = Some(self.conj[t].swap_remove(i));
+        }
+        if r.is_conjunctive() {
+            self.conj[t].push(id);
+        }
+        if let Some(old) = old {
+            self.conj_id_rules[t].retain(|&c| c != old);
+        }
+        if r.m.mask.conj_id() != 0 && !r.is_conjunctive() {
+            self.conj_id_rules[t].push(id);
+        }
+        if let Some(old) = old {
             if let Some(l) = self.life.get_mut(old as usize) {
                 l.live = false;
             }
@@ -313,6 +346,16 @@ impl OfProto {
         let l = self.life.get_mut(id as usize).filter(|l| l.live)?;
         l.live = false;
         let r = &self.rules[id as usize];
+        if r.is_conjunctive() {
+            let list = self.conj.get_mut(r.table as usize)?;
+            let i = list.iter().position(|&c| c == id)?;
+            list.swap_remove(i);
+            self.generation += 1;
+            return Some(RemovedRule { id, reason });
+        }
+        if let Some(list) = self.conj_id_rules.get_mut(r.table as usize) {
+            list.retain(|&c| c != id);
+        }
         let cls = self.tables.get_mut(r.table as usize)?.as_mut()?;
         // The classifier holds one rule per (match, priority): it must be
         // this one, since a replaced rule is no longer live.
@@ -330,9 +373,22 @@ impl OfProto {
             .any(|(r, l)| l.live && (r.idle_timeout > 0 || r.hard_timeout > 0))
     }
 
+    /// Live conjunctive-clause rules of `table`.
+    pub(crate) fn conj_rules(&self, table: u8) -> Option<&[u32]> {
+        self.conj.get(table as usize).map(Vec::as_slice)
+    }
+
+    /// Live rules of `table` that match on `conj_id`.
+    pub(crate) fn conj_id_rules(&self, table: u8) -> &[u32] {
+        self.conj_id_rules
+            .get(table as usize)
+            .map_or(&[], Vec::as_slice)
+    }
+
     /// Rules installed (not counting replaced ones).
     pub fn n_rules(&self) -> usize {
-        self.tables.iter().flatten().map(|c| c.len()).sum()
+        self.tables.iter().flatten().map(|c| c.len()).sum::<usize>()
+            + self.conj.iter().map(Vec::len).sum::<usize>()
     }
 
     /// Subtables over all tables.

@@ -105,7 +105,7 @@ fn subfield(mf: &Mf, ofs: u32, n_bits: u32) -> String {
 
 /// Actions as `ovs-ofctl` prints them in the OpenFlow 1.0/NXM dialects
 /// (OXM prints `set_field` forms; only the common actions are covered).
-pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
+pub fn format_actions(acts: &[Action], d: Dialect) -> String {
     let mut out: Vec<String> = Vec::new();
     for a in acts {
         out.push(match a {
@@ -142,6 +142,18 @@ pub fn format_actions(acts: &[Action], _d: Dialect) -> String {
             ),
             // OpenFlow 1.0 has no instructions: OVS sends goto_table as a resubmit.
             Action::GotoTable(t) => format!("resubmit(,{t})"),
+            Action::Conjunction {
+                id,
+                clause,
+                n_clauses,
+            } => format!("conjunction({id},{clause}/{n_clauses})"),
+            // OpenFlow 1.0 has no instructions: ovs-ofctl drops these.
+            Action::ClearActions | Action::WriteActions(_) if d != Dialect::Oxm => continue,
+            Action::ClearActions => "clear_actions".into(),
+            Action::WriteActions(inner) if inner.is_empty() => continue,
+            Action::WriteActions(inner) => format!("write_actions({})", format_actions(inner, d)),
+            Action::SetTunnel { id, wide: false } => format!("set_tunnel:{id:#x}"),
+            Action::SetTunnel { id, wide: true } => format!("set_tunnel64:{id:#x}"),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -229,6 +241,30 @@ fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
 mod tests {
     use super::*;
     use crate::ofproto::parse_rules;
+
+    /// Registers past reg7, their xreg/xxreg aliases and tunnel IDs, as
+    /// `ovs-ofctl parse-flow` 3.1 printed each rule.
+    #[test]
+    fn registers_and_tunnel_ids_print_as_ovs_ofctl() {
+        for (rule, ovs) in [
+            (
+                "tun_id=5,reg9=3,metadata=1,in_port=1,xreg3=7,actions=drop",
+                "reg6=0,reg7=0x7,reg9=0x3,tun_id=0x5,metadata=0x1,in_port=1 actions=drop",
+            ),
+            (
+                "xxreg1=0x1234/0xffff,reg0=1,actions=load:5->xxreg0[0..15],set_field:0x7->xreg5,set_tunnel:0x9,set_field:0x8->tun_id,load:1->NXM_NX_REG15[]",
+                "reg0=0x1,reg7=0x1234/0xffff actions=load:0x5->NXM_NX_XXREG0[0..15],load:0x7->OXM_OF_PKT_REG5[],set_tunnel:0x9,load:0x8->NXM_NX_TUN_ID[],load:0x1->NXM_NX_REG15[]",
+            ),
+            (
+                "tun_id=5/0xff,actions=set_tunnel64:0x9,move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG9[]",
+                "tun_id=0x5/0xff actions=set_tunnel64:0x9,move:NXM_NX_TUN_ID[0..31]->NXM_NX_REG9[]",
+            ),
+        ] {
+            let rules = parse_rules(rule, "t").unwrap();
+            let d = Dialect::for_rules(&rules);
+            assert_eq!(format_flow_mod(&rules[0], d), ovs, "{rule}");
+        }
+    }
 
     /// Expected lines are what `ovs-ofctl parse-flows` 3.1 printed for the same input.
     #[test]

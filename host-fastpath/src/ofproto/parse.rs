@@ -201,6 +201,29 @@ pub enum Action {
     },
     /// `goto_table:T`.
     GotoTable(u8),
+    /// `set_tunnel:V` / `set_tunnel64:V`: sets `tun_id` (metadata only:
+    /// fastpath does no encapsulation).
+    SetTunnel {
+        /// Tunnel ID.
+        id: u64,
+        /// Written as `set_tunnel64` (or too wide for `set_tunnel`'s 32 bits).
+        wide: bool,
+    },
+    /// `conjunction(id,k/n)`: the rule is clause `k` of `n` of conjunctive
+    /// match `id` (a rule with these has no other actions).
+    Conjunction {
+        /// Conjunction id (what `conj_id` matches).
+        id: u32,
+        /// Clause, 1-based.
+        clause: u8,
+        /// Number of clauses (2..=64).
+        n_clauses: u8,
+    },
+    /// `clear_actions`: empties the action set.
+    ClearActions,
+    /// `write_actions(...)`: adds actions to the action set, which runs when
+    /// the pipeline ends (in OpenFlow's fixed order; see xlate).
+    WriteActions(Vec<Action>),
     /// `write_metadata:V/M`.
     WriteMetadata {
         /// Value.
@@ -268,6 +291,14 @@ pub struct Rule {
     pub line: usize,
     /// Printing-only attributes.
     pub meta: RuleMeta,
+}
+
+impl Rule {
+    /// Whether the rule is a clause of conjunctive matches (its actions are
+    /// all `conjunction(...)`).
+    pub fn is_conjunctive(&self) -> bool {
+        matches!(self.actions.first(), Some(Action::Conjunction { .. }))
+    }
 }
 
 impl fmt::Display for Rule {
@@ -409,10 +440,8 @@ fn parse_rule_line(line: &str, ctx: &Ctx) -> Result<Rule, ParseError> {
         // `ovs-ofctl` reads `key:value` as `key=value` (its flow_mod output
         // prints `table:1`, `cookie:0x5`, `idle:10`).
         let (k, v) = match tok.find(['=', ':']) {
-            Some(i) if !tok[..i].contains('[') || tok.as_bytes()[i] == b'=' => {
-                (&tok[..i], Some(&tok[i + 1..]))
-            }
-            _ => (tok, None),
+            Some(i) => (&tok[..i], Some(&tok[i + 1..])),
+            None => (tok, None),
         };
         let need = |v: Option<&'_ str>| -> Result<String, ParseError> {
             v.filter(|v| !v.is_empty())
@@ -668,6 +697,7 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         ));
     };
     match k {
+        "conj_id" if v.contains('/') => return Err(format!("{v}: invalid mask for field conj_id")),
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
             if vid == 0xffff {
@@ -929,18 +959,21 @@ pub fn parse_ipv4(s: &str) -> Result<u32, String> {
         .map_err(|_| format!("expected an IPv4 address, found `{s}`"))
 }
 
+/// Whether every packet `m` matches meets prerequisite `p`.
+fn match_guarantees(m: &Match, p: Prereq) -> bool {
+    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
+    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
+    p == Prereq::None
+        || (dl_exact && (!p.needs_proto() || proto_exact) && prereq_ok(p, &m.value, None))
+}
+
 fn check_prereqs(m: &Match) -> Result<(), String> {
     // Several names share bits (nw_src under `arp` is arp_spa; nw_dst is the
     // low word of ipv6_dst): the match is fine when each of its bits belongs
     // to some field whose prerequisites the match itself guarantees.
-    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
-    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let mut allowed = Flow::ZERO;
     for o in fields::FIELDS {
-        let need_proto = o.prereq.needs_proto();
-        let ok = o.prereq == Prereq::None
-            || (dl_exact && (!need_proto || proto_exact) && prereq_ok(o.prereq, &m.value, None));
-        if ok {
+        if match_guarantees(m, o.prereq) {
             allowed.or_with(&o.as_flow_mask(u128::MAX));
         }
     }
@@ -965,13 +998,22 @@ fn check_prereqs(m: &Match) -> Result<(), String> {
 /// action). The legacy `mod_*` actions are not checked (they do nothing
 /// on packets without the header), so `text` tells them apart.
 fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), String> {
-    let dl_exact = m.mask.get(Field::DlType) == 0xffff;
-    let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     let present = VLAN_PRESENT as u64;
     // Tags the match guarantees (OVS's check sees at most the outer one).
     let mut tags = u32::from(
         m.mask.get(Field::VlanTci) & present != 0 && m.value.get(Field::VlanTci) & present != 0,
     );
+    check_acts_prereqs(m, text, acts, &mut tags)
+}
+
+/// [`check_action_prereqs`] from `tags` tags on; `write_actions` goes on
+/// from the state the actions before it leave, as OVS's check does.
+fn check_acts_prereqs(
+    m: &Match,
+    text: &str,
+    acts: &[Action],
+    tags: &mut u32,
+) -> Result<(), String> {
     for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
         let explicit = ["set_field", "load", "move"]
             .iter()
@@ -981,32 +1023,34 @@ fn check_action_prereqs(m: &Match, text: &str, acts: &[Action]) -> Result<(), St
             Action::Load { dst, .. } => &[dst.mf],
             Action::Move { src, dst } => &[src.mf, dst.mf],
             Action::PushVlan(_) => {
-                if tags >= 2 {
+                if *tags >= 2 {
                     return Err(format!(
                         "`{t}`: a third VLAN tag (at most 2; OVS: OFPBAC_BAD_TAG)"
                     ));
                 }
-                tags += 1;
+                *tags += 1;
                 &[]
             }
             Action::SetVlanVid(_) | Action::SetVlanPcp(_) => {
-                tags = tags.max(1);
+                *tags = (*tags).max(1);
                 &[]
             }
             Action::StripVlan => {
-                tags = tags.saturating_sub(1);
+                *tags = tags.saturating_sub(1);
+                &[]
+            }
+            Action::WriteActions(inner) => {
+                let body = t.find('(').map_or("", |i| &t[i + 1..t.len() - 1]);
+                check_acts_prereqs(m, body, inner, tags)?;
                 &[]
             }
             _ => &[],
         };
         for mf in used {
             let ok = if mf.name == "vlan_vid" || mf.name == "vlan_pcp" {
-                tags > 0
+                *tags > 0
             } else {
-                mf.prereq == Prereq::None
-                    || (dl_exact
-                        && (!mf.prereq.needs_proto() || proto_exact)
-                        && prereq_ok(mf.prereq, &m.value, None))
+                match_guarantees(m, mf.prereq)
             };
             if !ok {
                 return Err(format!(
@@ -1058,6 +1102,17 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
     }
     if out.len() > 1 && out.contains(&Action::Drop) {
         return Err(ctx.err(base_col, "`drop` must be the only action"));
+    }
+    check_instruction_order(&out).map_err(|m| ctx.err(base_col, m))?;
+    let conj = out
+        .iter()
+        .filter(|a| matches!(a, Action::Conjunction { .. }))
+        .count();
+    if conj > 0 && conj < out.len() {
+        return Err(ctx.err(
+            base_col,
+            "\"conjunction\" actions may not be mixed with any other kind of action",
+        ));
     }
     Ok(out)
 }
@@ -1200,6 +1255,14 @@ fn parse_action(a: &str) -> Result<Action, String> {
             }
             Ok(Action::Resubmit { port, table })
         }
+        "clear_actions" if arg.is_none() => Ok(Action::ClearActions),
+        "conjunction" => parse_conjunction(need()?),
+        "write_actions" => parse_write_actions(arg.unwrap_or("")),
+        "set_tunnel" | "set_tunnel64" => {
+            let id = parse_uint(need()?, u64::MAX as u128)? as u64;
+            let wide = lower == "set_tunnel64" || id > u64::from(u32::MAX);
+            Ok(Action::SetTunnel { id, wide })
+        }
         "goto_table" => Ok(Action::GotoTable(parse_uint(need()?, 254)? as u8)),
         "write_metadata" => {
             let v = need()?;
@@ -1213,6 +1276,99 @@ fn parse_action(a: &str) -> Result<Action, String> {
         }
         _ => Err(format!("unknown action `{name}`")),
     }
+}
+
+/// `id,k/n` of `conjunction(id,k/n)`, with `ovs-ofctl`'s errors.
+fn parse_conjunction(v: &str) -> Result<Action, String> {
+    let bad = || format!("expected `conjunction(ID,K/N)`, found `conjunction({v})`");
+    let (id, kn) = v.split_once(',').ok_or_else(bad)?;
+    let (k, n) = kn.split_once('/').ok_or_else(bad)?;
+    let id = parse_uint(id.trim(), u32::MAX as u128)? as u32;
+    let k = parse_uint(k.trim(), 255)? as u8;
+    let n = parse_uint(n.trim(), 255)? as u8;
+    if n < 2 {
+        return Err("conjunction must have at least 2 clauses".into());
+    }
+    if n > 64 {
+        return Err("conjunction must have at most 64 clauses".into());
+    }
+    if k == 0 {
+        return Err("clause index must be positive".into());
+    }
+    if k > n {
+        return Err("clause index must be less than or equal to number of clauses".into());
+    }
+    Ok(Action::Conjunction {
+        id,
+        clause: k,
+        n_clauses: n,
+    })
+}
+
+/// The actions of `write_actions(...)`: those OpenFlow allows in an action set.
+fn parse_write_actions(inner: &str) -> Result<Action, String> {
+    let mut out = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(Action::WriteActions(out));
+    }
+    for (_, t) in split_actions(inner, 0) {
+        let a = parse_action(t)?;
+        let refused = match &a {
+            Action::WriteMetadata { .. } => Some("write_metadata instruction"),
+            Action::GotoTable(_) => Some("goto_table instruction"),
+            Action::ClearActions => Some("clear_actions instruction"),
+            Action::WriteActions(_) => Some("write_actions instruction"),
+            Action::OutputTrunc { .. } => Some("output(port=P,max_len=N)"),
+            _ => None,
+        };
+        if let Some(what) = refused {
+            return Err(format!("{what} not allowed here (in `write_actions`)"));
+        }
+        out.push(a);
+    }
+    if out.len() > 1 && out.contains(&Action::Drop) {
+        return Err("`drop` must be the only action in `write_actions`".into());
+    }
+    out.retain(|a| *a != Action::Drop);
+    Ok(Action::WriteActions(out))
+}
+
+/// OpenFlow 1.1+ instruction order (OVS checks it in every dialect): apply
+/// actions, `clear_actions`, `write_actions`, `write_metadata`, `goto_table`,
+/// each instruction at most once.
+fn check_instruction_order(acts: &[Action]) -> Result<(), String> {
+    const NAMES: [&str; 5] = [
+        "apply_actions",
+        "clear_actions",
+        "write_actions",
+        "write_metadata",
+        "goto_table",
+    ];
+    let rank = |a: &Action| match a {
+        Action::ClearActions => 1,
+        Action::WriteActions(_) => 2,
+        Action::WriteMetadata { .. } => 3,
+        Action::GotoTable(_) => 4,
+        _ => 0,
+    };
+    let mut last = 0;
+    for a in acts {
+        let r = rank(a);
+        if r < last {
+            return Err(format!(
+                "invalid instruction ordering: {} must appear before {}, for OpenFlow 1.1+ compatibility",
+                NAMES[r], NAMES[last]
+            ));
+        }
+        if r == last && r > 0 {
+            return Err(format!(
+                "duplicate {} instruction not allowed, for OpenFlow 1.1+ compatibility",
+                NAMES[r]
+            ));
+        }
+        last = r;
+    }
+    Ok(())
 }
 
 fn out_port_action(p: u32) -> Result<Action, String> {
@@ -1354,6 +1510,65 @@ mod tests {
         );
         assert!(parse_rule("tcp,tp_dst=70000,actions=drop").is_err());
         assert!(parse_rule("metadata=0x1ffffffffffffffff,actions=drop").is_err());
+    }
+
+    #[test]
+    fn instructions_in_openflow_order_as_ovs_ofctl() {
+        // Each error is the one `ovs-ofctl parse-flow` 3.1 gives.
+        for (rule, err) in [
+            (
+                "actions=goto_table:2,output:1",
+                "apply_actions must appear before goto_table",
+            ),
+            (
+                "actions=write_actions(output:1),output:2",
+                "apply_actions must appear before write_actions",
+            ),
+            (
+                "actions=write_actions(output:1),clear_actions",
+                "clear_actions must appear before write_actions",
+            ),
+            (
+                "actions=write_actions(output:1),write_actions(output:2)",
+                "duplicate write_actions instruction",
+            ),
+            (
+                "actions=write_actions(write_metadata:1)",
+                "write_metadata instruction not allowed here",
+            ),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(err), "{rule}: {e}");
+        }
+        let r = parse_rule(
+            "ip,actions=output:1,clear_actions,write_actions(drop),write_metadata:1,goto_table:2",
+        )
+        .unwrap();
+        assert_eq!(r.actions[2], Action::WriteActions(Vec::new()));
+        // A third tag counts the tags the actions before write_actions pushed.
+        assert!(
+            parse_rule("dl_vlan=5,actions=push_vlan:0x8100,write_actions(push_vlan:0x8100)")
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn conjunctions_refused_as_ovs_ofctl() {
+        for (rule, err) in [
+            ("ip,actions=conjunction(5,1/2),output:1", "may not be mixed"),
+            (
+                "ip,actions=conjunction(5,3/2)",
+                "clause index must be less than or equal",
+            ),
+            ("ip,actions=conjunction(5,1/1)", "at least 2 clauses"),
+            ("ip,actions=conjunction(5,1/65)", "at most 64 clauses"),
+            ("conj_id=5/3,actions=drop", "invalid mask for field conj_id"),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(err), "{rule}: {e}");
+        }
+        let r = parse_rule("ip,actions=conjunction(5,1/2),conjunction(6,2/3)").unwrap();
+        assert!(r.is_conjunctive());
     }
 
     #[test]

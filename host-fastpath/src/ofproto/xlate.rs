@@ -9,7 +9,7 @@
 
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
-use super::flow::{eth_type, ip_proto, is_ip_any, Flow};
+use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::parse::Action;
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
@@ -63,6 +63,8 @@ struct Ctx<'a> {
     trace: Vec<String>,
     stats: LookupStats,
     rules: RuleIds,
+    /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
+    action_set: Vec<Action>,
 }
 
 impl OfProto {
@@ -127,8 +129,12 @@ impl OfProto {
             trace: Vec::new(),
             stats: LookupStats::default(),
             rules: RuleIds::new(),
+            action_set: Vec::new(),
         };
         cx.table_lookup(0, 0);
+        if !cx.action_set.is_empty() && !cx.stop {
+            cx.run_action_set();
+        }
         if cx.error.is_some() {
             cx.odp.clear();
         }
@@ -278,9 +284,14 @@ impl Ctx<'_> {
             return;
         };
         let of = self.of;
-        let hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
+        let mut hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
             of.prefetch_rule(rid)
         });
+        if let Some(conj) = of.conj_rules(table).filter(|c| !c.is_empty()) {
+            if let Some(h) = self.conjunctive_match(table, conj, hit) {
+                hit = Some(h);
+            }
+        }
         match hit {
             None => {
                 self.note(indent, || format!("{table:2}. No match."));
@@ -384,8 +395,10 @@ impl Ctx<'_> {
                         self.wc.set(Field::NwTtl, 0xff);
                         let ttl = self.flow.get(Field::NwTtl);
                         if ttl <= 1 {
+                            // As OVS's compose_dec_ttl: the rest of this
+                            // action list is skipped; a resubmit's caller goes on.
                             self.note(indent, || "dec_ttl: TTL exceeded, stop".into());
-                            self.stop = true;
+                            return;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
                             self.written.set(Field::NwTtl, 0xff);
@@ -451,6 +464,20 @@ impl Ctx<'_> {
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
+                // Clause rules are never a lookup's result.
+                Action::Conjunction { .. } => {}
+                Action::ClearActions => {
+                    self.action_set.clear();
+                    self.note(indent, || "clear_actions".into());
+                }
+                Action::WriteActions(inner) => {
+                    self.action_set.extend(inner.iter().cloned());
+                    self.note(indent, || format!("write_actions({} actions)", inner.len()));
+                }
+                Action::SetTunnel { id, .. } => {
+                    self.flow.w[TUN_ID_WORD] = *id;
+                    self.note(indent, || format!("set_tunnel:{id:#x}"));
+                }
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -499,6 +526,140 @@ impl Ctx<'_> {
                 }
             }
         }
+    }
+
+    /// A conjunctive match better than `hard`, as Open vSwitch's classifier
+    /// finds one: among the clause rules above `hard`'s priority that match,
+    /// the highest priority at which some `conjunction` id has all its
+    /// clauses; then the best rule matching that `conj_id` (any priority;
+    /// rules without a `conj_id` match do not count, as in OVS). Each clause rule above `hard` un-wildcards its match
+    /// up to the lookup stage that rejects the flow (OVS's prefix tries may
+    /// un-wildcard fewer address bits).
+    fn conjunctive_match(
+        &mut self,
+        table: u8,
+        conj: &[u32],
+        hard: Option<(u32, u16)>,
+    ) -> Option<(u32, u16)> {
+        let hard_pri = hard.map_or(-1, |h| i32::from(h.1));
+        let stages = super::flow::stage_masks();
+        let mut soft: Vec<&super::Rule> = Vec::new();
+        for &id in conj {
+            let r = &self.of.rules[id as usize];
+            if i32::from(r.priority) <= hard_pri {
+                continue;
+            }
+            if self.staged_match(r, &stages) {
+                soft.push(r);
+            }
+        }
+        soft.sort_by_key(|r| std::cmp::Reverse(r.priority));
+        for group in soft.chunk_by(|a, b| a.priority == b.priority) {
+            // id -> (clauses, bits of the clauses seen); ids in order so the
+            // choice among several complete ones is stable.
+            let mut ids: std::collections::BTreeMap<u32, (u8, u64)> = Default::default();
+            for r in group {
+                for a in &r.actions {
+                    if let Action::Conjunction {
+                        id,
+                        clause,
+                        n_clauses,
+                    } = *a
+                    {
+                        let e = ids.entry(id).or_insert((n_clauses, 0));
+                        if e.0 == n_clauses {
+                            e.1 |= 1 << (clause - 1);
+                        }
+                    }
+                }
+            }
+            let done = ids
+                .iter()
+                .filter(|(_, &(n, bits))| bits == u64::MAX >> (64 - u32::from(n)))
+                .map(|(&id, _)| id);
+            for id in done {
+                let saved = self.flow.w[CONJ_ID_WORD];
+                self.flow.w[CONJ_ID_WORD] = u64::from(id);
+                let r = self.best_of(self.of.conj_id_rules(table), &stages);
+                self.flow.w[CONJ_ID_WORD] = saved;
+                if r.is_some() {
+                    self.note(0, || format!("conjunction({id}) matched"));
+                    return r;
+                }
+            }
+        }
+        None
+    }
+
+    /// The highest-priority rule of `ids` that the flow matches (the first
+    /// one added among equals), un-wildcarding stage by stage as
+    /// [`Ctx::conjunctive_match`] does.
+    fn best_of(&mut self, ids: &[u32], stages: &[Flow]) -> Option<(u32, u16)> {
+        let mut best: Option<(u32, u16)> = None;
+        for &id in ids {
+            let r = &self.of.rules[id as usize];
+            if best.is_some_and(|b| b.1 >= r.priority) {
+                continue;
+            }
+            if self.staged_match(r, stages) {
+                best = Some((id, r.priority));
+            }
+        }
+        best
+    }
+
+    /// Whether the flow matches `r`, un-wildcarding the stages up to the
+    /// one that rejects it, as OVS's staged subtable lookup.
+    fn staged_match(&mut self, r: &super::Rule, stages: &[Flow]) -> bool {
+        for st in stages {
+            let m = r.m.mask.masked(st);
+            self.wc.or_with(&m);
+            if !self.flow.matches(&m, &r.m.value.masked(st)) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Runs the action set as Open vSwitch's `ofpacts_execute_action_set`:
+    /// the last pop, push and dec_ttl, every set/load/move in order, then the
+    /// last output (else the last resubmit); nothing at all without either,
+    /// since a packet sent nowhere need not be changed.
+    fn run_action_set(&mut self) {
+        let set = std::mem::take(&mut self.action_set);
+        let last = |p: fn(&Action) -> bool| set.iter().rev().find(|a| p(a)).cloned();
+        let Some(out) = last(|a| matches!(a, Action::Output(_) | Action::InPort))
+            .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
+        else {
+            self.note(0, || "action set: no output, nothing done".into());
+            return;
+        };
+        let mut list: Vec<Action> = [
+            last(|a| matches!(a, Action::StripVlan)),
+            last(|a| matches!(a, Action::PushVlan(_))),
+            last(|a| matches!(a, Action::DecTtl)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        list.extend(
+            set.iter()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        Action::SetField { .. }
+                            | Action::Load { .. }
+                            | Action::Move { .. }
+                            | Action::SetVlanVid(_)
+                            | Action::SetVlanPcp(_)
+                            | Action::SetTunnel { .. }
+                    )
+                })
+                .cloned(),
+        );
+        list.push(out);
+        self.note(0, || "action set:".into());
+        self.do_actions(&list, 1);
     }
 
     /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
@@ -735,6 +896,63 @@ mod tests {
             acts(&o.translate(&parse_flow("in_port=1,reg3=5,ip").unwrap().key(), false)),
             "3"
         );
+    }
+
+    #[test]
+    fn tun_id_and_high_registers_are_translation_metadata() {
+        let o = of(
+            "table=0,priority=5,actions=set_tunnel:0x9,load:0x3->NXM_NX_REG15[],resubmit(,1)\n\
+                    table=1,priority=5,tun_id=9,xreg7=3,actions=output:2\n\
+                    table=1,priority=0,actions=output:3\n",
+        );
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        // set_tunnel writes no datapath action (no encapsulation).
+        let o = of("actions=set_tunnel64:0x5,output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        let o = of("priority=5,tun_id=7,actions=output:2\npriority=0,actions=output:3\n");
+        let t = |s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        assert_eq!(t("in_port=1,tun_id=7,ip"), "2");
+        assert_eq!(t("in_port=1,ip"), "3");
+    }
+
+    #[test]
+    fn action_set_runs_at_the_end_in_openflow_order() {
+        // The last output of the set only, after the pipeline's own actions;
+        // sets before it; cleared sets and sets without an output do nothing.
+        let o = of("table=0,priority=5,ip,actions=output:1,write_actions(output:4,mod_nw_src:1.2.3.4,output:3),goto_table:1\n\
+                    table=1,priority=5,actions=output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_src=9.9.9.9").unwrap(), false);
+        assert_eq!(acts(&t), "1,2,set(ipv4(src=1.2.3.4)),3");
+        let o = of("table=0,actions=write_actions(output:3),goto_table:1\n\
+                    table=1,actions=clear_actions,write_actions(dec_ttl)\n");
+        let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_ttl=9").unwrap(), false);
+        assert_eq!(acts(&t), "drop");
+    }
+
+    #[test]
+    fn conjunctive_match_needs_every_clause_and_its_conj_id_rule() {
+        let mut o = of("priority=5,ip,nw_src=10.0.0.1,actions=conjunction(1,1/2)\n\
+                        priority=5,ip,nw_dst=10.0.0.2,actions=conjunction(1,2/2)\n\
+                        priority=1,conj_id=1,actions=output:1\n\
+                        priority=3,ip,nw_dst=10.0.0.2,actions=output:4\n\
+                        priority=0,actions=output:5\n");
+        let t = |o: &OfProto, s: &str| acts(&o.translate_flow(&parse_flow(s).unwrap(), false));
+        let both = "in_port=9,ip,nw_src=10.0.0.1,nw_dst=10.0.0.2";
+        // Above the best ordinary match (4), the conj_id rule wins whatever its priority.
+        assert_eq!(t(&o, both), "1");
+        assert_eq!(t(&o, "in_port=9,ip,nw_src=10.0.0.1,nw_dst=10.0.0.3"), "5");
+        assert_eq!(t(&o, "in_port=9,ip,nw_src=10.0.0.7,nw_dst=10.0.0.2"), "4");
+        // A clause replaced by an ordinary rule, then deleted.
+        o.add_rule(
+            crate::ofproto::parse::parse_rule("priority=5,ip,nw_src=10.0.0.1,actions=output:2")
+                .unwrap(),
+        );
+        assert_eq!(t(&o, both), "2");
+        let id = o.rules.len() as u32 - 1;
+        assert!(o.delete_rule(id).is_some());
+        assert_eq!(t(&o, both), "4");
     }
 
     #[test]

@@ -10,7 +10,14 @@ use std::process::Command;
 pub struct Ovs {
     /// Its run/log/db directory.
     pub dir: PathBuf,
+    /// Megaflows of [`PROBES`] on the empty bridge.
+    empty: Vec<String>,
 }
+
+/// Trace flows whose megaflows show whether deleted rules still count:
+/// OVS removes deleted rules from its classifier only after an RCU grace
+/// period, and until then their subtables still un-wildcard lookups.
+const PROBES: [&str; 3] = ["in_port=1,tcp", "in_port=2,tcp6", "in_port=1,arp"];
 
 impl Ovs {
     /// Runs an OVS tool against this instance; stdout, or stderr as the error.
@@ -30,6 +37,36 @@ impl Ovs {
             ));
         }
         Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    fn probe_megaflows(&self) -> Result<Vec<String>, String> {
+        PROBES
+            .iter()
+            .map(|p| {
+                let out = self.cmd("ovs-appctl", &["ofproto/trace", "br0", p])?;
+                Ok(out
+                    .lines()
+                    .find_map(|l| l.strip_prefix("Megaflow: "))
+                    .unwrap_or("")
+                    .to_string())
+            })
+            .collect()
+    }
+
+    /// Deletes every rule (with `ovs-ofctl` options `opts`) and waits until
+    /// OVS's classifier no longer sees them, so the next rules' megaflows
+    /// do not depend on the ones before.
+    pub fn clear_flows(&self, opts: &[&str]) -> Result<(), String> {
+        let mut args = opts.to_vec();
+        args.extend(["del-flows", "br0"]);
+        self.cmd("ovs-ofctl", &args)?;
+        for _ in 0..400 {
+            if self.probe_megaflows()? == self.empty {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        Err("deleted rules still shape OVS's megaflows after 2 s".into())
     }
 
     fn ctl(&self, name: &str) -> Option<String> {
@@ -79,7 +116,10 @@ impl Ovs {
         let dir = std::env::temp_dir().join(format!("fastpath-ovs-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        let ovs = Ovs { dir };
+        let mut ovs = Ovs {
+            dir,
+            empty: Vec::new(),
+        };
         let d = ovs.dir.display().to_string();
         let schema = [
             "/usr/share/openvswitch/vswitch.ovsschema",
@@ -138,6 +178,10 @@ impl Ovs {
         }
         let refs: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
         ovs.cmd("ovs-vsctl", &refs)?;
+        // The bridge's default rule matches everything (no mask bits), so
+        // the empty bridge's megaflows are read right after deleting it.
+        ovs.cmd("ovs-ofctl", &["del-flows", "br0"])?;
+        ovs.empty = ovs.probe_megaflows()?;
         Ok(ovs)
     }
 }
