@@ -126,16 +126,21 @@ fn split_top(s: &str) -> Vec<&str> {
         .collect()
 }
 
+/// 10 with `FASTPATH_LONG=1`, else 1: how many more cases a long run tries.
+fn long_scale() -> usize {
+    if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
+        10
+    } else {
+        1
+    }
+}
+
 #[test]
 fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
     let Some(ovs) = Ovs::start_or_skip(4) else {
         return;
     };
-    let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
-        10
-    } else {
-        1
-    };
+    let scale = long_scale();
     let mut rng = Rng::new(fastpath::io::gen::test_seed(42));
     let (mut same_mask, mut more_general) = (0, 0);
     let file = ovs.dir.join("rules.flows");
@@ -460,11 +465,7 @@ fn actions_and_megaflows_match_ovs() {
     let Some(ovs) = Ovs::start_or_skip(4) else {
         return;
     };
-    let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
-        10
-    } else {
-        1
-    };
+    let scale = long_scale();
     let mut rng = Rng::new(fastpath::io::gen::test_seed(7));
     let (mut n, mut same_mask) = (0, 0);
     let file = ovs.dir.join("actions.flows");
@@ -592,11 +593,7 @@ fn conjunctive_matches_match_ovs() {
     let Some(ovs) = Ovs::start_or_skip(5) else {
         return;
     };
-    let scale = if std::env::var("FASTPATH_LONG").is_ok_and(|v| v == "1") {
-        10
-    } else {
-        1
-    };
+    let scale = long_scale();
     let mut rng = Rng::new(fastpath::io::gen::test_seed(11));
     let file = ovs.dir.join("conj.flows");
     let (mut n, mut same_mask) = (0, 0);
