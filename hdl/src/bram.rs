@@ -29,7 +29,10 @@ pub struct Bram<D: Synth> {
     pub wdata: Signal<In, D>,
     /// Write strobe.
     pub we: Signal<In, bool>,
+    // Words, allocated on the first simulated clock: emitting Verilog needs
+    // only the depth, and a board-size table is hundreds of MB of `Bits`.
     _mem: Vec<D>,
+    _depth: usize,
     _checked: bool,
 }
 
@@ -60,19 +63,23 @@ impl<D: Synth> Bram<D> {
             waddr: Default::default(),
             wdata: Default::default(),
             we: Default::default(),
-            _mem: vec![D::default(); depth],
+            _mem: Vec::new(),
+            _depth: depth,
             _checked: checked,
         }
     }
 
     fn abits(&self) -> usize {
-        (usize::BITS - (self._mem.len() - 1).leading_zeros()).max(1) as usize
+        (usize::BITS - (self._depth - 1).leading_zeros()).max(1) as usize
     }
 }
 
 impl<D: Synth> Logic for Bram<D> {
     fn update(&mut self) {
         if self.clock.pos_edge() {
+            if self._mem.is_empty() {
+                self._mem = vec![D::default(); self._depth];
+            }
             let mut r = self.raddr.val().index();
             if !self._checked {
                 r &= self._mem.len() - 1;
@@ -92,7 +99,7 @@ impl<D: Synth> Logic for Bram<D> {
     }
 
     fn hdl(&self) -> Verilog {
-        let depth = self._mem.len();
+        let depth = self._depth;
         let ab = self.abits();
         let w = D::BITS;
         // The range checks vanish when depth is a power of two and the
