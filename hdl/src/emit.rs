@@ -214,6 +214,15 @@ pub const PARSER_64: &str = "fastpath_parser";
 /// The parser at 512 bits (Alveo shells).
 pub const PARSER_512: &str = "fastpath_parser_512";
 
+/// The whole design alone, `fastpath_top` (what a board's wrapper holds).
+pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
+    cfg.geometry.validate()?;
+    emit_block(
+        FastpathTop::new(&cfg.geometry, cfg.clock_khz),
+        "fastpath_top",
+    )
+}
+
 /// One emitted file: `(top module name, Verilog text)`.
 pub type Emitted = (String, String);
 

@@ -16,6 +16,7 @@ pub mod hash_unit;
 pub mod matrix;
 pub mod megaflow;
 pub mod parser;
+pub mod ram_budget;
 pub mod regdoc;
 pub mod regfile;
 pub mod simtools;

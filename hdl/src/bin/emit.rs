@@ -1,14 +1,17 @@
 //! `emit --out DIR [--config FILE]`: writes the pipeline's Verilog, one file
 //! per top-level module (the whole design and each sub-module).
+//! `emit --ram-report boards/<b>/board.toml`: the board's RAM arithmetic.
 
 use anyhow::{bail, Context, Result};
-use hdl::config::BuildConfig;
+use hdl::config::{Board, BuildConfig};
+use hdl::ram_budget::{memories, RamBudget};
 use std::path::PathBuf;
 
 fn main() -> Result<()> {
     let mut out: Option<PathBuf> = None;
     let mut config: Option<PathBuf> = None;
     let mut regdoc: Option<PathBuf> = None;
+    let mut ram_report: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -17,12 +20,26 @@ fn main() -> Result<()> {
             "--registers-md" => {
                 regdoc = Some(args.next().context("--registers-md needs a file")?.into())
             }
+            "--ram-report" => {
+                ram_report = Some(args.next().context("--ram-report needs a board.toml")?.into())
+            }
             "-h" | "--help" => {
-                println!("usage: emit --out DIR [--config geometry.toml] [--registers-md FILE]");
+                println!("usage: emit --out DIR [--config geometry.toml|board.toml] [--registers-md FILE]\n       emit --ram-report boards/<b>/board.toml");
                 return Ok(());
             }
-            other => bail!("unknown argument {other:?} (usage: emit --out DIR [--config FILE] [--registers-md FILE])"),
+            other => bail!("unknown argument {other:?} (usage: emit --out DIR [--config FILE] [--registers-md FILE] | --ram-report board.toml)"),
         }
+    }
+    if let Some(p) = &ram_report {
+        let board = Board::load(p)?;
+        let top = hdl::emit::emit_top(&board.config)?;
+        let budget = RamBudget::place(&memories(&top), &board.ram);
+        println!(
+            "{} ({}), geometry {:?}, table RAM budget {} %\n",
+            board.name, board.part, board.config.geometry, board.ram_budget_percent
+        );
+        print!("{}", budget.markdown());
+        return Ok(());
     }
     if let Some(p) = &regdoc {
         std::fs::write(p, hdl::regdoc::registers_md())
