@@ -1,12 +1,12 @@
 #!/bin/sh
 # Lints the emitted Verilog with Verilator -Wall (waivers: hdl/lint/verilator.vlt).
-# usage: hdl/scripts/lint.sh [geometry.toml ...]   (default: every boards/*/geometry.toml)
+# usage: hdl/scripts/lint.sh [geometry.toml ...]   (default: every boards/*/geometry.toml and board.toml)
 # Output goes to build/hdl/lint/<board>/. Exits non-zero on any warning.
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 command -v verilator >/dev/null || { echo "lint.sh: verilator not on PATH" >&2; exit 2; }
-[ $# -gt 0 ] || set -- boards/*/geometry.toml
+[ $# -gt 0 ] || set -- boards/*/geometry.toml boards/*/board.toml
 # EMIT may name a prebuilt emitter; otherwise build it.
 emit=${EMIT:-}
 if [ -z "$emit" ]; then
