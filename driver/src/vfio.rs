@@ -1,19 +1,22 @@
 //! VFIO backend: a PCI function bound to `vfio-pci`, driven from user space.
 //!
 //! Crate choices, and why:
-//! - `vfio-ioctls` (default features off: its `kvm` feature only wires
-//!   groups into a KVM VM) opens the container and group, checks viability,
-//!   gets the device fd and region layout, and maps DMA through the type-1
-//!   IOMMU. Its `region_read`/`region_write` log and swallow errors, so they
-//!   are never used: config space goes through our own `pread`/`pwrite` on
-//!   the device fd at the region offset, which fail loudly.
-//! - BARs are mapped with `memmap2::MmapRaw` on the device fd at the region
-//!   offset and accessed only with `read_volatile`/`write_volatile` of the
-//!   exact width (a 64-bit register is one 8-byte load or store, one TLP);
-//!   no Rust reference ever covers MMIO.
-//! - `pci-driver` is not used: it opens the VFIO group itself (a group fd is
-//!   exclusive, so it cannot share one with the DMA container above), its
-//!   backends are sealed and it has no 64-bit register accessors.
+//! - `pci-driver` opens the container with the device's group
+//!   (`VfioContainer::new`), opens the device in that same container
+//!   (`VfioPciDevice::open_in_container`), gives config space and BARs as
+//!   regions whose reads and writes fail loudly (`io::Result`), maps memory
+//!   BARs, and maps DMA through the container's type-1 IOMMU
+//!   (`PciIommu::map`). One container holds the device and its DMA, so a
+//!   buffer stays mapped for as long as it holds the container.
+//! - Register accesses on a mapped BAR are our own `read_volatile` /
+//!   `write_volatile` of the exact width on the mapping's pointer: a 64-bit
+//!   register is one 8-byte load or store (one TLP), which pci-driver's
+//!   region accessors (at most 32 bits) cannot give; no Rust reference ever
+//!   covers MMIO. BARs VFIO will not let us map use the region accessors.
+//! - `memmap2` allocates the anonymous memory of DMA buffers.
+//! - `vfio-ioctls` is no longer used: everything it did for us pci-driver
+//!   does with loud errors, and one crate owning the container avoids two
+//!   owners of one exclusive group fd.
 //!
 //! All checks that can be made from sysfs are made before touching
 //! `/dev/vfio`, so every usual misconfiguration gets a typed error with the
@@ -21,19 +24,18 @@
 
 use crate::device::{check_access, check_dma, Device, DeviceError, DmaBuffer};
 use memmap2::{MmapOptions, MmapRaw};
+use pci_driver::backends::vfio::{VfioContainer, VfioPciDevice};
+use pci_driver::device::PciDevice;
+use pci_driver::regions::{
+    AsPciSubregion, MappedOwningPciRegion, OwningPciRegion, PciRegion, Permissions,
+};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
 use thiserror::Error;
-use vfio_bindings::bindings::vfio::{
-    VFIO_PCI_BAR0_REGION_INDEX, VFIO_PCI_CONFIG_REGION_INDEX, VFIO_REGION_INFO_FLAG_MMAP,
-};
-use vfio_ioctls::{VfioContainer, VfioDevice as RawVfioDevice};
 
 /// Number of standard PCI BARs.
 pub const BAR_COUNT: u8 = 6;
@@ -42,9 +44,7 @@ pub const BAR_COUNT: u8 = 6;
 const PCI_COMMAND: u64 = 0x04;
 const PCI_COMMAND_MEMORY: u16 = 1 << 1;
 const PCI_COMMAND_MASTER: u16 = 1 << 2;
-/// First IOVA handed out. Low, because some devices cannot address much
-/// (QEMU's edu device has a 28-bit DMA mask), and far from the x86 MSI
-/// window at 0xfee00000 which the IOMMU reserves.
+/// Lowest IOVA handed out (see [`first_iova`]).
 const IOVA_BASE: u64 = 0x10_0000;
 
 /// A PCI address `domain:bus:device.function`.
@@ -204,9 +204,9 @@ pub enum VfioError {
         address: PciAddress,
         /// The step.
         step: &'static str,
-        /// The error from vfio-ioctls.
+        /// The error from the VFIO ioctl.
         #[source]
-        source: vfio_ioctls::VfioError,
+        source: io::Error,
     },
     /// Mapping a BAR or accessing config space failed.
     #[error(transparent)]
@@ -262,11 +262,10 @@ fn driver_is_vfio_safe(driver: Option<&str>) -> bool {
     )
 }
 
-/// Resolves `device` (a PCI address or a sysfs path) and checks, from sysfs
-/// alone, that it can be opened through VFIO: bound to vfio-pci, in an IOMMU
-/// group whose other members are all harmless.
-pub fn check(device: &str, opts: &VfioOptions) -> Result<VfioTarget, VfioError> {
-    let (address, dir) = if device.contains('/') {
+/// Resolves `device`, a PCI address or a sysfs path, to its address and
+/// sysfs directory; the directory exists and is a PCI function's.
+pub fn resolve(device: &str, opts: &VfioOptions) -> Result<(PciAddress, PathBuf), VfioError> {
+    if device.contains('/') {
         let given = PathBuf::from(device);
         let dir = fs::canonicalize(&given).map_err(|e| VfioError::NotPciDevice {
             path: given.clone(),
@@ -286,7 +285,7 @@ pub fn check(device: &str, opts: &VfioOptions) -> Result<VfioTarget, VfioError> 
                 why: "it has no config and vendor attributes".into(),
             });
         }
-        (address, dir)
+        Ok((address, dir))
     } else {
         let address: PciAddress = device.parse()?;
         let dir = opts
@@ -296,8 +295,15 @@ pub fn check(device: &str, opts: &VfioOptions) -> Result<VfioTarget, VfioError> 
         if !dir.exists() {
             return Err(VfioError::NoSuchDevice { address, path: dir });
         }
-        (address, dir)
-    };
+        Ok((address, dir))
+    }
+}
+
+/// Resolves `device` (a PCI address or a sysfs path) and checks, from sysfs
+/// alone, that it can be opened through VFIO: bound to vfio-pci, in an IOMMU
+/// group whose other members are all harmless.
+pub fn check(device: &str, opts: &VfioOptions) -> Result<VfioTarget, VfioError> {
+    let (address, dir) = resolve(device, opts)?;
     let read_id = |attr: &str| {
         fs::read_to_string(dir.join(attr))
             .map(|s| s.trim().trim_start_matches("0x").to_string())
@@ -367,13 +373,14 @@ fn node_error(path: &Path, e: io::Error) -> VfioError {
 enum Bar {
     /// Memory BAR mapped into our address space.
     Mapped {
-        map: MmapRaw,
+        map: MappedOwningPciRegion,
         len: u64,
     },
-    /// BAR VFIO will not let us mmap (e.g. smaller than a page): accessed
-    /// with `pread`/`pwrite` at its region offset, one access per call.
-    Pio {
-        offset: u64,
+    /// BAR VFIO will not let us mmap (an I/O BAR, or one smaller than a
+    /// page): accessed through pci-driver's region reads and writes, one
+    /// access per call.
+    Region {
+        region: OwningPciRegion,
         len: u64,
     },
     Absent,
@@ -383,18 +390,15 @@ enum Bar {
 pub struct VfioDevice {
     name: String,
     target: VfioTarget,
-    container: Arc<VfioContainer>,
-    // Field order matters for drop: the BAR maps and the fd clone go before
-    // the device, which then releases the group from the container.
+    // Field order matters for drop: the BAR maps go before the device, which
+    // then releases its fd; the container (shared with DMA buffers) goes last.
     bars: Vec<Bar>,
-    fd: File,
-    config_offset: u64,
-    config_len: u64,
-    /// Owns the device fd and keeps the group attached to the container
-    /// (and so the IOMMU domain alive); DMA buffers hold a clone.
-    device: Arc<RawVfioDevice>,
+    device: VfioPciDevice,
+    /// The container holding the device's group: its IOMMU maps our DMA.
+    container: Arc<VfioContainer>,
     next_iova: u64,
-    page: usize,
+    /// IOMMU page: IOVAs, lengths and host addresses of DMA maps align to it.
+    align: usize,
 }
 
 impl fmt::Debug for VfioDevice {
@@ -421,67 +425,61 @@ impl VfioDevice {
         probe_node(&container_node)?;
         probe_node(&group_node)?;
         if opts.dev_root != Path::new("/dev") {
-            // vfio-ioctls opens /dev/vfio/* by fixed paths.
+            // pci-driver opens /dev/vfio/* by fixed paths.
             return Err(VfioError::NoVfioNode {
                 path: PathBuf::from("/dev/vfio/vfio"),
             });
         }
-        let container = Arc::new(VfioContainer::new(None).map_err(|source| VfioError::Vfio {
-            address,
-            step: "opening the VFIO container /dev/vfio/vfio",
-            source,
-        })?);
-        let device =
-            RawVfioDevice::new(&target.sysfs_path, container.clone(), false).map_err(|source| {
-                VfioError::Vfio {
-                    address,
-                    step: "attaching the group and getting the device fd",
-                    source,
-                }
-            })?;
-        // SAFETY: the fd belongs to `device`, which is alive for this whole
-        // expression; it is duplicated at once, so no borrow outlives it.
-        let fd: File = unsafe { BorrowedFd::borrow_raw(device.as_raw_fd()) }
-            .try_clone_to_owned()
-            .map_err(io_err("duplicating the device fd of", &target.sysfs_path))?
-            .into();
+        let vfio = |step| {
+            move |source| VfioError::Vfio {
+                address,
+                step,
+                source,
+            }
+        };
+        let container =
+            Arc::new(
+                VfioContainer::new(&[target.group]).map_err(|e| match e.raw_os_error() {
+                    Some(libc::EBUSY) => node_error(&group_node, e),
+                    _ => vfio("opening the group and a type-1 IOMMU container")(e),
+                })?,
+            );
+        let device = VfioPciDevice::open_in_container(&target.sysfs_path, container.clone())
+            .map_err(vfio("getting the device fd and its regions"))?;
         let name = address.to_string();
         let mut bars = Vec::new();
-        for bar in 0..BAR_COUNT as u32 {
-            let index = VFIO_PCI_BAR0_REGION_INDEX + bar;
-            let len = device.get_region_size(index);
-            let offset = device.get_region_offset(index);
-            let flags = device.get_region_flags(index);
+        for bar in 0..BAR_COUNT {
+            let Some(region) = device.bar(bar as usize) else {
+                bars.push(Bar::Absent);
+                continue;
+            };
+            let len = region.len();
             bars.push(if len == 0 {
                 Bar::Absent
-            } else if flags & VFIO_REGION_INFO_FLAG_MMAP != 0 {
-                let map = MmapOptions::new()
-                    .offset(offset)
-                    .len(len as usize)
-                    .map_raw(&fd)
-                    .map_err(|source| DeviceError::Io {
-                        device: name.clone(),
-                        what: format!("mapping BAR {bar} ({len:#x} bytes)"),
-                        source,
-                    })?;
+            } else if region.is_mappable() {
+                let map =
+                    region
+                        .map(.., Permissions::ReadWrite)
+                        .map_err(|source| DeviceError::Io {
+                            device: name.clone(),
+                            what: format!("mapping BAR {bar} ({len:#x} bytes)"),
+                            source,
+                        })?;
                 Bar::Mapped { map, len }
             } else {
-                Bar::Pio { offset, len }
+                Bar::Region { region, len }
             });
         }
-        // SAFETY: sysconf has no preconditions.
-        let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+        let align = container.iommu().alignment().max(4096);
+        let next_iova = first_iova(container.iommu().valid_iova_ranges(), align);
         let dev = VfioDevice {
             name,
-            config_offset: device.get_region_offset(VFIO_PCI_CONFIG_REGION_INDEX),
-            config_len: device.get_region_size(VFIO_PCI_CONFIG_REGION_INDEX),
             target,
-            container,
             bars,
-            fd,
-            device: Arc::new(device),
-            next_iova: IOVA_BASE,
-            page: if page > 0 { page as usize } else { 4096 },
+            device,
+            container,
+            next_iova,
+            align,
         };
         let mut cmd = [0u8; 2];
         dev.config_read(PCI_COMMAND, &mut cmd)?;
@@ -495,11 +493,13 @@ impl VfioDevice {
         &self.target
     }
 
-    /// Reads config space at `offset` (loud errors, unlike vfio-ioctls).
+    /// Reads config space at `offset`.
     pub fn config_read(&self, offset: u64, buf: &mut [u8]) -> Result<(), DeviceError> {
-        self.config_check(offset, buf.len())?;
-        self.fd
-            .read_exact_at(buf, self.config_offset + offset)
+        let config = self.device.config();
+        let config = config.as_subregion();
+        self.config_check(config.len(), offset, buf.len())?;
+        config
+            .read_bytes(offset, buf)
             .map_err(|source| DeviceError::Io {
                 device: self.name.clone(),
                 what: format!("reading {} bytes of config space at {offset:#x}", buf.len()),
@@ -507,30 +507,48 @@ impl VfioDevice {
             })
     }
 
-    /// Writes config space at `offset`.
+    /// Writes config space at `offset`, in accesses of the widest aligned
+    /// size (pci-driver has no byte-string write).
     pub fn config_write(&self, offset: u64, data: &[u8]) -> Result<(), DeviceError> {
-        self.config_check(offset, data.len())?;
-        self.fd
-            .write_all_at(data, self.config_offset + offset)
-            .map_err(|source| DeviceError::Io {
+        let config = self.device.config();
+        let config = config.as_subregion();
+        self.config_check(config.len(), offset, data.len())?;
+        let mut done = 0;
+        while done < data.len() {
+            let at = offset + done as u64;
+            let rest = &data[done..];
+            let n = if at.is_multiple_of(4) && rest.len() >= 4 {
+                4
+            } else if at.is_multiple_of(2) && rest.len() >= 2 {
+                2
+            } else {
+                1
+            };
+            let r = match n {
+                4 => config
+                    .write_le_u32(at, u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]])),
+                2 => config.write_le_u16(at, u16::from_le_bytes([rest[0], rest[1]])),
+                _ => config.write_u8(at, rest[0]),
+            };
+            r.map_err(|source| DeviceError::Io {
                 device: self.name.clone(),
-                what: format!(
-                    "writing {} bytes of config space at {offset:#x}",
-                    data.len()
-                ),
+                what: format!("writing {n} bytes of config space at {at:#x}"),
                 source,
-            })
+            })?;
+            done += n;
+        }
+        Ok(())
     }
 
-    fn config_check(&self, offset: u64, n: usize) -> Result<(), DeviceError> {
+    fn config_check(&self, len: u64, offset: u64, n: usize) -> Result<(), DeviceError> {
         match offset.checked_add(n as u64) {
-            Some(end) if end <= self.config_len => Ok(()),
+            Some(end) if end <= len => Ok(()),
             _ => Err(DeviceError::OutOfRange {
                 device: self.name.clone(),
                 bar: u8::MAX,
                 offset,
                 width: n.min(255) as u8,
-                len: self.config_len,
+                len,
             }),
         }
     }
@@ -554,7 +572,7 @@ impl VfioDevice {
     }
 
     /// Where a checked `width`-byte access at `offset` of `bar` goes.
-    fn locate(&self, bar: u8, offset: u64, width: u8) -> Result<Target, DeviceError> {
+    fn locate(&self, bar: u8, offset: u64, width: u8) -> Result<Target<'_>, DeviceError> {
         let (len, target) = match self.bars.get(bar as usize) {
             // wrapping_add is safe to compute; check_access below proves the
             // result in bounds before anyone dereferences it.
@@ -562,7 +580,7 @@ impl VfioDevice {
                 *len,
                 Target::Mmio(map.as_mut_ptr().wrapping_add(offset as usize)),
             ),
-            Some(Bar::Pio { offset: base, len }) => (*len, Target::File(base + offset)),
+            Some(Bar::Region { region, len }) => (*len, Target::Region(region)),
             _ => return Err(self.no_such_bar(bar)),
         };
         check_access(&self.name, bar, len, offset, width)?;
@@ -584,40 +602,44 @@ impl VfioDevice {
         }
     }
 
-    fn pread<const N: usize>(
+    fn region_err(
         &self,
-        pos: u64,
+        write: bool,
+        n: usize,
         bar: u8,
         offset: u64,
-    ) -> Result<[u8; N], DeviceError> {
-        let mut b = [0u8; N];
-        self.fd
-            .read_exact_at(&mut b, pos)
-            .map_err(|source| DeviceError::Io {
-                device: self.name.clone(),
-                what: format!("reading {N} bytes of BAR {bar} at {offset:#x}"),
-                source,
-            })?;
-        Ok(b)
-    }
-
-    fn pwrite(&self, pos: u64, bar: u8, offset: u64, b: &[u8]) -> Result<(), DeviceError> {
-        self.fd
-            .write_all_at(b, pos)
-            .map_err(|source| DeviceError::Io {
-                device: self.name.clone(),
-                what: format!("writing {} bytes of BAR {bar} at {offset:#x}", b.len()),
-                source,
-            })
+    ) -> impl FnOnce(io::Error) -> DeviceError {
+        let device = self.name.clone();
+        let verb = if write { "writing" } else { "reading" };
+        move |source| DeviceError::Io {
+            device,
+            what: format!("{verb} {n} bytes of BAR {bar} at {offset:#x}"),
+            source,
+        }
     }
 }
 
+/// The first IOVA to hand out: low, because some devices cannot address
+/// much (QEMU's edu device has a 28-bit DMA mask), inside a range the IOMMU
+/// accepts (the x86 MSI window at 0xfee00000 is reserved).
+fn first_iova(valid: &[std::ops::Range<u64>], align: usize) -> u64 {
+    let align = align as u64;
+    valid
+        .iter()
+        .filter_map(|r| {
+            let start = r.start.max(IOVA_BASE).checked_next_multiple_of(align)?;
+            (start < r.end).then_some(start)
+        })
+        .min()
+        .unwrap_or(IOVA_BASE)
+}
+
 /// A checked register location.
-enum Target {
+enum Target<'a> {
     /// Inside a live BAR mapping, in bounds and aligned for the access.
     Mmio(*mut u8),
-    /// File offset on the device fd (BAR VFIO would not let us map).
-    File(u64),
+    /// A BAR VFIO would not let us map.
+    Region(&'a OwningPciRegion),
 }
 
 impl Device for VfioDevice {
@@ -627,7 +649,7 @@ impl Device for VfioDevice {
 
     fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
         match self.bars.get(bar as usize) {
-            Some(Bar::Mapped { len, .. }) | Some(Bar::Pio { len, .. }) => Ok(*len),
+            Some(Bar::Mapped { len, .. }) | Some(Bar::Region { len, .. }) => Ok(*len),
             _ => Err(self.no_such_bar(bar)),
         }
     }
@@ -638,7 +660,9 @@ impl Device for VfioDevice {
             // alignment inside a mapping that lives as long as `self`; MMIO
             // is only touched by volatile accesses of the register's width.
             Target::Mmio(p) => Ok(unsafe { (p as *const u32).read_volatile() }),
-            Target::File(pos) => self.pread::<4>(pos, bar, offset).map(u32::from_le_bytes),
+            Target::Region(r) => r
+                .read_le_u32(offset)
+                .map_err(self.region_err(false, 4, bar, offset)),
         }
     }
 
@@ -646,7 +670,9 @@ impl Device for VfioDevice {
         match self.locate(bar, offset, 4)? {
             // SAFETY: as in read32.
             Target::Mmio(p) => unsafe { (p as *mut u32).write_volatile(value) },
-            Target::File(pos) => self.pwrite(pos, bar, offset, &value.to_le_bytes())?,
+            Target::Region(r) => r
+                .write_le_u32(offset, value)
+                .map_err(self.region_err(true, 4, bar, offset))?,
         }
         Ok(())
     }
@@ -655,7 +681,13 @@ impl Device for VfioDevice {
         match self.locate(bar, offset, 8)? {
             // SAFETY: as in read32, for 8 bytes: one 64-bit load, one TLP.
             Target::Mmio(p) => Ok(unsafe { (p as *const u64).read_volatile() }),
-            Target::File(pos) => self.pread::<8>(pos, bar, offset).map(u64::from_le_bytes),
+            Target::Region(r) => {
+                // One 8-byte read of the region: VFIO does it as one access.
+                let mut b = [0u8; 8];
+                r.read_bytes(offset, &mut b)
+                    .map_err(self.region_err(false, 8, bar, offset))?;
+                Ok(u64::from_le_bytes(b))
+            }
         }
     }
 
@@ -663,7 +695,14 @@ impl Device for VfioDevice {
         match self.locate(bar, offset, 8)? {
             // SAFETY: as in read64.
             Target::Mmio(p) => unsafe { (p as *mut u64).write_volatile(value) },
-            Target::File(pos) => self.pwrite(pos, bar, offset, &value.to_le_bytes())?,
+            Target::Region(_) => {
+                // pci-driver's regions write at most 32 bits at a time, and a
+                // 64-bit register must never be written in two halves.
+                return Err(DeviceError::Unsupported {
+                    device: self.name.clone(),
+                    what: "64-bit writes to a BAR VFIO cannot map",
+                });
+            }
         }
         Ok(())
     }
@@ -673,7 +712,7 @@ impl Device for VfioDevice {
     /// are few and long-lived (rings, queues), and a stale IOVA a device
     /// still holds then faults instead of hitting someone else's memory.
     fn dma_alloc(&mut self, len: usize) -> Result<Box<dyn DmaBuffer>, DeviceError> {
-        let len = len.max(1).div_ceil(self.page) * self.page;
+        let len = len.max(1).div_ceil(self.align) * self.align;
         let map: MmapRaw = MmapOptions::new()
             .len(len)
             .map_anon()
@@ -684,17 +723,20 @@ impl Device for VfioDevice {
             })?
             .into();
         let iova = self.next_iova;
-        // SAFETY: `map` is a fresh private anonymous mapping of `len` bytes
-        // that no Rust reference covers; it is only accessed through raw
-        // volatile copies (VfioDma) and unmapped from the IOMMU before it is
-        // freed (VfioDma::drop).
-        unsafe { self.container.vfio_dma_map(iova, len, map.as_mut_ptr()) }.map_err(|e| {
-            DeviceError::Backend {
-                device: self.name.clone(),
-                message: format!(
-                    "VFIO_IOMMU_MAP_DMA of {len} bytes at IOVA {iova:#x}: {e} (is the locked-memory limit, `ulimit -l`, large enough?)"
-                ),
-            }
+        // SAFETY: `map` is a fresh private anonymous mapping of `len` bytes,
+        // page aligned, that no Rust reference covers; it is only accessed
+        // through raw volatile copies (VfioDma) and unmapped from the IOMMU
+        // before it is freed (VfioDma::drop).
+        unsafe {
+            self.container
+                .iommu()
+                .map(iova, len, map.as_mut_ptr(), Permissions::ReadWrite)
+        }
+        .map_err(|e| DeviceError::Backend {
+            device: self.name.clone(),
+            message: format!(
+                "VFIO_IOMMU_MAP_DMA of {len} bytes at IOVA {iova:#x}: {e} (is the locked-memory limit, `ulimit -l`, large enough?)"
+            ),
         })?;
         self.next_iova += len as u64;
         Ok(Box::new(VfioDma {
@@ -702,7 +744,6 @@ impl Device for VfioDevice {
             iova,
             len,
             container: self.container.clone(),
-            _device: self.device.clone(),
         }))
     }
 }
@@ -712,10 +753,9 @@ struct VfioDma {
     map: Option<MmapRaw>,
     iova: u64,
     len: usize,
+    /// Keeps the group in the container (and so the IOMMU domain) until this
+    /// buffer is unmapped, so a buffer may outlive its VfioDevice handle.
     container: Arc<VfioContainer>,
-    /// Keeps the group in the container until this buffer is unmapped, so
-    /// a buffer may outlive its VfioDevice handle.
-    _device: Arc<RawVfioDevice>,
 }
 
 impl fmt::Debug for VfioDma {
@@ -765,7 +805,7 @@ impl DmaBuffer for VfioDma {
 
 impl Drop for VfioDma {
     fn drop(&mut self) {
-        if self.container.vfio_dma_unmap(self.iova, self.len).is_err() {
+        if self.container.iommu().unmap(self.iova, self.len).is_err() {
             // The device may still reach this memory: leak it rather than
             // hand it back to the allocator.
             std::mem::forget(self.map.take());
@@ -776,6 +816,23 @@ impl Drop for VfioDma {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_iova_is_aligned_inside_a_valid_range() {
+        // Typical x86 type-1 IOMMU: everything but the MSI window.
+        let x86 = [0..0xfee0_0000, 0xfef0_0000..u64::MAX];
+        assert_eq!(first_iova(&x86, 4096), IOVA_BASE);
+        // A range starting above the base: its aligned start.
+        let above = [0x20_0001..1 << 40, u64::MAX..u64::MAX];
+        assert_eq!(first_iova(&above, 4096), 0x20_1000);
+        // A range too small to hold an aligned start is skipped.
+        assert_eq!(
+            first_iova(&[0x10_0001..0x10_0fff, 1 << 32..1 << 33], 4096),
+            1 << 32
+        );
+        // Larger IOMMU pages align the start to them.
+        assert_eq!(first_iova(&x86, 1 << 21), 1 << 21);
+    }
 
     /// Root bypasses file permissions, so the mapping is tested directly.
     #[test]
