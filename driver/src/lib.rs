@@ -10,14 +10,19 @@
 //!   and reset. It speaks only [`abi`] encodings.
 //! - [`vfio`]: opens a PCI function bound to `vfio-pci`, maps its BARs and
 //!   maps DMA buffers through the IOMMU.
+//! - [`sysfs`]: maps the memory BARs of a function another driver owns (a
+//!   shell's netdev) through sysfs `resourceN`, for table programming only.
 
 #![warn(missing_docs)]
-// Only the VFIO backend touches raw memory (MMIO and DMA mappings).
+// Only the VFIO and sysfs backends touch raw memory (MMIO and DMA mappings).
 #![deny(unsafe_code)]
 
 pub mod device;
 pub mod nic;
 mod shadow;
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+pub mod sysfs;
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 pub mod vfio;

@@ -9,7 +9,8 @@
 //! `fastpath nic probe` (must fail with the bad-magic error). A second device,
 //! `ivshmem-plain`, exposes a host file as BAR2; the test writes a fastpath
 //! capability block into it, and `fastpath nic probe --bar 2 --json` through
-//! VFIO must print exactly that block; then the Nic API programs that BAR
+//! sysfs `resource2` (no driver bound) and then through VFIO must print
+//! exactly that block; then the Nic API programs that BAR
 //! (mask, megaflow, EMC entry) and the host checks the staged key and
 //! command words in the backing file. Skipped, with a message, only when
 //! qemu-system-x86_64 is not installed.
@@ -223,6 +224,27 @@ fn vfio_backend_on_qemu_edu() {
         if !json.contains(&field) {
             fail(&format!("probe JSON lacks {field}: {json}"));
         }
+    }
+    // The same block read through sysfs resource2 before VFIO took the
+    // device: the same JSON but for how it was reached.
+    if !lines.contains(&"SYSFS-EXIT 0") {
+        fail("probe through sysfs resource2 failed");
+    }
+    let sysfs = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("SYSFS-OUT "))
+        .unwrap_or_else(|| fail("no sysfs probe output"));
+    let strip_access = |j: &str| {
+        let a = j.find("\"access\"").unwrap_or(0);
+        let b = j.find("\"abi_major\"").unwrap_or(0);
+        format!("{}{}", &j[..a], &j[b..])
+    };
+    if !sysfs.contains("\"access\":\"sysfs\",\"iommu_group\":null,")
+        || strip_access(sysfs) != strip_access(json)
+    {
+        fail(&format!(
+            "sysfs probe differs from VFIO probe:\n{sysfs}\n{json}"
+        ));
     }
     if !lines.iter().any(|l| {
         l.starts_with("SHM-TEXT megaflows") && l.contains("5 mask slots x 1024 buckets x 4")

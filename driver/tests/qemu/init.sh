@@ -61,6 +61,12 @@ for d in /sys/bus/pci/devices/*; do
     fi
 done
 if [ -n "$SHM" ]; then
+    # First through sysfs resource2, with no driver of ours bound (as beside
+    # a shell's netdev driver); then the same BAR through VFIO.
+    /bin/fastpath nic probe --device "sysfs:$SHM" --bar 2 --json > /tmp/sysfs.out 2>&1
+    rc=$?
+    sed 's/^/FASTPATH-QEMU SYSFS-OUT /' /tmp/sysfs.out
+    say "SYSFS-EXIT $rc"
     echo vfio-pci > /sys/bus/pci/devices/$SHM/driver_override
     echo "$SHM" > /sys/bus/pci/drivers_probe
     /bin/fastpath nic probe --device "$SHM" --bar 2 --json > /tmp/shm.out 2>&1

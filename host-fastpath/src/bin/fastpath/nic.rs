@@ -6,9 +6,17 @@ use clap::Subcommand;
 /// NIC subcommands.
 #[derive(Subcommand)]
 pub enum NicCmd {
-    /// Open a device through VFIO and print its capability block.
+    /// Open a device and print its capability block.
+    ///
+    /// Through VFIO (the function bound to vfio-pci), or with `sysfs:` through
+    /// /sys/bus/pci/devices/BDF/resourceN, which coexists with a shell's own
+    /// kernel driver (OpenNIC's onic, Corundum's mqnic) and needs root.
+    #[command(after_help = "Examples:
+  fastpath nic probe --device 0000:03:00.0
+  fastpath nic probe --device sysfs:0000:03:00.0 --bar 2 --json")]
     Probe {
-        /// PCI address (0000:03:00.0) or sysfs path (/sys/bus/pci/devices/0000:03:00.0).
+        /// `[vfio:|sysfs:]ADDRESS`, where ADDRESS is a PCI address
+        /// (0000:03:00.0) or a sysfs path (/sys/bus/pci/devices/0000:03:00.0).
         #[arg(long)]
         device: String,
         /// BAR holding the fastpath register window.
@@ -31,17 +39,32 @@ pub fn run(cmd: NicCmd) -> Result<()> {
 #[cfg(target_os = "linux")]
 fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
     use driver::Device;
-    let mut dev = driver::vfio::open(device).with_context(|| format!("opening {device}"))?;
-    let (vendor, dev_id) = dev.ids()?;
-    let group = dev.target().group;
+    // What the access path adds to the report: the IOMMU group under VFIO.
+    let (mut dev, (vendor, dev_id), group): (Box<dyn Device>, _, Option<u32>) =
+        if let Some(path) = device.strip_prefix("sysfs:") {
+            let dev = driver::sysfs::SysfsDevice::open(path)
+                .with_context(|| format!("opening {path} through sysfs"))?;
+            let ids = dev.ids()?;
+            (Box::new(dev), ids, None)
+        } else {
+            let path = device.strip_prefix("vfio:").unwrap_or(device);
+            let dev = driver::vfio::open(path).with_context(|| format!("opening {path}"))?;
+            let ids = dev.ids()?;
+            let group = dev.target().group;
+            (Box::new(dev), ids, Some(group))
+        };
     let name = dev.name().to_string();
     let cap = driver::Nic::probe(&mut dev, bar)
         .with_context(|| format!("probing {name} ({vendor:04x}:{dev_id:04x})"))?;
+    let access = match group {
+        Some(g) => format!("VFIO, IOMMU group {g}"),
+        None => "sysfs".to_string(),
+    };
     let g = cap.geometry;
     if json {
         println!(
             concat!(
-                "{{\"device\":\"{}\",\"vendor\":\"{:04x}\",\"device_id\":\"{:04x}\",\"iommu_group\":{},",
+                "{{\"device\":\"{}\",\"vendor\":\"{:04x}\",\"device_id\":\"{:04x}\",\"access\":\"{}\",\"iommu_group\":{},",
                 "\"abi_major\":{},\"abi_minor\":{},\"key_words\":{},\"hash_id\":{},\"latency_cycles\":{},",
                 "\"flow_id_bits\":{},\"index_bits\":{},\"counter_bits\":{},\"emc_ways\":{},",
                 "\"emc_log2_entries\":{},\"mf_slots\":{},\"mf_log2_buckets\":{},\"mf_bucket_slots\":{},",
@@ -50,7 +73,8 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             name,
             vendor,
             dev_id,
-            group,
+            if group.is_some() { "vfio" } else { "sysfs" },
+            group.map_or("null".to_string(), |g| g.to_string()),
             cap.abi_major,
             cap.abi_minor,
             cap.key_words,
@@ -72,9 +96,7 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             0 => "unknown".to_string(),
             k => format!("{:.3} MHz", k as f64 / 1000.0),
         };
-        println!(
-            "device          {name} ({vendor:04x}:{dev_id:04x}, IOMMU group {group}, BAR {bar})"
-        );
+        println!("device          {name} ({vendor:04x}:{dev_id:04x}, {access}, BAR {bar})");
         println!("ABI             {}.{}", cap.abi_major, cap.abi_minor);
         println!(
             "key             {} words, hash id {}",
