@@ -20,6 +20,11 @@ use crate::bits::BitField;
 pub const MAC_PORT_BASE: u16 = 1;
 /// Most MAC ports one pipeline serves: the width of `AE_OUT_PORTS`.
 pub const MAX_MAC_PORTS: usize = 16;
+/// Longest frame a MAC port carries through the NIC, in bytes: a 9000-byte
+/// jumbo MTU plus Ethernet header, two VLAN tags and FCS, rounded up to the
+/// usual switch maximum. The frame buffer holds this much per frame; longer
+/// frames are drained and counted, never cut.
+pub const MAX_PORT_FRAME: usize = 9216;
 /// Entries in the edit table.
 pub const EDIT_ENTRIES: usize = 4096;
 

@@ -10,6 +10,7 @@
 use crate::config::BuildConfig;
 use crate::emc::EmcStage;
 use crate::fifo::Fifo;
+use crate::frame_buffer::FrameBuffer64;
 use crate::hash_unit::HashUnit;
 use crate::megaflow::MfSlot;
 use crate::parser::{Parser512, Parser64};
@@ -213,6 +214,8 @@ pub fn harness(verilog: &str, top: &str) -> Option<String> {
 pub const PARSER_64: &str = "fastpath_parser";
 /// The parser at 512 bits (Alveo shells).
 pub const PARSER_512: &str = "fastpath_parser_512";
+/// The 64-bit frame buffer's module name.
+pub const FRAME_BUFFER: &str = "fastpath_frame_buffer";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -270,6 +273,10 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         emit_block(StatsUnit::new(mf_entries), "fastpath_stats"),
     )?;
     add(PARSER_64, emit_block(Parser64::new(), PARSER_64))?;
+    add(
+        FRAME_BUFFER,
+        emit_block(FrameBuffer64::for_ports(), FRAME_BUFFER),
+    )?;
     add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
     Ok(out)
 }

@@ -28,6 +28,8 @@ pub struct Fifo<D: Synth> {
     pub level: Signal<Out, Bits<ADDR_BITS>>,
     /// No room for a push this cycle.
     pub full: Signal<Out, bool>,
+    /// Pushes that still fit (counting words not yet visible).
+    pub room: Signal<Out, Bits<ADDR_BITS>>,
     ram: Bram<D>,
     depth: Constant<Bits<ADDR_BITS>>,
     ptr_mask: Constant<Bits<ADDR_BITS>>,
@@ -54,6 +56,7 @@ impl<D: Synth> Fifo<D> {
             dout: Default::default(),
             level: Default::default(),
             full: Default::default(),
+            room: Default::default(),
             ram: Bram::new_pow2(depth),
             depth: Constant::new((depth as u64).into()),
             ptr_mask: Constant::new(((depth - 1) as u64).into()),
@@ -111,6 +114,7 @@ impl<D: Synth> Logic for Fifo<D> {
         }
         self.dout.next = self.ram.rdata.val();
         self.level.next = self.vis.q.val();
+        self.room.next = self.depth.val() - self.count.q.val();
     }
 }
 

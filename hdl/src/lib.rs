@@ -1,5 +1,6 @@
 //! The fastpath lookup pipeline in rust-hdl: hash unit, EMC stage, megaflow
-//! stage, miss queue and AXI4-Lite register file, and the frame parser,
+//! stage, miss queue and AXI4-Lite register file, the frame parser and the
+//! frame buffer,
 //! emitted as Verilog.
 //!
 //! Every constant the hardware shares with software (key width, hash, field
@@ -12,6 +13,7 @@ pub mod emc;
 pub mod emit;
 pub mod entry;
 pub mod fifo;
+pub mod frame_buffer;
 pub mod hash_unit;
 pub mod matrix;
 pub mod megaflow;
