@@ -14,6 +14,8 @@ use crate::frame_buffer::FrameBuffer64;
 use crate::hash_unit::HashUnit;
 use crate::megaflow::MfSlot;
 use crate::parser::{Parser512, Parser64};
+use crate::port_arbiter::PortArbiter64;
+use crate::port_fanout::PortFanout64;
 use crate::regfile::{RegFile, MISS_WORD_BITS};
 use crate::stats::StatsUnit;
 use crate::top::FastpathTop;
@@ -216,6 +218,10 @@ pub const PARSER_64: &str = "fastpath_parser";
 pub const PARSER_512: &str = "fastpath_parser_512";
 /// The 64-bit frame buffer's module name.
 pub const FRAME_BUFFER: &str = "fastpath_frame_buffer";
+/// The 64-bit port arbiter's module name.
+pub const PORT_ARBITER: &str = "fastpath_port_arbiter";
+/// The 64-bit, two-port fan-out's module name.
+pub const PORT_FANOUT: &str = "fastpath_port_fanout";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -278,6 +284,14 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         emit_block(FrameBuffer64::for_ports(), FRAME_BUFFER),
     )?;
     add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
+    add(
+        PORT_ARBITER,
+        emit_block(PortArbiter64::default(), PORT_ARBITER),
+    )?;
+    add(
+        PORT_FANOUT,
+        emit_block(PortFanout64::default(), PORT_FANOUT),
+    )?;
     Ok(out)
 }
 

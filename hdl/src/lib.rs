@@ -18,9 +18,13 @@ pub mod hash_unit;
 pub mod matrix;
 pub mod megaflow;
 pub mod parser;
+pub mod port_arbiter;
+pub mod port_fanout;
 pub mod ram_budget;
 pub mod regdoc;
 pub mod regfile;
 pub mod simtools;
 pub mod stats;
+#[cfg(test)]
+mod testrng;
 pub mod top;
