@@ -1,6 +1,7 @@
 """fastpath_top end to end: AXI4-Lite register programming (cocotbext-axi
 AxiLiteMaster), back-to-back lookups on the lookup port, results, counters,
-per-entry statistics and the miss queue, against model.PipelineModel.
+per-entry statistics, the miss queue and the action RAM write port, against
+model.PipelineModel.
 
 Randomized: masks, EMC and megaflow entries at their candidate positions
 (including overwrites, invalidations and rejected commands), lookups biased
@@ -28,6 +29,9 @@ class Tb:
         self.model = PipelineModel(self.abi, self.g)
         self.r = seeded(seed)
         self.results = []
+        # The action RAM as the core's act_* writes leave it.
+        n = self.g.emc_entries + self.g.mf_slots * self.g.mf_entries_per_slot
+        self.actions = [0] * n
         self.backpressure = False
         cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clock, dut.reset)
@@ -44,6 +48,14 @@ class Tb:
             await RisingEdge(dut.clock)
             if val(dut.res_valid) == 1 and val(dut.res_ready) == 1:
                 self.results.append((val(dut.res_word), val(dut.res_tag), val(dut.res_hash)))
+            if val(dut.act_we) == 1:
+                addr = val(dut.act_addr)
+                assert addr < len(self.actions), f"action write past the RAM: {addr}"
+                self.actions[addr] = val(dut.act_word)
+
+    def check_actions(self):
+        bad = [(i, g, w) for i, (g, w) in enumerate(zip(self.actions, self.model.actions)) if g != w]
+        assert not bad, f"action RAM (position, RTL, model): {bad[:8]}"
 
     async def _consumer(self):
         while True:
@@ -143,6 +155,9 @@ class Tb:
     async def random_command(self, known):
         a, g, r = self.abi, self.g, self.r
         cmd = a.regs["CMD"]
+        if r.random() < 0.5:
+            # A new action word for the entry writes that follow.
+            await self.write(a.regs["STAGE_ACTION"], r.getrandbits(64))
         c = r.random()
         if c < 0.3:
             k = self.random_key()
@@ -275,8 +290,11 @@ async def random_tables_and_lookups(dut):
             sel = tb.abi.encode(STATS_TABLE=table, STATS_SLOT=slot, STATS_INDEX=index)
             await tb.write(regs["STATS_SEL"], sel)
             await tb.check_read(regs["STATS_HITS"])
+        await tb.check_read(regs["STAGE_ACTION"])
+        tb.check_actions()
     h = tb.model.counters
     assert h["EMC_HITS"] > 0 and h["MF_HITS"] > 0 and h["MISSES"] > 0, h
+    assert any(tb.actions), "no action word was ever written"
 
 
 @cocotb.test()
@@ -296,6 +314,8 @@ async def clear_tables_and_enable(dut):
             break
     else:
         raise AssertionError("STATUS.BUSY never cleared")
+    tb.check_actions()
+    assert not any(tb.actions), "a table clear leaves every action word 0"
     await tb.lookups(known[:20] or [tb.random_key()], 100)
     await tb.check_read(regs["CNT_LOOKUPS"])
     # Disabled: lk_ready stays low and nothing is accepted.

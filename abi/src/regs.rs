@@ -54,6 +54,11 @@ pub const REG_CNT_COMMANDS: u64 = 0x0a8;
 pub const REG_STAGE_KEY: u64 = 0x100;
 /// Command register: a write executes [`Command`] using the staging key.
 pub const REG_CMD: u64 = 0x140;
+/// Action word ([`crate::action::ActionEntry`]) that the next EMC or
+/// megaflow write installs with its entry, at the same table position of
+/// the action RAM and in the same clock; an invalidate or a table clear
+/// writes 0 ([`crate::action::ActionKind::Drop`]) there.
+pub const REG_STAGE_ACTION: u64 = 0x148;
 /// Per-entry statistics selector ([`StatsSel`]).
 pub const REG_STATS_SEL: u64 = 0x180;
 /// Hit count of the selected entry (since it was written).
@@ -90,6 +95,7 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("CNT_COMMANDS", REG_CNT_COMMANDS),
     ("STAGE_KEY", REG_STAGE_KEY),
     ("CMD", REG_CMD),
+    ("STAGE_ACTION", REG_STAGE_ACTION),
     ("STATS_SEL", REG_STATS_SEL),
     ("STATS_HITS", REG_STATS_HITS),
     ("STATS_USED", REG_STATS_USED),

@@ -120,6 +120,12 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             "A whole (8-byte) write executes the command; reads the last command word.",
         ),
         (
+            REG_STAGE_ACTION,
+            "STAGE_ACTION".into(),
+            "RW",
+            "Action word the next EMC/MF_WRITE installs at its entry's position (invalidate and clear write 0); byte strobes honoured.",
+        ),
+        (
             REG_STATS_SEL,
             "STATS_SEL".into(),
             "RW",
@@ -272,6 +278,11 @@ mod tests {
         let mut offs: Vec<u64> = m.iter().map(|r| r.0).collect();
         offs.dedup();
         assert_eq!(offs.len(), m.len());
-        assert_eq!(m.len(), 23 + 2 * abi::KEY_WORDS);
+        // Every register once; each key array as its words.
+        let arrays = regs::KEY_ARRAY_REGISTERS.len();
+        assert_eq!(
+            m.len(),
+            regs::REGISTERS.len() - arrays + arrays * abi::KEY_WORDS
+        );
     }
 }

@@ -135,6 +135,11 @@ pub struct RegFile {
     pub stamp_we: Signal<Out, bool>,
     /// Statistics address of the written entry.
     pub stamp_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Action RAM: write enable (with `stamp_we`: every entry write,
+    /// invalidate and clear step), at `stamp_addr`.
+    pub act_we: Signal<Out, bool>,
+    /// Action RAM: the word written (`REG_STAGE_ACTION` on an entry write, 0 otherwise).
+    pub act_word: Signal<Out, Bits<64>>,
     /// Mask of each slot.
     pub masks: Vec<Signal<Out, Bits<512>>>,
     /// Enable of each slot.
@@ -143,6 +148,7 @@ pub struct RegFile {
     // Registers.
     time_q: DFF<Bits<64>>,
     scratch: DFF<Bits<64>>,
+    stage_action: DFF<Bits<64>>,
     enable: DFF<bool>,
     init_done: DFF<bool>,
     cmd_err: DFF<bool>,
@@ -186,6 +192,7 @@ pub struct RegFile {
     a_cap: Vec<Constant<Bits<AXIL_ADDR_BITS>>>,
     v_cap: Vec<Constant<Bits<64>>>,
     a_scratch: Constant<Bits<AXIL_ADDR_BITS>>,
+    a_stage_action: Constant<Bits<AXIL_ADDR_BITS>>,
     a_ctrl: Constant<Bits<AXIL_ADDR_BITS>>,
     a_status: Constant<Bits<AXIL_ADDR_BITS>>,
     a_time: Constant<Bits<AXIL_ADDR_BITS>>,
@@ -306,10 +313,13 @@ impl RegFile {
             mf_way: Default::default(),
             stamp_we: Default::default(),
             stamp_addr: Default::default(),
+            act_we: Default::default(),
+            act_word: Default::default(),
             masks: (0..s).map(|_| Default::default()).collect(),
             mask_en: (0..s).map(|_| Default::default()).collect(),
             time_q: Default::default(),
             scratch: Default::default(),
+            stage_action: Default::default(),
             enable: Default::default(),
             init_done: Default::default(),
             cmd_err: Default::default(),
@@ -351,6 +361,7 @@ impl RegFile {
             a_cap: words.iter().map(|(a, _)| c(*a)).collect(),
             v_cap: words.iter().map(|(_, v)| c(*v)).collect(),
             a_scratch: c(regs::REG_SCRATCH),
+            a_stage_action: c(regs::REG_STAGE_ACTION),
             a_ctrl: c(regs::REG_CTRL),
             a_status: c(regs::REG_STATUS),
             a_time: c(regs::REG_TIME),
@@ -436,6 +447,7 @@ impl Logic for RegFile {
             clock,
             time_q,
             scratch,
+            stage_action,
             enable,
             init_done,
             cmd_err,
@@ -522,6 +534,10 @@ impl Logic for RegFile {
                 self.scratch.d.next = (self.scratch.q.val() & !self.wmask.val())
                     | (self.s_axil_wdata.val() & self.wmask.val());
             }
+            if self.waddr.val() == self.a_stage_action.val() {
+                self.stage_action.d.next = (self.stage_action.q.val() & !self.wmask.val())
+                    | (self.s_axil_wdata.val() & self.wmask.val());
+            }
             if (self.waddr.val() == self.a_ctrl.val()) & self.s_axil_wstrb.val().get_bit(0) {
                 self.enable.d.next = ((self.s_axil_wdata.val() >> self.ctrl_enable_sh.val())
                     & self.ctrl_enable_mask.val())
@@ -583,6 +599,7 @@ impl Logic for RegFile {
         self.mf_we.next = false;
         self.mf_all.next = false;
         self.stamp_we.next = false;
+        self.act_word.next = 0.into();
         self.emc_addr.next = self.index.q.val();
         self.mf_slot.next = self.slot.q.val();
         // abi::Geometry::mf_bucket_way: index = bucket << log2(k) | way.
@@ -641,6 +658,7 @@ impl Logic for RegFile {
             if self.op.q.val() == self.op_emc_write.val() {
                 self.emc_we.next = true;
                 self.stamp_we.next = true;
+                self.act_word.next = self.stage_action.q.val();
                 self.entry_data.next = self.new_entry.val();
             }
             if self.op.q.val() == self.op_emc_inval.val() {
@@ -650,6 +668,7 @@ impl Logic for RegFile {
             if self.op.q.val() == self.op_mf_write.val() {
                 self.mf_we.next = true;
                 self.stamp_we.next = true;
+                self.act_word.next = self.stage_action.q.val();
                 self.stamp_addr.next = self.mf_stamp.q.val();
                 // Keep key bits outside the mask at zero. The inversion is
                 // done on a 512-bit signal: inverting inside the widening
@@ -694,6 +713,9 @@ impl Logic for RegFile {
                 self.init_done.d.next = true;
             }
         }
+
+        // The action RAM is written with the statistics: same positions, same clock.
+        self.act_we.next = self.stamp_we.val();
 
         // ---- Statistics selection: abi StatsSel → statistics address;
         // a selector naming no entry reads as zero (out-of-range address).
@@ -751,6 +773,9 @@ impl Logic for RegFile {
         }
         if self.raddr.val() == self.a_scratch.val() {
             self.rmux.next = self.scratch.q.val();
+        }
+        if self.raddr.val() == self.a_stage_action.val() {
+            self.rmux.next = self.stage_action.q.val();
         }
         if self.raddr.val() == self.a_ctrl.val() {
             self.rmux.next =

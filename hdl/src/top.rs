@@ -66,6 +66,15 @@ pub struct FastpathTop {
     pub res_tag: Signal<Out, Bits<32>>,
     /// Full-key hash (EMC hash) of the lookup.
     pub res_hash: Signal<Out, Bits<32>>,
+    /// Action RAM write port: enable. The RAM itself is the packet path's
+    /// (one word per table position, as the statistics); the core only
+    /// writes it, in the clock its entry is written.
+    pub act_we: Signal<Out, bool>,
+    /// Action RAM write port: table position (EMC index, or the megaflow
+    /// slot's base plus its index, as the statistics address).
+    pub act_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Action RAM write port: the action word (`abi::action::ACTION_ENTRY`).
+    pub act_word: Signal<Out, Bits<64>>,
     /// AXI4-Lite slave (see [`RegFile`]).
     pub s_axil_awaddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
     /// AXI4-Lite.
@@ -184,6 +193,9 @@ impl FastpathTop {
             res_word: Default::default(),
             res_tag: Default::default(),
             res_hash: Default::default(),
+            act_we: Default::default(),
+            act_addr: Default::default(),
+            act_word: Default::default(),
             s_axil_awaddr: Default::default(),
             s_axil_awprot: Default::default(),
             s_axil_awvalid: Default::default(),
@@ -392,6 +404,9 @@ impl Logic for FastpathTop {
         self.stats.now.next = self.regs.now.val();
         self.stats.stamp_we.next = self.regs.stamp_we.val();
         self.stats.stamp_addr.next = self.regs.stamp_addr.val();
+        self.act_we.next = self.regs.act_we.val();
+        self.act_addr.next = self.regs.stamp_addr.val();
+        self.act_word.next = self.regs.act_word.val();
         self.stats.sel_addr.next = self.regs.stats_sel.val();
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
@@ -482,6 +497,8 @@ mod tests {
     struct Bench {
         u: Box<FastpathTop>,
         results: VecDeque<(u64, u64, u64, u64)>, // (cycle, word, tag, hash)
+        /// Action RAM writes seen: (position, word).
+        actions: Vec<(u64, u64)>,
         cycle: u64,
     }
 
@@ -493,6 +510,7 @@ mod tests {
             let mut b = Bench {
                 u,
                 results: VecDeque::new(),
+                actions: Vec::new(),
                 cycle: 0,
             };
             b.u.res_ready.next = true;
@@ -519,6 +537,12 @@ mod tests {
                     self.u.res_word.val().to_u64(),
                     self.u.res_tag.val().to_u64(),
                     self.u.res_hash.val().to_u64(),
+                ));
+            }
+            if self.u.act_we.val() {
+                self.actions.push((
+                    self.u.act_addr.val().to_u64(),
+                    self.u.act_word.val().to_u64(),
                 ));
             }
             tick(&mut *self.u, |u| &mut u.clock);
@@ -619,6 +643,42 @@ mod tests {
             .with(Field::NwProto, 17)
             .with(Field::NwDst, dst)
             .with(Field::TpSrc, sport)
+    }
+
+    #[test]
+    fn entry_writes_carry_their_staged_action_word() {
+        use abi::action::{ActionEntry, ActionKind};
+        let mut b = Bench::new();
+        b.actions.clear();
+        let out = |ports| {
+            ActionEntry {
+                kind: Some(ActionKind::Output),
+                out_ports: ports,
+                ..Default::default()
+            }
+            .encode()
+        };
+        b.write(REG_STAGE_ACTION, out(0b10));
+        assert_eq!(b.read(REG_STAGE_ACTION), out(0b10));
+        let k1 = key(7, 0x0a00_0001, 1000);
+        let pos = emc_candidates(abi::hash_key(&k1), G.emc_log2_entries)[0];
+        b.stage(&k1);
+        b.cmd(Op::EmcWrite, 0, pos, 11);
+        // A megaflow in slot 1 with another action: its position is the
+        // slot's base (EMC entries, then slot 0's) plus its index.
+        b.stage(&FlowKey::ZERO.with(Field::InPort, u64::MAX));
+        b.cmd(Op::MaskSet, 1, 0, 0);
+        b.write(REG_STAGE_ACTION, out(0b01));
+        b.stage(&k1);
+        let mf_index = G.mf_index(1, 3);
+        b.cmd(Op::MfWrite, 1, mf_index, 22);
+        b.cmd(Op::MfInvalidate, 1, mf_index, 0);
+        let mf_pos = G.emc_entries() as u64 + G.mf_entries_per_slot() as u64 + mf_index as u64;
+        assert_eq!(
+            b.actions,
+            vec![(pos as u64, out(0b10)), (mf_pos, out(0b01)), (mf_pos, 0)],
+            "one action write per entry write, in its clock, at its position"
+        );
     }
 
     #[test]

@@ -31,6 +31,7 @@ class PipelineModel:
         self.abi = abi
         self.g = g
         self.scratch = 0
+        self.stage_action = 0
         self.enable = 1
         self.stats_sel = 0
         self.cmd_word = 0
@@ -49,6 +50,14 @@ class PipelineModel:
         self.mask_en = [False] * g.mf_slots
         self.mf = [[None] * g.mf_entries_per_slot for _ in range(g.mf_slots)]
         self.hits: dict = {}
+        # The action RAM the core writes through act_*: one word per table
+        # position (EMC entries, then each slot's megaflow entries).
+        self.actions = [0] * (g.emc_entries + g.mf_slots * g.mf_entries_per_slot)
+
+    def position(self, table: int, slot: int, index: int) -> int:
+        """Action RAM / statistics position of an entry (table 0 = EMC)."""
+        g = self.g
+        return index if table == 0 else g.emc_entries + slot * g.mf_entries_per_slot + index
 
     # ---- registers -----------------------------------------------------------
 
@@ -57,6 +66,8 @@ class PipelineModel:
         kw = self.abi.key_words
         if offset == r["SCRATCH"]:
             self.scratch = _merge(self.scratch, value, strb)
+        elif offset == r["STAGE_ACTION"]:
+            self.stage_action = _merge(self.stage_action, value, strb)
         elif offset == r["CTRL"] and strb & 1:
             f = self.abi.f
             self.enable = f("CTRL_ENABLE").get(value)
@@ -97,16 +108,20 @@ class PipelineModel:
         if name == "EmcWrite":
             self.emc[index] = (list(self.staging), flow)
             self.hits[(0, 0, index)] = 0
+            self.actions[self.position(0, 0, index)] = self.stage_action
         elif name == "EmcInvalidate":
             self.emc[index] = None
             self.hits[(0, 0, index)] = 0
+            self.actions[self.position(0, 0, index)] = 0
         elif name == "MfWrite":
             m = self.masks[slot]
             self.mf[slot][index] = ([s & x for s, x in zip(self.staging, m)], flow)
             self.hits[(1, slot, index)] = 0
+            self.actions[self.position(1, slot, index)] = self.stage_action
         elif name == "MfInvalidate":
             self.mf[slot][index] = None
             self.hits[(1, slot, index)] = 0
+            self.actions[self.position(1, slot, index)] = 0
         elif name == "MaskSet":
             self.masks[slot] = list(self.staging)
             self.mask_en[slot] = True
@@ -120,6 +135,8 @@ class PipelineModel:
         kw = a.key_words
         if offset == r["SCRATCH"]:
             return self.scratch
+        if offset == r["STAGE_ACTION"]:
+            return self.stage_action
         if offset == r["CTRL"]:
             return a.encode(CTRL_ENABLE=self.enable)
         if offset == r["STATUS"]:
