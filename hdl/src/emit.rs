@@ -7,6 +7,7 @@
 //! that makes two identifiers collide, and prepends a timescale (rust-hdl writes none; simulators
 //! disagree on the default).
 
+use crate::action_stage::ActionStage64;
 use crate::config::BuildConfig;
 use crate::emc::EmcStage;
 use crate::fifo::Fifo;
@@ -216,6 +217,8 @@ pub const PARSER_64: &str = "fastpath_parser";
 pub const PARSER_512: &str = "fastpath_parser_512";
 /// The 64-bit frame buffer's module name.
 pub const FRAME_BUFFER: &str = "fastpath_frame_buffer";
+/// The 64-bit action stage's module name.
+pub const ACTION_STAGE: &str = "fastpath_action_stage";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -277,6 +280,7 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         FRAME_BUFFER,
         emit_block(FrameBuffer64::for_ports(), FRAME_BUFFER),
     )?;
+    add(ACTION_STAGE, emit_block(ActionStage64::new(), ACTION_STAGE))?;
     add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
     Ok(out)
 }
