@@ -10,6 +10,17 @@ use crate::key::{KEY_ALIASES, KEY_FIELDS, KEY_WORDS};
 use crate::regs::{Capability, ALL_LAYOUTS, KEY_ARRAY_REGISTERS, REGISTERS};
 use std::fmt::Write;
 
+/// Layouts of the datapath's words, exported beside the register layouts
+/// so the Python model reads action words, host metadata and the action
+/// stage's descriptor from the same declarations.
+pub const DATAPATH_LAYOUTS: &[(&str, &[BitField])] = &[
+    ("ACTION_ENTRY", crate::action::ACTION_ENTRY),
+    ("EDIT_ENTRY", crate::action::EDIT_ENTRY),
+    ("HOST_RX_META", crate::hostq::HOST_RX_META),
+    ("HOST_TX_META", crate::hostq::HOST_TX_META),
+    ("ACTION_DESC", crate::action_stage::ACTION_DESC),
+];
+
 fn bit_range(f: &BitField) -> String {
     let lo = f.shift();
     let hi = lo + f.width as u32 - 1;
@@ -139,7 +150,7 @@ pub fn json() -> String {
     s.push_str("  \"key_fields\": ");
     json_fields(&mut s, KEY_FIELDS);
     s.push_str(",\n  \"layouts\": {");
-    for (i, (name, fields)) in ALL_LAYOUTS.iter().enumerate() {
+    for (i, (name, fields)) in ALL_LAYOUTS.iter().chain(DATAPATH_LAYOUTS).enumerate() {
         if i > 0 {
             s.push(',');
         }
@@ -214,6 +225,24 @@ mod tests {
         }
         for k in [HitKind::Miss, HitKind::Emc, HitKind::Megaflow] {
             assert!(j.contains(&format!("\"{k:?}\": {}", k as u8)), "{k:?}");
+        }
+    }
+
+    #[test]
+    fn json_lists_every_datapath_layout_field() {
+        let j = json();
+        let mut names = std::collections::HashSet::new();
+        for (name, fields) in ALL_LAYOUTS.iter().chain(DATAPATH_LAYOUTS) {
+            assert!(j.contains(&format!("\"{name}\": [")), "{name}");
+            for f in *fields {
+                let entry = format!(
+                    "{{\"name\": \"{}\", \"offset\": {}, \"width\": {}}}",
+                    f.name, f.offset, f.width
+                );
+                assert!(j.contains(&entry), "{}", f.name);
+                // The Python model looks fields up by name across layouts.
+                assert!(names.insert(f.name), "{} is declared twice", f.name);
+            }
         }
     }
 }

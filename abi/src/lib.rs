@@ -6,7 +6,8 @@
 //! ([`geometry`]), the register map with its entry and command encodings
 //! ([`regs`]), the reference lookup over tables in that layout
 //! ([`reference`]), the hardware parser's limits and reasons
-//! ([`parser`]), the action encoding ([`action`]) and the host queues'
+//! ([`parser`]), the action encoding ([`action`]), the action stage's
+//! descriptor and reference ([`action_stage`]) and the host queues'
 //! metadata ([`hostq`]). Nobody else restates these constants.
 //!
 //! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
@@ -17,6 +18,7 @@
 #![warn(missing_docs)]
 
 pub mod action;
+pub mod action_stage;
 pub mod bits;
 pub mod export;
 pub mod geometry;

@@ -7,6 +7,7 @@
 //! that makes two identifiers collide, and prepends a timescale (rust-hdl writes none; simulators
 //! disagree on the default).
 
+use crate::action_stage::ActionStage64;
 use crate::config::BuildConfig;
 use crate::emc::EmcStage;
 use crate::fifo::Fifo;
@@ -222,6 +223,8 @@ pub const FRAME_BUFFER: &str = "fastpath_frame_buffer";
 pub const PORT_ARBITER: &str = "fastpath_port_arbiter";
 /// The 64-bit, two-port fan-out's module name.
 pub const PORT_FANOUT: &str = "fastpath_port_fanout";
+/// The 64-bit action stage's module name.
+pub const ACTION_STAGE: &str = "fastpath_action_stage";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -283,6 +286,7 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         FRAME_BUFFER,
         emit_block(FrameBuffer64::for_ports(), FRAME_BUFFER),
     )?;
+    add(ACTION_STAGE, emit_block(ActionStage64::new(), ACTION_STAGE))?;
     add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
     add(
         PORT_ARBITER,

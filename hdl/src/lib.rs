@@ -1,12 +1,12 @@
 //! The fastpath lookup pipeline in rust-hdl: hash unit, EMC stage, megaflow
-//! stage, miss queue and AXI4-Lite register file, the frame parser and the
-//! frame buffer,
-//! emitted as Verilog.
+//! stage, miss queue and AXI4-Lite register file, the frame parser, the
+//! frame buffer and the action stage, emitted as Verilog.
 //!
 //! Every constant the hardware shares with software (key width, hash, field
 //! offsets, register map, capability block) is taken from [`abi`] at
 //! elaboration time; nothing is restated here.
 
+pub mod action_stage;
 pub mod bram;
 pub mod config;
 pub mod emc;

@@ -1,0 +1,479 @@
+//! The action stage's contract: the descriptor that travels beside each
+//! frame into the stage, and the reference of what the stage does with it.
+//!
+//! The action stage (`hdl::action_stage`, Verilog `fastpath_action_stage`)
+//! takes each frame from the frame buffer together with an [`ActionDesc`]:
+//! the frame's lookup result word, the action-RAM word of the entry that hit,
+//! the parser's meta word and the key hash. It sends the frame out to MAC
+//! ports (full offload), drops it, or hands it to the host RX queue with a
+//! [`HostRxMeta`]. [`action_stage`] is the one statement of that rule: the
+//! RTL's tests use it as their oracle, and the simulated NIC and the host
+//! share it.
+//!
+//! Rules, first match wins:
+//! 1. a parser exception: to the host, `Exception` (even if the zero key hit);
+//! 2. no hit (`RESULT_KIND` neither EMC nor megaflow): to the host, `Miss`;
+//! 3. `Drop`, or `Output` to an empty port bitmap: dropped;
+//! 4. `Output` with an edit in [`HOST_EDIT_FIELDS`]: to the host, `Marked`
+//!    (the host runs the actions: never dropped, never sent unedited);
+//! 5. `Output`: out of every port in `AE_OUT_PORTS`;
+//! 6. `ToHost`, or an unknown kind: to the host, `Marked`.
+//!
+//! The host RX metadata carries the parser's malformed reason, its
+//! `bad_ip_version` flag, in port and frame length (saturated to 16 bits),
+//! the flow id as mark (`Marked` only) and the key hash. The stage does not
+//! append the key, so `HR_KEY_VALID` is 0; the hash lets the host pair a
+//! miss with its miss-queue entry (`MISS_HASH`).
+
+use crate::action::{
+    ActionKind, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC, AE_SET_IPV4_DST,
+    AE_SET_IPV4_SRC, AE_SET_L4_DST, AE_SET_L4_SRC, AE_VLAN_OP,
+};
+use crate::bits::BitField;
+use crate::hostq::{HostRxMeta, HostRxReason};
+use crate::parser::{ParseMeta, ParseMetaError};
+use crate::regs::{HitKind, RESULT_FLOW_ID, RESULT_KIND};
+
+crate::layout! {
+    /// The per-frame descriptor of the action stage (four 64-bit words),
+    /// held for the whole frame.
+    ACTION_DESC {
+        /// Lookup result word ([`crate::regs::RESULT_FIELDS`]).
+        AD_RESULT = (0, 64),
+        /// Action-RAM word of the entry that hit
+        /// ([`crate::action::ACTION_ENTRY`]); ignored without a hit.
+        AD_ACTION = (64, 64),
+        /// Parser meta word ([`crate::parser::FRAME_SIDEBAND`]).
+        AD_PARSE_META = (128, 64),
+        /// The key's hash ([`crate::hash_key`]).
+        AD_HASH = (192, 32),
+    }
+}
+
+/// 64-bit words of an [`ActionDesc`].
+pub const ACTION_DESC_WORDS: usize = 4;
+
+/// Action-word fields whose edits the stage does not make itself: a frame
+/// whose `Output` action sets any of them goes to the host as `Marked`.
+pub const HOST_EDIT_FIELDS: &[BitField] = &[
+    AE_VLAN_OP,
+    AE_SET_ETH_SRC,
+    AE_SET_ETH_DST,
+    AE_SET_IPV4_SRC,
+    AE_SET_IPV4_DST,
+    AE_SET_L4_SRC,
+    AE_SET_L4_DST,
+];
+
+/// The bits of [`HOST_EDIT_FIELDS`] in the action word.
+pub const fn host_edit_mask() -> u64 {
+    let mut m = 0;
+    let mut i = 0;
+    while i < HOST_EDIT_FIELDS.len() {
+        m |= HOST_EDIT_FIELDS[i].word_mask();
+        i += 1;
+    }
+    m
+}
+
+/// A descriptor: the raw words, as the stage sees them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ActionDesc {
+    /// Lookup result word.
+    pub result: u64,
+    /// Action-RAM word.
+    pub action: u64,
+    /// Parser meta word.
+    pub parse_meta: u64,
+    /// Key hash.
+    pub hash: u32,
+}
+
+impl ActionDesc {
+    /// Encodes the descriptor words.
+    pub fn encode(&self) -> [u64; ACTION_DESC_WORDS] {
+        let mut w = [0u64; ACTION_DESC_WORDS];
+        AD_RESULT.set(&mut w, self.result);
+        AD_ACTION.set(&mut w, self.action);
+        AD_PARSE_META.set(&mut w, self.parse_meta);
+        AD_HASH.set(&mut w, self.hash as u64);
+        w
+    }
+
+    /// Decodes descriptor words (every value decodes; the fields are
+    /// checked by [`action_stage`]).
+    pub fn decode(w: &[u64; ACTION_DESC_WORDS]) -> ActionDesc {
+        ActionDesc {
+            result: AD_RESULT.get(w),
+            action: AD_ACTION.get(w),
+            parse_meta: AD_PARSE_META.get(w),
+            hash: AD_HASH.get(w) as u32,
+        }
+    }
+}
+
+/// Where a frame goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// Out of every MAC port in the bitmap (bit `i` = MAC port `i`).
+    Tx {
+        /// Port bitmap (`AE_OUT_PORTS`, never 0).
+        ports: u16,
+        /// The frame as sent.
+        bytes: Vec<u8>,
+    },
+    /// Consumed.
+    Drop,
+    /// To the host RX queue.
+    Host {
+        /// Its metadata.
+        meta: HostRxMeta,
+        /// The frame.
+        bytes: Vec<u8>,
+    },
+}
+
+/// The stage's frame counters: each frame counts in exactly one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum ActionCounter {
+    /// Sent to MAC ports.
+    Forwarded = 0,
+    /// A `Drop` action, or `Output` to no port.
+    Dropped = 1,
+    /// To the host: a `ToHost` action (or an unknown kind).
+    HostMarked = 2,
+    /// To the host: no table hit.
+    HostMiss = 3,
+    /// To the host: a parser exception.
+    HostException = 4,
+    /// To the host as `Marked`: an `Output` with an edit the stage does
+    /// not make ([`HOST_EDIT_FIELDS`]).
+    EditsToHost = 5,
+}
+
+impl ActionCounter {
+    /// Every counter, in code order.
+    pub const ALL: &'static [ActionCounter] = &[
+        ActionCounter::Forwarded,
+        ActionCounter::Dropped,
+        ActionCounter::HostMarked,
+        ActionCounter::HostMiss,
+        ActionCounter::HostException,
+        ActionCounter::EditsToHost,
+    ];
+
+    /// Counter name (the stage's output port and statistics key).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ActionCounter::Forwarded => "forwarded",
+            ActionCounter::Dropped => "dropped",
+            ActionCounter::HostMarked => "host_marked",
+            ActionCounter::HostMiss => "host_miss",
+            ActionCounter::HostException => "host_exception",
+            ActionCounter::EditsToHost => "edits_to_host",
+        }
+    }
+}
+
+/// What the stage does with one frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionOutcome {
+    /// Where the frame goes.
+    pub disposition: Disposition,
+    /// The counter it counts in.
+    pub counter: ActionCounter,
+}
+
+/// The reference action stage: what the hardware does with `frame` given
+/// its descriptor. Fails only on a parser meta word with an unknown code
+/// (the parser never writes one).
+pub fn action_stage(desc: &ActionDesc, frame: &[u8]) -> Result<ActionOutcome, ParseMetaError> {
+    let pm = ParseMeta::decode(desc.parse_meta)?;
+    let r = [desc.result];
+    let a = [desc.action];
+    let flow_id = RESULT_FLOW_ID.get(&r) as u32;
+    let host = |reason: HostRxReason, counter: ActionCounter| ActionOutcome {
+        disposition: Disposition::Host {
+            meta: HostRxMeta {
+                reason,
+                exception: pm.exception,
+                malformed: pm.malformed,
+                bad_ip_version: pm.bad_ip_version,
+                key_valid: false,
+                in_port: pm.in_port,
+                frame_len: pm.frame_len.min(u16::MAX as u32) as u16,
+                mark: if reason == HostRxReason::Marked {
+                    flow_id
+                } else {
+                    0
+                },
+                hash: desc.hash,
+            },
+            bytes: frame.to_vec(),
+        },
+        counter,
+    };
+    if pm.exception.is_some() {
+        return Ok(host(HostRxReason::Exception, ActionCounter::HostException));
+    }
+    let kind = RESULT_KIND.get(&r);
+    if kind != HitKind::Emc as u64 && kind != HitKind::Megaflow as u64 {
+        return Ok(host(HostRxReason::Miss, ActionCounter::HostMiss));
+    }
+    let drop = ActionOutcome {
+        disposition: Disposition::Drop,
+        counter: ActionCounter::Dropped,
+    };
+    let ports = AE_OUT_PORTS.get(&a) as u16;
+    Ok(match AE_KIND.get(&a) {
+        k if k == ActionKind::Drop as u64 => drop,
+        k if k == ActionKind::Output as u64 => {
+            if ports == 0 {
+                drop
+            } else if desc.action & host_edit_mask() != 0 {
+                host(HostRxReason::Marked, ActionCounter::EditsToHost)
+            } else {
+                ActionOutcome {
+                    disposition: Disposition::Tx {
+                        ports,
+                        bytes: frame.to_vec(),
+                    },
+                    counter: ActionCounter::Forwarded,
+                }
+            }
+        }
+        _ => host(HostRxReason::Marked, ActionCounter::HostMarked),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::{ActionEntry, SetMask, VlanOp, ACTION_ENTRY};
+    use crate::parser::{Exception, MalformedReason};
+    use crate::regs::LookupResult;
+
+    fn hit(flow_id: u32) -> u64 {
+        LookupResult {
+            kind: HitKind::Megaflow,
+            slot: 3,
+            index: 77,
+            flow_id,
+        }
+        .encode()
+        .unwrap()
+    }
+
+    fn meta(exception: Option<Exception>, frame_len: u32) -> u64 {
+        ParseMeta {
+            in_port: 2,
+            frame_len,
+            malformed: Some(MalformedReason::TruncatedTcp),
+            bad_ip_version: true,
+            exception,
+        }
+        .encode()
+    }
+
+    fn output(ports: u16) -> ActionEntry {
+        ActionEntry {
+            kind: Some(ActionKind::Output),
+            out_ports: ports,
+            ..ActionEntry::default()
+        }
+    }
+
+    fn run(result: u64, action: ActionEntry, exception: Option<Exception>) -> ActionOutcome {
+        let frame = [0xabu8; 60];
+        let d = ActionDesc {
+            result,
+            action: action.encode(),
+            parse_meta: meta(exception, frame.len() as u32),
+            hash: 0x1234_5678,
+        };
+        action_stage(&d, &frame).unwrap()
+    }
+
+    fn host_meta(o: &ActionOutcome) -> HostRxMeta {
+        match &o.disposition {
+            Disposition::Host { meta, bytes } => {
+                assert_eq!(bytes, &[0xab; 60]);
+                *meta
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn layout_is_sound_and_round_trips() {
+        crate::bits::check_layout(ACTION_DESC, ACTION_DESC_WORDS, &[]).unwrap();
+        let d = ActionDesc {
+            result: 0x0123_4567_89ab_cdef,
+            action: u64::MAX,
+            parse_meta: 0xfedc_ba98_7654_3210,
+            hash: 0xdead_beef,
+        };
+        assert_eq!(ActionDesc::decode(&d.encode()), d);
+        // The edit mask covers exactly the listed fields of the action word.
+        let m = host_edit_mask();
+        for f in ACTION_ENTRY {
+            let listed = HOST_EDIT_FIELDS.contains(f);
+            assert_eq!(m & f.word_mask() == f.word_mask(), listed, "{}", f.name);
+            assert_eq!(m & f.word_mask() == 0, !listed, "{}", f.name);
+        }
+    }
+
+    #[test]
+    fn output_forwards_unchanged_and_empty_bitmap_drops() {
+        let o = run(hit(5), output(0x8001), None);
+        assert_eq!(o.counter, ActionCounter::Forwarded);
+        assert_eq!(
+            o.disposition,
+            Disposition::Tx {
+                ports: 0x8001,
+                bytes: vec![0xab; 60]
+            }
+        );
+        let o = run(hit(5), output(0), None);
+        assert_eq!(
+            (o.counter, o.disposition),
+            (ActionCounter::Dropped, Disposition::Drop)
+        );
+        let drop = ActionEntry {
+            kind: Some(ActionKind::Drop),
+            out_ports: 1,
+            vlan: Some(VlanOp::Pop),
+            ..ActionEntry::default()
+        };
+        assert_eq!(run(hit(5), drop, None).counter, ActionCounter::Dropped);
+    }
+
+    #[test]
+    fn to_host_carries_the_mark_and_the_parse() {
+        let a = ActionEntry {
+            kind: Some(ActionKind::ToHost),
+            out_ports: 3,
+            ..ActionEntry::default()
+        };
+        let o = run(hit(0xab_cdef), a, None);
+        assert_eq!(o.counter, ActionCounter::HostMarked);
+        let m = host_meta(&o);
+        assert_eq!(
+            m,
+            HostRxMeta {
+                reason: HostRxReason::Marked,
+                exception: None,
+                malformed: Some(MalformedReason::TruncatedTcp),
+                bad_ip_version: true,
+                key_valid: false,
+                in_port: 2,
+                frame_len: 60,
+                mark: 0xab_cdef,
+                hash: 0x1234_5678,
+            }
+        );
+        // An unknown kind is the host's to decide, never a drop.
+        let d = ActionDesc {
+            result: hit(9),
+            action: 3,
+            parse_meta: meta(None, 60),
+            hash: 0,
+        };
+        let o = action_stage(&d, &[0xab; 60]).unwrap();
+        assert_eq!(o.counter, ActionCounter::HostMarked);
+        assert_eq!(host_meta(&o).mark, 9);
+    }
+
+    #[test]
+    fn every_unsupported_edit_goes_to_the_host_marked() {
+        let edits: [fn(&mut ActionEntry); 9] = [
+            |a| a.vlan = Some(VlanOp::Pop),
+            |a| a.vlan = Some(VlanOp::Push),
+            |a| a.vlan = Some(VlanOp::SetTci),
+            |a| a.set.eth_src = true,
+            |a| a.set.eth_dst = true,
+            |a| a.set.ipv4_src = true,
+            |a| a.set.ipv4_dst = true,
+            |a| a.set.l4_src = true,
+            |a| a.set.l4_dst = true,
+        ];
+        for (i, e) in edits.iter().enumerate() {
+            let mut a = output(4);
+            e(&mut a);
+            let o = run(hit(7), a, None);
+            assert_eq!(o.counter, ActionCounter::EditsToHost, "edit {i}");
+            let m = host_meta(&o);
+            assert_eq!((m.reason, m.mark), (HostRxReason::Marked, 7), "edit {i}");
+        }
+        // Values an edit would use are no edit by themselves.
+        let a = ActionEntry {
+            vlan_8021ad: true,
+            vlan_tci: 0xffff,
+            edit_index: 4095,
+            set: SetMask::default(),
+            ..output(4)
+        };
+        assert_eq!(run(hit(7), a, None).counter, ActionCounter::Forwarded);
+    }
+
+    #[test]
+    fn miss_and_exception_go_to_the_host_exception_first() {
+        let miss = LookupResult::MISS.encode().unwrap();
+        let o = run(miss, output(1), None);
+        assert_eq!(o.counter, ActionCounter::HostMiss);
+        let m = host_meta(&o);
+        assert_eq!(
+            (m.reason, m.mark, m.exception),
+            (HostRxReason::Miss, 0, None)
+        );
+        // Result kind 3 decodes to nothing: a miss, not a hit.
+        assert_eq!(run(3, output(1), None).counter, ActionCounter::HostMiss);
+        for r in [miss, hit(5)] {
+            let o = run(r, output(1), Some(Exception::PastWindow));
+            assert_eq!(o.counter, ActionCounter::HostException);
+            let m = host_meta(&o);
+            assert_eq!(m.reason, HostRxReason::Exception);
+            assert_eq!((m.exception, m.mark), (Some(Exception::PastWindow), 0));
+            assert_eq!(HostRxMeta::decode(&m.encode()), Ok(m));
+        }
+    }
+
+    #[test]
+    fn frame_length_saturates_and_bad_meta_is_refused() {
+        let d = ActionDesc {
+            result: 0,
+            action: 0,
+            parse_meta: meta(None, 70_000),
+            hash: 0,
+        };
+        let o = action_stage(&d, &[]).unwrap();
+        assert_eq!(host_meta_len(&o), u16::MAX);
+        let d = ActionDesc {
+            parse_meta: 31 << crate::parser::SB_MALFORMED.offset,
+            ..d
+        };
+        assert!(action_stage(&d, &[]).is_err());
+    }
+
+    fn host_meta_len(o: &ActionOutcome) -> u16 {
+        match &o.disposition {
+            Disposition::Host { meta, .. } => meta.frame_len,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn counter_names_are_distinct_and_codes_dense() {
+        for (i, c) in ActionCounter::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+            assert_eq!(
+                ActionCounter::ALL
+                    .iter()
+                    .filter(|d| d.name() == c.name())
+                    .count(),
+                1
+            );
+        }
+    }
+}
