@@ -148,6 +148,28 @@ impl Geometry {
         bucket << self.mf_log2_bucket_slots() | way as u32
     }
 
+    /// Table positions: every EMC entry, then each mask slot's megaflow
+    /// entries. The per-entry statistics and the action RAM have one word
+    /// per position.
+    pub fn positions(&self) -> u32 {
+        self.emc_entries() + self.mf_slots as u32 * self.mf_entries_per_slot()
+    }
+
+    /// Table position of EMC entry `index`.
+    pub fn emc_position(&self, index: u32) -> u32 {
+        index
+    }
+
+    /// Table position of megaflow entry `index` of mask slot `slot`.
+    pub fn mf_position(&self, slot: u8, index: u32) -> u32 {
+        self.emc_entries() + ((slot as u32) << self.mf_log2_entries_per_slot()) + index
+    }
+
+    /// log2 of [`Geometry::mf_entries_per_slot`] (a power of two).
+    pub fn mf_log2_entries_per_slot(&self) -> u8 {
+        self.mf_log2_buckets + self.mf_log2_bucket_slots()
+    }
+
     /// Bucket and way of entry `index` (inverse of [`Geometry::mf_index`]).
     pub fn mf_bucket_way(&self, index: u32) -> (u32, u8) {
         (

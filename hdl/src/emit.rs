@@ -14,6 +14,7 @@ use crate::fifo::Fifo;
 use crate::frame_buffer::FrameBuffer64;
 use crate::hash_unit::HashUnit;
 use crate::megaflow::MfSlot;
+use crate::nic::FastpathNic;
 use crate::parser::{Parser512, Parser64};
 use crate::port_arbiter::PortArbiter64;
 use crate::port_fanout::PortFanout64;
@@ -223,6 +224,8 @@ pub const FRAME_BUFFER: &str = "fastpath_frame_buffer";
 pub const PORT_ARBITER: &str = "fastpath_port_arbiter";
 /// The 64-bit, two-port fan-out's module name.
 pub const PORT_FANOUT: &str = "fastpath_port_fanout";
+/// The NIC: MAC ports, parser, lookup core, action stage, host queues.
+pub const NIC: &str = "fastpath_nic";
 /// The 64-bit action stage's module name.
 pub const ACTION_STAGE: &str = "fastpath_action_stage";
 
@@ -287,6 +290,10 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
         emit_block(FrameBuffer64::for_ports(), FRAME_BUFFER),
     )?;
     add(ACTION_STAGE, emit_block(ActionStage64::new(), ACTION_STAGE))?;
+    add(
+        NIC,
+        emit_block(FastpathNic::new(g, cfg.clock_khz, true), NIC),
+    )?;
     add(PARSER_512, emit_block(Parser512::new(), PARSER_512))?;
     add(
         PORT_ARBITER,

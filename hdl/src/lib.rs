@@ -17,6 +17,7 @@ pub mod frame_buffer;
 pub mod hash_unit;
 pub mod matrix;
 pub mod megaflow;
+pub mod nic;
 pub mod parser;
 pub mod port_arbiter;
 pub mod port_fanout;
