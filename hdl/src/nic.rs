@@ -309,7 +309,7 @@ impl FastpathNic {
             d_hash: Default::default(),
             d_meta: Default::default(),
             k_mf: c2(HitKind::Megaflow as u64),
-            n_emc: ca(g.emc_position(0) as u64 + g.emc_entries() as u64),
+            n_emc: ca(g.mf_position(0, 0) as u64),
             mf_shift: Constant::new((g.mf_log2_entries_per_slot() as u64).into()),
             port0: c16(MAC_PORT_BASE as u64),
             port1: c16(MAC_PORT_BASE as u64 + 1),

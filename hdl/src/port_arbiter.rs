@@ -15,8 +15,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Width of the frame counters (wrapping; the host reads deltas).
-pub const COUNTER_BITS: usize = 32;
+pub use crate::frame_buffer::COUNTER_BITS;
 
 /// A two-source arbiter for `D`-bit beats with `K = D / 8` keep bits.
 #[derive(LogicBlock)]

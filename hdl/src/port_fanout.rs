@@ -17,8 +17,7 @@
 
 use rust_hdl::prelude::*;
 
-/// Width of the frame counters (wrapping; the host reads deltas).
-pub const COUNTER_BITS: usize = 32;
+pub use crate::frame_buffer::COUNTER_BITS;
 
 /// A fan-out of `D`-bit beats (`K = D / 8` keep bits) to `P` ports.
 #[derive(LogicBlock)]
