@@ -159,6 +159,26 @@ pub enum ActionError {
 }
 
 impl ActionEntry {
+    /// Partial offload: the frame reaches the host with its mark (the flow
+    /// id) and the host runs the flow's actions. What a flow gets whose
+    /// actions the NIC cannot execute, and the look-aside NIC's only use.
+    pub const TO_HOST: ActionEntry = ActionEntry {
+        kind: Some(ActionKind::ToHost),
+        vlan: None,
+        vlan_8021ad: false,
+        vlan_tci: 0,
+        set: SetMask {
+            eth_src: false,
+            eth_dst: false,
+            ipv4_src: false,
+            ipv4_dst: false,
+            l4_src: false,
+            l4_dst: false,
+        },
+        edit_index: 0,
+        out_ports: 0,
+    };
+
     /// Encodes the action-RAM word. `kind: None` encodes as `Drop`.
     pub fn encode(&self) -> u64 {
         let mut w = [0u64];

@@ -7,6 +7,7 @@
 #[path = "../tests/model/mod.rs"]
 mod model;
 
+use abi::action::ActionEntry;
 use abi::{FlowKey, Geometry};
 use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion};
 use driver::{EmcPolicy, Nic, NicError};
@@ -42,7 +43,7 @@ fn write_report() {
         (0u64, 0u64, 0u32, 0u64);
     let mut n = 0u64;
     loop {
-        match nic.install_megaflow(0, &key(n), n as u32 & 0xff_ffff) {
+        match nic.install_megaflow(0, &key(n), n as u32 & 0xff_ffff, &ActionEntry::TO_HOST) {
             Ok(i) if i.moves == 0 => {
                 direct += 1;
                 direct_writes += i.writes as u64;
@@ -78,7 +79,7 @@ fn write_report() {
     let (mut w, mut max) = (0u64, 0u32);
     for i in 0..4096u64 {
         let ins = nic
-            .install_emc(&key(1 << 40 | i), 1, EmcPolicy::Ovs)
+            .install_emc(&key(1 << 40 | i), 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
             .expect("emc");
         w += ins.writes as u64;
         max = max.max(ins.writes);
@@ -98,21 +99,25 @@ fn bench(c: &mut Criterion) {
     c.bench_function("nic/install_emc", |b| {
         b.iter(|| {
             i = (i + 1) % keys.len();
-            black_box(nic.install_emc(&keys[i], 7, EmcPolicy::Ovs).expect("emc"))
+            black_box(
+                nic.install_emc(&keys[i], 7, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+                    .expect("emc"),
+            )
         })
     });
 
     // Half-full slot: install one key and remove it again (load stays put).
     let mut nic = open();
     for k in &keys[..1024] {
-        nic.install_megaflow(0, k, 1).expect("fill");
+        nic.install_megaflow(0, k, 1, &ActionEntry::TO_HOST)
+            .expect("fill");
     }
     let mut j = 1024usize;
     c.bench_function("nic/megaflow_install_remove_at_50pct", |b| {
         b.iter(|| {
             j = if j + 1 >= keys.len() { 1024 } else { j + 1 };
             let k = &keys[j];
-            let r = nic.install_megaflow(0, k, 2);
+            let r = nic.install_megaflow(0, k, 2, &ActionEntry::TO_HOST);
             if r.is_ok() {
                 nic.remove_megaflow(0, k).expect("remove");
             }
@@ -133,7 +138,8 @@ fn bench(c: &mut Criterion) {
                     if done == iters {
                         break;
                     }
-                    nic.install_megaflow(0, k, 3).expect("below full");
+                    nic.install_megaflow(0, k, 3, &ActionEntry::TO_HOST)
+                        .expect("below full");
                     done += 1;
                 }
                 total += t.elapsed();

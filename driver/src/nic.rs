@@ -9,14 +9,15 @@
 
 use crate::device::{Device, DeviceError};
 use crate::shadow::{self, MfSlot};
+use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
 use abi::regs::{
     Capability, CapabilityError, Command, DecodeError, Op, StatsSel, CTRL_CLEAR_COUNTERS,
     CTRL_CLEAR_TABLES, CTRL_ENABLE, MISS_HASH, MISS_TAG, REG_CMD, REG_CNT_COMMANDS,
     REG_CNT_EMC_HITS, REG_CNT_LOOKUPS, REG_CNT_MF_HITS, REG_CNT_MISSES, REG_CNT_MISS_DROPS,
     REG_CTRL, REG_MISSQ_KEY, REG_MISSQ_LEVEL, REG_MISSQ_META, REG_MISSQ_POP, REG_SCRATCH,
-    REG_STAGE_KEY, REG_STATS_HITS, REG_STATS_SEL, REG_STATS_USED, REG_STATUS, REG_WINDOW_BYTES,
-    STATUS_BUSY, STATUS_CMD_ERROR,
+    REG_STAGE_ACTION, REG_STAGE_KEY, REG_STATS_HITS, REG_STATS_SEL, REG_STATS_USED, REG_STATUS,
+    REG_WINDOW_BYTES, STATUS_BUSY, STATUS_CMD_ERROR,
 };
 use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
 use thiserror::Error;
@@ -175,6 +176,8 @@ pub struct MfEntry {
     pub masked_key: FlowKey,
     /// Flow id.
     pub flow_id: u32,
+    /// Action-RAM word.
+    pub action: ActionEntry,
 }
 
 /// Per-entry statistics.
@@ -235,6 +238,8 @@ pub struct Nic<D: Device> {
     /// registers hold their value, so an install skips words that already
     /// hold the right one — consecutive flows share most of their key.
     staging: [Option<u64>; KEY_WORDS],
+    /// Last value written to `REG_STAGE_ACTION` (`None`: unknown).
+    staged_action: Option<u64>,
     writes: u64,
     poll_limit: u32,
     /// Path-search buffers, reused so installs do not allocate.
@@ -292,6 +297,7 @@ impl<D: Device> Nic<D> {
             emc: vec![None; g.emc_entries() as usize],
             mf: (0..g.mf_slots).map(|_| MfSlot::new(&g)).collect(),
             staging: [None; KEY_WORDS],
+            staged_action: None,
             writes: 0,
             poll_limit: DEFAULT_POLL_LIMIT,
             scratch: shadow::Scratch::default(),
@@ -357,6 +363,19 @@ impl<D: Device> Nic<D> {
                     read,
                 });
             }
+        }
+        Ok(())
+    }
+
+    /// Loads the staged action word unless it already holds `action`: the
+    /// register file writes it to the action RAM with the next EMC or
+    /// megaflow write, so it must be set before every write command.
+    fn stage_action(&mut self, action: &ActionEntry) -> Result<(), NicError> {
+        let w = action.encode();
+        if self.staged_action != Some(w) {
+            self.staged_action = None;
+            self.write(REG_STAGE_ACTION, w)?;
+            self.staged_action = Some(w);
         }
         Ok(())
     }
@@ -487,11 +506,13 @@ impl<D: Device> Nic<D> {
 
     // ---- EMC ---------------------------------------------------------------
 
-    /// Installs (or updates) an exact-match entry.
+    /// Installs (or updates) an exact-match entry whose frames the NIC
+    /// handles as `action` says.
     pub fn install_emc(
         &mut self,
         key: &FlowKey,
         flow_id: u32,
+        action: &ActionEntry,
         policy: EmcPolicy,
     ) -> Result<Install, NicError> {
         self.check_flow_id(flow_id)?;
@@ -528,11 +549,13 @@ impl<D: Device> Nic<D> {
             .filter(|e| e.key != *key)
             .map(|e| (e.key, e.flow_id));
         self.stage(key, None)?;
+        self.stage_action(action)?;
         self.command(Op::EmcWrite, 0, index, flow_id)?;
         self.emc[index as usize] = Some(shadow::EmcEntry {
             key: *key,
             hash,
             flow_id,
+            action: *action,
         });
         Ok(Install {
             index,
@@ -606,6 +629,7 @@ impl<D: Device> Nic<D> {
         mask: &FlowKey,
     ) -> Result<(), NicError> {
         self.stage(&e.masked, Some(mask))?;
+        self.stage_action(&e.action)?;
         self.command(Op::MfWrite, slot, index, e.flow_id)?;
         let s = &mut self.mf[slot as usize];
         if s.entries[index as usize].is_none() {
@@ -615,7 +639,8 @@ impl<D: Device> Nic<D> {
         Ok(())
     }
 
-    /// Installs (or updates the flow id of) megaflow `key & mask[slot]`.
+    /// Installs (or updates the flow id and action of) megaflow
+    /// `key & mask[slot]`, whose frames the NIC handles as `action` says.
     ///
     /// Cuckoo placement: a free way in either candidate bucket, else the
     /// shortest chain of resident moves (≤ [`MAX_CUCKOO_PATH`]) found by
@@ -627,6 +652,7 @@ impl<D: Device> Nic<D> {
         slot: u8,
         key: &FlowKey,
         flow_id: u32,
+        action: &ActionEntry,
     ) -> Result<Install, NicError> {
         self.check_flow_id(flow_id)?;
         let (masked, mask, hash) = self.masked_and_hash(slot, key)?;
@@ -640,6 +666,7 @@ impl<D: Device> Nic<D> {
             // A rewrite restarts the hardware counter: carry it.
             e.hits_carry += self.mf_hits_hw(slot, i)?;
             e.flow_id = flow_id;
+            e.action = *action;
             self.write_mf(slot, i, e, &mask)?;
             return Ok(Install {
                 index: i,
@@ -657,7 +684,14 @@ impl<D: Device> Nic<D> {
                 entries: self.mf[slot as usize].count,
             });
         }
-        let result = self.run_placement(slot, &scratch.placement, &mask, masked, hash, flow_id);
+        let new = shadow::MfEntry {
+            masked,
+            hash,
+            flow_id,
+            action: *action,
+            hits_carry: 0,
+        };
+        let result = self.run_placement(slot, &scratch.placement, &mask, new);
         let (target, moves) = (scratch.placement.target, scratch.placement.moves.len());
         self.scratch = scratch;
         result?;
@@ -676,9 +710,7 @@ impl<D: Device> Nic<D> {
         slot: u8,
         p: &shadow::Placement,
         mask: &FlowKey,
-        masked: FlowKey,
-        hash: u32,
-        flow_id: u32,
+        new: shadow::MfEntry,
     ) -> Result<(), NicError> {
         for &(from, to) in &p.moves {
             let Some(mut e) = self.mf[slot as usize].entries[from as usize] else {
@@ -687,17 +719,7 @@ impl<D: Device> Nic<D> {
             e.hits_carry += self.mf_hits_hw(slot, from)?;
             self.write_mf(slot, to, e, mask)?;
         }
-        self.write_mf(
-            slot,
-            p.target,
-            shadow::MfEntry {
-                masked,
-                hash,
-                flow_id,
-                hits_carry: 0,
-            },
-            mask,
-        )
+        self.write_mf(slot, p.target, new, mask)
     }
 
     fn mf_hits_hw(&mut self, slot: u8, index: u32) -> Result<u64, NicError> {
@@ -733,6 +755,7 @@ impl<D: Device> Nic<D> {
             index: i,
             masked_key: e.masked,
             flow_id: e.flow_id,
+            action: e.action,
         })
     }
 
@@ -745,6 +768,7 @@ impl<D: Device> Nic<D> {
                     index: i as u32,
                     masked_key: e.masked,
                     flow_id: e.flow_id,
+                    action: e.action,
                 })
             })
         })

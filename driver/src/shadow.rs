@@ -5,6 +5,7 @@
 //! place an entry (which candidate is free, which resident can move) without
 //! a single register read.
 
+use abi::action::ActionEntry;
 use abi::geometry::cuckoo_buckets;
 use abi::{FlowKey, Geometry};
 
@@ -14,6 +15,8 @@ pub(crate) struct EmcEntry {
     pub key: FlowKey,
     pub hash: u32,
     pub flow_id: u32,
+    /// Action-RAM word written with the entry.
+    pub action: ActionEntry,
 }
 
 /// One megaflow entry as the host wrote it.
@@ -23,6 +26,8 @@ pub(crate) struct MfEntry {
     pub masked: FlowKey,
     pub hash: u32,
     pub flow_id: u32,
+    /// Action-RAM word written with the entry (and again at every move).
+    pub action: ActionEntry,
     /// Hits counted by hardware at earlier positions: a move rewrites the
     /// entry, which restarts its hardware counter.
     pub hits_carry: u64,
@@ -182,6 +187,7 @@ mod tests {
             masked: FlowKey::from_words([hash as u64, 0, 0, 0, 0, 0, 0, 0]),
             hash,
             flow_id: hash,
+            action: ActionEntry::TO_HOST,
             hits_carry: 0,
         });
         s.count += 1;

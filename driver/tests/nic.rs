@@ -2,6 +2,7 @@
 
 mod model;
 
+use abi::action::ActionEntry;
 use abi::geometry::{cuckoo_buckets, emc_candidates};
 use abi::regs::{self, CapabilityError, Command, HitKind, REG_WINDOW_BYTES};
 use abi::{hash_key, hash_masked, FlowKey, Geometry};
@@ -123,7 +124,7 @@ fn reset_waits_for_busy_and_times_out() {
     assert!(matches!(nic.reset(), Err(NicError::Timeout { .. })));
     // A command while busy is reported, not silently lost.
     assert!(matches!(
-        nic.install_emc(&key(1), 1, EmcPolicy::Ovs),
+        nic.install_emc(&key(1), 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs),
         Err(NicError::Busy { .. })
     ));
 }
@@ -133,11 +134,13 @@ fn emc_install_lookup_remove_within_write_budget() {
     let mut nic = open(tiny());
     let k = key(42);
     let before = nic.device().writes;
-    let ins = nic.install_emc(&k, 1234, EmcPolicy::Ovs).unwrap();
+    let ins = nic
+        .install_emc(&k, 1234, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert!(ins.writes <= 12, "{ins:?}");
     assert_eq!(
-        ins.writes, 9,
-        "8 key words + command on a cold staging area"
+        ins.writes, 10,
+        "8 key words + action word + command on a cold staging area"
     );
     assert_eq!(nic.device().writes - before, ins.writes as u64);
     let r = nic.device().lookup(&k, 0).unwrap();
@@ -147,14 +150,33 @@ fn emc_install_lookup_remove_within_write_budget() {
     );
     assert!(emc_candidates(hash_key(&k), 4).contains(&ins.index));
     // Same key again: only the command (staging already holds the key).
-    let again = nic.install_emc(&k, 99, EmcPolicy::Ovs).unwrap();
+    let again = nic
+        .install_emc(&k, 99, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert_eq!((again.index, again.writes), (ins.index, 1));
     assert!(again.replaced_same_key);
     assert_eq!(nic.device().peek(&k).flow_id, 99);
-    // A key differing in one word costs 2 writes.
+    // A key differing in one word costs 2 writes, a new action one more.
     let mut k2 = k;
     k2.words[7] ^= 1;
-    assert_eq!(nic.install_emc(&k2, 5, EmcPolicy::Ovs).unwrap().writes, 2);
+    assert_eq!(
+        nic.install_emc(&k2, 5, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+            .unwrap()
+            .writes,
+        2
+    );
+    let re = nic
+        .install_emc(&k2, 5, &action_of(5), EmcPolicy::Ovs)
+        .unwrap();
+    assert_eq!(re.writes, 2, "action word + command");
+    let r = nic.device().peek(&k2);
+    assert_eq!(nic.device().action_at(&r), Some(action_word_of(5)));
+    let r = nic.device().peek(&k);
+    assert_eq!(
+        nic.device().action_at(&r),
+        Some(ActionEntry::TO_HOST.encode()),
+        "each position keeps its own action"
+    );
     assert_eq!(
         nic.emc_stats(&k).unwrap().hits,
         0,
@@ -182,14 +204,20 @@ fn emc_keys_for(a: u32, b: u32, n: usize) -> Vec<FlowKey> {
 fn emc_follows_ovs_replacement() {
     let mut nic = open(tiny());
     let ks = emc_keys_for(3, 9, 3);
-    let i0 = nic.install_emc(&ks[0], 1, EmcPolicy::Ovs).unwrap();
-    let i1 = nic.install_emc(&ks[1], 2, EmcPolicy::Ovs).unwrap();
+    let i0 = nic
+        .install_emc(&ks[0], 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
+    let i1 = nic
+        .install_emc(&ks[1], 2, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert_eq!((i0.index, i1.index), (3, 9), "empty candidates first");
     assert_eq!(i1.evicted, None);
     // Both full: the one with the smaller stored hash goes.
     let (h0, h1) = (hash_key(&ks[0]), hash_key(&ks[1]));
     let (victim, victim_key) = if h1 < h0 { (9, ks[1]) } else { (3, ks[0]) };
-    let i2 = nic.install_emc(&ks[2], 3, EmcPolicy::Ovs).unwrap();
+    let i2 = nic
+        .install_emc(&ks[2], 3, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert_eq!(i2.index, victim);
     assert_eq!(i2.evicted.map(|e| e.0), Some(victim_key));
     assert_eq!(nic.device().peek(&victim_key).kind, HitKind::Miss);
@@ -197,13 +225,17 @@ fn emc_follows_ovs_replacement() {
     // The caller's policy: way 1, whatever is there.
     let ks = emc_keys_for(5, 6, 2);
     assert_eq!(
-        nic.install_emc(&ks[0], 7, EmcPolicy::Way(1)).unwrap().index,
+        nic.install_emc(&ks[0], 7, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
+            .unwrap()
+            .index,
         6
     );
-    let w = nic.install_emc(&ks[1], 8, EmcPolicy::Way(1)).unwrap();
+    let w = nic
+        .install_emc(&ks[1], 8, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
+        .unwrap();
     assert_eq!((w.index, w.evicted.map(|e| e.0)), (6, Some(ks[0])));
     assert!(matches!(
-        nic.install_emc(&ks[0], 1, EmcPolicy::Way(2)),
+        nic.install_emc(&ks[0], 1, &ActionEntry::TO_HOST, EmcPolicy::Way(2)),
         Err(NicError::InvalidArgument(_))
     ));
 }
@@ -214,11 +246,11 @@ fn flow_id_too_wide_writes_nothing() {
     nic.set_mask(0, &mask_a()).unwrap();
     let w = nic.device().writes;
     assert!(matches!(
-        nic.install_emc(&key(1), 1 << 24, EmcPolicy::Ovs),
+        nic.install_emc(&key(1), 1 << 24, &ActionEntry::TO_HOST, EmcPolicy::Ovs),
         Err(NicError::Encoding(_))
     ));
     assert!(matches!(
-        nic.install_megaflow(0, &key(1), u32::MAX),
+        nic.install_megaflow(0, &key(1), u32::MAX, &ActionEntry::TO_HOST),
         Err(NicError::Encoding(_))
     ));
     assert_eq!(nic.device().writes, w);
@@ -229,7 +261,7 @@ fn command_error_is_reported() {
     let mut nic = open(tiny());
     nic.device().reject_next_cmd = true;
     assert!(matches!(
-        nic.install_emc(&key(1), 1, EmcPolicy::Ovs),
+        nic.install_emc(&key(1), 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs),
         Err(NicError::CommandRejected { .. })
     ));
     assert_eq!(
@@ -237,7 +269,8 @@ fn command_error_is_reported() {
         None,
         "nothing recorded as installed"
     );
-    nic.install_emc(&key(1), 1, EmcPolicy::Ovs).unwrap();
+    nic.install_emc(&key(1), 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert_eq!(nic.emc_lookup(&key(1)).map(|e| e.1), Some(1));
 }
 
@@ -245,7 +278,7 @@ fn command_error_is_reported() {
 fn masks_and_megaflows() {
     let mut nic = open(tiny());
     assert!(matches!(
-        nic.install_megaflow(0, &key(1), 1),
+        nic.install_megaflow(0, &key(1), 1, &ActionEntry::TO_HOST),
         Err(NicError::BadMask { slot: 0, .. })
     ));
     assert!(matches!(
@@ -262,9 +295,11 @@ fn masks_and_megaflows() {
     assert_eq!(nic.mask(1), Some(mask_b()));
 
     let k = key(7);
-    let ins = nic.install_megaflow(0, &k, 77).unwrap();
-    // Mask covers words 0 and 6: at most 2 key words + command.
-    assert!(ins.writes <= 3, "{ins:?}");
+    let ins = nic
+        .install_megaflow(0, &k, 77, &ActionEntry::TO_HOST)
+        .unwrap();
+    // Mask covers words 0 and 6: at most 2 key words + action + command.
+    assert!(ins.writes <= 4, "{ins:?}");
     assert_eq!(ins.moves, 0);
     let h = hash_masked(&k, &mask_a());
     let g = tiny();
@@ -286,7 +321,9 @@ fn masks_and_megaflows() {
         Err(NicError::BadMask { slot: 0, .. })
     ));
     // Update in place keeps the hit count.
-    let up = nic.install_megaflow(0, &k2, 78).unwrap();
+    let up = nic
+        .install_megaflow(0, &k2, 78, &ActionEntry::TO_HOST)
+        .unwrap();
     assert!(up.replaced_same_key);
     assert_eq!(up.index, ins.index);
     assert_eq!(nic.megaflow_stats(0, &k).unwrap().hits, 1);
@@ -301,7 +338,8 @@ fn masks_and_megaflows() {
 
     // clear_mask removes entries first, then disables the slot.
     for s in 0..5 {
-        nic.install_megaflow(1, &key(100 + s), s as u32).unwrap();
+        nic.install_megaflow(1, &key(100 + s), s as u32, &ActionEntry::TO_HOST)
+            .unwrap();
     }
     assert_eq!(nic.megaflow_len(1), 5);
     assert_eq!(nic.clear_mask(1).unwrap(), 5);
@@ -309,6 +347,21 @@ fn masks_and_megaflows() {
     assert_eq!(nic.device().tables.mask(1), None);
     nic.set_mask(1, &mask_a()).unwrap();
     assert_eq!(nic.device().peek(&key(100)).kind, HitKind::Miss);
+}
+
+/// A distinct, valid action per flow id, so a test can tell whether the
+/// action RAM holds the word installed with each entry.
+fn action_of(flow: u32) -> ActionEntry {
+    ActionEntry {
+        kind: Some(abi::action::ActionKind::Output),
+        out_ports: flow as u16 | 1,
+        vlan_tci: (flow >> 16) as u16,
+        ..ActionEntry::default()
+    }
+}
+
+fn action_word_of(flow: u32) -> u64 {
+    action_of(flow).encode()
 }
 
 /// Fills one slot through the Nic while the model checks, after every
@@ -332,8 +385,9 @@ fn displacement_never_loses_a_resident_and_full_is_clean() {
     for s in 0..200u64 {
         let k = key(s);
         nic.device().watch = installed.clone();
+        nic.device().watch_action = Some(action_word_of);
         let before = (nic.device().tables.clone(), nic.device().writes);
-        match nic.install_megaflow(0, &k, s as u32) {
+        match nic.install_megaflow(0, &k, s as u32, &action_of(s as u32)) {
             Ok(ins) => {
                 if ins.moves == 0 {
                     max_writes_direct = max_writes_direct.max(ins.writes);
@@ -368,6 +422,9 @@ fn displacement_never_loses_a_resident_and_full_is_clean() {
     for (k, f) in &installed {
         let r = nic.device().peek(k);
         assert_eq!((r.kind, r.flow_id), (HitKind::Megaflow, *f));
+        assert_eq!(nic.device().action_at(&r), Some(action_word_of(*f)));
+        let e = nic.megaflow_lookup(0, k).unwrap();
+        assert_eq!(e.action, action_of(*f));
     }
 }
 
@@ -385,7 +442,10 @@ fn hits_survive_displacement() {
     let mut installed = Vec::new();
     for s in 0..40u64 {
         let k = key(s);
-        if nic.install_megaflow(0, &k, s as u32).is_ok() {
+        if nic
+            .install_megaflow(0, &k, s as u32, &ActionEntry::TO_HOST)
+            .is_ok()
+        {
             // Every resident gets one more hit per install round.
             installed.push(k);
             for k in &installed {
@@ -407,9 +467,11 @@ fn hits_survive_displacement() {
 #[test]
 fn miss_queue_drains_in_bursts_and_counters_add_up() {
     let mut nic = open(tiny()); // queue depth 8
-    nic.install_emc(&key(1), 11, EmcPolicy::Ovs).unwrap();
+    nic.install_emc(&key(1), 11, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     nic.set_mask(0, &mask_a()).unwrap();
-    nic.install_megaflow(0, &key(2), 22).unwrap();
+    nic.install_megaflow(0, &key(2), 22, &ActionEntry::TO_HOST)
+        .unwrap();
     let m = nic.device();
     m.lookup(&key(1), 0);
     m.lookup(&key(2), 0);
@@ -553,7 +615,7 @@ proptest! {
             match *op {
                 Op::Emc(k, f) => {
                     let k = pool_key(k);
-                    let ins = nic.install_emc(&k, f, EmcPolicy::Ovs).unwrap();
+                    let ins = nic.install_emc(&k, f, &ActionEntry::TO_HOST, EmcPolicy::Ovs).unwrap();
                     prop_assert!(ins.writes <= 12);
                     if let Some((ev, _)) = ins.evicted {
                         // The victim shared the position.
@@ -570,7 +632,7 @@ proptest! {
                 Op::Mf(s, k, f) => {
                     let k = pool_key(k);
                     let mk = k.masked(&masks[s as usize]);
-                    match nic.install_megaflow(s, &k, f) {
+                    match nic.install_megaflow(s, &k, f, &ActionEntry::TO_HOST) {
                         Ok(ins) => {
                             if ins.moves == 0 { prop_assert!(ins.writes <= 12); }
                             mf[s as usize].insert(mk, f);
@@ -615,7 +677,9 @@ proptest! {
 fn nic_over_a_boxed_trait_object() {
     let dev: Box<dyn driver::Device> = Box::new(Model::new(tiny()));
     let mut nic = Nic::open(dev).unwrap();
-    let ins = nic.install_emc(&key(3), 3, EmcPolicy::Ovs).unwrap();
+    let ins = nic
+        .install_emc(&key(3), 3, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
     assert_eq!(nic.emc_lookup(&key(3)), Some((ins.index, 3)));
     assert!(nic.register_writes() > 0);
     // 32-bit reads see the halves of a 64-bit register.
@@ -649,8 +713,9 @@ proptest! {
                 let mut watch: Vec<(FlowKey, u32)> = oracle.iter().map(|(k, f)| (*k, *f)).collect();
                 watch.retain(|(w, _)| *w != k);
                 nic.device().watch = watch;
+                nic.device().watch_action = Some(action_word_of);
                 let before = nic.device().tables.clone();
-                match nic.install_megaflow(0, &k, f) {
+                match nic.install_megaflow(0, &k, f, &action_of(f)) {
                     Ok(_) => {
                         oracle.insert(k, f);
                     }
@@ -671,6 +736,7 @@ proptest! {
         for (k, f) in &oracle {
             let r = nic.device().peek(k);
             prop_assert_eq!((r.kind, r.flow_id), (HitKind::Megaflow, *f));
+            prop_assert_eq!(nic.device().action_at(&r), Some(action_word_of(*f)));
         }
     }
 }

@@ -287,16 +287,20 @@ fn vfio_backend_on_qemu_edu() {
     if reg(abi::regs::REG_SCRATCH) != !0x5a5a_a5a5_0f0f_f0f0 {
         fail("scratch register does not hold the liveness pattern");
     }
+    if reg(abi::regs::REG_STAGE_ACTION) != abi::action::ActionEntry::TO_HOST.encode() {
+        fail("REG_STAGE_ACTION does not hold the installed action word");
+    }
     // set_mask leaves the mask in staging; the megaflow stages only the
-    // masked key's words 0 and 6 (2 + command); the EMC entry then stages
-    // the 7 words that differ from that masked key (word 0 is unchanged:
-    // the mask is exact on it) + command.
+    // masked key's words 0 and 6, and its action word (3 + command); the
+    // EMC entry then stages the 7 words that differ from that masked key
+    // (word 0 is unchanged: the mask is exact on it; the action too) +
+    // command.
     let want = "PASS image-install mf index ";
     let line = lines
         .iter()
         .find(|l| l.starts_with(want))
         .unwrap_or_else(|| fail("no image-install line"));
-    if !line.ends_with(&format!("writes 3 emc index {emc_index} writes 8")) {
+    if !line.ends_with(&format!("writes 4 emc index {emc_index} writes 8")) {
         fail(&format!("unexpected install report: {line}"));
     }
     eprintln!("QEMU VFIO proof passed in {took:?}");

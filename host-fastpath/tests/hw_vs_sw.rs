@@ -19,6 +19,7 @@
 //! non-zero, then checks ≥ 1 M lookups (10 M with `FASTPATH_LONG=1`).
 #![cfg(feature = "sim")]
 
+use abi::action::ActionEntry;
 use abi::regs::HitKind;
 use abi::{Field, FlowKey};
 use driver::{EmcPolicy, Nic, NicError};
@@ -205,7 +206,10 @@ impl World {
         let mask = self.masks[slot as usize].expect("slot has a mask");
         let masked = key.masked(&mask);
         let flow = self.next_flow;
-        let moves = match self.nic.install_megaflow(slot, key, flow) {
+        let moves = match self
+            .nic
+            .install_megaflow(slot, key, flow, &ActionEntry::TO_HOST)
+        {
             Ok(ins) => ins.moves,
             Err(NicError::TableFull { .. }) => {
                 self.stats.table_full += 1;
@@ -257,7 +261,7 @@ impl World {
             return;
         };
         self.nic
-            .install_emc(key, flow, EmcPolicy::Ovs)
+            .install_emc(key, flow, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
             .expect("install_emc");
         let live = &self.live;
         self.emc

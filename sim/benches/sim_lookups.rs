@@ -4,6 +4,7 @@
 //! `lookups_default_geometry_burst4096` runs the default (fast) model,
 //! `lookups_exact_model_burst4096` the exact RTL.
 
+use abi::action::ActionEntry;
 use abi::{Field, FlowKey};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use driver::{EmcPolicy, Nic};
@@ -66,10 +67,10 @@ fn bench_model(
         for i in 0..BURST as u64 {
             match i % 3 {
                 0 => {
-                    nic.install_emc(&key(i), i as u32, EmcPolicy::Ovs)?;
+                    nic.install_emc(&key(i), i as u32, &ActionEntry::TO_HOST, EmcPolicy::Ovs)?;
                 }
                 1 => {
-                    nic.install_megaflow(0, &key(i), i as u32)?;
+                    nic.install_megaflow(0, &key(i), i as u32, &ActionEntry::TO_HOST)?;
                 }
                 _ => {}
             }

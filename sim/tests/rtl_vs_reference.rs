@@ -5,6 +5,7 @@
 
 mod common;
 
+use abi::action::ActionEntry;
 use abi::regs::{HitKind, LookupResult, REG_SCRATCH, REG_WINDOW_BYTES};
 use abi::{Field, FlowKey};
 use common::*;
@@ -92,7 +93,7 @@ fn random_tables_with_updates_in_flight(kind: ModelKind) {
         match r.gen_range(0..10) {
             0..=3 => {
                 let k = random_key(&mut r);
-                nic.install_emc(&k, flow, EmcPolicy::Ovs)
+                nic.install_emc(&k, flow, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
                     .expect("emc install");
                 if !emc_keys.contains(&k) {
                     emc_keys.push(k);
@@ -110,7 +111,7 @@ fn random_tables_with_updates_in_flight(kind: ModelKind) {
                 let s = r.gen_range(0..slots);
                 if nic.mask(s).is_some() {
                     let k = random_key(&mut r);
-                    match nic.install_megaflow(s, &k, flow) {
+                    match nic.install_megaflow(s, &k, flow, &ActionEntry::TO_HOST) {
                         Ok(_) => mf.push((s, k)),
                         Err(NicError::TableFull { .. }) => {}
                         Err(e) => panic!("install_megaflow: {e}"),
@@ -163,14 +164,16 @@ fn ordering_promise_at_the_boundaries(kind: ModelKind) {
         .with(Field::DlType, 0x0800);
     // Install, then keep the key streaming while the entry is rewritten with
     // another flow id, and check every result against the cycle bounds.
-    nic.install_emc(&k, 1, EmcPolicy::Ovs).expect("install");
+    nic.install_emc(&k, 1, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .expect("install");
     let n = 400usize;
     let tags: Vec<u32> = (0..n as u32).collect();
     nic.device().submit(&vec![k; n], &tags).expect("submit");
     nic.device().step(20);
     let mut log = Vec::new();
     nic.device().take_access_log(&mut log);
-    nic.install_emc(&k, 2, EmcPolicy::Ovs).expect("rewrite");
+    nic.install_emc(&k, 2, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .expect("rewrite");
     let mut log = Vec::new();
     nic.device().take_access_log(&mut log);
     let cmd = log
@@ -217,7 +220,7 @@ fn all_collision_keys(kind: ModelKind) {
     assert!(ks.iter().all(|k| abi::hash_key(k) == h));
     // EMC: two candidates, so at most two of them resident.
     for (i, k) in ks.iter().enumerate() {
-        nic.install_emc(k, 100 + i as u32, EmcPolicy::Ovs)
+        nic.install_emc(k, 100 + i as u32, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
             .expect("emc");
     }
     assert!(nic.emc_len() <= 2);
@@ -231,7 +234,7 @@ fn all_collision_keys(kind: ModelKind) {
     let room = if b0 == b1 { 1 } else { 2 } * GEOMETRY.mf_bucket_slots as usize;
     let mut installed = 0;
     for (i, k) in ks.iter().enumerate() {
-        match nic.install_megaflow(0, k, 200 + i as u32) {
+        match nic.install_megaflow(0, k, 200 + i as u32, &ActionEntry::TO_HOST) {
             Ok(_) => installed += 1,
             Err(NicError::TableFull { .. }) => {}
             Err(e) => panic!("{e}"),
@@ -279,7 +282,7 @@ fn full_megaflow_table_with_displacement(kind: ModelKind) {
             .with(Field::DlType, 0x0800)
             .with(Field::NwSrc, r.gen::<u32>() as u64)
             .with(Field::NwDst, i);
-        match nic.install_megaflow(1, &k, (i & 0xff_ffff) as u32) {
+        match nic.install_megaflow(1, &k, (i & 0xff_ffff) as u32, &ActionEntry::TO_HOST) {
             Ok(ins) => {
                 moves += ins.moves;
                 keys.push(k);

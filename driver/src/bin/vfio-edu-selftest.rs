@@ -273,9 +273,16 @@ mod edu {
         r.check("image-open", Ok(format!("{:?}", nic.capability().geometry)));
         let mask = abi::FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0]);
         nic.set_mask(0, &mask).map_err(msg)?;
-        let mf = nic.install_megaflow(0, &image_key(), 0x4321).map_err(msg)?;
+        let mf = nic
+            .install_megaflow(0, &image_key(), 0x4321, &abi::action::ActionEntry::TO_HOST)
+            .map_err(msg)?;
         let emc = nic
-            .install_emc(&image_key(), 0x1234, driver::EmcPolicy::Ovs)
+            .install_emc(
+                &image_key(),
+                0x1234,
+                &abi::action::ActionEntry::TO_HOST,
+                driver::EmcPolicy::Ovs,
+            )
             .map_err(msg)?;
         r.check(
             "image-install",

@@ -35,11 +35,16 @@ pub struct Model {
     pub miss_drops: u64,
     pub commands: u64,
     staging: [u64; KEY_WORDS],
+    stage_action: u64,
     stats_sel: u64,
     // Tables.
     pub tables: RefTables,
     emc_stats: Vec<EntryStats>,
     mf_stats: Vec<Vec<EntryStats>>,
+    /// Action RAM: the staged action word written with each entry, 0 when
+    /// the entry is invalidated or cleared.
+    emc_actions: Vec<u64>,
+    mf_actions: Vec<Vec<u64>>,
     pub missq: VecDeque<(FlowKey, u32, u32)>,
     busy_left: u32,
     // Knobs and observations.
@@ -57,6 +62,9 @@ pub struct Model {
     pub writes: u64,
     /// Keys (with flow ids) that must hit at every command boundary.
     pub watch: Vec<(FlowKey, u32)>,
+    /// When set, a watched key must also find `watch_action(flow)` in the
+    /// action RAM at its hit position.
+    pub watch_action: Option<fn(u32) -> u64>,
     /// Commands after which a watched key missed.
     pub watch_violations: Vec<String>,
 }
@@ -78,6 +86,7 @@ impl Model {
             miss_drops: 0,
             commands: 0,
             staging: [0; KEY_WORDS],
+            stage_action: 0,
             stats_sel: 0,
             tables: RefTables::new(g),
             emc_stats: vec![EntryStats::default(); g.emc_entries() as usize],
@@ -85,6 +94,8 @@ impl Model {
                 vec![EntryStats::default(); g.mf_entries_per_slot() as usize];
                 g.mf_slots as usize
             ],
+            emc_actions: vec![0; g.emc_entries() as usize],
+            mf_actions: vec![vec![0; g.mf_entries_per_slot() as usize]; g.mf_slots as usize],
             missq: VecDeque::new(),
             busy_left: 0,
             clear_busy_reads: 3,
@@ -94,6 +105,7 @@ impl Model {
             reject_next_cmd: false,
             writes: 0,
             watch: Vec::new(),
+            watch_action: None,
             watch_violations: Vec::new(),
         }
     }
@@ -109,6 +121,15 @@ impl Model {
     /// Lookup without side effects: (kind, slot, index, flow id).
     pub fn peek(&self, key: &FlowKey) -> LookupResult {
         self.tables.lookup(key)
+    }
+
+    /// The action-RAM word at the position a lookup hit (`None`: a miss).
+    pub fn action_at(&self, r: &LookupResult) -> Option<u64> {
+        match r.kind {
+            HitKind::Emc => Some(self.emc_actions[r.index as usize]),
+            HitKind::Megaflow => Some(self.mf_actions[r.slot as usize][r.index as usize]),
+            HitKind::Miss => None,
+        }
     }
 
     /// A packet lookup through the pipeline: counts, updates entry
@@ -166,11 +187,16 @@ impl Model {
                 hits: 0,
                 used: self.time,
             };
+            let (i, s) = (c.index as usize, c.slot as usize);
             match c.op {
-                Op::EmcWrite | Op::EmcInvalidate => self.emc_stats[c.index as usize] = fresh,
-                Op::MfWrite | Op::MfInvalidate => {
-                    self.mf_stats[c.slot as usize][c.index as usize] = fresh
+                Op::EmcWrite => {
+                    (self.emc_stats[i], self.emc_actions[i]) = (fresh, self.stage_action)
                 }
+                Op::EmcInvalidate => (self.emc_stats[i], self.emc_actions[i]) = (fresh, 0),
+                Op::MfWrite => {
+                    (self.mf_stats[s][i], self.mf_actions[s][i]) = (fresh, self.stage_action)
+                }
+                Op::MfInvalidate => (self.mf_stats[s][i], self.mf_actions[s][i]) = (fresh, 0),
                 _ => {}
             }
         }
@@ -185,6 +211,13 @@ impl Model {
                 self.watch_violations.push(format!(
                     "after {c:?}: watched key {k:?} -> {r:?}, want flow {flow}"
                 ));
+            } else if let Some(want) = self.watch_action.map(|f| f(*flow)) {
+                let got = self.action_at(&r);
+                if got != Some(want) {
+                    self.watch_violations.push(format!(
+                        "after {c:?}: watched key {k:?} -> {r:?} has action {got:x?}, want {want:#x}"
+                    ));
+                }
             }
         }
         self.watch = watch;
@@ -251,6 +284,7 @@ impl Model {
             REG_CNT_MISS_DROPS => self.miss_drops,
             REG_CNT_COMMANDS => self.commands,
             REG_STATS_SEL => self.stats_sel,
+            REG_STAGE_ACTION => self.stage_action,
             REG_STATS_HITS => self.selected().map_or(0, |e| e.hits),
             REG_STATS_USED => self.selected().map_or(0, |e| e.used),
             REG_MISSQ_LEVEL => self.missq.len() as u64,
@@ -286,11 +320,14 @@ impl Model {
                 }
                 if CTRL_CLEAR_TABLES.get(&w) != 0 {
                     self.tables.clear();
+                    self.emc_actions.iter_mut().for_each(|a| *a = 0);
+                    self.mf_actions.iter_mut().flatten().for_each(|a| *a = 0);
                     self.busy_left = self.clear_busy_reads;
                 }
             }
             REG_CMD => self.exec(v),
             REG_STATS_SEL => self.stats_sel = v,
+            REG_STAGE_ACTION => self.stage_action = v,
             REG_MISSQ_POP => {
                 self.missq.pop_front();
             }

@@ -8,6 +8,7 @@
 //! [`crate::offload::model::ModelNic`] answers directly (any geometry, for
 //! policy studies and device-free tests).
 
+use abi::action::ActionEntry;
 use abi::regs::LookupResult;
 use abi::{FlowKey, Geometry};
 use driver::{Device, EmcPolicy, Miss, Nic, NicError};
@@ -88,7 +89,7 @@ impl<D: Device> HwTables for Nic<D> {
         Ok(())
     }
     fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError> {
-        Nic::install_megaflow(self, slot, key, flow_id)?;
+        Nic::install_megaflow(self, slot, key, flow_id, &ActionEntry::TO_HOST)?;
         Ok(())
     }
     fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError> {
@@ -99,7 +100,13 @@ impl<D: Device> HwTables for Nic<D> {
         Ok(Nic::megaflow_stats(self, slot, key)?.hits)
     }
     fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError> {
-        Nic::install_emc(self, key, flow_id, EmcPolicy::Way(way))?;
+        Nic::install_emc(
+            self,
+            key,
+            flow_id,
+            &ActionEntry::TO_HOST,
+            EmcPolicy::Way(way),
+        )?;
         Ok(())
     }
     fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError> {
