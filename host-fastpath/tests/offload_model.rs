@@ -7,7 +7,8 @@ mod offload_common;
 
 use abi::Geometry;
 use fastpath::dpif::{DpConfig, Pmd};
-use fastpath::offload::{HybridDp, ModelNic, OffloadConfig, WidenPolicy};
+use fastpath::offload::encode::encode;
+use fastpath::offload::{HwActionSet, HybridDp, ModelNic, OffloadConfig, WidenPolicy};
 use offload_common::*;
 
 fn hybrid(g: Geometry, cfg: OffloadConfig, dp: DpConfig) -> HybridDp<ModelNic> {
@@ -408,4 +409,51 @@ fn widening_moves_traffic_into_hardware_and_stays_sound() {
         share[1] > share[0] + 0.05,
         "widening did not move traffic into hardware: {share:?}"
     );
+}
+
+/// On a NIC with a packet path, every hardware entry carries the action
+/// word `encode` gives its flow's current actions — through installs,
+/// widening, hardware EMC and a rule change that rewrites actions under
+/// live flows — and the partial offloads are counted.
+#[test]
+fn every_hardware_entry_carries_its_flows_action_word() {
+    let set = HwActionSet {
+        mac_ports: 4,
+        vlan: true,
+    };
+    let of = rules(200, 13);
+    // A rule change: TCP to a port the NIC does not carry (partial offload),
+    // DNS dropped (a full offload of a drop).
+    let mut of2 = rules(200, 13);
+    for r in fastpath::ofproto::parse_rules(
+        "priority=65000,tcp,actions=output:9\npriority=64000,udp,tp_dst=53,actions=drop",
+        "change",
+    )
+    .expect("rules parse")
+    {
+        of2.add_rule(r);
+    }
+    let (frames, seq) = traffic(&of, 4_000, 1.0, 40_000, 17);
+    let events = [(600, Event::Rules(&of2)), (900, Event::Revalidate)];
+    let sw = run_software(&of, &frames, &seq, dp_config(), &events);
+    let nic = ModelNic::new(Geometry::DEFAULT).with_actions(set);
+    let mut dp = HybridDp::new(Pmd::new(dp_config()).expect("pmd"), nic, hybrid_config());
+    let (hw, _) = run_hybrid(&of, &frames, &seq, &mut dp, &events);
+    assert!(
+        sw.out == hw.out,
+        "outputs differ from the software-only run"
+    );
+    let (mut full, mut partial) = (0, 0);
+    let entries: Vec<_> = dp.mgr.hw().entry_actions().collect();
+    for (id, action) in entries {
+        let f = dp.pmd.flow(id).expect("a hardware entry of a live flow");
+        let (want, why) = encode(&f.actions, &set);
+        assert_eq!(action, want, "flow {id} actions {:?}", f.actions);
+        match why {
+            None => full += 1,
+            Some(_) => partial += 1,
+        }
+    }
+    assert!(full > 0 && partial > 0, "full {full}, partial {partial}");
+    assert!(dp.counters().offload_partial > 0, "{:?}", dp.counters());
 }

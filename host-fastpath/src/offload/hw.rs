@@ -8,6 +8,7 @@
 //! [`crate::offload::model::ModelNic`] answers directly (any geometry, for
 //! policy studies and device-free tests).
 
+use super::encode::HwActionSet;
 use abi::action::ActionEntry;
 use abi::regs::LookupResult;
 use abi::{FlowKey, Geometry};
@@ -45,14 +46,33 @@ pub trait HwTables {
     fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError>;
     /// Invalidates every entry of the slot and disables it.
     fn clear_mask(&mut self, slot: u8) -> Result<(), HwError>;
-    /// Installs megaflow `key & mask[slot]` → `flow_id` (cuckoo placement).
-    fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError>;
+    /// What the NIC's action stage executes (what [`encode`] may offload).
+    ///
+    /// [`encode`]: super::encode::encode
+    fn action_set(&self) -> HwActionSet {
+        HwActionSet::LOOK_ASIDE
+    }
+    /// Installs megaflow `key & mask[slot]` → `flow_id`, its frames handled
+    /// as `action` says (cuckoo placement).
+    fn install_megaflow(
+        &mut self,
+        slot: u8,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+    ) -> Result<(), HwError>;
     /// Removes megaflow `key & mask[slot]`.
     fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError>;
     /// Hits of megaflow `key & mask[slot]` since it was installed.
     fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError>;
-    /// Writes EMC entry `key` → `flow_id` at candidate `way`.
-    fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError>;
+    /// Writes EMC entry `key` → `flow_id` with `action` at candidate `way`.
+    fn install_emc(
+        &mut self,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+        way: u8,
+    ) -> Result<(), HwError>;
     /// Removes the EMC entry of `key`.
     fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError>;
     /// Hits of the EMC entry of `key` since it was written.
@@ -88,8 +108,14 @@ impl<D: Device> HwTables for Nic<D> {
         Nic::clear_mask(self, slot)?;
         Ok(())
     }
-    fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError> {
-        Nic::install_megaflow(self, slot, key, flow_id, &ActionEntry::TO_HOST)?;
+    fn install_megaflow(
+        &mut self,
+        slot: u8,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+    ) -> Result<(), HwError> {
+        Nic::install_megaflow(self, slot, key, flow_id, action)?;
         Ok(())
     }
     fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError> {
@@ -99,14 +125,14 @@ impl<D: Device> HwTables for Nic<D> {
     fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError> {
         Ok(Nic::megaflow_stats(self, slot, key)?.hits)
     }
-    fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError> {
-        Nic::install_emc(
-            self,
-            key,
-            flow_id,
-            &ActionEntry::TO_HOST,
-            EmcPolicy::Way(way),
-        )?;
+    fn install_emc(
+        &mut self,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+        way: u8,
+    ) -> Result<(), HwError> {
+        Nic::install_emc(self, key, flow_id, action, EmcPolicy::Way(way))?;
         Ok(())
     }
     fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError> {

@@ -8,11 +8,13 @@
 //! a flow's deletion or modification invalidates its entries first, and a
 //! port's removal touches only the entries of that port's flows.
 
+use super::encode::{encode, HwActionSet, PartialReason};
 use super::hw::{HwError, HwTables};
 use super::policy::{auto_widen_pays, rank_slots, widen_target, WidenPolicy};
 use super::OffloadCounters;
 use crate::dpif::{DpFlow, Pmd};
 use crate::FlowId;
+use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
 use abi::{hash_key, Field, FlowKey, Geometry};
 use std::collections::HashMap;
@@ -89,6 +91,11 @@ struct HwFlow {
     mask: FlowKey,
     masked: FlowKey,
     ukey: FlowKey,
+    /// Action word of every hardware entry of the flow.
+    action: ActionEntry,
+    /// Why `action` is `TO_HOST`, until counted (once, at the flow's first
+    /// hardware entry).
+    partial: Option<PartialReason>,
     entries: Vec<Entry>,
     /// Slot of the flow's own mask holds its entry.
     native: bool,
@@ -135,6 +142,8 @@ pub struct OffloadManager<H: HwTables> {
     hw: H,
     cfg: OffloadConfig,
     geometry: Geometry,
+    /// What the NIC's action stage executes.
+    actions: HwActionSet,
     slots: Vec<Option<SlotInfo>>,
     /// Each slot's mask (kept in step with `slots`; the miss path reads it
     /// without allocating).
@@ -206,6 +215,7 @@ impl<H: HwTables> OffloadManager<H> {
     /// A manager of `hw` (whose tables must be empty).
     pub fn new(hw: H, cfg: OffloadConfig) -> Self {
         let geometry = hw.geometry();
+        let actions = hw.action_set();
         let n = cfg
             .max_slots
             .map_or(geometry.mf_slots, |m| m.min(geometry.mf_slots)) as usize;
@@ -214,6 +224,7 @@ impl<H: HwTables> OffloadManager<H> {
             hw,
             cfg,
             geometry,
+            actions,
             slots: vec![None; n],
             masks: vec![None; n],
             flows: Vec::new(),
@@ -287,18 +298,23 @@ impl<H: HwTables> OffloadManager<H> {
         if self.flows.len() <= i {
             self.flows.resize_with(i + 1, || None);
         }
+        let (action, partial) = encode(&flow.actions, &self.actions);
         let same = self.flows[i]
             .as_ref()
-            .is_some_and(|f| f.mask == flow.mask && f.masked == flow.key);
+            .is_some_and(|f| f.mask == flow.mask && f.masked == flow.key && f.action == action);
         if !same {
             if self.flows[i].is_some() {
-                // Should not happen: deletions invalidate first. Be safe.
+                // Should not happen: deletions and modifications invalidate
+                // first. Be safe: an entry must never carry another key or
+                // an old action word.
                 self.drop_entries(id, None);
             }
             self.flows[i] = Some(HwFlow {
                 mask: flow.mask,
                 masked: flow.key,
                 ukey: flow.ukey,
+                action,
+                partial,
                 entries: Vec::new(),
                 native: false,
                 full_at: None,
@@ -308,6 +324,17 @@ impl<H: HwTables> OffloadManager<H> {
                 pending_bytes: 0,
                 pending_tcp_flags: 0,
             });
+        }
+    }
+
+    /// Counts a partial offload once per flow, at its first hardware entry.
+    fn installed(&mut self, id: FlowId) {
+        let Some(f) = self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) else {
+            return;
+        };
+        match f.partial.take() {
+            None | Some(PartialReason::NoPacketPath) => {}
+            Some(_) => self.counters.offload_partial += 1,
         }
     }
 
@@ -336,15 +363,17 @@ impl<H: HwTables> OffloadManager<H> {
         let Some(f) = self.flows.get(id as usize).and_then(|f| f.as_ref()) else {
             return;
         };
-        let (ukey, epoch) = (f.ukey, self.slots[slot as usize].map_or(0, |s| s.epoch));
+        let (ukey, action) = (f.ukey, f.action);
+        let epoch = self.slots[slot as usize].map_or(0, |s| s.epoch);
         if f.native || f.full_at == Some((slot, epoch)) {
             return;
         }
         let t0 = Instant::now();
-        let r = self.hw.install_megaflow(slot, &ukey, id);
+        let r = self.hw.install_megaflow(slot, &ukey, id, &action);
         self.insert_latency.record(t0.elapsed(), r.is_ok());
         match r {
             Ok(()) => {
+                self.installed(id);
                 self.counters.mf_installs += 1;
                 if let Some(s) = self.slots[slot as usize].as_mut() {
                     s.entries += 1;
@@ -451,11 +480,13 @@ impl<H: HwTables> OffloadManager<H> {
                 return false;
             }
         }
+        let action = f.action;
         let t0 = Instant::now();
-        let r = self.hw.install_megaflow(slot, key, id);
+        let r = self.hw.install_megaflow(slot, key, id, &action);
         self.insert_latency.record(t0.elapsed(), r.is_ok());
         match r {
             Ok(()) => {
+                self.installed(id);
                 self.counters.widened_installs += 1;
                 self.widen_trade.entry(mask).or_default().0 += 1;
                 if let Some(s) = self.slots[slot as usize].as_mut() {
@@ -539,11 +570,15 @@ impl<H: HwTables> OffloadManager<H> {
             self.remove_entry(pmd, owner, Where::Emc, &k, now_ns);
             self.counters.emc_evictions += 1;
         }
+        let Some(action) = self.flows[id as usize].as_ref().map(|f| f.action) else {
+            return;
+        };
         let t0 = Instant::now();
-        let r = self.hw.install_emc(key, id, way);
+        let r = self.hw.install_emc(key, id, &action, way);
         self.insert_latency.record(t0.elapsed(), r.is_ok());
         match r {
             Ok(()) => {
+                self.installed(id);
                 self.counters.emc_installs += 1;
                 self.emc.insert(pos, (*key, id));
                 if let Some(f) = self.flows[id as usize].as_mut() {

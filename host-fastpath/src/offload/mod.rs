@@ -2,6 +2,8 @@
 //!
 //! - [`hw`]: what the manager needs from a device ([`HwTables`] for every
 //!   `driver::Nic`, [`HwLookup`] where lookups come from).
+//! - [`encode`]: datapath actions → the NIC's action word, or partial
+//!   offload with its reason.
 //! - [`policy`]: mask-slot ranking, widening target and trade (pure code).
 //! - [`manager`]: [`OffloadManager`] places megaflows (own slot, widened, or
 //!   hardware EMC), invalidates before software deletes, merges counters.
@@ -17,6 +19,7 @@
 //! two. Hardware counters are read only at sync, so flows offloaded within
 //! [`manager::DEFAULT_STATS_DELAY_NS`] are never expired as idle.
 
+pub mod encode;
 pub mod hw;
 pub mod hybrid;
 pub mod manager;
@@ -25,6 +28,7 @@ pub mod policy;
 #[cfg(feature = "sim")]
 pub mod sim;
 
+pub use encode::{HwActionSet, PartialReason};
 pub use hw::{HwError, HwLookup, HwTables};
 pub use hybrid::HybridDp;
 pub use manager::{FlowOffload, InsertLatency, OffloadConfig, OffloadManager};
@@ -98,6 +102,10 @@ counters! {
     widened_hits,
     /// Hardware EMC entries installed.
     emc_installs,
+    /// Flows a NIC with a packet path serves as partial offload (its frames
+    /// reach the host with their flow id; the host runs the actions):
+    /// actions the action stage cannot execute. Counted once per flow.
+    offload_partial,
     /// Hardware EMC entries replaced by others.
     emc_evictions,
     /// Entries removed one by one (flow deleted/modified, EMC replaced).

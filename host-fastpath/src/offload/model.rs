@@ -8,7 +8,9 @@
 //! (`buckets × ways`); unlike the real tables it never fails below that, so
 //! it is a little optimistic near full load.
 
+use super::encode::HwActionSet;
 use super::hw::{HwError, HwLookup, HwTables};
+use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
 use abi::regs::{HitKind, LookupResult};
 use abi::{hash_key, FlowKey, Geometry};
@@ -18,15 +20,17 @@ use std::collections::{HashMap, VecDeque};
 #[derive(Clone, Debug, Default)]
 struct Slot {
     mask: Option<FlowKey>,
-    entries: HashMap<FlowKey, (u32, u64)>,
+    /// Masked key → (flow id, hits, action word).
+    entries: HashMap<FlowKey, (u32, u64, ActionEntry)>,
 }
 
 /// The model NIC.
 #[derive(Clone, Debug)]
 pub struct ModelNic {
     geometry: Geometry,
-    emc: Vec<Option<(FlowKey, u32, u64)>>,
+    emc: Vec<Option<(FlowKey, u32, u64, ActionEntry)>>,
     slots: Vec<Slot>,
+    actions: HwActionSet,
     missq: VecDeque<Miss>,
     /// Misses dropped because the queue was full.
     pub miss_drops: u64,
@@ -40,10 +44,29 @@ impl ModelNic {
             geometry: g,
             emc: vec![None; 1usize << g.emc_log2_entries],
             slots: vec![Slot::default(); g.mf_slots as usize],
+            actions: HwActionSet::LOOK_ASIDE,
             missq: VecDeque::new(),
             miss_drops: 0,
             writes: 0,
         }
+    }
+
+    /// The model with an action stage that executes `actions` (default: a
+    /// look-aside NIC).
+    pub fn with_actions(mut self, actions: HwActionSet) -> Self {
+        self.actions = actions;
+        self
+    }
+
+    /// Every resident entry as (flow id, action word): EMC entries, then
+    /// megaflow entries.
+    pub fn entry_actions(&self) -> impl Iterator<Item = (u32, ActionEntry)> + '_ {
+        let emc = self.emc.iter().flatten().map(|e| (e.1, e.3));
+        let mf = self
+            .slots
+            .iter()
+            .flat_map(|s| s.entries.values().map(|e| (e.0, e.2)));
+        emc.chain(mf)
     }
 
     fn slot(&mut self, slot: u8) -> Result<&mut Slot, HwError> {
@@ -64,7 +87,7 @@ impl ModelNic {
     /// Looks one key up (what the pipeline answers).
     pub fn lookup(&mut self, key: &FlowKey) -> LookupResult {
         for i in emc_candidates(hash_key(key), self.geometry.emc_log2_entries) {
-            if let Some((k, id, hits)) = &mut self.emc[i as usize] {
+            if let Some((k, id, hits, _)) = &mut self.emc[i as usize] {
                 if k == key {
                     *hits += 1;
                     return LookupResult {
@@ -78,7 +101,7 @@ impl ModelNic {
         }
         for (s, slot) in self.slots.iter_mut().enumerate() {
             let Some(m) = slot.mask else { continue };
-            if let Some((id, hits)) = slot.entries.get_mut(&key.masked(&m)) {
+            if let Some((id, hits, _)) = slot.entries.get_mut(&key.masked(&m)) {
                 *hits += 1;
                 return LookupResult {
                     kind: HitKind::Megaflow,
@@ -95,6 +118,9 @@ impl ModelNic {
 impl HwTables for ModelNic {
     fn geometry(&self) -> Geometry {
         self.geometry
+    }
+    fn action_set(&self) -> HwActionSet {
+        self.actions
     }
     fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError> {
         self.writes += 9;
@@ -115,19 +141,25 @@ impl HwTables for ModelNic {
         self.writes += 2 * n + 1;
         Ok(())
     }
-    fn install_megaflow(&mut self, slot: u8, key: &FlowKey, flow_id: u32) -> Result<(), HwError> {
+    fn install_megaflow(
+        &mut self,
+        slot: u8,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+    ) -> Result<(), HwError> {
         let masked = self.masked(slot, key)?;
         let cap = self.geometry.mf_entries_per_slot() as usize;
         self.writes += 9;
         let s = self.slot(slot)?;
         if let Some(e) = s.entries.get_mut(&masked) {
-            e.0 = flow_id;
+            (e.0, e.2) = (flow_id, *action);
             return Ok(());
         }
         if s.entries.len() >= cap {
             return Err(HwError::TableFull { slot });
         }
-        s.entries.insert(masked, (flow_id, 0));
+        s.entries.insert(masked, (flow_id, 0, *action));
         Ok(())
     }
     fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError> {
@@ -147,7 +179,13 @@ impl HwTables for ModelNic {
             .map(|e| e.1)
             .ok_or_else(|| HwError::Device(format!("no megaflow {masked:?} in slot {slot}")))
     }
-    fn install_emc(&mut self, key: &FlowKey, flow_id: u32, way: u8) -> Result<(), HwError> {
+    fn install_emc(
+        &mut self,
+        key: &FlowKey,
+        flow_id: u32,
+        action: &ActionEntry,
+        way: u8,
+    ) -> Result<(), HwError> {
         let c = emc_candidates(hash_key(key), self.geometry.emc_log2_entries);
         self.writes += 9;
         let at = c
@@ -156,7 +194,7 @@ impl HwTables for ModelNic {
             .find(|&i| self.emc[i as usize].is_some_and(|e| e.0 == *key))
             .or_else(|| c.get(way as usize).copied())
             .ok_or_else(|| HwError::Device(format!("EMC way {way}: there are 2")))?;
-        self.emc[at as usize] = Some((*key, flow_id, 0));
+        self.emc[at as usize] = Some((*key, flow_id, 0, *action));
         Ok(())
     }
     fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError> {
