@@ -32,6 +32,8 @@ pub const REG_CAP_MISSQ: u64 = 0x020;
 pub const REG_CAP_CLOCK: u64 = 0x028;
 /// Read/write scratch register (bus liveness check).
 pub const REG_SCRATCH: u64 = 0x030;
+/// Capability: what the action stage executes (0: a look-aside build).
+pub const REG_CAP_ACTIONS: u64 = 0x038;
 /// Control: see [`CTRL_FIELDS`].
 pub const REG_CTRL: u64 = 0x040;
 /// Status: see [`STATUS_FIELDS`].
@@ -84,6 +86,7 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("CAP_MISSQ", REG_CAP_MISSQ),
     ("CAP_CLOCK", REG_CAP_CLOCK),
     ("SCRATCH", REG_SCRATCH),
+    ("CAP_ACTIONS", REG_CAP_ACTIONS),
     ("CTRL", REG_CTRL),
     ("STATUS", REG_STATUS),
     ("TIME", REG_TIME),
@@ -176,6 +179,17 @@ crate::layout! {
     CAP_CLOCK_FIELDS {
         /// Pipeline clock in kHz (0: unknown, e.g. in simulation).
         CAP_CLOCK_KHZ = (0, 32),
+    }
+}
+
+crate::layout! {
+    /// [`REG_CAP_ACTIONS`] fields: the packet path of this build.
+    CAP_ACTIONS_FIELDS {
+        /// MAC ports whose frames the NIC carries (0: a look-aside build
+        /// that only looks keys up and never sees frames).
+        CAP_MAC_PORTS = (0, 8),
+        /// The action stage pushes and pops VLAN tags itself.
+        CAP_ACT_VLAN = (8, 1),
     }
 }
 
@@ -480,6 +494,10 @@ pub struct Capability {
     pub geometry: Geometry,
     /// Clock in kHz (0: unknown).
     pub clock_khz: u32,
+    /// MAC ports the packet path carries (0: look-aside).
+    pub mac_ports: u8,
+    /// The action stage does VLAN push/pop.
+    pub action_vlan: bool,
 }
 
 /// Why a capability block is refused.
@@ -528,11 +546,20 @@ impl Capability {
             emc_ways: EMC_WAYS,
             geometry,
             clock_khz,
+            mac_ports: 0,
+            action_vlan: false,
         }
     }
 
+    /// The block of a build with a packet path of `mac_ports` MAC ports.
+    pub fn with_packet_path(mut self, mac_ports: u8, action_vlan: bool) -> Self {
+        self.mac_ports = mac_ports;
+        self.action_vlan = action_vlan;
+        self
+    }
+
     /// Register values, as `(offset, value)` pairs.
-    pub fn encode(&self) -> [(u64, u64); 6] {
+    pub fn encode(&self) -> [(u64, u64); 7] {
         let set = |fields: &[(BitField, u64)]| {
             let mut w = [0u64];
             for (f, v) in fields {
@@ -584,6 +611,13 @@ impl Capability {
                 REG_CAP_CLOCK,
                 set(&[(CAP_CLOCK_KHZ, self.clock_khz as u64)]),
             ),
+            (
+                REG_CAP_ACTIONS,
+                set(&[
+                    (CAP_MAC_PORTS, self.mac_ports as u64),
+                    (CAP_ACT_VLAN, self.action_vlan as u64),
+                ]),
+            ),
         ]
     }
 
@@ -599,6 +633,7 @@ impl Capability {
         let mf = [read(REG_CAP_MF)?];
         let mq = [read(REG_CAP_MISSQ)?];
         let clk = [read(REG_CAP_CLOCK)?];
+        let act = [read(REG_CAP_ACTIONS)?];
         let idw = [id];
         if ID_MAGIC.get(&idw) as u32 != MAGIC {
             return Ok(Err(CapabilityError::BadMagic(id)));
@@ -621,6 +656,8 @@ impl Capability {
                 missq_log2_depth: CAP_MISSQ_LOG2_DEPTH.get(&mq) as u8,
             },
             clock_khz: CAP_CLOCK_KHZ.get(&clk) as u32,
+            mac_ports: CAP_MAC_PORTS.get(&act) as u8,
+            action_vlan: CAP_ACT_VLAN.get(&act) != 0,
         };
         Ok(cap.check())
     }
@@ -659,6 +696,13 @@ impl Capability {
                 });
             }
         }
+        if self.mac_ports as usize > crate::action::MAX_MAC_PORTS {
+            return Err(CapabilityError::Mismatch {
+                field: "mac_ports",
+                value: self.mac_ports as u64,
+                expected: format!("at most {}", crate::action::MAX_MAC_PORTS),
+            });
+        }
         self.geometry.validate()?;
         Ok(self)
     }
@@ -672,6 +716,7 @@ pub const ALL_LAYOUTS: &[(&str, &[BitField])] = &[
     ("CAP_MF", CAP_MF_FIELDS),
     ("CAP_MISSQ", CAP_MISSQ_FIELDS),
     ("CAP_CLOCK", CAP_CLOCK_FIELDS),
+    ("CAP_ACTIONS", CAP_ACTIONS_FIELDS),
     ("CTRL", CTRL_FIELDS),
     ("STATUS", STATUS_FIELDS),
     ("CMD", CMD_FIELDS),
@@ -727,7 +772,7 @@ mod tests {
         assert!(matches!(r, Err(CapabilityError::BadMagic(_))));
 
         let mut c2 = cap;
-        c2.abi_major = 2;
+        c2.abi_major = crate::ABI_MAJOR + 1;
         assert!(matches!(c2.check(), Err(CapabilityError::Version { .. })));
         let mut c3 = cap;
         c3.hash_id = 7;
@@ -735,6 +780,15 @@ mod tests {
             Err(CapabilityError::Mismatch { field, .. }) => assert_eq!(field, "hash_id"),
             other => panic!("{other:?}"),
         }
+        let c5 = cap.with_packet_path(17, false);
+        match c5.check() {
+            Err(CapabilityError::Mismatch { field, .. }) => assert_eq!(field, "mac_ports"),
+            other => panic!("{other:?}"),
+        }
+        let c6 = cap.with_packet_path(2, true);
+        let regs6: HashMap<u64, u64> = c6.encode().into_iter().collect();
+        let read6 = |r: u64| -> Result<u64, ()> { Ok(*regs6.get(&r).unwrap_or(&0)) };
+        assert_eq!(Capability::decode(read6).unwrap().unwrap(), c6);
         let mut c4 = cap;
         c4.geometry.mf_bucket_slots = 9;
         assert!(matches!(c4.check(), Err(CapabilityError::Geometry(_))));

@@ -210,7 +210,7 @@ fn vfio_backend_on_qemu_edu() {
         .find_map(|l| l.strip_prefix("SHM-OUT "))
         .unwrap_or_else(|| fail("no probe JSON"));
     for field in [
-        "\"abi_major\":1,".to_string(),
+        format!("\"abi_major\":{},", abi::ABI_MAJOR),
         format!("\"abi_minor\":{},", abi::ABI_MINOR),
         "\"latency_cycles\":11,".into(),
         "\"emc_log2_entries\":13,".into(),

@@ -219,6 +219,12 @@ pub struct FastpathNic {
 }
 
 impl FastpathNic {
+    /// The capability block: the core's, with this build's packet path
+    /// (its MAC ports; VLAN edits go to the host, see the action stage).
+    pub fn capability(g: &Geometry, clock_khz: u32) -> abi::regs::Capability {
+        FastpathTop::capability(g, clock_khz).with_packet_path(MAC_PORTS as u8, false)
+    }
+
     /// The NIC with the lookup core of geometry `g`, announcing `clock_khz`;
     /// `lossless` selects backpressure (a MAC with `tready`) over counted
     /// whole-frame drops when the frame buffer is full.
@@ -299,7 +305,7 @@ impl FastpathNic {
             buffer: Buffer::new(log2_words, words, 5, lossless),
             parser: Parser64::new(),
             metaq: Fifo::new(METAQ_LOG2_DEPTH),
-            core: FastpathTop::new(g, clock_khz),
+            core: FastpathTop::with_capability(g, &Self::capability(g, clock_khz)),
             actions: Bram::new(g.positions() as usize),
             stage: ActionStage64::new(),
             arb_tx: Default::default(),
@@ -797,6 +803,12 @@ mod tests {
     #[test]
     fn frames_go_where_their_megaflow_says() {
         let mut b = Bench::new();
+        // The capability block announces the packet path.
+        let cap = abi::regs::Capability::decode(|r| Ok::<_, ()>(b.read(r)))
+            .unwrap()
+            .unwrap();
+        assert_eq!(cap, FastpathNic::capability(&G, 125_000));
+        assert_eq!(cap.mac_ports as usize, MAC_PORTS);
         let mask = FlowKey::ZERO.with(Field::InPort, u64::MAX);
         b.cmd(Op::MaskSet, 0, 0, 0, &mask);
         let port = MAC_PORT_BASE as u64;

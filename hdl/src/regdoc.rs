@@ -55,6 +55,12 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             "Scratch; byte strobes honoured.",
         ),
         (
+            REG_CAP_ACTIONS,
+            "CAP_ACTIONS".into(),
+            "RO",
+            "Packet path of this build: MAC ports carried, VLAN edits (0: look-aside).",
+        ),
+        (
             REG_CTRL,
             "CTRL".into(),
             "RW",

@@ -268,6 +268,8 @@ impl RegFile {
         let n_emc = g.emc_entries() as u64;
         let n_mf = g.mf_entries_per_slot() as u64;
         let words = cap.encode();
+        // The read mux below names capability words 0..=6 literally.
+        let _: &[(u64, u64); 7] = &words;
         RegFile {
             clock: Default::default(),
             reset: Default::default(),
@@ -763,6 +765,8 @@ impl Logic for RegFile {
         self.roff.next =
             bit_cast::<9, AXIL_ADDR_BITS>(self.s_axil_araddr.val() & self.word_sel.val()) << 3;
         self.rmux.next = 0.into();
+        // Literal bounds (hdl_gen unrolls them): 6 counters, 7 capability
+        // words (checked in `new`).
         for i in 0..6 {
             if self.raddr.val() == self.a_cap[i].val() {
                 self.rmux.next = self.v_cap[i].val();
@@ -770,6 +774,9 @@ impl Logic for RegFile {
             if self.raddr.val() == self.a_cnt[i].val() {
                 self.rmux.next = self.cnt[i].q.val();
             }
+        }
+        if self.raddr.val() == self.a_cap[6].val() {
+            self.rmux.next = self.v_cap[6].val();
         }
         if self.raddr.val() == self.a_scratch.val() {
             self.rmux.next = self.scratch.q.val();

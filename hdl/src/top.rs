@@ -167,7 +167,8 @@ pub struct FastpathTop {
 }
 
 impl FastpathTop {
-    /// The capability block a build with geometry `g` announces.
+    /// The capability block a look-aside build with geometry `g` announces
+    /// (no packet path: `CAP_ACTIONS` reads 0).
     pub fn capability(g: &Geometry, clock_khz: u32) -> Capability {
         Capability::new(*g, PIPE_LATENCY as u8, clock_khz)
     }
@@ -176,6 +177,13 @@ impl FastpathTop {
     /// [`crate::config::BuildConfig`] ensures); `clock_khz` is announced in
     /// `CAP_CLOCK`.
     pub fn new(g: &Geometry, clock_khz: u32) -> Self {
+        Self::with_capability(g, &Self::capability(g, clock_khz))
+    }
+
+    /// [`FastpathTop::new`] announcing `cap` (the NIC's, with its packet
+    /// path); `cap.geometry` must be `g`.
+    pub fn with_capability(g: &Geometry, cap: &Capability) -> Self {
+        assert_eq!(*g, cap.geometry, "capability of another geometry");
         let s = g.mf_slots as usize;
         let n_emc = g.emc_entries() as u64;
         let n_mf = g.mf_entries_per_slot() as u64;
@@ -215,7 +223,7 @@ impl FastpathTop {
             s_axil_rresp: Default::default(),
             s_axil_rvalid: Default::default(),
             s_axil_rready: Default::default(),
-            regs: RegFile::new(&Self::capability(g, clock_khz)),
+            regs: RegFile::new(cap),
             emc: EmcStage::new(g),
             mf: (0..s).map(|_| MfSlot::new(g)).collect(),
             stats: StatsUnit::new(stats_entries),

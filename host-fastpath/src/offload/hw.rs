@@ -100,6 +100,13 @@ impl<D: Device> HwTables for Nic<D> {
     fn geometry(&self) -> Geometry {
         *Nic::geometry(self)
     }
+    fn action_set(&self) -> HwActionSet {
+        let cap = self.capability();
+        HwActionSet {
+            mac_ports: cap.mac_ports as u16,
+            vlan: cap.action_vlan,
+        }
+    }
     fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError> {
         Nic::set_mask(self, slot, mask)?;
         Ok(())

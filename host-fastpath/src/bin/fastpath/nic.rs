@@ -68,7 +68,7 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
                 "\"abi_major\":{},\"abi_minor\":{},\"key_words\":{},\"hash_id\":{},\"latency_cycles\":{},",
                 "\"flow_id_bits\":{},\"index_bits\":{},\"counter_bits\":{},\"emc_ways\":{},",
                 "\"emc_log2_entries\":{},\"mf_slots\":{},\"mf_log2_buckets\":{},\"mf_bucket_slots\":{},",
-                "\"missq_log2_depth\":{},\"clock_khz\":{}}}"
+                "\"missq_log2_depth\":{},\"mac_ports\":{},\"action_vlan\":{},\"clock_khz\":{}}}"
             ),
             name,
             vendor,
@@ -89,6 +89,8 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             g.mf_log2_buckets,
             g.mf_bucket_slots,
             g.missq_log2_depth,
+            cap.mac_ports,
+            cap.action_vlan,
             cap.clock_khz
         );
     } else {
@@ -103,6 +105,17 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             cap.key_words, cap.hash_id
         );
         println!("lookup latency  {} cycles, clock {clock}", cap.latency);
+        match cap.mac_ports {
+            0 => println!("packet path     none (look-aside: keys in, results out)"),
+            n => println!(
+                "packet path     {n} MAC ports, VLAN edits {}",
+                if cap.action_vlan {
+                    "in hardware"
+                } else {
+                    "by the host"
+                }
+            ),
+        }
         println!(
             "encodings       flow id {} bits, index {} bits, counters {} bits",
             cap.flow_id_bits, cap.index_bits, cap.counter_bits
