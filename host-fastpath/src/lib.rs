@@ -15,6 +15,7 @@ pub mod dpif;
 pub mod emc;
 pub mod extract;
 pub mod io;
+pub mod nic_spec;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;

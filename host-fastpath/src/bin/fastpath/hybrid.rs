@@ -6,6 +6,7 @@
 use super::{pct, Outputs, PcapSink, RunArgs, SinkExt, Traffic};
 use anyhow::{bail, Context, Result};
 use fastpath::dpif::{CountingSink, DpConfig, Pmd, REVALIDATE_INTERVAL_MS};
+use fastpath::nic_spec::NicSpec;
 use fastpath::offload::{HwLookup, HybridDp, OffloadConfig, OffloadCounters};
 use fastpath::ofproto::OfProto;
 use fastpath::stats::{OffloadRunStats, RunStats, Timing};
@@ -13,43 +14,6 @@ use fastpath::BURST;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
-
-/// Which NIC `--nic` names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NicChoice {
-    /// Software only.
-    None,
-    /// The simulated NIC (Verilated RTL).
-    Sim,
-    /// A real board through VFIO.
-    Vfio(String),
-}
-
-impl std::fmt::Display for NicChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NicChoice::None => f.write_str("none"),
-            NicChoice::Sim => f.write_str("sim"),
-            NicChoice::Vfio(bdf) => write!(f, "vfio:{bdf}"),
-        }
-    }
-}
-
-impl std::str::FromStr for NicChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "none" => Ok(NicChoice::None),
-            "sim" => Ok(NicChoice::Sim),
-            _ => match s.strip_prefix("vfio:") {
-                Some(bdf) if !bdf.is_empty() => Ok(NicChoice::Vfio(bdf.to_string())),
-                _ => Err(format!(
-                    "--nic `{s}`: expected sim, none or vfio:BDF (e.g. vfio:0000:03:00.0)"
-                )),
-            },
-        }
-    }
-}
 
 fn offload_config(a: &RunArgs) -> OffloadConfig {
     let d = OffloadConfig::default();
@@ -64,7 +28,7 @@ fn offload_config(a: &RunArgs) -> OffloadConfig {
 /// NIC option checks known before the NIC is opened.
 pub fn check_options(a: &RunArgs) -> Result<()> {
     #[cfg(feature = "sim")]
-    if let (NicChoice::Sim, Some(n)) = (&a.nic, a.mask_slots) {
+    if let (NicSpec::Sim, Some(n)) = (&a.nic, a.mask_slots) {
         let slots = sim::GEOMETRY.mf_slots;
         if n > slots {
             bail!("--mask-slots {n}: the simulated NIC has {slots} mask slots (give 0..={slots})");
@@ -86,9 +50,9 @@ pub fn run(
 ) -> Result<()> {
     let ocfg = offload_config(a);
     match &a.nic {
-        NicChoice::None => bail!("internal: --nic none runs the software datapath"),
-        NicChoice::Vfio(bdf) => run_vfio(bdf),
-        NicChoice::Sim => run_sim(a, of, loaded, traffic, cfg, ocfg, outputs),
+        NicSpec::None => bail!("internal: --nic none runs the software datapath"),
+        NicSpec::Vfio(bdf) => run_vfio(bdf),
+        NicSpec::Sim => run_sim(a, of, loaded, traffic, cfg, ocfg, outputs),
     }
 }
 

@@ -11,10 +11,10 @@ use fastpath::io::frames::{frame_from_key, MIN_FRAME};
 use fastpath::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
 use fastpath::io::output::PendingFile;
 use fastpath::io::pcap::{PcapReader, PcapWriter};
+use fastpath::nic_spec::NicSpec;
 use fastpath::ofproto::{OfProto, Prefixes};
 use fastpath::stats::{RunStats, Timing};
 use fastpath::BURST;
-use hybrid::NicChoice;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -130,8 +130,8 @@ pub struct RunArgs {
     frags: fastpath::ofproto::FragMode,
     /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
     /// every miss), `none` (software only) or `vfio:BDF` (a board).
-    #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicChoice>()))]
-    nic: NicChoice,
+    #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
+    nic: NicSpec,
     /// Widen megaflows whose mask has no hardware slot into a covering slot:
     /// auto (default), never, always. Needs a NIC.
     #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::offload::WidenPolicy>()))]
@@ -448,7 +448,7 @@ fn check_options(a: &RunArgs) -> Result<()> {
     if a.out_pcap.is_some() && a.threads != 1 {
         bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
     }
-    if matches!(a.nic, NicChoice::None) {
+    if matches!(a.nic, NicSpec::None) {
         for (given, opt) in [
             (a.widen.is_some(), "--widen"),
             (a.mask_slots.is_some(), "--mask-slots"),
@@ -508,7 +508,7 @@ fn run_checked(a: RunArgs) -> Result<()> {
         emc_insert_inv_prob: a.emc_insert_inv_prob,
         ..DpConfig::default()
     };
-    if !matches!(a.nic, NicChoice::None) {
+    if !matches!(a.nic, NicSpec::None) {
         return hybrid::run(&a, &mut of, loaded, &traffic, cfg, outputs);
     }
     // Spread packets over threads by flow hash (RSS).
