@@ -19,6 +19,7 @@ pub mod nic_spec;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;
+pub mod runner;
 pub mod stats;
 #[cfg(target_os = "linux")]
 pub mod switch;
