@@ -7,17 +7,20 @@
 //! [`dpif`] asks [`ofproto`] to translate, installs the megaflow, and [`odp`]
 //! executes the actions on the frame. [`io`] reads and writes packets (pcap,
 //! ClassBench traces, synthetic traffic, bounded text and output files);
-//! [`stats`] holds the counters a run reports; `switch` runs the datapath as
-//! a daemon with ports and a control socket.
+//! [`runner`] drives traffic through it for `fastpath run` and [`stats`]
+//! holds the counters a run reports; [`nic_spec`] is what `--nic` names;
+//! `switch` runs the datapath as a daemon with ports and a control socket.
 
 pub mod dpcls;
 pub mod dpif;
 pub mod emc;
 pub mod extract;
 pub mod io;
+pub mod nic_spec;
 pub mod odp;
 pub mod offload;
 pub mod ofproto;
+pub mod runner;
 pub mod stats;
 #[cfg(target_os = "linux")]
 pub mod switch;

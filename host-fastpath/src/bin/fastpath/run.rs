@@ -3,30 +3,16 @@
 
 use anyhow::{bail, Result};
 use clap::{ArgGroup, Args};
-use fastpath::dpif::{
-    format_dump_flow, CountingSink, DpConfig, PacketSink, Pmd, PmdStats, REVALIDATE_INTERVAL_MS,
-};
-use fastpath::io::classbench::{header_frame, load_trace};
-use fastpath::io::frames::{frame_from_key, MIN_FRAME};
-use fastpath::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
+use fastpath::dpif::DpConfig;
+use fastpath::io::gen::GenSpec;
 use fastpath::io::output::PendingFile;
-use fastpath::io::pcap::{PcapReader, PcapWriter};
+use fastpath::nic_spec::NicSpec;
+use fastpath::offload::OffloadConfig;
 use fastpath::ofproto::{OfProto, Prefixes};
-use fastpath::stats::{RunStats, Timing};
-use fastpath::BURST;
-use hybrid::NicChoice;
+use fastpath::runner::{self, Input, RunConfig, RunOutcome, Traffic};
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::HashMap;
-use std::fmt::Write as _;
-use std::fs::File;
-use std::io::BufWriter;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard};
-use std::time::{Duration, Instant};
-
-#[path = "hybrid.rs"]
-mod hybrid;
+use std::time::Instant;
 
 /// Most packet threads `--threads` accepts.
 const MAX_THREADS: u64 = 64;
@@ -130,8 +116,8 @@ pub struct RunArgs {
     frags: fastpath::ofproto::FragMode,
     /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
     /// every miss), `none` (software only) or `vfio:BDF` (a board).
-    #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicChoice>()))]
-    nic: NicChoice,
+    #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
+    nic: NicSpec,
     /// Widen megaflows whose mask has no hardware slot into a covering slot:
     /// auto (default), never, always. Needs a NIC.
     #[arg(long, value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::offload::WidenPolicy>()))]
@@ -150,263 +136,8 @@ pub struct RunArgs {
     quiet: bool,
 }
 
-struct Traffic {
-    frames: Vec<Vec<u8>>,
-    seq: Vec<u32>,
-}
-
-fn load_traffic(a: &RunArgs, of: &OfProto) -> Result<Traffic> {
-    if let Some(p) = &a.pcap {
-        let frames = PcapReader::open(p)
-            .and_then(|r| r.read_all())
-            .map_err(|e| anyhow::anyhow!("--pcap {e}"))?;
-        let seq = (0..frames.len() as u32).collect();
-        return Ok(Traffic { frames, seq });
-    }
-    if let Some(p) = &a.classbench_trace {
-        let hdrs = load_trace(p).map_err(|e| anyhow::anyhow!("--classbench-trace {e}"))?;
-        let frames: Vec<Vec<u8>> = hdrs.iter().map(header_frame).collect();
-        let seq = (0..frames.len() as u32).collect();
-        return Ok(Traffic { frames, seq });
-    }
-    let spec = a.gen.clone().unwrap_or_default();
-    let mut rng = Rng::new(spec.seed);
-    let keys = flows_inside(&of.rules, spec.flows, &mut rng, a.in_port);
-    if keys.is_empty() {
-        bail!("--gen: the rule file has no rules to draw flows from");
-    }
-    let frames: Vec<Vec<u8>> = keys.iter().map(|k| frame_from_key(k, MIN_FRAME)).collect();
-    let seq = zipf_sequence(frames.len(), spec.zipf, spec.packets, &mut rng);
-    Ok(Traffic { frames, seq })
-}
-
-#[inline]
-fn rdtsc() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    {
-        // SAFETY: RDTSC only reads the time-stamp counter; it has no memory
-        // effects and is available on every x86_64 CPU.
-        #[allow(unused_unsafe)]
-        unsafe {
-            core::arch::x86_64::_rdtsc()
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        0
-    }
-}
-
-/// Writes each port's packets to its own pcap file.
-struct PcapSink {
-    prefix: String,
-    files: HashMap<u32, PcapWriter<BufWriter<File>>>,
-    counts: CountingSink,
-    error: Option<anyhow::Error>,
-    ts: u64,
-}
-
-impl PacketSink for PcapSink {
-    fn output(&mut self, port: u32, frame: &[u8]) {
-        self.counts.output(port, frame);
-        if self.error.is_some() {
-            return;
-        }
-        self.ts += 1000;
-        let w = match self.files.entry(port) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(v) => {
-                let path = PathBuf::from(format!("{}-port{port}.pcap", self.prefix));
-                match PcapWriter::create(&path) {
-                    Ok(w) => v.insert(w),
-                    Err(e) => {
-                        self.error = Some(anyhow::anyhow!("--out-pcap {e}"));
-                        return;
-                    }
-                }
-            }
-        };
-        if let Err(e) = w.write(self.ts, frame) {
-            self.error = Some(anyhow::anyhow!("--out-pcap {e}"));
-        }
-    }
-}
-
-struct ThreadResult {
-    pmd: Pmd,
-    sink: CountingSink,
-    ns: u64,
-    cycles: u64,
-    error: Option<anyhow::Error>,
-}
-
-/// RSS-like spreading: by a hash of the frame's address and port bytes.
-fn rss(frame: &[u8], threads: usize) -> usize {
-    if threads == 1 {
-        return 0;
-    }
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in frame.iter().skip(26).take(12) {
-        h = (h ^ b as u32).wrapping_mul(0x0100_0193);
-    }
-    h as usize % threads
-}
-
-/// The rule tables shared by the packet threads: read-locked while packets
-/// run, write-locked between bursts only to expire rules with timeouts.
-struct SharedRules {
-    of: RwLock<OfProto>,
-    /// Whether any rule has a timeout (else nobody ever takes the write lock).
-    timed: bool,
-    /// The clock rules and flows share: `add_rule` stamps are relative to it.
-    epoch: Instant,
-    expired: AtomicU64,
-}
-
-impl SharedRules {
-    fn read(&self) -> Result<RwLockReadGuard<'_, OfProto>> {
-        self.of
-            .read()
-            .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))
-    }
-
-    /// Between bursts: gives up `held`, removes rules whose timeout passed
-    /// and reads the table again. Their megaflows are re-translated by each
-    /// thread's next revalidation (the table generation changed).
-    fn expire<'a>(
-        &'a self,
-        held: RwLockReadGuard<'a, OfProto>,
-    ) -> Result<RwLockReadGuard<'a, OfProto>> {
-        if !self.timed {
-            return Ok(held);
-        }
-        drop(held);
-        {
-            let mut of = self.of.write().map_err(|_| {
-                anyhow::anyhow!("rule table lock poisoned by a failed packet thread")
-            })?;
-            let gone = expire_rules(&mut of, self.epoch) as u64;
-            self.expired.fetch_add(gone, Ordering::Relaxed);
-        }
-        self.read()
-    }
-}
-
-/// Removes the rules of `of` whose timeout passed by now, on the clock that
-/// started at `epoch` (when the rules were loaded); returns how many.
-fn expire_rules(of: &mut OfProto, epoch: Instant) -> usize {
-    of.expire(epoch.elapsed().as_millis() as u64).len()
-}
-
-/// The report's first line: rules, subtables, and expired rules if any.
-fn rules_summary(of: &OfProto, rules_expired: u64) -> String {
-    let mut s = format!("{} rules ({} subtables)", of.n_rules(), of.n_subtables());
-    if rules_expired > 0 {
-        let _ = write!(s, ", {rules_expired} expired by idle_timeout/hard_timeout");
-    }
-    s
-}
-
-fn run_thread(
-    a: &RunArgs,
-    rules: &SharedRules,
-    traffic: &Traffic,
-    seq: &[u32],
-    cfg: DpConfig,
-    pb: &ProgressBar,
-    mut sink: Box<dyn SinkExt + '_>,
-) -> Result<ThreadResult> {
-    let mut pmd = Pmd::new(cfg)?;
-    pmd.set_clock_start(rules.epoch);
-    let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
-    let mut scratch = CountingSink::default();
-    // The read guard is held across bursts and released only at
-    // housekeeping, so the per-burst path takes no lock.
-    let mut of = rules.read()?;
-    for _ in 0..a.warmup {
-        for chunk in seq.chunks(BURST) {
-            burst.clear();
-            burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
-            pmd.process_burst(&of, &burst, a.in_port, &mut scratch);
-        }
-        pmd.housekeeping();
-        of = rules.expire(of)?;
-        pmd.revalidate(&of, false);
-    }
-    pmd.stats = PmdStats::default();
-    pmd.dpcls.rank();
-    let start = Instant::now();
-    let c0 = rdtsc();
-    let mut last_reval = Instant::now();
-    let mut n_bursts = 0u64;
-    for _ in 0..a.loops {
-        for chunk in seq.chunks(BURST) {
-            burst.clear();
-            burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
-            pmd.process_burst(&of, &burst, a.in_port, sink.as_sink());
-            n_bursts += 1;
-            if n_bursts.is_multiple_of(256) {
-                pb.inc(256 * BURST as u64);
-                pmd.housekeeping();
-                if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
-                    of = rules.expire(of)?;
-                    pmd.revalidate(&of, false);
-                    last_reval = Instant::now();
-                }
-            }
-        }
-    }
-    let cycles = rdtsc().wrapping_sub(c0);
-    let ns = start.elapsed().as_nanos() as u64;
-    let (counts, error) = sink.finish();
-    Ok(ThreadResult {
-        pmd,
-        sink: counts,
-        ns,
-        cycles,
-        error,
-    })
-}
-
-trait SinkExt: Send {
-    fn as_sink(&mut self) -> &mut dyn PacketSink;
-    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>);
-}
-
-impl SinkExt for CountingSink {
-    fn as_sink(&mut self) -> &mut dyn PacketSink {
-        self
-    }
-    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>) {
-        (*self, None)
-    }
-}
-
-impl SinkExt for PcapSink {
-    fn as_sink(&mut self) -> &mut dyn PacketSink {
-        self
-    }
-    fn finish(self: Box<Self>) -> (CountingSink, Option<anyhow::Error>) {
-        let mut err = self.error;
-        for (_, w) in self.files {
-            if let Err(e) = w.finish() {
-                err.get_or_insert(anyhow::anyhow!("--out-pcap {e}"));
-            }
-        }
-        (self.counts, err)
-    }
-}
-
-fn pct(a: u64, b: u64) -> f64 {
-    if b == 0 {
-        0.0
-    } else {
-        100.0 * a as f64 / b as f64
-    }
-}
-
 /// The output files, opened before the run and written after it.
-pub struct Outputs {
+struct Outputs {
     dump_flows: Option<PendingFile>,
     stats_json: Option<PendingFile>,
 }
@@ -432,12 +163,12 @@ impl Outputs {
     }
 
     /// Writes the dump and the JSON.
-    fn write(self, dump: impl FnOnce() -> String, stats: &RunStats) -> Result<()> {
-        if let Some(f) = self.dump_flows {
-            f.commit(dump().as_bytes())?;
+    fn write(self, o: &RunOutcome) -> Result<()> {
+        if let (Some(f), Some(d)) = (self.dump_flows, &o.dump_flows) {
+            f.commit(d.as_bytes())?;
         }
         if let Some(f) = self.stats_json {
-            f.commit(stats.to_json().as_bytes())?;
+            f.commit(o.stats.to_json().as_bytes())?;
         }
         Ok(())
     }
@@ -448,7 +179,7 @@ fn check_options(a: &RunArgs) -> Result<()> {
     if a.out_pcap.is_some() && a.threads != 1 {
         bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
     }
-    if matches!(a.nic, NicChoice::None) {
+    if matches!(a.nic, NicSpec::None) {
         for (given, opt) in [
             (a.widen.is_some(), "--widen"),
             (a.mask_slots.is_some(), "--mask-slots"),
@@ -467,7 +198,24 @@ fn check_options(a: &RunArgs) -> Result<()> {
             a.nic
         );
     }
-    hybrid::check_options(a)
+    #[cfg(feature = "sim")]
+    if let (NicSpec::Sim, Some(n)) = (&a.nic, a.mask_slots) {
+        let slots = sim::GEOMETRY.mf_slots;
+        if n > slots {
+            bail!("--mask-slots {n}: the simulated NIC has {slots} mask slots (give 0..={slots})");
+        }
+    }
+    Ok(())
+}
+
+fn offload_config(a: &RunArgs) -> OffloadConfig {
+    let d = OffloadConfig::default();
+    OffloadConfig {
+        widen: a.widen.unwrap_or(d.widen),
+        max_slots: a.mask_slots,
+        emc_insert_inv_prob: a.hw_emc_insert_inv_prob.unwrap_or(d.emc_insert_inv_prob),
+        ..d
+    }
 }
 
 /// `e` and its causes on one line (a cause its message already quotes is
@@ -498,25 +246,29 @@ fn run_checked(a: RunArgs) -> Result<()> {
     let loaded = Instant::now();
     of.megaflows = !a.no_megaflows;
     of.frags = a.frags;
-    let traffic = load_traffic(&a, &of)?;
-    if traffic.seq.is_empty() {
-        bail!("no packets to run");
-    }
-    let cfg = DpConfig {
-        flow_limit: a.flow_limit,
-        max_idle_ms: a.max_idle,
-        emc_insert_inv_prob: a.emc_insert_inv_prob,
-        ..DpConfig::default()
+    let input = match (&a.pcap, &a.classbench_trace) {
+        (Some(p), _) => Input::Pcap(p.clone()),
+        (None, Some(p)) => Input::ClassBench(p.clone()),
+        (None, None) => Input::Gen(a.gen.clone().unwrap_or_default()),
     };
-    if !matches!(a.nic, NicChoice::None) {
-        return hybrid::run(&a, &mut of, loaded, &traffic, cfg, outputs);
-    }
-    // Spread packets over threads by flow hash (RSS).
-    let mut shares: Vec<Vec<u32>> = vec![Vec::new(); a.threads];
-    for &i in &traffic.seq {
-        shares[rss(&traffic.frames[i as usize], a.threads)].push(i);
-    }
-    let total = traffic.seq.len() as u64 * a.loops as u64;
+    let traffic = Traffic::load(&input, &of, a.in_port)?;
+    let cfg = RunConfig {
+        nic: a.nic.clone(),
+        threads: a.threads,
+        in_port: a.in_port,
+        loops: a.loops,
+        warmup: a.warmup,
+        dp: DpConfig {
+            flow_limit: a.flow_limit,
+            max_idle_ms: a.max_idle,
+            emc_insert_inv_prob: a.emc_insert_inv_prob,
+            ..DpConfig::default()
+        },
+        offload: offload_config(&a),
+        out_pcap: a.out_pcap.clone(),
+        dump_flows: a.dump_flows.is_some(),
+    };
+    let total = traffic.len() as u64 * a.loops as u64;
     let pb = if a.quiet || total < 2_000_000 {
         ProgressBar::hidden()
     } else {
@@ -527,188 +279,9 @@ fn run_checked(a: RunArgs) -> Result<()> {
         );
         pb
     };
-    let rules = SharedRules {
-        timed: of.has_timeouts(),
-        of: RwLock::new(of),
-        epoch: loaded,
-        expired: AtomicU64::new(0),
-    };
-    let results: Vec<Result<ThreadResult>> = std::thread::scope(|s| {
-        let handles: Vec<_> = shares
-            .iter()
-            .map(|share| {
-                let (a, rules, traffic, cfg, pb) = (&a, &rules, &traffic, cfg.clone(), &pb);
-                s.spawn(move || {
-                    let sink: Box<dyn SinkExt> = match &a.out_pcap {
-                        Some(p) => Box::new(PcapSink {
-                            prefix: p.clone(),
-                            files: HashMap::new(),
-                            counts: CountingSink::default(),
-                            error: None,
-                            ts: 0,
-                        }),
-                        None => Box::new(CountingSink::default()),
-                    };
-                    run_thread(a, rules, traffic, share, cfg, pb, sink)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("packet thread panicked")))
-            })
-            .collect()
-    });
+    let res = runner::run(&cfg, of, loaded, &traffic, &|n| pb.inc(n));
     pb.finish_and_clear();
-    let mut res = Vec::new();
-    for r in results {
-        let r = r?;
-        if let Some(e) = r.error {
-            return Err(e);
-        }
-        res.push(r);
-    }
-    let expired = rules.expired.into_inner();
-    let of = rules
-        .of
-        .into_inner()
-        .map_err(|_| anyhow::anyhow!("rule table lock poisoned by a failed packet thread"))?;
-    report(&a, &of, expired, &res, outputs)
-}
-
-fn report(
-    a: &RunArgs,
-    of: &OfProto,
-    rules_expired: u64,
-    res: &[ThreadResult],
-    outputs: Outputs,
-) -> Result<()> {
-    let mut st = PmdStats::default();
-    let mut tx: Vec<(u32, u64, u64)> = Vec::new();
-    let (mut flows, mut masks, mut ns, mut cycles) = (0usize, 0usize, 0u64, 0u64);
-    let mut malformed = 0u64;
-    for r in res {
-        st.accumulate(&r.pmd.stats);
-        flows += r.pmd.n_flows();
-        masks += r.pmd.dpcls.mask_count();
-        ns = ns.max(r.ns);
-        cycles += r.cycles;
-        malformed += r.pmd.extract_stats.malformed();
-        for &(p, n, b) in &r.sink.ports {
-            match tx.iter_mut().find(|t| t.0 == p) {
-                Some(t) => {
-                    t.1 += n;
-                    t.2 += b;
-                }
-                None => tx.push((p, n, b)),
-            }
-        }
-    }
-    tx.sort();
-    let busy_ns: u64 = res.iter().map(|r| r.ns).sum();
-    let timing = Timing {
-        seconds: ns as f64 / 1e9,
-        busy_ns,
-        cycles,
-    };
-    let mut js = RunStats::from_pmd(&a.nic.to_string(), a.threads, &st, malformed, &timing);
-    js.megaflows = flows;
-    js.masks = masks;
-    js.flow_limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
-    js.rules = of.n_rules();
-    js.rules_expired = rules_expired;
-    js.tx_ports = tx.iter().map(|&(p, n, _)| (p, n)).collect();
-    let (secs, mpps, ns_pp, cyc_pp) = (js.seconds, js.mpps, js.ns_per_packet, js.cycles_per_packet);
-    let (lookups_per_hit, up_us, xl, limit) = (
-        js.subtable_lookups_per_hit,
-        js.upcall_us_avg,
-        js.xlate_subtables_per_upcall,
-        js.flow_limit,
-    );
-    let mut o = String::new();
-    let _ = writeln!(
-        o,
-        "fastpath run: {}, {} thread(s)",
-        rules_summary(of, rules_expired),
-        a.threads
-    );
-    let _ = writeln!(
-        o,
-        "  Rx packets:          {:>12}  ({:.2} Mpps, {:.3} s)",
-        st.packets, mpps, secs
-    );
-    let _ = writeln!(
-        o,
-        "  Cycles per packet:   {:>12.1}  ({:.1} ns per packet per thread)",
-        cyc_pp, ns_pp
-    );
-    let _ = writeln!(
-        o,
-        "  - EMC hits:          {:>12}  ({:5.1} %)",
-        st.emc_hits,
-        pct(st.emc_hits, st.packets)
-    );
-    let _ = writeln!(
-        o,
-        "  - Megaflow hits:     {:>12}  ({:5.1} %, {:.2} subtbl lookups/hit)",
-        st.megaflow_hits,
-        pct(st.megaflow_hits, st.packets),
-        lookups_per_hit
-    );
-    let _ = writeln!(
-        o,
-        "  - Upcalls:           {:>12}  ({:5.1} %, {:.2} us/upcall, {:.1} rule subtables/translation)",
-        st.upcalls,
-        pct(st.upcalls, st.packets),
-        up_us,
-        xl
-    );
-    let _ = writeln!(
-        o,
-        "      installed {}, found installed by the same burst {}, over flow limit {}, install failed {}",
-        st.upcall_installs, st.upcall_existing, st.upcall_flow_limit, st.upcall_install_failed
-    );
-    let _ = writeln!(
-        o,
-        "  Forwarded:           {:>12}  ({} copies sent)",
-        st.forwarded, st.tx_packets
-    );
-    let _ = writeln!(o, "  Dropped by actions:  {:>12}", st.dropped);
-    let _ = writeln!(o, "  Lost:                {:>12}", st.lost);
-    let _ = writeln!(
-        o,
-        "  Megaflows:           {:>12}  in {} masks (flow limit {})",
-        flows, masks, limit
-    );
-    if malformed > 0 {
-        let _ = writeln!(
-            o,
-            "  Malformed frames:    {:>12}  (parsed as far as possible)",
-            malformed
-        );
-    }
-    for (p, n, b) in &tx {
-        let _ = writeln!(
-            o,
-            "  Tx port {:<6}       {:>12}  packets, {} bytes",
-            p, n, b
-        );
-    }
-    print!("{o}");
-    outputs.write(
-        || {
-            let mut s = String::new();
-            for (i, r) in res.iter().enumerate() {
-                let _ = writeln!(s, "flow-dump from pmd on cpu core: {i}");
-                let now = r.pmd.now_ns();
-                for (_, f) in r.pmd.flows() {
-                    let _ = writeln!(s, "{}", format_dump_flow(f, now));
-                }
-            }
-            s
-        },
-        &js,
-    )
+    let outcome = res?;
+    print!("{}", runner::report::text(&outcome));
+    outputs.write(&outcome)
 }

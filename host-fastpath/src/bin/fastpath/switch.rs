@@ -3,6 +3,7 @@
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use fastpath::dpif::{DpConfig, Pmd};
+use fastpath::nic_spec::NicSpec;
 use fastpath::ofproto::{OfProto, Prefixes};
 use fastpath::switch::ctl::{self, CtlServer, Request};
 use fastpath::switch::port::PortSpec;
@@ -42,10 +43,11 @@ pub struct SwitchArgs {
     /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// NIC: `none` (software only) or `sim` (the simulated NIC's tables
-    /// first, software for misses: a few hundred thousand packets/s).
-    #[arg(long, default_value = "none")]
-    nic: String,
+    /// NIC: `none` (software only), `sim` (the simulated NIC's tables
+    /// first, software for misses: a few hundred thousand packets/s) or
+    /// `vfio:BDF` (a board: not yet).
+    #[arg(long, default_value = "none", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
+    nic: NicSpec,
     /// Control socket path (for `fastpath ctl`).
     #[arg(long)]
     ctl: Option<PathBuf>,
@@ -113,14 +115,13 @@ pub fn run(a: SwitchArgs) -> Result<()> {
     };
     let mut pmd = Pmd::new(cfg)?;
     pmd.set_clock_start(epoch);
-    let dp: Box<dyn SwitchDatapath> = match a.nic.as_str() {
-        "none" => Box::new(pmd),
-        "sim" => sim_datapath(pmd)?,
-        other if other.starts_with("vfio:") => bail!(
+    let dp: Box<dyn SwitchDatapath> = match &a.nic {
+        NicSpec::None => Box::new(pmd),
+        NicSpec::Sim => sim_datapath(pmd)?,
+        other @ NicSpec::Vfio(_) => bail!(
             "--nic {other}: a board's frames reach the host through its own I/O, which this \
              build does not have yet; use --nic sim or --nic none"
         ),
-        other => bail!("--nic `{other}`: expected none or sim"),
     };
     let mut sw = Switch::new(of, dp, epoch);
     for s in &specs {
