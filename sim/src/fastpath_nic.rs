@@ -160,10 +160,19 @@ impl Default for Backpressure {
 /// Frames with a tag each (MAC port, or host RX metadata), their bytes in
 /// one buffer: filled by [`SimFastpathNic::take_tx`] and
 /// [`SimFastpathNic::take_host_rx`], reused across batches.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Frames<T> {
     bytes: Vec<u8>,
     frames: Vec<(T, usize, usize, u64)>,
+}
+
+impl<T> Default for Frames<T> {
+    fn default() -> Self {
+        Frames {
+            bytes: Vec::new(),
+            frames: Vec::new(),
+        }
+    }
 }
 
 impl<T: Copy> Frames<T> {
