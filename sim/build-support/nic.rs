@@ -178,7 +178,6 @@ pub fn build(
         .include(&dir)
         .include(manifest.join("csrc"))
         .debug(false)
-        .opt_level(0)
         .warnings(false)
         .flag_if_supported("-faligned-new")
         .flag_if_supported("-Wno-unused-parameter")
@@ -189,7 +188,7 @@ pub fn build(
     // Evaluation code and the driver optimised, construction code not (as
     // the main models, build.rs).
     let mut fast = b.clone();
-    fast.flag("-O3");
+    fast.opt_level(3);
     for c in super::parser::mk_list(&classes, "VM_CLASSES_FAST")
         .into_iter()
         .chain(super::parser::mk_list(&classes, "VM_SUPPORT_FAST"))
@@ -198,6 +197,7 @@ pub fn build(
     }
     fast.file(manifest.join("csrc").join(DRIVER[0]));
     let mut slow = b.clone();
+    slow.opt_level(0);
     for c in super::parser::mk_list(&classes, "VM_CLASSES_SLOW")
         .into_iter()
         .chain(super::parser::mk_list(&classes, "VM_SUPPORT_SLOW"))

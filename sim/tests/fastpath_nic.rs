@@ -423,3 +423,35 @@ fn errors_name_their_input() {
         other => panic!("{other:?}"),
     }
 }
+
+/// Frames per second through the model: 64-byte frames on both MAC ports,
+/// every one hitting an `Output` megaflow. Prints the figure
+/// (docs/PERFORMANCE.md); run with
+/// `cargo test -p sim --test fastpath_nic -- --ignored --nocapture throughput`.
+#[test]
+#[ignore]
+fn throughput_64_byte_hits() {
+    let mut b = Bench::new();
+    let per_port = 50_000;
+    let frames: Vec<Vec<u8>> = (0..256).map(|i| udp_frame(1, i as u8, 64)).collect();
+    let dev = b.nic.device();
+    for i in 0..per_port {
+        for p in 0..2 {
+            dev.queue_rx(p, &frames[i % frames.len()]).expect("port");
+        }
+    }
+    let t = std::time::Instant::now();
+    let cycles = dev.run_until_idle(100_000_000).expect("idle");
+    let secs = t.elapsed().as_secs_f64();
+    let mut tx = Frames::default();
+    dev.take_tx(&mut tx);
+    assert_eq!(tx.len(), 2 * per_port, "every frame left");
+    let n = (2 * per_port) as f64;
+    println!(
+        "fastpath_nic: {n} 64-byte frames in {secs:.2} s: {:.3} Mpps simulated, {} cycles ({:.1} per frame), {:.2} M cycles/s",
+        n / secs / 1e6,
+        cycles,
+        cycles as f64 / n,
+        cycles as f64 / secs / 1e6
+    );
+}
