@@ -526,6 +526,12 @@ impl SimFastpathNic {
     /// Appends every MAC TX frame collected so far (tag: MAC port, 0-based)
     /// to `out`. A frame sent to several ports is one frame per port.
     pub fn take_tx(&mut self, out: &mut Frames<u8>) {
+        if out.is_empty() {
+            // Hand over our buffers instead of copying (theirs become ours).
+            std::mem::swap(&mut self.tx, out);
+            self.tx.clear();
+            return;
+        }
         for (i, (p, b)) in self.tx.iter().enumerate() {
             out.push(p, b, self.tx.frames[i].3);
         }
