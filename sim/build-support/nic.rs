@@ -133,7 +133,11 @@ pub fn build(
     let key = format!("{:016x}", h.finish());
     let stamp = dir.join("stamp");
     let lib = dir.join(format!("lib{LIB}.a"));
-    fs::write(out.join("nic_counters.rs"), counters_rs()).map_err(|e| e.to_string())?;
+    // Rewritten only on change, so an unchanged build does not recompile sim.
+    let rs = out.join("nic_counters.rs");
+    if fs::read_to_string(&rs).ok() != Some(counters_rs()) {
+        fs::write(&rs, counters_rs()).map_err(|e| e.to_string())?;
+    }
     if fs::read_to_string(&stamp).ok().as_deref() == Some(key.as_str()) && lib.exists() {
         link(&dir);
         return Ok(());
