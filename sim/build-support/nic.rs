@@ -254,8 +254,14 @@ fn check_contract(ports: &[super::Port]) -> Result<(), String> {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let only = |a: &[(String, bool, u32)], b: &[(String, bool, u32)]| -> Vec<(String, bool, u32)> {
+        a.iter().filter(|p| !b.contains(p)).cloned().collect()
+    };
     Err(format!(
-        "{TOP} does not match the port contract (sim/build-support/nic.rs).\n  RTL:      {}\n  contract: {}",
+        "{TOP} does not match the port contract (sim/build-support/nic.rs): only in the RTL: {}; \
+         only in the contract: {}.\n  RTL:      {}\n  contract: {}",
+        show(&only(&got, &want)),
+        show(&only(&want, &got)),
         show(&got),
         show(&want)
     ))
