@@ -11,7 +11,11 @@
 //!    - the *exact* model: the emitted RTL untouched, `--trace` — for
 //!      `SimNic::exact`, `FASTPATH_SIM_EXACT=1` and waveforms;
 //!    - `fastpath_hash_unit` alone, the reference the stand-in is checked
-//!      against (sim/tests/hash_standin.rs).
+//!      against (sim/tests/hash_standin.rs);
+//!
+//!    and, each in a library of its own, the hardware parser
+//!    (build-support/parser.rs) and the whole NIC `fastpath_nic` with the
+//!    same stand-in (build-support/nic.rs).
 //! 3. Parses the models' port lists and generates a C ABI shim (one setter
 //!    and getter per port, wide ports as arrays of 32-bit words) plus the
 //!    matching Rust declarations.
@@ -30,6 +34,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+#[path = "build-support/nic.rs"]
+mod nic;
 #[path = "build-support/parser.rs"]
 mod parser;
 #[path = "build-support/standin.rs"]
@@ -201,6 +207,16 @@ fn run() -> Result<(), String> {
     let root = PathBuf::from(root.trim());
     // The hardware parser: a library of its own, linked before the main one.
     parser::build(&out, &manifest, &files, &verilator, &root, &version)?;
+    // The NIC (MAC ports, host queues): a library of its own too.
+    nic::build(
+        &out,
+        &manifest,
+        &files,
+        1 + cfg.geometry.mf_slots as usize,
+        &verilator,
+        &root,
+        &version,
+    )?;
     let opt_env = env::var("FASTPATH_SIM_OPT").ok();
     let opts = [
         opt_env.as_deref().unwrap_or(DEFAULT_OPT_FAST),

@@ -126,7 +126,7 @@ fn link(dir: &Path) {
 }
 
 /// The items of `NAME += a b \` lists in a Verilator `_classes.mk`.
-fn mk_list(text: &str, name: &str) -> Vec<String> {
+pub fn mk_list(text: &str, name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut on = false;
     for line in text.lines() {

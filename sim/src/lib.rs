@@ -17,16 +17,21 @@
 //! and every waveform).
 //!
 //! Beside the lookup pipeline, [`parser::ParserSim`] runs the hardware
-//! parser (`fastpath_parser`) at 64 and 512 bits.
+//! parser (`fastpath_parser`) at 64 and 512 bits, and [`SimFastpathNic`]
+//! the whole NIC (`fastpath_nic`: MAC ports, host queues, parser, lookup
+//! core, action stage) behind the same `driver::Device` register port.
 
 #![warn(missing_docs)]
 
+mod axil;
+pub mod fastpath_nic;
 pub mod hash_check;
 mod model;
 mod nic;
 pub mod parser;
 pub mod reference;
 
+pub use fastpath_nic::{Backpressure, Frames, NicCounters, SimFastpathNic, SimNicError};
 pub use model::{CycleIn, CycleOut, KeyTag, LookupOut, LookupRun, Model, ModelKind, PORTS};
 pub use nic::{
     table_clear_cycles, AccessRecord, SimError, SimNic, SimResult, AXI_SLACK_CYCLES,

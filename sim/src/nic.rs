@@ -1,10 +1,11 @@
 //! [`SimNic`]: the Verilated pipeline as a [`driver::Device`] plus a lookup
 //! port driven at one key per clock.
 
+use crate::axil;
 use crate::model::{CycleIn, CycleOut, KeyTag, LookupOut, Model, ModelKind};
-use abi::regs::{DecodeError, LookupResult, REG_WINDOW_BYTES};
+use abi::regs::{DecodeError, LookupResult};
 use abi::FlowKey;
-use driver::{check_access, Device, DeviceError};
+use driver::DeviceError;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -427,145 +428,84 @@ impl SimNic {
         }
     }
 
-    fn check(&self, bar: u8, offset: u64, width: u8) -> Result<(), DeviceError> {
-        if bar != 0 {
-            return Err(DeviceError::NoSuchBar {
-                device: self.name.clone(),
-                bar,
-                present: "0".to_string(),
-            });
-        }
-        check_access(&self.name, bar, REG_WINDOW_BYTES, offset, width)
-    }
-
     /// One AXI4-Lite write of the 8-byte word at `addr` with strobes `strb`.
     fn axi_write(&mut self, addr: u64, data: u64, strb: u8) -> Result<(), DeviceError> {
-        let issued_at = self.cycle;
-        self.input.awaddr = addr as u16;
-        self.input.wdata = data;
-        self.input.wstrb = strb;
-        self.input.awvalid = 1;
-        self.input.wvalid = 1;
-        self.input.bready = 1;
-        let mut accepted_at = None;
-        let mut result = Err(self.backend(format!(
-            "AXI write to {addr:#x}: no response within {AXI_TIMEOUT_CYCLES} cycles"
-        )));
-        for _ in 0..AXI_TIMEOUT_CYCLES {
-            let now = self.cycle;
-            let aw = self.input.awvalid;
-            let w = self.input.wvalid;
-            let out = self.step_one();
-            if aw != 0 && out.awready != 0 {
-                self.input.awvalid = 0;
+        let r = axil::write(self, addr, data, strb, AXI_TIMEOUT_CYCLES);
+        self.axil_idle();
+        match r {
+            Ok(t) => {
+                self.record(AccessRecord {
+                    offset: addr,
+                    write: true,
+                    value: data,
+                    issued_at: t.issued_at,
+                    accepted_at: t.accepted_at,
+                    done_at: t.done_at,
+                });
+                Ok(())
             }
-            if w != 0 && out.wready != 0 {
-                self.input.wvalid = 0;
-            }
-            if accepted_at.is_none() && self.input.awvalid == 0 && self.input.wvalid == 0 {
-                accepted_at = Some(now);
-                continue;
-            }
-            if accepted_at.is_some() && out.bvalid != 0 {
-                result = if out.bresp == 0 {
-                    self.record(AccessRecord {
-                        offset: addr,
-                        write: true,
-                        value: data,
-                        issued_at,
-                        accepted_at: accepted_at.unwrap_or(now),
-                        done_at: now,
-                    });
-                    Ok(())
-                } else {
-                    Err(self.backend(format!(
-                        "AXI write to {addr:#x} answered {} (not OKAY)",
-                        out.bresp
-                    )))
-                };
-                break;
-            }
+            Err(f) => Err(self.backend(axil::write_message(addr, f, AXI_TIMEOUT_CYCLES))),
         }
-        self.input.awvalid = 0;
-        self.input.wvalid = 0;
-        self.input.bready = 0;
-        result
     }
 
     /// One AXI4-Lite read of the 8-byte word at `addr`.
     fn axi_read(&mut self, addr: u64) -> Result<u64, DeviceError> {
-        let issued_at = self.cycle;
-        self.input.araddr = addr as u16;
-        self.input.arvalid = 1;
-        self.input.rready = 1;
-        let mut accepted_at = None;
-        let mut result = Err(self.backend(format!(
-            "AXI read of {addr:#x}: no data within {AXI_TIMEOUT_CYCLES} cycles"
-        )));
-        for _ in 0..AXI_TIMEOUT_CYCLES {
-            let now = self.cycle;
-            let ar = self.input.arvalid;
-            let out = self.step_one();
-            if ar != 0 && out.arready != 0 {
-                self.input.arvalid = 0;
-                accepted_at = Some(now);
-                continue;
+        let r = axil::read(self, addr, AXI_TIMEOUT_CYCLES);
+        self.axil_idle();
+        match r {
+            Ok((value, t)) => {
+                self.record(AccessRecord {
+                    offset: addr,
+                    write: false,
+                    value,
+                    issued_at: t.issued_at,
+                    accepted_at: t.accepted_at,
+                    done_at: t.done_at,
+                });
+                Ok(value)
             }
-            if accepted_at.is_some() && out.rvalid != 0 {
-                result = if out.rresp == 0 {
-                    self.record(AccessRecord {
-                        offset: addr,
-                        write: false,
-                        value: out.rdata,
-                        issued_at,
-                        accepted_at: accepted_at.unwrap_or(now),
-                        done_at: now,
-                    });
-                    Ok(out.rdata)
-                } else {
-                    Err(self.backend(format!(
-                        "AXI read of {addr:#x} answered {} (not OKAY)",
-                        out.rresp
-                    )))
-                };
-                break;
-            }
+            Err(f) => Err(self.backend(axil::read_message(addr, f, AXI_TIMEOUT_CYCLES))),
         }
+    }
+
+    /// Drops every AXI4-Lite valid and ready after an access.
+    fn axil_idle(&mut self) {
+        self.input.awvalid = 0;
+        self.input.wvalid = 0;
+        self.input.bready = 0;
         self.input.arvalid = 0;
         self.input.rready = 0;
-        result
     }
 }
 
-impl Device for SimNic {
-    fn name(&self) -> &str {
-        &self.name
+impl axil::AxilPort for SimNic {
+    fn axil_cycle(&mut self, i: &axil::AxilIn) -> axil::AxilOut {
+        self.input.awaddr = i.awaddr;
+        self.input.wdata = i.wdata;
+        self.input.wstrb = i.wstrb;
+        self.input.awvalid = i.awvalid;
+        self.input.wvalid = i.wvalid;
+        self.input.bready = i.bready;
+        self.input.araddr = i.araddr;
+        self.input.arvalid = i.arvalid;
+        self.input.rready = i.rready;
+        let out = self.step_one();
+        axil::AxilOut {
+            rdata: out.rdata,
+            awready: out.awready,
+            wready: out.wready,
+            bvalid: out.bvalid,
+            bresp: out.bresp,
+            arready: out.arready,
+            rvalid: out.rvalid,
+            rresp: out.rresp,
+            _pad: 0,
+        }
     }
 
-    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
-        self.check(bar, 0, 1)?;
-        Ok(REG_WINDOW_BYTES)
-    }
-
-    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
-        self.check(bar, offset, 4)?;
-        let lane = (offset & 4) * 8;
-        Ok((self.axi_read(offset & !7)? >> lane) as u32)
-    }
-
-    fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
-        self.check(bar, offset, 4)?;
-        let lane = offset & 4;
-        self.axi_write(offset & !7, (value as u64) << (lane * 8), 0x0f << lane)
-    }
-
-    fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
-        self.check(bar, offset, 8)?;
-        self.axi_read(offset)
-    }
-
-    fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
-        self.check(bar, offset, 8)?;
-        self.axi_write(offset, value, 0xff)
+    fn now(&self) -> u64 {
+        self.cycle
     }
 }
+
+axil::device_over_axil!(SimNic);
