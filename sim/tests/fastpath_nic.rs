@@ -9,11 +9,12 @@ mod common;
 use abi::action::{ActionEntry, ActionKind, MAC_PORT_BASE};
 use abi::action_stage::{action_stage, ActionCounter, ActionDesc, Disposition};
 use abi::hostq::{HostRxMeta, HostRxReason, HostTxKind, HostTxMeta};
-use abi::regs::{HitKind, LookupResult, REG_SCRATCH, REG_STAGE_ACTION};
+use abi::regs::{HitKind, LookupResult, REG_SCRATCH};
 use abi::{Field, FlowKey};
 use common::rng;
 use driver::{Device, Nic};
 use rand::Rng;
+use sim::fastpath_nic::MAC_PORTS;
 use sim::parser::{ParserSim, ParserWidth, StreamOpts};
 use sim::{Backpressure, Frames, SimFastpathNic, SimNicError};
 use std::collections::HashMap;
@@ -100,6 +101,8 @@ fn flows() -> Vec<(u16, u8, ActionEntry)> {
 impl Bench {
     fn new() -> Bench {
         let mut nic = Nic::open(SimFastpathNic::new()).expect("Nic::open over SimFastpathNic");
+        // CAP_ACTIONS announces the packet path: the host encodes for it.
+        assert_eq!(nic.capability().mac_ports as usize, MAC_PORTS);
         let mask = FlowKey::ZERO
             .with(Field::InPort, u64::MAX)
             .with(Field::NwSrc, u64::MAX);
@@ -120,16 +123,9 @@ impl Bench {
         let key = FlowKey::ZERO
             .with(Field::InPort, port as u64)
             .with(Field::NwSrc, 0x0a00_0000 | src as u64);
-        // The staged action word goes with the next entry write.
         self.nic
-            .device()
-            .write64(0, REG_STAGE_ACTION, a.encode())
-            .expect("stage action");
-        let ins = self
-            .nic
-            .install_megaflow(0, &key, flow_id)
+            .install_megaflow(0, &key, flow_id, &a)
             .expect("install");
-        assert_eq!(ins.moves, 0, "a move would rewrite its entry's action");
         self.actions.insert(key.masked(&self.mask), a.encode());
     }
 
