@@ -147,6 +147,14 @@ pub fn json() -> String {
         crate::geometry::EMC_WAYS
     );
     let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
+    // Key values the parser writes (a present VLAN tag, fragment bits).
+    let _ = writeln!(
+        s,
+        "  \"key_values\": {{\"vlan_present\": {}, \"frag_any\": {}, \"frag_later\": {}}},",
+        crate::key::VLAN_PRESENT,
+        crate::key::FRAG_ANY,
+        crate::key::FRAG_LATER
+    );
     s.push_str("  \"key_fields\": ");
     json_fields(&mut s, KEY_FIELDS);
     s.push_str(",\n  \"layouts\": {");
