@@ -107,6 +107,8 @@ pub struct OfProto {
     /// IP fragment handling (`ovs-ofctl set-frags`).
     pub frags: FragMode,
     generation: u64,
+    /// The datapath's OpenFlow ports, sorted (see [`OfProto::set_ports`]).
+    ports: Option<Vec<u32>>,
 }
 
 /// How translation treats IP fragments, as `ovs-ofctl set-frags`.
@@ -182,6 +184,7 @@ impl OfProto {
             megaflows: true,
             frags: FragMode::Normal,
             generation: 0,
+            ports: None,
         }
     }
 
@@ -264,6 +267,35 @@ impl OfProto {
             live: true,
         });
         id
+    }
+
+    /// Sets the OpenFlow ports that exist (include [`parse::ofpp::LOCAL`] for
+    /// a bridge with a local port): FLOOD, ALL and NORMAL output to them, and
+    /// output to any other port does nothing, as in Open vSwitch. Until this
+    /// is called every port number but 0 exists and floods reach no port.
+    /// A change counts as a rule change (flows are re-translated).
+    pub fn set_ports(&mut self, ports: impl IntoIterator<Item = u32>) {
+        let mut v: Vec<u32> = ports.into_iter().filter(|&p| p != 0).collect();
+        v.sort_unstable();
+        v.dedup();
+        if self.ports.as_ref() != Some(&v) {
+            self.ports = Some(v);
+            self.generation += 1;
+        }
+    }
+
+    /// The configured ports, if [`OfProto::set_ports`] was called.
+    pub fn ports(&self) -> Option<&[u32]> {
+        self.ports.as_deref()
+    }
+
+    /// Whether output to `port` reaches a port (0 never does).
+    pub fn port_exists(&self, port: u32) -> bool {
+        port != 0
+            && self
+                .ports
+                .as_ref()
+                .is_none_or(|v| v.binary_search(&port).is_ok())
     }
 
     /// Counts rule additions and removals: a datapath that revalidated at

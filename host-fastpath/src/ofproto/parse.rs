@@ -135,7 +135,7 @@ fn parse_out_port(s: &str) -> Result<u32, String> {
         ofpp::NONE => Err(format!(
             "`{s}`: OFPP_ANY/NONE is not an output port (OVS: OFPBAC_BAD_OUT_PORT)"
         )),
-        p @ (ofpp::TABLE | ofpp::NORMAL | ofpp::FLOOD | ofpp::ALL | ofpp::CONTROLLER) => {
+        p @ (ofpp::TABLE | ofpp::NORMAL | ofpp::CONTROLLER) => {
             let name = ofpp::NAMES.iter().find(|x| x.1 == p).map_or("?", |x| x.0);
             Err(format!("output to {name} is not supported by fastpath"))
         }
@@ -146,7 +146,7 @@ fn parse_out_port(s: &str) -> Result<u32, String> {
 /// One action, as written.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// `output:N` (also `LOCAL`, [`ofpp::LOCAL`]).
+    /// `output:N` (also `LOCAL`, `FLOOD`, `ALL`, `NORMAL`: [`ofpp`] numbers).
     Output(u32),
     /// `output(port=N,max_len=M)`: the copy sent is cut to `max_len` bytes.
     OutputTrunc {
@@ -1404,8 +1404,14 @@ fn parse_output_trunc(v: &str) -> Result<Action, String> {
             "max_len {max_len} is less than the minimum value 14"
         ));
     }
-    if port == ofpp::IN_PORT {
-        return Err("output(port=IN_PORT,max_len=N) is not supported by fastpath".into());
+    if matches!(port, ofpp::IN_PORT | ofpp::NORMAL | ofpp::FLOOD | ofpp::ALL) {
+        let name = ofpp::NAMES
+            .iter()
+            .find(|x| x.1 == port)
+            .map_or("?", |x| x.0);
+        return Err(format!(
+            "output(port={name},max_len=N) is not supported by fastpath"
+        ));
     }
     Ok(Action::OutputTrunc { port, max_len })
 }

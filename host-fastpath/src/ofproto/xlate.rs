@@ -10,7 +10,7 @@
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
-use super::parse::Action;
+use super::parse::{ofpp, Action};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
@@ -335,6 +335,10 @@ impl Ctx<'_> {
                 Action::OutputTrunc { port, max_len } => self.output(*port, Some(*max_len), indent),
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
+                    if !self.of.port_exists(p) {
+                        self.note(indent, || format!("IN_PORT: nonexistent port {p}"));
+                        continue;
+                    }
                     self.commit();
                     self.odp.push(OdpAction::Output(p));
                     self.note(indent, || format!("output:{p} (in_port)"));
@@ -686,16 +690,20 @@ impl Ctx<'_> {
     }
 
     fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
+        match port {
+            ofpp::FLOOD | ofpp::ALL => return self.flood(port, indent),
+            _ => {}
+        }
         if port as u64 == self.flow.get(Field::InPort) {
             self.note(indent, || {
                 format!("output:{port}: skipping output to input port")
             });
             return;
         }
-        // OpenFlow port numbers start at 1: Open vSwitch has no port 0 and
-        // drops output to it ("Nonexistent output port").
-        if port == 0 {
-            self.note(indent, || "output:0: nonexistent output port".into());
+        // As OVS's compose_output_action: a port the datapath does not have
+        // (port 0 never exists) gets nothing ("Nonexistent output port").
+        if !self.of.port_exists(port) {
+            self.note(indent, || format!("output:{port}: nonexistent output port"));
             return;
         }
         // OVS emits trunc ahead of the header changes the output commits.
@@ -708,6 +716,25 @@ impl Ctx<'_> {
             Some(n) => format!("output(port={port},max_len={n})"),
             None => format!("output:{port}"),
         });
+    }
+
+    /// FLOOD and ALL (OVS `flood_packets`): every port but the input port
+    /// (no port has no-flood, so they are the same), in port-number order
+    /// (OVS's is its hash table's).
+    fn flood(&mut self, port: u32, indent: u32) {
+        let name = if port == ofpp::ALL { "ALL" } else { "FLOOD" };
+        self.note(indent, || name.to_string());
+        let in_port = self.flow.get(Field::InPort);
+        let Some(ports) = self.of.ports() else {
+            return;
+        };
+        for &p in ports {
+            if u64::from(p) != in_port {
+                self.commit();
+                self.odp.push(OdpAction::Output(p));
+                self.note(indent + 1, || format!("output:{p}"));
+            }
+        }
     }
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
@@ -960,5 +987,48 @@ mod tests {
         let o = of("actions=output:0,output(port=2,max_len=64),output:3,LOCAL\n");
         let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
         assert_eq!(acts(&t), "trunc(64),2,3,65534");
+    }
+
+    #[test]
+    fn reserved_ports_follow_the_port_set() {
+        let t = |rules: &str, ports: &[u32], flow: &str| {
+            let mut o = of(rules);
+            o.set_ports(ports.iter().copied());
+            acts(&o.translate_flow(&parse_flow(flow).unwrap(), false))
+        };
+        let ports = [1, 2, 3, 4, ofpp::LOCAL];
+        let f2 = "in_port=2,dl_src=50:54:00:00:00:01,ip";
+        // Every port but the input one, LOCAL included; header changes once.
+        assert_eq!(t("actions=FLOOD", &ports, f2), "1,3,4,65534");
+        assert_eq!(t("actions=all", &ports, f2), "1,3,4,65534");
+        assert_eq!(
+            t("actions=mod_dl_src:00:00:00:00:00:09,ALL", &ports, f2),
+            "set(eth(src=00:00:00:00:00:09)),1,3,4,65534"
+        );
+        assert_eq!(t("actions=ALL", &ports, "in_port=LOCAL,ip"), "1,2,3,4");
+        // Output to the input port only through IN_PORT; missing ports get nothing.
+        assert_eq!(t("actions=output:2,IN_PORT", &ports, f2), "2");
+        assert_eq!(t("actions=output:7,output:0,output:3", &ports, f2), "3");
+        assert_eq!(t("actions=LOCAL", &[1, 2], f2), "drop");
+        assert_eq!(t("actions=LOCAL", &ports, f2), "65534");
+        assert_eq!(t("actions=IN_PORT", &[1], f2), "drop");
+        // Without a port set: any numbered port exists, floods reach none.
+        let o = of("actions=output:7,FLOOD");
+        assert_eq!(
+            acts(&o.translate_flow(&parse_flow(f2).unwrap(), false)),
+            "7"
+        );
+    }
+
+    #[test]
+    fn changing_the_port_set_is_a_rule_change() {
+        let mut o = of("actions=FLOOD");
+        let g = o.generation();
+        o.set_ports([1, 2]);
+        assert_ne!(o.generation(), g);
+        let g = o.generation();
+        o.set_ports([2, 1, 0]);
+        assert_eq!(o.generation(), g);
+        assert_eq!(o.ports(), Some(&[1, 2][..]));
     }
 }

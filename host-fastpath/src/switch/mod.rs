@@ -165,7 +165,9 @@ pub struct Switch {
 
 impl Switch {
     /// A switch over `of` (loaded at `epoch`) and datapath `dp`, no ports.
-    pub fn new(of: OfProto, mut dp: Box<dyn SwitchDatapath>, epoch: Instant) -> Self {
+    pub fn new(mut of: OfProto, mut dp: Box<dyn SwitchDatapath>, epoch: Instant) -> Self {
+        // No port yet (and no local port): outputs reach nothing until ports are added.
+        of.set_ports([]);
         dp.pmd_mut().uncounted = Some(Vec::with_capacity(BURST));
         let rule_stats = RuleStats::new(&of);
         Switch {
@@ -255,6 +257,7 @@ impl Switch {
             port,
         });
         self.ofports.push(ofport);
+        self.of.set_ports(self.ofports.iter().copied());
         self.txq.push(TxQueue::new());
         Ok(ofport)
     }
@@ -271,6 +274,7 @@ impl Switch {
         self.flush_tx();
         let mut p = self.ports.remove(i);
         self.ofports.remove(i);
+        self.of.set_ports(self.ofports.iter().copied());
         self.txq.remove(i);
         let st = p.port.stats();
         add_port_stats(&mut self.removed_stats, &st);
