@@ -135,7 +135,7 @@ fn parse_out_port(s: &str) -> Result<u32, String> {
         ofpp::NONE => Err(format!(
             "`{s}`: OFPP_ANY/NONE is not an output port (OVS: OFPBAC_BAD_OUT_PORT)"
         )),
-        p @ (ofpp::TABLE | ofpp::NORMAL | ofpp::CONTROLLER) => {
+        p @ (ofpp::TABLE | ofpp::CONTROLLER) => {
             let name = ofpp::NAMES.iter().find(|x| x.1 == p).map_or("?", |x| x.0);
             Err(format!("output to {name} is not supported by fastpath"))
         }

@@ -10,6 +10,7 @@
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
+use super::mac::{self, MacLearn};
 use super::parse::{ofpp, Action};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
@@ -38,6 +39,9 @@ pub struct Translation {
     pub rules: RuleIds,
     /// The flow after all actions.
     pub final_flow: Flow,
+    /// What NORMAL learned (applied by the caller with [`OfProto::learn`]:
+    /// traces and revalidation without traffic learn nothing, as in OVS).
+    pub learn: Vec<MacLearn>,
 }
 
 struct Ctx<'a> {
@@ -65,6 +69,7 @@ struct Ctx<'a> {
     rules: RuleIds,
     /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
     action_set: Vec<Action>,
+    learn: Vec<MacLearn>,
 }
 
 impl OfProto {
@@ -107,6 +112,7 @@ impl OfProto {
                         subtables_visited: 0,
                         rules: RuleIds::new(),
                         final_flow: flow,
+                        learn: Vec::new(),
                     };
                 }
             }
@@ -130,6 +136,7 @@ impl OfProto {
             stats: LookupStats::default(),
             rules: RuleIds::new(),
             action_set: Vec::new(),
+            learn: Vec::new(),
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -160,6 +167,7 @@ impl OfProto {
             subtables_visited: cx.stats.subtables,
             rules: cx.rules,
             final_flow: cx.flow,
+            learn: cx.learn,
         }
     }
 }
@@ -692,6 +700,7 @@ impl Ctx<'_> {
     fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
         match port {
             ofpp::FLOOD | ofpp::ALL => return self.flood(port, indent),
+            ofpp::NORMAL => return self.normal(indent),
             _ => {}
         }
         if port as u64 == self.flow.get(Field::InPort) {
@@ -733,6 +742,70 @@ impl Ctx<'_> {
                 self.commit();
                 self.odp.push(OdpAction::Output(p));
                 self.note(indent + 1, || format!("output:{p}"));
+            }
+        }
+    }
+
+    /// NORMAL as Open vSwitch's `xlate_normal` on a bridge whose ports are
+    /// all VLAN trunks (no `tag`, no bonds, no mirrors, no multicast
+    /// snooping: OVS's defaults): learn the source, forward to the port
+    /// learned for the destination, else flood; never out the input port.
+    fn normal(&mut self, indent: u32) {
+        self.note(indent, || "NORMAL".into());
+        self.wc.set(Field::DlSrc, u64::MAX);
+        self.wc.set(Field::DlDst, u64::MAX);
+        let tci_mask = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
+        self.wc.set(Field::VlanTci, tci_mask);
+        let in_port = self.flow.get(Field::InPort) as u32;
+        if !self.of.port_exists(in_port) || self.of.ports().is_none() {
+            self.note(indent + 1, || "no input bundle, dropping".into());
+            return;
+        }
+        let tci = self.flow.get(Field::VlanTci) as u16;
+        let vlan = if tci & VLAN_PRESENT != 0 {
+            tci & 0x0fff
+        } else {
+            0
+        };
+        let (src, dst) = (self.flow.get(Field::DlSrc), self.flow.get(Field::DlDst));
+        if mac::is_reserved(dst) {
+            self.note(indent + 1, || {
+                "packet has reserved destination MAC, dropping".into()
+            });
+            return;
+        }
+        // is_gratuitous_arp: read for learning (only bonds act on it).
+        if self.flow.get(Field::DlType) as u16 == eth_type::ARP && dst == 0xffff_ffff_ffff {
+            self.wc.set(Field::NwProto, u64::MAX);
+            if self.flow.get(Field::NwProto) == 1 {
+                self.wc.set(Field::NwSrc, u64::MAX);
+                self.wc.set(Field::NwDst, u64::MAX);
+            }
+        }
+        if !mac::is_multicast(src) {
+            self.learn.push(MacLearn {
+                vlan,
+                mac: src,
+                port: in_port,
+            });
+        }
+        match self.of.mac_lookup(vlan, dst) {
+            Some(p) if p == in_port => {
+                self.note(indent + 1, || "learned port is input port, dropping".into());
+            }
+            Some(p) if self.of.port_exists(p) => {
+                self.note(indent + 1, || format!("forwarding to learned port {p}"));
+                self.commit();
+                self.odp.push(OdpAction::Output(p));
+            }
+            Some(_) => {
+                self.note(indent + 1, || "learned port is unknown, dropping".into());
+            }
+            None => {
+                self.note(indent + 1, || {
+                    "no learned MAC for destination, flooding".into()
+                });
+                self.flood(ofpp::FLOOD, indent + 1);
             }
         }
     }
@@ -1030,5 +1103,53 @@ mod tests {
         o.set_ports([2, 1, 0]);
         assert_eq!(o.generation(), g);
         assert_eq!(o.ports(), Some(&[1, 2][..]));
+    }
+
+    #[test]
+    fn normal_learns_then_forwards_only_to_the_learned_port() {
+        let mut o = of("actions=NORMAL\n");
+        o.set_ports([1, 2, 3, ofpp::LOCAL]);
+        let a_to_b =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0a,dl_dst=50:54:00:00:00:0b,ip").unwrap();
+        let b_to_a =
+            parse_flow("in_port=2,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip").unwrap();
+        let t = o.translate_flow(&a_to_b, false);
+        assert_eq!(acts(&t), "2,3,65534");
+        assert_eq!(t.mask.get(Field::InPort), 0xffff_ffff);
+        for f in [Field::DlSrc, Field::DlDst] {
+            assert_eq!(t.mask.get(f), 0xffff_ffff_ffff, "{f:?}");
+        }
+        assert_eq!(t.mask.get(Field::VlanTci) & 0x1fff, 0x1fff);
+        // A trace learns nothing by itself; the caller applies it.
+        assert_eq!(o.n_macs(), 0);
+        let g = o.generation();
+        o.learn(&t.learn, 1_000);
+        assert_ne!(o.generation(), g, "a new entry re-translates megaflows");
+        assert_eq!(acts(&o.translate_flow(&b_to_a, false)), "1");
+        // Learned on the input port: dropped; other VLAN: flooded.
+        let back =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip").unwrap();
+        assert_eq!(acts(&o.translate_flow(&back, false)), "drop");
+        let vlan =
+            parse_flow("in_port=2,dl_vlan=7,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip")
+                .unwrap();
+        assert_eq!(acts(&o.translate_flow(&vlan, false)), "1,3,65534");
+        // Aging: gone after 300 s unused.
+        assert_eq!(o.expire_macs(1_000 + 299_999), 0);
+        assert_eq!(o.expire_macs(1_000 + 300_000), 1);
+        assert_eq!(acts(&o.translate_flow(&b_to_a, false)), "1,3,65534");
+        // Multicast sources are forwarded but not learned; reserved
+        // destinations (STP) are dropped.
+        let mc =
+            parse_flow("in_port=1,dl_src=01:00:5e:00:00:01,dl_dst=50:54:00:00:00:0b,ip").unwrap();
+        let t = o.translate_flow(&mc, false);
+        assert_eq!((acts(&t), t.learn.len()), ("2,3,65534".to_string(), 0));
+        let stp =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0a,dl_dst=01:80:c2:00:00:00").unwrap();
+        assert_eq!(acts(&o.translate_flow(&stp, false)), "drop");
+        // A port leaving takes its entries with it.
+        o.learn(&o.translate_flow(&a_to_b, false).learn, 5_000);
+        o.set_ports([2, 3]);
+        assert_eq!(o.n_macs(), 0);
     }
 }

@@ -355,6 +355,7 @@ impl Switch {
             let gone = self.of.expire(self.now_ms()).len();
             self.rules_expired += gone as u64;
         }
+        self.of.expire_macs(self.now_ms());
         let r = self.dp.revalidate(&self.of, false);
         self.rule_stats.forget_deleted(self.dp.pmd());
         self.revalidations += 1;
