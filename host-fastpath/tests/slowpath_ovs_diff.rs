@@ -791,3 +791,92 @@ fn reserved_ports_match_ovs() {
         assert!(ours.contains("OFPBAC_BAD_OUT_PORT"), "{bad}: {ours}");
     }
 }
+
+/// One frame of a NORMAL learning sequence: (in_port, VLAN, dl_src, dl_dst).
+type Frame = (u32, Option<u16>, &'static str, &'static str);
+
+/// The frame as an `ofproto/trace` flow and as a datapath key for
+/// `netdev-dummy/receive`.
+fn frame_texts(&(port, vlan, src, dst): &Frame) -> (String, String) {
+    let tag = vlan.map(|v| format!(",dl_vlan={v}")).unwrap_or_default();
+    let trace = format!(
+        "in_port={port}{tag},dl_src={src},dl_dst={dst},tcp,nw_src=10.0.0.1,nw_dst=10.0.0.2,tcp_src=1,tcp_dst=2"
+    );
+    let l3 = "eth_type(0x0800),ipv4(src=10.0.0.1,dst=10.0.0.2,proto=6,tos=0,ttl=64,frag=no),tcp(src=1,dst=2)";
+    let body = match vlan {
+        Some(v) => format!("eth_type(0x8100),vlan(vid={v},pcp=0),encap({l3})"),
+        None => l3.to_string(),
+    };
+    let odp = format!("in_port({port}),eth(src={src},dst={dst}),{body}");
+    (trace, odp)
+}
+
+#[test]
+fn normal_learning_matches_ovs() {
+    let Some(ovs) = Ovs::start_or_skip(4) else {
+        return;
+    };
+    const A: &str = "50:54:00:00:00:0a";
+    const B: &str = "50:54:00:00:00:0b";
+    const C: &str = "50:54:00:00:00:0c";
+    const MC: &str = "01:00:5e:00:00:01";
+    const BCAST: &str = "ff:ff:ff:ff:ff:ff";
+    // A floods; B to A goes to A's port only; A moves; per-VLAN tables;
+    // multicast and broadcast destinations flood, multicast sources are
+    // not learned, reserved (STP) destinations drop, the input port never
+    // gets its frame back.
+    let frames: [Frame; 14] = [
+        (1, None, A, B),
+        (2, None, B, A),
+        (1, None, A, B),
+        (3, None, C, BCAST),
+        (1, None, A, C),
+        (2, Some(7), B, A),
+        (1, Some(7), A, B),
+        (4, None, A, C),
+        (2, None, B, A),
+        (1, None, MC, B),
+        (3, None, C, MC),
+        (2, None, C, B),
+        (3, None, B, C),
+        (1, None, A, "01:80:c2:00:00:00"),
+    ];
+    let text = "actions=NORMAL\n";
+    let file = ovs.dir.join("normal.flows");
+    std::fs::write(&file, text).expect("write rules");
+    ovs.clear_flows(&[]).expect("del-flows");
+    ovs.cmd(
+        "ovs-ofctl",
+        &["add-flows", "br0", &file.display().to_string()],
+    )
+    .expect("add-flows");
+    let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
+    of.set_ports(ovs_ports());
+    for (i, fr) in frames.iter().enumerate() {
+        let (trace, odp) = frame_texts(fr);
+        same_as_ovs(&ovs, &of, text, &trace);
+        // The frame arrives: OVS learns in its upcall, we from the translation.
+        ovs.cmd(
+            "ovs-appctl",
+            &["netdev-dummy/receive", &format!("p{}", fr.0), &odp],
+        )
+        .unwrap_or_else(|e| panic!("receive {odp}: {e}"));
+        let t = of.translate_flow(&parse_flow(&trace).expect("flow"), false);
+        of.learn(&t.learn, i as u64);
+        // Wait until OVS's table has what ours has (its upcall is asynchronous).
+        let want = of.n_macs();
+        let mut got = 0;
+        for _ in 0..400 {
+            let fdb = ovs
+                .cmd("ovs-appctl", &["fdb/show", "br0"])
+                .expect("fdb/show");
+            got = fdb.lines().skip(1).count();
+            let entry = format!("{:>5}  {:>4}  {}", fr.0, fr.1.unwrap_or(0), fr.2);
+            if got == want && (t.learn.is_empty() || fdb.contains(&entry)) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(got, want, "MAC table sizes differ after frame {i} {fr:?}");
+    }
+}
