@@ -678,7 +678,7 @@ fn outputs_sorted(acts: &str) -> String {
 
 /// The OVS bridge's ports (p1..p4 and its local port) in our numbering.
 fn ovs_ports() -> [u32; 5] {
-    [1, 2, 3, 4, fastpath::ofproto::parse::ofpp::LOCAL]
+    [1, 2, 3, 4, fastpath::ofproto::port::OFPP_LOCAL]
 }
 
 /// Traces `flow` through OVS and ours; panics unless the datapath actions

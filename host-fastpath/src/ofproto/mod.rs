@@ -276,7 +276,7 @@ impl OfProto {
         id
     }
 
-    /// Sets the OpenFlow ports that exist (include [`parse::ofpp::LOCAL`] for
+    /// Sets the OpenFlow ports that exist (include [`port::OFPP_LOCAL`] for
     /// a bridge with a local port): FLOOD, ALL and NORMAL output to them, and
     /// output to any other port does nothing, as in Open vSwitch. Until this
     /// is called every port number but 0 exists and floods reach no port.
@@ -350,7 +350,7 @@ impl OfProto {
     pub fn uses_normal(&self, rules: &[u32]) -> bool {
         fn normal(a: &[Action]) -> bool {
             a.iter().any(|a| match a {
-                Action::Output(p) => *p == parse::ofpp::NORMAL,
+                Action::Output(p) => *p == port::OFPP_NORMAL,
                 Action::WriteActions(inner) => normal(inner),
                 _ => false,
             })

@@ -11,7 +11,8 @@ use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::mac::{self, MacLearn};
-use super::parse::{ofpp, Action};
+use super::parse::Action;
+use super::port::{OFPP_ALL, OFPP_FLOOD, OFPP_NORMAL};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
@@ -699,8 +700,8 @@ impl Ctx<'_> {
 
     fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
         match port {
-            ofpp::FLOOD | ofpp::ALL => return self.flood(port, indent),
-            ofpp::NORMAL => return self.normal(indent),
+            OFPP_FLOOD | OFPP_ALL => return self.flood(port, indent),
+            OFPP_NORMAL => return self.normal(indent),
             _ => {}
         }
         if port as u64 == self.flow.get(Field::InPort) {
@@ -731,7 +732,7 @@ impl Ctx<'_> {
     /// (no port has no-flood, so they are the same), in port-number order
     /// (OVS's is its hash table's).
     fn flood(&mut self, port: u32, indent: u32) {
-        let name = if port == ofpp::ALL { "ALL" } else { "FLOOD" };
+        let name = if port == OFPP_ALL { "ALL" } else { "FLOOD" };
         self.note(indent, || name.to_string());
         let in_port = self.flow.get(Field::InPort);
         let Some(ports) = self.of.ports() else {
@@ -805,7 +806,7 @@ impl Ctx<'_> {
                 self.note(indent + 1, || {
                     "no learned MAC for destination, flooding".into()
                 });
-                self.flood(ofpp::FLOOD, indent + 1);
+                self.flood(OFPP_FLOOD, indent + 1);
             }
         }
     }
@@ -954,6 +955,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ofproto::port::OFPP_LOCAL;
     use crate::ofproto::{parse_flow, parse_rules, Prefixes};
 
     fn of(rules: &str) -> OfProto {
@@ -1069,7 +1071,7 @@ mod tests {
             o.set_ports(ports.iter().copied());
             acts(&o.translate_flow(&parse_flow(flow).unwrap(), false))
         };
-        let ports = [1, 2, 3, 4, ofpp::LOCAL];
+        let ports = [1, 2, 3, 4, OFPP_LOCAL];
         let f2 = "in_port=2,dl_src=50:54:00:00:00:01,ip";
         // Every port but the input one, LOCAL included; header changes once.
         assert_eq!(t("actions=FLOOD", &ports, f2), "1,3,4,65534");
@@ -1108,7 +1110,7 @@ mod tests {
     #[test]
     fn normal_learns_then_forwards_only_to_the_learned_port() {
         let mut o = of("actions=NORMAL\n");
-        o.set_ports([1, 2, 3, ofpp::LOCAL]);
+        o.set_ports([1, 2, 3, OFPP_LOCAL]);
         let a_to_b =
             parse_flow("in_port=1,dl_src=50:54:00:00:00:0a,dl_dst=50:54:00:00:00:0b,ip").unwrap();
         let b_to_a =

@@ -23,10 +23,11 @@ pub mod report;
 pub mod rules;
 
 use crate::dpif::{PacketSink, Pmd, REVALIDATE_INTERVAL_MS};
+use crate::ofproto::port::OFPP_MAX;
 use crate::ofproto::OfProto;
 use crate::BURST;
 pub use datapath::SwitchDatapath;
-use port::{Port, PortError, PortKind, PortSpec, PortStats, TxQueue, OFPP_MAX};
+use port::{Port, PortError, PortKind, PortSpec, PortStats, TxQueue};
 use rules::RuleStats;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

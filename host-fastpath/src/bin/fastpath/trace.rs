@@ -65,5 +65,5 @@ fn run_checked(a: TraceArgs) -> Result<()> {
 }
 
 fn parse_port(s: &str) -> Result<u32, String> {
-    fastpath::ofproto::parse::parse_port(s)
+    fastpath::ofproto::parse::parse_action_port(s)
 }
