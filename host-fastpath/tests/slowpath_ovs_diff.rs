@@ -14,7 +14,7 @@ use fastpath::ofproto::parse::parse_rule;
 use fastpath::ofproto::{parse_flow, parse_rules, OfProto, Prefixes};
 
 mod ovs_common;
-use ovs_common::Ovs;
+use ovs_common::{floods_sorted, ovs_port_ours, split_top, Ovs};
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
     v[rng.below(v.len() as u64) as usize]
@@ -102,28 +102,6 @@ fn flow(rng: &mut Rng) -> String {
         ));
     }
     f
-}
-
-/// Splits an action list at top-level commas.
-fn split_top(s: &str) -> Vec<&str> {
-    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
-    for (i, c) in s.char_indices() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push(&s[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    if start < s.len() {
-        out.push(&s[start..]);
-    }
-    out.into_iter()
-        .filter(|a| !a.is_empty() && *a != "drop")
-        .collect()
 }
 
 /// 10 with `FASTPATH_LONG=1`, else 1: how many more cases a long run tries.
@@ -442,13 +420,7 @@ fn ovs_actions_ours(ovs_acts: &str) -> String {
         .filter(|a| {
             !(a.starts_with("userspace(") && a.contains("controller(") && a.contains("dont_send=1"))
         })
-        .map(|a| {
-            if a == "100" {
-                "65534".to_string()
-            } else {
-                a.to_string()
-            }
-        })
+        .map(ovs_port_ours)
         .collect();
     while kept.last().is_some_and(|a| a.parse::<u32>().is_err()) {
         kept.pop();
@@ -654,36 +626,10 @@ fn conjunctive_matches_match_ovs() {
     eprintln!("{n} conjunction traces: megaflows equal to OVS: {same_mask}");
 }
 
-/// Datapath actions with each run of plain outputs sorted: FLOOD, ALL and
-/// NORMAL's flood list ports in OVS's hash-table order, ours in port order.
-fn outputs_sorted(acts: &str) -> String {
-    let mut out: Vec<String> = Vec::new();
-    let mut run: Vec<u32> = Vec::new();
-    let flush = |run: &mut Vec<u32>, out: &mut Vec<String>| {
-        run.sort_unstable();
-        out.extend(run.drain(..).map(|p| p.to_string()));
-    };
-    for a in acts.split(',') {
-        match a.parse::<u32>() {
-            Ok(p) => run.push(p),
-            Err(_) => {
-                flush(&mut run, &mut out);
-                out.push(a.to_string());
-            }
-        }
-    }
-    flush(&mut run, &mut out);
-    out.join(",")
-}
-
-/// The OVS bridge's ports (p1..p4 and its local port) in our numbering.
-fn ovs_ports() -> [u32; 5] {
-    [1, 2, 3, 4, fastpath::ofproto::port::OFPP_LOCAL]
-}
-
 /// Traces `flow` through OVS and ours; panics unless the datapath actions
 /// (outputs compared as sets between header changes) and megaflows agree.
 fn same_as_ovs(ovs: &Ovs, of: &OfProto, text: &str, fl: &str) {
+    let ports = ovs.ofports();
     let out = ovs
         .cmd("ovs-appctl", &["ofproto/trace", "br0", fl])
         .unwrap_or_else(|e| panic!("trace {fl}: {e}"));
@@ -695,10 +641,15 @@ fn same_as_ovs(ovs: &Ovs, of: &OfProto, text: &str, fl: &str) {
     };
     let flow = parse_flow(fl).expect("flow");
     let t = of.translate_flow(&flow, false);
-    let ours = outputs_sorted(&fastpath::odp::format_actions(&t.actions));
+    let in_port = flow.get(abi::Field::InPort);
+    let ours = floods_sorted(&fastpath::odp::format_actions(&t.actions), &ports, in_port);
     assert_eq!(
         ours,
-        outputs_sorted(&ovs_actions_ours(&line("Datapath actions: "))),
+        floods_sorted(
+            &ovs_actions_ours(&line("Datapath actions: ")),
+            &ports,
+            in_port
+        ),
         "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
     );
     let ovs_mf = line("Megaflow: ");
@@ -775,7 +726,7 @@ fn reserved_ports_match_ovs() {
             parse_rules(&text, "reserved.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
             Prefixes::default(),
         );
-        of.set_ports(ovs_ports());
+        of.set_ports(ovs.ofports());
         for fl in flows {
             same_as_ovs(&ovs, &of, &text, fl);
         }
@@ -851,7 +802,7 @@ fn normal_learning_matches_ovs() {
     )
     .expect("add-flows");
     let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
-    of.set_ports(ovs_ports());
+    of.set_ports(ovs.ofports());
     for (i, fr) in frames.iter().enumerate() {
         let (trace, odp) = frame_texts(fr);
         same_as_ovs(&ovs, &of, text, &trace);
