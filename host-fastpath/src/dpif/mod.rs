@@ -642,6 +642,8 @@ impl Pmd {
         let t = of.translate(key, false);
         self.stats.xlate_subtables += t.subtables_visited as u64;
         of.note_used(&t.rules, now / 1_000_000);
+        // Learning is this upcall's side effect (OVS allow_side_effects).
+        of.learn(&t.learn, now / 1_000_000);
         if self.n_flows == 0 {
             // No flow predates this translation, so none needs
             // re-translating for earlier rule changes.

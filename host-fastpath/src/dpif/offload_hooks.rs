@@ -85,6 +85,8 @@ impl Pmd {
             // an idle_timeout lives while its megaflows carry traffic.
             if f.ever_used {
                 of.note_used(&f.rules, f.used_ns / 1_000_000);
+                // And to NORMAL's learning table (OVS's XC_NORMAL entries).
+                of.refresh_learning(&f.ukey, &f.rules, f.used_ns / 1_000_000);
             }
             let idle_ms = now.saturating_sub(f.used_ns) / 1_000_000;
             if kill_all || (idle_ms >= max_idle_ms && !keep_idle(id)) {

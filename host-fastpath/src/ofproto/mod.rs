@@ -10,6 +10,7 @@ pub mod classifier;
 pub mod fields;
 pub mod flow;
 pub mod format;
+pub mod mac;
 pub mod ofctl;
 pub mod parse;
 pub mod port;
@@ -107,6 +108,12 @@ pub struct OfProto {
     /// IP fragment handling (`ovs-ofctl set-frags`).
     pub frags: FragMode,
     generation: u64,
+    /// The datapath's OpenFlow ports, sorted (see [`OfProto::set_ports`]).
+    ports: Option<Vec<u32>>,
+    /// NORMAL's MAC learning table: written by packet threads holding `&self`.
+    mac: std::sync::Mutex<mac::MacTable>,
+    /// Changes of `mac` that translation sees (part of [`OfProto::generation`]).
+    mac_generation: AtomicU64,
 }
 
 /// How translation treats IP fragments, as `ovs-ofctl set-frags`.
@@ -182,6 +189,9 @@ impl OfProto {
             megaflows: true,
             frags: FragMode::Normal,
             generation: 0,
+            ports: None,
+            mac: Default::default(),
+            mac_generation: AtomicU64::new(0),
         }
     }
 
@@ -266,10 +276,121 @@ impl OfProto {
         id
     }
 
-    /// Counts rule additions and removals: a datapath that revalidated at
+    /// Sets the OpenFlow ports that exist (include [`port::OFPP_LOCAL`] for
+    /// a bridge with a local port): FLOOD, ALL and NORMAL output to them, and
+    /// output to any other port does nothing, as in Open vSwitch. Until this
+    /// is called every port number but 0 exists and floods reach no port.
+    /// A change counts as a rule change (flows are re-translated).
+    pub fn set_ports(&mut self, ports: impl IntoIterator<Item = u32>) {
+        let mut v: Vec<u32> = ports.into_iter().filter(|&p| p != 0).collect();
+        v.sort_unstable();
+        v.dedup();
+        if self.ports.as_ref() != Some(&v) {
+            let mac = self.mac.get_mut().unwrap_or_else(|e| e.into_inner());
+            if let Some(old) = &self.ports {
+                for p in old.iter().filter(|p| v.binary_search(p).is_err()) {
+                    mac.forget_port(*p);
+                }
+            }
+            self.ports = Some(v);
+            self.generation += 1;
+        }
+    }
+
+    fn macs(&self) -> std::sync::MutexGuard<'_, mac::MacTable> {
+        // A panic elsewhere cannot leave the table inconsistent: use it.
+        self.mac.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The port NORMAL learned `mac` on in `vlan`.
+    pub fn mac_lookup(&self, vlan: u16, mac: u64) -> Option<u32> {
+        self.macs().lookup(vlan, mac)
+    }
+
+    /// Applies what a translation learned ([`Translation::learn`]) at
+    /// `now_ms`. A change bumps [`OfProto::generation`], so revalidation
+    /// re-translates the megaflows (OVS revalidates on MAC table changes).
+    pub fn learn(&self, learned: &[mac::MacLearn], now_ms: u64) {
+        if learned.is_empty() {
+            return;
+        }
+        let mut t = self.macs();
+        let mut changed = false;
+        for l in learned {
+            changed |= t.learn(*l, now_ms);
+        }
+        if changed {
+            self.mac_generation.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Ages the MAC learning table at `now_ms`; entries removed.
+    pub fn expire_macs(&self, now_ms: u64) -> usize {
+        let n = self.macs().expire(now_ms);
+        if n > 0 {
+            self.mac_generation.fetch_add(1, Ordering::Relaxed);
+        }
+        n
+    }
+
+    /// Sets the learning table's aging time and size (OVS `mac-aging-time`, `mac-table-size`).
+    pub fn set_mac_config(&self, idle_s: u64, max: usize) {
+        let mut t = self.macs();
+        t.idle_ms = idle_s.saturating_mul(1000);
+        t.max = max;
+    }
+
+    /// MAC learning entries.
+    pub fn n_macs(&self) -> usize {
+        self.macs().len()
+    }
+
+    /// Whether any of these rules outputs to NORMAL (its megaflows refresh
+    /// the learning table when they carry traffic).
+    pub fn uses_normal(&self, rules: &[u32]) -> bool {
+        fn normal(a: &[Action]) -> bool {
+            a.iter().any(|a| match a {
+                Action::Output(p) => *p == port::OFPP_NORMAL,
+                Action::WriteActions(inner) => normal(inner),
+                _ => false,
+            })
+        }
+        rules.iter().any(|&id| {
+            self.rules
+                .get(id as usize)
+                .is_some_and(|r| normal(&r.actions))
+        })
+    }
+
+    /// Refreshes the learning table for a megaflow that carried traffic
+    /// until `used_ms` (OVS pushes it through the xlate cache's XC_NORMAL
+    /// entries): re-translates `key` when `rules` use NORMAL.
+    pub fn refresh_learning(&self, key: &abi::FlowKey, rules: &[u32], used_ms: u64) {
+        if self.uses_normal(rules) {
+            let t = self.translate(key, false);
+            self.learn(&t.learn, used_ms);
+        }
+    }
+
+    /// The configured ports, if [`OfProto::set_ports`] was called.
+    pub fn ports(&self) -> Option<&[u32]> {
+        self.ports.as_deref()
+    }
+
+    /// Whether output to `port` reaches a port (0 never does).
+    pub fn port_exists(&self, port: u32) -> bool {
+        port != 0
+            && self
+                .ports
+                .as_ref()
+                .is_none_or(|v| v.binary_search(&port).is_ok())
+    }
+
+    /// Counts rule additions and removals, port set and MAC learning
+    /// changes: a datapath that revalidated at
     /// another generation must re-translate its flows.
     pub fn generation(&self) -> u64 {
-        self.generation
+        self.generation + self.mac_generation.load(Ordering::Relaxed)
     }
 
     /// Starts loading what translating through rule `id` and stamping its

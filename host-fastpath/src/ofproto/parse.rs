@@ -7,7 +7,10 @@
 
 use super::fields::{self, parse_subfield, prereq_ok, Mf, Prereq, Subfield, Syntax};
 use super::flow::{eth_type, ip_proto, Flow};
-use super::port;
+use super::port::{
+    self, reserved_name, OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_MAX, OFPP_NONE,
+    OFPP_NORMAL, OFPP_TABLE,
+};
 use abi::key::VLAN_PRESENT;
 use abi::Field;
 use std::fmt;
@@ -61,67 +64,11 @@ impl Match {
     }
 }
 
-/// OpenFlow's reserved port numbers (OpenFlow 1.0 numbering, as
-/// `ovs-ofctl` prints them; the OpenFlow 1.1 forms `0xffffff00 + n` read as
-/// these).
-pub mod ofpp {
-    /// Highest ordinary port number + 1 (0xff00..0xfff7 are reserved).
-    pub const MAX: u32 = 0xff00;
-    /// The packet's ingress port.
-    pub const IN_PORT: u32 = 0xfff8;
-    /// Submit to the first table (packet-out only).
-    pub const TABLE: u32 = 0xfff9;
-    /// Traditional L2 switching.
-    pub const NORMAL: u32 = 0xfffa;
-    /// Every port but the ingress port and those with flooding disabled.
-    pub const FLOOD: u32 = 0xfffb;
-    /// Every port but the ingress port.
-    pub const ALL: u32 = 0xfffc;
-    /// The controller.
-    pub const CONTROLLER: u32 = 0xfffd;
-    /// The bridge's local port; also its datapath port number here.
-    pub const LOCAL: u32 = 0xfffe;
-    /// No port (`ANY`, `NONE`): never a valid output.
-    pub const NONE: u32 = 0xffff;
-    /// Reserved port names, upper-case as `ovs-ofctl` prints them.
-    pub const NAMES: &[(&str, u32)] = &[
-        ("IN_PORT", IN_PORT),
-        ("TABLE", TABLE),
-        ("NORMAL", NORMAL),
-        ("FLOOD", FLOOD),
-        ("ALL", ALL),
-        ("CONTROLLER", CONTROLLER),
-        ("LOCAL", LOCAL),
-        ("ANY", NONE),
-        ("NONE", NONE),
-    ];
-}
-
-/// Parses a port as `ovs-ofctl` does: a decimal number (an OpenFlow 1.1
-/// reserved number `0xffffff00 + n` reads as `0xff00 + n`) or a reserved
-/// name in any case. Ports 0xff00..=0xfff7 and 65536..0xffffff00 are errors.
-pub fn parse_port(s: &str) -> Result<u32, String> {
-    if let Some(&(_, p)) = ofpp::NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(s)) {
-        return Ok(p);
-    }
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(format!(
-            "`{s}`: unknown port (expected a decimal number or IN_PORT, LOCAL, NORMAL, FLOOD, ALL, CONTROLLER)"
-        ));
-    }
-    let n: u64 = s
-        .parse()
-        .map_err(|_| format!("`{s}`: port number out of range"))?;
-    let n = match n {
-        0..=0xffff => n as u32,
-        0xffff_ff00..=0xffff_ffff => (n - 0xffff_0000) as u32,
-        _ => {
-            return Err(format!(
-                "`{s}`: port number outside 0 through 65279 and the reserved 4294967040 through 4294967295"
-            ))
-        }
-    };
-    if (ofpp::MAX..ofpp::IN_PORT).contains(&n) {
+/// A port an action names: [`port::parse_port`], without the reserved
+/// numbers 0xff00..=0xfff7 (OVS: OFPBAC_BAD_OUT_PORT).
+pub fn parse_action_port(s: &str) -> Result<u32, String> {
+    let n = port::parse_port(s)?;
+    if (OFPP_MAX..OFPP_IN_PORT).contains(&n) {
         return Err(format!(
             "`{s}`: reserved port number {n:#x} (OVS: OFPBAC_BAD_OUT_PORT)"
         ));
@@ -131,12 +78,12 @@ pub fn parse_port(s: &str) -> Result<u32, String> {
 
 /// An output port: not ANY/NONE, and only reserved ports fastpath implements.
 fn parse_out_port(s: &str) -> Result<u32, String> {
-    match parse_port(s)? {
-        ofpp::NONE => Err(format!(
+    match parse_action_port(s)? {
+        OFPP_NONE => Err(format!(
             "`{s}`: OFPP_ANY/NONE is not an output port (OVS: OFPBAC_BAD_OUT_PORT)"
         )),
-        p @ (ofpp::TABLE | ofpp::NORMAL | ofpp::FLOOD | ofpp::ALL | ofpp::CONTROLLER) => {
-            let name = ofpp::NAMES.iter().find(|x| x.1 == p).map_or("?", |x| x.0);
+        p @ (OFPP_TABLE | OFPP_CONTROLLER) => {
+            let name = reserved_name(p);
             Err(format!("output to {name} is not supported by fastpath"))
         }
         p => Ok(p),
@@ -146,7 +93,7 @@ fn parse_out_port(s: &str) -> Result<u32, String> {
 /// One action, as written.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
-    /// `output:N` (also `LOCAL`, [`ofpp::LOCAL`]).
+    /// `output:N` (also `LOCAL`, `FLOOD`, `ALL`, `NORMAL`: [`port`] numbers).
     Output(u32),
     /// `output(port=N,max_len=M)`: the copy sent is cut to `max_len` bytes.
     OutputTrunc {
@@ -634,7 +581,7 @@ pub fn parse_trace_flow(text: &str) -> Result<Flow, ParseError> {
         mf.set_masked(&mut f, value, mask);
     }
     if f.get(Field::InPort) == 0 {
-        f.set(Field::InPort, port::OFPP_NONE as u64);
+        f.set(Field::InPort, OFPP_NONE as u64);
     }
     Ok(f)
 }
@@ -1146,7 +1093,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
     // Action names and reserved ports are case-insensitive in ovs-ofctl.
     let lower = name.to_ascii_lowercase();
     if arg.is_none()
-        && ofpp::NAMES
+        && port::NAMES
             .iter()
             .any(|(n, _)| n.eq_ignore_ascii_case(name))
     {
@@ -1236,9 +1183,9 @@ fn parse_action(a: &str) -> Result<Action, String> {
             };
             let port = match p {
                 "" => None,
-                p => match parse_port(p)? {
-                    ofpp::IN_PORT => None,
-                    ofpp::NONE => {
+                p => match parse_action_port(p)? {
+                    OFPP_IN_PORT => None,
+                    OFPP_NONE => {
                         return Err(format!(
                             "`{a}`: resubmit to port ANY is not supported by fastpath"
                         ))
@@ -1372,7 +1319,7 @@ fn check_instruction_order(acts: &[Action]) -> Result<(), String> {
 }
 
 fn out_port_action(p: u32) -> Result<Action, String> {
-    Ok(if p == ofpp::IN_PORT {
+    Ok(if p == OFPP_IN_PORT {
         Action::InPort
     } else {
         Action::Output(p)
@@ -1404,8 +1351,11 @@ fn parse_output_trunc(v: &str) -> Result<Action, String> {
             "max_len {max_len} is less than the minimum value 14"
         ));
     }
-    if port == ofpp::IN_PORT {
-        return Err("output(port=IN_PORT,max_len=N) is not supported by fastpath".into());
+    if matches!(port, OFPP_IN_PORT | OFPP_NORMAL | OFPP_FLOOD | OFPP_ALL) {
+        let name = reserved_name(port);
+        return Err(format!(
+            "output(port={name},max_len=N) is not supported by fastpath"
+        ));
     }
     Ok(Action::OutputTrunc { port, max_len })
 }
@@ -1413,6 +1363,7 @@ fn parse_output_trunc(v: &str) -> Result<Action, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ofproto::port::OFPP_LOCAL;
 
     #[test]
     fn parses_issue_rules() {
@@ -1602,14 +1553,14 @@ mod tests {
     #[test]
     fn output_ports_as_ovs_ofctl_reads_them() {
         let acts = |a: &str| parse_rule(&format!("ip,actions={a}")).map(|r| r.actions);
-        assert_eq!(acts("LOCAL").unwrap(), vec![Action::Output(ofpp::LOCAL)]);
+        assert_eq!(acts("LOCAL").unwrap(), vec![Action::Output(OFPP_LOCAL)]);
         assert_eq!(
             acts("output:local").unwrap(),
-            vec![Action::Output(ofpp::LOCAL)]
+            vec![Action::Output(OFPP_LOCAL)]
         );
         assert_eq!(
             acts("output:4294967294").unwrap(),
-            vec![Action::Output(ofpp::LOCAL)]
+            vec![Action::Output(OFPP_LOCAL)]
         );
         assert_eq!(
             acts("IN_PORT,In_Port").unwrap(),
@@ -1629,7 +1580,7 @@ mod tests {
                     max_len: 64
                 },
                 Action::OutputTrunc {
-                    port: ofpp::LOCAL,
+                    port: OFPP_LOCAL,
                     max_len: 14
                 }
             ]
@@ -1642,7 +1593,7 @@ mod tests {
                     table: Some(1)
                 },
                 Action::Resubmit {
-                    port: Some(ofpp::LOCAL),
+                    port: Some(OFPP_LOCAL),
                     table: None
                 }
             ]

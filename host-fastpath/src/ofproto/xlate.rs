@@ -10,7 +10,9 @@
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
+use super::mac::{self, MacLearn};
 use super::parse::Action;
+use super::port::{OFPP_ALL, OFPP_FLOOD, OFPP_NORMAL};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
@@ -38,6 +40,9 @@ pub struct Translation {
     pub rules: RuleIds,
     /// The flow after all actions.
     pub final_flow: Flow,
+    /// What NORMAL learned (applied by the caller with [`OfProto::learn`]:
+    /// traces and revalidation without traffic learn nothing, as in OVS).
+    pub learn: Vec<MacLearn>,
 }
 
 struct Ctx<'a> {
@@ -65,6 +70,7 @@ struct Ctx<'a> {
     rules: RuleIds,
     /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
     action_set: Vec<Action>,
+    learn: Vec<MacLearn>,
 }
 
 impl OfProto {
@@ -107,6 +113,7 @@ impl OfProto {
                         subtables_visited: 0,
                         rules: RuleIds::new(),
                         final_flow: flow,
+                        learn: Vec::new(),
                     };
                 }
             }
@@ -130,6 +137,7 @@ impl OfProto {
             stats: LookupStats::default(),
             rules: RuleIds::new(),
             action_set: Vec::new(),
+            learn: Vec::new(),
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -160,6 +168,7 @@ impl OfProto {
             subtables_visited: cx.stats.subtables,
             rules: cx.rules,
             final_flow: cx.flow,
+            learn: cx.learn,
         }
     }
 }
@@ -335,6 +344,10 @@ impl Ctx<'_> {
                 Action::OutputTrunc { port, max_len } => self.output(*port, Some(*max_len), indent),
                 Action::InPort => {
                     let p = self.flow.get(Field::InPort) as u32;
+                    if !self.of.port_exists(p) {
+                        self.note(indent, || format!("IN_PORT: nonexistent port {p}"));
+                        continue;
+                    }
                     self.commit();
                     self.odp.push(OdpAction::Output(p));
                     self.note(indent, || format!("output:{p} (in_port)"));
@@ -686,16 +699,21 @@ impl Ctx<'_> {
     }
 
     fn output(&mut self, port: u32, max_len: Option<u32>, indent: u32) {
+        match port {
+            OFPP_FLOOD | OFPP_ALL => return self.flood(port, indent),
+            OFPP_NORMAL => return self.normal(indent),
+            _ => {}
+        }
         if port as u64 == self.flow.get(Field::InPort) {
             self.note(indent, || {
                 format!("output:{port}: skipping output to input port")
             });
             return;
         }
-        // OpenFlow port numbers start at 1: Open vSwitch has no port 0 and
-        // drops output to it ("Nonexistent output port").
-        if port == 0 {
-            self.note(indent, || "output:0: nonexistent output port".into());
+        // As OVS's compose_output_action: a port the datapath does not have
+        // (port 0 never exists) gets nothing ("Nonexistent output port").
+        if !self.of.port_exists(port) {
+            self.note(indent, || format!("output:{port}: nonexistent output port"));
             return;
         }
         // OVS emits trunc ahead of the header changes the output commits.
@@ -708,6 +726,89 @@ impl Ctx<'_> {
             Some(n) => format!("output(port={port},max_len={n})"),
             None => format!("output:{port}"),
         });
+    }
+
+    /// FLOOD and ALL (OVS `flood_packets`): every port but the input port
+    /// (no port has no-flood, so they are the same), in port-number order
+    /// (OVS's is its hash table's).
+    fn flood(&mut self, port: u32, indent: u32) {
+        let name = if port == OFPP_ALL { "ALL" } else { "FLOOD" };
+        self.note(indent, || name.to_string());
+        let in_port = self.flow.get(Field::InPort);
+        let Some(ports) = self.of.ports() else {
+            return;
+        };
+        for &p in ports {
+            if u64::from(p) != in_port {
+                self.commit();
+                self.odp.push(OdpAction::Output(p));
+                self.note(indent + 1, || format!("output:{p}"));
+            }
+        }
+    }
+
+    /// NORMAL as Open vSwitch's `xlate_normal` on a bridge whose ports are
+    /// all VLAN trunks (no `tag`, no bonds, no mirrors, no multicast
+    /// snooping: OVS's defaults): learn the source, forward to the port
+    /// learned for the destination, else flood; never out the input port.
+    fn normal(&mut self, indent: u32) {
+        self.note(indent, || "NORMAL".into());
+        self.wc.set(Field::DlSrc, u64::MAX);
+        self.wc.set(Field::DlDst, u64::MAX);
+        let tci_mask = self.wc.get(Field::VlanTci) | 0x0fff | VLAN_PRESENT as u64;
+        self.wc.set(Field::VlanTci, tci_mask);
+        let in_port = self.flow.get(Field::InPort) as u32;
+        if !self.of.port_exists(in_port) || self.of.ports().is_none() {
+            self.note(indent + 1, || "no input bundle, dropping".into());
+            return;
+        }
+        let tci = self.flow.get(Field::VlanTci) as u16;
+        let vlan = if tci & VLAN_PRESENT != 0 {
+            tci & 0x0fff
+        } else {
+            0
+        };
+        let (src, dst) = (self.flow.get(Field::DlSrc), self.flow.get(Field::DlDst));
+        if mac::is_reserved(dst) {
+            self.note(indent + 1, || {
+                "packet has reserved destination MAC, dropping".into()
+            });
+            return;
+        }
+        // is_gratuitous_arp: read for learning (only bonds act on it).
+        if self.flow.get(Field::DlType) as u16 == eth_type::ARP && dst == 0xffff_ffff_ffff {
+            self.wc.set(Field::NwProto, u64::MAX);
+            if self.flow.get(Field::NwProto) == 1 {
+                self.wc.set(Field::NwSrc, u64::MAX);
+                self.wc.set(Field::NwDst, u64::MAX);
+            }
+        }
+        if !mac::is_multicast(src) {
+            self.learn.push(MacLearn {
+                vlan,
+                mac: src,
+                port: in_port,
+            });
+        }
+        match self.of.mac_lookup(vlan, dst) {
+            Some(p) if p == in_port => {
+                self.note(indent + 1, || "learned port is input port, dropping".into());
+            }
+            Some(p) if self.of.port_exists(p) => {
+                self.note(indent + 1, || format!("forwarding to learned port {p}"));
+                self.commit();
+                self.odp.push(OdpAction::Output(p));
+            }
+            Some(_) => {
+                self.note(indent + 1, || "learned port is unknown, dropping".into());
+            }
+            None => {
+                self.note(indent + 1, || {
+                    "no learned MAC for destination, flooding".into()
+                });
+                self.flood(OFPP_FLOOD, indent + 1);
+            }
+        }
     }
 
     /// Emits set/push/pop actions so the datapath packet equals `flow` (OVS `commit_odp_actions`).
@@ -854,6 +955,7 @@ impl Ctx<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ofproto::port::OFPP_LOCAL;
     use crate::ofproto::{parse_flow, parse_rules, Prefixes};
 
     fn of(rules: &str) -> OfProto {
@@ -960,5 +1062,96 @@ mod tests {
         let o = of("actions=output:0,output(port=2,max_len=64),output:3,LOCAL\n");
         let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
         assert_eq!(acts(&t), "trunc(64),2,3,65534");
+    }
+
+    #[test]
+    fn reserved_ports_follow_the_port_set() {
+        let t = |rules: &str, ports: &[u32], flow: &str| {
+            let mut o = of(rules);
+            o.set_ports(ports.iter().copied());
+            acts(&o.translate_flow(&parse_flow(flow).unwrap(), false))
+        };
+        let ports = [1, 2, 3, 4, OFPP_LOCAL];
+        let f2 = "in_port=2,dl_src=50:54:00:00:00:01,ip";
+        // Every port but the input one, LOCAL included; header changes once.
+        assert_eq!(t("actions=FLOOD", &ports, f2), "1,3,4,65534");
+        assert_eq!(t("actions=all", &ports, f2), "1,3,4,65534");
+        assert_eq!(
+            t("actions=mod_dl_src:00:00:00:00:00:09,ALL", &ports, f2),
+            "set(eth(src=00:00:00:00:00:09)),1,3,4,65534"
+        );
+        assert_eq!(t("actions=ALL", &ports, "in_port=LOCAL,ip"), "1,2,3,4");
+        // Output to the input port only through IN_PORT; missing ports get nothing.
+        assert_eq!(t("actions=output:2,IN_PORT", &ports, f2), "2");
+        assert_eq!(t("actions=output:7,output:0,output:3", &ports, f2), "3");
+        assert_eq!(t("actions=LOCAL", &[1, 2], f2), "drop");
+        assert_eq!(t("actions=LOCAL", &ports, f2), "65534");
+        assert_eq!(t("actions=IN_PORT", &[1], f2), "drop");
+        // Without a port set: any numbered port exists, floods reach none.
+        let o = of("actions=output:7,FLOOD");
+        assert_eq!(
+            acts(&o.translate_flow(&parse_flow(f2).unwrap(), false)),
+            "7"
+        );
+    }
+
+    #[test]
+    fn changing_the_port_set_is_a_rule_change() {
+        let mut o = of("actions=FLOOD");
+        let g = o.generation();
+        o.set_ports([1, 2]);
+        assert_ne!(o.generation(), g);
+        let g = o.generation();
+        o.set_ports([2, 1, 0]);
+        assert_eq!(o.generation(), g);
+        assert_eq!(o.ports(), Some(&[1, 2][..]));
+    }
+
+    #[test]
+    fn normal_learns_then_forwards_only_to_the_learned_port() {
+        let mut o = of("actions=NORMAL\n");
+        o.set_ports([1, 2, 3, OFPP_LOCAL]);
+        let a_to_b =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0a,dl_dst=50:54:00:00:00:0b,ip").unwrap();
+        let b_to_a =
+            parse_flow("in_port=2,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip").unwrap();
+        let t = o.translate_flow(&a_to_b, false);
+        assert_eq!(acts(&t), "2,3,65534");
+        assert_eq!(t.mask.get(Field::InPort), 0xffff_ffff);
+        for f in [Field::DlSrc, Field::DlDst] {
+            assert_eq!(t.mask.get(f), 0xffff_ffff_ffff, "{f:?}");
+        }
+        assert_eq!(t.mask.get(Field::VlanTci) & 0x1fff, 0x1fff);
+        // A trace learns nothing by itself; the caller applies it.
+        assert_eq!(o.n_macs(), 0);
+        let g = o.generation();
+        o.learn(&t.learn, 1_000);
+        assert_ne!(o.generation(), g, "a new entry re-translates megaflows");
+        assert_eq!(acts(&o.translate_flow(&b_to_a, false)), "1");
+        // Learned on the input port: dropped; other VLAN: flooded.
+        let back =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip").unwrap();
+        assert_eq!(acts(&o.translate_flow(&back, false)), "drop");
+        let vlan =
+            parse_flow("in_port=2,dl_vlan=7,dl_src=50:54:00:00:00:0b,dl_dst=50:54:00:00:00:0a,ip")
+                .unwrap();
+        assert_eq!(acts(&o.translate_flow(&vlan, false)), "1,3,65534");
+        // Aging: gone after 300 s unused.
+        assert_eq!(o.expire_macs(1_000 + 299_999), 0);
+        assert_eq!(o.expire_macs(1_000 + 300_000), 1);
+        assert_eq!(acts(&o.translate_flow(&b_to_a, false)), "1,3,65534");
+        // Multicast sources are forwarded but not learned; reserved
+        // destinations (STP) are dropped.
+        let mc =
+            parse_flow("in_port=1,dl_src=01:00:5e:00:00:01,dl_dst=50:54:00:00:00:0b,ip").unwrap();
+        let t = o.translate_flow(&mc, false);
+        assert_eq!((acts(&t), t.learn.len()), ("2,3,65534".to_string(), 0));
+        let stp =
+            parse_flow("in_port=1,dl_src=50:54:00:00:00:0a,dl_dst=01:80:c2:00:00:00").unwrap();
+        assert_eq!(acts(&o.translate_flow(&stp, false)), "drop");
+        // A port leaving takes its entries with it.
+        o.learn(&o.translate_flow(&a_to_b, false).learn, 5_000);
+        o.set_ports([2, 3]);
+        assert_eq!(o.n_macs(), 0);
     }
 }

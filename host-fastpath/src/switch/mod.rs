@@ -23,10 +23,11 @@ pub mod report;
 pub mod rules;
 
 use crate::dpif::{PacketSink, Pmd, REVALIDATE_INTERVAL_MS};
+use crate::ofproto::port::OFPP_MAX;
 use crate::ofproto::OfProto;
 use crate::BURST;
 pub use datapath::SwitchDatapath;
-use port::{Port, PortError, PortKind, PortSpec, PortStats, TxQueue, OFPP_MAX};
+use port::{Port, PortError, PortKind, PortSpec, PortStats, TxQueue};
 use rules::RuleStats;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -165,7 +166,9 @@ pub struct Switch {
 
 impl Switch {
     /// A switch over `of` (loaded at `epoch`) and datapath `dp`, no ports.
-    pub fn new(of: OfProto, mut dp: Box<dyn SwitchDatapath>, epoch: Instant) -> Self {
+    pub fn new(mut of: OfProto, mut dp: Box<dyn SwitchDatapath>, epoch: Instant) -> Self {
+        // No port yet (and no local port): outputs reach nothing until ports are added.
+        of.set_ports([]);
         dp.pmd_mut().uncounted = Some(Vec::with_capacity(BURST));
         let rule_stats = RuleStats::new(&of);
         Switch {
@@ -255,6 +258,7 @@ impl Switch {
             port,
         });
         self.ofports.push(ofport);
+        self.of.set_ports(self.ofports.iter().copied());
         self.txq.push(TxQueue::new());
         Ok(ofport)
     }
@@ -271,6 +275,7 @@ impl Switch {
         self.flush_tx();
         let mut p = self.ports.remove(i);
         self.ofports.remove(i);
+        self.of.set_ports(self.ofports.iter().copied());
         self.txq.remove(i);
         let st = p.port.stats();
         add_port_stats(&mut self.removed_stats, &st);
@@ -351,6 +356,7 @@ impl Switch {
             let gone = self.of.expire(self.now_ms()).len();
             self.rules_expired += gone as u64;
         }
+        self.of.expire_macs(self.now_ms());
         let r = self.dp.revalidate(&self.of, false);
         self.rule_stats.forget_deleted(self.dp.pmd());
         self.revalidations += 1;

@@ -1,6 +1,7 @@
 //! The Open vSwitch sandbox the differential tests compare against.
 #![allow(dead_code)]
 
+use fastpath::ofproto::port::OFPP_LOCAL;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,6 +13,8 @@ pub struct Ovs {
     pub dir: PathBuf,
     /// Megaflows of [`PROBES`] on the empty bridge.
     empty: Vec<String>,
+    /// How many ports (p1..pN) br0 has besides its local port.
+    n_ports: u32,
 }
 
 /// Trace flows whose megaflows show whether deleted rules still count:
@@ -37,6 +40,12 @@ impl Ovs {
             ));
         }
         Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+    }
+
+    /// br0's OpenFlow ports in our numbering (p1..pN and LOCAL), for
+    /// `OfProto::set_ports`: both sides then flood to the same ports.
+    pub fn ofports(&self) -> Vec<u32> {
+        (1..=self.n_ports).chain([OFPP_LOCAL]).collect()
     }
 
     fn probe_megaflows(&self) -> Result<Vec<String>, String> {
@@ -119,6 +128,7 @@ impl Ovs {
         let mut ovs = Ovs {
             dir,
             empty: Vec::new(),
+            n_ports: ports,
         };
         let d = ovs.dir.display().to_string();
         let schema = [
@@ -211,4 +221,81 @@ pub fn corpus(name: &str) -> Vec<(String, String)> {
             (s.to_string(), t.to_string())
         })
         .collect()
+}
+
+/// Splits an action list at top-level commas, without `drop`.
+pub fn split_top(s: &str) -> Vec<&str> {
+    let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
+    for (i, c) in s.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out.into_iter()
+        .filter(|a| !a.is_empty() && *a != "drop")
+        .collect()
+}
+
+/// br0's local port in the dummy datapath's numbering; ours is OFPP_LOCAL.
+const OVS_LOCAL_ODP: &str = "100";
+
+/// An OVS datapath action in our port numbering: LOCAL's datapath port
+/// is 100 in OVS's dummy datapath (the bridge has no port 100, so an
+/// output to 100 is always LOCAL), OFPP_LOCAL in ours.
+pub fn ovs_port_ours(a: &str) -> String {
+    if a == OVS_LOCAL_ODP {
+        OFPP_LOCAL.to_string()
+    } else {
+        a.to_string()
+    }
+}
+
+/// Datapath actions with floods put in port order. FLOOD, ALL and
+/// NORMAL's flood output to every port of `ports` but `in_port`, OVS in its
+/// hash table's order, ours in port order: a run of plain outputs that
+/// holds such a flood is sorted; other runs keep their order.
+pub fn floods_sorted(acts: &str, ports: &[u32], in_port: u64) -> String {
+    let flood: std::collections::BTreeSet<u32> = ports
+        .iter()
+        .copied()
+        .filter(|&p| u64::from(p) != in_port)
+        .collect();
+    let has_flood = |run: &[u32]| {
+        !flood.is_empty()
+            && run
+                .windows(flood.len())
+                .any(|w| w.iter().copied().collect::<std::collections::BTreeSet<_>>() == flood)
+    };
+    let mut out: Vec<String> = Vec::new();
+    let mut run: Vec<u32> = Vec::new();
+    let flush = |run: &mut Vec<u32>, out: &mut Vec<String>| {
+        if has_flood(run) {
+            run.sort_unstable();
+        }
+        out.extend(run.drain(..).map(|p| p.to_string()));
+    };
+    for a in split_top(acts) {
+        match a.parse::<u32>() {
+            Ok(p) => run.push(p),
+            Err(_) => {
+                flush(&mut run, &mut out);
+                out.push(a.to_string());
+            }
+        }
+    }
+    flush(&mut run, &mut out);
+    if out.is_empty() {
+        "drop".into()
+    } else {
+        out.join(",")
+    }
 }

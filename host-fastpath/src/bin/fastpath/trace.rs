@@ -33,6 +33,11 @@ pub struct TraceArgs {
     /// fragments read as 0), nx-match or drop.
     #[arg(long, default_value = "normal", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<FragMode>()))]
     frags: FragMode,
+    /// The bridge's OpenFlow ports, comma-separated (LOCAL for its local
+    /// port): FLOOD, ALL and NORMAL reach them, other outputs nothing. By
+    /// default every port number exists and floods reach no port.
+    #[arg(long, value_delimiter = ',', value_parser = clap::builder::ValueParser::new(parse_port))]
+    ports: Option<Vec<u32>>,
     /// The flow, in match syntax, as `ofproto/trace` takes it: exact values,
     /// each field after its protocol (`tcp,tp_dst=80`); unlisted fields are 0,
     /// a missing in_port is ANY.
@@ -52,6 +57,13 @@ fn run_checked(a: TraceArgs) -> Result<()> {
     let mut of = OfProto::load(&a.rules, prefixes)?;
     of.megaflows = !a.no_megaflows;
     of.frags = a.frags;
+    if let Some(p) = a.ports {
+        of.set_ports(p);
+    }
     print!("{}", trace_report(&of, &flow));
     Ok(())
+}
+
+fn parse_port(s: &str) -> Result<u32, String> {
+    fastpath::ofproto::parse::parse_action_port(s)
 }

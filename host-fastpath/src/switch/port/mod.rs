@@ -10,12 +10,10 @@ pub mod af_packet;
 pub mod af_xdp;
 pub mod pcap;
 
+use crate::ofproto::port::OFPP_MAX;
 use crate::BURST;
 use serde::Serialize;
 use std::os::fd::RawFd;
-
-/// Highest OpenFlow port number a port may have (OFPP_MAX).
-pub const OFPP_MAX: u32 = 0xff00;
 
 /// Errors opening or driving a port.
 #[derive(Debug, thiserror::Error)]
