@@ -47,7 +47,7 @@ fn bad_nic_and_absent_board_fail_clearly() {
         "bogus",
     ]);
     assert!(
-        !ok && err.contains("expected sim, none or vfio:BDF"),
+        !ok && err.contains("expected sim, sim-lookup, none or vfio:BDF"),
         "{err}"
     );
     let (ok, _, err) = fastpath(&[

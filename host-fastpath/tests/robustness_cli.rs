@@ -131,7 +131,7 @@ fn numeric_options_are_range_checked() {
         (
             &["--nic", "bogus"][..],
             2,
-            "error: invalid value 'bogus' for '--nic <NIC>': --nic `bogus`: expected sim, none or vfio:BDF",
+            "error: invalid value 'bogus' for '--nic <NIC>': --nic `bogus`: expected sim, sim-lookup, none or vfio:BDF",
         ),
         (
             &["--nic", "sim", "--threads", "2"][..],
