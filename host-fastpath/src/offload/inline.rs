@@ -251,9 +251,13 @@ impl<H: FramePath> InlineDp<H> {
     /// The datapath over `pmd` (normally empty) and `nic` (empty tables).
     pub fn new(pmd: Pmd, nic: H, cfg: OffloadConfig) -> Self {
         let actions = nic.action_set();
+        let mut mgr = OffloadManager::new(nic, cfg);
+        // Fully offloaded frames never reach the host: their hits are known
+        // only from the entries' counters.
+        mgr.set_hits_from_counters(true);
         InlineDp {
             pmd,
-            mgr: OffloadManager::new(nic, cfg),
+            mgr,
             counters: InlineCounters::default(),
             actions,
             in_nic: 0,
@@ -289,6 +293,8 @@ impl<H: FramePath> InlineDp<H> {
         self.since_rank += frames.len() as u64;
         if self.since_rank >= self.mgr.config().rank_interval_packets {
             self.since_rank = 0;
+            // Ranking must see the interval's hardware hits.
+            self.sync_stats();
             let now = self.pmd.now_ns();
             self.mgr.rerank(&mut self.pmd, now);
             self.pmd.housekeeping();
