@@ -244,6 +244,9 @@ pub struct InlineDp<H: FramePath> {
     scratch: Vec<u8>,
     tx: NicFrames<u16>,
     hrx: NicFrames<HostRxMeta>,
+    /// Host RX frames for the software path: (in port, index into `hrx`),
+    /// reused across runs.
+    sw: Vec<(u32, usize)>,
     since_rank: u64,
 }
 
@@ -266,6 +269,7 @@ impl<H: FramePath> InlineDp<H> {
             scratch: Vec::with_capacity(2048),
             tx: NicFrames::default(),
             hrx: NicFrames::default(),
+            sw: Vec::with_capacity(BURST),
             since_rank: 0,
         }
     }
@@ -377,14 +381,16 @@ impl<H: FramePath> InlineDp<H> {
         if self.hrx.is_empty() {
             return;
         }
+        // Both buffers are taken for the loop (it borrows self) and put back.
         let hrx = std::mem::take(&mut self.hrx);
-        let mut sw: Vec<(u32, &[u8])> = Vec::with_capacity(hrx.len());
-        for (meta, f) in hrx.iter() {
+        let mut sw = std::mem::take(&mut self.sw);
+        sw.clear();
+        for (i, (meta, f)) in hrx.iter().enumerate() {
             self.counters.host_rx[meta.reason as usize] += 1;
             if meta.reason == HostRxReason::Marked && self.host_marked(&meta, f, sink) {
                 continue;
             }
-            sw.push((meta.in_port as u32, f));
+            sw.push((meta.in_port as u32, i));
         }
         let mut i = 0;
         while i < sw.len() {
@@ -392,13 +398,13 @@ impl<H: FramePath> InlineDp<H> {
             let mut j = i;
             let mut burst: [&[u8]; BURST] = [&[]; BURST];
             while j < sw.len() && j - i < BURST && sw[j].0 == port {
-                burst[j - i] = sw[j].1;
+                burst[j - i] = hrx.get(sw[j].1).1;
                 j += 1;
             }
             self.software_burst(of, &burst[..j - i], port, sink);
             i = j;
         }
-        drop(sw);
+        self.sw = sw;
         self.hrx = hrx;
         self.hrx.clear();
     }
