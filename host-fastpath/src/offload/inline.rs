@@ -24,7 +24,9 @@
 //! leaves after the NIC's own frames of its burst.
 //!
 //! Statistics: hardware entry hit counters credit flows at sync as for the
-//! look-aside NIC ([`OffloadManager::sync_stats`]). The hardware counts no
+//! look-aside NIC ([`OffloadManager::sync_stats`]), and those counters are
+//! also what slot ranking and the widening trade count (synced before each
+//! re-rank), since the host never sees those frames. The hardware counts no
 //! bytes and the host never sees a fully offloaded frame, so a flow's bytes
 //! (and TCP flags) cover only frames the host handled.
 
