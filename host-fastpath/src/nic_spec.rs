@@ -4,13 +4,18 @@ use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
 
-/// The NIC a datapath runs with: `none`, `sim` or `vfio:BDF`.
+/// The NIC a datapath runs with: `none`, `sim`, `sim-lookup` or `vfio:BDF`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NicSpec {
     /// Software only.
     None,
-    /// The simulated NIC (Verilated RTL).
+    /// The simulated NIC with a packet path (Verilated `fastpath_nic`):
+    /// frames on its MAC ports, the host sees only what it cannot finish.
     Sim,
+    /// The simulated look-aside NIC (Verilated `fastpath_top`): the host
+    /// parses every frame, the NIC looks its key up, the host runs the
+    /// actions. Kept for comparison and for its tests.
+    SimLookup,
     /// A board through VFIO, by PCI address in its canonical
     /// `DDDD:BB:DD.F` form.
     Vfio(String),
@@ -19,15 +24,17 @@ pub enum NicSpec {
 /// Why a `--nic` value was refused.
 #[derive(Debug, Error)]
 pub enum NicSpecError {
-    /// Neither `sim`, `none` nor `vfio:…`.
-    #[error("--nic `{input}`: expected sim, none or vfio:BDF (e.g. vfio:0000:03:00.0)")]
+    /// Neither `sim`, `sim-lookup`, `none` nor `vfio:…`.
+    #[error(
+        "--nic `{input}`: expected sim, sim-lookup, none or vfio:BDF (e.g. vfio:0000:03:00.0)"
+    )]
     Unknown {
         /// What was given.
         input: String,
     },
     /// `vfio:` followed by something that is not a PCI address.
     #[cfg(target_os = "linux")]
-    #[error("--nic `{input}`: expected sim, none or vfio:BDF (e.g. vfio:0000:03:00.0): {source}")]
+    #[error("--nic `{input}`: expected sim, sim-lookup, none or vfio:BDF (e.g. vfio:0000:03:00.0): {source}")]
     BadAddress {
         /// What was given.
         input: String,
@@ -41,6 +48,7 @@ impl fmt::Display for NicSpec {
         match self {
             NicSpec::None => f.write_str("none"),
             NicSpec::Sim => f.write_str("sim"),
+            NicSpec::SimLookup => f.write_str("sim-lookup"),
             NicSpec::Vfio(bdf) => write!(f, "vfio:{bdf}"),
         }
     }
@@ -53,6 +61,7 @@ impl FromStr for NicSpec {
         match s {
             "none" => Ok(NicSpec::None),
             "sim" => Ok(NicSpec::Sim),
+            "sim-lookup" => Ok(NicSpec::SimLookup),
             _ => match s.strip_prefix("vfio:") {
                 Some(bdf) if !bdf.is_empty() => vfio(s, bdf),
                 _ => Err(NicSpecError::Unknown { input: s.into() }),
@@ -92,10 +101,15 @@ mod tests {
     fn parses_the_three_forms_and_names_bad_input() {
         assert_eq!("none".parse::<NicSpec>().unwrap(), NicSpec::None);
         assert_eq!("sim".parse::<NicSpec>().unwrap(), NicSpec::Sim);
-        for bad in ["", "bogus", "vfio:", "vfio", "SIM"] {
+        assert_eq!("sim-lookup".parse::<NicSpec>().unwrap(), NicSpec::SimLookup);
+        assert_eq!(NicSpec::SimLookup.to_string(), "sim-lookup");
+        for bad in ["", "bogus", "vfio:", "vfio", "SIM", "sim-"] {
             let e = bad.parse::<NicSpec>().unwrap_err().to_string();
             assert!(e.contains(&format!("`{bad}`")), "{e}");
-            assert!(e.contains("expected sim, none or vfio:BDF"), "{e}");
+            assert!(
+                e.contains("expected sim, sim-lookup, none or vfio:BDF"),
+                "{e}"
+            );
         }
         #[cfg(target_os = "linux")]
         {

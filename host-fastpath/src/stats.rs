@@ -7,7 +7,8 @@
 //! so it is not part of that sum.
 
 use crate::dpif::PmdStats;
-use crate::offload::OffloadCounters;
+use crate::offload::{InlineCounters, OffloadCounters};
+use abi::hostq::HostRxReason;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -76,6 +77,36 @@ pub struct RunStats {
     /// With a NIC: the offload figures.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub offload: Option<OffloadRunStats>,
+    /// With a NIC that carries frames (`--nic sim`): where they went.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub packet_path: Option<PacketPathStats>,
+}
+
+/// The packet path's part of [`RunStats`] (`--nic sim`). Every packet
+/// received on a MAC port is `hw_forwarded`, `hw_dropped`, `hw_lost` or in
+/// `host_rx`; `forwarded`, `dropped` and `lost` include the first three.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct PacketPathStats {
+    /// Frames the NIC sent out of its MAC ports without the host seeing them.
+    pub hw_forwarded: u64,
+    /// Frames the NIC dropped by their action without the host seeing them.
+    pub hw_dropped: u64,
+    /// Frames queued on the NIC that it neither sent, dropped nor handed to
+    /// the host (none expected; part of `lost`).
+    pub hw_lost: u64,
+    /// Copies the NIC sent itself (part of `tx_packets`).
+    pub hw_tx_copies: u64,
+    /// Partial offload: marked frames whose flow's actions the host ran.
+    pub hw_marked: u64,
+    /// Marked frames whose flow id software no longer had (classified again).
+    pub hw_mark_stale: u64,
+    /// Frames the host received from the NIC, by reason (`marked`, `miss`,
+    /// `exception`).
+    pub host_rx: BTreeMap<&'static str, u64>,
+    /// Frames the host sent out of a MAC port through the NIC's host TX queue.
+    pub host_tx: u64,
+    /// `hw_forwarded / packets`.
+    pub hw_forwarded_share: f64,
 }
 
 /// The offload part of [`RunStats`] (`--nic sim`).
@@ -181,6 +212,54 @@ impl RunStats {
             hw_share: div(c.hw_handled() as f64, c.packets as f64),
             counters: *c,
             ..offload
+        });
+        r
+    }
+
+    /// A run over a NIC with a packet path: the software part from `s` (the
+    /// frames the host classified), the packet path's counts from `c`, the
+    /// offload counters `oc` (hardware lookups from the NIC's counters).
+    pub fn from_inline(
+        nic: &str,
+        s: &PmdStats,
+        c: &InlineCounters,
+        oc: &OffloadCounters,
+        malformed: u64,
+        t: &Timing,
+        offload: OffloadRunStats,
+    ) -> Self {
+        let mut r = RunStats::from_pmd(nic, 1, s, malformed, t);
+        r.mpps = div(c.packets as f64, t.seconds) / 1e6;
+        r.ns_per_packet = div(t.busy_ns as f64, c.packets as f64);
+        r.cycles_per_packet = div(t.cycles as f64, c.packets as f64);
+        r.packets = c.packets;
+        r.bytes = c.bytes;
+        r.forwarded = c.hw_forwarded + c.marked_forwarded + s.forwarded;
+        r.dropped = c.hw_dropped + c.marked_dropped + s.dropped;
+        r.lost = c.hw_lost + s.lost;
+        r.tx_packets = c.hw_tx_copies + c.marked_tx + s.tx_packets;
+        r.emc_hits = oc.hw_emc_hits + s.emc_hits;
+        r.megaflow_hits = oc.hw_megaflow_hits + s.megaflow_hits;
+        let hw = c.hw_forwarded + c.hw_dropped;
+        r.offload = Some(OffloadRunStats {
+            hw_handled: hw,
+            hw_share: div(hw as f64, c.packets as f64),
+            counters: *oc,
+            ..offload
+        });
+        r.packet_path = Some(PacketPathStats {
+            hw_forwarded: c.hw_forwarded,
+            hw_dropped: c.hw_dropped,
+            hw_lost: c.hw_lost,
+            hw_tx_copies: c.hw_tx_copies,
+            hw_marked: c.hw_marked,
+            hw_mark_stale: c.marked_stale,
+            host_rx: HostRxReason::ALL
+                .iter()
+                .map(|&why| (why.name(), c.host_rx(why)))
+                .collect(),
+            host_tx: c.host_tx,
+            hw_forwarded_share: div(c.hw_forwarded as f64, c.packets as f64),
         });
         r
     }

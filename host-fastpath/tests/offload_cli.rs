@@ -1,5 +1,7 @@
-//! `fastpath run --nic …`: the simulated NIC by default with a where-handled
-//! table and offload fields in dumps and JSON; `--nic none` is software only;
+//! `fastpath run --nic …`: the simulated NIC with a packet path by default
+//! (where frames went), the look-aside NIC (`sim-lookup`) with a
+//! where-handled table and offload fields in dumps and JSON; `--nic none`
+//! is software only;
 //! `--nic vfio:BDF` fails with the backend's error when there is no board.
 
 use std::path::PathBuf;
@@ -47,7 +49,7 @@ fn bad_nic_and_absent_board_fail_clearly() {
         "bogus",
     ]);
     assert!(
-        !ok && err.contains("expected sim, none or vfio:BDF"),
+        !ok && err.contains("expected sim, sim-lookup, none or vfio:BDF"),
         "{err}"
     );
     let (ok, _, err) = fastpath(&[
@@ -115,6 +117,8 @@ fn simulated_nic_run_reports_where_packets_were_handled() {
         &r,
         "--gen",
         "flows=100,zipf=1.0,packets=3000,seed=2",
+        "--nic",
+        "sim-lookup",
         "--dump-flows",
         &df.display().to_string(),
         "--stats-json",
@@ -168,4 +172,47 @@ fn simulated_nic_run_reports_where_packets_were_handled() {
         flows.iter().any(|l| l.contains("offloaded:yes, dp:hw")),
         "{dump}"
     );
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn packet_path_run_reports_where_frames_went() {
+    let r = rules();
+    let js = tmp("pp.json");
+    let (ok, out, err) = fastpath(&[
+        "run",
+        "--rules",
+        &r,
+        "--gen",
+        "flows=100,zipf=1.0,packets=3000,seed=2",
+        "--stats-json",
+        &js.display().to_string(),
+    ]);
+    assert!(ok, "{err}");
+    for k in [
+        "packet path",
+        "hw forwarded",
+        "hw dropped",
+        "host rx",
+        "hw marked",
+        "host tx",
+    ] {
+        assert!(out.contains(k), "{k} missing:\n{out}");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&js).expect("json")).expect("json parses");
+    let n = |k: &str| v[k].as_u64().unwrap_or_else(|| panic!("{k} in {v}"));
+    assert_eq!(v["nic"], "sim");
+    assert_eq!(n("packets"), n("forwarded") + n("dropped") + n("lost"));
+    let host_rx: u64 = ["marked", "miss", "exception"]
+        .iter()
+        .map(|k| v["host_rx"][k].as_u64().expect("host_rx reason"))
+        .sum();
+    // Every frame came in on MAC port 0 (datapath port 1).
+    assert_eq!(
+        n("hw_forwarded") + n("hw_dropped") + n("hw_lost") + host_rx,
+        3000
+    );
+    // These rules' outputs need the host (dec_ttl, port 3): it ran them.
+    assert!(n("hw_marked") > 0 && n("hw_dropped") > 0, "{v}");
 }

@@ -334,7 +334,7 @@ fn bad_switch_arguments_are_refused() {
         (&["--nic", "bogus"][..], "--nic `bogus`"),
         (
             &["--nic", "vfio:0000:03:20.0"][..],
-            "--nic `vfio:0000:03:20.0`: expected sim, none or vfio:BDF",
+            "--nic `vfio:0000:03:20.0`: expected sim, sim-lookup, none or vfio:BDF",
         ),
         (
             &["--rules", "/nonexistent/r.flows"][..],

@@ -160,6 +160,10 @@ pub struct OffloadManager<H: HwTables> {
     pub last_error: Option<String>,
     /// Hardware insert attempts, successes and their latency.
     pub insert_latency: InsertLatency,
+    /// Hardware hits reach ranking and the widening trade through the
+    /// entries' counters (read at [`OffloadManager::sync_stats`]), not
+    /// through [`OffloadManager::on_hardware_packet`].
+    hits_from_counters: bool,
 }
 
 /// Offload inserts and their latency, as `dpctl/offload-stats-show` prints
@@ -234,6 +238,7 @@ impl<H: HwTables> OffloadManager<H> {
             counters: OffloadCounters::default(),
             last_error: None,
             insert_latency: InsertLatency::default(),
+            hits_from_counters: false,
         }
     }
 
@@ -245,6 +250,16 @@ impl<H: HwTables> OffloadManager<H> {
     /// The configuration.
     pub fn config(&self) -> &OffloadConfig {
         &self.cfg
+    }
+
+    /// Counts hardware hits for slot ranking and the widening trade from the
+    /// entries' hit counters at each [`OffloadManager::sync_stats`] (as OVS's
+    /// revalidator reads offloaded flows' stats): for a NIC that forwards
+    /// frames itself, whose hits the host never sees. Then
+    /// [`OffloadManager::on_hardware_packet`] counts only bytes, since the
+    /// entry's counter already counts the packet.
+    pub fn set_hits_from_counters(&mut self, on: bool) {
+        self.hits_from_counters = on;
     }
 
     /// Mask of each slot in use.
@@ -614,10 +629,12 @@ impl<H: HwTables> OffloadManager<H> {
         widened: bool,
     ) {
         if let Some(f) = self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) {
-            f.interval_hits += 1;
+            if !self.hits_from_counters {
+                f.interval_hits += 1;
+            }
             f.pending_bytes += frame_len as u64;
             f.pending_tcp_flags |= tcp_flags;
-            if widened {
+            if widened && !self.hits_from_counters {
                 let mask = f.mask;
                 self.widen_trade.entry(mask).or_default().1 += 1;
                 self.counters.widened_hits += 1;
@@ -658,8 +675,23 @@ impl<H: HwTables> OffloadManager<H> {
             Where::Emc => self.hw.emc_hits(&e.key)?,
         };
         let delta = hits.saturating_sub(e.credited);
+        let widened = match e.at {
+            Where::Mf(slot) => self.slots[slot as usize].is_some_and(|s| {
+                self.flows[id as usize]
+                    .as_ref()
+                    .is_some_and(|f| f.mask != s.mask)
+            }),
+            Where::Emc => false,
+        };
         if let Some(f) = self.flows[id as usize].as_mut() {
             f.entries[idx].credited = hits;
+            if self.hits_from_counters && delta > 0 {
+                f.interval_hits += delta;
+                if widened {
+                    self.widen_trade.entry(f.mask).or_default().1 += delta;
+                    self.counters.widened_hits += delta;
+                }
+            }
             let (bytes, flags) = (f.pending_bytes, f.pending_tcp_flags);
             if delta > 0 || bytes > 0 {
                 f.pending_bytes = 0;

@@ -7,7 +7,9 @@
 //! - [`policy`]: mask-slot ranking, widening target and trade (pure code).
 //! - [`manager`]: [`OffloadManager`] places megaflows (own slot, widened, or
 //!   hardware EMC), invalidates before software deletes, merges counters.
-//! - [`hybrid`]: [`HybridDp`], the datapath a user runs.
+//! - [`hybrid`]: [`HybridDp`], the datapath over a look-aside NIC.
+//! - [`inline`]: [`InlineDp`], the datapath over a NIC with a packet path
+//!   (its hardware tier: frames the NIC finishes never reach the host).
 //! - [`model`]: [`ModelNic`], a software model of the tables for any geometry.
 //! - `sim` (feature `sim`): [`HwLookup`] for the simulated NIC (the Verilated RTL).
 //!
@@ -22,6 +24,7 @@
 pub mod encode;
 pub mod hw;
 pub mod hybrid;
+pub mod inline;
 pub mod manager;
 pub mod model;
 pub mod policy;
@@ -31,6 +34,7 @@ pub mod sim;
 pub use encode::{HwActionSet, PartialReason};
 pub use hw::{HwError, HwLookup, HwTables};
 pub use hybrid::HybridDp;
+pub use inline::{FramePath, InlineCounters, InlineDp};
 pub use manager::{FlowOffload, InsertLatency, OffloadConfig, OffloadManager};
 pub use model::ModelNic;
 pub use policy::WidenPolicy;

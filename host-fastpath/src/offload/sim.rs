@@ -1,12 +1,18 @@
-//! [`HwLookup`] for the simulated NIC: keys go into the Verilated
+//! The simulated NICs behind the offload traits. [`HwLookup`] for the
+//! look-aside NIC (`--nic sim-lookup`): keys go into the Verilated
 //! pipeline's lookup port with their tags, results come back in order,
 //! misses wait in the RTL's miss queue and are drained through registers.
+//! [`FramePath`] for the NIC with a packet path (`--nic sim`): frames in on
+//! its MAC RX ports, out of its MAC TX ports and host RX queue.
 
 use super::hw::{HwError, HwLookup};
+use super::inline::{FramePath, LookupCounts, NicFrames, NicRun};
+use abi::action_stage::ActionCounter;
+use abi::hostq::{HostRxMeta, HostTxMeta};
 use abi::regs::LookupResult;
 use abi::FlowKey;
 use driver::{Miss, Nic};
-use sim::{SimNic, SimResult};
+use sim::{Frames, SimFastpathNic, SimNic, SimResult};
 use std::cell::RefCell;
 
 thread_local! {
@@ -39,4 +45,69 @@ impl HwLookup for Nic<SimNic> {
     fn drain_misses(&mut self, out: &mut [Miss]) -> Result<usize, HwError> {
         Ok(Nic::drain_misses(self, out)?)
     }
+}
+
+/// Cycles one run of the NIC may take before it is a failure: a burst of
+/// 32 jumbo frames on 64-bit streams is ~37 K beats; this leaves room for
+/// backpressure and the host TX queue.
+const RUN_BUDGET_CYCLES: u64 = 4_000_000;
+
+impl FramePath for Nic<SimFastpathNic> {
+    fn queue_mac_rx(&mut self, mac: usize, frame: &[u8]) -> Result<(), HwError> {
+        self.device()
+            .queue_rx(mac, frame)
+            .map_err(|e| HwError::Device(format!("simulated NIC: {e}")))
+    }
+
+    fn queue_host_tx(&mut self, meta: &HostTxMeta, frame: &[u8]) {
+        self.device().queue_host_tx(meta, frame);
+    }
+
+    fn run(
+        &mut self,
+        tx: &mut NicFrames<u16>,
+        host_rx: &mut NicFrames<HostRxMeta>,
+    ) -> Result<NicRun, HwError> {
+        let dev = self.device();
+        let before = dev.counters();
+        let ran = dev.run_until_idle(RUN_BUDGET_CYCLES);
+        let after = dev.counters();
+        // 32-bit counter ports, wrapping.
+        let delta = |c: ActionCounter| after.action(c).wrapping_sub(before.action(c)) & 0xffff_ffff;
+        let run = NicRun {
+            forwarded: delta(ActionCounter::Forwarded),
+            dropped: delta(ActionCounter::Dropped),
+        };
+        FRAMES
+            .with_borrow_mut(|(t, h)| {
+                t.clear();
+                h.clear();
+                dev.take_tx(t);
+                for (p, f) in t.iter() {
+                    tx.push(p as u16, f);
+                }
+                let r = dev.take_host_rx(h);
+                for (m, f) in h.iter() {
+                    host_rx.push(m, f);
+                }
+                r
+            })
+            .map_err(|e| HwError::Device(format!("simulated NIC host RX: {e}")))?;
+        ran.map_err(|e| HwError::Device(format!("simulated NIC: {e}")))?;
+        Ok(run)
+    }
+
+    fn lookup_counts(&mut self) -> Result<LookupCounts, HwError> {
+        let c = self.counters()?;
+        Ok(LookupCounts {
+            emc_hits: c.emc_hits,
+            mf_hits: c.mf_hits,
+            misses: c.misses,
+        })
+    }
+}
+
+thread_local! {
+    /// The model's output frames of one run, reused.
+    static FRAMES: RefCell<(Frames<u8>, Frames<HostRxMeta>)> = RefCell::new(Default::default());
 }

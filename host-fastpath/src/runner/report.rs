@@ -4,7 +4,7 @@
 //! `dpif-netdev/pmd-perf-show`-style figures.
 
 use super::RunOutcome;
-use crate::stats::{OffloadRunStats, RunStats};
+use crate::stats::{OffloadRunStats, PacketPathStats, RunStats};
 use std::fmt::Write as _;
 
 fn pct(a: u64, b: u64) -> f64 {
@@ -30,6 +30,9 @@ pub fn text(o: &RunOutcome) -> String {
     match (&s.offload, &o.nic_desc) {
         (Some(off), Some(desc)) => {
             let _ = writeln!(out, "fastpath run: {rules}, NIC {desc}");
+            if let Some(pp) = &s.packet_path {
+                packet_path_lines(&mut out, s, pp);
+            }
             hybrid_lines(&mut out, s, off);
         }
         _ => {
@@ -126,6 +129,46 @@ fn software_lines(o: &mut String, s: &RunStats) {
         "      installed {}, found installed by the same burst {}, over flow limit {}, install failed {}",
         s.upcall_installs, s.upcall_existing, s.upcall_flow_limit, s.upcall_install_failed
     );
+}
+
+fn packet_path_lines(o: &mut String, s: &RunStats, pp: &PacketPathStats) {
+    let p = s.packets;
+    let _ = writeln!(o, "  Where frames went (packet path):");
+    let _ = writeln!(
+        o,
+        "    hw forwarded       {:>12}  ({:5.1} %, the host never saw them; {} copies)",
+        pp.hw_forwarded,
+        pct(pp.hw_forwarded, p),
+        pp.hw_tx_copies
+    );
+    let _ = writeln!(
+        o,
+        "    hw dropped         {:>12}  ({:5.1} %)",
+        pp.hw_dropped,
+        pct(pp.hw_dropped, p)
+    );
+    let rx: u64 = pp.host_rx.values().sum();
+    let by: Vec<String> = pp.host_rx.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(
+        o,
+        "    host rx            {:>12}  ({:5.1} %: {})",
+        rx,
+        pct(rx, p),
+        by.join(", ")
+    );
+    let _ = writeln!(
+        o,
+        "    hw marked          {:>12}  (host ran the flow's actions, no classification; {} stale)",
+        pp.hw_marked, pp.hw_mark_stale
+    );
+    let _ = writeln!(
+        o,
+        "    host tx            {:>12}  (host outputs sent out of the NIC's MAC ports)",
+        pp.host_tx
+    );
+    if pp.hw_lost > 0 {
+        let _ = writeln!(o, "    hw lost            {:>12}", pp.hw_lost);
+    }
 }
 
 fn hybrid_lines(o: &mut String, s: &RunStats, off: &OffloadRunStats) {

@@ -26,13 +26,18 @@ const MAX_THREADS: u64 = 64;
   fastpath run --rules examples/acl-small.flows --pcap in.pcap --out-pcap out --dump-flows flows.txt
   fastpath run --nic none --rules acl1_10k.flows --classbench-trace acl1_10000_trace --loops 20 --stats-json s.json
 
-With the default --nic sim, each burst is looked up in the simulated NIC (the
-pipeline's RTL under Verilator) first; misses go through the software
+With the default --nic sim, frames arriving on port 1 or 2 enter the simulated
+NIC's MAC ports (fastpath_nic under Verilator): hits on fully offloaded
+megaflows leave its MAC ports or are dropped without the host seeing them;
+marked frames (actions the NIC cannot do) reach the host, which runs their
+megaflow's actions without classifying them; misses go through the software
 datapath: extract → EMC → megaflow classifier → upcall (translate, install)
 in bursts of 32, as Open vSwitch's userspace datapath does, and new megaflows
-are offloaded. The simulated RTL runs a few hundred thousand lookups per
-second, so use --nic none to measure the software datapath. The run ends with
-a pmd-perf-show style table and, with a NIC, where each packet was handled.
+are offloaded. --nic sim-lookup is the look-aside NIC instead (the host parses
+every frame and asks the NIC's tables; kept for comparison). The simulated
+NIC runs some tens of thousands of frames per second, so use --nic none to
+measure the software datapath. The run ends with a pmd-perf-show style table
+and, with a NIC, where each packet was handled.
 
 --gen takes flows=N (1..=10000000), zipf=S (0..=100), packets=P
 (1..=100000000; --loops replays them) and seed=X, each at most once; keys
@@ -55,7 +60,12 @@ rules_expired, tx_ports {port: copies}. packets = forwarded + dropped + lost.
 With a NIC also: widen, hw_handled, hw_share, the offload counters (hw_emc_hits,
 hw_megaflow_hits, hw_misses, sw_emc_hits, sw_megaflow_hits, pipeline_aborts,
 miss_queue_drops, offload_failures, ...), offloaded_megaflows,
-hw_megaflow_entries, hw_emc_entries, hw_slots_used.
+hw_megaflow_entries, hw_emc_entries, hw_slots_used. With --nic sim also:
+hw_forwarded (frames the NIC sent out itself, unseen by the host),
+hw_dropped, hw_lost, hw_tx_copies, hw_marked (host ran a marked frame's
+actions), hw_mark_stale, host_rx {marked, miss, exception}, host_tx (host
+outputs sent out of the NIC's MAC ports), hw_forwarded_share; malformed then
+counts the frames the host parsed.
 
 Rules with idle_timeout or hard_timeout expire during the run (checked at
 each revalidation, every 500 ms); their megaflows are then re-translated.")]
@@ -114,8 +124,10 @@ pub struct RunArgs {
     /// fragments read as 0), nx-match or drop.
     #[arg(long, default_value = "normal", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<fastpath::ofproto::FragMode>()))]
     frags: fastpath::ofproto::FragMode,
-    /// NIC: `sim` (the Verilated RTL: hardware tables first, software for
-    /// every miss), `none` (software only) or `vfio:BDF` (a board).
+    /// NIC: `sim` (the Verilated NIC with a packet path: frames on its MAC
+    /// ports 1-2, the host sees only what it cannot finish), `sim-lookup`
+    /// (the look-aside NIC: host parses every frame, NIC tables first),
+    /// `none` (software only) or `vfio:BDF` (a board).
     #[arg(long, default_value = "sim", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
     nic: NicSpec,
     /// Widen megaflows whose mask has no hardware slot into a covering slot:

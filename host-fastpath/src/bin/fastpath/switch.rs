@@ -44,8 +44,9 @@ pub struct SwitchArgs {
     #[arg(long)]
     rules: Option<PathBuf>,
     /// NIC: `none` (software only), `sim` (the simulated NIC's tables
-    /// first, software for misses: a few hundred thousand packets/s) or
-    /// `vfio:BDF` (a board: not yet).
+    /// first, software for misses: a few hundred thousand packets/s; the
+    /// switch's ports are host interfaces, so `sim` and `sim-lookup` both
+    /// mean the look-aside NIC here) or `vfio:BDF` (a board: not yet).
     #[arg(long, default_value = "none", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
     nic: NicSpec,
     /// Control socket path (for `fastpath ctl`).
@@ -117,7 +118,9 @@ pub fn run(a: SwitchArgs) -> Result<()> {
     pmd.set_clock_start(epoch);
     let dp: Box<dyn SwitchDatapath> = match &a.nic {
         NicSpec::None => Box::new(pmd),
-        NicSpec::Sim => sim_datapath(pmd)?,
+        // The switch's ports are host interfaces, not the NIC's MAC ports:
+        // it uses the look-aside NIC for both spellings.
+        NicSpec::Sim | NicSpec::SimLookup => sim_datapath(pmd)?,
         other @ NicSpec::Vfio(_) => bail!(
             "--nic {other}: a board's frames reach the host through its own I/O, which this \
              build does not have yet; use --nic sim or --nic none"
