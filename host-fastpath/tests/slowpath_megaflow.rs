@@ -188,7 +188,8 @@ table=1,priority=0,actions=drop";
 fn rewrites_become_masked_sets() {
     same(
         trace("in_port=1,ip,actions=dec_ttl,output:2", ICMP1),
-        "recirc_id=0,eth,ip,in_port=1,nw_ttl=64,nw_frag=no",
+        // dec_ttl reads nw_proto (its commit needs a real L3 header), as OVS.
+        "recirc_id=0,eth,icmp,in_port=1,nw_ttl=64,nw_frag=no",
         "set(ipv4(ttl=63)),2",
     );
     same(
@@ -210,10 +211,19 @@ fn rewrites_become_masked_sets() {
     same(
         trace(
             "in_port=1,ip,actions=load:0x1->NXM_OF_IP_DST[0],output:2",
+            "in_port=1,tcp,nw_dst=10.0.0.2",
+        ),
+        "recirc_id=0,eth,tcp,in_port=1,nw_dst=0.0.0.0/0.0.0.1,nw_frag=no",
+        "set(ipv4(dst=0.0.0.1/0.0.0.1)),2",
+    );
+    // nw_proto 0: no real L3 header, nothing rewritten (OVS's commit_set_nw_action).
+    same(
+        trace(
+            "in_port=1,ip,actions=load:0x1->NXM_OF_IP_DST[0],output:2",
             "in_port=1,ip,nw_dst=10.0.0.2",
         ),
-        "recirc_id=0,eth,ip,in_port=1,nw_dst=0.0.0.0/0.0.0.1,nw_frag=no",
-        "set(ipv4(dst=0.0.0.1/0.0.0.1)),2",
+        "recirc_id=0,eth,ip,in_port=1,nw_dst=0.0.0.0/0.0.0.1,nw_proto=0,nw_frag=no",
+        "2",
     );
     // Setting a field to the value it has emits nothing.
     same(
@@ -233,7 +243,7 @@ fn dec_ttl_at_one_stops_translation() {
             "in_port=1,ip,actions=output:3,dec_ttl,output:2",
             "in_port=1,ip,nw_ttl=1",
         ),
-        "recirc_id=0,eth,ip,in_port=1,nw_ttl=1,nw_frag=no",
+        "recirc_id=0,eth,ip,in_port=1,nw_proto=0,nw_ttl=1,nw_frag=no",
         "3",
     );
 }

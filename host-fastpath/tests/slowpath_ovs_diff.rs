@@ -14,7 +14,7 @@ use fastpath::ofproto::parse::parse_rule;
 use fastpath::ofproto::{parse_flow, parse_rules, OfProto, Prefixes};
 
 mod ovs_common;
-use ovs_common::{floods_sorted, ovs_port_ours, split_top, Ovs};
+use ovs_common::{floods_sorted, implicit_tags, ovs_megaflow_mask, ovs_port_ours, split_top, Ovs};
 
 fn pick<T: Copy>(rng: &mut Rng, v: &[T]) -> T {
     v[rng.below(v.len() as u64) as usize]
@@ -177,18 +177,7 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
                 ours, ovs_acts,
                 "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
             );
-            let ovs_match = ovs_mf
-                .trim_start_matches("recirc_id=0,")
-                .trim_start_matches("eth,")
-                .trim_start_matches("eth");
-            let r = parse_rule(&format!("{ovs_match},actions=drop"))
-                .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
-            let mut ovs_mask = r.m.mask.key();
-            // A megaflow's `nw_frag=no` is both fragment bits (OVS always
-            // un-wildcards both for IP); the rule syntax reads it as one.
-            if ovs_mask.get(abi::Field::NwFrag) != 0 {
-                ovs_mask.set(abi::Field::NwFrag, 3);
-            }
+            let ovs_mask = ovs_megaflow_mask(&ovs_mf).unwrap_or_else(|e| panic!("{e}"));
             let ours_mf = format_match(&key, &t.mask, true);
             assert!(
                 t.mask.is_subset_of(&ovs_mask),
@@ -481,27 +470,8 @@ fn actions_and_megaflows_match_ovs() {
                 ovs_actions_ours(&ovs_acts),
                 "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
             );
-            let ovs_match = ovs_mf
-                .trim_start_matches("recirc_id=0,")
-                .trim_start_matches("eth,")
-                .trim_start_matches("eth");
-            let r = parse_rule(&format!("{ovs_match},actions=drop"))
-                .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
-            let mut ovs_mask = r.m.mask.key();
-            if ovs_mask.get(abi::Field::NwFrag) != 0 {
-                ovs_mask.set(abi::Field::NwFrag, 3);
-            }
-            // OVS's datapath key tells which tags a packet has by its
-            // structure (encapsulated keys, each with an exact type), not
-            // by TCI fields: every TCI bit of an absent tag is implicitly
-            // exact (all zero), and "present" is implicit for a tag there.
-            let implicit = |k: &abi::FlowKey, m: &mut abi::FlowKey| {
-                for f in [abi::Field::VlanTci, abi::Field::VlanTci2] {
-                    let tag = k.get(f) & 0x1000 != 0;
-                    m.set(f, m.get(f) | if tag { 0x1000 } else { 0xffff });
-                }
-            };
-            implicit(&key, &mut ovs_mask);
+            let mut ovs_mask = ovs_megaflow_mask(&ovs_mf).unwrap_or_else(|e| panic!("{e}"));
+            implicit_tags(&key, &mut ovs_mask);
             let ours_mf = format_match(&key, &t.mask, true);
             assert!(
                 t.mask.is_subset_of(&ovs_mask),
@@ -509,7 +479,7 @@ fn actions_and_megaflows_match_ovs() {
             );
             n += 1;
             let mut ours_cmp = t.mask;
-            implicit(&key, &mut ours_cmp);
+            implicit_tags(&key, &mut ours_cmp);
             if ours_cmp == ovs_mask {
                 same_mask += 1;
             } else {
@@ -607,11 +577,7 @@ fn conjunctive_matches_match_ovs() {
                 "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
             );
             let ovs_mf = line("Megaflow: ");
-            let ovs_match = ovs_mf.trim_start_matches("recirc_id=0,eth,");
-            let r = parse_rule(&format!("{ovs_match},actions=drop"))
-                .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
-            let mut ovs_mask = r.m.mask.key();
-            ovs_mask.set(abi::Field::NwFrag, 3);
+            let ovs_mask = ovs_megaflow_mask(&ovs_mf).unwrap_or_else(|e| panic!("{e}"));
             let ours_mf = format_match(&flow.key(), &t.mask, true);
             // Sound by construction (every clause consulted is
             // un-wildcarded); OVS's prefix tries may read fewer address bits.
@@ -653,30 +619,14 @@ fn same_as_ovs(ovs: &Ovs, of: &OfProto, text: &str, fl: &str) {
         "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
     );
     let ovs_mf = line("Megaflow: ");
-    let ovs_match = ovs_mf
-        .trim_start_matches("recirc_id=0,")
-        .trim_start_matches("eth,")
-        .trim_start_matches("eth");
-    let r = parse_rule(&format!("{ovs_match},actions=drop"))
-        .unwrap_or_else(|e| panic!("cannot read OVS megaflow `{ovs_mf}`: {e}"));
-    let mut ovs_mask = r.m.mask.key();
-    if ovs_mask.get(abi::Field::NwFrag) != 0 {
-        ovs_mask.set(abi::Field::NwFrag, 3);
-    }
+    let mut ovs_mask = ovs_megaflow_mask(&ovs_mf).unwrap_or_else(|e| panic!("{e}"));
     let key = flow.key();
     let mut ours_mask = t.mask;
-    // Absent tags are implicit in OVS's key (see actions_and_megaflows_match_ovs).
     for m in [&mut ovs_mask, &mut ours_mask] {
-        for f in [abi::Field::VlanTci, abi::Field::VlanTci2] {
-            let tag = key.get(f) & 0x1000 != 0;
-            m.set(f, m.get(f) | if tag { 0x1000 } else { 0xffff });
-        }
+        implicit_tags(&key, m);
     }
-    // A committed IPv4 set makes OVS read nw_proto too (its
-    // commit_set_nw_action); ours is then more general, elsewhere equal.
-    let equal = !ours.contains("set(");
     assert!(
-        ours_mask.is_subset_of(&ovs_mask) && (!equal || ours_mask == ovs_mask),
+        ours_mask == ovs_mask,
         "megaflow differs\nrules:\n{text}flow: {fl}\nours: {}\nOVS:  {ovs_mf}",
         format_match(&key, &t.mask, true)
     );
@@ -740,6 +690,81 @@ fn reserved_ports_match_ovs() {
         assert!(e.contains("OFPBAC_BAD_OUT_PORT"), "{bad}: {e}");
         let ours = parse_rule(&text).expect_err("accepted").to_string();
         assert!(ours.contains("OFPBAC_BAD_OUT_PORT"), "{bad}: {ours}");
+    }
+}
+
+/// Header rewrites on flows with and without a real L3 header: OVS
+/// rewrites IPv4, IPv6 and ARP headers only when nw_proto (arp_op) is not 0,
+/// and the write actions and `dec_ttl` make the megaflow exact on it.
+#[test]
+fn l3_rewrites_follow_nw_proto_as_ovs() {
+    let Some(ovs) = Ovs::start_or_skip(4) else {
+        return;
+    };
+    let file = ovs.dir.join("l3.flows");
+    let cases = [
+        (
+            "ip,actions=mod_nw_src:10.9.9.9,output:2",
+            &[
+                "in_port=1,ip,nw_src=10.0.0.1",
+                "in_port=1,tcp,nw_src=10.0.0.1",
+            ][..],
+        ),
+        (
+            "ip,actions=set_field:10.8.8.8->nw_dst,mod_dl_src:00:00:00:00:00:09,output:2",
+            &[
+                "in_port=1,ip",
+                "in_port=1,udp,nw_dst=10.0.0.2",
+                "in_port=1,ip,nw_proto=47",
+            ],
+        ),
+        (
+            "ip,actions=load:0x0a070707->NXM_OF_IP_SRC[],mod_nw_tos:8,output:2",
+            &["in_port=1,ip,nw_tos=4", "in_port=1,icmp,icmp_type=8"],
+        ),
+        // Unchanged by the write: still exact on nw_proto.
+        (
+            "ip,actions=mod_nw_tos:8,output:2",
+            &["in_port=1,tcp,nw_tos=8", "in_port=1,ip,nw_tos=8"],
+        ),
+        (
+            "actions=dec_ttl,output:2",
+            &[
+                "in_port=1,ip,nw_ttl=9",
+                "in_port=1,tcp6,nw_ttl=9",
+                "in_port=1,ipv6,nw_ttl=9",
+            ],
+        ),
+        (
+            "ipv6,actions=mod_nw_tos:16,output:2",
+            &["in_port=1,ipv6", "in_port=1,udp6"],
+        ),
+        (
+            "arp,actions=set_field:10.1.1.1->arp_spa,output:2,set_field:2->arp_op,output:3",
+            &[
+                "in_port=1,arp,arp_op=0",
+                "in_port=1,arp,arp_op=1",
+                "in_port=1,arp,arp_op=2",
+            ],
+        ),
+    ];
+    for (text, flows) in cases {
+        let text = format!("{text}\n");
+        std::fs::write(&file, &text).expect("write rules");
+        ovs.clear_flows(&[]).expect("del-flows");
+        ovs.cmd(
+            "ovs-ofctl",
+            &["add-flows", "br0", &file.display().to_string()],
+        )
+        .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
+        let mut of = OfProto::with_rules(
+            parse_rules(&text, "l3.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
+            Prefixes::default(),
+        );
+        of.set_ports(ovs.ofports());
+        for fl in flows {
+            same_as_ovs(&ovs, &of, &text, fl);
+        }
     }
 }
 

@@ -173,6 +173,22 @@ impl OfProto {
     }
 }
 
+/// The L3 header fields a commit rewrites (IPv4, IPv6 or ARP; arp_op is
+/// nw_proto).
+const L3_FIELDS: [Field; 11] = [
+    Field::NwSrc,
+    Field::NwDst,
+    Field::NwTos,
+    Field::NwTtl,
+    Field::NwProto,
+    Field::ArpSha,
+    Field::ArpTha,
+    Field::Ipv6SrcHi,
+    Field::Ipv6SrcLo,
+    Field::Ipv6DstHi,
+    Field::Ipv6DstLo,
+];
+
 /// TPIDs a packet's tags are taken to have (see [`Ctx::tpid`]).
 fn packet_tpids(f: &Flow) -> [u16; 2] {
     if f.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
@@ -354,6 +370,7 @@ impl Ctx<'_> {
                 }
                 Action::SetField { mf, value, mask } => {
                     if prereq_ok(mf.prereq, &self.flow, Some(&mut self.wc)) {
+                        self.l3_prereq_mask(mf);
                         mf.unwildcard(&mut self.wc, *mask);
                         mf.unwildcard(&mut self.written, *mask);
                         self.vlan_write(mf, |f| mf.set_masked(f, *value, *mask));
@@ -368,6 +385,7 @@ impl Ctx<'_> {
                 }
                 Action::Load { dst, value } => {
                     if prereq_ok(dst.mf.prereq, &self.flow, Some(&mut self.wc)) {
+                        self.l3_prereq_mask(dst.mf);
                         dst.mf.unwildcard(&mut self.wc, dst.mask());
                         dst.mf.unwildcard(&mut self.written, dst.mask());
                         self.vlan_write(dst.mf, |f| dst.set(f, *value));
@@ -405,7 +423,9 @@ impl Ctx<'_> {
                 }
                 Action::DecTtl => {
                     if is_ip_any(&self.flow) {
+                        // As OVS's compose_dec_ttl: the commit reads nw_proto.
                         self.wc.set(Field::NwTtl, 0xff);
+                        self.wc.set(Field::NwProto, 0xff);
                         let ttl = self.flow.get(Field::NwTtl);
                         if ttl <= 1 {
                             // As OVS's compose_dec_ttl: the rest of this
@@ -675,6 +695,20 @@ impl Ctx<'_> {
         self.do_actions(&list, 1);
     }
 
+    /// OVS `mf_set_mask_l3_prereqs`: a write to an IP (or ARP) header field
+    /// un-wildcards nw_proto (arp_op), which decides whether [`Ctx::commit`]
+    /// rewrites the header at all.
+    fn l3_prereq_mask(&mut self, mf: &Mf) {
+        const IP: [&str; 7] = [
+            "nw_src", "nw_dst", "ipv6_src", "ipv6_dst", "nw_tos", "nw_ecn", "nw_ttl",
+        ];
+        const ARP: [&str; 5] = ["arp_op", "arp_sha", "arp_tha", "arp_spa", "arp_tpa"];
+        let arp = self.flow.get(Field::DlType) as u16 == eth_type::ARP;
+        if (is_ip_any(&self.flow) && IP.contains(&mf.name)) || (arp && ARP.contains(&mf.name)) {
+            self.wc.set(Field::NwProto, 0xff);
+        }
+    }
+
     /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
     /// the tag present, as Open vSwitch's `flow_set_vlan_vid`/`_pcp` do.
     #[inline]
@@ -839,7 +873,16 @@ impl Ctx<'_> {
         let dl = f.get(Field::DlType) as u16;
         let proto = f.get(Field::NwProto) as u8;
         let later = f.get(Field::NwFrag) as u8 & FRAG_LATER != 0;
-        if dl == eth_type::ARP {
+        // As OVS's commit_set_nw_action: nw_proto (arp_op) 0 means no real
+        // L3 header, so nothing is rewritten and the base keeps the old
+        // header. Whether a rewrite is due reads nw_proto: un-wildcarded
+        // whenever the header changed (OVS's set_field, mod_* and dec_ttl
+        // already do; its move does not, so its megaflow is unsound there).
+        let l3_changed = L3_FIELDS.iter().any(|&k| f.get(k) != b.get(k));
+        let l3_skip = proto == 0;
+        if !matches!(dl, eth_type::ARP | eth_type::IP | eth_type::IPV6) || l3_skip {
+            // No L3 header to rewrite.
+        } else if dl == eth_type::ARP {
             sets(
                 Header::Arp,
                 &[
@@ -942,12 +985,22 @@ impl Ctx<'_> {
             }
         }
         self.odp.extend(out);
+        let l3 = matches!(dl, eth_type::ARP | eth_type::IP | eth_type::IPV6);
+        if l3 && l3_changed {
+            self.wc.set(Field::NwProto, 0xff);
+        }
         // A popped tag is rebuilt from the flow's whole TCI: all of it was read
         // (OVS un-wildcards the popped qtag).
         for f in [Field::VlanTci, Field::VlanTci2].iter().take(popped) {
             self.wc.set(*f, u64::MAX);
         }
+        let kept = L3_FIELDS.map(|k| self.base.get(k));
         self.base.w[..abi::KEY_WORDS].copy_from_slice(&self.flow.w[..abi::KEY_WORDS]);
+        if l3 && l3_skip {
+            for (k, v) in L3_FIELDS.iter().zip(kept) {
+                self.base.set(*k, v);
+            }
+        }
         self.base_tpid = self.tpid;
     }
 }
@@ -1025,12 +1078,38 @@ mod tests {
         // sets before it; cleared sets and sets without an output do nothing.
         let o = of("table=0,priority=5,ip,actions=output:1,write_actions(output:4,mod_nw_src:1.2.3.4,output:3),goto_table:1\n\
                     table=1,priority=5,actions=output:2\n");
-        let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_src=9.9.9.9").unwrap(), false);
+        let t = o.translate_flow(&parse_flow("in_port=5,tcp,nw_src=9.9.9.9").unwrap(), false);
         assert_eq!(acts(&t), "1,2,set(ipv4(src=1.2.3.4)),3");
         let o = of("table=0,actions=write_actions(output:3),goto_table:1\n\
                     table=1,actions=clear_actions,write_actions(dec_ttl)\n");
         let t = o.translate_flow(&parse_flow("in_port=5,ip,nw_ttl=9").unwrap(), false);
         assert_eq!(acts(&t), "drop");
+    }
+
+    #[test]
+    fn l3_rewrites_need_a_nonzero_nw_proto_and_read_it() {
+        let proto = |t: &Translation| t.mask.get(Field::NwProto);
+        let o = of("ip,actions=mod_nw_src:1.2.3.4,output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!((acts(&t), proto(&t)), ("2".into(), 0xff));
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp").unwrap(), false);
+        assert_eq!(
+            (acts(&t), proto(&t)),
+            ("set(ipv4(src=1.2.3.4)),2".into(), 0xff)
+        );
+        let o = of("actions=dec_ttl,output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ipv6,nw_ttl=5").unwrap(), false);
+        assert_eq!((acts(&t), proto(&t)), ("2".into(), 0xff));
+        // ARP: arp_op is nw_proto; op 0 keeps the old header as the base,
+        // so a later non-zero op commits both changes.
+        let o =
+            of("arp,actions=set_field:1.2.3.4->arp_spa,output:2,set_field:2->arp_op,output:3\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,arp,arp_op=0").unwrap(), false);
+        assert_eq!(acts(&t), "2,set(arp(sip=1.2.3.4,op=2)),3");
+        // Without an L3 change nothing reads nw_proto.
+        let o = of("ip,actions=mod_dl_src:00:00:00:00:00:01,output:2\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,ip").unwrap(), false);
+        assert_eq!(proto(&t), 0);
     }
 
     #[test]

@@ -223,6 +223,41 @@ pub fn corpus(name: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The mask of an `ofproto/trace` `Megaflow:` line, in our key. A
+/// megaflow's `nw_frag=no` is both fragment bits (OVS always un-wildcards
+/// both for IP); the rule syntax reads it as one.
+pub fn ovs_megaflow_mask(megaflow: &str) -> Result<abi::FlowKey, String> {
+    let m = megaflow
+        .trim_start_matches("recirc_id=0,")
+        .trim_start_matches("eth,")
+        .trim_start_matches("eth");
+    let r = fastpath::ofproto::parse::parse_rule(&format!("{m},actions=drop"))
+        .map_err(|e| format!("cannot read OVS megaflow `{megaflow}`: {e}"))?;
+    let mut mask = r.m.mask.key();
+    if mask.get(abi::Field::NwFrag) != 0 {
+        mask.set(abi::Field::NwFrag, 3);
+    }
+    Ok(mask)
+}
+
+/// Makes `mask` say what OVS's datapath key says by its structure: which
+/// tags `key` has. OVS's key nests each tag (an encapsulated key with an
+/// exact type) instead of carrying TCI fields, so every TCI bit of an absent
+/// tag is implicitly exact (all zero) and "present" is implicit for a tag
+/// there. Applied to both masks, "untagged, exact on no VLAN" (ours) and no
+/// vlan attribute (OVS's) compare equal.
+pub fn implicit_tags(key: &abi::FlowKey, mask: &mut abi::FlowKey) {
+    for f in [abi::Field::VlanTci, abi::Field::VlanTci2] {
+        let tag = key.get(f) & u64::from(abi::key::VLAN_PRESENT) != 0;
+        let implicit = if tag {
+            u64::from(abi::key::VLAN_PRESENT)
+        } else {
+            0xffff
+        };
+        mask.set(f, mask.get(f) | implicit);
+    }
+}
+
 /// Splits an action list at top-level commas, without `drop`.
 pub fn split_top(s: &str) -> Vec<&str> {
     let (mut out, mut depth, mut start) = (Vec::new(), 0i32, 0);
