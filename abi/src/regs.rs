@@ -5,6 +5,11 @@
 //! eight key writes plus one command (≤ 12 writes was the budget), and a
 //! 64-bit PCIe memory write is a single TLP.
 //!
+//! # A 32-bit bus
+//!
+//! See [`BUS32_SEMANTICS`]: writes commit on a register's high half, reads
+//! latch on its low half.
+//!
 //! Entries are written through staging registers and one command register:
 //! the write to [`REG_CMD`] commits atomically, so a lookup never sees a
 //! half-written entry. A megaflow write stores `staging & mask[slot]`, so the
@@ -14,6 +19,36 @@ use crate::bits::BitField;
 use crate::geometry::{Geometry, GeometryError, EMC_WAYS};
 use crate::key::KEY_WORDS;
 use thiserror::Error;
+
+/// How the register map behaves on a 32-bit AXI4-Lite bus (Markdown; the
+/// 32-bit form of the register file implements it, `driver::Split32` follows
+/// it, docs/registers.md prints it).
+pub const BUS32_SEMANTICS: &str = r#"A shell with a 32-bit AXI4-Lite master (the OpenNIC shell, Corundum) uses
+the 32-bit form of the register file (`fastpath_axil_regs32`,
+`fastpath_top32`). Every register keeps its 8-byte offset; its low half
+is at offset + 0, its high half at offset + 4. A driver accesses a
+register as two 32-bit accesses, low half first, with no other register
+access between them (`driver::Split32`):
+
+- **Writes commit on the high half.** A write of the low half is held and
+  has no effect yet; the write of the high half at offset + 4 writes the
+  register once, with both halves and their strobes, so every side effect
+  happens in the clock of the high half's handshake: `REG_CMD` executes,
+  `REG_CTRL` enables, clears counters or tables, `REG_MISSQ_POP`
+  pops, `REG_STATS_SEL` selects, `REG_STAGE_KEY` and
+  `REG_STAGE_ACTION` stage, `REG_SCRATCH` stores. A held low half is
+  used by the next write only: if that write is anything but the high
+  half of the same register, the held half is dropped. A high half
+  written alone writes only its four bytes (strobes 0xf0), which
+  `REG_CMD` refuses as a partial command word (`STATUS_CMD_ERROR`).
+- **Reads latch on the low half.** A read of the low half reads the whole
+  64-bit register and keeps its high half; the read of offset + 4 that
+  follows returns that kept half, so a counter (`REG_CNT_LOOKUPS` ..,
+  `REG_TIME`, `REG_STATS_HITS`, `REG_STATS_USED`) or a status never
+  tears. Any other read drops the kept half; a high half read on its own
+  reads the register at that moment. No register has a side effect on
+  read, on either bus.
+"#;
 
 /// Bytes the register window spans (BAR size needed).
 pub const REG_WINDOW_BYTES: u64 = 0x1000;
@@ -54,7 +89,8 @@ pub const REG_CNT_MISS_DROPS: u64 = 0x0a0;
 pub const REG_CNT_COMMANDS: u64 = 0x0a8;
 /// First staging key word; word `i` is at `REG_STAGE_KEY + 8 * i`.
 pub const REG_STAGE_KEY: u64 = 0x100;
-/// Command register: a write executes [`Command`] using the staging key.
+/// Command register: a write executes [`Command`] using the staging key
+/// (on a 32-bit bus: the write of its high half, offset + 4).
 pub const REG_CMD: u64 = 0x140;
 /// Action word ([`crate::action::ActionEntry`]) that the next EMC or
 /// megaflow write installs with its entry, at the same table position of
@@ -71,7 +107,8 @@ pub const REG_STATS_USED: u64 = 0x190;
 pub const REG_MISSQ_LEVEL: u64 = 0x1c0;
 /// Head entry's hash and tag ([`MISS_META_FIELDS`]); valid when level > 0.
 pub const REG_MISSQ_META: u64 = 0x1c8;
-/// Write any value: drop the head entry of the miss queue.
+/// Write any value: drop the head entry of the miss queue (on a 32-bit bus:
+/// the write of its high half pops).
 pub const REG_MISSQ_POP: u64 = 0x1d0;
 /// First word of the head entry's key; word `i` at `REG_MISSQ_KEY + 8 * i`.
 pub const REG_MISSQ_KEY: u64 = 0x200;

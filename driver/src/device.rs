@@ -200,6 +200,65 @@ macro_rules! forward_device {
 
 forward_device!(Box<D>, &mut D);
 
+/// A 64-bit register interface over a device whose bus is 32 bits wide (a
+/// shell's 32-bit AXI4-Lite master): `read64` and `write64` become two 32-bit
+/// accesses, low half then high half, the order `abi::regs` documents for a
+/// 32-bit bus (a register is written on its high half; the read of the low
+/// half latches the high half). So `Nic<Split32<D>>` works unchanged. Not
+/// for concurrent users: the two halves of one access must not interleave
+/// with another access to the register file.
+pub struct Split32<D> {
+    dev: D,
+}
+
+impl<D: Device> Split32<D> {
+    /// Wraps a device with a 32-bit bus.
+    pub fn new(dev: D) -> Self {
+        Split32 { dev }
+    }
+
+    /// The wrapped device.
+    pub fn get_mut(&mut self) -> &mut D {
+        &mut self.dev
+    }
+
+    /// Unwraps the device.
+    pub fn into_inner(self) -> D {
+        self.dev
+    }
+}
+
+impl<D: Device> Device for Split32<D> {
+    fn name(&self) -> &str {
+        self.dev.name()
+    }
+    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
+        self.dev.bar_len(bar)
+    }
+    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
+        self.dev.read32(bar, offset)
+    }
+    fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
+        self.dev.write32(bar, offset, value)
+    }
+    fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
+        let len = self.dev.bar_len(bar)?;
+        check_access(self.dev.name(), bar, len, offset, 8)?;
+        let lo = self.dev.read32(bar, offset)?;
+        let hi = self.dev.read32(bar, offset + 4)?;
+        Ok(u64::from(hi) << 32 | u64::from(lo))
+    }
+    fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
+        let len = self.dev.bar_len(bar)?;
+        check_access(self.dev.name(), bar, len, offset, 8)?;
+        self.dev.write32(bar, offset, value as u32)?;
+        self.dev.write32(bar, offset + 4, (value >> 32) as u32)
+    }
+    fn dma_alloc(&mut self, len: usize) -> Result<Box<dyn DmaBuffer>, DeviceError> {
+        self.dev.dma_alloc(len)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

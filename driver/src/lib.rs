@@ -27,7 +27,7 @@ pub mod sysfs;
 #[allow(unsafe_code)]
 pub mod vfio;
 
-pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer};
+pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer, Split32};
 pub use nic::{
     EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
     DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,

@@ -6,8 +6,8 @@ use abi::action::ActionEntry;
 use abi::geometry::{cuckoo_buckets, emc_candidates};
 use abi::regs::{self, CapabilityError, Command, HitKind, REG_WINDOW_BYTES};
 use abi::{hash_key, hash_masked, FlowKey, Geometry};
-use driver::{EmcPolicy, Miss, Nic, NicError, MAX_CUCKOO_PATH};
-use model::{key, tiny, Model};
+use driver::{Device, EmcPolicy, Miss, Nic, NicError, Split32, MAX_CUCKOO_PATH};
+use model::{key, tiny, Model, Model32};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -739,4 +739,46 @@ proptest! {
             prop_assert_eq!(nic.device().action_at(&r), Some(action_word_of(*f)));
         }
     }
+}
+
+#[test]
+fn nic_works_through_split32_over_a_32_bit_bus() {
+    // A 32-bit bus refuses 64-bit accesses: the Nic needs the wrapper.
+    assert!(Nic::open(Model32::new(Model::new(tiny()))).is_err());
+    let mut nic = Nic::open(Split32::new(Model32::new(Model::new(tiny())))).unwrap();
+    let k = key(42);
+    let ins = nic
+        .install_emc(&k, 1234, &ActionEntry::TO_HOST, EmcPolicy::Ovs)
+        .unwrap();
+    let m = &mut nic.device().get_mut().inner;
+    let r = m.lookup(&k, 0).unwrap();
+    assert_eq!(
+        (r.kind, r.flow_id, r.index),
+        (HitKind::Emc, 1234, ins.index)
+    );
+    nic.set_mask(0, &mask_a()).unwrap();
+    let mk = key(7);
+    let mf = nic
+        .install_megaflow(0, &mk, 77, &ActionEntry::TO_HOST)
+        .unwrap();
+    let r = nic.device().get_mut().inner.lookup(&mk, 1).unwrap();
+    assert_eq!(
+        (r.kind, r.flow_id, r.index),
+        (HitKind::Megaflow, 77, mf.index)
+    );
+    let c = nic.counters().unwrap();
+    assert_eq!((c.lookups, c.emc_hits, c.mf_hits), (2, 1, 1));
+    // Every 64-bit access was low half, then high half of the same word.
+    let log = &nic.device().get_mut().log;
+    assert!(log.len() > 20 && log.len().is_multiple_of(2));
+    for p in log.chunks(2) {
+        assert_eq!((p[0].0, p[0].1 + 4), (p[1].0, p[1].1), "{log:?}");
+    }
+    // Errors of the 32-bit device come through as DeviceError.
+    let mut d = Split32::new(Model32::new(Model::new(tiny())));
+    assert!(d.read64(0, regs::REG_ID + 4).is_err(), "misaligned 64-bit");
+    assert!(
+        d.write64(0, REG_WINDOW_BYTES, 0).is_err(),
+        "outside the BAR"
+    );
 }

@@ -19,8 +19,9 @@ use crate::parser::{Parser512, Parser64};
 use crate::port_arbiter::PortArbiter64;
 use crate::port_fanout::PortFanout64;
 use crate::regfile::{RegFile, MISS_WORD_BITS};
+use crate::regfile32::{Axil32To64, RegFile32};
 use crate::stats::StatsUnit;
-use crate::top::FastpathTop;
+use crate::top::{FastpathTop, FastpathTop32};
 use rust_hdl::prelude::*;
 use std::collections::BTreeSet;
 use thiserror::Error;
@@ -228,6 +229,13 @@ pub const PORT_FANOUT: &str = "fastpath_port_fanout";
 pub const NIC: &str = "fastpath_nic";
 /// The 64-bit action stage's module name.
 pub const ACTION_STAGE: &str = "fastpath_action_stage";
+/// The register file behind a 32-bit AXI4-Lite slave.
+pub const AXIL_REGS32: &str = "fastpath_axil_regs32";
+/// The lookup core behind a 32-bit AXI4-Lite slave (OpenNIC, Corundum).
+pub const TOP32: &str = "fastpath_top32";
+/// The 32-to-64-bit AXI4-Lite bridge alone (for a 32-bit shell in front of
+/// a 64-bit top such as `fastpath_nic`).
+pub const AXIL_32TO64: &str = "fastpath_axil_32to64";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -279,6 +287,12 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
     add(
         "fastpath_axil_regs",
         emit_block(RegFile::new(&cap), "fastpath_axil_regs"),
+    )?;
+    add(AXIL_REGS32, emit_block(RegFile32::new(&cap), AXIL_REGS32))?;
+    add(AXIL_32TO64, emit_block(Axil32To64::default(), AXIL_32TO64))?;
+    add(
+        TOP32,
+        emit_block(FastpathTop32::new(g, cfg.clock_khz), TOP32),
     )?;
     add(
         "fastpath_stats",

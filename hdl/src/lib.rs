@@ -24,6 +24,7 @@ pub mod port_fanout;
 pub mod ram_budget;
 pub mod regdoc;
 pub mod regfile;
+pub mod regfile32;
 pub mod simtools;
 pub mod stats;
 #[cfg(test)]

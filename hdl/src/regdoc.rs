@@ -202,6 +202,7 @@ pub fn registers_md() -> String {
         regs::REG_WINDOW_BYTES
     )
     .unwrap();
+    writeln!(w, "## A 32-bit bus\n\n{}", regs::BUS32_SEMANTICS).unwrap();
     writeln!(w, "## Register map\n").unwrap();
     writeln!(
         w,

@@ -17,6 +17,7 @@ use crate::entry::IDX_BITS;
 use crate::fifo::Fifo;
 use crate::megaflow::{MfSlot, MF_LATENCY};
 use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
+use crate::regfile32::Axil32To64;
 use crate::stats::StatsUnit;
 use abi::regs::{self, Capability, HitKind};
 use abi::Geometry;
@@ -481,6 +482,186 @@ impl Logic for FastpathTop {
             self.stat_hit.d.next = false;
             self.outstanding.d.next = 0.into();
         }
+    }
+}
+
+/// [`FastpathTop`] with a 32-bit AXI4-Lite slave (`fastpath_top32`), for
+/// shells with a 32-bit control master; see [`crate::regfile32`].
+#[derive(LogicBlock)]
+pub struct FastpathTop32 {
+    /// Clock.
+    pub clock: Signal<In, Clock>,
+    /// Synchronous reset, active high.
+    pub reset: Signal<In, bool>,
+    /// A lookup is offered.
+    pub lk_valid: Signal<In, bool>,
+    /// The pipeline takes the offered lookup.
+    pub lk_ready: Signal<Out, bool>,
+    /// Lookup key: word `i` of `abi::FlowKey` in bits `64 i + 63 .. 64 i`.
+    pub lk_key: Signal<In, Bits<512>>,
+    /// Opaque packet tag, returned with the result and queued with a miss.
+    pub lk_tag: Signal<In, Bits<32>>,
+    /// A result is presented.
+    pub res_valid: Signal<Out, bool>,
+    /// The consumer takes the result.
+    pub res_ready: Signal<In, bool>,
+    /// Result word (`abi::regs::RESULT_FIELDS`).
+    pub res_word: Signal<Out, Bits<64>>,
+    /// Tag of the lookup.
+    pub res_tag: Signal<Out, Bits<32>>,
+    /// Full-key hash (EMC hash) of the lookup.
+    pub res_hash: Signal<Out, Bits<32>>,
+    /// Action RAM write port: enable. The RAM itself is the packet path's
+    /// (one word per table position, as the statistics); the core only
+    /// writes it, in the clock its entry is written.
+    pub act_we: Signal<Out, bool>,
+    /// Action RAM write port: table position (EMC index, or the megaflow
+    /// slot's base plus its index, as the statistics address).
+    pub act_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Action RAM write port: the action word (`abi::action::ACTION_ENTRY`).
+    pub act_word: Signal<Out, Bits<64>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_awaddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_awprot: Signal<In, Bits<3>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_awvalid: Signal<In, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_awready: Signal<Out, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_wdata: Signal<In, Bits<32>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_wstrb: Signal<In, Bits<4>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_wvalid: Signal<In, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_wready: Signal<Out, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_bresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_bvalid: Signal<Out, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_bready: Signal<In, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_araddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_arprot: Signal<In, Bits<3>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_arvalid: Signal<In, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_arready: Signal<Out, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_rdata: Signal<Out, Bits<32>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_rresp: Signal<Out, Bits<2>>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_rvalid: Signal<Out, bool>,
+    /// AXI4-Lite slave, 32-bit.
+    pub s_axil_rready: Signal<In, bool>,
+    bridge: Axil32To64,
+    core: FastpathTop,
+}
+
+impl FastpathTop32 {
+    /// [`FastpathTop::new`] behind a 32-bit slave.
+    pub fn new(g: &Geometry, clock_khz: u32) -> Self {
+        FastpathTop32 {
+            clock: Default::default(),
+            reset: Default::default(),
+            lk_valid: Default::default(),
+            lk_ready: Default::default(),
+            lk_key: Default::default(),
+            lk_tag: Default::default(),
+            res_valid: Default::default(),
+            res_ready: Default::default(),
+            res_word: Default::default(),
+            res_tag: Default::default(),
+            res_hash: Default::default(),
+            act_we: Default::default(),
+            act_addr: Default::default(),
+            act_word: Default::default(),
+            s_axil_awaddr: Default::default(),
+            s_axil_awprot: Default::default(),
+            s_axil_awvalid: Default::default(),
+            s_axil_awready: Default::default(),
+            s_axil_wdata: Default::default(),
+            s_axil_wstrb: Default::default(),
+            s_axil_wvalid: Default::default(),
+            s_axil_wready: Default::default(),
+            s_axil_bresp: Default::default(),
+            s_axil_bvalid: Default::default(),
+            s_axil_bready: Default::default(),
+            s_axil_araddr: Default::default(),
+            s_axil_arprot: Default::default(),
+            s_axil_arvalid: Default::default(),
+            s_axil_arready: Default::default(),
+            s_axil_rdata: Default::default(),
+            s_axil_rresp: Default::default(),
+            s_axil_rvalid: Default::default(),
+            s_axil_rready: Default::default(),
+            bridge: Default::default(),
+            core: FastpathTop::new(g, clock_khz),
+        }
+    }
+}
+
+impl Logic for FastpathTop32 {
+    #[hdl_gen]
+    fn update(&mut self) {
+        self.bridge.clock.next = self.clock.val();
+        self.core.clock.next = self.clock.val();
+        self.bridge.reset.next = self.reset.val();
+        self.core.reset.next = self.reset.val();
+        self.core.lk_valid.next = self.lk_valid.val();
+        self.lk_ready.next = self.core.lk_ready.val();
+        self.core.lk_key.next = self.lk_key.val();
+        self.core.lk_tag.next = self.lk_tag.val();
+        self.res_valid.next = self.core.res_valid.val();
+        self.core.res_ready.next = self.res_ready.val();
+        self.res_word.next = self.core.res_word.val();
+        self.res_tag.next = self.core.res_tag.val();
+        self.res_hash.next = self.core.res_hash.val();
+        self.act_we.next = self.core.act_we.val();
+        self.act_addr.next = self.core.act_addr.val();
+        self.act_word.next = self.core.act_word.val();
+        self.bridge.s_axil_awaddr.next = self.s_axil_awaddr.val();
+        self.bridge.s_axil_awprot.next = self.s_axil_awprot.val();
+        self.bridge.s_axil_awvalid.next = self.s_axil_awvalid.val();
+        self.s_axil_awready.next = self.bridge.s_axil_awready.val();
+        self.bridge.s_axil_wdata.next = self.s_axil_wdata.val();
+        self.bridge.s_axil_wstrb.next = self.s_axil_wstrb.val();
+        self.bridge.s_axil_wvalid.next = self.s_axil_wvalid.val();
+        self.s_axil_wready.next = self.bridge.s_axil_wready.val();
+        self.s_axil_bresp.next = self.bridge.s_axil_bresp.val();
+        self.s_axil_bvalid.next = self.bridge.s_axil_bvalid.val();
+        self.bridge.s_axil_bready.next = self.s_axil_bready.val();
+        self.bridge.s_axil_araddr.next = self.s_axil_araddr.val();
+        self.bridge.s_axil_arprot.next = self.s_axil_arprot.val();
+        self.bridge.s_axil_arvalid.next = self.s_axil_arvalid.val();
+        self.s_axil_arready.next = self.bridge.s_axil_arready.val();
+        self.s_axil_rdata.next = self.bridge.s_axil_rdata.val();
+        self.s_axil_rresp.next = self.bridge.s_axil_rresp.val();
+        self.s_axil_rvalid.next = self.bridge.s_axil_rvalid.val();
+        self.bridge.s_axil_rready.next = self.s_axil_rready.val();
+        self.core.s_axil_awaddr.next = self.bridge.m_axil_awaddr.val();
+        self.core.s_axil_awprot.next = self.bridge.m_axil_awprot.val();
+        self.core.s_axil_awvalid.next = self.bridge.m_axil_awvalid.val();
+        self.bridge.m_axil_awready.next = self.core.s_axil_awready.val();
+        self.core.s_axil_wdata.next = self.bridge.m_axil_wdata.val();
+        self.core.s_axil_wstrb.next = self.bridge.m_axil_wstrb.val();
+        self.core.s_axil_wvalid.next = self.bridge.m_axil_wvalid.val();
+        self.bridge.m_axil_wready.next = self.core.s_axil_wready.val();
+        self.bridge.m_axil_bresp.next = self.core.s_axil_bresp.val();
+        self.bridge.m_axil_bvalid.next = self.core.s_axil_bvalid.val();
+        self.core.s_axil_bready.next = self.bridge.m_axil_bready.val();
+        self.core.s_axil_araddr.next = self.bridge.m_axil_araddr.val();
+        self.core.s_axil_arprot.next = self.bridge.m_axil_arprot.val();
+        self.core.s_axil_arvalid.next = self.bridge.m_axil_arvalid.val();
+        self.bridge.m_axil_arready.next = self.core.s_axil_arready.val();
+        self.bridge.m_axil_rdata.next = self.core.s_axil_rdata.val();
+        self.bridge.m_axil_rresp.next = self.core.s_axil_rresp.val();
+        self.bridge.m_axil_rvalid.next = self.core.s_axil_rvalid.val();
+        self.core.s_axil_rready.next = self.bridge.m_axil_rready.val();
     }
 }
 

@@ -241,7 +241,7 @@ impl Model {
         }
     }
 
-    fn reg_read(&mut self, off: u64) -> u64 {
+    pub fn reg_read(&mut self, off: u64) -> u64 {
         self.time += 1;
         if let Some(v) = self.id_override.filter(|_| off == REG_ID) {
             return v;
@@ -298,7 +298,7 @@ impl Model {
         }
     }
 
-    fn reg_write(&mut self, off: u64, v: u64) {
+    pub fn reg_write(&mut self, off: u64, v: u64) {
         self.time += 1;
         self.writes += 1;
         if off >= REG_STAGE_KEY && off < REG_STAGE_KEY + 8 * KEY_WORDS as u64 {
@@ -409,4 +409,92 @@ pub fn key(seed: u64) -> FlowKey {
         *v = x;
     }
     FlowKey::from_words(w)
+}
+
+/// The model behind a 32-bit bus with the semantics of `abi::regs` for one
+/// (the RTL's `fastpath_axil_regs32`): a low-half write is held and written
+/// with the high half of the same register; the read of a low half latches
+/// the high half for the read of offset + 4 that follows. 64-bit accesses
+/// are refused, as a 32-bit master cannot make them.
+pub struct Model32 {
+    pub inner: Model,
+    hold: Option<(u64, u32)>,
+    latch: Option<(u64, u32)>,
+    /// 32-bit accesses seen, in order: (write?, offset).
+    pub log: Vec<(bool, u64)>,
+}
+
+impl Model32 {
+    pub fn new(inner: Model) -> Self {
+        Model32 {
+            inner,
+            hold: None,
+            latch: None,
+            log: Vec::new(),
+        }
+    }
+
+    fn refuse(what: &str) -> DeviceError {
+        DeviceError::Backend {
+            device: "model32".into(),
+            message: format!("{what} on a 32-bit bus"),
+        }
+    }
+}
+
+impl Device for Model32 {
+    fn name(&self) -> &str {
+        "model32"
+    }
+
+    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
+        self.inner.bar_len(bar)
+    }
+
+    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model32", bar, self.inner.bar_len, offset, 4)?;
+        self.log.push((false, offset));
+        let word = offset & !7;
+        if offset & 4 != 0 {
+            if let Some((a, hi)) = self.latch.take() {
+                if a == word {
+                    return Ok(hi);
+                }
+            }
+            return Ok((self.inner.reg_read(word) >> 32) as u32);
+        }
+        let v = self.inner.reg_read(word);
+        self.latch = Some((word, (v >> 32) as u32));
+        Ok(v as u32)
+    }
+
+    fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
+        self.bar_len(bar)?;
+        check_access("model32", bar, self.inner.bar_len, offset, 4)?;
+        self.log.push((true, offset));
+        let word = offset & !7;
+        if offset & 4 == 0 {
+            self.hold = Some((word, value));
+            return Ok(());
+        }
+        match self.hold.take() {
+            Some((a, lo)) if a == word => {
+                self.inner
+                    .reg_write(word, u64::from(value) << 32 | u64::from(lo));
+                Ok(())
+            }
+            // The hardware writes the high half alone (strobes 0xf0); the
+            // model has no strobes, and the driver never does this.
+            _ => Err(Self::refuse("high half written without its low half")),
+        }
+    }
+
+    fn read64(&mut self, _bar: u8, _offset: u64) -> Result<u64, DeviceError> {
+        Err(Self::refuse("64-bit read"))
+    }
+
+    fn write64(&mut self, _bar: u8, _offset: u64, _value: u64) -> Result<(), DeviceError> {
+        Err(Self::refuse("64-bit write"))
+    }
 }
