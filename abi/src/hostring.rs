@@ -236,6 +236,11 @@ impl RingEngine {
         (q < HOSTQ_QUEUES && offset.is_multiple_of(8)).then_some((q, offset % HOSTQ_STRIDE))
     }
 
+    /// Queue `q` ([`HOSTQ_RX`] or [`HOSTQ_TX`]) is enabled.
+    pub fn enabled(&self, q: usize) -> bool {
+        self.q.get(q).is_some_and(Queue::enabled)
+    }
+
     /// TX descriptors posted and not yet fetched.
     pub fn tx_pending(&self) -> usize {
         let q = &self.q[HOSTQ_TX];
