@@ -238,6 +238,17 @@ impl HostQueues {
         Ok(q)
     }
 
+    /// Stops both rings, then frees them: the device must not reach the
+    /// buffers after they are unmapped. (Dropping without `close` leaves the
+    /// rings running on freed memory until the device is reset.)
+    pub fn close<D: Device + ?Sized>(self, dev: &mut D) -> Result<(), HostQueueError> {
+        for qi in [HOSTQ_RX, HOSTQ_TX] {
+            dev.write64(self.bar, qi as u64 * HOSTQ_STRIDE + REG_HQ_CTRL, 0)
+                .map_err(dev_err("stopping a ring"))?;
+        }
+        Ok(())
+    }
+
     /// Descriptors per ring.
     pub fn entries(&self) -> usize {
         1 << self.log2
@@ -636,6 +647,13 @@ mod tests {
             RxDelivery::Delivered
         );
         assert_eq!(reap_all(&mut q, &mut dev)[0].1, frame(9, 64));
+        // Closed, the rings take nothing more: frames are counted drops.
+        q.close(&mut dev).unwrap();
+        assert_eq!(
+            dev.deliver(&rx_meta(1, 64), &frame(10, 64)),
+            RxDelivery::Dropped(None)
+        );
+        assert!(!dev.engine.enabled(HOSTQ_RX) && !dev.engine.enabled(HOSTQ_TX));
     }
 
     #[test]

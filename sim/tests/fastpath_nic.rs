@@ -13,7 +13,7 @@ use abi::hostring::DescStatus;
 use abi::regs::{HitKind, LookupResult, REG_SCRATCH};
 use abi::{Field, FlowKey};
 use common::rng;
-use driver::{Device, HostQueueConfig, HostQueueError, HostQueues, Nic, HOSTQ_BURST};
+use driver::{Device, HostQueueConfig, HostQueueError, HostQueues, Nic, Split32, HOSTQ_BURST};
 use rand::Rng;
 use sim::fastpath_nic::MAC_PORTS;
 use sim::parser::{ParserSim, ParserWidth, StreamOpts};
@@ -508,6 +508,38 @@ fn a_full_or_short_rx_ring_loses_nothing_silently() {
     nic.queue_rx(0, &frames[6]).expect("port 0");
     nic.run_until_idle(1_000_000).expect("idle");
     assert_eq!(reap_all(&mut q, &mut nic)[0].1, frames[6]);
+}
+
+#[test]
+fn rings_work_over_a_32_bit_bus() {
+    let mut nic = SimFastpathNic::new();
+    let mut bus = Split32::new(&mut nic);
+    let cfg = HostQueueConfig {
+        log2_entries: 3,
+        buf_bytes: 2048,
+    };
+    let mut q = HostQueues::open(&mut bus, cfg).expect("rings");
+    let f = udp_frame(6, 3, 300);
+    let meta = HostTxMeta {
+        kind: HostTxKind::Output,
+        port: mac(1),
+        frame_len: f.len() as u16,
+    };
+    for _ in 0..3 {
+        q.post_tx(&meta, &f).expect("post");
+    }
+    q.flush_tx(&mut bus).expect("doorbell");
+    assert_eq!(q.reap_tx().expect("reap"), 3);
+    let dev = bus.into_inner();
+    dev.queue_rx(0, &f).expect("port 0");
+    dev.run_until_idle(1_000_000).expect("idle");
+    assert_eq!(take(dev).tx[1], [f.clone(), f.clone(), f.clone()]);
+    let got = reap_all(&mut q, dev);
+    assert_eq!(
+        (got.len(), &got[0].1),
+        (1, &f),
+        "the miss came through the ring"
+    );
 }
 
 #[test]
