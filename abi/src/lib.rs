@@ -8,7 +8,8 @@
 //! ([`reference`]), the hardware parser's limits and reasons
 //! ([`parser`]), the action encoding ([`action`]), the action stage's
 //! descriptor and reference ([`action_stage`]) and the host queues'
-//! metadata ([`hostq`]). Nobody else restates these constants.
+//! metadata ([`hostq`]) with their descriptor rings and reference ring engine
+//! ([`hostring`]). Nobody else restates these constants.
 //!
 //! Bit layouts are declared once as tables of [`bits::BitField`]; [`bits`]
 //! reads and writes them through `bitvec` (the declarative reference) and
@@ -24,6 +25,7 @@ pub mod export;
 pub mod geometry;
 pub mod hash;
 pub mod hostq;
+pub mod hostring;
 pub mod key;
 pub mod parser;
 pub mod reference;

@@ -145,6 +145,72 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("MISSQ_KEY", REG_MISSQ_KEY),
 ];
 
+/// BAR of the host queue ring registers ([`HOSTQ_REGISTERS`]): the block a
+/// shell's DMA engine owns, apart from the pipeline's register file (BAR 0).
+pub const HOSTQ_BAR: u8 = 2;
+/// Bytes the host queue register window spans.
+pub const HOSTQ_WINDOW_BYTES: u64 = 0x100;
+/// Queue index of the host RX ring (card to host, C2H).
+pub const HOSTQ_RX: usize = 0;
+/// Queue index of the host TX ring (host to card, H2C).
+pub const HOSTQ_TX: usize = 1;
+/// Queues in the block.
+pub const HOSTQ_QUEUES: usize = 2;
+/// Bytes between two queues' registers: queue `q`'s register `r` is at
+/// `q * HOSTQ_STRIDE + r`.
+pub const HOSTQ_STRIDE: u64 = 0x40;
+/// Largest ring: 2^this descriptors (indices are 16 bits, free-running).
+pub const HOSTQ_MAX_LOG2_SIZE: u8 = 15;
+/// Ring base IOVA (aligned to [`HOSTQ_RING_ALIGN`]); write while disabled.
+pub const REG_HQ_BASE: u64 = 0x00;
+/// Ring control: see [`HQ_CTRL_FIELDS`].
+pub const REG_HQ_CTRL: u64 = 0x08;
+/// Producer index (host writes: the doorbell), see [`HQ_INDEX_FIELDS`].
+pub const REG_HQ_PROD: u64 = 0x10;
+/// Consumer index (read-only: descriptors before it are written back).
+pub const REG_HQ_CONS: u64 = 0x18;
+/// Read-only counter: RX frames dropped because no buffer was posted.
+pub const REG_HQ_DROPS: u64 = 0x20;
+/// Alignment of a ring's base IOVA in bytes.
+pub const HOSTQ_RING_ALIGN: u64 = 4096;
+
+/// Registers of one queue in the host queue block, by name and offset
+/// inside the queue's [`HOSTQ_STRIDE`] bytes.
+pub const HOSTQ_REGISTERS: &[(&str, u64)] = &[
+    ("HQ_BASE", REG_HQ_BASE),
+    ("HQ_CTRL", REG_HQ_CTRL),
+    ("HQ_PROD", REG_HQ_PROD),
+    ("HQ_CONS", REG_HQ_CONS),
+    ("HQ_DROPS", REG_HQ_DROPS),
+];
+
+crate::layout! {
+    /// [`REG_HQ_CTRL`] fields.
+    HQ_CTRL_FIELDS {
+        /// log2 of the ring's descriptors (1..=[`HOSTQ_MAX_LOG2_SIZE`]).
+        HQ_LOG2_SIZE = (0, 4),
+        /// 1: the ring runs. Writing 1 starts it at index 0 (PROD = CONS = 0,
+        /// DROPS = 0); 0 stops it (RX frames then count as drops).
+        HQ_ENABLE = (8, 1),
+    }
+}
+
+crate::layout! {
+    /// [`REG_HQ_PROD`] and [`REG_HQ_CONS`] fields.
+    HQ_INDEX_FIELDS {
+        /// Free-running index; descriptor `i` is at `BASE + (i mod size) * 32`.
+        HQ_INDEX = (0, 16),
+    }
+}
+
+// A full ring must differ from an empty one in 16-bit free-running indices.
+const _: () = assert!(HQ_LOG2_SIZE.value_mask() >= HOSTQ_MAX_LOG2_SIZE as u64);
+const _: () = assert!(1u64 << HOSTQ_MAX_LOG2_SIZE < 1 << HQ_INDEX.width);
+
+/// Layout tables of the host queue block, for documentation and tests.
+pub const HOSTQ_LAYOUTS: &[(&str, &[BitField])] =
+    &[("HQ_CTRL", HQ_CTRL_FIELDS), ("HQ_INDEX", HQ_INDEX_FIELDS)];
+
 /// Registers that are arrays of [`KEY_WORDS`] words.
 pub const KEY_ARRAY_REGISTERS: &[&str] = &["STAGE_KEY", "MISSQ_KEY"];
 
@@ -774,6 +840,18 @@ mod tests {
         for (name, t) in ALL_LAYOUTS {
             check_layout(t, 1, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
         }
+    }
+
+    #[test]
+    fn hostq_block_is_sound() {
+        for (name, t) in HOSTQ_LAYOUTS {
+            check_layout(t, 1, &[]).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        let mut offs: Vec<u64> = HOSTQ_REGISTERS.iter().map(|r| r.1).collect();
+        offs.dedup();
+        assert_eq!(offs.len(), HOSTQ_REGISTERS.len());
+        assert!(offs.iter().all(|o| o % 8 == 0 && *o < HOSTQ_STRIDE));
+        assert!(HOSTQ_QUEUES as u64 * HOSTQ_STRIDE <= HOSTQ_WINDOW_BYTES);
     }
 
     #[test]

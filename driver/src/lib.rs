@@ -8,6 +8,8 @@
 //!   check, masks, EMC and megaflow entries (host-side hashing and cuckoo
 //!   placement against a shadow copy of each table), counters, the miss queue
 //!   and reset. It speaks only [`abi`] encodings.
+//! - [`HostQueues`]: the host queue pair as descriptor rings in host memory
+//!   ([`abi::hostring`]) over any [`Device`] with DMA buffers.
 //! - [`vfio`]: opens a PCI function bound to `vfio-pci`, maps its BARs and
 //!   maps DMA buffers through the IOMMU.
 //! - [`sysfs`]: maps the memory BARs of a function another driver owns (a
@@ -18,6 +20,8 @@
 #![deny(unsafe_code)]
 
 pub mod device;
+pub mod heapdma;
+pub mod hostq;
 pub mod nic;
 mod shadow;
 #[cfg(target_os = "linux")]
@@ -28,6 +32,8 @@ pub mod sysfs;
 pub mod vfio;
 
 pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer, Split32};
+pub use heapdma::HeapDma;
+pub use hostq::{HostQueueConfig, HostQueueError, HostQueueStats, HostQueues, HOSTQ_BURST};
 pub use nic::{
     EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
     DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,

@@ -8,6 +8,7 @@
 //! writes and no reads besides one status check.
 
 use crate::device::{Device, DeviceError};
+use crate::hostq::{HostQueueConfig, HostQueueError, HostQueues};
 use crate::shadow::{self, MfSlot};
 use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
@@ -244,6 +245,8 @@ pub struct Nic<D: Device> {
     poll_limit: u32,
     /// Path-search buffers, reused so installs do not allocate.
     scratch: shadow::Scratch,
+    /// The host queue rings, set up on first use.
+    hostq: Option<HostQueues>,
 }
 
 impl<D: Device> std::fmt::Debug for Nic<D> {
@@ -301,6 +304,7 @@ impl<D: Device> Nic<D> {
             writes: 0,
             poll_limit: DEFAULT_POLL_LIMIT,
             scratch: shadow::Scratch::default(),
+            hostq: None,
         };
         nic.scratch_check()?;
         nic.reset()?;
@@ -320,6 +324,19 @@ impl<D: Device> Nic<D> {
     /// The device.
     pub fn device(&mut self) -> &mut D {
         &mut self.dev
+    }
+
+    /// The host queue rings with the device they run on; set up with
+    /// `HostQueueConfig::default()` on first use (a device without DMA
+    /// buffers or a ring block fails here, not in [`Nic::open`]).
+    pub fn host_queues(&mut self) -> Result<(&mut D, &mut HostQueues), HostQueueError> {
+        let q = match &mut self.hostq {
+            Some(q) => q,
+            slot @ None => {
+                slot.insert(HostQueues::open(&mut self.dev, HostQueueConfig::default())?)
+            }
+        };
+        Ok((&mut self.dev, q))
     }
 
     /// Gives the device back.

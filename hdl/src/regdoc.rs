@@ -227,6 +227,7 @@ pub fn registers_md() -> String {
         }
         writeln!(w).unwrap();
     }
+    host_queue_md(w);
     writeln!(w, "## Command opcodes (CMD_OP)\n\n| op | name |\n|---|---|").unwrap();
     for v in 0..=u8::MAX {
         if let Some(op) = Op::from_u8(v) {
@@ -263,6 +264,75 @@ pub fn registers_md() -> String {
     )
     .unwrap();
     s
+}
+
+/// The host queue ring block (`abi::regs::HOSTQ_*`, `abi::hostring`).
+fn host_queue_md(w: &mut String) {
+    use abi::hostring::{DescStatus, DESC_BYTES, HOSTQ_DESC};
+    use regs::*;
+    writeln!(
+        w,
+        "## Host queue rings (BAR {bar})\n\n\
+         The host queue pair as descriptor rings in host memory (`abi::hostring`): the block a \
+         shell's DMA engine provides on a board and the simulated NIC models beside its RTL. \
+         Queue {rx} is the host RX ring (C2H), queue {tx} the host TX ring (H2C); queue q's \
+         register r is at `q * 0x{stride:x} + r` of a {win:#x}-byte window. A ring holds \
+         2^HQ_LOG2_SIZE descriptors of {DESC_BYTES} bytes at HQ_BASE ({align}-byte aligned). \
+         HQ_PROD and HQ_CONS are free-running 16-bit indices: the host writes PROD (the \
+         doorbell) after writing descriptors, the NIC advances CONS as it writes descriptors \
+         back (DESC_DONE = 1 with DESC_STATUS). RX: the host posts empty buffers; a frame with \
+         no posted buffer is dropped and counted in HQ_DROPS, a frame longer than its buffer is \
+         written back with TooLong and dropped. TX: the host posts frames with their host TX \
+         meta word in DESC_META0; FRAME_LEN > BUF_LEN is written back TooLong and not sent. A \
+         doorbell that would post more than the ring holds is ignored.\n",
+        bar = HOSTQ_BAR,
+        rx = HOSTQ_RX,
+        tx = HOSTQ_TX,
+        stride = HOSTQ_STRIDE,
+        win = HOSTQ_WINDOW_BYTES,
+        align = HOSTQ_RING_ALIGN,
+    )
+    .unwrap();
+    let what = |name: &str| match name {
+        "HQ_BASE" => ("RW", "Ring base IOVA; write while the ring is disabled."),
+        "HQ_CTRL" => (
+            "RW",
+            "HQ_LOG2_SIZE, HQ_ENABLE (writing 1 starts at index 0).",
+        ),
+        "HQ_PROD" => ("RW", "Producer index: the host's doorbell."),
+        "HQ_CONS" => (
+            "RO",
+            "Consumer index: descriptors before it are written back.",
+        ),
+        "HQ_DROPS" => ("RO", "RX frames dropped with no buffer posted (queue 0)."),
+        _ => ("?", "?"),
+    };
+    writeln!(
+        w,
+        "| offset in queue | name | access | behaviour |\n|---|---|---|---|"
+    )
+    .unwrap();
+    for (name, off) in HOSTQ_REGISTERS {
+        let (acc, text) = what(name);
+        writeln!(w, "| `0x{off:02x}` | {name} | {acc} | {text} |").unwrap();
+    }
+    writeln!(w).unwrap();
+    for (name, fields) in HOSTQ_LAYOUTS.iter().chain(&[("HOSTQ_DESC", HOSTQ_DESC)]) {
+        writeln!(w, "### {name}\n\n| field | bits | width |\n|---|---|---|").unwrap();
+        for f in *fields {
+            let lo = f.offset as u32;
+            let hi = lo + f.width as u32 - 1;
+            writeln!(w, "| {} | {hi}..{lo} | {} |", f.name, f.width).unwrap();
+        }
+        writeln!(w).unwrap();
+    }
+    writeln!(w, "DESC_STATUS codes:\n\n| code | status |\n|---|---|").unwrap();
+    for c in 0..8 {
+        if let Some(s) = DescStatus::from_code(c) {
+            writeln!(w, "| {c} | {s:?} |").unwrap();
+        }
+    }
+    writeln!(w).unwrap();
 }
 
 #[cfg(test)]

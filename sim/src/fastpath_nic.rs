@@ -2,13 +2,18 @@
 //! queues, parser, lookup core, action stage) as a [`driver::Device`] plus a
 //! frame API driven in batches.
 //!
-//! What is modelled is the NIC's streams: frames in on the MAC RX ports and
+//! What the RTL has is the NIC's streams: frames in on the MAC RX ports and
 //! the host TX queue (each host frame with its [`HostTxMeta`] word), frames
 //! out of the MAC TX ports and the host RX queue (each with its
-//! [`HostRxMeta`] words), all as 64-bit AXI-Stream. Descriptor rings in host
-//! memory and their DMA are a shell's: a later layer will fill
-//! [`SimFastpathNic::queue_host_tx`] from a TX ring and empty
-//! [`SimFastpathNic::take_host_rx`] into an RX ring, with this API under it.
+//! [`HostRxMeta`] words), all as 64-bit AXI-Stream. Beside the RTL this
+//! model runs what a shell's DMA engine provides on a board: host memory
+//! ([`driver::Device::dma_alloc`], a [`driver::HeapDma`]) and the host queue
+//! rings ([`abi::hostring::RingEngine`], register block in BAR
+//! [`abi::regs::HOSTQ_BAR`]). A TX doorbell fetches the posted frames into
+//! the host TX stream at once; host RX frames go into the RX ring as a run
+//! collects them, once the host has enabled it (before that, and for this
+//! crate's own tests, [`SimFastpathNic::queue_host_tx`] and
+//! [`SimFastpathNic::take_host_rx`] are the streams themselves).
 //!
 //! A run is one call into the model (csrc/nic_run.cpp): it sends every
 //! queued frame, with optional random gaps and backpressure
@@ -17,7 +22,11 @@
 use crate::axil;
 use abi::action_stage::ActionCounter;
 use abi::hostq::{HostMetaError, HostRxMeta, HostTxMeta, HOST_RX_META_WORDS};
-use driver::DeviceError;
+use abi::hostring::RingEngine;
+use abi::regs::{
+    HOSTQ_BAR, HOSTQ_RX, HOSTQ_STRIDE, HOSTQ_TX, HOSTQ_WINDOW_BYTES, REG_HQ_PROD, REG_WINDOW_BYTES,
+};
+use driver::{check_access, DeviceError, DmaBuffer, HeapDma};
 use std::ptr::NonNull;
 use thiserror::Error;
 
@@ -348,6 +357,10 @@ pub struct SimFastpathNic {
     bp: Backpressure,
     tx: Frames<u8>,
     hrx: Frames<[u64; HOST_RX_META_WORDS]>,
+    /// Host memory and the ring engine: the shell's part.
+    mem: HeapDma,
+    rings: RingEngine,
+    ring_frame: Vec<u8>,
 }
 
 // SAFETY: the model is owned by this handle alone and has no thread affinity.
@@ -383,6 +396,9 @@ impl SimFastpathNic {
             bp: Backpressure::default(),
             tx: Frames::default(),
             hrx: Frames::default(),
+            mem: HeapDma::default(),
+            rings: RingEngine::default(),
+            ring_frame: Vec::new(),
         };
         nic.set_vlan_limit(abi::parser::DEFAULT_VLAN_LIMIT as u32);
         nic.reset();
@@ -490,9 +506,15 @@ impl SimFastpathNic {
                     std::slice::from_raw_parts(o.bytes, o.len as usize),
                 )
             };
+            let to_ring = self.rings.enabled(HOSTQ_RX);
             for f in frames {
                 let b = &bytes[f.off as usize..(f.off + f.len) as usize];
-                if f.sink == SINK_HOST_RX {
+                if f.sink == SINK_HOST_RX && to_ring {
+                    // Out of buffers or too long: counted or written back
+                    // by the engine, never lost silently.
+                    let rings = &mut self.rings;
+                    self.mem.with(|m| rings.deliver_rx(m, &f.meta, b));
+                } else if f.sink == SINK_HOST_RX {
                     self.hrx.push(f.meta, b, f.cycle);
                 } else {
                     self.tx.push(f.sink as u8, b, f.cycle);
@@ -568,6 +590,42 @@ impl SimFastpathNic {
         NicCounters { values }
     }
 
+    /// Fetches every posted TX ring frame into the host TX stream (the
+    /// shell's H2C engine reading descriptors and frames on a doorbell).
+    fn fetch_tx_ring(&mut self) {
+        let (rings, src, frame) = (
+            &mut self.rings,
+            &mut self.src[SRC_HTX],
+            &mut self.ring_frame,
+        );
+        self.mem.with(|m| {
+            rings.fetch_tx(m, usize::MAX, frame, |meta, f| src.push(f, meta));
+        });
+    }
+
+    fn ring_read(&mut self, offset: u64) -> u64 {
+        self.rings.read_reg(offset).unwrap_or(0)
+    }
+
+    fn ring_write(&mut self, offset: u64, value: u64) {
+        self.rings.write_reg(offset, value);
+        if offset == HOSTQ_TX as u64 * HOSTQ_STRIDE + REG_HQ_PROD {
+            self.fetch_tx_ring();
+        }
+    }
+
+    fn bar_check(&self, bar: u8, offset: u64, width: u8) -> Result<(), DeviceError> {
+        match bar {
+            0 => check_access(&self.name, bar, REG_WINDOW_BYTES, offset, width),
+            HOSTQ_BAR => check_access(&self.name, bar, HOSTQ_WINDOW_BYTES, offset, width),
+            _ => Err(DeviceError::NoSuchBar {
+                device: self.name.clone(),
+                bar,
+                present: format!("0, {HOSTQ_BAR}"),
+            }),
+        }
+    }
+
     fn backend(&self, message: String) -> DeviceError {
         DeviceError::Backend {
             device: self.name.clone(),
@@ -607,7 +665,71 @@ impl axil::AxilPort for SimFastpathNic {
     }
 }
 
-axil::device_over_axil!(SimFastpathNic);
+/// BAR 0: the register file over AXI4-Lite (32-bit accesses are one lane
+/// of the 64-bit bus). BAR [`HOSTQ_BAR`]: the ring engine's registers (a
+/// 32-bit write merges into its lane of the register and writes it, so the
+/// high half's write of `driver::Split32` lands last).
+impl driver::Device for SimFastpathNic {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn bar_len(&self, bar: u8) -> Result<u64, DeviceError> {
+        self.bar_check(bar, 0, 1)?;
+        Ok(if bar == 0 {
+            REG_WINDOW_BYTES
+        } else {
+            HOSTQ_WINDOW_BYTES
+        })
+    }
+
+    fn read32(&mut self, bar: u8, offset: u64) -> Result<u32, DeviceError> {
+        self.bar_check(bar, offset, 4)?;
+        let lane = (offset & 4) * 8;
+        let v = if bar == 0 {
+            self.axi_read(offset & !7)?
+        } else {
+            self.ring_read(offset & !7)
+        };
+        Ok((v >> lane) as u32)
+    }
+
+    fn write32(&mut self, bar: u8, offset: u64, value: u32) -> Result<(), DeviceError> {
+        self.bar_check(bar, offset, 4)?;
+        let lane = offset & 4;
+        if bar == 0 {
+            return self.axi_write(offset & !7, (value as u64) << (lane * 8), 0x0f << lane);
+        }
+        let old = self.ring_read(offset & !7);
+        let mask = 0xffff_ffffu64 << (lane * 8);
+        let v = (old & !mask) | ((value as u64) << (lane * 8));
+        self.ring_write(offset & !7, v);
+        Ok(())
+    }
+
+    fn read64(&mut self, bar: u8, offset: u64) -> Result<u64, DeviceError> {
+        self.bar_check(bar, offset, 8)?;
+        if bar == 0 {
+            self.axi_read(offset)
+        } else {
+            Ok(self.ring_read(offset))
+        }
+    }
+
+    fn write64(&mut self, bar: u8, offset: u64, value: u64) -> Result<(), DeviceError> {
+        self.bar_check(bar, offset, 8)?;
+        if bar == 0 {
+            self.axi_write(offset, value, 0xff)
+        } else {
+            self.ring_write(offset, value);
+            Ok(())
+        }
+    }
+
+    fn dma_alloc(&mut self, len: usize) -> Result<Box<dyn DmaBuffer>, DeviceError> {
+        Ok(self.mem.alloc(len))
+    }
+}
 
 impl Drop for SimFastpathNic {
     fn drop(&mut self) {

@@ -9,10 +9,11 @@ mod common;
 use abi::action::{ActionEntry, ActionKind, MAC_PORT_BASE};
 use abi::action_stage::{action_stage, ActionCounter, ActionDesc, Disposition};
 use abi::hostq::{HostRxMeta, HostRxReason, HostTxKind, HostTxMeta};
+use abi::hostring::DescStatus;
 use abi::regs::{HitKind, LookupResult, REG_SCRATCH};
 use abi::{Field, FlowKey};
 use common::rng;
-use driver::{Device, Nic};
+use driver::{Device, HostQueueConfig, HostQueueError, HostQueues, Nic, Split32, HOSTQ_BURST};
 use rand::Rng;
 use sim::fastpath_nic::MAC_PORTS;
 use sim::parser::{ParserSim, ParserWidth, StreamOpts};
@@ -397,6 +398,150 @@ fn outputs_misses_and_injects_in_detail() {
     assert_eq!(c.frames_in(), 9);
 }
 
+/// Every RX descriptor written back so far, reaped in bursts.
+fn reap_all(q: &mut HostQueues, dev: &mut SimFastpathNic) -> Vec<(HostRxMeta, Vec<u8>)> {
+    let mut got = Vec::new();
+    while q
+        .reap_rx(dev, HOSTQ_BURST, |m, f| got.push((m, f.to_vec())))
+        .expect("reap")
+        > 0
+    {}
+    got
+}
+
+#[test]
+fn frames_round_trip_through_the_host_rings() {
+    let mut b = Bench::new();
+    let (dev, q) = b.nic.host_queues().expect("rings");
+    // Misses from MAC 1 land in the RX ring, whole and in order: more than
+    // a burst, so the reap goes round its loop.
+    let misses: Vec<Vec<u8>> = (0..40)
+        .map(|i| udp_frame(6, i, 60 + i as usize * 37))
+        .collect();
+    for f in &misses {
+        dev.queue_rx(1, f).expect("port 1");
+    }
+    dev.run_until_idle(4_000_000).expect("idle");
+    let got = reap_all(q, dev);
+    assert_eq!(got.iter().map(|g| g.1.clone()).collect::<Vec<_>>(), misses);
+    for (m, f) in &got {
+        assert_eq!(
+            (m.reason, m.in_port, m.frame_len as usize),
+            (HostRxReason::Miss, mac(1), f.len())
+        );
+    }
+    assert!(
+        take(dev).host.is_empty(),
+        "the ring took the host RX frames"
+    );
+    // Through the TX ring: an output to MAC 0, an injected hit (→ MAC 0)
+    // and an injected miss (→ back into the RX ring).
+    let out = udp_frame(9, 1, 80);
+    let inj_hit = udp_frame(1, 40, 64);
+    let inj_miss = udp_frame(3, 41, 64);
+    let to_mac0 = HostTxMeta {
+        kind: HostTxKind::Output,
+        port: mac(0),
+        frame_len: out.len() as u16,
+    };
+    q.post_tx(&to_mac0, &out).expect("post");
+    q.post_tx(&inject(&inj_hit), &inj_hit).expect("post");
+    q.post_tx(&inject(&inj_miss), &inj_miss).expect("post");
+    assert_eq!(
+        q.reap_tx().expect("reap"),
+        0,
+        "nothing moves before the doorbell"
+    );
+    q.flush_tx(dev).expect("doorbell");
+    assert_eq!(q.reap_tx().expect("reap"), 3, "fetched on the doorbell");
+    dev.run_until_idle(1_000_000).expect("idle");
+    let got_tx = take(dev);
+    assert_eq!(sorted(&got_tx.tx[0]), sorted(&[out, inj_hit]));
+    let back = reap_all(q, dev);
+    assert_eq!(back.len(), 1);
+    assert_eq!((back[0].0.in_port, &back[0].1), (INJECT_PORT, &inj_miss));
+    assert_eq!(q.rx_drops(dev).expect("drops"), 0);
+    assert_eq!(dev.counters().inject_frames(), 2);
+}
+
+#[test]
+fn a_full_or_short_rx_ring_loses_nothing_silently() {
+    let mut nic = SimFastpathNic::new();
+    let cfg = HostQueueConfig {
+        log2_entries: 2,
+        buf_bytes: 100,
+    };
+    let mut q = HostQueues::open(&mut nic, cfg).expect("rings");
+    // Seven misses for four 100-byte buffers; the second is too long.
+    let frames: Vec<Vec<u8>> = (0..7)
+        .map(|i| udp_frame(6, i, if i == 1 { 150 } else { 64 }))
+        .collect();
+    for f in &frames {
+        nic.queue_rx(0, f).expect("port 0");
+    }
+    nic.run_until_idle(1_000_000).expect("idle");
+    assert_eq!(nic.counters().action(ActionCounter::HostMiss), 7);
+    assert_eq!(q.rx_drops(&mut nic).expect("drops"), 3, "no buffer for 3");
+    let mut got = Vec::new();
+    let e = q
+        .reap_rx(&mut nic, HOSTQ_BURST, |_, f| got.push(f.to_vec()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            HostQueueError::Descriptor {
+                index: 1,
+                status: DescStatus::TooLong,
+                frame_len: 150,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(got, [frames[0].clone()]);
+    let rest: Vec<Vec<u8>> = reap_all(&mut q, &mut nic)
+        .into_iter()
+        .map(|g| g.1)
+        .collect();
+    assert_eq!(rest, frames[2..4]);
+    // The buffers are posted again: the next frame gets one.
+    nic.queue_rx(0, &frames[6]).expect("port 0");
+    nic.run_until_idle(1_000_000).expect("idle");
+    assert_eq!(reap_all(&mut q, &mut nic)[0].1, frames[6]);
+}
+
+#[test]
+fn rings_work_over_a_32_bit_bus() {
+    let mut nic = SimFastpathNic::new();
+    let mut bus = Split32::new(&mut nic);
+    let cfg = HostQueueConfig {
+        log2_entries: 3,
+        buf_bytes: 2048,
+    };
+    let mut q = HostQueues::open(&mut bus, cfg).expect("rings");
+    let f = udp_frame(6, 3, 300);
+    let meta = HostTxMeta {
+        kind: HostTxKind::Output,
+        port: mac(1),
+        frame_len: f.len() as u16,
+    };
+    for _ in 0..3 {
+        q.post_tx(&meta, &f).expect("post");
+    }
+    q.flush_tx(&mut bus).expect("doorbell");
+    assert_eq!(q.reap_tx().expect("reap"), 3);
+    let dev = bus.into_inner();
+    dev.queue_rx(0, &f).expect("port 0");
+    dev.run_until_idle(1_000_000).expect("idle");
+    assert_eq!(take(dev).tx[1], [f.clone(), f.clone(), f.clone()]);
+    let got = reap_all(&mut q, dev);
+    assert_eq!(
+        (got.len(), &got[0].1),
+        (1, &f),
+        "the miss came through the ring"
+    );
+}
+
 #[test]
 fn errors_name_their_input() {
     let mut nic = SimFastpathNic::new();
@@ -411,7 +556,7 @@ fn errors_name_their_input() {
         nic.read64(0, REG_SCRATCH).expect("read"),
         0x1234_5678_9abc_def0
     );
-    assert!(nic.read64(1, 0).is_err(), "only BAR 0 exists");
+    assert!(nic.read64(1, 0).is_err(), "BAR 1 does not exist");
     // A frame that cannot finish: the run says how many are left.
     nic.queue_rx(0, &udp_frame(1, 0, 64)).expect("port");
     match nic.run_until_idle(3) {

@@ -3,7 +3,8 @@
 //! pipeline's lookup port with their tags, results come back in order,
 //! misses wait in the RTL's miss queue and are drained through registers.
 //! [`FramePath`] for the NIC with a packet path (`--nic sim`): frames in on
-//! its MAC RX ports, out of its MAC TX ports and host RX queue.
+//! its MAC RX ports, out of its MAC TX ports; the host queue pair through
+//! the descriptor rings of [`driver::HostQueues`], as on a board.
 
 use super::hw::{HwError, HwLookup};
 use super::inline::{FramePath, LookupCounts, NicFrames, NicRun};
@@ -11,7 +12,7 @@ use abi::action_stage::ActionCounter;
 use abi::hostq::{HostRxMeta, HostTxMeta};
 use abi::regs::LookupResult;
 use abi::FlowKey;
-use driver::{Miss, Nic};
+use driver::{HostQueueError, Miss, Nic, HOSTQ_BURST};
 use sim::{Frames, SimFastpathNic, SimNic, SimResult};
 use std::cell::RefCell;
 
@@ -60,7 +61,14 @@ impl FramePath for Nic<SimFastpathNic> {
     }
 
     fn queue_host_tx(&mut self, meta: &HostTxMeta, frame: &[u8]) {
-        self.device().queue_host_tx(meta, frame);
+        let r = post_host_tx(self, meta, frame);
+        if let Err(e) = r {
+            // The trait's caller cannot take an error here; the next run
+            // returns it (the frame then counts as lost).
+            HOST_TX_ERROR.with_borrow_mut(|slot| {
+                slot.get_or_insert_with(|| format!("simulated NIC host TX ring: {e}"));
+            });
+        }
     }
 
     fn run(
@@ -68,7 +76,13 @@ impl FramePath for Nic<SimFastpathNic> {
         tx: &mut NicFrames<u16>,
         host_rx: &mut NicFrames<HostRxMeta>,
     ) -> Result<NicRun, HwError> {
-        let dev = self.device();
+        if let Some(e) = HOST_TX_ERROR.with_borrow_mut(Option::take) {
+            return Err(HwError::Device(e));
+        }
+        let ring = |e: HostQueueError| HwError::Device(format!("simulated NIC host rings: {e}"));
+        let (dev, q) = self.host_queues().map_err(ring)?;
+        q.flush_tx(dev).map_err(ring)?;
+        q.reap_tx().map_err(ring)?;
         let before = dev.counters();
         let ran = dev.run_until_idle(RUN_BUDGET_CYCLES);
         let after = dev.counters();
@@ -78,21 +92,18 @@ impl FramePath for Nic<SimFastpathNic> {
             forwarded: delta(ActionCounter::Forwarded),
             dropped: delta(ActionCounter::Dropped),
         };
-        FRAMES
-            .with_borrow_mut(|(t, h)| {
-                t.clear();
-                h.clear();
-                dev.take_tx(t);
-                for (p, f) in t.iter() {
-                    tx.push(p as u16, f);
-                }
-                let r = dev.take_host_rx(h);
-                for (m, f) in h.iter() {
-                    host_rx.push(m, f);
-                }
-                r
-            })
-            .map_err(|e| HwError::Device(format!("simulated NIC host RX: {e}")))?;
+        TX_FRAMES.with_borrow_mut(|t| {
+            t.clear();
+            dev.take_tx(t);
+            for (p, f) in t.iter() {
+                tx.push(p as u16, f);
+            }
+        });
+        while q
+            .reap_rx(dev, HOSTQ_BURST, |m, f| host_rx.push(m, f))
+            .map_err(ring)?
+            > 0
+        {}
         ran.map_err(|e| HwError::Device(format!("simulated NIC: {e}")))?;
         Ok(run)
     }
@@ -107,7 +118,27 @@ impl FramePath for Nic<SimFastpathNic> {
     }
 }
 
+/// Stages a host TX frame on the TX ring; a full ring is sent (the model's
+/// H2C engine fetches on the doorbell) and reaped first.
+fn post_host_tx(
+    nic: &mut Nic<SimFastpathNic>,
+    meta: &HostTxMeta,
+    frame: &[u8],
+) -> Result<(), HostQueueError> {
+    let (dev, q) = nic.host_queues()?;
+    match q.post_tx(meta, frame) {
+        Err(HostQueueError::TxFull { .. }) => {
+            q.flush_tx(dev)?;
+            q.reap_tx()?;
+            q.post_tx(meta, frame)
+        }
+        r => r,
+    }
+}
+
 thread_local! {
-    /// The model's output frames of one run, reused.
-    static FRAMES: RefCell<(Frames<u8>, Frames<HostRxMeta>)> = RefCell::new(Default::default());
+    /// The model's MAC TX frames of one run, reused.
+    static TX_FRAMES: RefCell<Frames<u8>> = RefCell::new(Frames::default());
+    /// A host TX ring failure, for the next run to return.
+    static HOST_TX_ERROR: RefCell<Option<String>> = const { RefCell::new(None) };
 }
