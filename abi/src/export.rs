@@ -149,6 +149,19 @@ pub fn json() -> String {
     let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
     let _ = writeln!(
         s,
+        "  \"action_kinds\": {{{}}},",
+        [
+            crate::action::ActionKind::Drop,
+            crate::action::ActionKind::Output,
+            crate::action::ActionKind::ToHost
+        ]
+        .iter()
+        .map(|k| format!("\"{k:?}\": {}", *k as u8))
+        .collect::<Vec<_>>()
+        .join(", ")
+    );
+    let _ = writeln!(
+        s,
         "  \"host_queues\": {{\"mac_port_base\": {}, \"qdma_c2h_header_bytes\": {}, \"qdma_h2c_header_bytes\": {}, \"reasons\": {{{}}}, \"tx_kinds\": {{\"Output\": {}, \"Inject\": {}}}}},",
         crate::action::MAC_PORT_BASE,
         crate::hostq::QDMA_C2H_HEADER_BYTES,
