@@ -147,6 +147,33 @@ pub fn json() -> String {
         crate::geometry::EMC_WAYS
     );
     let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
+    let _ = writeln!(
+        s,
+        "  \"action_kinds\": {{{}}},",
+        [
+            crate::action::ActionKind::Drop,
+            crate::action::ActionKind::Output,
+            crate::action::ActionKind::ToHost
+        ]
+        .iter()
+        .map(|k| format!("\"{k:?}\": {}", *k as u8))
+        .collect::<Vec<_>>()
+        .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "  \"host_queues\": {{\"mac_port_base\": {}, \"qdma_c2h_header_bytes\": {}, \"qdma_h2c_header_bytes\": {}, \"reasons\": {{{}}}, \"tx_kinds\": {{\"Output\": {}, \"Inject\": {}}}}},",
+        crate::action::MAC_PORT_BASE,
+        crate::hostq::QDMA_C2H_HEADER_BYTES,
+        crate::hostq::QDMA_H2C_HEADER_BYTES,
+        crate::hostq::HostRxReason::ALL
+            .iter()
+            .map(|r| format!("\"{r:?}\": {}", *r as u8))
+            .collect::<Vec<_>>()
+            .join(", "),
+        crate::hostq::HostTxKind::Output as u8,
+        crate::hostq::HostTxKind::Inject as u8
+    );
     // Key values the parser writes (a present VLAN tag, fragment bits).
     let _ = writeln!(
         s,

@@ -72,6 +72,16 @@ crate::layout! {
 /// 64-bit words of the host RX metadata.
 pub const HOST_RX_META_WORDS: usize = 2;
 
+/// OpenNIC shell (`boards/alveo-u200/opennic`): bytes before each frame on
+/// QDMA C2H, the [`HOST_RX_META`] words little-endian, word 0 first (the
+/// shell's DMA has no side channel for them).
+pub const QDMA_C2H_HEADER_BYTES: usize = HOST_RX_META_WORDS * 8;
+
+/// OpenNIC shell: bytes before each frame on QDMA H2C, the [`HOST_TX_META`]
+/// word little-endian. Its `HT_FRAME_LEN` is not read by the hardware (the
+/// stream's last beat ends the frame).
+pub const QDMA_H2C_HEADER_BYTES: usize = 8;
+
 const _: () = assert!(HR_MARK.width >= crate::regs::FLOW_ID_BITS);
 const _: () = assert!(HR_MALFORMED.width as usize == crate::parser::MALFORMED_CODE_BITS);
 

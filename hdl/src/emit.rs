@@ -8,6 +8,7 @@
 //! disagree on the default).
 
 use crate::action_stage::ActionStage64;
+use crate::axis_width::{AxisDown512To64, AxisUp64To512};
 use crate::config::BuildConfig;
 use crate::emc::EmcStage;
 use crate::fifo::Fifo;
@@ -236,6 +237,10 @@ pub const TOP32: &str = "fastpath_top32";
 /// The 32-to-64-bit AXI4-Lite bridge alone (for a 32-bit shell in front of
 /// a 64-bit top such as `fastpath_nic`).
 pub const AXIL_32TO64: &str = "fastpath_axil_32to64";
+/// Module name of the 512-to-64-bit AXI-Stream converter (OpenNIC wrapper).
+pub const AXIS_512TO64: &str = "fastpath_axis_512to64";
+/// Module name of the 64-to-512-bit AXI-Stream converter (OpenNIC wrapper).
+pub const AXIS_64TO512: &str = "fastpath_axis_64to512";
 
 /// The whole design alone, `fastpath_top` (what a board's wrapper holds).
 pub fn emit_top(cfg: &BuildConfig) -> Result<String, EmitError> {
@@ -316,6 +321,14 @@ pub fn emit_all(cfg: &BuildConfig) -> Result<Vec<Emitted>, EmitError> {
     add(
         PORT_FANOUT,
         emit_block(PortFanout64::default(), PORT_FANOUT),
+    )?;
+    add(
+        AXIS_512TO64,
+        emit_block(AxisDown512To64::default(), AXIS_512TO64),
+    )?;
+    add(
+        AXIS_64TO512,
+        emit_block(AxisUp64To512::default(), AXIS_64TO512),
     )?;
     Ok(out)
 }

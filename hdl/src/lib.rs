@@ -7,6 +7,7 @@
 //! elaboration time; nothing is restated here.
 
 pub mod action_stage;
+pub mod axis_width;
 pub mod bram;
 pub mod config;
 pub mod emc;

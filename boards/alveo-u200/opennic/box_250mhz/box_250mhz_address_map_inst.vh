@@ -1,0 +1,1 @@
+// Included by the shell's box_250mhz; fastpath has no address map to place.
