@@ -29,6 +29,6 @@ pub mod vfio;
 
 pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer, Split32};
 pub use nic::{
-    EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
+    stats_bytes_mask, EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
     DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,
 };

@@ -221,6 +221,8 @@ pub struct FastpathNic {
     inject: Signal<Local, bool>,
     ht_port: Signal<Local, Bits<16>>,
     lk_go: Signal<Local, bool>,
+    meta_len: Signal<Local, Bits<64>>,
+    meta_len_hi: Signal<Local, Bits<64>>,
 }
 
 impl FastpathNic {
@@ -339,6 +341,8 @@ impl FastpathNic {
             inject: Default::default(),
             ht_port: Default::default(),
             lk_go: Default::default(),
+            meta_len: Default::default(),
+            meta_len_hi: Default::default(),
         }
     }
 }
@@ -443,12 +447,10 @@ impl Logic for FastpathNic {
         self.core.lk_tag.next = 0.into();
         // The byte counters take the frame's length (saturated: the sideband
         // field is wider than any frame the buffer holds).
-        self.core.lk_len.next =
-            (self.parser.m_meta.val() >> self.sh_len.val()).get_bits::<LEN_BITS>(0);
-        if (self.parser.m_meta.val() >> self.sh_len_hi.val())
-            .get_bits::<LEN_BITS>(0)
-            .any()
-        {
+        self.meta_len.next = self.parser.m_meta.val() >> self.sh_len.val();
+        self.meta_len_hi.next = self.parser.m_meta.val() >> self.sh_len_hi.val();
+        self.core.lk_len.next = self.meta_len.val().get_bits::<LEN_BITS>(0);
+        if self.meta_len_hi.val().get_bits::<LEN_BITS>(0).any() {
             self.core.lk_len.next = self.len_max.val();
         }
         self.parser.m_ready.next = self.core.lk_ready.val() & !self.metaq.full.val();
