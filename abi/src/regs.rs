@@ -109,7 +109,7 @@ pub const REG_STATS_BYTES: u64 = 0x198;
 /// Width of the per-entry byte counter ([`REG_STATS_BYTES`]). An entry hit
 /// every clock at 148.8 Mpps with 9000-byte frames adds 1.34e12 bytes/s,
 /// so 48 bits wrap after 210 s, 420 times the host's 500 ms revalidation
-/// period (docs/hardware.md, "Statistics").
+/// period (docs/hardware.md, "Statistics widths and their cost").
 pub const STATS_BYTES_BITS: u32 = 48;
 /// Width of the frame length a lookup carries into the byte counter
 /// (frames are at most `abi::parser::MAX_FRAME_LEN` = 2^16 - 1 bytes).
