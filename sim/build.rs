@@ -78,6 +78,9 @@ const CONTRACT: &[(&str, bool, u32)] = &[
     ("lk_ready", false, 1),
     ("lk_key", true, 512),
     ("lk_tag", true, 32),
+    // Frame length for the byte counters; the look-aside model leaves it 0
+    // (the host counts bytes of the frames it looked up).
+    ("lk_len", true, 16),
     ("res_valid", false, 1),
     ("res_ready", true, 1),
     ("res_word", false, 64),

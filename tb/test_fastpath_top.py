@@ -38,6 +38,7 @@ class Tb:
         dut.lk_valid.value = 0
         dut.lk_key.value = 0
         dut.lk_tag.value = 0
+        dut.lk_len.value = 0
         dut.res_ready.value = 1
         cocotb.start_soon(self._monitor())
         cocotb.start_soon(self._consumer())
@@ -101,10 +102,14 @@ class Tb:
         dut = self.dut
         self.results.clear()
         tags = [(tag0 + i) & 0xFFFFFFFF for i in range(len(keys))]
+        # Frame lengths for the byte counters: minimum to maximum frames.
+        top = (1 << self.abi.stats_len_bits) - 1
+        lens = [self.r.choice([0, 60, 64, 1514, 9000, top, self.r.randrange(top + 1)]) for _ in keys]
         i = 0
         dut.lk_valid.value = 1
         dut.lk_key.value = key_int(keys[0])
         dut.lk_tag.value = tags[0]
+        dut.lk_len.value = lens[0]
         stalls = 0
         while i < len(keys):
             await RisingEdge(dut.clock)
@@ -113,6 +118,7 @@ class Tb:
                 if i < len(keys):
                     dut.lk_key.value = key_int(keys[i])
                     dut.lk_tag.value = tags[i]
+                    dut.lk_len.value = lens[i]
             else:
                 stalls += 1
                 assert stalls < 100 * len(keys) + 1000, "lk_ready stuck low"
@@ -122,8 +128,8 @@ class Tb:
                 break
             await RisingEdge(dut.clock)
         assert len(self.results) == len(keys), f"{len(self.results)} of {len(keys)} results"
-        for k, t, (word, tag, h) in zip(keys, tags, self.results):
-            want, want_h = self.model.lookup(k, t)
+        for k, t, n, (word, tag, h) in zip(keys, tags, lens, self.results):
+            want, want_h = self.model.lookup(k, t, n)
             assert tag == t, f"result order: tag {tag}, expected {t}"
             assert h == want_h, f"hash of tag {t}: {h:#x} vs {want_h:#x}"
             assert word == want, f"tag {t} key {k}: RTL {word:#018x}, model {want:#018x}"
@@ -290,11 +296,13 @@ async def random_tables_and_lookups(dut):
             sel = tb.abi.encode(STATS_TABLE=table, STATS_SLOT=slot, STATS_INDEX=index)
             await tb.write(regs["STATS_SEL"], sel)
             await tb.check_read(regs["STATS_HITS"])
+            await tb.check_read(regs["STATS_BYTES"])
         await tb.check_read(regs["STAGE_ACTION"])
         tb.check_actions()
     h = tb.model.counters
     assert h["EMC_HITS"] > 0 and h["MF_HITS"] > 0 and h["MISSES"] > 0, h
     assert any(tb.actions), "no action word was ever written"
+    assert any(tb.model.bytes.values()), "no byte counter was ever read non-zero"
 
 
 @cocotb.test()

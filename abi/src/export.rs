@@ -146,6 +146,12 @@ pub fn json() -> String {
         kinds.join(", "),
         crate::geometry::EMC_WAYS
     );
+    let _ = writeln!(
+        s,
+        "  \"stats_bytes_bits\": {}, \"stats_len_bits\": {},",
+        crate::regs::STATS_BYTES_BITS,
+        crate::regs::STATS_LEN_BITS
+    );
     let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
     let _ = writeln!(
         s,

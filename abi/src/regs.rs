@@ -44,7 +44,7 @@ access between them (`driver::Split32`):
 - **Reads latch on the low half.** A read of the low half reads the whole
   64-bit register and keeps its high half; the read of offset + 4 that
   follows returns that kept half, so a counter (`REG_CNT_LOOKUPS` ..,
-  `REG_TIME`, `REG_STATS_HITS`, `REG_STATS_USED`) or a status never
+  `REG_TIME`, `REG_STATS_HITS`, `REG_STATS_USED`, `REG_STATS_BYTES`) or a status never
   tears. Any other read drops the kept half; a high half read on its own
   reads the register at that moment. No register has a side effect on
   read, on either bus.
@@ -103,6 +103,18 @@ pub const REG_STATS_SEL: u64 = 0x180;
 pub const REG_STATS_HITS: u64 = 0x188;
 /// [`REG_TIME`] value of the selected entry's last hit (or of its write).
 pub const REG_STATS_USED: u64 = 0x190;
+/// Bytes of the selected entry's hits (since it was written), modulo
+/// 2^[`STATS_BYTES_BITS`]: the host accumulates the deltas.
+pub const REG_STATS_BYTES: u64 = 0x198;
+/// Width of the per-entry byte counter ([`REG_STATS_BYTES`]). An entry hit
+/// every clock at 148.8 Mpps with 9000-byte frames adds 1.34e12 bytes/s,
+/// so 48 bits wrap after 210 s, 420 times the host's 500 ms revalidation
+/// period (docs/hardware.md, "Statistics widths and their cost").
+pub const STATS_BYTES_BITS: u32 = 48;
+/// Width of the frame length a lookup carries into the byte counter
+/// (frames are at most `abi::parser::MAX_FRAME_LEN` = 2^16 - 1 bytes).
+pub const STATS_LEN_BITS: u32 = 16;
+const _: () = assert!((1usize << STATS_LEN_BITS) - 1 == crate::parser::MAX_FRAME_LEN);
 /// Number of misses waiting in the queue.
 pub const REG_MISSQ_LEVEL: u64 = 0x1c0;
 /// Head entry's hash and tag ([`MISS_META_FIELDS`]); valid when level > 0.
@@ -139,6 +151,7 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("STATS_SEL", REG_STATS_SEL),
     ("STATS_HITS", REG_STATS_HITS),
     ("STATS_USED", REG_STATS_USED),
+    ("STATS_BYTES", REG_STATS_BYTES),
     ("MISSQ_LEVEL", REG_MISSQ_LEVEL),
     ("MISSQ_META", REG_MISSQ_META),
     ("MISSQ_POP", REG_MISSQ_POP),

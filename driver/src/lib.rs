@@ -35,6 +35,6 @@ pub use device::{check_access, check_dma, Device, DeviceError, DmaBuffer, Split3
 pub use heapdma::HeapDma;
 pub use hostq::{HostQueueConfig, HostQueueError, HostQueueStats, HostQueues, HOSTQ_BURST};
 pub use nic::{
-    EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
+    stats_bytes_mask, EmcPolicy, EntryStats, GlobalCounters, Install, MfEntry, Miss, Nic, NicError,
     DEFAULT_POLL_LIMIT, MAX_CUCKOO_PATH,
 };

@@ -17,8 +17,8 @@ use abi::regs::{
     CTRL_CLEAR_TABLES, CTRL_ENABLE, MISS_HASH, MISS_TAG, REG_CMD, REG_CNT_COMMANDS,
     REG_CNT_EMC_HITS, REG_CNT_LOOKUPS, REG_CNT_MF_HITS, REG_CNT_MISSES, REG_CNT_MISS_DROPS,
     REG_CTRL, REG_MISSQ_KEY, REG_MISSQ_LEVEL, REG_MISSQ_META, REG_MISSQ_POP, REG_SCRATCH,
-    REG_STAGE_ACTION, REG_STAGE_KEY, REG_STATS_HITS, REG_STATS_SEL, REG_STATS_USED, REG_STATUS,
-    REG_WINDOW_BYTES, STATUS_BUSY, STATUS_CMD_ERROR,
+    REG_STAGE_ACTION, REG_STAGE_KEY, REG_STATS_BYTES, REG_STATS_HITS, REG_STATS_SEL,
+    REG_STATS_USED, REG_STATUS, REG_WINDOW_BYTES, STATS_BYTES_BITS, STATUS_BUSY, STATUS_CMD_ERROR,
 };
 use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
 use thiserror::Error;
@@ -188,6 +188,23 @@ pub struct EntryStats {
     pub hits: u64,
     /// `REG_TIME` of the last hit (or of the last write of the entry).
     pub used: u64,
+    /// Bytes of those hits, modulo 2^[`STATS_BYTES_BITS`]: a reader keeps
+    /// the last value and adds [`EntryStats::bytes_since`] to its own count.
+    pub bytes: u64,
+}
+
+impl EntryStats {
+    /// Bytes counted since an earlier reading `earlier` of the same entry
+    /// (the counter wraps at 2^[`STATS_BYTES_BITS`], never twice between
+    /// two reads a revalidation period apart: docs/hardware.md).
+    pub fn bytes_since(&self, earlier: u64) -> u64 {
+        self.bytes.wrapping_sub(earlier) & stats_bytes_mask()
+    }
+}
+
+/// Mask of the byte counter's [`STATS_BYTES_BITS`] bits.
+pub fn stats_bytes_mask() -> u64 {
+    (1u64 << STATS_BYTES_BITS) - 1
 }
 
 /// Global counters.
@@ -681,7 +698,7 @@ impl<D: Device> Nic<D> {
             .and_then(|i| s.entries[i as usize].map(|e| (i, e)))
         {
             // A rewrite restarts the hardware counter: carry it.
-            e.hits_carry += self.mf_hits_hw(slot, i)?;
+            self.carry_hw(slot, i, &mut e)?;
             e.flow_id = flow_id;
             e.action = *action;
             self.write_mf(slot, i, e, &mask)?;
@@ -707,6 +724,7 @@ impl<D: Device> Nic<D> {
             flow_id,
             action: *action,
             hits_carry: 0,
+            bytes_carry: 0,
         };
         let result = self.run_placement(slot, &scratch.placement, &mask, new);
         let (target, moves) = (scratch.placement.target, scratch.placement.moves.len());
@@ -733,20 +751,23 @@ impl<D: Device> Nic<D> {
             let Some(mut e) = self.mf[slot as usize].entries[from as usize] else {
                 continue;
             };
-            e.hits_carry += self.mf_hits_hw(slot, from)?;
+            self.carry_hw(slot, from, &mut e)?;
             self.write_mf(slot, to, e, mask)?;
         }
         self.write_mf(slot, p.target, new, mask)
     }
 
-    fn mf_hits_hw(&mut self, slot: u8, index: u32) -> Result<u64, NicError> {
-        Ok(self
-            .entry_stats(StatsSel {
-                megaflow: true,
-                slot,
-                index,
-            })?
-            .hits)
+    /// Adds the hardware counters at `index` to `e`'s carries (before the
+    /// position is rewritten, which restarts them).
+    fn carry_hw(&mut self, slot: u8, index: u32, e: &mut shadow::MfEntry) -> Result<(), NicError> {
+        let st = self.entry_stats(StatsSel {
+            megaflow: true,
+            slot,
+            index,
+        })?;
+        e.hits_carry += st.hits;
+        e.bytes_carry = e.bytes_carry.wrapping_add(st.bytes) & stats_bytes_mask();
+        Ok(())
     }
 
     /// Removes megaflow `key & mask[slot]`; returns its index.
@@ -802,13 +823,15 @@ impl<D: Device> Nic<D> {
         let e = self
             .megaflow_lookup(slot, key)
             .ok_or_else(|| NicError::NoSuchEntry(format!("megaflow {key:?} in slot {slot}")))?;
-        let carry = self.mf[slot as usize].entries[e.index as usize].map_or(0, |s| s.hits_carry);
+        let (carry, bytes_carry) = self.mf[slot as usize].entries[e.index as usize]
+            .map_or((0, 0), |s| (s.hits_carry, s.bytes_carry));
         let mut st = self.entry_stats(StatsSel {
             megaflow: true,
             slot,
             index: e.index,
         })?;
         st.hits += carry;
+        st.bytes = st.bytes.wrapping_add(bytes_carry) & stats_bytes_mask();
         Ok(st)
     }
 
@@ -820,6 +843,7 @@ impl<D: Device> Nic<D> {
         Ok(EntryStats {
             hits: self.read(REG_STATS_HITS)?,
             used: self.read(REG_STATS_USED)?,
+            bytes: self.read(REG_STATS_BYTES)? & stats_bytes_mask(),
         })
     }
 

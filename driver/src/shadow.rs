@@ -31,6 +31,8 @@ pub(crate) struct MfEntry {
     /// Hits counted by hardware at earlier positions: a move rewrites the
     /// entry, which restarts its hardware counter.
     pub hits_carry: u64,
+    /// Bytes counted likewise, modulo 2^[`abi::regs::STATS_BYTES_BITS`].
+    pub bytes_carry: u64,
 }
 
 /// One mask slot: its mask and its cuckoo table.
@@ -189,6 +191,7 @@ mod tests {
             flow_id: hash,
             action: ActionEntry::TO_HOST,
             hits_carry: 0,
+            bytes_carry: 0,
         });
         s.count += 1;
     }

@@ -6,7 +6,7 @@ use abi::action::ActionEntry;
 use abi::geometry::{cuckoo_buckets, emc_candidates};
 use abi::regs::{self, CapabilityError, Command, HitKind, REG_WINDOW_BYTES};
 use abi::{hash_key, hash_masked, FlowKey, Geometry};
-use driver::{Device, EmcPolicy, Miss, Nic, NicError, Split32, MAX_CUCKOO_PATH};
+use driver::{Device, EmcPolicy, EntryStats, Miss, Nic, NicError, Split32, MAX_CUCKOO_PATH};
 use model::{key, tiny, Model, Model32};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -448,20 +448,40 @@ fn hits_survive_displacement() {
         {
             // Every resident gets one more hit per install round.
             installed.push(k);
-            for k in &installed {
-                nic.device().lookup(k, 0);
+            for (i, k) in installed.iter().enumerate() {
+                nic.device().lookup_frame(k, 0, frame_len(i));
             }
         }
     }
     assert!(installed.len() >= 4);
     let n = installed.len() as u64;
     for (i, k) in installed.iter().enumerate() {
-        assert_eq!(
-            nic.megaflow_stats(0, k).unwrap().hits,
-            n - i as u64,
-            "key {i}"
-        );
+        let st = nic.megaflow_stats(0, k).unwrap();
+        let hits = n - i as u64;
+        assert_eq!(st.hits, hits, "key {i}");
+        assert_eq!(st.bytes, hits * frame_len(i) as u64, "key {i} bytes");
     }
+}
+
+/// The frame length of the `i`-th key's frames in the displacement test.
+fn frame_len(i: usize) -> u16 {
+    60 + 97 * i as u16
+}
+
+#[test]
+fn byte_deltas_survive_the_counter_wrapping() {
+    let top = driver::stats_bytes_mask();
+    let before = EntryStats {
+        bytes: top - 99,
+        ..Default::default()
+    };
+    let after = EntryStats {
+        bytes: 400,
+        ..Default::default()
+    };
+    // 100 bytes up to the wrap, 400 after it.
+    assert_eq!(after.bytes_since(before.bytes), 500);
+    assert_eq!(before.bytes_since(before.bytes), 0);
 }
 
 #[test]

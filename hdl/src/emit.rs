@@ -390,6 +390,7 @@ mod tests {
             "lk_ready",
             "lk_key",
             "lk_tag",
+            "lk_len",
             "res_valid",
             "res_ready",
             "res_word",

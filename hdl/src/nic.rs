@@ -32,9 +32,11 @@ use crate::parser::Parser64;
 use crate::port_arbiter::PortArbiter64;
 use crate::port_fanout::PortFanout64;
 use crate::regfile::AXIL_ADDR_BITS;
+use crate::stats::LEN_BITS;
 use crate::top::FastpathTop;
 use abi::action::MAC_PORT_BASE;
 use abi::hostq::{HostTxKind, HT_KIND, HT_PORT};
+use abi::parser::SB_FRAME_LEN;
 use abi::regs::{HitKind, RESULT_INDEX, RESULT_KIND, RESULT_SLOT};
 use abi::Geometry;
 use rust_hdl::prelude::*;
@@ -210,12 +212,17 @@ pub struct FastpathNic {
     sh_res_kind: Constant<Bits<8>>,
     sh_res_slot: Constant<Bits<8>>,
     sh_res_index: Constant<Bits<8>>,
+    sh_len: Constant<Bits<8>>,
+    sh_len_hi: Constant<Bits<8>>,
+    len_max: Constant<Bits<LEN_BITS>>,
     res_kind: Signal<Local, Bits<2>>,
     res_slot: Signal<Local, Bits<ADDR_BITS>>,
     res_index: Signal<Local, Bits<ADDR_BITS>>,
     inject: Signal<Local, bool>,
     ht_port: Signal<Local, Bits<16>>,
     lk_go: Signal<Local, bool>,
+    meta_len: Signal<Local, Bits<64>>,
+    meta_len_hi: Signal<Local, Bits<64>>,
 }
 
 impl FastpathNic {
@@ -325,12 +332,17 @@ impl FastpathNic {
             sh_res_kind: sh(RESULT_KIND.shift()),
             sh_res_slot: sh(RESULT_SLOT.shift()),
             sh_res_index: sh(RESULT_INDEX.shift()),
+            sh_len: sh(SB_FRAME_LEN.shift()),
+            sh_len_hi: sh(SB_FRAME_LEN.shift() + LEN_BITS as u32),
+            len_max: Constant::new((abi::parser::MAX_FRAME_LEN as u64).into()),
             res_kind: Default::default(),
             res_slot: Default::default(),
             res_index: Default::default(),
             inject: Default::default(),
             ht_port: Default::default(),
             lk_go: Default::default(),
+            meta_len: Default::default(),
+            meta_len_hi: Default::default(),
         }
     }
 }
@@ -433,6 +445,14 @@ impl Logic for FastpathNic {
         self.core.lk_valid.next = self.parser.m_valid.val() & !self.metaq.full.val();
         self.core.lk_key.next = self.parser.m_key.val();
         self.core.lk_tag.next = 0.into();
+        // The byte counters take the frame's length (saturated: the sideband
+        // field is wider than any frame the buffer holds).
+        self.meta_len.next = self.parser.m_meta.val() >> self.sh_len.val();
+        self.meta_len_hi.next = self.parser.m_meta.val() >> self.sh_len_hi.val();
+        self.core.lk_len.next = self.meta_len.val().get_bits::<LEN_BITS>(0);
+        if self.meta_len_hi.val().get_bits::<LEN_BITS>(0).any() {
+            self.core.lk_len.next = self.len_max.val();
+        }
         self.parser.m_ready.next = self.core.lk_ready.val() & !self.metaq.full.val();
         self.metaq.push.next = self.lk_go.val();
         self.metaq.din.next = self.parser.m_meta.val();

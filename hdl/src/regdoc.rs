@@ -135,7 +135,7 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             REG_STATS_SEL,
             "STATS_SEL".into(),
             "RW",
-            "Selects the entry whose statistics STATS_HITS/USED show.",
+            "Selects the entry whose statistics STATS_HITS/USED/BYTES show.",
         ),
         (
             REG_STATS_HITS,
@@ -148,6 +148,12 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             "STATS_USED".into(),
             "RO",
             "TIME of the selected entry's last hit, or of its write.",
+        ),
+        (
+            REG_STATS_BYTES,
+            "STATS_BYTES".into(),
+            "RO",
+            "Bytes of the selected entry's hits since it was written, modulo 2^48 (STATS_BYTES_BITS): accumulate deltas.",
         ),
         (
             REG_MISSQ_LEVEL,

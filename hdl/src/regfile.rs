@@ -105,6 +105,8 @@ pub struct RegFile {
     pub stats_hits: Signal<In, Bits<64>>,
     /// Selected entry's last-used time.
     pub stats_used: Signal<In, Bits<64>>,
+    /// Selected entry's byte count (`REG_STATS_BYTES`).
+    pub stats_bytes: Signal<In, Bits<64>>,
 
     /// Free-running cycle counter (`REG_TIME`); not cleared by reset, so entry
     /// write stamps stay unique for the life of the bitstream.
@@ -202,6 +204,7 @@ pub struct RegFile {
     a_stats_sel: Constant<Bits<AXIL_ADDR_BITS>>,
     a_stats_hits: Constant<Bits<AXIL_ADDR_BITS>>,
     a_stats_used: Constant<Bits<AXIL_ADDR_BITS>>,
+    a_stats_bytes: Constant<Bits<AXIL_ADDR_BITS>>,
     a_missq_level: Constant<Bits<AXIL_ADDR_BITS>>,
     a_missq_meta: Constant<Bits<AXIL_ADDR_BITS>>,
     a_missq_pop: Constant<Bits<AXIL_ADDR_BITS>>,
@@ -301,6 +304,7 @@ impl RegFile {
             missq_head: Default::default(),
             stats_hits: Default::default(),
             stats_used: Default::default(),
+            stats_bytes: Default::default(),
             now: Default::default(),
             lookup_enable: Default::default(),
             missq_pop: Default::default(),
@@ -383,6 +387,7 @@ impl RegFile {
             a_stats_sel: c(regs::REG_STATS_SEL),
             a_stats_hits: c(regs::REG_STATS_HITS),
             a_stats_used: c(regs::REG_STATS_USED),
+            a_stats_bytes: c(regs::REG_STATS_BYTES),
             a_missq_level: c(regs::REG_MISSQ_LEVEL),
             a_missq_meta: c(regs::REG_MISSQ_META),
             a_missq_pop: c(regs::REG_MISSQ_POP),
@@ -811,6 +816,9 @@ impl Logic for RegFile {
         }
         if self.raddr.val() == self.a_stats_used.val() {
             self.rmux.next = self.stats_used.val();
+        }
+        if self.raddr.val() == self.a_stats_bytes.val() {
+            self.rmux.next = self.stats_bytes.val();
         }
         if self.raddr.val() == self.a_missq_level.val() {
             self.rmux.next = bit_cast::<64, ADDR_BITS>(self.missq_level.val());

@@ -394,6 +394,8 @@ pub struct RegFile32 {
     pub stats_hits: Signal<In, Bits<64>>,
     /// Selected entry's last-used time.
     pub stats_used: Signal<In, Bits<64>>,
+    /// Selected entry's byte count (`REG_STATS_BYTES`).
+    pub stats_bytes: Signal<In, Bits<64>>,
     /// Free-running cycle counter (`REG_TIME`); not cleared by reset, so entry
     /// write stamps stay unique for the life of the bitstream.
     pub now: Signal<Out, Bits<64>>,
@@ -473,6 +475,7 @@ impl RegFile32 {
             missq_head: Default::default(),
             stats_hits: Default::default(),
             stats_used: Default::default(),
+            stats_bytes: Default::default(),
             now: Default::default(),
             lookup_enable: Default::default(),
             missq_pop: Default::default(),
@@ -552,6 +555,7 @@ impl Logic for RegFile32 {
         self.regs.missq_head.next = self.missq_head.val();
         self.regs.stats_hits.next = self.stats_hits.val();
         self.regs.stats_used.next = self.stats_used.val();
+        self.regs.stats_bytes.next = self.stats_bytes.val();
         self.now.next = self.regs.now.val();
         self.lookup_enable.next = self.regs.lookup_enable.val();
         self.missq_pop.next = self.regs.missq_pop.val();

@@ -18,7 +18,7 @@ use crate::fifo::Fifo;
 use crate::megaflow::{MfSlot, MF_LATENCY};
 use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
 use crate::regfile32::Axil32To64;
-use crate::stats::StatsUnit;
+use crate::stats::{StatsUnit, LEN_BITS};
 use abi::regs::{self, Capability, HitKind};
 use abi::Geometry;
 use rust_hdl::prelude::*;
@@ -57,6 +57,9 @@ pub struct FastpathTop {
     pub lk_key: Signal<In, Bits<512>>,
     /// Opaque packet tag, returned with the result and queued with a miss.
     pub lk_tag: Signal<In, Bits<32>>,
+    /// Frame length in bytes, added to the hit entry's byte counter (a
+    /// look-aside host that sends no length gets 0 bytes counted).
+    pub lk_len: Signal<In, Bits<LEN_BITS>>,
     /// A result is presented.
     pub res_valid: Signal<Out, bool>,
     /// The consumer takes the result.
@@ -124,6 +127,12 @@ pub struct FastpathTop {
     v0: DFF<bool>,
     key0: DFF<Bits<512>>,
     tag0: DFF<Bits<32>>,
+    len0: DFF<Bits<LEN_BITS>>,
+    len1: DFF<Bits<LEN_BITS>>,
+    len2: DFF<Bits<LEN_BITS>>,
+    len3: DFF<Bits<LEN_BITS>>,
+    len4: DFF<Bits<LEN_BITS>>,
+    len5: DFF<Bits<LEN_BITS>>,
     v1: DFF<bool>,
     v2: DFF<bool>,
     v3: DFF<bool>,
@@ -139,6 +148,7 @@ pub struct FastpathTop {
     outstanding: DFF<Bits<8>>,
     stat_hit: DFF<bool>,
     stat_addr: DFF<Bits<ADDR_BITS>>,
+    stat_len: DFF<Bits<LEN_BITS>>,
     accept: Signal<Local, bool>,
     res_pop: Signal<Local, bool>,
     mf_any: Signal<Local, bool>,
@@ -197,6 +207,7 @@ impl FastpathTop {
             lk_ready: Default::default(),
             lk_key: Default::default(),
             lk_tag: Default::default(),
+            lk_len: Default::default(),
             res_valid: Default::default(),
             res_ready: Default::default(),
             res_word: Default::default(),
@@ -248,6 +259,13 @@ impl FastpathTop {
             outstanding: Default::default(),
             stat_hit: Default::default(),
             stat_addr: Default::default(),
+            stat_len: Default::default(),
+            len0: Default::default(),
+            len1: Default::default(),
+            len2: Default::default(),
+            len3: Default::default(),
+            len4: Default::default(),
+            len5: Default::default(),
             accept: Default::default(),
             res_pop: Default::default(),
             mf_any: Default::default(),
@@ -301,7 +319,14 @@ impl Logic for FastpathTop {
             key5,
             outstanding,
             stat_hit,
-            stat_addr
+            stat_addr,
+            stat_len,
+            len0,
+            len1,
+            len2,
+            len3,
+            len4,
+            len5
         );
         self.regs.clock.next = self.clock.val();
         self.emc.clock.next = self.clock.val();
@@ -353,6 +378,12 @@ impl Logic for FastpathTop {
         self.v0.d.next = self.accept.val();
         self.key0.d.next = self.lk_key.val();
         self.tag0.d.next = self.lk_tag.val();
+        self.len0.d.next = self.lk_len.val();
+        self.len1.d.next = self.len0.q.val();
+        self.len2.d.next = self.len1.q.val();
+        self.len3.d.next = self.len2.q.val();
+        self.len4.d.next = self.len3.q.val();
+        self.len5.d.next = self.len4.q.val();
         self.v1.d.next = self.v0.q.val();
         self.v2.d.next = self.v1.q.val();
         self.v3.d.next = self.v2.q.val();
@@ -410,6 +441,8 @@ impl Logic for FastpathTop {
         self.stat_hit.d.next = self.v5.q.val() & (self.emc.hit.val() | self.mf_any.val());
         self.stats.hit.next = self.stat_hit.q.val();
         self.stats.hit_addr.next = self.stat_addr.q.val();
+        self.stat_len.d.next = self.len5.q.val();
+        self.stats.hit_len.next = self.stat_len.q.val();
         self.stats.now.next = self.regs.now.val();
         self.stats.stamp_we.next = self.regs.stamp_we.val();
         self.stats.stamp_addr.next = self.regs.stamp_addr.val();
@@ -419,6 +452,7 @@ impl Logic for FastpathTop {
         self.stats.sel_addr.next = self.regs.stats_sel.val();
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
+        self.regs.stats_bytes.next = self.stats.sel_bytes.val();
         if self.emc.hit.val() {
             self.stat_addr.d.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.emc.index.val());
             self.word.next = (self.k_emc.val() << self.sh_kind.val())
@@ -501,6 +535,9 @@ pub struct FastpathTop32 {
     pub lk_key: Signal<In, Bits<512>>,
     /// Opaque packet tag, returned with the result and queued with a miss.
     pub lk_tag: Signal<In, Bits<32>>,
+    /// Frame length in bytes, added to the hit entry's byte counter (a
+    /// look-aside host that sends no length gets 0 bytes counted).
+    pub lk_len: Signal<In, Bits<LEN_BITS>>,
     /// A result is presented.
     pub res_valid: Signal<Out, bool>,
     /// The consumer takes the result.
@@ -572,6 +609,7 @@ impl FastpathTop32 {
             lk_ready: Default::default(),
             lk_key: Default::default(),
             lk_tag: Default::default(),
+            lk_len: Default::default(),
             res_valid: Default::default(),
             res_ready: Default::default(),
             res_word: Default::default(),
@@ -616,6 +654,7 @@ impl Logic for FastpathTop32 {
         self.lk_ready.next = self.core.lk_ready.val();
         self.core.lk_key.next = self.lk_key.val();
         self.core.lk_tag.next = self.lk_tag.val();
+        self.core.lk_len.next = self.lk_len.val();
         self.res_valid.next = self.core.res_valid.val();
         self.core.res_ready.next = self.res_ready.val();
         self.res_word.next = self.core.res_word.val();
@@ -809,6 +848,7 @@ mod tests {
                 self.u.lk_valid.next = true;
                 self.u.lk_key.next = key_bits(&k.words);
                 self.u.lk_tag.next = (tag0 + i as u64).into();
+                self.u.lk_len.next = frame_len(tag0 + i as u64).into();
                 settle(&mut *self.u);
                 assert!(self.u.lk_ready.val(), "lk_ready dropped: II must be 1");
                 self.tick();
@@ -823,6 +863,11 @@ mod tests {
                 .map(|(c, w, t, h)| (c - start, LookupResult::decode(*w).unwrap(), *t, *h))
                 .collect()
         }
+    }
+
+    /// The frame length the bench gives the lookup tagged `tag`.
+    fn frame_len(tag: u64) -> u64 {
+        64 + 10 * tag
     }
 
     fn key(port: u64, dst: u64, sport: u64) -> FlowKey {
@@ -958,6 +1003,8 @@ mod tests {
         };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 2);
+        // Bytes: the lengths of lookups 0 and 4 (both k1).
+        assert_eq!(b.read(REG_STATS_BYTES), frame_len(100) + frame_len(104));
         let used = b.read(REG_STATS_USED);
         assert!(used > 0 && used < b.read(REG_TIME));
         let sel = StatsSel {
@@ -967,6 +1014,7 @@ mod tests {
         };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 2);
+        assert_eq!(b.read(REG_STATS_BYTES), frame_len(101) + frame_len(102));
 
         // Invalidate the EMC entry: k1 now misses; its counters restart.
         b.cmd(Op::EmcInvalidate, 0, pos, 0);
@@ -979,6 +1027,7 @@ mod tests {
         };
         b.write(REG_STATS_SEL, sel.encode().unwrap());
         assert_eq!(b.read(REG_STATS_HITS), 0);
+        assert_eq!(b.read(REG_STATS_BYTES), 0);
 
         // Queue depth 4, one already queued: 5 more misses drop 2.
         let many: Vec<FlowKey> = (0..5).map(|i| key(20 + i, 1, 1)).collect();

@@ -469,3 +469,59 @@ fn steady_state_forwards_in_hardware_with_more_masks_than_slots() {
         s.packets
     );
 }
+
+/// Like [`trace`], each frame its own length (64 to 1514 bytes).
+fn trace_mixed_lengths(of: &OfProto, flows: usize, packets: usize, seed: u64) -> Traffic {
+    let mut rng = Rng::new(seed);
+    let keys = flows_inside(&of.rules, flows, &mut rng, 1);
+    let seq = zipf_sequence(keys.len(), 1.0, packets, &mut rng);
+    let frames = seq
+        .iter()
+        .enumerate()
+        .map(|(n, &k)| {
+            let len = 64 + (n * 379) % (1514 - 64 + 1);
+            let mut f = frame_from_key(&keys[k as usize], len);
+            f.truncate(len);
+            f[len - 4..].copy_from_slice(&(n as u32).to_be_bytes());
+            f
+        })
+        .collect();
+    Traffic {
+        frames,
+        seq: (0..packets as u32).collect(),
+    }
+}
+
+#[test]
+fn offloaded_flows_get_the_bytes_of_their_frames() {
+    // Output (fully offloaded), drop (fully offloaded) and two ports
+    // (partial offload: marked frames, which the NIC counts too).
+    let rules = "priority=10,ip,nw_src=10.0.0.0/9,actions=output:2\n\
+                 priority=10,ip,nw_src=10.128.0.0/9,actions=output:2,output:3\n\
+                 priority=0,actions=drop\n";
+    let mut of = ofproto(rules);
+    let t = trace_mixed_lengths(&of, 150, 4000, 11);
+    let cfg = DpConfig::default();
+    let dp = inline_dp(cfg.clone(), OffloadConfig::default());
+    let (mut dp, pmd, _, _) = side_by_side(dp, cfg, &mut of, &t, 1, |_, _| false);
+    dp.sync_stats();
+    assert!(dp.counters.hw_forwarded > 1000, "{:?}", dp.counters);
+    let per_flow = |p: &Pmd| -> BTreeMap<String, (u64, u64)> {
+        p.flows()
+            .map(|(_, f)| (format!("{:?}/{:?}", f.key, f.mask), (f.packets, f.bytes)))
+            .collect()
+    };
+    let (hw, sw) = (per_flow(&dp.pmd), per_flow(&pmd));
+    assert_eq!(hw.len(), sw.len());
+    for (k, want) in &sw {
+        assert_eq!(
+            hw.get(k),
+            Some(want),
+            "flow {k}: (packets, bytes) --nic sim vs none"
+        );
+    }
+    // The software side counts every frame but each flow's first (OVS).
+    let bytes: u64 = sw.values().map(|v| v.1).sum();
+    let all: u64 = t.frames.iter().map(|f| f.len() as u64).sum();
+    assert!(bytes > all / 2 && bytes <= all, "{bytes} of {all}");
+}

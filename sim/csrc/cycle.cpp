@@ -15,6 +15,7 @@ inline void set_inputs(T* t, const FpCycleIn* in) {
     t->lk_valid = in->lk_valid;
     std::memcpy(&t->lk_key[0], in->lk_key, sizeof in->lk_key);
     t->lk_tag = in->lk_tag;
+    t->lk_len = 0;  // look-aside lookups carry no frame: 0 bytes counted
     t->res_ready = in->res_ready;
     t->s_axil_awaddr = in->awaddr;
     t->s_axil_awprot = 0;
@@ -80,6 +81,7 @@ void lookups(FpSim* m, T* t, const FpCycleIn* in, FpLookupRun* run) {
         if (offer) {
             std::memcpy(&t->lk_key[0], run->keys[acc].key, sizeof run->keys[acc].key);
             t->lk_tag = run->keys[acc].tag;
+            t->lk_len = 0;
         }
         fall(m, t);
         if (offer && t->lk_ready) run->accepted_at[acc++] = c;

@@ -63,6 +63,8 @@ class Abi:
         self.op_names = {v: k for k, v in self.ops.items()}
         self.kinds: dict[str, int] = data["hit_kinds"]
         self.emc_ways: int = data["emc_ways"]
+        self.stats_bytes_bits: int = data["stats_bytes_bits"]
+        self.stats_len_bits: int = data["stats_len_bits"]
         self.default_geometry: dict = data["default_geometry"]
         self.default_capability = {
             int(k): int(v, 16) for k, v in data["default_capability_registers"].items()

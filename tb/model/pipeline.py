@@ -50,6 +50,8 @@ class PipelineModel:
         self.mask_en = [False] * g.mf_slots
         self.mf = [[None] * g.mf_entries_per_slot for _ in range(g.mf_slots)]
         self.hits: dict = {}
+        # Bytes per entry, modulo 2**stats_bytes_bits as the RTL counts.
+        self.bytes: dict = {}
         # The action RAM the core writes through act_*: one word per table
         # position (EMC entries, then each slot's megaflow entries).
         self.actions = [0] * (g.emc_entries + g.mf_slots * g.mf_entries_per_slot)
@@ -108,19 +110,23 @@ class PipelineModel:
         if name == "EmcWrite":
             self.emc[index] = (list(self.staging), flow)
             self.hits[(0, 0, index)] = 0
+            self.bytes[(0, 0, index)] = 0
             self.actions[self.position(0, 0, index)] = self.stage_action
         elif name == "EmcInvalidate":
             self.emc[index] = None
             self.hits[(0, 0, index)] = 0
+            self.bytes[(0, 0, index)] = 0
             self.actions[self.position(0, 0, index)] = 0
         elif name == "MfWrite":
             m = self.masks[slot]
             self.mf[slot][index] = ([s & x for s, x in zip(self.staging, m)], flow)
             self.hits[(1, slot, index)] = 0
+            self.bytes[(1, slot, index)] = 0
             self.actions[self.position(1, slot, index)] = self.stage_action
         elif name == "MfInvalidate":
             self.mf[slot][index] = None
             self.hits[(1, slot, index)] = 0
+            self.bytes[(1, slot, index)] = 0
             self.actions[self.position(1, slot, index)] = 0
         elif name == "MaskSet":
             self.masks[slot] = list(self.staging)
@@ -153,6 +159,9 @@ class PipelineModel:
         if offset == r["STATS_HITS"]:
             s = self.stats_sel
             return self.hits.get((f("STATS_TABLE").get(s), f("STATS_SLOT").get(s), f("STATS_INDEX").get(s)), 0)
+        if offset == r["STATS_BYTES"]:
+            s = self.stats_sel
+            return self.bytes.get((f("STATS_TABLE").get(s), f("STATS_SLOT").get(s), f("STATS_INDEX").get(s)), 0)
         if offset == r["MISSQ_LEVEL"]:
             return len(self.missq)
         if not self.missq:
@@ -190,9 +199,10 @@ class PipelineModel:
                         return a.result("Megaflow", s, i, e[1]), (1, s, i)
         return a.result("Miss"), None
 
-    def lookup(self, key, tag: int):
-        """A lookup leaving the pipeline: returns (result word, hash) and
-        updates counters, per-entry hits and the miss queue."""
+    def lookup(self, key, tag: int, length: int = 0):
+        """A lookup (of a frame of `length` bytes) leaving the pipeline:
+        returns (result word, hash) and updates counters, per-entry hits and
+        bytes, and the miss queue."""
         word, entry = self._find(key)
         h = hash_key(key)
         c = self.counters
@@ -210,4 +220,6 @@ class PipelineModel:
                 c["MISS_DROPS"] += 1
         if entry is not None:
             self.hits[entry] = self.hits.get(entry, 0) + 1
+            top = (1 << self.abi.stats_bytes_bits) - 1
+            self.bytes[entry] = (self.bytes.get(entry, 0) + length) & top
         return word, h

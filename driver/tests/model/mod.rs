@@ -17,6 +17,8 @@ use std::collections::VecDeque;
 pub struct EntryStats {
     pub hits: u64,
     pub used: u64,
+    /// Modulo 2^STATS_BYTES_BITS, as the hardware counts.
+    pub bytes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -135,6 +137,11 @@ impl Model {
     /// A packet lookup through the pipeline: counts, updates entry
     /// statistics, queues misses. `None` when lookups are disabled.
     pub fn lookup(&mut self, key: &FlowKey, tag: u32) -> Option<LookupResult> {
+        self.lookup_frame(key, tag, 0)
+    }
+
+    /// [`Model::lookup`] of a frame of `len` bytes (the byte counters add it).
+    pub fn lookup_frame(&mut self, key: &FlowKey, tag: u32, len: u16) -> Option<LookupResult> {
         if !self.enable {
             return None;
         }
@@ -147,12 +154,14 @@ impl Model {
                 self.emc_hits += 1;
                 let e = &mut self.emc_stats[r.index as usize];
                 e.hits += 1;
+                e.bytes = (e.bytes + len as u64) & ((1 << STATS_BYTES_BITS) - 1);
                 e.used = now;
             }
             HitKind::Megaflow => {
                 self.mf_hits += 1;
                 let e = &mut self.mf_stats[r.slot as usize][r.index as usize];
                 e.hits += 1;
+                e.bytes = (e.bytes + len as u64) & ((1 << STATS_BYTES_BITS) - 1);
                 e.used = now;
             }
             HitKind::Miss => {
@@ -186,6 +195,7 @@ impl Model {
             let fresh = EntryStats {
                 hits: 0,
                 used: self.time,
+                bytes: 0,
             };
             let (i, s) = (c.index as usize, c.slot as usize);
             match c.op {
@@ -287,6 +297,7 @@ impl Model {
             REG_STAGE_ACTION => self.stage_action,
             REG_STATS_HITS => self.selected().map_or(0, |e| e.hits),
             REG_STATS_USED => self.selected().map_or(0, |e| e.used),
+            REG_STATS_BYTES => self.selected().map_or(0, |e| e.bytes),
             REG_MISSQ_LEVEL => self.missq.len() as u64,
             REG_MISSQ_META => self.missq.front().map_or(0, |m| {
                 let mut w = [0u64];

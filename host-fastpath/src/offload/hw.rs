@@ -38,6 +38,24 @@ impl From<NicError> for HwError {
     }
 }
 
+/// An entry's hardware counters since it was installed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HwCounts {
+    /// Hits.
+    pub hits: u64,
+    /// Bytes of those hits, modulo 2^[`abi::regs::STATS_BYTES_BITS`] (a
+    /// look-aside lookup carries no frame and counts 0).
+    pub bytes: u64,
+}
+
+impl HwCounts {
+    /// Bytes counted since an earlier reading of `earlier` bytes (the
+    /// counter wraps; it cannot wrap twice between two revalidations).
+    pub fn bytes_since(&self, earlier: u64) -> u64 {
+        self.bytes.wrapping_sub(earlier) & driver::stats_bytes_mask()
+    }
+}
+
 /// Table programming, as [`driver::Nic`] offers it.
 pub trait HwTables {
     /// The tables' geometry.
@@ -63,8 +81,8 @@ pub trait HwTables {
     ) -> Result<(), HwError>;
     /// Removes megaflow `key & mask[slot]`.
     fn remove_megaflow(&mut self, slot: u8, key: &FlowKey) -> Result<(), HwError>;
-    /// Hits of megaflow `key & mask[slot]` since it was installed.
-    fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError>;
+    /// Counters of megaflow `key & mask[slot]` since it was installed.
+    fn megaflow_counts(&mut self, slot: u8, key: &FlowKey) -> Result<HwCounts, HwError>;
     /// Writes EMC entry `key` → `flow_id` with `action` at candidate `way`.
     fn install_emc(
         &mut self,
@@ -75,8 +93,8 @@ pub trait HwTables {
     ) -> Result<(), HwError>;
     /// Removes the EMC entry of `key`.
     fn remove_emc(&mut self, key: &FlowKey) -> Result<(), HwError>;
-    /// Hits of the EMC entry of `key` since it was written.
-    fn emc_hits(&mut self, key: &FlowKey) -> Result<u64, HwError>;
+    /// Counters of the EMC entry of `key` since it was written.
+    fn emc_counts(&mut self, key: &FlowKey) -> Result<HwCounts, HwError>;
     /// Register writes issued so far (programming cost), if known.
     fn register_writes(&self) -> u64 {
         0
@@ -129,8 +147,12 @@ impl<D: Device> HwTables for Nic<D> {
         Nic::remove_megaflow(self, slot, key)?;
         Ok(())
     }
-    fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError> {
-        Ok(Nic::megaflow_stats(self, slot, key)?.hits)
+    fn megaflow_counts(&mut self, slot: u8, key: &FlowKey) -> Result<HwCounts, HwError> {
+        let s = Nic::megaflow_stats(self, slot, key)?;
+        Ok(HwCounts {
+            hits: s.hits,
+            bytes: s.bytes,
+        })
     }
     fn install_emc(
         &mut self,
@@ -146,8 +168,12 @@ impl<D: Device> HwTables for Nic<D> {
         Nic::remove_emc(self, key)?;
         Ok(())
     }
-    fn emc_hits(&mut self, key: &FlowKey) -> Result<u64, HwError> {
-        Ok(Nic::emc_stats(self, key)?.hits)
+    fn emc_counts(&mut self, key: &FlowKey) -> Result<HwCounts, HwError> {
+        let s = Nic::emc_stats(self, key)?;
+        Ok(HwCounts {
+            hits: s.hits,
+            bytes: s.bytes,
+        })
     }
     fn register_writes(&self) -> u64 {
         Nic::register_writes(self)

@@ -23,12 +23,12 @@
 //! before the next burst enters it. Across flows a frame the host handled
 //! leaves after the NIC's own frames of its burst.
 //!
-//! Statistics: hardware entry hit counters credit flows at sync as for the
-//! look-aside NIC ([`OffloadManager::sync_stats`]), and those counters are
-//! also what slot ranking and the widening trade count (synced before each
-//! re-rank), since the host never sees those frames. The hardware counts no
-//! bytes and the host never sees a fully offloaded frame, so a flow's bytes
-//! (and TCP flags) cover only frames the host handled.
+//! Statistics: hardware entry hit and byte counters credit flows at sync as
+//! for the look-aside NIC ([`OffloadManager::sync_stats`]), and those
+//! counters are also what slot ranking and the widening trade count (synced
+//! before each re-rank), since the host never sees those frames. A flow's
+//! packets and bytes therefore cover every frame; its TCP flags only the
+//! frames the host saw (the NIC keeps no flags).
 
 use super::encode::HwActionSet;
 use super::hw::{HwError, HwTables};
@@ -464,8 +464,8 @@ impl<H: FramePath> InlineDp<H> {
         } else {
             c.marked_dropped += 1;
         }
-        // The entry's hit counter counts the packet (credited at sync); the
-        // host adds the bytes it saw.
+        // The entry's counters count the packet and its bytes (credited at
+        // sync); the host adds the TCP flags it saw.
         self.mgr.on_hardware_packet(id, frame.len(), tcp, false);
         true
     }

@@ -84,6 +84,8 @@ struct Entry {
     key: FlowKey,
     /// Hardware hit counter value already credited to the flow.
     credited: u64,
+    /// Hardware byte counter value already credited (modulo its width).
+    credited_bytes: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -252,12 +254,12 @@ impl<H: HwTables> OffloadManager<H> {
         &self.cfg
     }
 
-    /// Counts hardware hits for slot ranking and the widening trade from the
-    /// entries' hit counters at each [`OffloadManager::sync_stats`] (as OVS's
-    /// revalidator reads offloaded flows' stats): for a NIC that forwards
-    /// frames itself, whose hits the host never sees. Then
-    /// [`OffloadManager::on_hardware_packet`] counts only bytes, since the
-    /// entry's counter already counts the packet.
+    /// Counts hardware hits and bytes (flow stats, slot ranking and the
+    /// widening trade) from the entries' counters at each
+    /// [`OffloadManager::sync_stats`] (as OVS's revalidator reads offloaded
+    /// flows' stats): for a NIC that forwards frames itself, which the host
+    /// never sees. Then [`OffloadManager::on_hardware_packet`] keeps only
+    /// TCP flags, since the entry's counters already count the packet.
     pub fn set_hits_from_counters(&mut self, on: bool) {
         self.hits_from_counters = on;
     }
@@ -401,6 +403,7 @@ impl<H: HwTables> OffloadManager<H> {
                         at: Where::Mf(slot),
                         key: ukey,
                         credited: 0,
+                        credited_bytes: 0,
                     });
                 }
             }
@@ -513,6 +516,7 @@ impl<H: HwTables> OffloadManager<H> {
                         at: Where::Mf(slot),
                         key: *key,
                         credited: 0,
+                        credited_bytes: 0,
                     });
                 }
                 true
@@ -565,8 +569,8 @@ impl<H: HwTables> OffloadManager<H> {
                 }
                 Some((k, owner)) => {
                     let credited = self.entry_credited(owner, Where::Emc, &k);
-                    let recent = match self.hw.emc_hits(&k) {
-                        Ok(h) => h.saturating_sub(credited),
+                    let recent = match self.hw.emc_counts(&k) {
+                        Ok(c) => c.hits.saturating_sub(credited),
                         Err(e) => {
                             self.error(e);
                             return;
@@ -602,6 +606,7 @@ impl<H: HwTables> OffloadManager<H> {
                         at: Where::Emc,
                         key: *key,
                         credited: 0,
+                        credited_bytes: 0,
                     });
                 }
             }
@@ -617,9 +622,11 @@ impl<H: HwTables> OffloadManager<H> {
             .map_or(0, |e| e.credited)
     }
 
-    /// Hardware handled a packet of `frame_len` bytes for flow `id` (the
-    /// host sees the frame in simulation, so it keeps byte counts — hardware
-    /// counts only packets). `widened`: it hit an entry of a wider mask.
+    /// Hardware handled a packet of `frame_len` bytes for flow `id` that the
+    /// host saw (a look-aside lookup, or a marked frame). Without
+    /// [`OffloadManager::set_hits_from_counters`] the host counts its bytes
+    /// (a look-aside lookup carries no frame length to the NIC); with it, the
+    /// entry's byte counter has them. `widened`: it hit an entry of a wider mask.
     #[inline]
     pub fn on_hardware_packet(
         &mut self,
@@ -632,7 +639,9 @@ impl<H: HwTables> OffloadManager<H> {
             if !self.hits_from_counters {
                 f.interval_hits += 1;
             }
-            f.pending_bytes += frame_len as u64;
+            if !self.hits_from_counters {
+                f.pending_bytes += frame_len as u64;
+            }
             f.pending_tcp_flags |= tcp_flags;
             if widened && !self.hits_from_counters {
                 let mask = f.mask;
@@ -670,11 +679,14 @@ impl<H: HwTables> OffloadManager<H> {
         let Some(e) = self.flows[id as usize].as_ref().map(|f| f.entries[idx]) else {
             return Ok(());
         };
-        let hits = match e.at {
-            Where::Mf(slot) => self.hw.megaflow_hits(slot, &e.key)?,
-            Where::Emc => self.hw.emc_hits(&e.key)?,
+        let counts = match e.at {
+            Where::Mf(slot) => self.hw.megaflow_counts(slot, &e.key)?,
+            Where::Emc => self.hw.emc_counts(&e.key)?,
         };
+        let hits = counts.hits;
         let delta = hits.saturating_sub(e.credited);
+        // Bytes: a delta of the wrapping counter, added to the flow's 64 bits.
+        let hw_bytes = counts.bytes_since(e.credited_bytes);
         let widened = match e.at {
             Where::Mf(slot) => self.slots[slot as usize].is_some_and(|s| {
                 self.flows[id as usize]
@@ -685,6 +697,7 @@ impl<H: HwTables> OffloadManager<H> {
         };
         if let Some(f) = self.flows[id as usize].as_mut() {
             f.entries[idx].credited = hits;
+            f.entries[idx].credited_bytes = counts.bytes;
             if self.hits_from_counters && delta > 0 {
                 f.interval_hits += delta;
                 if widened {
@@ -692,7 +705,10 @@ impl<H: HwTables> OffloadManager<H> {
                     self.counters.widened_hits += delta;
                 }
             }
-            let (bytes, flags) = (f.pending_bytes, f.pending_tcp_flags);
+            let (mut bytes, flags) = (f.pending_bytes, f.pending_tcp_flags);
+            if self.hits_from_counters {
+                bytes += hw_bytes;
+            }
             if delta > 0 || bytes > 0 {
                 f.pending_bytes = 0;
                 f.pending_tcp_flags = 0;

@@ -32,7 +32,7 @@ pub mod policy;
 pub mod sim;
 
 pub use encode::{HwActionSet, PartialReason};
-pub use hw::{HwError, HwLookup, HwTables};
+pub use hw::{HwCounts, HwError, HwLookup, HwTables};
 pub use hybrid::HybridDp;
 pub use inline::{FramePath, InlineCounters, InlineDp};
 pub use manager::{FlowOffload, InsertLatency, OffloadConfig, OffloadManager};

@@ -9,7 +9,7 @@
 //! it is a little optimistic near full load.
 
 use super::encode::HwActionSet;
-use super::hw::{HwError, HwLookup, HwTables};
+use super::hw::{HwCounts, HwError, HwLookup, HwTables};
 use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
 use abi::regs::{HitKind, LookupResult};
@@ -171,12 +171,15 @@ impl HwTables for ModelNic {
             .map(|_| ())
             .ok_or_else(|| HwError::Device(format!("no megaflow {masked:?} in slot {slot}")))
     }
-    fn megaflow_hits(&mut self, slot: u8, key: &FlowKey) -> Result<u64, HwError> {
+    fn megaflow_counts(&mut self, slot: u8, key: &FlowKey) -> Result<HwCounts, HwError> {
         let masked = self.masked(slot, key)?;
         self.slot(slot)?
             .entries
             .get(&masked)
-            .map(|e| e.1)
+            .map(|e| HwCounts {
+                hits: e.1,
+                bytes: 0,
+            })
             .ok_or_else(|| HwError::Device(format!("no megaflow {masked:?} in slot {slot}")))
     }
     fn install_emc(
@@ -207,10 +210,13 @@ impl HwTables for ModelNic {
         }
         Err(HwError::Device(format!("no EMC entry {key:?}")))
     }
-    fn emc_hits(&mut self, key: &FlowKey) -> Result<u64, HwError> {
+    fn emc_counts(&mut self, key: &FlowKey) -> Result<HwCounts, HwError> {
         for i in emc_candidates(hash_key(key), self.geometry.emc_log2_entries) {
             if let Some(e) = self.emc[i as usize].filter(|e| e.0 == *key) {
-                return Ok(e.2);
+                return Ok(HwCounts {
+                    hits: e.2,
+                    bytes: 0,
+                });
             }
         }
         Err(HwError::Device(format!("no EMC entry {key:?}")))
