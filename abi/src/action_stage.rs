@@ -16,7 +16,8 @@
 //! 3. `Drop`, or `Output` to an empty port bitmap: dropped;
 //! 4. `Output` with an edit in [`HOST_EDIT_FIELDS`]: to the host, `Marked`
 //!    (the host runs the actions: never dropped, never sent unedited);
-//! 5. `Output`: out of every port in `AE_OUT_PORTS`;
+//! 5. `Output`: the VLAN edit of `AE_VLAN_OP` ([`vlan_edit`]), then out of
+//!    every port in `AE_OUT_PORTS`;
 //! 6. `ToHost`, or an unknown kind: to the host, `Marked`.
 //!
 //! The host RX metadata carries the parser's malformed reason, its
@@ -26,8 +27,8 @@
 //! miss with its miss-queue entry (`MISS_HASH`).
 
 use crate::action::{
-    ActionKind, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC, AE_SET_IPV4_DST,
-    AE_SET_IPV4_SRC, AE_SET_L4_DST, AE_SET_L4_SRC, AE_VLAN_OP,
+    ActionKind, VlanOp, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC, AE_SET_IPV4_DST,
+    AE_SET_IPV4_SRC, AE_SET_L4_DST, AE_SET_L4_SRC, AE_VLAN_8021AD, AE_VLAN_OP, AE_VLAN_TCI,
 };
 use crate::bits::BitField;
 use crate::hostq::{HostRxMeta, HostRxReason};
@@ -56,7 +57,6 @@ pub const ACTION_DESC_WORDS: usize = 4;
 /// Action-word fields whose edits the stage does not make itself: a frame
 /// whose `Output` action sets any of them goes to the host as `Marked`.
 pub const HOST_EDIT_FIELDS: &[BitField] = &[
-    AE_VLAN_OP,
     AE_SET_ETH_SRC,
     AE_SET_ETH_DST,
     AE_SET_IPV4_SRC,
@@ -64,6 +64,62 @@ pub const HOST_EDIT_FIELDS: &[BitField] = &[
     AE_SET_L4_SRC,
     AE_SET_L4_DST,
 ];
+
+/// TPID of an 802.1Q tag.
+pub const TPID_8021Q: u16 = 0x8100;
+/// TPID of an 802.1ad (service) tag.
+pub const TPID_8021AD: u16 = 0x88a8;
+/// Byte offset of the outer VLAN tag: after the two MAC addresses.
+pub const VLAN_TAG_AT: usize = 12;
+/// Bytes of a VLAN tag (TPID, TCI).
+pub const VLAN_TAG_LEN: usize = 4;
+/// Shortest frame whose outer tag `Pop` and `SetTci` edit: an Ethernet
+/// header with one tag (Open vSwitch's `sizeof(struct vlan_eth_header)`).
+pub const MIN_TAGGED_LEN: usize = 18;
+
+/// Whether `frame` has an outer tag that `Pop` and `SetTci` edit: at least
+/// [`MIN_TAGGED_LEN`] bytes and an 802.1Q or 802.1ad TPID at
+/// [`VLAN_TAG_AT`], as Open vSwitch's `eth_pop_vlan` checks.
+pub fn outer_tagged(frame: &[u8]) -> bool {
+    frame.len() >= MIN_TAGGED_LEN && {
+        let tpid = u16::from_be_bytes([frame[VLAN_TAG_AT], frame[VLAN_TAG_AT + 1]]);
+        tpid == TPID_8021Q || tpid == TPID_8021AD
+    }
+}
+
+/// The frame after the VLAN edit of action word `action` (Open vSwitch's
+/// `push_vlan` / `pop_vlan` / `set_field` on the outer TCI):
+/// - `Push`: a tag (TPID per `AE_VLAN_8021AD`, TCI `AE_VLAN_TCI` as is)
+///   inserted at [`VLAN_TAG_AT`], outside any existing tag; a frame shorter
+///   than that gets it at its end, as the host's `execute` does;
+/// - `Pop`: the outer tag removed, `SetTci`: its TCI replaced — only if
+///   [`outer_tagged`]; any other frame leaves unchanged (OVS's pop of an
+///   untagged frame is a no-op too).
+pub fn vlan_edit(action: u64, frame: &[u8]) -> Vec<u8> {
+    let a = [action];
+    let tci = (AE_VLAN_TCI.get(&a) as u16).to_be_bytes();
+    let mut out = frame.to_vec();
+    match AE_VLAN_OP.get(&a) {
+        op if op == VlanOp::Push as u64 => {
+            let tpid = if AE_VLAN_8021AD.get(&a) != 0 {
+                TPID_8021AD
+            } else {
+                TPID_8021Q
+            }
+            .to_be_bytes();
+            let at = VLAN_TAG_AT.min(out.len());
+            out.splice(at..at, [tpid[0], tpid[1], tci[0], tci[1]]);
+        }
+        op if op == VlanOp::Pop as u64 && outer_tagged(frame) => {
+            out.drain(VLAN_TAG_AT..VLAN_TAG_AT + VLAN_TAG_LEN);
+        }
+        op if op == VlanOp::SetTci as u64 && outer_tagged(frame) => {
+            out[VLAN_TAG_AT + 2..VLAN_TAG_AT + VLAN_TAG_LEN].copy_from_slice(&tci);
+        }
+        _ => {}
+    }
+    out
+}
 
 /// The bits of [`HOST_EDIT_FIELDS`] in the action word.
 pub const fn host_edit_mask() -> u64 {
@@ -237,7 +293,7 @@ pub fn action_stage(desc: &ActionDesc, frame: &[u8]) -> Result<ActionOutcome, Pa
                 ActionOutcome {
                     disposition: Disposition::Tx {
                         ports,
-                        bytes: frame.to_vec(),
+                        bytes: vlan_edit(desc.action, frame),
                     },
                     counter: ActionCounter::Forwarded,
                 }
@@ -387,10 +443,7 @@ mod tests {
 
     #[test]
     fn every_unsupported_edit_goes_to_the_host_marked() {
-        let edits: [fn(&mut ActionEntry); 9] = [
-            |a| a.vlan = Some(VlanOp::Pop),
-            |a| a.vlan = Some(VlanOp::Push),
-            |a| a.vlan = Some(VlanOp::SetTci),
+        let edits: [fn(&mut ActionEntry); 6] = [
             |a| a.set.eth_src = true,
             |a| a.set.eth_dst = true,
             |a| a.set.ipv4_src = true,
@@ -415,6 +468,103 @@ mod tests {
             ..output(4)
         };
         assert_eq!(run(hit(7), a, None).counter, ActionCounter::Forwarded);
+    }
+
+    fn vlan(op: VlanOp, ad: bool, tci: u16) -> u64 {
+        ActionEntry {
+            vlan: Some(op),
+            vlan_8021ad: ad,
+            vlan_tci: tci,
+            ..output(1)
+        }
+        .encode()
+    }
+
+    /// A frame of `len` bytes 0, 1, 2, ... with `tpid` at byte 12.
+    fn frame(len: usize, tpid: u16) -> Vec<u8> {
+        let mut f: Vec<u8> = (0..len as u8).collect();
+        if len >= 14 {
+            f[12..14].copy_from_slice(&tpid.to_be_bytes());
+        }
+        f
+    }
+
+    #[test]
+    fn push_inserts_a_tag_after_the_macs_outside_any_tag() {
+        let f = frame(20, TPID_8021Q);
+        let mut want = f.clone();
+        want.splice(12..12, [0x81, 0x00, 0xe0, 0x0a]);
+        assert_eq!(vlan_edit(vlan(VlanOp::Push, false, 0xe00a), &f), want);
+        let mut want = f.clone();
+        want.splice(12..12, [0x88, 0xa8, 0x10, 0x01]);
+        // The TCI goes out as written, its 0x1000 bit (DEI) included.
+        assert_eq!(vlan_edit(vlan(VlanOp::Push, true, 0x1001), &f), want);
+        // Shorter than the MAC addresses: the tag goes at the end.
+        let f = frame(7, 0);
+        let mut want = f.clone();
+        want.extend([0x81, 0x00, 0x00, 0x05]);
+        assert_eq!(vlan_edit(vlan(VlanOp::Push, false, 5), &f), want);
+        assert_eq!(
+            vlan_edit(vlan(VlanOp::Push, false, 5), &[]),
+            [0x81, 0, 0, 5]
+        );
+    }
+
+    #[test]
+    fn pop_and_set_tci_edit_only_a_tagged_frame() {
+        for tpid in [TPID_8021Q, TPID_8021AD] {
+            let f = frame(18, tpid);
+            let mut want = f.clone();
+            want.drain(12..16);
+            assert_eq!(vlan_edit(vlan(VlanOp::Pop, false, 0), &f), want);
+            let mut want = f.clone();
+            want[14..16].copy_from_slice(&[0xab, 0xcd]);
+            assert_eq!(vlan_edit(vlan(VlanOp::SetTci, true, 0xabcd), &f), want);
+            // One byte short of a tagged Ethernet header: untouched.
+            let f = frame(17, tpid);
+            assert_eq!(vlan_edit(vlan(VlanOp::Pop, false, 0), &f), f);
+            assert_eq!(vlan_edit(vlan(VlanOp::SetTci, false, 9), &f), f);
+        }
+        for tpid in [0x0800, 0x8101, 0x9100, 0x0081] {
+            let f = frame(64, tpid);
+            assert_eq!(vlan_edit(vlan(VlanOp::Pop, false, 0), &f), f);
+            assert_eq!(vlan_edit(vlan(VlanOp::SetTci, false, 9), &f), f);
+        }
+        let f = frame(64, TPID_8021Q);
+        assert_eq!(vlan_edit(vlan(VlanOp::None, true, 9), &f), f);
+    }
+
+    #[test]
+    fn vlan_edits_are_forwarded_edited_and_only_when_output() {
+        let f = frame(60, TPID_8021AD);
+        for op in [VlanOp::Pop, VlanOp::Push, VlanOp::SetTci] {
+            let action = vlan(op, true, 0x0123);
+            let d = ActionDesc {
+                result: hit(7),
+                action,
+                parse_meta: meta(None, 60),
+                hash: 0,
+            };
+            let o = action_stage(&d, &f).unwrap();
+            assert_eq!(o.counter, ActionCounter::Forwarded, "{op:?}");
+            assert_eq!(
+                o.disposition,
+                Disposition::Tx {
+                    ports: 1,
+                    bytes: vlan_edit(action, &f)
+                }
+            );
+            assert_ne!(vlan_edit(action, &f), f, "{op:?}");
+            // To the host, the frame goes as it came.
+            let to_host = ActionDesc {
+                action: action & !AE_KIND.word_mask() | ActionKind::ToHost as u64,
+                ..d
+            };
+            match action_stage(&to_host, &f).unwrap().disposition {
+                Disposition::Host { bytes, .. } => assert_eq!(bytes, f),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     #[test]

@@ -227,9 +227,9 @@ pub struct FastpathNic {
 
 impl FastpathNic {
     /// The capability block: the core's, with this build's packet path
-    /// (its MAC ports; VLAN edits go to the host, see the action stage).
+    /// (its MAC ports; the action stage pushes, pops and sets VLAN tags).
     pub fn capability(g: &Geometry, clock_khz: u32) -> abi::regs::Capability {
-        FastpathTop::capability(g, clock_khz).with_packet_path(MAC_PORTS as u8, false)
+        FastpathTop::capability(g, clock_khz).with_packet_path(MAC_PORTS as u8, true)
     }
 
     /// The NIC with the lookup core of geometry `g`, announcing `clock_khz`;

@@ -6,8 +6,10 @@
 
 mod common;
 
-use abi::action::{ActionEntry, ActionKind, MAC_PORT_BASE};
-use abi::action_stage::{action_stage, ActionCounter, ActionDesc, Disposition};
+use abi::action::{ActionEntry, ActionKind, VlanOp, MAC_PORT_BASE};
+use abi::action_stage::{
+    action_stage, ActionCounter, ActionDesc, Disposition, TPID_8021AD, TPID_8021Q, VLAN_TAG_AT,
+};
 use abi::hostq::{HostRxMeta, HostRxReason, HostTxKind, HostTxMeta};
 use abi::hostring::DescStatus;
 use abi::regs::{HitKind, LookupResult, REG_SCRATCH};
@@ -45,6 +47,14 @@ fn udp_frame(src: u8, salt: u8, len: usize) -> Vec<u8> {
     f.extend([0x30, 0x39, 0, 53, 0, (len - 34) as u8, 0, 0]);
     f.extend((0..len - f.len()).map(|i| (i as u8) ^ salt));
     f
+}
+
+/// `f` with a tag (`tpid`, `tci`) outside its others.
+fn tagged(f: &[u8], tpid: u16, tci: u16) -> Vec<u8> {
+    let mut t = f.to_vec();
+    let (p, c) = (tpid.to_be_bytes(), tci.to_be_bytes());
+    t.splice(VLAN_TAG_AT..VLAN_TAG_AT, [p[0], p[1], c[0], c[1]]);
+    t
 }
 
 fn mac(i: u16) -> u16 {
@@ -86,7 +96,17 @@ fn flows() -> Vec<(u16, u8, ActionEntry)> {
         },
         ..ActionEntry::default()
     };
+    let vlan = |op, ad, tci, ports| ActionEntry {
+        vlan: Some(op),
+        vlan_8021ad: ad,
+        vlan_tci: tci,
+        ..output(ports)
+    };
     vec![
+        (mac(0), 5, vlan(VlanOp::Push, true, 0x2064, 0b11)),
+        (mac(1), 2, vlan(VlanOp::Pop, false, 0, 0b01)),
+        (mac(1), 3, vlan(VlanOp::SetTci, false, 0xe00a, 0b10)),
+        (INJECT_PORT, 4, vlan(VlanOp::Push, false, 0x0fff, 0b10)),
         (mac(0), 1, output(0b10)),
         (mac(0), 2, output(0b11)),
         (mac(0), 3, drop),
@@ -167,12 +187,23 @@ struct Expected {
     tx: [Vec<Vec<u8>>; sim::fastpath_nic::MAC_PORTS],
     host: Vec<(HostRxMeta, Vec<u8>)>,
     dropped: usize,
+    /// Frames sent edited: grown (push), shrunk (pop), rewritten (TCI).
+    edited: [usize; 3],
 }
 
 impl Expected {
-    fn add(&mut self, d: Disposition) {
+    fn add(&mut self, frame: &[u8], d: Disposition) {
         match d {
             Disposition::Tx { ports, bytes } => {
+                let e = match bytes.len().cmp(&frame.len()) {
+                    std::cmp::Ordering::Greater => Some(0),
+                    std::cmp::Ordering::Less => Some(1),
+                    _ if bytes != frame => Some(2),
+                    _ => None,
+                };
+                if let Some(e) = e {
+                    self.edited[e] += 1;
+                }
                 for (p, tx) in self.tx.iter_mut().enumerate() {
                     if ports >> p & 1 == 1 {
                         tx.push(bytes.clone());
@@ -194,15 +225,21 @@ fn traffic(b: &mut Bench, n: usize, seed: u64, exp: &mut Expected) -> usize {
         let src = r.gen_range(1..=7u8);
         let len = r.gen_range(60..=300);
         let f = udp_frame(src, i as u8, len);
+        // One tag, two, or none: pop and set edit the outer one.
+        let f = match r.gen_range(0..4) {
+            0 => tagged(&f, TPID_8021Q, r.gen()),
+            1 => tagged(&tagged(&f, TPID_8021Q, r.gen()), TPID_8021AD, r.gen()),
+            _ => f,
+        };
         match r.gen_range(0..4) {
             p @ (0 | 1) => {
                 let d = b.expect(&f, mac(p));
-                exp.add(d);
+                exp.add(&f, d);
                 b.nic.device().queue_rx(p as usize, &f).expect("port");
             }
             2 => {
                 let d = b.expect(&f, INJECT_PORT);
-                exp.add(d);
+                exp.add(&f, d);
                 b.nic.device().queue_host_tx(&inject(&f), &f);
             }
             _ => {
@@ -272,6 +309,11 @@ fn random_traffic(n: usize, seed: u64, bp: Backpressure) {
     let host_out = traffic(&mut b, n, seed, &mut exp);
     // The traffic reaches every rule of the stage.
     assert!(exp.dropped > 0 && exp.tx.iter().all(|t| !t.is_empty()));
+    assert!(
+        exp.edited.iter().all(|n| *n > 0),
+        "VLAN edits {:?}",
+        exp.edited
+    );
     for r in HostRxReason::ALL
         .iter()
         .filter(|&&r| r != HostRxReason::Exception)
