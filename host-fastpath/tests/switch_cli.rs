@@ -376,7 +376,7 @@ fn over_the_flow_limit_packets_are_forwarded_but_not_installed() {
     assert!(megaflows > 0 && megaflows <= 500, "{show}");
     assert_eq!(show["stats"]["flow_limit"], 500, "{show}");
     let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
-    let over = perf["upcalls_over_flow_limit"].as_u64().unwrap();
+    let over = perf["upcall_flow_limit"].as_u64().unwrap();
     assert!(over > 1000, "{perf}");
     assert_eq!(perf["lost"], 0, "{perf}");
     // Every packet's actions ran, installed or not.

@@ -11,7 +11,7 @@
 //! [`OffloadManager`]. Packets execute in arrival order, so outputs are those
 //! of a software-only run.
 
-use super::hw::{HwError, HwLookup};
+use super::hw::{HwError, HwLookup, HwTables};
 use super::manager::{OffloadConfig, OffloadManager};
 use super::OffloadCounters;
 use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
@@ -245,43 +245,17 @@ impl<H: HwLookup> HybridDp<H> {
 
     /// Reads every hardware counter into the flow table now.
     pub fn sync_stats(&mut self) {
-        let now = self.pmd.now_ns();
-        self.mgr.sync_stats(&mut self.pmd, now);
+        sync_tiers(&mut self.pmd, &mut self.mgr);
     }
 
-    /// One revalidation pass: hardware counters first (so `used` includes
-    /// hardware hits; flows offloaded within the statistics delay are never
-    /// idle), then hardware entries of every flow to delete or modify are
-    /// invalidated before software applies the pass.
+    /// One revalidation pass ([`revalidate_tiers`]).
     pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
-        self.sync_stats();
-        let now = self.pmd.now_ns();
-        let mgr = &self.mgr;
-        let plan = self
-            .pmd
-            .plan_revalidation(of, rules_changed, |id| mgr.recently_offloaded(id, now));
-        for &id in &plan.dead {
-            self.mgr.invalidate(&mut self.pmd, id);
-        }
-        for (id, _) in &plan.modified {
-            self.mgr.invalidate(&mut self.pmd, *id);
-        }
-        self.pmd.apply_revalidation(plan)
+        revalidate_tiers(&mut self.pmd, &mut self.mgr, of, rules_changed)
     }
 
-    /// Removes port `port`: only its flows' hardware entries are invalidated,
-    /// then its software flows are deleted. Returns the flows deleted.
+    /// Removes port `port` ([`remove_port_tiers`]).
     pub fn remove_port(&mut self, port: u32) -> usize {
-        let ids: Vec<FlowId> = self
-            .pmd
-            .flows()
-            .filter(|(_, f)| f.ukey.get(Field::InPort) == port as u64)
-            .map(|(id, _)| id)
-            .collect();
-        for &id in &ids {
-            self.mgr.invalidate(&mut self.pmd, id);
-        }
-        self.pmd.delete_flows(&ids)
+        remove_port_tiers(&mut self.pmd, &mut self.mgr, port)
     }
 
     /// Deletes every flow (hardware first).
@@ -304,16 +278,80 @@ impl<H: HwLookup> HybridDp<H> {
 
     /// Megaflow `id` as [`HybridDp::dump_flows`] prints it.
     pub fn format_flow(&self, id: FlowId) -> Option<String> {
-        let f = self.pmd.flow(id)?;
-        let s = format_dump_flow(f, self.pmd.now_ns());
-        let tag = if self.mgr.flow_offload(id).offloaded() {
-            "offloaded:yes, dp:hw"
-        } else {
-            "offloaded:no, dp:sw"
-        };
-        Some(match s.find(", actions:") {
-            Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
-            None => format!("{s}, {tag}"),
-        })
+        format_tiered_flow(&self.pmd, &self.mgr, id)
     }
+}
+
+// What the look-aside ([`HybridDp`]) and packet-path
+// ([`super::InlineDp`]) datapaths do the same way: both hold every megaflow
+// in software and its hardware entries through one offload manager.
+
+/// Reads every hardware counter into `pmd`'s flow table now.
+pub(super) fn sync_tiers<H: HwTables>(pmd: &mut Pmd, mgr: &mut OffloadManager<H>) {
+    let now = pmd.now_ns();
+    mgr.sync_stats(pmd, now);
+}
+
+/// One revalidation pass: hardware counters first (so `used` includes
+/// hardware hits; flows offloaded within the statistics delay are never
+/// idle), then hardware entries of every flow to delete or modify are
+/// invalidated before software applies the pass (so no frame is ever
+/// handled by, or marked with, a deleted flow's entry once it is through).
+pub(super) fn revalidate_tiers<H: HwTables>(
+    pmd: &mut Pmd,
+    mgr: &mut OffloadManager<H>,
+    of: &OfProto,
+    rules_changed: bool,
+) -> (usize, usize) {
+    sync_tiers(pmd, mgr);
+    let now = pmd.now_ns();
+    let plan = {
+        let m = &*mgr;
+        pmd.plan_revalidation(of, rules_changed, |id| m.recently_offloaded(id, now))
+    };
+    for &id in &plan.dead {
+        mgr.invalidate(pmd, id);
+    }
+    for (id, _) in &plan.modified {
+        mgr.invalidate(pmd, *id);
+    }
+    pmd.apply_revalidation(plan)
+}
+
+/// Removes port `port`: only its flows' hardware entries are invalidated,
+/// then its software flows are deleted. Returns the flows deleted.
+pub(super) fn remove_port_tiers<H: HwTables>(
+    pmd: &mut Pmd,
+    mgr: &mut OffloadManager<H>,
+    port: u32,
+) -> usize {
+    let ids: Vec<FlowId> = pmd
+        .flows()
+        .filter(|(_, f)| f.ukey.get(Field::InPort) == port as u64)
+        .map(|(id, _)| id)
+        .collect();
+    for &id in &ids {
+        mgr.invalidate(pmd, id);
+    }
+    pmd.delete_flows(&ids)
+}
+
+/// Megaflow `id` in `dpctl/dump-flows` format with `offloaded:yes|no` and
+/// `dp:hw|sw` (statistics are hardware + software as of the last sync).
+pub(super) fn format_tiered_flow<H: HwTables>(
+    pmd: &Pmd,
+    mgr: &OffloadManager<H>,
+    id: FlowId,
+) -> Option<String> {
+    let f = pmd.flow(id)?;
+    let s = format_dump_flow(f, pmd.now_ns());
+    let tag = if mgr.flow_offload(id).offloaded() {
+        "offloaded:yes, dp:hw"
+    } else {
+        "offloaded:no, dp:sw"
+    };
+    Some(match s.find(", actions:") {
+        Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
+        None => format!("{s}, {tag}"),
+    })
 }

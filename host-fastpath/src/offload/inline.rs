@@ -32,8 +32,9 @@
 
 use super::encode::HwActionSet;
 use super::hw::{HwError, HwTables};
+use super::hybrid::{format_tiered_flow, remove_port_tiers, revalidate_tiers, sync_tiers};
 use super::manager::{OffloadConfig, OffloadManager};
-use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
+use crate::dpif::{run_actions, PacketSink, Pmd};
 use crate::odp::{ExecStats, OdpAction};
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
@@ -515,48 +516,32 @@ impl<H: FramePath> InlineDp<H> {
 
     /// Reads every hardware counter into the flow table now.
     pub fn sync_stats(&mut self) {
-        let now = self.pmd.now_ns();
-        self.mgr.sync_stats(&mut self.pmd, now);
+        sync_tiers(&mut self.pmd, &mut self.mgr);
     }
 
-    /// One revalidation pass, as [`super::HybridDp::revalidate`]: hardware
-    /// counters first, hardware entries of flows to delete or modify
-    /// invalidated before software applies the pass (so no frame is ever
-    /// marked with a deleted flow's id once the pass is through).
+    /// One revalidation pass, as [`super::HybridDp::revalidate`]
+    /// ([`revalidate_tiers`]).
     pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
-        self.sync_stats();
-        let now = self.pmd.now_ns();
-        let mgr = &self.mgr;
-        let plan = self
-            .pmd
-            .plan_revalidation(of, rules_changed, |id| mgr.recently_offloaded(id, now));
-        for &id in &plan.dead {
-            self.mgr.invalidate(&mut self.pmd, id);
-        }
-        for (id, _) in &plan.modified {
-            self.mgr.invalidate(&mut self.pmd, *id);
-        }
-        self.pmd.apply_revalidation(plan)
+        revalidate_tiers(&mut self.pmd, &mut self.mgr, of, rules_changed)
     }
 
-    /// Megaflows in `dpctl/dump-flows` format with `offloaded:yes|no` and
-    /// `dp:hw|sw`.
+    /// Removes port `port`: only its flows' hardware entries are
+    /// invalidated, then its software flows are deleted.
+    pub fn remove_port(&mut self, port: u32) -> usize {
+        remove_port_tiers(&mut self.pmd, &mut self.mgr, port)
+    }
+
+    /// Megaflow `id` in `dpctl/dump-flows` format with `offloaded:yes|no`
+    /// and `dp:hw|sw`.
+    pub fn format_flow(&self, id: FlowId) -> Option<String> {
+        format_tiered_flow(&self.pmd, &self.mgr, id)
+    }
+
+    /// Every megaflow as [`InlineDp::format_flow`] prints it.
     pub fn dump_flows(&self) -> Vec<String> {
-        let now = self.pmd.now_ns();
         self.pmd
             .flows()
-            .map(|(id, f)| {
-                let s = format_dump_flow(f, now);
-                let tag = if self.mgr.flow_offload(id).offloaded() {
-                    "offloaded:yes, dp:hw"
-                } else {
-                    "offloaded:no, dp:sw"
-                };
-                match s.find(", actions:") {
-                    Some(p) => format!("{}, {}{}", &s[..p], tag, &s[p..]),
-                    None => format!("{s}, {tag}"),
-                }
-            })
+            .filter_map(|(id, _)| self.format_flow(id))
             .collect()
     }
 }

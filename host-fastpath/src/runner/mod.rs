@@ -1,6 +1,7 @@
 //! `fastpath run` as a library: load traffic, drive it through the datapath
 //! in bursts of [`BURST`] (the NIC first when there is one: with a packet
-//! path, [`drive_inline`]; look-aside, the NIC's tables), expire
+//! path or look-aside, [`drive_one`] over the same [`SwitchDatapath`]
+//! object `fastpath switch` drives), expire
 //! rules with timeouts, spread packets over threads by flow hash (RSS), and
 //! return one [`RunStats`] for every `--nic` plus what [`report::text`]
 //! prints.
@@ -14,9 +15,10 @@ use crate::io::frames::{frame_from_key, MIN_FRAME};
 use crate::io::gen::{flows_inside, zipf_sequence, GenSpec, Rng};
 use crate::io::pcap::{PcapError, PcapReader, PcapWriter};
 use crate::nic_spec::NicSpec;
-use crate::offload::{FramePath, HwError, HwLookup, HybridDp, InlineDp, OffloadConfig};
+use crate::offload::{HwError, OffloadConfig};
 use crate::ofproto::OfProto;
-use crate::stats::{OffloadRunStats, RunStats, Timing};
+use crate::stats::{RunStats, Timing};
+use crate::switch::SwitchDatapath;
 use crate::BURST;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -557,24 +559,26 @@ fn run_sim(
     traffic: &Traffic,
     progress: Progress<'_>,
 ) -> Result<RunOutcome, RunError> {
-    let sim = sim::SimNic::new().map_err(RunError::SimModel)?;
-    let nic = driver::Nic::open(sim).map_err(|source| RunError::NicOpen {
-        nic: NicSpec::SimLookup,
-        what: "simulated",
-        source,
-    })?;
-    let g = *nic.geometry();
-    let desc = format!(
-        "simulated look-aside (Verilated RTL, host runs every action): {} mask slots x {} entries, {}-entry EMC, widen {}",
-        g.mf_slots,
-        g.mf_entries_per_slot(),
-        g.emc_entries(),
-        cfg.offload.widen
-    );
     let mut pmd = Pmd::new(cfg.dp.clone()).map_err(RunError::Datapath)?;
     pmd.set_clock_start(loaded);
-    let dp = HybridDp::new(pmd, nic, cfg.offload.clone());
-    drive_hybrid(cfg, of, loaded, traffic, dp, desc, progress)
+    let dp = crate::switch::datapath::simulated_lookup(pmd, cfg.offload.clone())?;
+    let desc = dp.nic.clone();
+    drive_one(cfg, of, loaded, traffic, dp, desc, progress)
+}
+
+#[cfg(feature = "sim")]
+fn run_inline(
+    cfg: &RunConfig,
+    of: OfProto,
+    loaded: Instant,
+    traffic: &Traffic,
+    progress: Progress<'_>,
+) -> Result<RunOutcome, RunError> {
+    let mut pmd = Pmd::new(cfg.dp.clone()).map_err(RunError::Datapath)?;
+    pmd.set_clock_start(loaded);
+    let dp = crate::switch::datapath::simulated_inline(pmd, cfg.offload.clone())?;
+    let desc = dp.nic.clone();
+    drive_one(cfg, of, loaded, traffic, dp, desc, progress)
 }
 
 #[cfg(not(feature = "sim"))]
@@ -588,40 +592,6 @@ fn run_sim(
     Err(RunError::NoSim)
 }
 
-#[cfg(feature = "sim")]
-fn run_inline(
-    cfg: &RunConfig,
-    of: OfProto,
-    loaded: Instant,
-    traffic: &Traffic,
-    progress: Progress<'_>,
-) -> Result<RunOutcome, RunError> {
-    let nic =
-        driver::Nic::open(sim::SimFastpathNic::new()).map_err(|source| RunError::NicOpen {
-            nic: NicSpec::Sim,
-            what: "simulated",
-            source,
-        })?;
-    let g = *nic.geometry();
-    let ports = nic.capability().mac_ports;
-    if ports == 0 {
-        return Err(RunError::NoPacketPath { nic: NicSpec::Sim });
-    }
-    let desc = format!(
-        "simulated with a packet path (Verilated fastpath_nic, {ports} MAC ports = datapath ports {}..={}): {} mask slots x {} entries, {}-entry EMC, widen {}",
-        abi::action::MAC_PORT_BASE,
-        abi::action::MAC_PORT_BASE as u32 + ports as u32 - 1,
-        g.mf_slots,
-        g.mf_entries_per_slot(),
-        g.emc_entries(),
-        cfg.offload.widen
-    );
-    let mut pmd = Pmd::new(cfg.dp.clone()).map_err(RunError::Datapath)?;
-    pmd.set_clock_start(loaded);
-    let dp = InlineDp::new(pmd, nic, cfg.offload.clone());
-    drive_inline(cfg, of, loaded, traffic, dp, desc, progress)
-}
-
 #[cfg(not(feature = "sim"))]
 fn run_inline(
     _: &RunConfig,
@@ -633,136 +603,16 @@ fn run_inline(
     Err(RunError::NoSim)
 }
 
-/// One thread over a NIC with a packet path: each burst into the NIC's MAC
-/// port (when `cfg.in_port` is one), the host handling what it hands up.
-pub fn drive_inline<H: FramePath>(
+/// One thread over a datapath with a NIC tier (the same object `fastpath
+/// switch` drives): each burst through it, rules with timeouts expired and
+/// megaflows revalidated every [`REVALIDATE_INTERVAL_MS`], the counters of
+/// the timed passes as the one [`RunStats`].
+pub fn drive_one<D: SwitchDatapath>(
     cfg: &RunConfig,
     mut of: OfProto,
     loaded: Instant,
     traffic: &Traffic,
-    mut dp: InlineDp<H>,
-    desc: String,
-    progress: Progress<'_>,
-) -> Result<RunOutcome, RunError> {
-    let mut sink = Sink::new(&cfg.out_pcap);
-    let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
-    let mut last_reval = Instant::now();
-    let timed = of.has_timeouts();
-    let mut expired = 0u64;
-    let mut revalidate = |of: &mut OfProto, dp: &mut InlineDp<H>| {
-        if timed {
-            expired += expire_rules(of, loaded) as u64;
-        }
-        dp.revalidate(of, false);
-    };
-    let mut pass = |of: &mut OfProto,
-                    dp: &mut InlineDp<H>,
-                    sink: &mut dyn PacketSink,
-                    revalidate: &mut dyn FnMut(&mut OfProto, &mut InlineDp<H>),
-                    timed_pass: bool|
-     -> Result<(), RunError> {
-        for chunk in traffic.seq.chunks(BURST) {
-            burst.clear();
-            burst.extend(chunk.iter().map(|&i| traffic.frames[i as usize].as_slice()));
-            dp.process_burst(of, &burst, cfg.in_port, sink)
-                .map_err(RunError::Hw)?;
-            if timed_pass {
-                progress(chunk.len() as u64);
-            }
-            if last_reval.elapsed() >= Duration::from_millis(REVALIDATE_INTERVAL_MS) {
-                revalidate(of, dp);
-                last_reval = Instant::now();
-            }
-        }
-        Ok(())
-    };
-    let mut warm = CountingSink::default();
-    for _ in 0..cfg.warmup {
-        pass(&mut of, &mut dp, &mut warm, &mut revalidate, false)?;
-        revalidate(&mut of, &mut dp);
-    }
-    let (base, mgr_base) = (dp.counters, dp.mgr.counters);
-    let (pmd_base, malformed_base) = (dp.pmd.stats, dp.pmd.extract_stats.malformed());
-    let hw0 = dp.mgr.hw().lookup_counts().map_err(RunError::Hw)?;
-    let start = Instant::now();
-    let c0 = rdtsc();
-    for _ in 0..cfg.loops {
-        pass(&mut of, &mut dp, &mut sink, &mut revalidate, true)?;
-    }
-    let cycles = rdtsc().wrapping_sub(c0);
-    let elapsed = start.elapsed();
-    let hw1 = dp.mgr.hw().lookup_counts().map_err(RunError::Hw)?;
-    dp.sync_stats();
-    let c = dp.counters.since(&base);
-    let counts = sink.finish()?;
-    let timing = Timing {
-        seconds: elapsed.as_secs_f64(),
-        busy_ns: elapsed.as_nanos() as u64,
-        cycles,
-    };
-    let sw = dp.pmd.stats.since(&pmd_base);
-    let malformed = dp.pmd.extract_stats.malformed() - malformed_base;
-    let mut oc = dp.mgr.counters.since(&mgr_base);
-    oc.hw_emc_hits = hw1.emc_hits.saturating_sub(hw0.emc_hits);
-    oc.hw_megaflow_hits = hw1.mf_hits.saturating_sub(hw0.mf_hits);
-    oc.hw_misses = hw1.misses.saturating_sub(hw0.misses);
-    oc.sw_emc_hits = sw.emc_hits;
-    oc.sw_megaflow_hits = sw.megaflow_hits;
-    oc.upcalls = sw.upcalls;
-    let offloaded = dp
-        .pmd
-        .flows()
-        .filter(|(id, _)| dp.mgr.flow_offload(*id).offloaded())
-        .count();
-    let (mf_entries, emc_entries) = dp.mgr.entries();
-    let mut js = RunStats::from_inline(
-        &cfg.nic.to_string(),
-        &sw,
-        &c,
-        &oc,
-        malformed,
-        &timing,
-        OffloadRunStats {
-            widen: dp.mgr.config().widen.to_string(),
-            offloaded_megaflows: offloaded,
-            hw_megaflow_entries: mf_entries,
-            hw_emc_entries: emc_entries,
-            hw_slots_used: dp.mgr.slot_masks().iter().flatten().count(),
-            ..OffloadRunStats::default()
-        },
-    );
-    js.megaflows = dp.pmd.n_flows();
-    js.masks = dp.pmd.dpcls.mask_count();
-    js.flow_limit = dp.pmd.flow_limit();
-    js.rules = of.n_rules();
-    js.rules_expired = expired;
-    js.tx_ports = counts.ports.iter().map(|&(p, n, _)| (p, n)).collect();
-    let dump_flows = cfg.dump_flows.then(|| {
-        let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
-        for l in dp.dump_flows() {
-            s.push_str(&l);
-            s.push('\n');
-        }
-        s
-    });
-    Ok(RunOutcome {
-        stats: js,
-        rule_subtables: of.n_subtables(),
-        nic_desc: Some(desc),
-        last_offload_error: dp.mgr.last_error.as_ref().map(|e| e.to_string()),
-        tx_bytes: counts.ports.iter().map(|&(p, _, b)| (p, b)).collect(),
-        dump_flows,
-    })
-}
-
-/// One thread: each burst through the NIC's tables first, then software
-/// for the misses.
-fn drive_hybrid<H: HwLookup>(
-    cfg: &RunConfig,
-    mut of: OfProto,
-    loaded: Instant,
-    traffic: &Traffic,
-    mut dp: HybridDp<H>,
+    mut dp: D,
     desc: String,
     progress: Progress<'_>,
 ) -> Result<RunOutcome, RunError> {
@@ -773,16 +623,16 @@ fn drive_hybrid<H: HwLookup>(
     let mut expired = 0u64;
     // Expire rules with timeouts, then revalidate (which re-translates the
     // flows if the table changed, invalidating their hardware entries).
-    let mut revalidate = |of: &mut OfProto, dp: &mut HybridDp<H>| {
+    let mut revalidate = |of: &mut OfProto, dp: &mut D| {
         if timed {
             expired += expire_rules(of, loaded) as u64;
         }
         dp.revalidate(of, false);
     };
     let mut pass = |of: &mut OfProto,
-                    dp: &mut HybridDp<H>,
+                    dp: &mut D,
                     sink: &mut dyn PacketSink,
-                    revalidate: &mut dyn FnMut(&mut OfProto, &mut HybridDp<H>),
+                    revalidate: &mut dyn FnMut(&mut OfProto, &mut D),
                     timed_pass: bool|
      -> Result<(), RunError> {
         for chunk in traffic.seq.chunks(BURST) {
@@ -805,8 +655,7 @@ fn drive_hybrid<H: HwLookup>(
         pass(&mut of, &mut dp, &mut warm, &mut revalidate, false)?;
         revalidate(&mut of, &mut dp);
     }
-    let base = dp.counters();
-    let (pmd_base, malformed_base) = (dp.pmd.stats, dp.pmd.extract_stats.malformed());
+    let base = dp.mark().map_err(RunError::Hw)?;
     let start = Instant::now();
     let c0 = rdtsc();
     for _ in 0..cfg.loops {
@@ -815,47 +664,23 @@ fn drive_hybrid<H: HwLookup>(
     let cycles = rdtsc().wrapping_sub(c0);
     let elapsed = start.elapsed();
     dp.sync_stats();
-    let c = dp.counters().since(&base);
     let counts = sink.finish()?;
     let timing = Timing {
         seconds: elapsed.as_secs_f64(),
         busy_ns: elapsed.as_nanos() as u64,
         cycles,
     };
-    let sw = dp.pmd.stats.since(&pmd_base);
-    let malformed = dp.pmd.extract_stats.malformed() - malformed_base;
-    let offloaded = dp
-        .pmd
-        .flows()
-        .filter(|(id, _)| dp.mgr.flow_offload(*id).offloaded())
-        .count();
-    let (mf_entries, emc_entries) = dp.mgr.entries();
-    let mut js = RunStats::from_hybrid(
-        &cfg.nic.to_string(),
-        &sw,
-        &c,
-        malformed,
-        &timing,
-        OffloadRunStats {
-            widen: dp.mgr.config().widen.to_string(),
-            offloaded_megaflows: offloaded,
-            hw_megaflow_entries: mf_entries,
-            hw_emc_entries: emc_entries,
-            hw_slots_used: dp.mgr.slot_masks().iter().flatten().count(),
-            ..OffloadRunStats::default()
-        },
-    );
-    js.megaflows = dp.pmd.n_flows();
-    js.masks = dp.pmd.dpcls.mask_count();
-    js.flow_limit = dp.pmd.flow_limit();
+    let mut js = dp.stats_since(&base, &timing).map_err(RunError::Hw)?;
     js.rules = of.n_rules();
     js.rules_expired = expired;
     js.tx_ports = counts.ports.iter().map(|&(p, n, _)| (p, n)).collect();
     let dump_flows = cfg.dump_flows.then(|| {
         let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
-        for l in dp.dump_flows() {
-            s.push_str(&l);
-            s.push('\n');
+        for (id, _) in dp.pmd().flows() {
+            if let Some(l) = dp.format_flow(id) {
+                s.push_str(&l);
+                s.push('\n');
+            }
         }
         s
     });
@@ -863,7 +688,7 @@ fn drive_hybrid<H: HwLookup>(
         stats: js,
         rule_subtables: of.n_subtables(),
         nic_desc: Some(desc),
-        last_offload_error: dp.mgr.last_error.as_ref().map(|e| e.to_string()),
+        last_offload_error: dp.last_offload_error(),
         tx_bytes: counts.ports.iter().map(|&(p, _, b)| (p, b)).collect(),
         dump_flows,
     })

@@ -1,9 +1,12 @@
 //! What the switch's reading commands print, as text in Open vSwitch's
-//! layout and as JSON. Counter names follow the rest of fastpath
-//! (`packets`, `forwarded`, `dropped`, `lost`, `malformed`).
+//! layout and as JSON. The counters are `fastpath run`'s stats table
+//! ([`RunStats`]) under the same names, plus the switch's own
+//! ([`SwitchExtras`]).
 
+use super::datapath::StatsMark;
 use super::rules::{self, FlowFilter, RuleDump};
 use super::Switch;
+use crate::stats::{RunStats, Timing};
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -16,78 +19,76 @@ pub struct Reading {
     pub json: Value,
 }
 
-/// Totals of the switch.
-#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+/// Totals of the switch: the one stats table `fastpath run` reports
+/// ([`RunStats`], flattened: the same names in the same JSON object), plus
+/// what only a switch with ports has ([`SwitchExtras`]).
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct SwitchStats {
-    /// Frames received by the datapath.
-    pub packets: u64,
-    /// Bytes received.
-    pub bytes: u64,
-    /// Packets whose actions output at least once.
-    pub forwarded: u64,
-    /// Packets whose actions output nothing.
-    pub dropped: u64,
-    /// Packets lost inside the datapath (a failed install), counted.
-    pub lost: u64,
-    /// Frames that did not parse completely (still processed).
-    pub malformed: u64,
-    /// Output copies queued to ports.
-    pub tx_packets: u64,
-    /// Output to a port number with no port.
-    pub tx_no_port: u64,
-    /// Handled by the NIC's tables.
-    pub hw_handled: u64,
-    /// Software EMC hits.
-    pub emc_hits: u64,
-    /// Software megaflow hits.
-    pub megaflow_hits: u64,
-    /// Upcalls.
-    pub upcalls: u64,
-    /// Installed megaflows.
-    pub megaflows: usize,
-    /// Megaflow masks.
-    pub masks: usize,
-    /// Flow limit in force.
-    pub flow_limit: usize,
-    /// Megaflows deleted by revalidation.
-    pub flows_deleted: u64,
-    /// Rules in the tables.
-    pub rules: usize,
-    /// Rules expired by timeouts.
-    pub rules_expired: u64,
+    /// The datapath's counters since the switch started.
+    #[serde(flatten)]
+    pub run: RunStats,
+    /// Counters of the ports and the packet thread.
+    #[serde(flatten)]
+    pub extras: SwitchExtras,
 }
 
-/// The switch's totals now.
-pub fn stats(sw: &Switch) -> SwitchStats {
-    let p = sw.pmd();
-    let s = &p.stats;
-    let mut out = SwitchStats {
-        packets: s.packets,
-        bytes: s.bytes,
-        dropped: s.dropped,
-        lost: s.lost,
-        malformed: p.extract_stats.malformed(),
-        tx_packets: sw.loop_stats.tx_packets,
-        tx_no_port: sw.loop_stats.tx_no_port,
-        emc_hits: s.emc_hits,
-        megaflow_hits: s.megaflow_hits,
-        upcalls: s.upcalls,
-        megaflows: p.n_flows(),
-        masks: p.dpcls.mask_count(),
-        flow_limit: p.flow_limit(),
-        flows_deleted: s.flows_deleted,
-        rules: sw.of.n_rules(),
-        rules_expired: sw.rules_expired,
-        ..Default::default()
+/// The switch's counters that `fastpath run` has no use for.
+#[derive(Clone, Copy, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct SwitchExtras {
+    /// Output to a port number with no port (counted, not sent; part of
+    /// `tx_packets`, not of `tx_ports`).
+    pub tx_no_port: u64,
+    /// Megaflows deleted by revalidation and port removal.
+    pub flows_deleted: u64,
+    /// Times a port's link went down (all ports, removed ones included).
+    pub link_down: u64,
+    /// Bursts during which the NIC failed (software handled them).
+    pub hw_errors: u64,
+}
+
+/// The switch's totals now (counters as of the last [`Switch::sync`]).
+pub fn stats(sw: &mut Switch) -> SwitchStats {
+    let ls = sw.loop_stats;
+    let t = Timing {
+        seconds: sw.uptime().as_secs_f64(),
+        busy_ns: 0,
+        cycles: ls.busy_cycles,
     };
-    if let Some((c, _)) = sw.datapath().offload() {
-        out.packets = c.packets;
-        out.bytes = c.bytes;
-        out.dropped = c.dropped;
-        out.hw_handled = c.hw_handled();
+    let mut run = match sw.dp.stats_since(&StatsMark::default(), &t) {
+        Ok(r) => r,
+        Err(e) => {
+            // The NIC's lookup counters could not be read: the software
+            // tiers' counters still stand.
+            tracing::warn!(error = %e, "reading the NIC's counters");
+            let p = sw.pmd();
+            RunStats::from_pmd(
+                &sw.dp.nic().to_string(),
+                1,
+                &p.stats,
+                p.extract_stats.malformed(),
+                &t,
+            )
+        }
+    };
+    run.rules = sw.of.n_rules();
+    run.rules_expired = sw.rules_expired;
+    let ps = sw.port_stats();
+    let mut link_down = sw.removed_port_stats().link_down;
+    for (p, s) in sw.ports().iter().zip(&ps) {
+        if s.tx_packets > 0 {
+            run.tx_ports.insert(p.ofport, s.tx_packets);
+        }
+        link_down += s.link_down;
     }
-    out.forwarded = out.packets.saturating_sub(out.dropped + out.lost);
-    out
+    SwitchStats {
+        run,
+        extras: SwitchExtras {
+            tx_no_port: ls.tx_no_port,
+            flows_deleted: sw.pmd().stats.flows_deleted,
+            link_down,
+            hw_errors: ls.hw_errors,
+        },
+    }
 }
 
 fn pct(a: u64, b: u64) -> f64 {
@@ -106,17 +107,16 @@ fn div(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `dpif-netdev/pmd-perf-show`.
+/// `dpif-netdev/pmd-perf-show`. The text rows split the packets by the
+/// tier that handled them (they add up to `Rx packets`); the JSON is the
+/// stats table ([`SwitchStats`]) plus the packet thread's loop counters.
 pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
     sw.sync();
     let st = stats(sw);
+    let r = &st.run;
     let ls = sw.loop_stats;
-    let p = sw.pmd().stats;
-    let secs = sw.uptime().as_secs_f64();
+    let secs = r.seconds;
     let idle = ls.iterations - ls.busy_iterations;
-    let cyc_pp = div(ls.busy_cycles as f64, st.packets as f64);
-    let lookups = div(p.subtable_lookups as f64, p.megaflow_hits as f64);
-    let us_up = div(p.upcall_ns as f64 / 1000.0, p.upcalls as f64);
     let mut o = String::new();
     let _ = writeln!(o, "Measurement duration: {secs:.3} s\n");
     let _ = writeln!(o, "pmd thread numa_id 0 core_id 0:\n");
@@ -142,34 +142,52 @@ pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
     let _ = writeln!(
         o,
         "  Rx packets:         {:>12}  ({:.0} Kpps, {:.0} cycles/pkt)",
-        st.packets,
-        div(st.packets as f64, secs) / 1e3,
-        cyc_pp
+        r.packets,
+        div(r.packets as f64, secs) / 1e3,
+        r.cycles_per_packet
     );
     let _ = writeln!(
         o,
         "  Datapath passes:    {:>12}  ({:.2} passes/pkt)",
-        st.packets,
-        if st.packets > 0 { 1.0 } else { 0.0 }
+        r.packets,
+        if r.packets > 0 { 1.0 } else { 0.0 }
     );
-    let rows = [
-        ("PHWOL hits", st.hw_handled, String::new()),
-        ("EMC hits", st.emc_hits, String::new()),
-        (
-            "Megaflow hits",
-            st.megaflow_hits,
-            format!(", {lookups:.2} subtbl lookups/hit"),
-        ),
-        ("Upcalls", st.upcalls, format!(", {us_up:.1} us/upcall")),
-        ("Lost upcalls", st.lost, String::new()),
-    ];
+    let mut rows = Vec::new();
+    // With a NIC, the EMC and megaflow rows are the software tiers only, so
+    // that the rows add up to the packets (as in Open vSwitch, where
+    // "PHWOL hits" are frames the NIC marked).
+    let (emc, mf) = match &r.offload {
+        Some(off) => {
+            match &r.packet_path {
+                Some(pp) => {
+                    rows.push(("HWOL hits", pp.hw_forwarded + pp.hw_dropped, String::new()));
+                    rows.push(("PHWOL hits", pp.hw_marked, String::new()));
+                }
+                None => rows.push(("PHWOL hits", off.hw_handled, String::new())),
+            }
+            (off.counters.sw_emc_hits, off.counters.sw_megaflow_hits)
+        }
+        None => (r.emc_hits, r.megaflow_hits),
+    };
+    rows.push(("EMC hits", emc, String::new()));
+    rows.push((
+        "Megaflow hits",
+        mf,
+        format!(", {:.2} subtbl lookups/hit", r.subtable_lookups_per_hit),
+    ));
+    rows.push((
+        "Upcalls",
+        r.upcalls,
+        format!(", {:.1} us/upcall", r.upcall_us_avg),
+    ));
+    rows.push(("Lost upcalls", r.lost, String::new()));
     for (name, n, extra) in &rows {
         let _ = writeln!(
             o,
             "  - {:<17}{:>12}  ({:5.1} %{extra})",
             format!("{name}:"),
             n,
-            pct(*n, st.packets)
+            pct(*n, r.packets)
         );
     }
     let _ = writeln!(
@@ -184,32 +202,21 @@ pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
         ls.tx_batches,
         div(ls.tx_packets as f64, ls.tx_batches as f64)
     );
-    let _ = writeln!(o, "  Dropped by actions: {:>12}", st.dropped);
-    let json = json!({
-        "seconds": secs,
-        "iterations": ls.iterations,
-        "busy_iterations": ls.busy_iterations,
-        "used_cycles": ls.total_cycles,
-        "busy_cycles": ls.busy_cycles,
-        "cycles_per_packet": cyc_pp,
-        "packets": st.packets,
-        "forwarded": st.forwarded,
-        "dropped": st.dropped,
-        "lost": st.lost,
-        "malformed": st.malformed,
-        "hw_handled": st.hw_handled,
-        "emc_hits": st.emc_hits,
-        "megaflow_hits": st.megaflow_hits,
-        "subtable_lookups_per_hit": lookups,
-        "upcalls": st.upcalls,
-        "upcall_us_avg": us_up,
-        // Upcalls whose actions ran but whose megaflow was not installed
-        // (the flow limit was reached).
-        "upcalls_over_flow_limit": p.upcall_flow_limit,
-        "tx_packets": ls.tx_packets,
-        "tx_batches": ls.tx_batches,
-        "tx_no_port": ls.tx_no_port,
-    });
+    let _ = writeln!(o, "  Dropped by actions: {:>12}", r.dropped);
+    let mut json = serde_json::to_value(&st).unwrap_or_default();
+    if let Some(m) = json.as_object_mut() {
+        for (k, v) in [
+            ("iterations", ls.iterations),
+            ("busy_iterations", ls.busy_iterations),
+            ("used_cycles", ls.total_cycles),
+            ("busy_cycles", ls.busy_cycles),
+            ("rx_batches", ls.rx_batches),
+            ("tx_sent", ls.tx_packets),
+            ("tx_batches", ls.tx_batches),
+        ] {
+            m.insert(k.into(), json!(v));
+        }
+    }
     Reading { text: o, json }
 }
 
@@ -325,21 +332,30 @@ pub fn show(sw: &mut Switch) -> Reading {
     let st = stats(sw);
     let mut o = String::new();
     let _ = writeln!(o, "fastpath switch: {}", sw.datapath().describe());
+    let r = &st.run;
     let _ = writeln!(
         o,
         " rules: {} ({} subtables), megaflows: {} in {} masks (flow limit {}), uptime {:.1} s",
-        st.rules,
+        r.rules,
         sw.of.n_subtables(),
-        st.megaflows,
-        st.masks,
-        st.flow_limit,
+        r.megaflows,
+        r.masks,
+        r.flow_limit,
         sw.uptime().as_secs_f64()
     );
     let _ = writeln!(
         o,
         " packets: {}, forwarded {}, dropped {}, lost {}, malformed {}",
-        st.packets, st.forwarded, st.dropped, st.lost, st.malformed
+        r.packets, r.forwarded, r.dropped, r.lost, r.malformed
     );
+    if let Some(pp) = &r.packet_path {
+        let rx: u64 = pp.host_rx.values().sum();
+        let _ = writeln!(
+            o,
+            " packet path: hw_forwarded {}, hw_dropped {}, hw_marked {}, host_rx {}, host_tx {}, hw_lost {}",
+            pp.hw_forwarded, pp.hw_dropped, pp.hw_marked, rx, pp.host_tx, pp.hw_lost
+        );
+    }
     let ps = sw.port_stats();
     let mut ports = Vec::new();
     for (p, s) in sw.ports().iter().zip(&ps) {
@@ -374,4 +390,47 @@ pub fn show(sw: &mut Switch) -> Reading {
         "revalidations": sw.revalidations,
     });
     Reading { text: o, json }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dpif::{DpConfig, Pmd};
+    use crate::ofproto::OfProto;
+    use std::time::Instant;
+
+    #[test]
+    fn switch_stats_are_the_run_table_plus_extras_each_name_once() {
+        let pmd = Pmd::new(DpConfig::default()).unwrap();
+        let mut sw = Switch::new(
+            OfProto::new(Default::default()),
+            Box::new(pmd),
+            Instant::now(),
+        );
+        let st = stats(&mut sw);
+        let text = serde_json::to_string(&st).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let run = serde_json::to_value(RunStats::default()).unwrap();
+        let extras = serde_json::to_value(SwitchExtras::default()).unwrap();
+        for k in run
+            .as_object()
+            .unwrap()
+            .keys()
+            .chain(extras.as_object().unwrap().keys())
+        {
+            assert!(v.get(k).is_some(), "{k} missing from {text}");
+            assert_eq!(text.matches(&format!("\"{k}\":")).count(), 1, "{k}: {text}");
+        }
+        assert_eq!(v["nic"], "none");
+        let perf = pmd_perf_show(&mut sw).json;
+        for k in [
+            "packets",
+            "upcalls",
+            "megaflows",
+            "upcall_flow_limit",
+            "tx_no_port",
+        ] {
+            assert!(perf.get(k).is_some(), "{k} missing from {perf}");
+        }
+    }
 }

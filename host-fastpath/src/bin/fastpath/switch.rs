@@ -150,7 +150,10 @@ pub fn run(a: SwitchArgs) -> Result<()> {
 
 #[cfg(feature = "sim")]
 fn sim_datapath(pmd: Pmd) -> Result<Box<dyn SwitchDatapath>> {
-    fastpath::switch::datapath::simulated(pmd, Default::default()).map_err(anyhow::Error::msg)
+    Ok(Box::new(fastpath::switch::datapath::simulated_lookup(
+        pmd,
+        Default::default(),
+    )?))
 }
 
 #[cfg(not(feature = "sim"))]
