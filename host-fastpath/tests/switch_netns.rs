@@ -570,7 +570,17 @@ fn udp_tcp_icmp_cross_the_switch_as_the_rules_say() {
     let Some(t) = topo_or_skip("udp_tcp_icmp_cross_the_switch_as_the_rules_say") else {
         return;
     };
-    cross_the_switch(&t, "af_packet");
+    cross_the_switch(&t, "af_packet", &[]);
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn udp_tcp_icmp_cross_the_switch_through_the_packet_path_nic() {
+    let test = "udp_tcp_icmp_cross_the_switch_through_the_packet_path_nic";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    cross_the_switch(&t, "af_packet", &["--nic", "sim"]);
 }
 
 #[test]
@@ -583,7 +593,7 @@ fn udp_tcp_icmp_cross_the_switch_over_af_xdp() {
         eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
         return;
     }
-    cross_the_switch(&t, "af_xdp");
+    cross_the_switch(&t, "af_xdp", &[]);
     // The program goes with the switch: the interface takes another at once.
     let mut sw = Sw::start_on(&t, "af_xdp", RULES, &[]);
     let show = sw.json(&["show"]);
@@ -612,9 +622,31 @@ fn udp_tcp_icmp_cross_the_switch_over_af_xdp() {
     );
 }
 
-/// UDP, ICMP and TCP through a switch with `kind` ports, counted exactly.
-fn cross_the_switch(t: &Topo, kind: &str) {
-    let mut sw = Sw::start_on(t, kind, RULES, &[]);
+/// Every frame of a switch over the packet-path NIC entered it (ports 1
+/// and 2 are its MAC ports) and is accounted once: sent or dropped by the
+/// NIC, handed to the host, or lost (none).
+fn packet_path_accounts_every_frame(perf: &Value) {
+    let n = |k: &str| perf[k].as_u64().unwrap_or_else(|| panic!("{k}: {perf}"));
+    let host_rx: u64 = perf["host_rx"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(
+        n("hw_forwarded") + n("hw_dropped") + host_rx + n("hw_lost"),
+        n("packets"),
+        "{perf}"
+    );
+    assert_eq!((n("hw_lost"), n("host_path_rx")), (0, 0), "{perf}");
+    assert_eq!(perf["nic"], "sim", "{perf}");
+}
+
+/// UDP, ICMP and TCP through a switch with `kind` ports (and `extra`
+/// arguments), counted exactly.
+fn cross_the_switch(t: &Topo, kind: &str, extra: &[&str]) {
+    let nic = extra.contains(&"sim");
+    let mut sw = Sw::start_on(t, kind, RULES, extra);
     assert_eq!(udp(&t.a, &t.b, 200, 5000, Duration::ZERO), 200);
     // No rule forwards UDP to 5001: dropped, and counted.
     assert_eq!(udp(&t.a, &t.b, 50, 5001, Duration::ZERO), 0);
@@ -647,6 +679,13 @@ fn cross_the_switch(t: &Topo, kind: &str) {
     assert_eq!(total_rule_packets(&dump), a_tx + b_tx);
     assert_eq!(perf["dropped"].as_u64().unwrap(), 50);
     assert_eq!(perf["lost"].as_u64().unwrap(), 0);
+    if nic {
+        packet_path_accounts_every_frame(&perf);
+        // 200 UDP packets of one flow, then TCP and ICMP: once a flow's
+        // megaflow is in the NIC its frames never reach the host.
+        assert!(perf["hw_forwarded"].as_u64().unwrap() > 200, "{perf}");
+        assert!(perf["hw_dropped"].as_u64().unwrap() > 0, "{perf}");
+    }
     let show = sw.json(&["show"]);
     assert_eq!(
         port(&show, "p1")["stats"]["rx_packets"].as_u64().unwrap(),
@@ -680,7 +719,17 @@ fn rules_and_ports_change_while_traffic_flows() {
     let Some(t) = topo_or_skip("rules_and_ports_change_while_traffic_flows") else {
         return;
     };
-    rules_and_ports_change(&t, "af_packet");
+    rules_and_ports_change(&t, "af_packet", &[]);
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn rules_and_ports_change_while_traffic_flows_through_the_packet_path_nic() {
+    let test = "rules_and_ports_change_while_traffic_flows_through_the_packet_path_nic";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    rules_and_ports_change(&t, "af_packet", &["--nic", "sim"]);
 }
 
 #[test]
@@ -693,11 +742,12 @@ fn rules_and_ports_change_while_traffic_flows_over_af_xdp() {
         eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
         return;
     }
-    rules_and_ports_change(&t, "af_xdp");
+    rules_and_ports_change(&t, "af_xdp", &[]);
 }
 
-fn rules_and_ports_change(t: &Topo, kind: &str) {
-    let mut sw = Sw::start_on(t, kind, RULES, &[]);
+fn rules_and_ports_change(t: &Topo, kind: &str, extra: &[&str]) {
+    let nic = extra.contains(&"sim");
+    let mut sw = Sw::start_on(t, kind, RULES, extra);
     // Malformed commands change nothing.
     let before = sw.ctl(&["dump-flows"]);
     assert!(sw
@@ -777,6 +827,10 @@ fn rules_and_ports_change(t: &Topo, kind: &str) {
         got > 0 && got < 3000,
         "the rule changes took effect: {got} of 3000 delivered"
     );
+    if nic {
+        packet_path_accounts_every_frame(&perf);
+        assert!(perf["hw_forwarded"].as_u64().unwrap() > 0, "{perf}");
+    }
 
     // A port deleted takes only its megaflows with it, and gets its number back.
     assert_eq!(ping(t, 3), 3);
@@ -845,25 +899,63 @@ fn with_the_simulated_nic_the_host_handles_only_misses() {
     let mut sw = Sw::start(&t, RULES, &["--nic", "sim"]);
     assert_eq!(udp(&t.a, &t.b, 300, 5000, Duration::from_micros(200)), 300);
     let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
-    let hw = perf["hw_handled"].as_u64().unwrap();
-    let sw_hits = perf["emc_hits"].as_u64().unwrap() + perf["megaflow_hits"].as_u64().unwrap();
-    let up = perf["upcalls"].as_u64().unwrap();
     assert_eq!(perf["packets"].as_u64().unwrap(), 300, "{perf}");
-    assert_eq!(hw + sw_hits + up, 300, "{perf}");
-    // One flow: once its megaflow is in the NIC, every later packet is a hardware hit.
+    assert_eq!(perf["forwarded"].as_u64().unwrap(), 300, "{perf}");
+    packet_path_accounts_every_frame(&perf);
+    // One flow: the first frame misses (the host's upcall installs it in
+    // software and in the NIC); once its entry is in, the NIC forwards every
+    // later frame itself.
+    let hw = perf["hw_forwarded"].as_u64().unwrap();
     assert!(hw >= 290, "{perf}");
+    assert!(perf["host_rx"]["miss"].as_u64().unwrap() >= 1, "{perf}");
+    assert!(perf["upcalls"].as_u64().unwrap() >= 1, "{perf}");
+    assert_eq!(perf["hw_handled"].as_u64().unwrap(), hw, "{perf}");
+    let text = sw.ctl(&["dpif-netdev/pmd-perf-show"]);
+    assert!(
+        text.contains(&format!("  - {:<17}{hw:>12}", "HWOL hits:")),
+        "{text}"
+    );
     let off = sw.ctl(&["dpctl/dump-flows", "type=offloaded"]);
     assert!(off.contains("offloaded:yes, dp:hw"), "{off}");
     let stats = sw.json(&["dpctl/offload-stats-show"]);
     assert!(stats["inserted"].as_u64().unwrap() >= 1, "{stats}");
     let text = sw.ctl(&["dpctl/offload-stats-show"]);
     assert!(text.contains("Inserted offloads: "), "{text}");
+    // The rule's counters include the frames the host never saw.
     let dump = sw.json(&["dump-flows"]);
     assert_eq!(
         rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
         300,
         "{dump}"
     );
+    let (fin, out) = sw.stop();
+    assert!(out.contains("packet path: hw_forwarded "), "{out}");
+    assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), 300);
+    assert_eq!(fin["stats"]["hw_forwarded"], perf["hw_forwarded"]);
+    assert_eq!(fin["pmd"]["hw_forwarded"], perf["hw_forwarded"]);
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn with_the_look_aside_nic_the_host_runs_every_action() {
+    let Some(t) = topo_or_skip("with_the_look_aside_nic_the_host_runs_every_action") else {
+        return;
+    };
+    let mut sw = Sw::start(&t, RULES, &["--nic", "sim-lookup"]);
+    assert_eq!(udp(&t.a, &t.b, 300, 5000, Duration::from_micros(200)), 300);
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    let n = |k: &str| perf[k].as_u64().unwrap_or_else(|| panic!("{k}: {perf}"));
+    assert_eq!(n("packets"), 300, "{perf}");
+    assert_eq!(perf["nic"], "sim-lookup");
+    assert!(perf.get("hw_forwarded").is_none(), "no packet path: {perf}");
+    // Each packet in one tier: a hardware hit, a software hit or an upcall.
+    assert_eq!(
+        n("hw_handled") + n("sw_emc_hits") + n("sw_megaflow_hits") + n("upcalls"),
+        300,
+        "{perf}"
+    );
+    assert_eq!(n("emc_hits"), n("hw_emc_hits") + n("sw_emc_hits"), "{perf}");
+    assert!(n("hw_handled") >= 290, "{perf}");
     let (fin, _) = sw.stop();
     assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), 300);
 }

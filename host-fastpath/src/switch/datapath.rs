@@ -103,6 +103,12 @@ pub trait SwitchDatapath {
     fn last_offload_error(&self) -> Option<String> {
         None
     }
+    /// With a packet path, the NIC's MAC ports: datapath (OpenFlow) port
+    /// `MAC_PORT_BASE + i` is MAC port `i`; frames from other ports take
+    /// the host path. `None`: no packet path.
+    fn mac_ports(&self) -> Option<u16> {
+        None
+    }
 }
 
 /// The end-of-run table sizes of `p`.
@@ -245,6 +251,8 @@ pub struct Inline<H: FramePath> {
     pub dp: InlineDp<H>,
     /// What the NIC is.
     pub nic: String,
+    /// Its MAC ports.
+    pub mac_ports: u16,
 }
 
 impl<H: FramePath> Inline<H> {
@@ -342,6 +350,9 @@ impl<H: FramePath> SwitchDatapath for Inline<H> {
     fn last_offload_error(&self) -> Option<String> {
         self.dp.mgr.last_error.clone()
     }
+    fn mac_ports(&self) -> Option<u16> {
+        Some(self.mac_ports)
+    }
 }
 
 /// Opens the simulated look-aside NIC (Verilated `fastpath_top`) as a
@@ -403,5 +414,6 @@ pub fn simulated_inline(
     Ok(Inline {
         dp: InlineDp::new(pmd, nic, cfg),
         nic: desc,
+        mac_ports: ports as u16,
     })
 }

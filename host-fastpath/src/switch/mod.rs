@@ -101,6 +101,9 @@ pub struct LoopStats {
     pub tx_no_port: u64,
     /// Bursts during which the NIC failed (software handled them).
     pub hw_errors: u64,
+    /// Frames from ports with no NIC MAC port (host path; see
+    /// [`report::SwitchExtras::host_path_rx`]).
+    pub host_path_rx: u64,
 }
 
 /// Reads the time stamp counter (0 where there is none).
@@ -251,6 +254,14 @@ impl Switch {
         let port = port::open(&spec.kind)?;
         self.ofport_history.insert(spec.name.clone(), ofport);
         tracing::info!(name = %spec.name, ofport, kind = %spec.kind, "port added");
+        if let (Some(n), false) = (self.dp.mac_ports(), self.on_nic(ofport)) {
+            tracing::warn!(
+                name = %spec.name,
+                ofport,
+                mac_ports = n,
+                "no NIC MAC port for this OpenFlow number: its frames take the host path"
+            );
+        }
         self.ports.push(SwitchPort {
             name: spec.name.clone(),
             ofport,
@@ -317,6 +328,9 @@ impl Switch {
                 }
             });
             if n > 0 {
+                if !self.on_nic(in_port) {
+                    self.loop_stats.host_path_rx += n as u64;
+                }
                 self.loop_stats.rx_batches += 1;
                 self.loop_stats.hw_errors += hw_errors;
                 self.rule_stats.take_uncounted(self.dp.pmd_mut());
@@ -328,6 +342,15 @@ impl Switch {
             self.dp.housekeeping();
         }
         total
+    }
+
+    /// Whether frames from `ofport` enter the NIC's MAC port (false also
+    /// without a packet path).
+    fn on_nic(&self, ofport: u32) -> bool {
+        let base = abi::action::MAC_PORT_BASE as u32;
+        self.dp
+            .mac_ports()
+            .is_some_and(|n| ofport >= base && ofport < base + n as u32)
     }
 
     fn flush_tx(&mut self) {

@@ -44,6 +44,10 @@ pub struct SwitchExtras {
     pub link_down: u64,
     /// Bursts during which the NIC failed (software handled them).
     pub hw_errors: u64,
+    /// With a packet path: frames received on a switch port that is none
+    /// of the NIC's MAC ports (its OpenFlow number is past them), which the
+    /// host datapath handled without the NIC (part of `packets`).
+    pub host_path_rx: u64,
 }
 
 /// The switch's totals now (counters as of the last [`Switch::sync`]).
@@ -87,6 +91,7 @@ pub fn stats(sw: &mut Switch) -> SwitchStats {
             flows_deleted: sw.pmd().stats.flows_deleted,
             link_down,
             hw_errors: ls.hw_errors,
+            host_path_rx: ls.host_path_rx,
         },
     }
 }

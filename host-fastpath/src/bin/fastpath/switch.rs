@@ -18,7 +18,7 @@ use std::time::Instant;
   fastpath switch --port p1=af_packet:veth1 --port p2=af_packet:veth2 \\
       --rules examples/two-port.flows --ctl /tmp/sw.ctl
   fastpath switch --port p1=af_xdp:veth1 --port p2=af_xdp:veth2 --rules examples/two-port.flows
-  fastpath switch --nic sim --port p1=af_packet:veth1,ofport=10 --port p2=af_packet:veth2,ofport=20 ...
+  fastpath switch --nic sim --port p1=af_packet:veth1 --port p2=af_packet:veth2 ...
   fastpath switch --port in=pcap:in.pcap --port out=pcap:,out.pcap --rules r.flows --exit-at-eof
 
 Ports get OpenFlow numbers as Open vSwitch assigns them: the ofport=N asked
@@ -43,10 +43,12 @@ pub struct SwitchArgs {
     /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// NIC: `none` (software only), `sim` (the simulated NIC's tables
-    /// first, software for misses: a few hundred thousand packets/s; the
-    /// switch's ports are host interfaces, so `sim` and `sim-lookup` both
-    /// mean the look-aside NIC here) or `vfio:BDF` (a board: not yet).
+    /// NIC: `none` (software only), `sim` (the simulated NIC with a packet
+    /// path: frames from the port with OpenFlow number N enter its MAC port
+    /// N-1, ports past its MAC ports take the host path; the host sees only
+    /// misses, exceptions and marked frames), `sim-lookup` (the simulated
+    /// look-aside NIC: the host parses every frame, the NIC's tables look it
+    /// up) or `vfio:BDF` (a board: not yet).
     #[arg(long, default_value = "none", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
     nic: NicSpec,
     /// Control socket path (for `fastpath ctl`).
@@ -118,9 +120,7 @@ pub fn run(a: SwitchArgs) -> Result<()> {
     pmd.set_clock_start(epoch);
     let dp: Box<dyn SwitchDatapath> = match &a.nic {
         NicSpec::None => Box::new(pmd),
-        // The switch's ports are host interfaces, not the NIC's MAC ports:
-        // it uses the look-aside NIC for both spellings.
-        NicSpec::Sim | NicSpec::SimLookup => sim_datapath(pmd)?,
+        NicSpec::Sim | NicSpec::SimLookup => sim_datapath(pmd, &a.nic)?,
         other @ NicSpec::Vfio(_) => bail!(
             "--nic {other}: a board's frames reach the host through its own I/O, which this \
              build does not have yet; use --nic sim or --nic none"
@@ -148,16 +148,19 @@ pub fn run(a: SwitchArgs) -> Result<()> {
     Ok(())
 }
 
+/// `--nic sim`: the packet-path NIC (switch port N is its MAC port
+/// N - MAC_PORT_BASE); `--nic sim-lookup`: the look-aside NIC.
 #[cfg(feature = "sim")]
-fn sim_datapath(pmd: Pmd) -> Result<Box<dyn SwitchDatapath>> {
-    Ok(Box::new(fastpath::switch::datapath::simulated_lookup(
-        pmd,
-        Default::default(),
-    )?))
+fn sim_datapath(pmd: Pmd, nic: &NicSpec) -> Result<Box<dyn SwitchDatapath>> {
+    use fastpath::switch::datapath::{simulated_inline, simulated_lookup};
+    Ok(match nic {
+        NicSpec::SimLookup => Box::new(simulated_lookup(pmd, Default::default())?),
+        _ => Box::new(simulated_inline(pmd, Default::default())?),
+    })
 }
 
 #[cfg(not(feature = "sim"))]
-fn sim_datapath(_: Pmd) -> Result<Box<dyn SwitchDatapath>> {
+fn sim_datapath(_: Pmd, _: &NicSpec) -> Result<Box<dyn SwitchDatapath>> {
     bail!("--nic sim: this fastpath was built without the `sim` feature; use --nic none")
 }
 
