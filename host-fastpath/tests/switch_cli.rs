@@ -406,3 +406,113 @@ fn dynamic_flow_limit_grows_while_revalidation_is_quick() {
     assert_eq!(show["stats"]["megaflows"].as_u64().unwrap(), megaflows);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// Rules splitting the flows of port 1 over ports 2 and 3 (one, the other,
+/// both), port 40 (past the NIC's MAC ports) and drop; port 40's frames
+/// to port 2.
+const SPLIT_RULES: &str = "\
+priority=30,in_port=1,udp,tp_src=0/0x3,actions=output:2
+priority=30,in_port=1,udp,tp_src=1/0x3,actions=output:3
+priority=30,in_port=1,udp,tp_src=2/0x3,actions=output:2,output:3
+priority=30,in_port=1,udp,tp_src=3/0x7,actions=output:40
+priority=20,in_port=40,actions=output:2
+priority=0,actions=drop
+";
+
+/// `fastpath switch` over pcap ports with `--nic NIC` until its inputs
+/// end: the final counters and the frames each output port got.
+fn switch_over_pcaps(
+    d: &Path,
+    nic: &str,
+    in1: &Path,
+    in40: &Path,
+) -> (Value, std::collections::BTreeMap<u32, Vec<Vec<u8>>>) {
+    let rf = d.join("split.flows");
+    std::fs::write(&rf, SPLIT_RULES).unwrap();
+    let out = |p: u32| d.join(format!("{nic}-out{p}.pcap"));
+    let stats = d.join(format!("{nic}-stats.json"));
+    let o = Command::new(BIN)
+        .args([
+            "switch",
+            "--nic",
+            nic,
+            "--exit-at-eof",
+            "--log-level",
+            "error",
+        ])
+        .arg("--port")
+        .arg(format!("in=pcap:{},ofport=1", in1.display()))
+        .arg("--port")
+        .arg(format!("o2=pcap:,{},ofport=2", out(2).display()))
+        .arg("--port")
+        .arg(format!("o3=pcap:,{},ofport=3", out(3).display()))
+        .arg("--port")
+        .arg(format!(
+            "far=pcap:{},{},ofport=40",
+            in40.display(),
+            out(40).display()
+        ))
+        .arg("--rules")
+        .arg(&rf)
+        .arg("--stats-json")
+        .arg(&stats)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: Value = serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let frames = [2, 3, 40]
+        .into_iter()
+        .map(|p| {
+            let f = fastpath::io::pcap::PcapReader::open(&out(p))
+                .unwrap()
+                .read_all()
+                .unwrap();
+            (p, f)
+        })
+        .collect();
+    (j, frames)
+}
+
+#[cfg(feature = "sim")]
+#[test]
+fn pcap_ports_through_the_packet_path_nic_get_the_frames_of_software() {
+    let d = dir("nic-vs-none");
+    let in1 = make_input_of(&d, "flows=64,zipf=1.0,packets=2000,seed=5");
+    let far = d.join("far");
+    std::fs::create_dir_all(&far).unwrap();
+    let in40 = make_input_of(&far, "flows=8,packets=300,seed=6");
+    let (sim, sim_out) = switch_over_pcaps(&d, "sim", &in1, &in40);
+    let (none, none_out) = switch_over_pcaps(&d, "none", &in1, &in40);
+    for (p, frames) in &none_out {
+        let (mut a, mut b) = (sim_out[p].clone(), frames.clone());
+        assert!(!b.is_empty(), "port {p} got nothing");
+        a.sort();
+        b.sort();
+        assert!(a == b, "port {p}: {} vs {} frames", a.len(), b.len());
+    }
+    let (s, n) = (&sim["stats"], &none["stats"]);
+    for k in ["packets", "forwarded", "dropped", "lost", "tx_packets"] {
+        assert_eq!(s[k], n[k], "{k}: {s} vs {n}");
+    }
+    assert_eq!(s["packets"], 2300);
+    assert_eq!(s["tx_ports"], n["tx_ports"], "{s} vs {n}");
+    // Port 1 is a MAC port: every one of its frames went through the NIC
+    // (forwarded or dropped there, or handed to the host). Port 40 is past
+    // the NIC's MAC ports: the host path, counted.
+    let u = |k: &str| s[k].as_u64().unwrap_or_else(|| panic!("{k}: {s}"));
+    assert_eq!(u("host_path_rx"), 300, "{s}");
+    assert!(u("hw_forwarded") > 0, "{s}");
+    assert!(u("hw_dropped") > 0, "{s}");
+    let host_rx: u64 = s["host_rx"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(u("hw_forwarded") + u("hw_dropped") + host_rx, 2000, "{s}");
+    // Output to port 40 is no NIC action: those flows are partially
+    // offloaded (the NIC marks, the host runs the output).
+    assert!(u("hw_marked") > 0, "{s}");
+    assert!(n.get("hw_forwarded").is_none(), "{n}");
+    assert_eq!(n["host_path_rx"], 0, "{n}");
+}

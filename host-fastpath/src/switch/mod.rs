@@ -328,7 +328,7 @@ impl Switch {
                 }
             });
             if n > 0 {
-                if !self.on_nic(in_port) {
+                if self.dp.mac_ports().is_some() && !self.on_nic(in_port) {
                     self.loop_stats.host_path_rx += n as u64;
                 }
                 self.loop_stats.rx_batches += 1;
