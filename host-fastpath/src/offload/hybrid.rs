@@ -248,12 +248,15 @@ impl<H: HwLookup> HybridDp<H> {
         sync_tiers(&mut self.pmd, &mut self.mgr);
     }
 
-    /// One revalidation pass ([`revalidate_tiers`]).
+    /// One revalidation pass: hardware counters first, then the hardware
+    /// entries of every flow to delete or modify are invalidated before
+    /// software applies the pass.
     pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
         revalidate_tiers(&mut self.pmd, &mut self.mgr, of, rules_changed)
     }
 
-    /// Removes port `port` ([`remove_port_tiers`]).
+    /// Removes port `port`: only its flows' hardware entries are
+    /// invalidated, then its software flows are deleted. Returns how many.
     pub fn remove_port(&mut self, port: u32) -> usize {
         remove_port_tiers(&mut self.pmd, &mut self.mgr, port)
     }

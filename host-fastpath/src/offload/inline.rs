@@ -520,7 +520,7 @@ impl<H: FramePath> InlineDp<H> {
     }
 
     /// One revalidation pass, as [`super::HybridDp::revalidate`]
-    /// ([`revalidate_tiers`]).
+    /// (`revalidate_tiers`).
     pub fn revalidate(&mut self, of: &OfProto, rules_changed: bool) -> (usize, usize) {
         revalidate_tiers(&mut self.pmd, &mut self.mgr, of, rules_changed)
     }

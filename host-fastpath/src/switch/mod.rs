@@ -2,8 +2,12 @@
 //!
 //! One packet thread runs [`Switch::run`]: it takes a burst from each port
 //! in turn, hands it to the one datapath object ([`SwitchDatapath`]: the
-//! software [`Pmd`], or a NIC first with software for misses), and sends
-//! the frames each port got in one batch. Between bursts it answers control
+//! software [`Pmd`], or a NIC first with software for what it cannot
+//! finish), and sends the frames each port got in one batch. With the
+//! packet-path NIC (`--nic sim`) the port with OpenFlow number N is the
+//! NIC's MAC port N - `MAC_PORT_BASE`: its frames enter the NIC, and the
+//! NIC's frames for that MAC port leave through it; ports past the NIC's
+//! MAC ports take the host path (counted as `host_path_rx`). Between bursts it answers control
 //! requests ([`ctl`]) and revalidates every [`REVALIDATE_INTERVAL_MS`], so a
 //! rule change, a port change or a dump happens between two bursts: no
 //! packet is half-processed or left uncounted by it. When no port has
@@ -11,7 +15,8 @@
 //!
 //! - [`port`]: AF_XDP (UMEM and rings), AF_PACKET (TPACKET_V3 ring) and pcap
 //!   ports, their counters.
-//! - [`datapath`]: the datapath trait and its software and hybrid forms.
+//! - [`datapath`]: the datapath trait and its software, packet-path and
+//!   look-aside forms, each reporting the one stats table.
 //! - [`rules`]: rule counters and the flow-mod commands.
 //! - [`ctl`]: the control socket: requests, commands, replies.
 //! - [`report`]: what the reading commands print (text and JSON).
