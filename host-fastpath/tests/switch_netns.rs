@@ -919,6 +919,12 @@ fn with_the_simulated_nic_the_host_handles_only_misses() {
     assert!(off.contains("offloaded:yes, dp:hw"), "{off}");
     let stats = sw.json(&["dpctl/offload-stats-show"]);
     assert!(stats["inserted"].as_u64().unwrap() >= 1, "{stats}");
+    // Its hit counters are the stats table's (the NIC's lookup counters).
+    assert_eq!(
+        stats["counters"]["hw_megaflow_hits"], perf["hw_megaflow_hits"],
+        "{stats} {perf}"
+    );
+    assert!(perf["hw_megaflow_hits"].as_u64().unwrap() >= 290, "{perf}");
     let text = sw.ctl(&["dpctl/offload-stats-show"]);
     assert!(text.contains("Inserted offloads: "), "{text}");
     // The rule's counters include the frames the host never saw.

@@ -269,7 +269,12 @@ pub fn dp_dump_flows(sw: &mut Switch, ty: FlowType) -> Reading {
 /// `dpctl/offload-stats-show` (None: no NIC).
 pub fn offload_stats_show(sw: &mut Switch) -> Option<Reading> {
     sw.sync();
-    let (c, l) = sw.datapath().offload()?;
+    let (mut c, l) = sw.datapath().offload()?;
+    // The stats table's counters: with a packet path its hardware hits come
+    // from the NIC's lookup counters, which `offload()` cannot read.
+    if let Some(off) = stats(sw).run.offload {
+        c = off.counters;
+    }
     let mut o = String::from("HW Offload stats:\n");
     let ema_sd = l.ema_var.sqrt();
     for (name, v) in [
