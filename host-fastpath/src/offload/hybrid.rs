@@ -14,7 +14,7 @@
 use super::hw::{HwError, HwLookup, HwTables};
 use super::manager::{OffloadConfig, OffloadManager};
 use super::OffloadCounters;
-use crate::dpif::{format_dump_flow, run_actions, PacketSink, Pmd};
+use crate::dpif::{format_dump_flow, run_actions, BurstOutcome, PacketSink, Pmd};
 use crate::odp::ExecStats;
 use crate::ofproto::OfProto;
 use crate::{FlowId, BURST};
@@ -235,12 +235,7 @@ impl<H: HwLookup> HybridDp<H> {
         let out = self
             .pmd
             .process_keys(of, &[frame], &[*key], &[hash], in_port, sink);
-        if let Some(id) = out.flows[0] {
-            let now = self.pmd.now_ns();
-            let upcall = out.upcalls & 1 != 0;
-            self.mgr
-                .on_software_packet(&mut self.pmd, id, key, upcall, now);
-        }
+        offer_to_hardware(&mut self.pmd, &mut self.mgr, &[*key], &out);
     }
 
     /// Reads every hardware counter into the flow table now.
@@ -288,6 +283,23 @@ impl<H: HwLookup> HybridDp<H> {
 // What the look-aside ([`HybridDp`]) and packet-path
 // ([`super::InlineDp`]) datapaths do the same way: both hold every megaflow
 // in software and its hardware entries through one offload manager.
+
+/// Offers each flow a software burst's packets (`keys`) landed in to the
+/// offload manager; an upcall's flow is installed in hardware.
+pub(super) fn offer_to_hardware<H: HwTables>(
+    pmd: &mut Pmd,
+    mgr: &mut OffloadManager<H>,
+    keys: &[FlowKey],
+    out: &BurstOutcome,
+) {
+    let now = pmd.now_ns();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some(id) = out.flows[i] {
+            let upcall = out.upcalls >> i & 1 != 0;
+            mgr.on_software_packet(pmd, id, key, upcall, now);
+        }
+    }
+}
 
 /// Reads every hardware counter into `pmd`'s flow table now.
 pub(super) fn sync_tiers<H: HwTables>(pmd: &mut Pmd, mgr: &mut OffloadManager<H>) {

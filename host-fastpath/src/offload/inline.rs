@@ -32,7 +32,9 @@
 
 use super::encode::HwActionSet;
 use super::hw::{HwError, HwTables};
-use super::hybrid::{format_tiered_flow, remove_port_tiers, revalidate_tiers, sync_tiers};
+use super::hybrid::{
+    format_tiered_flow, offer_to_hardware, remove_port_tiers, revalidate_tiers, sync_tiers,
+};
 use super::manager::{OffloadConfig, OffloadManager};
 use crate::dpif::{run_actions, PacketSink, Pmd};
 use crate::odp::{ExecStats, OdpAction};
@@ -504,14 +506,7 @@ impl<H: FramePath> InlineDp<H> {
         let host_tx = out.host_tx;
         self.counters.host_tx += host_tx;
         self.host_tx_pending += host_tx;
-        let now = self.pmd.now_ns();
-        for (i, key) in keys[..n].iter().enumerate() {
-            if let Some(id) = o.flows[i] {
-                let upcall = o.upcalls >> i & 1 != 0;
-                self.mgr
-                    .on_software_packet(&mut self.pmd, id, key, upcall, now);
-            }
-        }
+        offer_to_hardware(&mut self.pmd, &mut self.mgr, &keys[..n], &o);
     }
 
     /// Reads every hardware counter into the flow table now.
