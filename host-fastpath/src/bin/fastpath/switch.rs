@@ -43,6 +43,9 @@ pub struct SwitchArgs {
     /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Group table, in `ovs-ofctl add-groups` syntax (rules' `group:N`).
+    #[arg(long)]
+    groups: Option<PathBuf>,
     /// NIC: `none` (software only), `sim` (the simulated NIC's tables
     /// first, software for misses: a few hundred thousand packets/s; the
     /// switch's ports are host interfaces, so `sim` and `sim-lookup` both
@@ -103,10 +106,11 @@ pub fn run(a: SwitchArgs) -> Result<()> {
         .map(|p| p.parse())
         .collect::<Result<_, _>>()?;
     let prefixes: Prefixes = a.prefixes.parse()?;
-    let of = match &a.rules {
+    let mut of = match &a.rules {
         Some(p) => OfProto::load(p, prefixes)?,
         None => OfProto::new(prefixes),
     };
+    of.load_groups(a.groups.as_deref())?;
     let epoch = Instant::now();
     let cfg = DpConfig {
         flow_limit: a.flow_limit,
