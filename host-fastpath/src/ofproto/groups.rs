@@ -282,7 +282,16 @@ fn parse_bucket(s: &str, ty: GroupType) -> Result<Bucket, String> {
     if ty == GroupType::FastFailover && !b.has_liveness() {
         return Err("fast failover bucket requires watch_port or watch_group".into());
     }
-    b.actions = parse_action_list(&actions.join(","))?;
+    b.actions = parse_action_list(&actions.join(",")).map_err(|e| {
+        // ovs-ofctl's words for the commonest mistake (a misspelt key).
+        match e
+            .strip_prefix("unknown action `")
+            .and_then(|r| r.strip_suffix('`'))
+        {
+            Some(name) => format!("unknown action {name}"),
+            None => e,
+        }
+    })?;
     Ok(b)
 }
 
