@@ -110,7 +110,7 @@ fn bad_groups_give_ovs_errors() {
                 assert_eq!(Some(msg.as_str()), want, "`{l}`");
             }
             Err(GroupError::Refused { code, .. }) => assert!(
-                theirs.contains(&format!("OFPT_ERROR")) && theirs.contains(code),
+                theirs.contains("OFPT_ERROR") && theirs.contains(code),
                 "`{l}`: ours {code}, OVS: {theirs}"
             ),
         }
