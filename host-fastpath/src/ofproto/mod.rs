@@ -414,6 +414,44 @@ impl OfProto {
         Ok(self.set_groups(t)?)
     }
 
+    /// Adds a group (OFPGC_ADD, with ovs-vswitchd's errors). A rule change.
+    pub fn add_group(&mut self, g: groups::Group) -> Result<(), groups::GroupError> {
+        self.groups.add(g)?;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// Deletes group `id` (`groups::OFPG_ALL`: all) and, as Open vSwitch
+    /// does, every live rule whose actions name a deleted group. Returns
+    /// the number of groups deleted and the rules removed.
+    pub fn delete_groups(&mut self, id: u32) -> (usize, Vec<RemovedRule>) {
+        let n = self.groups.delete(id);
+        let mut removed = Vec::new();
+        if n > 0 {
+            self.generation += 1;
+            let dangling: Vec<u32> = (0..self.rules.len() as u32)
+                .filter(|&r| {
+                    self.is_live(r)
+                        && missing_group(&self.rules[r as usize].actions, &self.groups).is_some()
+                })
+                .collect();
+            removed.extend(dangling.into_iter().filter_map(|r| self.delete_rule(r)));
+        }
+        (n, removed)
+    }
+
+    /// `OFPBAC_BAD_OUT_GROUP` if `r` names a group the table lacks (OVS
+    /// refuses such a flow mod).
+    pub fn check_rule_groups(&self, r: &Rule) -> Result<(), groups::GroupError> {
+        match missing_group(&r.actions, &self.groups) {
+            Some(g) => Err(groups::GroupError::Refused {
+                group: g,
+                code: "OFPBAC_BAD_OUT_GROUP",
+            }),
+            None => Ok(()),
+        }
+    }
+
     /// The group table.
     pub fn groups(&self) -> &groups::GroupTable {
         &self.groups
