@@ -31,6 +31,7 @@ group_id=11,type=all,bucket=actions=mod_nw_dst:10.9.9.9,output:2,bucket=actions=
 group_id=12,type=ff,bucket=watch_port:6,output:1,bucket=watch_group:3,output:4
 group_id=13,type=indirect,bucket=actions=mod_vlan_vid:7,group:5
 group_id=14,type=all
+group_id=15,type=select,selection_method=hash,fields(tp_dst,nw_src=255.255.255.0,dl_type,in_port,reg0=0xff,eth_src),bucket=output:2,bucket=output:3,bucket=output:4
 group_id=20,type=select,bucket=output:2,bucket=output:3
 group_id=21,type=select,selection_method=dp_hash,bucket=output:2,bucket=output:3
 ";
@@ -166,7 +167,7 @@ fn trace_through_groups_as_ofproto_trace() {
         .iter()
         .map(|g| {
             format!(
-                "priority=10,tcp,tp_src={g},actions=group:{g}\npriority=10,udp,udp_src={g},actions=group:{g}\n"
+                "priority=10,tcp,tp_src={g},actions=group:{g}\npriority=10,udp,udp_src={g},actions=group:{g}\npriority=10,tcp6,tp_src={g},actions=group:{g}\n"
             )
         })
         .collect();
@@ -188,10 +189,21 @@ fn trace_through_groups_as_ofproto_trace() {
     let mut buckets_seen = std::collections::BTreeSet::new();
     for g in &ids {
         for n in 0..8u32 {
-            for proto in ["tcp", "udp"] {
+            for proto in ["tcp", "udp", "tcp6"] {
+                // Odd flows carry a VLAN tag (symmetric L4 hashes its VID).
+                let vlan = if n % 2 == 1 {
+                    format!("dl_vlan={n},")
+                } else {
+                    String::new()
+                };
+                let l3 = if proto == "tcp6" {
+                    format!("ipv6_src=2001:db8::{n},ipv6_dst=2001:db8::1")
+                } else {
+                    format!("nw_src=10.{n}.{}.1,nw_dst=10.0.0.2", n * 37 % 256)
+                };
+                let l4 = &proto[..3];
                 let fl = format!(
-                    "in_port=1,{proto},dl_dst=00:00:00:00:00:{n:02x},nw_src=10.{n}.{}.1,nw_dst=10.0.0.2,{proto}_src={g},{proto}_dst={}",
-                    n * 37 % 256,
+                    "in_port=1,{vlan}{proto},dl_dst=00:00:00:00:00:{n:02x},{l3},{l4}_src={g},{l4}_dst={}",
                     80 + n * 1000
                 );
                 let out = ovs
@@ -231,9 +243,9 @@ fn trace_through_groups_as_ofproto_trace() {
         diffs.len(),
         diffs.join("\n")
     );
-    assert_eq!(recirc, RECIRCULATED.len() * 16);
+    assert_eq!(recirc, RECIRCULATED.len() * 24);
     // The select groups' flows reach more than one bucket.
-    for g in [5, 7, 9] {
+    for g in [5, 7, 9, 15] {
         let n = buckets_seen.iter().filter(|(id, _)| *id == g).count();
         assert!(n > 1, "group {g}: every flow took one bucket");
     }

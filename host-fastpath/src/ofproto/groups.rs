@@ -203,7 +203,12 @@ fn parse_u32(v: &str) -> Result<u32, String> {
 fn parse_fields(s: &str) -> Result<Vec<HashField>, String> {
     let mut out: Vec<HashField> = Vec::new();
     for (name, v) in key_values(s) {
-        let mf = fields::by_name(name);
+        // OVS's mf names: tp_src/tp_dst are tcp_src/tcp_dst there.
+        let mf = match name {
+            "tp_src" => fields::by_name("tcp_src"),
+            "tp_dst" => fields::by_name("tcp_dst"),
+            n => fields::by_name(n),
+        };
         let entry = mf.and_then(|mf| HASH_FIELDS.iter().find(|(_, ours, _)| *ours == mf.name));
         let (Some(mf), Some(&(ovs_name, _, n_bytes))) = (mf, entry) else {
             return Err(format!("{s}: unknown field {name}"));
