@@ -14,8 +14,9 @@
 use fastpath::odp::format_actions;
 use fastpath::ofproto::fields::FIELDS;
 use fastpath::ofproto::format::{format_flow, format_match};
+use fastpath::ofproto::groups::GroupTable;
 use fastpath::ofproto::ofctl::{format_flow_mod, Dialect};
-use fastpath::ofproto::parse::{parse_rule, parse_trace_flow, Rule};
+use fastpath::ofproto::parse::{parse_rule, parse_trace_flow, Action, Rule};
 use fastpath::ofproto::{parse_rules, Flow, OfProto, Prefixes};
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
@@ -196,6 +197,26 @@ fn tags_as_ovs(key: &abi::FlowKey, ours: &abi::FlowKey, ovs_mf: &str) -> abi::Fl
     out
 }
 
+/// An `all` group (to ports 2 and 3) for each group `r` names.
+fn group_file(r: &Rule) -> String {
+    fn named(acts: &[Action], out: &mut BTreeSet<u32>) {
+        for a in acts {
+            match a {
+                Action::Group(g) => {
+                    out.insert(*g);
+                }
+                Action::WriteActions(inner) => named(inner, out),
+                _ => {}
+            }
+        }
+    }
+    let mut ids = BTreeSet::new();
+    named(&r.actions, &mut ids);
+    ids.iter()
+        .map(|g| format!("group_id={g},type=all,bucket=output:2,bucket=output:3\n"))
+        .collect()
+}
+
 #[test]
 fn trace_gives_ofproto_trace_lines() {
     let Some(ovs) = Ovs::start_or_skip(8) else {
@@ -225,6 +246,20 @@ fn trace_gives_ofproto_trace_lines() {
         if text.contains("write_actions") || text.contains("clear_actions") {
             args.splice(0..0, ["-O", "OpenFlow13"]);
         }
+        // A rule naming groups gets them on both sides (OVS refuses it
+        // otherwise): each an `all` group to ports 2 and 3.
+        let groups = group_file(r);
+        let gfile = ovs.dir.join("rule.groups");
+        ovs.cmd("ovs-ofctl", &["del-groups", "br0"])
+            .expect("del-groups");
+        if !groups.is_empty() {
+            std::fs::write(&gfile, &groups).expect("write groups");
+            ovs.cmd(
+                "ovs-ofctl",
+                &["add-groups", "br0", &gfile.display().to_string()],
+            )
+            .expect("add-groups");
+        }
         if let Err(e) = ovs.cmd("ovs-ofctl", &args) {
             d.found.insert(
                 (src.clone(), "add-flow".into()),
@@ -239,6 +274,8 @@ fn trace_gives_ofproto_trace_lines() {
         );
         // br0's ports: outputs to others do nothing, floods reach these.
         of.set_ports(ovs.ofports());
+        of.set_groups(GroupTable::from_text(&groups, "rule.groups").expect("groups"))
+            .expect("the rule's groups exist");
         let flows =
             std::iter::once(("hit", flow_through(r))).chain(flow_missing(r).map(|f| ("miss", f)));
         for (what, f) in flows {

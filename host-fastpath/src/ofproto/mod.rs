@@ -10,6 +10,7 @@ pub mod classifier;
 pub mod fields;
 pub mod flow;
 pub mod format;
+pub mod groups;
 pub mod mac;
 pub mod ofctl;
 pub mod parse;
@@ -40,6 +41,9 @@ pub enum OfprotoError {
     /// A bad `--prefixes` list.
     #[error("--prefixes: {0}")]
     Prefixes(String),
+    /// A bad group file, or a rule naming a group it lacks.
+    #[error(transparent)]
+    Groups(#[from] groups::GroupError),
 }
 
 /// Fields with address prefix tracking (`--prefixes`).
@@ -114,6 +118,17 @@ pub struct OfProto {
     mac: std::sync::Mutex<mac::MacTable>,
     /// Changes of `mac` that translation sees (part of [`OfProto::generation`]).
     mac_generation: AtomicU64,
+    /// The group table (`group:N` actions).
+    groups: groups::GroupTable,
+}
+
+/// The first group a rule's actions name that `t` lacks.
+fn missing_group(acts: &[Action], t: &groups::GroupTable) -> Option<u32> {
+    acts.iter().find_map(|a| match a {
+        Action::Group(g) if t.get(*g).is_none() => Some(*g),
+        Action::WriteActions(inner) => missing_group(inner, t),
+        _ => None,
+    })
 }
 
 /// How translation treats IP fragments, as `ovs-ofctl set-frags`.
@@ -192,6 +207,7 @@ impl OfProto {
             ports: None,
             mac: Default::default(),
             mac_generation: AtomicU64::new(0),
+            groups: Default::default(),
         }
     }
 
@@ -370,6 +386,94 @@ impl OfProto {
             let t = self.translate(key, false);
             self.learn(&t.learn, used_ms);
         }
+    }
+
+    /// Installs the groups of an `add-groups` file (`--groups`; None: no
+    /// groups), read within the rule file's limits. Rules naming a group
+    /// the file lacks are refused, as OVS refuses such a flow mod.
+    pub fn load_groups(&mut self, path: Option<&Path>) -> Result<(), OfprotoError> {
+        use crate::io::text::{read_text, shorten_words, Limits};
+        let t = match path {
+            Some(p) => {
+                let text = read_text(p, &Limits::default())?;
+                groups::GroupTable::from_text(&text, &p.display().to_string()).map_err(
+                    |e| match e {
+                        groups::GroupError::Parse { file, line, msg } => {
+                            groups::GroupError::Parse {
+                                file,
+                                line,
+                                msg: shorten_words(&msg).into_owned(),
+                            }
+                        }
+                        e => e,
+                    },
+                )?
+            }
+            None => groups::GroupTable::default(),
+        };
+        Ok(self.set_groups(t)?)
+    }
+
+    /// Adds a group (OFPGC_ADD, with ovs-vswitchd's errors). A rule change.
+    pub fn add_group(&mut self, g: groups::Group) -> Result<(), groups::GroupError> {
+        self.groups.add(g)?;
+        self.generation += 1;
+        Ok(())
+    }
+
+    /// Deletes group `id` (`groups::OFPG_ALL`: all) and, as Open vSwitch
+    /// does, every live rule whose actions name a deleted group. Returns
+    /// the number of groups deleted and the rules removed.
+    pub fn delete_groups(&mut self, id: u32) -> (usize, Vec<RemovedRule>) {
+        let n = self.groups.delete(id);
+        let mut removed = Vec::new();
+        if n > 0 {
+            self.generation += 1;
+            let dangling: Vec<u32> = (0..self.rules.len() as u32)
+                .filter(|&r| {
+                    self.is_live(r)
+                        && missing_group(&self.rules[r as usize].actions, &self.groups).is_some()
+                })
+                .collect();
+            removed.extend(dangling.into_iter().filter_map(|r| self.delete_rule(r)));
+        }
+        (n, removed)
+    }
+
+    /// `OFPBAC_BAD_OUT_GROUP` if `r` names a group the table lacks (OVS
+    /// refuses such a flow mod).
+    pub fn check_rule_groups(&self, r: &Rule) -> Result<(), groups::GroupError> {
+        match missing_group(&r.actions, &self.groups) {
+            Some(g) => Err(groups::GroupError::Refused {
+                group: g,
+                code: "OFPBAC_BAD_OUT_GROUP",
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// The group table.
+    pub fn groups(&self) -> &groups::GroupTable {
+        &self.groups
+    }
+
+    /// Replaces the group table; every live rule's `group:N` must name a
+    /// group in it (else OVS's `OFPBAC_BAD_OUT_GROUP`). A rule change.
+    pub fn set_groups(&mut self, t: groups::GroupTable) -> Result<(), groups::GroupError> {
+        for (id, r) in self.rules.iter().enumerate() {
+            if !self.life.get(id).is_some_and(|l| l.live) {
+                continue;
+            }
+            if let Some(g) = missing_group(&r.actions, &t) {
+                return Err(groups::GroupError::Refused {
+                    group: g,
+                    code: "OFPBAC_BAD_OUT_GROUP",
+                });
+            }
+        }
+        self.groups = t;
+        self.generation += 1;
+        Ok(())
     }
 
     /// The configured ports, if [`OfProto::set_ports`] was called.

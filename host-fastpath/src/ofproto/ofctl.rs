@@ -154,6 +154,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::WriteActions(inner) => format!("write_actions({})", format_actions(inner, d)),
             Action::SetTunnel { id, wide: false } => format!("set_tunnel:{id:#x}"),
             Action::SetTunnel { id, wide: true } => format!("set_tunnel64:{id:#x}"),
+            Action::Group(g) => format!("group:{g}"),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")

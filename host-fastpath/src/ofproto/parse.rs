@@ -178,6 +178,8 @@ pub enum Action {
         /// Mask.
         mask: u64,
     },
+    /// `group:N`: runs group N of the group table ([`super::groups`]).
+    Group(u32),
 }
 
 /// What a rule line says beyond match and actions that only changes how
@@ -1211,6 +1213,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
             Ok(Action::SetTunnel { id, wide })
         }
         "goto_table" => Ok(Action::GotoTable(parse_uint(need()?, 254)? as u8)),
+        "group" => Ok(Action::Group(parse_uint(need()?, u32::MAX as u128)? as u32)),
         "write_metadata" => {
             let v = need()?;
             let (a, m) = split_mask(v);
@@ -1278,6 +1281,34 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
     }
     out.retain(|a| *a != Action::Drop);
     Ok(Action::WriteActions(out))
+}
+
+/// A group bucket's actions (`ovs-ofctl` parses them as an action list:
+/// instructions are refused). `drop` alone gives no actions.
+pub fn parse_action_list(s: &str) -> Result<Vec<Action>, String> {
+    let mut out = Vec::new();
+    for (_, t) in split_actions(s, 0) {
+        if t.is_empty() {
+            return Err("expected an action, found nothing between commas".into());
+        }
+        let a = parse_action(t)?;
+        let refused = match &a {
+            Action::WriteMetadata { .. } => Some("write_metadata"),
+            Action::GotoTable(_) => Some("goto_table"),
+            Action::ClearActions => Some("clear_actions"),
+            Action::WriteActions(_) => Some("write_actions"),
+            _ => None,
+        };
+        if let Some(what) = refused {
+            return Err(format!("{what} instruction not allowed here"));
+        }
+        out.push(a);
+    }
+    if out.len() > 1 && out.contains(&Action::Drop) {
+        return Err("`drop` must be the only action".into());
+    }
+    out.retain(|a| *a != Action::Drop);
+    Ok(out)
 }
 
 /// OpenFlow 1.1+ instruction order (OVS checks it in every dialect): apply

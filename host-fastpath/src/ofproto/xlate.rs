@@ -546,6 +546,11 @@ impl Ctx<'_> {
                     self.depth -= 1;
                     self.flow.set(Field::InPort, old);
                 }
+                Action::Group(g) => {
+                    if !self.group(*g, indent) {
+                        return;
+                    }
+                }
                 Action::GotoTable(t) => {
                     self.note(indent, || format!("goto_table:{t}"));
                     self.resubmits += 1;
@@ -661,7 +666,8 @@ impl Ctx<'_> {
     fn run_action_set(&mut self) {
         let set = std::mem::take(&mut self.action_set);
         let last = |p: fn(&Action) -> bool| set.iter().rev().find(|a| p(a)).cloned();
-        let Some(out) = last(|a| matches!(a, Action::Output(_) | Action::InPort))
+        let Some(out) = last(|a| matches!(a, Action::Group(_)))
+            .or_else(|| last(|a| matches!(a, Action::Output(_) | Action::InPort)))
             .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
         else {
             self.note(0, || "action set: no output, nothing done".into());
@@ -693,6 +699,189 @@ impl Ctx<'_> {
         list.push(out);
         self.note(0, || "action set:".into());
         self.do_actions(&list, 1);
+    }
+
+    /// `group:N` as OVS's `xlate_group_action`; false when the group does
+    /// not exist, which ends this action list (not the pipeline), as in OVS.
+    fn group(&mut self, id: u32, indent: u32) -> bool {
+        use super::groups::GroupType;
+        self.note(indent, || format!("group:{id}"));
+        let of = self.of;
+        let Some(g) = of.groups.get(id) else {
+            self.note(indent + 1, || {
+                format!(">> output to nonexistent group {id}")
+            });
+            return false;
+        };
+        if self.depth >= MAX_DEPTH {
+            self.fail(format!("over max translation depth {MAX_DEPTH}"));
+            return true;
+        }
+        match g.ty {
+            GroupType::All | GroupType::Indirect => {
+                for b in &g.buckets {
+                    self.group_bucket(b, indent);
+                }
+            }
+            GroupType::FastFailover => {
+                let live = g.buckets.iter().find(|b| self.bucket_live(g, b, 0));
+                match live {
+                    Some(b) => self.group_bucket(b, indent),
+                    None => self.note(indent + 1, || "no live bucket".into()),
+                }
+            }
+            GroupType::Select => {
+                let basis = if g.selection_method == "hash" && !g.fields.is_empty() {
+                    self.hash_fields(g)
+                } else {
+                    // OVS's default and dp_hash methods hash in the datapath
+                    // (`hash(...),recirc(...)`); fastpath has no recirculation,
+                    // so it picks in translation as OVS's fallback default
+                    // method does (see docs/ovs-compat.md).
+                    self.hash_symmetric_l4()
+                };
+                let mut best: Option<(&super::groups::Bucket, u32)> = None;
+                for b in &g.buckets {
+                    if self.bucket_live(g, b, 0) {
+                        let score = super::groups::bucket_score(b, basis);
+                        if best.is_none_or(|(_, s)| score >= s) {
+                            best = Some((b, score));
+                        }
+                        self.note(indent + 1, || format!("-> bucket {}: score {score}", b.id));
+                    }
+                }
+                match best {
+                    Some((b, _)) => self.group_bucket(b, indent),
+                    None => self.note(indent + 1, || "no live bucket".into()),
+                }
+            }
+        }
+        true
+    }
+
+    /// One bucket: its actions as an action set, on a copy of the packet
+    /// (OVS `xlate_group_bucket` restores the flow afterwards; what was
+    /// committed to the datapath stays, so a later bucket re-commits).
+    fn group_bucket(&mut self, b: &super::groups::Bucket, indent: u32) {
+        self.note(indent, || format!("bucket {}", b.id));
+        let flow = self.flow;
+        let tpid = self.tpid;
+        let set = std::mem::replace(&mut self.action_set, b.actions.clone());
+        self.depth += 1;
+        self.run_action_set();
+        self.depth -= 1;
+        self.action_set = set;
+        self.flow = flow;
+        self.tpid = tpid;
+    }
+
+    /// OVS `bucket_is_alive`: a port is live when it exists (no link state:
+    /// every port of the port set is up); a group when a bucket of it is.
+    fn bucket_live(
+        &mut self,
+        g: &super::groups::Group,
+        b: &super::groups::Bucket,
+        depth: u32,
+    ) -> bool {
+        use super::groups::GroupType;
+        if depth >= 32 {
+            self.fail("bucket chaining exceeded 32 links".into());
+            return false;
+        }
+        if g.ty == GroupType::Select && b.weight == 0 {
+            return false;
+        }
+        if !b.has_liveness() {
+            return true;
+        }
+        let port_live = b
+            .watch_port
+            .is_some_and(|p| p != super::port::OFPP_CONTROLLER && self.of.port_exists(p));
+        port_live
+            || b.watch_group.is_some_and(|w| {
+                let of = self.of;
+                of.groups.get(w).is_some_and(|wg| {
+                    wg.buckets
+                        .iter()
+                        .any(|wb| self.bucket_live(wg, wb, depth + 1))
+                })
+            })
+    }
+
+    /// OVS `pick_hash_fields_select_group`'s hash: each field whose
+    /// prerequisites hold, masked, in OVS's field order; each un-wildcarded.
+    fn hash_fields(&mut self, g: &super::groups::Group) -> u32 {
+        let mut basis = super::groups::hash_uint64(g.selection_param);
+        for f in &g.fields {
+            if !prereq_ok(f.mf.prereq, &self.flow, Some(&mut self.wc)) {
+                continue;
+            }
+            let v = f.mf.get(&self.flow) & f.mask;
+            let be = v.to_be_bytes();
+            basis = super::groups::hash_bytes(&be[16 - f.n_bytes..], basis);
+            f.mf.unwildcard(&mut self.wc, f.mask);
+        }
+        basis
+    }
+
+    /// OVS `flow_hash_symmetric_l4(flow, 0)`, un-wildcarding what
+    /// `flow_mask_hash_fields(NX_HASH_FIELDS_SYMMETRIC_L4)` does.
+    fn hash_symmetric_l4(&mut self) -> u32 {
+        let f = &self.flow;
+        let mut b = [0u8; 32];
+        let macs = f.get(Field::DlSrc) ^ f.get(Field::DlDst);
+        b[22..28].copy_from_slice(&macs.to_be_bytes()[2..]);
+        let vid = (f.get(Field::VlanTci) ^ f.get(Field::VlanTci2)) as u16 & 0x0fff;
+        b[18..20].copy_from_slice(&vid.to_be_bytes());
+        let dl = f.get(Field::DlType) as u16;
+        b[16..18].copy_from_slice(&dl.to_be_bytes());
+        let proto = f.get(Field::NwProto) as u8;
+        let ports = (f.get(Field::TpSrc) ^ f.get(Field::TpDst)) as u16;
+        let l4 = proto == ip_proto::TCP || proto == ip_proto::SCTP;
+        if dl == eth_type::IP {
+            let a = (f.get(Field::NwSrc) ^ f.get(Field::NwDst)) as u32;
+            b[0..4].copy_from_slice(&a.to_be_bytes());
+        } else if dl == eth_type::IPV6 {
+            let hi = f.get(Field::Ipv6SrcHi) ^ f.get(Field::Ipv6DstHi);
+            let lo = f.get(Field::Ipv6SrcLo) ^ f.get(Field::Ipv6DstLo);
+            b[0..8].copy_from_slice(&hi.to_be_bytes());
+            b[8..16].copy_from_slice(&lo.to_be_bytes());
+        }
+        if dl == eth_type::IP || dl == eth_type::IPV6 {
+            b[28] = proto;
+            if l4 {
+                b[20..22].copy_from_slice(&ports.to_be_bytes());
+            }
+        }
+        let hash = super::groups::jhash_bytes(&b, 0);
+        let wc = &mut self.wc;
+        wc.set(Field::DlSrc, u64::MAX);
+        wc.set(Field::DlDst, u64::MAX);
+        if dl == eth_type::IP {
+            wc.set(Field::NwSrc, u64::MAX);
+            wc.set(Field::NwDst, u64::MAX);
+        } else if dl == eth_type::IPV6 {
+            for x in [
+                Field::Ipv6SrcHi,
+                Field::Ipv6SrcLo,
+                Field::Ipv6DstHi,
+                Field::Ipv6DstLo,
+            ] {
+                wc.set(x, u64::MAX);
+            }
+        }
+        if is_ip_any(&self.flow) {
+            self.wc.set(Field::NwProto, u64::MAX);
+            if proto != ip_proto::UDP {
+                self.wc.set(Field::TpSrc, u64::MAX);
+                self.wc.set(Field::TpDst, u64::MAX);
+            }
+        }
+        for t in [Field::VlanTci, Field::VlanTci2] {
+            let m = self.wc.get(t) | 0x1fff;
+            self.wc.set(t, m);
+        }
+        hash
     }
 
     /// OVS `mf_set_mask_l3_prereqs`: a write to an IP (or ARP) header field

@@ -101,7 +101,11 @@ impl Request {
             return Err(CtlError::Empty);
         }
         let mut source = None;
-        if matches!(args[0].as_str(), "add-flows" | "replace-flows") && args.len() == 2 {
+        if matches!(
+            args[0].as_str(),
+            "add-flows" | "replace-flows" | "add-groups"
+        ) && args.len() == 2
+        {
             let f = args[1].clone();
             let text = if f == "-" {
                 let mut s = String::new();
@@ -188,6 +192,12 @@ pub enum Command {
     Revalidate,
     /// `exit`: stop the switch (with its final report).
     Exit,
+    /// `add-group LINE`, `add-groups FILE` (`ovs-ofctl add-groups` syntax).
+    AddGroups(Vec<crate::ofproto::groups::Group>),
+    /// `del-groups [group_id=N]`.
+    DelGroups(u32),
+    /// `dump-groups`.
+    DumpGroups,
 }
 
 /// The commands and their arguments (for `--help` and errors).
@@ -195,7 +205,8 @@ pub const COMMANDS: &str = "add-flow RULE | add-flows FILE | del-flows [--strict
 mod-flows [--strict] RULE | replace-flows FILE | dump-flows [MATCH] | \
 dpctl/dump-flows [type=offloaded|non-offloaded] | dpif-netdev/pmd-perf-show | \
 dpctl/offload-stats-show | ofproto/trace [br0] FLOW | show | \
-port-add NAME=TYPE:ARGS[,ofport=N] | port-del NAME | revalidate | exit";
+port-add NAME=TYPE:ARGS[,ofport=N] | port-del NAME | revalidate | exit | \
+add-group GROUP | add-groups FILE | del-groups [group_id=N] | dump-groups";
 
 /// Parses a request into a command, or says what is wrong with it.
 pub fn parse_command(req: &Request) -> Result<Command, String> {
@@ -320,8 +331,92 @@ pub fn parse_command(req: &Request) -> Result<Command, String> {
             no_args()?;
             Command::Exit
         }
+        "add-group" | "add-groups" | "del-groups" | "dump-groups" => {
+            no_strict()?;
+            parse_group_command(cmd, rest_ns, src)?
+        }
         other => return Err(format!("unknown command `{other}`; commands: {COMMANDS}")),
     })
+}
+
+/// The group commands (`ovs-ofctl`'s names and syntax).
+fn parse_group_command(cmd: &str, rest: &[String], src: &str) -> Result<Command, String> {
+    use crate::ofproto::groups::{parse_group, parse_groups, OFPG_ALL, OFPG_MAX};
+    Ok(match (cmd, rest) {
+        ("add-group", [g]) => {
+            Command::AddGroups(vec![parse_group(g).map_err(|m| format!("{cmd}: {m}"))?])
+        }
+        ("add-groups", [text]) => {
+            Command::AddGroups(parse_groups(text, src).map_err(|e| format!("{cmd}: {e}"))?)
+        }
+        ("del-groups", []) => Command::DelGroups(OFPG_ALL),
+        ("del-groups", [g]) => {
+            let v = g.strip_prefix("group_id=").unwrap_or(g);
+            Command::DelGroups(match v {
+                "all" => OFPG_ALL,
+                v => crate::ofproto::parse::parse_uint(v, u128::from(OFPG_MAX))
+                    .map_err(|_| format!("{cmd}: invalid group id {v}"))?
+                    as u32,
+            })
+        }
+        ("dump-groups", []) => Command::DumpGroups,
+        _ => return Err(format!("{cmd}: bad arguments; commands: {COMMANDS}")),
+    })
+}
+
+/// Runs a group command; `None` for the other commands. A rule naming a
+/// missing group is refused here, before the rule commands run.
+fn execute_groups(sw: &mut Switch, cmd: &Command, json: bool) -> Option<Response> {
+    use crate::ofproto::groups::format_group;
+    match cmd {
+        Command::AddFlows(rs) | Command::ReplaceFlows(rs) => {
+            let bad = rs.iter().find_map(|r| sw.of.check_rule_groups(r).err())?;
+            Some(Response::err(format!("add-flows: {bad}")))
+        }
+        Command::AddGroups(gs) => {
+            let n = gs.len();
+            for g in gs {
+                if let Err(e) = sw.of.add_group(g.clone()) {
+                    return Some(Response::err(format!("add-groups: {e}")));
+                }
+            }
+            sw.sync();
+            let (d, m) = sw.revalidate();
+            Some(Response {
+                ok: true,
+                output: if json {
+                    serde_json::json!({ "groups_added": n, "megaflows_deleted": d, "megaflows_modified": m }).to_string()
+                } else {
+                    format!("groups: {n} added; megaflows revalidated: {d} deleted, {m} modified\n")
+                },
+            })
+        }
+        Command::DelGroups(id) => {
+            sw.sync();
+            let (n, removed) = sw.of.delete_groups(*id);
+            let (d, m) = sw.revalidate();
+            Some(Response {
+                ok: true,
+                output: if json {
+                    serde_json::json!({ "groups_deleted": n, "rules_deleted": removed.len(), "megaflows_deleted": d, "megaflows_modified": m }).to_string()
+                } else {
+                    format!("groups: {n} deleted, rules: {} deleted; megaflows revalidated: {d} deleted, {m} modified\n", removed.len())
+                },
+            })
+        }
+        Command::DumpGroups => {
+            let lines: Vec<String> = sw.of.groups().iter().map(format_group).collect();
+            Some(Response {
+                ok: true,
+                output: if json {
+                    serde_json::json!({ "groups": lines }).to_string()
+                } else {
+                    lines.iter().map(|l| format!(" {l}\n")).collect()
+                },
+            })
+        }
+        _ => None,
+    }
 }
 
 fn reading(r: report::Reading, json: bool) -> Response {
@@ -367,6 +462,9 @@ fn flow_mod(
 
 /// Executes `cmd` on the switch; returns the reply and whether to stop.
 pub fn execute(sw: &mut Switch, cmd: Command, json: bool) -> (Response, bool) {
+    if let Some(r) = execute_groups(sw, &cmd, json) {
+        return (r, false);
+    }
     let now = sw.now_ms();
     let r = match cmd {
         Command::AddFlows(rs) => {
@@ -445,6 +543,10 @@ pub fn execute(sw: &mut Switch, cmd: Command, json: bool) -> (Response, bool) {
                     format!("revalidated: {d} megaflows deleted, {m} modified\n")
                 },
             }
+        }
+        // Run by execute_groups above.
+        Command::AddGroups(_) | Command::DelGroups(_) | Command::DumpGroups => {
+            Response::err("group command not run")
         }
         Command::Exit => {
             return (

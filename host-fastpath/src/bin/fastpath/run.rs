@@ -73,6 +73,9 @@ pub struct RunArgs {
     /// Rule file in `ovs-ofctl add-flows` syntax.
     #[arg(long)]
     rules: PathBuf,
+    /// Group table, in `ovs-ofctl add-groups` syntax (rules' `group:N`).
+    #[arg(long)]
+    groups: Option<PathBuf>,
     /// Read packets from a classic libpcap file (Ethernet).
     #[arg(long)]
     pcap: Option<PathBuf>,
@@ -254,6 +257,7 @@ fn run_checked(a: RunArgs) -> Result<()> {
     let prefixes: Prefixes = a.prefixes.parse()?;
     let outputs = Outputs::open(&a)?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
+    of.load_groups(a.groups.as_deref())?;
     // Rule timeouts count from here, on the clock the datapaths share.
     let loaded = Instant::now();
     of.megaflows = !a.no_megaflows;

@@ -43,6 +43,9 @@ pub struct SwitchArgs {
     /// Rules to start with, in `ovs-ofctl add-flows` syntax (none: every packet is dropped).
     #[arg(long)]
     rules: Option<PathBuf>,
+    /// Group table, in `ovs-ofctl add-groups` syntax (rules' `group:N`).
+    #[arg(long)]
+    groups: Option<PathBuf>,
     /// NIC: `none` (software only), `sim` (the simulated NIC with a packet
     /// path: frames from the port with OpenFlow number N enter its MAC port
     /// N-1, ports past its MAC ports take the host path; the host sees only
@@ -105,10 +108,11 @@ pub fn run(a: SwitchArgs) -> Result<()> {
         .map(|p| p.parse())
         .collect::<Result<_, _>>()?;
     let prefixes: Prefixes = a.prefixes.parse()?;
-    let of = match &a.rules {
+    let mut of = match &a.rules {
         Some(p) => OfProto::load(p, prefixes)?,
         None => OfProto::new(prefixes),
     };
+    of.load_groups(a.groups.as_deref())?;
     let epoch = Instant::now();
     let cfg = DpConfig {
         flow_limit: a.flow_limit,

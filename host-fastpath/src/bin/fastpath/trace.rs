@@ -23,6 +23,9 @@ pub struct TraceArgs {
     /// Rule file in `ovs-ofctl add-flows` syntax.
     #[arg(long)]
     rules: PathBuf,
+    /// Group table, in `ovs-ofctl add-groups` syntax (rules' `group:N`).
+    #[arg(long)]
+    groups: Option<PathBuf>,
     /// Address prefix tracking: up to 4 of nw_dst,nw_src,ipv6_dst,ipv6_src, or `none`.
     #[arg(long, default_value = "nw_dst,nw_src,ipv6_dst,ipv6_src")]
     prefixes: String,
@@ -55,6 +58,7 @@ fn run_checked(a: TraceArgs) -> Result<()> {
     let flow = parse_trace_flow(&a.flow)
         .map_err(|e| anyhow::anyhow!("FLOW {}", shorten_words(&e.to_string())))?;
     let mut of = OfProto::load(&a.rules, prefixes)?;
+    of.load_groups(a.groups.as_deref())?;
     of.megaflows = !a.no_megaflows;
     of.frags = a.frags;
     if let Some(p) = a.ports {
