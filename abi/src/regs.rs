@@ -391,6 +391,9 @@ pub struct FoundBlock {
 /// Why a block chain is refused.
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum BlockError {
+    /// The word at offset 0 is not an identity block header.
+    #[error("offset 0 reads {0:#018x}, not an identity register block header (type 0x0001): this is not a fastpath pipeline, or one older than ABI 3")]
+    NotFastpath(u64),
     /// A next pointer names an offset already visited.
     #[error("register block chain loops: the block at {from:#x} points back to {to:#x}")]
     Loop {
@@ -462,6 +465,9 @@ impl Blocks {
             let w = [read(at)?];
             let size = BLK_SIZE.get(&w);
             let code = BLK_TYPE.get(&w) as u16;
+            if list.is_empty() && code != BlockType::Identity as u16 {
+                return Ok(Err(BlockError::NotFastpath(w[0])));
+            }
             if at + size > window {
                 return Ok(Err(BlockError::OutOfWindow {
                     from: at,
@@ -1378,6 +1384,9 @@ mod tests {
         let mut w = window(&cap);
         w.insert(stats.base, header_word(stats, REG_WINDOW_BYTES));
         assert!(matches!(walk(&w), Err(BlockError::OutOfWindow { .. })));
+        let mut w = window(&cap);
+        w.insert(0, u64::MAX);
+        assert_eq!(walk(&w), Err(BlockError::NotFastpath(u64::MAX)));
         let mut w = window(&cap);
         w.insert(ctl.base, header_word(ctl, BlockType::MissQueue.decl().base));
         let b = walk(&w).unwrap();
