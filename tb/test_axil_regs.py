@@ -119,6 +119,27 @@ async def registers_and_command_engine(dut):
     model.write(regs["SCRATCH"], 0x5A5AA5A50F0FF0F0)
     await check(regs["SCRATCH"])
 
+    # The block chain from offset 0: every block the RTL chains sits at the
+    # base abi declares for its type, and the chain ends (bounded walk).
+    f = abi.f
+    by_type = {b["type"]: b for b in abi.blocks.values()}
+    at, seen = 0, []
+    for _ in range(len(abi.blocks) + 1):
+        hdr = await axil.read_qword(at)
+        t = f("BLK_TYPE").get(hdr)
+        assert t in by_type, f"{at:#x}: header {hdr:#x} names no known block"
+        want = by_type[t]
+        assert (at, f("BLK_SIZE").get(hdr), f("BLK_VER_MAJOR").get(hdr)) == (
+            want["base"], want["size"], want["major"]), f"block type {t:#x} at {at:#x}"
+        seen.append(t)
+        at = f("BLK_NEXT").get(hdr)
+        if at == 0:
+            break
+    else:
+        raise AssertionError(f"block chain does not end: {seen}")
+    core = [b["type"] for n, b in abi.blocks.items() if n != "host-queue"]
+    assert seen[: len(core)] == core, seen
+
 
 @pytest.mark.parametrize("sim", SIMS)
 def test_axil_regs(rtl, sim):

@@ -7,7 +7,7 @@ use crate::bits::BitField;
 use crate::geometry::Geometry;
 use crate::hash::TEST_VECTORS;
 use crate::key::{KEY_ALIASES, KEY_FIELDS, KEY_WORDS};
-use crate::regs::{Capability, ALL_LAYOUTS, KEY_ARRAY_REGISTERS, REGISTERS};
+use crate::regs::{Capability, ALL_LAYOUTS, KEY_ARRAY_REGISTERS, LAYOUT, REGISTERS};
 use std::fmt::Write;
 
 /// Layouts of the datapath's words, exported beside the register layouts
@@ -83,14 +83,39 @@ fn words_hex(w: &[u64; KEY_WORDS]) -> String {
 
 /// The register table and one field table per register layout.
 pub fn markdown_registers() -> String {
-    let mut s = String::from("| offset | register | words |\n|---|---|---|\n");
-    for (name, off) in REGISTERS {
+    let mut s = String::from(
+        "Blocks (declared layout; a driver finds them by walking the chain):\n\n\
+         | block | type | version | base | size |\n|---|---|---|---|---|\n",
+    );
+    for d in LAYOUT {
+        let _ = writeln!(
+            s,
+            "| {} | 0x{:04x} | {}.{} | 0x{:03x} | 0x{:x} |",
+            d.ty.name(),
+            d.ty as u16,
+            d.major,
+            d.minor,
+            d.base,
+            d.size
+        );
+    }
+    s.push_str(
+        "\nRegisters (offset relative to the block; every block has its header at 0x00):\n\n\
+         | block | offset | register | words | window offset |\n|---|---|---|---|---|\n",
+    );
+    for (name, r) in REGISTERS {
         let n = if KEY_ARRAY_REGISTERS.contains(name) {
             KEY_WORDS
         } else {
             1
         };
-        let _ = writeln!(s, "| 0x{off:03x} | `{name}` | {n} |");
+        let _ = writeln!(
+            s,
+            "| {} | 0x{:02x} | `{name}` | {n} | 0x{:03x} |",
+            r.block.name(),
+            r.off,
+            r.addr()
+        );
     }
     for (name, fields) in ALL_LAYOUTS {
         let _ = writeln!(s, "\n{name}:\n\n| field | bits | width |\n|---|---|---|");
@@ -199,11 +224,27 @@ pub fn json() -> String {
         json_fields(&mut s, fields);
     }
     s.push_str("\n  },\n  \"registers\": {");
-    for (i, (name, off)) in REGISTERS.iter().enumerate() {
+    for (i, (name, r)) in REGISTERS.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "\n    \"{name}\": {off}");
+        let _ = write!(s, "\n    \"{name}\": {}", r.addr());
+    }
+    s.push_str("\n  },\n  \"blocks\": {");
+    for (i, d) in LAYOUT.iter().enumerate() {
+        if i > 0 {
+            s.push(',');
+        }
+        let _ = write!(
+            s,
+            "\n    \"{}\": {{\"type\": {}, \"major\": {}, \"minor\": {}, \"base\": {}, \"size\": {}}}",
+            d.ty.name(),
+            d.ty as u16,
+            d.major,
+            d.minor,
+            d.base,
+            d.size
+        );
     }
     let g = Geometry::DEFAULT;
     let _ = write!(
@@ -213,7 +254,7 @@ pub fn json() -> String {
         g.emc_log2_entries, g.mf_slots, g.mf_log2_buckets, g.mf_bucket_slots, g.missq_log2_depth
     );
     s.push_str("  \"default_capability_registers\": {");
-    for (i, (off, v)) in Capability::new(g, 0, 0).encode().iter().enumerate() {
+    for (i, (off, v)) in Capability::new(g, 0, 0).constant_words().iter().enumerate() {
         if i > 0 {
             s.push(',');
         }

@@ -53,59 +53,248 @@ access between them (`driver::Split32`):
 /// Bytes the register window spans (BAR size needed).
 pub const REG_WINDOW_BYTES: u64 = 0x1000;
 
+/// How the register window is organised (Markdown; docs/registers.md prints it).
+pub const BLOCKS_SEMANTICS: &str = r#"The register window is a chain of typed, versioned register blocks, as in
+Corundum (its `mqnic_enumerate_reg_block_list` walks type, version and
+next pointer). Every block starts with a header word ([`BLK_HDR_FIELDS`]):
+its type, version, size, and the window offset of the next block's
+header (0: the last block). The first block is at offset 0. Registers are
+offsets relative to their block's base; the driver walks the chain at open
+(at most `MAX_BLOCKS` headers; a loop, a misaligned pointer or one outside
+the window is an error), finds each block it needs by type, refuses a
+major version it does not know, and addresses every register as base +
+offset. A build declares where its blocks are (`LAYOUT`), so a new block
+(DMA, MAC, statistics) is added to the chain without moving any other.
+"#;
+
+/// Largest number of blocks a chain may have (bounds the driver's walk).
+pub const MAX_BLOCKS: usize = 32;
+
+crate::layout! {
+    /// The header word at each block's base.
+    BLK_HDR_FIELDS {
+        /// [`BlockType`] code.
+        BLK_TYPE = (0, 16),
+        /// Block minor version: backwards-compatible additions.
+        BLK_VER_MINOR = (16, 8),
+        /// Block major version: an incompatible change of the block.
+        BLK_VER_MAJOR = (24, 8),
+        /// Window offset of the next block's header; 0 ends the chain.
+        BLK_NEXT = (32, 16),
+        /// Bytes of the block, header included.
+        BLK_SIZE = (48, 16),
+    }
+}
+
+/// A register block's type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u16)]
+pub enum BlockType {
+    /// Identity and capabilities ([`REG_ID`] .. [`REG_CAP_ACTIONS`], [`REG_SCRATCH`]).
+    Identity = 0x0001,
+    /// Control, status, time and the global counters.
+    Control = 0x0002,
+    /// Table commands: staging key and action, command register.
+    Table = 0x0003,
+    /// Per-entry statistics (selector and the selected entry's counters).
+    Stats = 0x0004,
+    /// The miss queue.
+    MissQueue = 0x0005,
+    /// Names the BAR and offset of the host queue ring registers
+    /// ([`REG_HQ_REF`]); present in builds with a packet path.
+    HostQueue = 0x0006,
+}
+
+impl BlockType {
+    /// Every block type, in layout order.
+    pub const ALL: [BlockType; 6] = [
+        BlockType::Identity,
+        BlockType::Control,
+        BlockType::Table,
+        BlockType::Stats,
+        BlockType::MissQueue,
+        BlockType::HostQueue,
+    ];
+
+    /// The type of code `c`.
+    pub fn from_code(c: u16) -> Option<BlockType> {
+        BlockType::ALL.into_iter().find(|t| *t as u16 == c)
+    }
+
+    /// Name for messages and documentation.
+    pub const fn name(self) -> &'static str {
+        match self {
+            BlockType::Identity => "identity",
+            BlockType::Control => "control",
+            BlockType::Table => "table",
+            BlockType::Stats => "stats",
+            BlockType::MissQueue => "miss-queue",
+            BlockType::HostQueue => "host-queue",
+        }
+    }
+
+    /// Where this build puts the block ([`LAYOUT`]).
+    pub const fn decl(self) -> &'static BlockDecl {
+        &LAYOUT[self as usize - 1]
+    }
+}
+
+/// One block of the declared layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct BlockDecl {
+    /// Type.
+    pub ty: BlockType,
+    /// Major version this software and the RTL implement.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+    /// Window offset of the header.
+    pub base: u64,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Where each block sits in the window, in chain order and indexed by
+/// `BlockType as usize - 1`. The RTL decodes from it; the driver never
+/// reads it (it discovers the bases).
+pub const LAYOUT: [BlockDecl; 6] = [
+    BlockDecl {
+        ty: BlockType::Identity,
+        major: 1,
+        minor: 0,
+        base: 0x000,
+        size: 0x80,
+    },
+    BlockDecl {
+        ty: BlockType::Control,
+        major: 1,
+        minor: 0,
+        base: 0x080,
+        size: 0x80,
+    },
+    BlockDecl {
+        ty: BlockType::Table,
+        major: 1,
+        minor: 0,
+        base: 0x100,
+        size: 0x80,
+    },
+    BlockDecl {
+        ty: BlockType::Stats,
+        major: 1,
+        minor: 0,
+        base: 0x180,
+        size: 0x40,
+    },
+    BlockDecl {
+        ty: BlockType::MissQueue,
+        major: 1,
+        minor: 0,
+        base: 0x200,
+        size: 0x80,
+    },
+    BlockDecl {
+        ty: BlockType::HostQueue,
+        major: 1,
+        minor: 0,
+        base: 0x280,
+        size: 0x40,
+    },
+];
+
+/// A register: a block and an offset relative to the block's base.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Reg {
+    /// Its block.
+    pub block: BlockType,
+    /// Byte offset from the block's base.
+    pub off: u64,
+}
+
+impl Reg {
+    /// The register at `off` in `block`.
+    pub const fn new(block: BlockType, off: u64) -> Reg {
+        Reg { block, off }
+    }
+
+    /// Word `i` of a key-word array register.
+    pub const fn word(self, i: usize) -> Reg {
+        Reg::new(self.block, self.off + 8 * i as u64)
+    }
+
+    /// Window offset in the declared [`LAYOUT`] (RTL, models, benches).
+    pub const fn addr(self) -> u64 {
+        self.block.decl().base + self.off
+    }
+
+    /// The register at window offset `addr` in the declared layout, if a
+    /// block covers it (key-array words come back as `word(i)`).
+    pub fn at(addr: u64) -> Option<Reg> {
+        LAYOUT
+            .iter()
+            .find(|d| (d.base..d.base + d.size).contains(&addr))
+            .map(|d| Reg::new(d.ty, addr - d.base))
+    }
+}
+
+/// A block's header word (in any block, offset 0).
+pub const fn reg_header(block: BlockType) -> Reg {
+    Reg::new(block, 0x00)
+}
+
 /// ID register: magic, ABI major and minor.
-pub const REG_ID: u64 = 0x000;
+pub const REG_ID: Reg = Reg::new(BlockType::Identity, 0x08);
 /// Key and encoding capabilities.
-pub const REG_CAP_KEY: u64 = 0x008;
+pub const REG_CAP_KEY: Reg = Reg::new(BlockType::Identity, 0x10);
 /// EMC geometry.
-pub const REG_CAP_EMC: u64 = 0x010;
+pub const REG_CAP_EMC: Reg = Reg::new(BlockType::Identity, 0x18);
 /// Megaflow geometry.
-pub const REG_CAP_MF: u64 = 0x018;
+pub const REG_CAP_MF: Reg = Reg::new(BlockType::Identity, 0x20);
 /// Miss-queue geometry.
-pub const REG_CAP_MISSQ: u64 = 0x020;
+pub const REG_CAP_MISSQ: Reg = Reg::new(BlockType::Identity, 0x28);
 /// Pipeline clock.
-pub const REG_CAP_CLOCK: u64 = 0x028;
+pub const REG_CAP_CLOCK: Reg = Reg::new(BlockType::Identity, 0x30);
 /// Read/write scratch register (bus liveness check).
-pub const REG_SCRATCH: u64 = 0x030;
+pub const REG_SCRATCH: Reg = Reg::new(BlockType::Identity, 0x38);
 /// Capability: what the action stage executes (0: a look-aside build).
-pub const REG_CAP_ACTIONS: u64 = 0x038;
+pub const REG_CAP_ACTIONS: Reg = Reg::new(BlockType::Identity, 0x40);
 /// Control: see [`CTRL_FIELDS`].
-pub const REG_CTRL: u64 = 0x040;
+pub const REG_CTRL: Reg = Reg::new(BlockType::Control, 0x08);
 /// Status: see [`STATUS_FIELDS`].
-pub const REG_STATUS: u64 = 0x048;
+pub const REG_STATUS: Reg = Reg::new(BlockType::Control, 0x10);
 /// Free-running cycle counter; entry timestamps use it.
-pub const REG_TIME: u64 = 0x050;
+pub const REG_TIME: Reg = Reg::new(BlockType::Control, 0x18);
 /// Global counter: lookups accepted.
-pub const REG_CNT_LOOKUPS: u64 = 0x080;
+pub const REG_CNT_LOOKUPS: Reg = Reg::new(BlockType::Control, 0x20);
 /// Global counter: EMC hits.
-pub const REG_CNT_EMC_HITS: u64 = 0x088;
+pub const REG_CNT_EMC_HITS: Reg = Reg::new(BlockType::Control, 0x28);
 /// Global counter: megaflow hits (EMC missed).
-pub const REG_CNT_MF_HITS: u64 = 0x090;
+pub const REG_CNT_MF_HITS: Reg = Reg::new(BlockType::Control, 0x30);
 /// Global counter: misses (queued or dropped).
-pub const REG_CNT_MISSES: u64 = 0x098;
+pub const REG_CNT_MISSES: Reg = Reg::new(BlockType::Control, 0x38);
 /// Global counter: misses dropped because the miss queue was full.
-pub const REG_CNT_MISS_DROPS: u64 = 0x0a0;
+pub const REG_CNT_MISS_DROPS: Reg = Reg::new(BlockType::Control, 0x40);
 /// Global counter: commands executed.
-pub const REG_CNT_COMMANDS: u64 = 0x0a8;
-/// First staging key word; word `i` is at `REG_STAGE_KEY + 8 * i`.
-pub const REG_STAGE_KEY: u64 = 0x100;
+pub const REG_CNT_COMMANDS: Reg = Reg::new(BlockType::Control, 0x48);
 /// Command register: a write executes [`Command`] using the staging key
 /// (on a 32-bit bus: the write of its high half, offset + 4).
-pub const REG_CMD: u64 = 0x140;
+pub const REG_CMD: Reg = Reg::new(BlockType::Table, 0x08);
 /// Action word ([`crate::action::ActionEntry`]) that the next EMC or
 /// megaflow write installs with its entry, at the same table position of
 /// the action RAM and in the same clock; an invalidate or a table clear
 /// writes 0 ([`crate::action::ActionKind::Drop`]) there.
-pub const REG_STAGE_ACTION: u64 = 0x148;
+pub const REG_STAGE_ACTION: Reg = Reg::new(BlockType::Table, 0x10);
+/// First staging key word; word `i` is `REG_STAGE_KEY.word(i)`.
+pub const REG_STAGE_KEY: Reg = Reg::new(BlockType::Table, 0x40);
 /// Per-entry statistics selector ([`StatsSel`]).
-pub const REG_STATS_SEL: u64 = 0x180;
+pub const REG_STATS_SEL: Reg = Reg::new(BlockType::Stats, 0x08);
 /// Hit count of the selected entry (since it was written).
-pub const REG_STATS_HITS: u64 = 0x188;
+pub const REG_STATS_HITS: Reg = Reg::new(BlockType::Stats, 0x10);
 /// [`REG_TIME`] value of the selected entry's last hit (or of its write).
-pub const REG_STATS_USED: u64 = 0x190;
+pub const REG_STATS_USED: Reg = Reg::new(BlockType::Stats, 0x18);
 /// Bytes of the selected entry's hits (since it was written), modulo
 /// 2^[`STATS_BYTES_BITS`]: the host accumulates the deltas.
-pub const REG_STATS_BYTES: u64 = 0x198;
+pub const REG_STATS_BYTES: Reg = Reg::new(BlockType::Stats, 0x20);
 /// Width of the per-entry byte counter ([`REG_STATS_BYTES`]). An entry hit
 /// every clock at 148.8 Mpps with 9000-byte frames adds 1.34e12 bytes/s,
 /// so 48 bits wrap after 210 s, 420 times the host's 500 ms revalidation
@@ -116,18 +305,29 @@ pub const STATS_BYTES_BITS: u32 = 48;
 pub const STATS_LEN_BITS: u32 = 16;
 const _: () = assert!((1usize << STATS_LEN_BITS) - 1 == crate::parser::MAX_FRAME_LEN);
 /// Number of misses waiting in the queue.
-pub const REG_MISSQ_LEVEL: u64 = 0x1c0;
+pub const REG_MISSQ_LEVEL: Reg = Reg::new(BlockType::MissQueue, 0x08);
 /// Head entry's hash and tag ([`MISS_META_FIELDS`]); valid when level > 0.
-pub const REG_MISSQ_META: u64 = 0x1c8;
+pub const REG_MISSQ_META: Reg = Reg::new(BlockType::MissQueue, 0x10);
 /// Write any value: drop the head entry of the miss queue (on a 32-bit bus:
 /// the write of its high half pops).
-pub const REG_MISSQ_POP: u64 = 0x1d0;
-/// First word of the head entry's key; word `i` at `REG_MISSQ_KEY + 8 * i`.
-pub const REG_MISSQ_KEY: u64 = 0x200;
+pub const REG_MISSQ_POP: Reg = Reg::new(BlockType::MissQueue, 0x18);
+/// First word of the head entry's key; word `i` is `REG_MISSQ_KEY.word(i)`.
+pub const REG_MISSQ_KEY: Reg = Reg::new(BlockType::MissQueue, 0x40);
+/// Where the host queue ring registers are ([`HQ_REF_FIELDS`]).
+pub const REG_HQ_REF: Reg = Reg::new(BlockType::HostQueue, 0x08);
 
-/// Every single register, by name and byte offset (key-word arrays are
-/// listed as their first word), for documentation, exports and tests.
-pub const REGISTERS: &[(&str, u64)] = &[
+// Key arrays are decoded by masking the word bits, so they sit on a
+// KEY_BYTES boundary and inside their block.
+const _: () = assert!(REG_STAGE_KEY.addr().is_multiple_of(crate::KEY_BYTES as u64));
+const _: () = assert!(REG_MISSQ_KEY.addr().is_multiple_of(crate::KEY_BYTES as u64));
+const _: () = assert!(REG_STAGE_KEY.off + crate::KEY_BYTES as u64 <= BlockType::Table.decl().size);
+const _: () =
+    assert!(REG_MISSQ_KEY.off + crate::KEY_BYTES as u64 <= BlockType::MissQueue.decl().size);
+
+/// Every single register, by name (key-word arrays are listed as their
+/// first word; block headers are not listed), for documentation, exports
+/// and tests.
+pub const REGISTERS: &[(&str, Reg)] = &[
     ("ID", REG_ID),
     ("CAP_KEY", REG_CAP_KEY),
     ("CAP_EMC", REG_CAP_EMC),
@@ -145,9 +345,9 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("CNT_MISSES", REG_CNT_MISSES),
     ("CNT_MISS_DROPS", REG_CNT_MISS_DROPS),
     ("CNT_COMMANDS", REG_CNT_COMMANDS),
-    ("STAGE_KEY", REG_STAGE_KEY),
     ("CMD", REG_CMD),
     ("STAGE_ACTION", REG_STAGE_ACTION),
+    ("STAGE_KEY", REG_STAGE_KEY),
     ("STATS_SEL", REG_STATS_SEL),
     ("STATS_HITS", REG_STATS_HITS),
     ("STATS_USED", REG_STATS_USED),
@@ -156,7 +356,204 @@ pub const REGISTERS: &[(&str, u64)] = &[
     ("MISSQ_META", REG_MISSQ_META),
     ("MISSQ_POP", REG_MISSQ_POP),
     ("MISSQ_KEY", REG_MISSQ_KEY),
+    ("HQ_REF", REG_HQ_REF),
 ];
+
+crate::layout! {
+    /// [`REG_HQ_REF`] fields: the host queue ring registers' window.
+    HQ_REF_FIELDS {
+        /// BAR of the ring registers ([`HOSTQ_BAR`]).
+        HQ_REF_BAR = (0, 8),
+        /// Queues in it ([`HOSTQ_QUEUES`]).
+        HQ_REF_QUEUES = (8, 8),
+        /// Byte offset of queue 0's registers in that BAR.
+        HQ_REF_OFFSET = (32, 32),
+    }
+}
+
+/// One block found by walking the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FoundBlock {
+    /// Type code (kept when unknown to this software).
+    pub code: u16,
+    /// Its type, if this software knows it.
+    pub ty: Option<BlockType>,
+    /// Major version.
+    pub major: u8,
+    /// Minor version.
+    pub minor: u8,
+    /// Window offset of the header.
+    pub base: u64,
+    /// Bytes.
+    pub size: u64,
+}
+
+/// Why a block chain is refused.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum BlockError {
+    /// The word at offset 0 is not an identity block header.
+    #[error("offset 0 reads {0:#018x}, not an identity register block header (type 0x0001): this is not a fastpath pipeline, or one older than ABI 3")]
+    NotFastpath(u64),
+    /// A next pointer names an offset already visited.
+    #[error("register block chain loops: the block at {from:#x} points back to {to:#x}")]
+    Loop {
+        /// Header that points back.
+        from: u64,
+        /// Offset it names.
+        to: u64,
+    },
+    /// A next pointer (or a block's extent) leaves the window or is not 8-byte aligned.
+    #[error("register block at {from:#x} names {to:#x}, outside the {window:#x}-byte window or misaligned")]
+    OutOfWindow {
+        /// Header holding the pointer.
+        from: u64,
+        /// What it names.
+        to: u64,
+        /// Window bytes.
+        window: u64,
+    },
+    /// More than [`MAX_BLOCKS`] blocks.
+    #[error("register block chain has more than {0} blocks")]
+    TooLong(usize),
+    /// A block this software needs is not in the chain.
+    #[error("no {} register block (type {:#06x}) in the chain [{found}]; {hint}", .ty.name(), *.ty as u16)]
+    Missing {
+        /// The block.
+        ty: BlockType,
+        /// What the chain holds.
+        found: String,
+        /// Why it may be missing.
+        hint: &'static str,
+    },
+    /// A block's major version is not the one this software drives.
+    #[error("{} register block at {base:#x} is version {major}.{minor}, this software drives {ours}.x", .ty.name())]
+    Version {
+        /// The block.
+        ty: BlockType,
+        /// Its base.
+        base: u64,
+        /// Device major.
+        major: u8,
+        /// Device minor.
+        minor: u8,
+        /// Ours.
+        ours: u8,
+    },
+}
+
+/// The block chain of a register window.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Blocks {
+    /// Blocks in chain order.
+    pub list: Vec<FoundBlock>,
+}
+
+impl Blocks {
+    /// Walks the chain from offset 0 of a `window`-byte window. The walk is
+    /// bounded: a loop, a pointer outside the window or a chain longer than
+    /// [`MAX_BLOCKS`] is an error.
+    pub fn walk<E>(
+        window: u64,
+        mut read: impl FnMut(u64) -> Result<u64, E>,
+    ) -> Result<Result<Blocks, BlockError>, E> {
+        let mut list: Vec<FoundBlock> = Vec::new();
+        let mut at = 0u64;
+        loop {
+            if list.len() == MAX_BLOCKS {
+                return Ok(Err(BlockError::TooLong(MAX_BLOCKS)));
+            }
+            let w = [read(at)?];
+            let size = BLK_SIZE.get(&w);
+            let code = BLK_TYPE.get(&w) as u16;
+            if list.is_empty() && code != BlockType::Identity as u16 {
+                return Ok(Err(BlockError::NotFastpath(w[0])));
+            }
+            if at + size > window {
+                return Ok(Err(BlockError::OutOfWindow {
+                    from: at,
+                    to: at + size,
+                    window,
+                }));
+            }
+            list.push(FoundBlock {
+                code,
+                ty: BlockType::from_code(code),
+                major: BLK_VER_MAJOR.get(&w) as u8,
+                minor: BLK_VER_MINOR.get(&w) as u8,
+                base: at,
+                size,
+            });
+            let next = BLK_NEXT.get(&w);
+            if next == 0 {
+                return Ok(Ok(Blocks { list }));
+            }
+            if next >= window || !next.is_multiple_of(8) {
+                return Ok(Err(BlockError::OutOfWindow {
+                    from: at,
+                    to: next,
+                    window,
+                }));
+            }
+            if list.iter().any(|b| b.base == next) {
+                return Ok(Err(BlockError::Loop { from: at, to: next }));
+            }
+            at = next;
+        }
+    }
+
+    /// The first block of type `ty`, checked against the major version this
+    /// software drives.
+    pub fn find(&self, ty: BlockType) -> Result<FoundBlock, BlockError> {
+        let b = self
+            .list
+            .iter()
+            .find(|b| b.ty == Some(ty))
+            .ok_or_else(|| BlockError::Missing {
+                ty,
+                found: self.summary(),
+                hint: match ty {
+                    BlockType::HostQueue => {
+                        "a look-aside build (no packet path) has no host queues"
+                    }
+                    _ => "the bitstream is not a fastpath pipeline or is older than ABI 3",
+                },
+            })?;
+        let ours = ty.decl().major;
+        if b.major != ours {
+            return Err(BlockError::Version {
+                ty,
+                base: b.base,
+                major: b.major,
+                minor: b.minor,
+                ours,
+            });
+        }
+        Ok(*b)
+    }
+
+    /// The blocks, as `name@base` for messages.
+    pub fn summary(&self) -> String {
+        self.list
+            .iter()
+            .map(|b| match b.ty {
+                Some(t) => format!("{}@{:#x}", t.name(), b.base),
+                None => format!("{:#06x}@{:#x}", b.code, b.base),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The header word of `d` with `next` as its next pointer.
+pub fn header_word(d: &BlockDecl, next: u64) -> u64 {
+    let mut w = [0u64];
+    BLK_TYPE.set(&mut w, d.ty as u64);
+    BLK_VER_MAJOR.set(&mut w, d.major as u64);
+    BLK_VER_MINOR.set(&mut w, d.minor as u64);
+    BLK_NEXT.set(&mut w, next);
+    BLK_SIZE.set(&mut w, d.size);
+    w[0]
+}
 
 /// BAR of the host queue ring registers ([`HOSTQ_REGISTERS`]): the block a
 /// shell's DMA engine owns, apart from the pipeline's register file (BAR 0).
@@ -585,6 +982,9 @@ impl StatsSel {
     }
 }
 
+/// Constant registers of a window ([`Capability::constant_words`]).
+pub const CONST_WORDS: usize = 7 + LAYOUT.len() + 1;
+
 /// The capability block, as read from [`REG_ID`]..=[`REG_CAP_CLOCK`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Capability {
@@ -674,8 +1074,44 @@ impl Capability {
         self
     }
 
-    /// Register values, as `(offset, value)` pairs.
-    pub fn encode(&self) -> [(u64, u64); 7] {
+    /// The blocks a build announcing `self` chains: all of [`LAYOUT`], the
+    /// host queue block only with a packet path.
+    pub fn chain(&self) -> Vec<BlockDecl> {
+        LAYOUT
+            .into_iter()
+            .filter(|d| d.ty != BlockType::HostQueue || self.mac_ports > 0)
+            .collect()
+    }
+
+    /// Every constant register of the window as `(window offset, value)`
+    /// in the declared layout: the capability registers, each block's
+    /// header, [`REG_HQ_REF`]. A block left out of the chain reads 0.
+    pub fn constant_words(&self) -> [(u64, u64); CONST_WORDS] {
+        let chain = self.chain();
+        let mut out = [(0u64, 0u64); CONST_WORDS];
+        for (o, (r, v)) in out.iter_mut().zip(self.encode()) {
+            *o = (r.addr(), v);
+        }
+        for (i, d) in LAYOUT.iter().enumerate() {
+            let pos = chain.iter().position(|c| c.ty == d.ty);
+            let v = match pos {
+                Some(p) => header_word(d, chain.get(p + 1).map_or(0, |n| n.base)),
+                None => 0,
+            };
+            out[7 + i] = (d.base, v);
+        }
+        let mut hq = [0u64];
+        if self.mac_ports > 0 {
+            HQ_REF_BAR.set(&mut hq, HOSTQ_BAR as u64);
+            HQ_REF_QUEUES.set(&mut hq, HOSTQ_QUEUES as u64);
+            HQ_REF_OFFSET.set(&mut hq, 0);
+        }
+        out[7 + LAYOUT.len()] = (REG_HQ_REF.addr(), hq[0]);
+        out
+    }
+
+    /// Capability register values, as `(register, value)` pairs.
+    pub fn encode(&self) -> [(Reg, u64); 7] {
         let set = |fields: &[(BitField, u64)]| {
             let mut w = [0u64];
             for (f, v) in fields {
@@ -741,7 +1177,7 @@ impl Capability {
     /// software can drive the device: magic, major version, key width, hash,
     /// encodings and geometry ranges. Errors name the offending capability.
     pub fn decode<E>(
-        mut read: impl FnMut(u64) -> Result<u64, E>,
+        mut read: impl FnMut(Reg) -> Result<u64, E>,
     ) -> Result<Result<Capability, CapabilityError>, E> {
         let id = read(REG_ID)?;
         let key = [read(REG_CAP_KEY)?];
@@ -835,6 +1271,8 @@ pub const ALL_LAYOUTS: &[(&str, &[BitField])] = &[
     ("CAP_ACTIONS", CAP_ACTIONS_FIELDS),
     ("CTRL", CTRL_FIELDS),
     ("STATUS", STATUS_FIELDS),
+    ("BLK_HDR", BLK_HDR_FIELDS),
+    ("HQ_REF", HQ_REF_FIELDS),
     ("CMD", CMD_FIELDS),
     ("RESULT", RESULT_FIELDS),
     ("STATS_SEL", STATS_SEL_FIELDS),
@@ -877,9 +1315,15 @@ mod tests {
                 1
             };
             for i in 0..n {
-                regs.push(off + 8 * i);
+                let w = off.word(i as usize);
+                assert!(
+                    w.off >= 8 && w.off < w.block.decl().size,
+                    "{name} outside its block"
+                );
+                regs.push(w.addr());
             }
         }
+        regs.extend(LAYOUT.iter().map(|d| d.base));
         let n = regs.len();
         regs.sort();
         regs.dedup();
@@ -887,11 +1331,95 @@ mod tests {
         assert!(regs.iter().all(|r| r % 8 == 0 && *r < REG_WINDOW_BYTES));
     }
 
+    fn window(cap: &Capability) -> HashMap<u64, u64> {
+        cap.constant_words().into_iter().collect()
+    }
+
+    fn walk(w: &HashMap<u64, u64>) -> Result<Blocks, BlockError> {
+        Blocks::walk(REG_WINDOW_BYTES, |a| Ok::<_, ()>(*w.get(&a).unwrap_or(&0))).unwrap()
+    }
+
+    #[test]
+    fn layout_is_indexed_by_type_and_disjoint() {
+        for (i, d) in LAYOUT.iter().enumerate() {
+            assert_eq!(d.ty as usize - 1, i, "LAYOUT order");
+            assert_eq!(d.ty.decl(), d);
+            assert_eq!(d.base % 8, 0);
+            assert!(d.base + d.size <= REG_WINDOW_BYTES);
+            if let Some(n) = LAYOUT.get(i + 1) {
+                assert!(d.base + d.size <= n.base, "{} overlaps", d.ty.name());
+            }
+        }
+    }
+
+    #[test]
+    fn chain_names_every_declared_base() {
+        for mac_ports in [0, 2] {
+            let cap = Capability::new(Geometry::DEFAULT, 9, 0).with_packet_path(mac_ports, false);
+            let b = walk(&window(&cap)).unwrap();
+            let want = cap.chain();
+            assert_eq!(b.list.len(), want.len());
+            for (f, d) in b.list.iter().zip(&want) {
+                assert_eq!((f.ty, f.base, f.size), (Some(d.ty), d.base, d.size));
+                assert_eq!(b.find(d.ty).unwrap().base, d.ty.decl().base);
+            }
+            assert_eq!(b.find(BlockType::HostQueue).is_ok(), mac_ports > 0);
+        }
+    }
+
+    #[test]
+    fn bad_chains_give_their_errors() {
+        let cap = Capability::new(Geometry::DEFAULT, 9, 0);
+        let ctl = BlockType::Control.decl();
+        let stats = BlockType::Stats.decl();
+        let mut w = window(&cap);
+        w.insert(stats.base, header_word(stats, ctl.base));
+        assert_eq!(
+            walk(&w),
+            Err(BlockError::Loop {
+                from: stats.base,
+                to: ctl.base
+            })
+        );
+        let mut w = window(&cap);
+        w.insert(stats.base, header_word(stats, REG_WINDOW_BYTES));
+        assert!(matches!(walk(&w), Err(BlockError::OutOfWindow { .. })));
+        let mut w = window(&cap);
+        w.insert(0, u64::MAX);
+        assert_eq!(walk(&w), Err(BlockError::NotFastpath(u64::MAX)));
+        let mut w = window(&cap);
+        w.insert(ctl.base, header_word(ctl, BlockType::MissQueue.decl().base));
+        let b = walk(&w).unwrap();
+        assert!(matches!(
+            b.find(BlockType::Table),
+            Err(BlockError::Missing {
+                ty: BlockType::Table,
+                ..
+            })
+        ));
+        let newer = BlockDecl {
+            major: ctl.major + 1,
+            ..*ctl
+        };
+        let mut w = window(&cap);
+        w.insert(ctl.base, header_word(&newer, BlockType::Table.decl().base));
+        match walk(&w).unwrap().find(BlockType::Control) {
+            Err(e @ BlockError::Version { .. }) => {
+                assert!(
+                    e.to_string()
+                        .contains("version 2.0, this software drives 1.x"),
+                    "{e}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn capability_round_trips_and_rejects() {
         let cap = Capability::new(Geometry::DEFAULT, 9, 250_000);
-        let regs: HashMap<u64, u64> = cap.encode().into_iter().collect();
-        let read = |r: u64| -> Result<u64, ()> { Ok(*regs.get(&r).unwrap_or(&0)) };
+        let regs: HashMap<Reg, u64> = cap.encode().into_iter().collect();
+        let read = |r: Reg| -> Result<u64, ()> { Ok(*regs.get(&r).unwrap_or(&0)) };
         assert_eq!(Capability::decode(read).unwrap().unwrap(), cap);
 
         let mut bad = regs.clone();
@@ -914,8 +1442,8 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let c6 = cap.with_packet_path(2, true);
-        let regs6: HashMap<u64, u64> = c6.encode().into_iter().collect();
-        let read6 = |r: u64| -> Result<u64, ()> { Ok(*regs6.get(&r).unwrap_or(&0)) };
+        let regs6: HashMap<Reg, u64> = c6.encode().into_iter().collect();
+        let read6 = |r: Reg| -> Result<u64, ()> { Ok(*regs6.get(&r).unwrap_or(&0)) };
         assert_eq!(Capability::decode(read6).unwrap().unwrap(), c6);
         let mut c4 = cap;
         c4.geometry.mf_bucket_slots = 9;

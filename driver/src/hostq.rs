@@ -45,6 +45,9 @@ pub enum HostQueueError {
     /// The configuration cannot be set up.
     #[error("host queues: {0}")]
     Config(String),
+    /// The pipeline has no (usable) host-queue register block.
+    #[error("host queues: {0}")]
+    Block(#[from] abi::regs::BlockError),
     /// Allocating a ring or its buffers.
     #[error("host queues: allocating the {what}: {source}")]
     Alloc {
@@ -143,6 +146,8 @@ struct Ring {
 /// The host queue pair as rings over a device's DMA buffers.
 pub struct HostQueues {
     bar: u8,
+    /// Offset of queue 0's registers in `bar` (from the host-queue block).
+    base: u64,
     log2: u8,
     buf_bytes: u16,
     rx: Ring,
@@ -167,10 +172,21 @@ fn dev_err(what: &'static str) -> impl FnOnce(DeviceError) -> HostQueueError {
 
 impl HostQueues {
     /// Allocates both rings and their buffers on `dev`, starts the rings
-    /// (block at [`HOSTQ_BAR`]) and posts every RX buffer.
+    /// (registers at offset 0 of [`HOSTQ_BAR`]) and posts every RX buffer.
     pub fn open<D: Device + ?Sized>(
         dev: &mut D,
         cfg: HostQueueConfig,
+    ) -> Result<HostQueues, HostQueueError> {
+        Self::open_at(dev, cfg, HOSTQ_BAR, 0)
+    }
+
+    /// [`HostQueues::open`] with the ring registers at `base` of BAR `bar`
+    /// (what the pipeline's host-queue block names).
+    pub fn open_at<D: Device + ?Sized>(
+        dev: &mut D,
+        cfg: HostQueueConfig,
+        bar: u8,
+        base: u64,
     ) -> Result<HostQueues, HostQueueError> {
         if !(1..=HOSTQ_MAX_LOG2_SIZE).contains(&cfg.log2_entries) {
             return Err(HostQueueError::Config(format!(
@@ -210,7 +226,8 @@ impl HostQueues {
             }
         }
         let mut q = HostQueues {
-            bar: HOSTQ_BAR,
+            bar,
+            base,
             log2: cfg.log2_entries,
             buf_bytes: cfg.buf_bytes,
             rx,
@@ -222,7 +239,7 @@ impl HostQueues {
         HQ_LOG2_SIZE.set(&mut ctrl, cfg.log2_entries as u64);
         HQ_ENABLE.set(&mut ctrl, 1);
         for (qi, base) in [(HOSTQ_RX, q.rx.desc.iova()), (HOSTQ_TX, q.tx.desc.iova())] {
-            let off = qi as u64 * HOSTQ_STRIDE;
+            let off = q.base + qi as u64 * HOSTQ_STRIDE;
             dev.write64(q.bar, off + REG_HQ_CTRL, 0)
                 .map_err(dev_err("stopping a ring"))?;
             dev.write64(q.bar, off + REG_HQ_BASE, base)
@@ -243,8 +260,12 @@ impl HostQueues {
     /// rings running on freed memory until the device is reset.)
     pub fn close<D: Device + ?Sized>(self, dev: &mut D) -> Result<(), HostQueueError> {
         for qi in [HOSTQ_RX, HOSTQ_TX] {
-            dev.write64(self.bar, qi as u64 * HOSTQ_STRIDE + REG_HQ_CTRL, 0)
-                .map_err(dev_err("stopping a ring"))?;
+            dev.write64(
+                self.bar,
+                self.base + qi as u64 * HOSTQ_STRIDE + REG_HQ_CTRL,
+                0,
+            )
+            .map_err(dev_err("stopping a ring"))?;
         }
         Ok(())
     }
@@ -291,7 +312,7 @@ impl HostQueues {
 
     fn ring_rx<D: Device + ?Sized>(&mut self, dev: &mut D) -> Result<(), HostQueueError> {
         if self.rx.rung != self.rx.prod {
-            let off = HOSTQ_RX as u64 * HOSTQ_STRIDE + REG_HQ_PROD;
+            let off = self.base + HOSTQ_RX as u64 * HOSTQ_STRIDE + REG_HQ_PROD;
             dev.write64(self.bar, off, self.rx.prod as u64)
                 .map_err(dev_err("ringing the RX doorbell"))?;
             self.rx.rung = self.rx.prod;
@@ -385,7 +406,7 @@ impl HostQueues {
 
     /// RX frames the NIC dropped for want of a posted buffer (its counter).
     pub fn rx_drops<D: Device + ?Sized>(&self, dev: &mut D) -> Result<u64, HostQueueError> {
-        let off = HOSTQ_RX as u64 * HOSTQ_STRIDE + REG_HQ_DROPS;
+        let off = self.base + HOSTQ_RX as u64 * HOSTQ_STRIDE + REG_HQ_DROPS;
         dev.read64(self.bar, off)
             .map_err(dev_err("reading the RX drop counter"))
     }
@@ -434,7 +455,7 @@ impl HostQueues {
     /// Rings the TX doorbell for every frame staged since the last one.
     pub fn flush_tx<D: Device + ?Sized>(&mut self, dev: &mut D) -> Result<(), HostQueueError> {
         if self.tx.rung != self.tx.prod {
-            let off = HOSTQ_TX as u64 * HOSTQ_STRIDE + REG_HQ_PROD;
+            let off = self.base + HOSTQ_TX as u64 * HOSTQ_STRIDE + REG_HQ_PROD;
             dev.write64(self.bar, off, self.tx.prod as u64)
                 .map_err(dev_err("ringing the TX doorbell"))?;
             self.tx.rung = self.tx.prod;

@@ -13,12 +13,13 @@ use crate::shadow::{self, MfSlot};
 use abi::action::ActionEntry;
 use abi::geometry::emc_candidates;
 use abi::regs::{
-    Capability, CapabilityError, Command, DecodeError, Op, StatsSel, CTRL_CLEAR_COUNTERS,
-    CTRL_CLEAR_TABLES, CTRL_ENABLE, MISS_HASH, MISS_TAG, REG_CMD, REG_CNT_COMMANDS,
-    REG_CNT_EMC_HITS, REG_CNT_LOOKUPS, REG_CNT_MF_HITS, REG_CNT_MISSES, REG_CNT_MISS_DROPS,
-    REG_CTRL, REG_MISSQ_KEY, REG_MISSQ_LEVEL, REG_MISSQ_META, REG_MISSQ_POP, REG_SCRATCH,
-    REG_STAGE_ACTION, REG_STAGE_KEY, REG_STATS_BYTES, REG_STATS_HITS, REG_STATS_SEL,
-    REG_STATS_USED, REG_STATUS, REG_WINDOW_BYTES, STATS_BYTES_BITS, STATUS_BUSY, STATUS_CMD_ERROR,
+    BlockError, BlockType, Blocks, Capability, CapabilityError, Command, DecodeError, Op, Reg,
+    StatsSel, CTRL_CLEAR_COUNTERS, CTRL_CLEAR_TABLES, CTRL_ENABLE, HQ_REF_BAR, HQ_REF_OFFSET,
+    HQ_REF_QUEUES, LAYOUT, MISS_HASH, MISS_TAG, REG_CMD, REG_CNT_COMMANDS, REG_CNT_EMC_HITS,
+    REG_CNT_LOOKUPS, REG_CNT_MF_HITS, REG_CNT_MISSES, REG_CNT_MISS_DROPS, REG_CTRL, REG_HQ_REF,
+    REG_MISSQ_KEY, REG_MISSQ_LEVEL, REG_MISSQ_META, REG_MISSQ_POP, REG_SCRATCH, REG_STAGE_ACTION,
+    REG_STAGE_KEY, REG_STATS_BYTES, REG_STATS_HITS, REG_STATS_SEL, REG_STATS_USED, REG_STATUS,
+    REG_WINDOW_BYTES, STATS_BYTES_BITS, STATUS_BUSY, STATUS_CMD_ERROR,
 };
 use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
 use thiserror::Error;
@@ -49,6 +50,15 @@ pub enum NicError {
         device: String,
         /// What is wrong (shown in the message, so not also a `source`).
         error: CapabilityError,
+    },
+    /// The register block chain is broken or lacks a block this software
+    /// needs (or has one in a major version it does not drive).
+    #[error("{device}: {error}")]
+    Blocks {
+        /// Device name.
+        device: String,
+        /// What is wrong (shown in the message, so not also a `source`).
+        error: BlockError,
     },
     /// The register BAR is smaller than the register window.
     #[error("{device}: BAR {bar} is {len:#x} bytes, the fastpath register window needs {need:#x}")]
@@ -250,6 +260,11 @@ pub struct Nic<D: Device> {
     dev: D,
     bar: u8,
     cap: Capability,
+    /// The chain found at open.
+    blocks: Blocks,
+    /// Discovered base of each block, indexed by `BlockType as usize - 1`
+    /// (blocks every build has; the host-queue block is looked up on use).
+    bases: [u64; LAYOUT.len()],
     emc: Vec<Option<shadow::EmcEntry>>,
     mf: Vec<MfSlot>,
     /// Last value written to each staging word (`None`: unknown). Staging
@@ -276,14 +291,24 @@ impl<D: Device> std::fmt::Debug for Nic<D> {
     }
 }
 
-fn read_reg<D: Device + ?Sized>(dev: &mut D, bar: u8, reg: u64) -> Result<u64, NicError> {
-    Ok(dev.read64(bar, reg)?)
-}
+/// Blocks every pipeline has (the driver refuses a chain without one).
+const REQUIRED_BLOCKS: [BlockType; 5] = [
+    BlockType::Identity,
+    BlockType::Control,
+    BlockType::Table,
+    BlockType::Stats,
+    BlockType::MissQueue,
+];
 
 impl<D: Device> Nic<D> {
     /// Reads and checks the capability block of BAR `bar` without changing
     /// anything on the device (for `fastpath nic probe`).
     pub fn probe(dev: &mut D, bar: u8) -> Result<Capability, NicError> {
+        Ok(Self::probe_blocks(dev, bar)?.1)
+    }
+
+    /// [`Nic::probe`], also giving the register block chain it walked.
+    pub fn probe_blocks(dev: &mut D, bar: u8) -> Result<(Blocks, Capability), NicError> {
         let len = dev.bar_len(bar)?;
         if len < REG_WINDOW_BYTES {
             return Err(NicError::BarTooSmall {
@@ -293,11 +318,29 @@ impl<D: Device> Nic<D> {
                 need: REG_WINDOW_BYTES,
             });
         }
-        let cap = Capability::decode(|r| dev.read64(bar, r))?;
-        cap.map_err(|error| NicError::Capability {
+        let block_err = |dev: &D, error| NicError::Blocks {
             device: dev.name().to_string(),
             error,
-        })
+        };
+        let blocks = match Blocks::walk(REG_WINDOW_BYTES, |a| dev.read64(bar, a))? {
+            Ok(b) => b,
+            Err(e) => return Err(block_err(dev, e)),
+        };
+        let id = match blocks.find(BlockType::Identity) {
+            Ok(b) => b.base,
+            Err(e) => return Err(block_err(dev, e)),
+        };
+        let cap = Capability::decode(|r| dev.read64(bar, id + r.off))?;
+        let cap = cap.map_err(|error| NicError::Capability {
+            device: dev.name().to_string(),
+            error,
+        })?;
+        for ty in REQUIRED_BLOCKS {
+            if let Err(e) = blocks.find(ty) {
+                return Err(block_err(dev, e));
+            }
+        }
+        Ok((blocks, cap))
     }
 
     /// Opens the pipeline at BAR 0: capability check, scratch liveness check,
@@ -308,12 +351,20 @@ impl<D: Device> Nic<D> {
 
     /// [`Nic::open`] for a register window in BAR `bar`.
     pub fn open_bar(mut dev: D, bar: u8) -> Result<Self, NicError> {
-        let cap = Self::probe(&mut dev, bar)?;
+        let (blocks, cap) = Self::probe_blocks(&mut dev, bar)?;
+        let mut bases = [0u64; LAYOUT.len()];
+        for ty in REQUIRED_BLOCKS {
+            if let Ok(b) = blocks.find(ty) {
+                bases[ty as usize - 1] = b.base;
+            }
+        }
         let g = cap.geometry;
         let mut nic = Nic {
             dev,
             bar,
             cap,
+            blocks,
+            bases,
             emc: vec![None; g.emc_entries() as usize],
             mf: (0..g.mf_slots).map(|_| MfSlot::new(&g)).collect(),
             staging: [None; KEY_WORDS],
@@ -333,6 +384,11 @@ impl<D: Device> Nic<D> {
         &self.cap
     }
 
+    /// The register block chain found at open.
+    pub fn blocks(&self) -> &Blocks {
+        &self.blocks
+    }
+
     /// Table geometry.
     pub fn geometry(&self) -> &Geometry {
         &self.cap.geometry
@@ -350,7 +406,29 @@ impl<D: Device> Nic<D> {
         let q = match &mut self.hostq {
             Some(q) => q,
             slot @ None => {
-                slot.insert(HostQueues::open(&mut self.dev, HostQueueConfig::default())?)
+                // The host-queue block names the ring registers' BAR and offset.
+                let b = self.blocks.find(BlockType::HostQueue)?;
+                let r = [self
+                    .dev
+                    .read64(self.bar, b.base + REG_HQ_REF.off)
+                    .map_err(|source| HostQueueError::Device {
+                        what: "reading HQ_REF",
+                        source,
+                    })?];
+                if HQ_REF_QUEUES.get(&r) < abi::regs::HOSTQ_QUEUES as u64 {
+                    return Err(HostQueueError::Config(format!(
+                        "HQ_REF announces {} queues, the host queue pair needs {}",
+                        HQ_REF_QUEUES.get(&r),
+                        abi::regs::HOSTQ_QUEUES
+                    )));
+                }
+                let (bar, base) = (HQ_REF_BAR.get(&r) as u8, HQ_REF_OFFSET.get(&r));
+                slot.insert(HostQueues::open_at(
+                    &mut self.dev,
+                    HostQueueConfig::default(),
+                    bar,
+                    base,
+                )?)
             }
         };
         Ok((&mut self.dev, q))
@@ -371,12 +449,17 @@ impl<D: Device> Nic<D> {
         self.poll_limit = polls.max(1);
     }
 
-    fn read(&mut self, reg: u64) -> Result<u64, NicError> {
-        read_reg(&mut self.dev, self.bar, reg)
+    /// Window offset of `reg`: its block's discovered base + its offset.
+    fn at(&self, reg: Reg) -> u64 {
+        self.bases[reg.block as usize - 1] + reg.off
     }
 
-    fn write(&mut self, reg: u64, value: u64) -> Result<(), NicError> {
-        self.dev.write64(self.bar, reg, value)?;
+    fn read(&mut self, reg: Reg) -> Result<u64, NicError> {
+        Ok(self.dev.read64(self.bar, self.at(reg))?)
+    }
+
+    fn write(&mut self, reg: Reg, value: u64) -> Result<(), NicError> {
+        self.dev.write64(self.bar, self.at(reg), value)?;
         self.writes += 1;
         Ok(())
     }
@@ -425,7 +508,7 @@ impl<D: Device> Nic<D> {
             if self.staging[i] != Some(w) {
                 // Forget the word first: if the write fails, its value is unknown.
                 self.staging[i] = None;
-                self.write(REG_STAGE_KEY + 8 * i as u64, w)?;
+                self.write(REG_STAGE_KEY.word(i), w)?;
                 self.staging[i] = Some(w);
             }
         }
@@ -878,7 +961,7 @@ impl<D: Device> Nic<D> {
             let meta = [self.read(REG_MISSQ_META)?];
             let mut key = FlowKey::ZERO;
             for (i, w) in key.words.iter_mut().enumerate() {
-                *w = self.read(REG_MISSQ_KEY + 8 * i as u64)?;
+                *w = self.read(REG_MISSQ_KEY.word(i))?;
             }
             self.write(REG_MISSQ_POP, 1)?;
             *m = Miss {

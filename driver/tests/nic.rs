@@ -43,6 +43,100 @@ fn open_checks_capability_liveness_and_resets() {
     assert_eq!(m.lookups, 0, "open clears counters");
 }
 
+/// The model with its blocks moved away from the declared layout (the
+/// identity block stays at 0, the others go elsewhere and chain in a
+/// different window order).
+fn relocated() -> Model {
+    let mut m = Model::new(tiny());
+    m.bases = [0x000, 0x800, 0x400, 0xc00, 0x600, 0xe00];
+    m
+}
+
+#[test]
+fn driver_uses_the_bases_it_discovers() {
+    let mut nic = Nic::open(relocated()).unwrap();
+    let bases: Vec<u64> = nic.blocks().list.iter().map(|b| b.base).collect();
+    assert_eq!(bases, [0x000, 0x800, 0x400, 0xc00, 0x600]);
+    let k = key(3);
+    nic.install_emc(&k, 9, &ActionEntry::TO_HOST, EmcPolicy::Way(0))
+        .unwrap();
+    let m = nic.device();
+    assert_eq!(
+        m.tables.emc_count(),
+        1,
+        "the command reached the moved table block"
+    );
+    assert_eq!(m.peek(&k).flow_id, 9);
+    // Every block sits where the chain says: the header at each found base
+    // is that block's type.
+    let (blocks, _) = Nic::probe_blocks(m, 0).unwrap();
+    for b in &blocks.list {
+        let hdr = [m.reg_read(b.base)];
+        assert_eq!(regs::BLK_TYPE.get(&hdr) as u16, b.code);
+        assert_eq!(m.reg_at(b.base), Some(regs::reg_header(b.ty.unwrap())));
+    }
+}
+
+#[test]
+fn broken_chains_are_typed_errors() {
+    use regs::{header_word, BlockError, BlockType};
+    let blk = |m: Model| match Nic::open(m) {
+        Err(NicError::Blocks { error, .. }) => error,
+        other => panic!("{other:?}"),
+    };
+    let decl = |t: BlockType| *t.decl();
+    // A loop: the stats block points back at the control block.
+    let mut m = Model::new(tiny());
+    let st = decl(BlockType::Stats);
+    m.overrides
+        .insert(st.base, header_word(&st, decl(BlockType::Control).base));
+    assert!(matches!(blk(m), BlockError::Loop { .. }));
+    // A pointer out of the window.
+    let mut m = Model::new(tiny());
+    m.overrides
+        .insert(st.base, header_word(&st, REG_WINDOW_BYTES + 0x40));
+    let e = blk(m);
+    assert!(matches!(e, BlockError::OutOfWindow { .. }), "{e}");
+    // A missing block: control skips the table block.
+    let mut m = Model::new(tiny());
+    let ctl = decl(BlockType::Control);
+    m.overrides.insert(ctl.base, header_word(&ctl, st.base));
+    let e = blk(m);
+    assert!(
+        matches!(
+            e,
+            BlockError::Missing {
+                ty: BlockType::Table,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("no table register block"), "{e}");
+    // A newer major version of a block.
+    let mut m = Model::new(tiny());
+    let newer = regs::BlockDecl {
+        major: ctl.major + 1,
+        ..ctl
+    };
+    m.overrides
+        .insert(ctl.base, header_word(&newer, decl(BlockType::Table).base));
+    let e = blk(m);
+    assert!(
+        matches!(e, BlockError::Version { ty: BlockType::Control, major, .. } if major == ctl.major + 1),
+        "{e}"
+    );
+    assert!(e.to_string().contains("control register block"), "{e}");
+    // No host-queue block in a look-aside build: a typed error with a hint.
+    let mut nic = Nic::open(Model::new(tiny())).unwrap();
+    match nic.host_queues() {
+        Err(driver::HostQueueError::Block(e @ BlockError::Missing { .. })) => {
+            assert!(e.to_string().contains("look-aside"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn capability_refusals_are_typed() {
     let mut m = Model::new(tiny());
@@ -553,7 +647,7 @@ fn impossible_miss_level_is_an_error() {
             self.0.write32(bar, o, v)
         }
         fn read64(&mut self, bar: u8, o: u64) -> Result<u64, driver::DeviceError> {
-            if o == abi::regs::REG_MISSQ_LEVEL {
+            if o == abi::regs::REG_MISSQ_LEVEL.addr() {
                 return Ok(u64::MAX);
             }
             self.0.read64(bar, o)
@@ -703,9 +797,10 @@ fn nic_over_a_boxed_trait_object() {
     assert_eq!(nic.emc_lookup(&key(3)), Some((ins.index, 3)));
     assert!(nic.register_writes() > 0);
     // 32-bit reads see the halves of a 64-bit register.
-    let id = nic.device().read64(0, abi::regs::REG_ID).unwrap();
-    assert_eq!(nic.device().read32(0, 4).unwrap(), (id >> 32) as u32);
-    assert_eq!(nic.device().read32(0, 0).unwrap(), id as u32);
+    let a = abi::regs::REG_ID.addr();
+    let id = nic.device().read64(0, a).unwrap();
+    assert_eq!(nic.device().read32(0, a + 4).unwrap(), (id >> 32) as u32);
+    assert_eq!(nic.device().read32(0, a).unwrap(), id as u32);
 }
 
 proptest! {
@@ -796,7 +891,10 @@ fn nic_works_through_split32_over_a_32_bit_bus() {
     }
     // Errors of the 32-bit device come through as DeviceError.
     let mut d = Split32::new(Model32::new(Model::new(tiny())));
-    assert!(d.read64(0, regs::REG_ID + 4).is_err(), "misaligned 64-bit");
+    assert!(
+        d.read64(0, regs::REG_ID.addr() + 4).is_err(),
+        "misaligned 64-bit"
+    );
     assert!(
         d.write64(0, REG_WINDOW_BYTES, 0).is_err(),
         "outside the BAR"

@@ -6,7 +6,7 @@
 //! `vfio-edu-selftest` (config space, BAR0 registers, access errors, a DMA
 //! round trip through the IOMMU, a DMA from an unmapped IOVA that the IOMMU
 //! must fault, the Nic API refusing a foreign device) and
-//! `fastpath nic probe` (must fail with the bad-magic error). A second device,
+//! `fastpath nic probe` (must fail: no identity block at offset 0). A second device,
 //! `ivshmem-plain`, exposes a host file as BAR2; the test writes a fastpath
 //! capability block into it, and `fastpath nic probe --bar 2 --json` through
 //! sysfs `resource2` (no driver bound) and then through VFIO must print
@@ -123,7 +123,7 @@ fn vfio_backend_on_qemu_edu() {
     };
     let cap = abi::regs::Capability::new(geometry, 11, 312_500);
     let mut image = vec![0u8; 1 << 20];
-    for (off, v) in cap.encode() {
+    for (off, v) in cap.constant_words() {
         image[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
     }
     let shm = work.path().join("regs.img");
@@ -196,9 +196,9 @@ fn vfio_backend_on_qemu_edu() {
     }
     if !lines
         .iter()
-        .any(|l| l.starts_with("PROBE-OUT") && l.contains("no fastpath magic"))
+        .any(|l| l.starts_with("PROBE-OUT") && l.contains("not a fastpath pipeline"))
     {
-        fail("fastpath nic probe did not report the bad magic");
+        fail("fastpath nic probe did not report a missing identity block");
     }
     // `fastpath nic probe` on the ivshmem register image: success, and the
     // JSON carries the block the test wrote.
@@ -218,12 +218,32 @@ fn vfio_backend_on_qemu_edu() {
         "\"mf_log2_buckets\":10,".into(),
         "\"mf_bucket_slots\":4,".into(),
         "\"missq_log2_depth\":7,".into(),
-        "\"clock_khz\":312500}".into(),
+        "\"clock_khz\":312500,".into(),
         "\"vendor\":\"1af4\"".into(),
     ] {
         if !json.contains(&field) {
             fail(&format!("probe JSON lacks {field}: {json}"));
         }
+    }
+    // The block list the walk found: the image's chain, at its bases.
+    let want_blocks: Vec<String> = cap
+        .chain()
+        .iter()
+        .map(|d| {
+            format!(
+                "{{\"type\":\"{}\",\"code\":{},\"version\":\"{}.{}\",\"base\":{},\"size\":{}}}",
+                d.ty.name(),
+                d.ty as u16,
+                d.major,
+                d.minor,
+                d.base,
+                d.size
+            )
+        })
+        .collect();
+    let want_blocks = format!("\"blocks\":[{}]}}", want_blocks.join(","));
+    if !json.ends_with(&want_blocks) {
+        fail(&format!("probe JSON lacks {want_blocks}: {json}"));
     }
     // The same block read through sysfs resource2 before VFIO took the
     // device: the same JSON but for how it was reached.
@@ -251,6 +271,12 @@ fn vfio_backend_on_qemu_edu() {
     }) {
         fail("text probe output lacks the megaflow geometry");
     }
+    if !lines
+        .iter()
+        .any(|l| l.starts_with("SHM-TEXT") && l.contains("miss-queue"))
+    {
+        fail("text probe output lacks the register block list");
+    }
     // The Nic API programmed the image through VFIO: the BAR's backing file
     // holds the last staged key, the last command and the scratch pattern.
     if !lines.contains(&"IMAGE-EXIT 0") {
@@ -273,21 +299,21 @@ fn vfio_backend_on_qemu_edu() {
     .encode()
     .expect("encodable");
     for (i, w) in key.words.iter().enumerate() {
-        let got = reg(abi::regs::REG_STAGE_KEY + 8 * i as u64);
+        let got = reg(abi::regs::REG_STAGE_KEY.word(i).addr());
         if got != *w {
             fail(&format!("staging word {i} = {got:#x}, want {w:#x}"));
         }
     }
-    if reg(abi::regs::REG_CMD) != want_cmd {
+    if reg(abi::regs::REG_CMD.addr()) != want_cmd {
         fail(&format!(
             "REG_CMD = {:#x}, want EmcWrite at {emc_index} = {want_cmd:#x}",
-            reg(abi::regs::REG_CMD)
+            reg(abi::regs::REG_CMD.addr())
         ));
     }
-    if reg(abi::regs::REG_SCRATCH) != !0x5a5a_a5a5_0f0f_f0f0 {
+    if reg(abi::regs::REG_SCRATCH.addr()) != !0x5a5a_a5a5_0f0f_f0f0 {
         fail("scratch register does not hold the liveness pattern");
     }
-    if reg(abi::regs::REG_STAGE_ACTION) != abi::action::ActionEntry::TO_HOST.encode() {
+    if reg(abi::regs::REG_STAGE_ACTION.addr()) != abi::action::ActionEntry::TO_HOST.encode() {
         fail("REG_STAGE_ACTION does not hold the installed action word");
     }
     // set_mask leaves the mask in staging; the megaflow stages only the

@@ -792,7 +792,7 @@ mod tests {
 
         fn cmd(&mut self, op: Op, slot: u8, index: u32, flow_id: u32, stage: &FlowKey) {
             for (i, w) in stage.words.iter().enumerate() {
-                self.write(REG_STAGE_KEY + 8 * i as u64, *w);
+                self.write(REG_STAGE_KEY.addr() + 8 * i as u64, *w);
             }
             let c = Command {
                 op,
@@ -800,8 +800,8 @@ mod tests {
                 index,
                 flow_id,
             };
-            self.write(REG_CMD, c.encode().expect("command encodes"));
-            while self.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
+            self.write(REG_CMD.addr(), c.encode().expect("command encodes"));
+            while self.read(REG_STATUS.addr()) & STATUS_BUSY.word_mask() != 0 {}
         }
 
         /// A megaflow in slot 0 (mask: in port) for `port` with `action`.
@@ -809,7 +809,7 @@ mod tests {
             let mask = FlowKey::ZERO.with(Field::InPort, u64::MAX);
             let k = FlowKey::ZERO.with(Field::InPort, port);
             let bucket = G.mf_candidate_buckets(abi::hash_masked(&k, &mask))[0];
-            self.write(REG_STAGE_ACTION, action.encode());
+            self.write(REG_STAGE_ACTION.addr(), action.encode());
             self.cmd(Op::MfWrite, 0, G.mf_index(bucket, 0), flow_id, &k);
         }
 
@@ -824,9 +824,23 @@ mod tests {
     fn frames_go_where_their_megaflow_says() {
         let mut b = Bench::new();
         // The capability block announces the packet path.
-        let cap = abi::regs::Capability::decode(|r| Ok::<_, ()>(b.read(r)))
-            .unwrap()
-            .unwrap();
+        // The chain the RTL serves puts every block where abi declares it.
+        let blocks =
+            abi::regs::Blocks::walk(abi::regs::REG_WINDOW_BYTES, |a| Ok::<_, ()>(b.read(a)))
+                .unwrap()
+                .unwrap();
+        let want = FastpathNic::capability(&G, 125_000).chain();
+        let got: Vec<_> = blocks.list.iter().map(|f| (f.ty, f.base, f.size)).collect();
+        let decl: Vec<_> = want.iter().map(|d| (Some(d.ty), d.base, d.size)).collect();
+        assert_eq!(got, decl);
+        let hq = [b.read(abi::regs::REG_HQ_REF.addr())];
+        assert_eq!(abi::regs::HQ_REF_BAR.get(&hq), abi::regs::HOSTQ_BAR as u64);
+        let cap = abi::regs::Capability::decode(|r| {
+            let base = blocks.find(r.block).expect("block").base;
+            Ok::<_, ()>(b.read(base + r.off))
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(cap, FastpathNic::capability(&G, 125_000));
         assert_eq!(cap.mac_ports as usize, MAC_PORTS);
         let mask = FlowKey::ZERO.with(Field::InPort, u64::MAX);

@@ -8,10 +8,24 @@
 use abi::regs::{self, Op};
 use std::fmt::Write as _;
 
-/// `(offset, name, access, what the hardware does)`.
-fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
+/// `(register, name, access, what the hardware does)`.
+type Row = (regs::Reg, String, &'static str, &'static str);
+
+/// Every register, block headers included, in window order.
+fn register_map() -> Vec<Row> {
     use regs::*;
-    let mut v: Vec<(u64, String, &'static str, &'static str)> = vec![
+    let mut v: Vec<Row> = LAYOUT
+        .iter()
+        .map(|d| {
+            (
+                reg_header(d.ty),
+                "HDR".to_string(),
+                "RO",
+                "Block header: type, version, size, next block's offset (0: last).",
+            )
+        })
+        .collect();
+    v.extend([
         (
             REG_ID,
             "ID".into(),
@@ -109,10 +123,16 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             "RO",
             "Writes to CMD, accepted or rejected.",
         ),
-    ];
-    for i in 0..abi::KEY_WORDS as u64 {
+        (
+            REG_HQ_REF,
+            "HQ_REF".into(),
+            "RO",
+            "BAR, queue count and offset of the host queue ring registers (packet-path builds).",
+        ),
+    ]);
+    for i in 0..abi::KEY_WORDS {
         v.push((
-            REG_STAGE_KEY + 8 * i,
+            REG_STAGE_KEY.word(i),
             format!("STAGE_KEY[{i}]"),
             "RW",
             "Staging key word; byte strobes honoured.",
@@ -174,15 +194,15 @@ fn register_map() -> Vec<(u64, String, &'static str, &'static str)> {
             "Any write drops the head entry (ignored when empty).",
         ),
     ]);
-    for i in 0..abi::KEY_WORDS as u64 {
+    for i in 0..abi::KEY_WORDS {
         v.push((
-            REG_MISSQ_KEY + 8 * i,
+            REG_MISSQ_KEY.word(i),
             format!("MISSQ_KEY[{i}]"),
             "RO",
             "Head entry's key word.",
         ));
     }
-    v.sort_by_key(|r| r.0);
+    v.sort_by_key(|r| r.0.addr());
     v
 }
 
@@ -209,14 +229,44 @@ pub fn registers_md() -> String {
     )
     .unwrap();
     writeln!(w, "## A 32-bit bus\n\n{}", regs::BUS32_SEMANTICS).unwrap();
-    writeln!(w, "## Register map\n").unwrap();
+    writeln!(w, "## Register blocks\n\n{}", regs::BLOCKS_SEMANTICS).unwrap();
     writeln!(
         w,
-        "| offset | name | access | behaviour |\n|---|---|---|---|"
+        "The chain of this build ({} blocks at most; the host-queue block only in builds \
+         with a packet path):\n\n| block | type | version | base | size |\n|---|---|---|---|---|",
+        regs::MAX_BLOCKS
     )
     .unwrap();
-    for (off, name, acc, what) in register_map() {
-        writeln!(w, "| `0x{off:03x}` | {name} | {acc} | {what} |").unwrap();
+    for d in regs::LAYOUT {
+        writeln!(
+            w,
+            "| {} | `0x{:04x}` | {}.{} | `0x{:03x}` | `0x{:x}` |",
+            d.ty.name(),
+            d.ty as u16,
+            d.major,
+            d.minor,
+            d.base,
+            d.size
+        )
+        .unwrap();
+    }
+    writeln!(w, "\n## Register map\n").unwrap();
+    writeln!(
+        w,
+        "Offsets are relative to the block's base; the window offset is where this build's \
+         layout puts the register (a driver uses the base it discovers).\n\n\
+         | block | offset | window | name | access | behaviour |\n|---|---|---|---|---|---|"
+    )
+    .unwrap();
+    for (r, name, acc, what) in register_map() {
+        writeln!(
+            w,
+            "| {} | `0x{:02x}` | `0x{:03x}` | {name} | {acc} | {what} |",
+            r.block.name(),
+            r.off,
+            r.addr()
+        )
+        .unwrap();
     }
     writeln!(w, "\n## Field layouts\n").unwrap();
     writeln!(
@@ -281,8 +331,9 @@ fn host_queue_md(w: &mut String) {
         "## Host queue rings (BAR {bar})\n\n\
          The host queue pair as descriptor rings in host memory (`abi::hostring`): the block a \
          shell's DMA engine provides on a board and the simulated NIC models beside its RTL. \
-         Queue {rx} is the host RX ring (C2H), queue {tx} the host TX ring (H2C); queue q's \
-         register r is at `q * 0x{stride:x} + r` of a {win:#x}-byte window. A ring holds \
+         Queue {rx} is the host RX ring (C2H), queue {tx} the host TX ring (H2C). The \
+         host-queue block of BAR 0 (HQ_REF) names where they are: queue q's register r is at \
+         `HQ_REF_OFFSET + q * 0x{stride:x} + r` of BAR HQ_REF_BAR, a {win:#x}-byte window. A ring holds \
          2^HQ_LOG2_SIZE descriptors of {DESC_BYTES} bytes at HQ_BASE ({align}-byte aligned). \
          HQ_PROD and HQ_CONS are free-running 16-bit indices: the host writes PROD (the \
          doorbell) after writing descriptors, the NIC advances CONS as it writes descriptors \
@@ -358,14 +409,14 @@ mod tests {
     #[test]
     fn map_has_every_offset_once() {
         let m = register_map();
-        let mut offs: Vec<u64> = m.iter().map(|r| r.0).collect();
+        let mut offs: Vec<u64> = m.iter().map(|r| r.0.addr()).collect();
         offs.dedup();
         assert_eq!(offs.len(), m.len());
-        // Every register once; each key array as its words.
+        // Every register once; each key array as its words; one header a block.
         let arrays = regs::KEY_ARRAY_REGISTERS.len();
         assert_eq!(
             m.len(),
-            regs::REGISTERS.len() - arrays + arrays * abi::KEY_WORDS
+            regs::REGISTERS.len() - arrays + arrays * abi::KEY_WORDS + regs::LAYOUT.len()
         );
     }
 }

@@ -270,9 +270,11 @@ impl RegFile {
         let s = g.mf_slots as usize;
         let n_emc = g.emc_entries() as u64;
         let n_mf = g.mf_entries_per_slot() as u64;
-        let words = cap.encode();
-        // The read mux below names capability words 0..=6 literally.
-        let _: &[(u64, u64); 7] = &words;
+        // Capability registers, block headers and the host-queue reference,
+        // at the bases abi's LAYOUT declares. The read mux below names
+        // words 0..14 literally.
+        let words = cap.constant_words();
+        let _: &[(u64, u64); 14] = &words;
         RegFile {
             clock: Default::default(),
             reset: Default::default(),
@@ -366,32 +368,32 @@ impl RegFile {
             new_entry: Default::default(),
             a_cap: words.iter().map(|(a, _)| c(*a)).collect(),
             v_cap: words.iter().map(|(_, v)| c(*v)).collect(),
-            a_scratch: c(regs::REG_SCRATCH),
-            a_stage_action: c(regs::REG_STAGE_ACTION),
-            a_ctrl: c(regs::REG_CTRL),
-            a_status: c(regs::REG_STATUS),
-            a_time: c(regs::REG_TIME),
+            a_scratch: c(regs::REG_SCRATCH.addr()),
+            a_stage_action: c(regs::REG_STAGE_ACTION.addr()),
+            a_ctrl: c(regs::REG_CTRL.addr()),
+            a_status: c(regs::REG_STATUS.addr()),
+            a_time: c(regs::REG_TIME.addr()),
             a_cnt: [
-                regs::REG_CNT_LOOKUPS,
-                regs::REG_CNT_EMC_HITS,
-                regs::REG_CNT_MF_HITS,
-                regs::REG_CNT_MISSES,
-                regs::REG_CNT_MISS_DROPS,
-                regs::REG_CNT_COMMANDS,
+                regs::REG_CNT_LOOKUPS.addr(),
+                regs::REG_CNT_EMC_HITS.addr(),
+                regs::REG_CNT_MF_HITS.addr(),
+                regs::REG_CNT_MISSES.addr(),
+                regs::REG_CNT_MISS_DROPS.addr(),
+                regs::REG_CNT_COMMANDS.addr(),
             ]
             .iter()
             .map(|a| c(*a))
             .collect(),
-            a_stage: c(regs::REG_STAGE_KEY),
-            a_cmd: c(regs::REG_CMD),
-            a_stats_sel: c(regs::REG_STATS_SEL),
-            a_stats_hits: c(regs::REG_STATS_HITS),
-            a_stats_used: c(regs::REG_STATS_USED),
-            a_stats_bytes: c(regs::REG_STATS_BYTES),
-            a_missq_level: c(regs::REG_MISSQ_LEVEL),
-            a_missq_meta: c(regs::REG_MISSQ_META),
-            a_missq_pop: c(regs::REG_MISSQ_POP),
-            a_missq_key: c(regs::REG_MISSQ_KEY),
+            a_stage: c(regs::REG_STAGE_KEY.addr()),
+            a_cmd: c(regs::REG_CMD.addr()),
+            a_stats_sel: c(regs::REG_STATS_SEL.addr()),
+            a_stats_hits: c(regs::REG_STATS_HITS.addr()),
+            a_stats_used: c(regs::REG_STATS_USED.addr()),
+            a_stats_bytes: c(regs::REG_STATS_BYTES.addr()),
+            a_missq_level: c(regs::REG_MISSQ_LEVEL.addr()),
+            a_missq_meta: c(regs::REG_MISSQ_META.addr()),
+            a_missq_pop: c(regs::REG_MISSQ_POP.addr()),
+            a_missq_key: c(regs::REG_MISSQ_KEY.addr()),
             // Key windows are 8 words of 8 bytes.
             key_window: c(!((abi::KEY_BYTES as u64) - 1) & 0xfff),
             word_sel: c((abi::KEY_BYTES as u64) - 8),
@@ -770,18 +772,17 @@ impl Logic for RegFile {
         self.roff.next =
             bit_cast::<9, AXIL_ADDR_BITS>(self.s_axil_araddr.val() & self.word_sel.val()) << 3;
         self.rmux.next = 0.into();
-        // Literal bounds (hdl_gen unrolls them): 6 counters, 7 capability
+        // Literal bounds (hdl_gen unrolls them): 6 counters, 14 constant
         // words (checked in `new`).
         for i in 0..6 {
-            if self.raddr.val() == self.a_cap[i].val() {
-                self.rmux.next = self.v_cap[i].val();
-            }
             if self.raddr.val() == self.a_cnt[i].val() {
                 self.rmux.next = self.cnt[i].q.val();
             }
         }
-        if self.raddr.val() == self.a_cap[6].val() {
-            self.rmux.next = self.v_cap[6].val();
+        for i in 0..14 {
+            if self.raddr.val() == self.a_cap[i].val() {
+                self.rmux.next = self.v_cap[i].val();
+            }
         }
         if self.raddr.val() == self.a_scratch.val() {
             self.rmux.next = self.scratch.q.val();

@@ -704,30 +704,30 @@ mod tests {
         }
         .encode()
         .unwrap();
-        let before = b.read64(r::REG_CNT_COMMANDS);
-        b.write(r::REG_CMD, cmd as u32, 0xf);
+        let before = b.read64(r::REG_CNT_COMMANDS.addr());
+        b.write(r::REG_CMD.addr(), cmd as u32, 0xf);
         for _ in 0..20 {
             b.clock();
         }
         assert!(b.emc_writes.is_empty(), "low half of CMD executed");
-        assert_eq!(b.read64(r::REG_CNT_COMMANDS), before);
-        b.write(r::REG_CMD + 4, (cmd >> 32) as u32, 0xf);
-        assert_eq!(b.read64(r::REG_STATUS), 0, "command refused");
+        assert_eq!(b.read64(r::REG_CNT_COMMANDS.addr()), before);
+        b.write(r::REG_CMD.addr() + 4, (cmd >> 32) as u32, 0xf);
+        assert_eq!(b.read64(r::REG_STATUS.addr()), 0, "command refused");
         assert_eq!(b.emc_writes, vec![3]);
-        assert_eq!(b.read64(r::REG_CNT_COMMANDS), before + 1);
-        assert_eq!(b.read64(r::REG_CMD), cmd);
+        assert_eq!(b.read64(r::REG_CNT_COMMANDS.addr()), before + 1);
+        assert_eq!(b.read64(r::REG_CMD.addr()), cmd);
         // CTRL: clearing counters waits for the high half as well.
         let clear = r::CTRL_CLEAR_COUNTERS.value_mask() << r::CTRL_CLEAR_COUNTERS.shift()
             | r::CTRL_ENABLE.value_mask() << r::CTRL_ENABLE.shift();
-        b.write(r::REG_CTRL, clear as u32, 0xf);
-        assert_eq!(b.read64(r::REG_CNT_COMMANDS), before + 1);
-        b.write(r::REG_CTRL + 4, 0, 0xf);
-        assert_eq!(b.read64(r::REG_CNT_COMMANDS), 0);
+        b.write(r::REG_CTRL.addr(), clear as u32, 0xf);
+        assert_eq!(b.read64(r::REG_CNT_COMMANDS.addr()), before + 1);
+        b.write(r::REG_CTRL.addr() + 4, 0, 0xf);
+        assert_eq!(b.read64(r::REG_CNT_COMMANDS.addr()), 0);
         // A high half alone is a partial command word: refused, no write.
         b.emc_writes.clear();
-        b.write(r::REG_CMD + 4, (cmd >> 32) as u32, 0xf);
+        b.write(r::REG_CMD.addr() + 4, (cmd >> 32) as u32, 0xf);
         let err = r::STATUS_CMD_ERROR.value_mask() << r::STATUS_CMD_ERROR.shift();
-        assert_eq!(b.read64(r::REG_STATUS), err);
+        assert_eq!(b.read64(r::REG_STATUS.addr()), err);
         assert!(b.emc_writes.is_empty());
     }
 
@@ -737,50 +737,50 @@ mod tests {
         // A counter crossing 2^32 between the reads of its two halves.
         let mut v = 0xffff_fff0u64;
         b.u.stats_hits.next = v.into();
-        let lo = b.read(r::REG_STATS_HITS);
+        let lo = b.read(r::REG_STATS_HITS.addr());
         for _ in 0..40 {
             v += 1;
             b.u.stats_hits.next = v.into();
             b.clock();
         }
         assert!(v >> 32 == 1);
-        let hi = b.read(r::REG_STATS_HITS + 4);
+        let hi = b.read(r::REG_STATS_HITS.addr() + 4);
         assert_eq!(hi, 0, "high half read the counter again (lo {lo:#x})");
         assert!(lo >= 0xffff_fff0);
         // The latch serves one high read; the next reads the register now.
-        assert_eq!(b.read(r::REG_STATS_HITS + 4), 1);
+        assert_eq!(b.read(r::REG_STATS_HITS.addr() + 4), 1);
         // A lookup counter read while it counts: both halves of one value.
         b.u.ev_lookup.next = true;
-        let t0 = b.read64(r::REG_CNT_LOOKUPS);
-        let t1 = b.read64(r::REG_CNT_LOOKUPS);
+        let t0 = b.read64(r::REG_CNT_LOOKUPS.addr());
+        let t1 = b.read64(r::REG_CNT_LOOKUPS.addr());
         assert!(t1 > t0 && t1 - t0 < 20, "{t0} {t1}");
     }
 
     #[test]
     fn regfile32_sub_word_and_bad_addresses() {
         let mut b = Bus::new();
-        b.write64(r::REG_SCRATCH, 0x1122_3344_5566_7788);
-        assert_eq!(b.read64(r::REG_SCRATCH), 0x1122_3344_5566_7788);
+        b.write64(r::REG_SCRATCH.addr(), 0x1122_3344_5566_7788);
+        assert_eq!(b.read64(r::REG_SCRATCH.addr()), 0x1122_3344_5566_7788);
         // Byte 1 of the low half, committed by an empty high-half write.
-        b.write(r::REG_SCRATCH, 0x0000_ab00, 0b0010);
-        assert_eq!(b.read64(r::REG_SCRATCH), 0x1122_3344_5566_7788);
-        b.write(r::REG_SCRATCH + 4, 0, 0);
-        assert_eq!(b.read64(r::REG_SCRATCH), 0x1122_3344_5566_ab88);
+        b.write(r::REG_SCRATCH.addr(), 0x0000_ab00, 0b0010);
+        assert_eq!(b.read64(r::REG_SCRATCH.addr()), 0x1122_3344_5566_7788);
+        b.write(r::REG_SCRATCH.addr() + 4, 0, 0);
+        assert_eq!(b.read64(r::REG_SCRATCH.addr()), 0x1122_3344_5566_ab88);
         // A high half alone writes the high half only.
-        b.write(r::REG_SCRATCH + 4, 0xdead_beef, 0xf);
-        assert_eq!(b.read64(r::REG_SCRATCH), 0xdead_beef_5566_ab88);
+        b.write(r::REG_SCRATCH.addr() + 4, 0xdead_beef, 0xf);
+        assert_eq!(b.read64(r::REG_SCRATCH.addr()), 0xdead_beef_5566_ab88);
         // A low half followed by another register's high half is dropped.
-        b.write(r::REG_SCRATCH, 0xffff_ffff, 0xf);
-        b.write(r::REG_STAGE_ACTION + 4, 0x7, 0xf);
-        b.write(r::REG_SCRATCH + 4, 0xdead_beef, 0xf);
-        assert_eq!(b.read64(r::REG_SCRATCH), 0xdead_beef_5566_ab88);
-        assert_eq!(b.read64(r::REG_STAGE_ACTION), 0x7 << 32);
+        b.write(r::REG_SCRATCH.addr(), 0xffff_ffff, 0xf);
+        b.write(r::REG_STAGE_ACTION.addr() + 4, 0x7, 0xf);
+        b.write(r::REG_SCRATCH.addr() + 4, 0xdead_beef, 0xf);
+        assert_eq!(b.read64(r::REG_SCRATCH.addr()), 0xdead_beef_5566_ab88);
+        assert_eq!(b.read64(r::REG_STAGE_ACTION.addr()), 0x7 << 32);
         // Unmapped offsets read 0 and ignore writes.
         b.write64(0xff8, u64::MAX);
         assert_eq!(b.read64(0xff8), 0);
         assert_eq!(b.read(0xffc), 0);
         // The capability block reads whole words.
-        let id = b.read64(r::REG_ID);
+        let id = b.read64(r::REG_ID.addr());
         assert_eq!((id >> r::ID_MAGIC.shift()) as u32, r::MAGIC);
     }
 }

@@ -825,7 +825,7 @@ mod tests {
 
         fn stage(&mut self, k: &FlowKey) {
             for (i, w) in k.words.iter().enumerate() {
-                self.write(REG_STAGE_KEY + 8 * i as u64, *w);
+                self.write(REG_STAGE_KEY.addr() + 8 * i as u64, *w);
             }
         }
 
@@ -836,8 +836,8 @@ mod tests {
                 index,
                 flow_id,
             };
-            self.write(REG_CMD, c.encode().unwrap());
-            while self.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
+            self.write(REG_CMD.addr(), c.encode().unwrap());
+            while self.read(REG_STATUS.addr()) & STATUS_BUSY.word_mask() != 0 {}
         }
 
         /// Offers `keys` back to back and waits for all results.
@@ -892,8 +892,8 @@ mod tests {
             }
             .encode()
         };
-        b.write(REG_STAGE_ACTION, out(0b10));
-        assert_eq!(b.read(REG_STAGE_ACTION), out(0b10));
+        b.write(REG_STAGE_ACTION.addr(), out(0b10));
+        assert_eq!(b.read(REG_STAGE_ACTION.addr()), out(0b10));
         let k1 = key(7, 0x0a00_0001, 1000);
         let pos = emc_candidates(abi::hash_key(&k1), G.emc_log2_entries)[0];
         b.stage(&k1);
@@ -902,7 +902,7 @@ mod tests {
         // slot's base (EMC entries, then slot 0's) plus its index.
         b.stage(&FlowKey::ZERO.with(Field::InPort, u64::MAX));
         b.cmd(Op::MaskSet, 1, 0, 0);
-        b.write(REG_STAGE_ACTION, out(0b01));
+        b.write(REG_STAGE_ACTION.addr(), out(0b01));
         b.stage(&k1);
         let mf_index = G.mf_index(1, 3);
         b.cmd(Op::MfWrite, 1, mf_index, 22);
@@ -919,12 +919,19 @@ mod tests {
     fn end_to_end_through_registers() {
         let mut b = Bench::new();
         // Capability block decodes to what the build announces.
-        let cap = Capability::decode(|r| Ok::<_, ()>(b.read(r)))
-            .unwrap()
-            .unwrap();
+        let blocks =
+            abi::regs::Blocks::walk(abi::regs::REG_WINDOW_BYTES, |a| Ok::<_, ()>(b.read(a)))
+                .unwrap()
+                .unwrap();
+        let cap = Capability::decode(|r| {
+            let base = blocks.find(r.block).expect("block").base;
+            Ok::<_, ()>(b.read(base + r.off))
+        })
+        .unwrap()
+        .unwrap();
         assert_eq!(cap, FastpathTop::capability(&G, 125_000));
-        b.write(REG_SCRATCH, 0x0123_4567_89ab_cdef);
-        assert_eq!(b.read(REG_SCRATCH), 0x0123_4567_89ab_cdef);
+        b.write(REG_SCRATCH.addr(), 0x0123_4567_89ab_cdef);
+        assert_eq!(b.read(REG_SCRATCH.addr()), 0x0123_4567_89ab_cdef);
 
         // EMC entry at its second candidate.
         let k1 = key(7, 0x0a00_0001, 1000);
@@ -943,7 +950,7 @@ mod tests {
         let mf_index = G.mf_index(bucket, 2);
         b.stage(&k2);
         b.cmd(Op::MfWrite, 1, mf_index, 22);
-        assert_eq!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        assert_eq!(b.read(REG_STATUS.addr()) & STATUS_CMD_ERROR.word_mask(), 0);
 
         let k2b = key(3, 0x0a00_0002, 4242); // same megaflow, other port
         let k3 = key(9, 0x0a00_0003, 3000); // nothing
@@ -970,12 +977,12 @@ mod tests {
             assert_eq!(*cyc, (PIPE_LATENCY + i) as u64, "lookup {i} latency");
         }
         let cnt: Vec<u64> = [
-            REG_CNT_LOOKUPS,
-            REG_CNT_EMC_HITS,
-            REG_CNT_MF_HITS,
-            REG_CNT_MISSES,
-            REG_CNT_MISS_DROPS,
-            REG_CNT_COMMANDS,
+            REG_CNT_LOOKUPS.addr(),
+            REG_CNT_EMC_HITS.addr(),
+            REG_CNT_MF_HITS.addr(),
+            REG_CNT_MISSES.addr(),
+            REG_CNT_MISS_DROPS.addr(),
+            REG_CNT_COMMANDS.addr(),
         ]
         .iter()
         .map(|r| b.read(*r))
@@ -983,17 +990,17 @@ mod tests {
         assert_eq!(cnt, vec![5, 2, 2, 1, 0, 3]);
 
         // The miss is queued with hash and tag.
-        assert_eq!(b.read(REG_MISSQ_LEVEL), 1);
-        let meta = [b.read(REG_MISSQ_META)];
+        assert_eq!(b.read(REG_MISSQ_LEVEL.addr()), 1);
+        let meta = [b.read(REG_MISSQ_META.addr())];
         assert_eq!(MISS_HASH.get(&meta), abi::hash_key(&k3) as u64);
         assert_eq!(MISS_TAG.get(&meta), 103);
         let mut words = [0u64; 8];
         for (i, w) in words.iter_mut().enumerate() {
-            *w = b.read(REG_MISSQ_KEY + 8 * i as u64);
+            *w = b.read(REG_MISSQ_KEY.addr() + 8 * i as u64);
         }
         assert_eq!(words, k3.words);
-        b.write(REG_MISSQ_POP, 1);
-        assert_eq!(b.read(REG_MISSQ_LEVEL), 0);
+        b.write(REG_MISSQ_POP.addr(), 1);
+        assert_eq!(b.read(REG_MISSQ_LEVEL.addr()), 0);
 
         // Per-entry statistics.
         let sel = StatsSel {
@@ -1001,20 +1008,26 @@ mod tests {
             slot: 0,
             index: pos,
         };
-        b.write(REG_STATS_SEL, sel.encode().unwrap());
-        assert_eq!(b.read(REG_STATS_HITS), 2);
+        b.write(REG_STATS_SEL.addr(), sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS.addr()), 2);
         // Bytes: the lengths of lookups 0 and 4 (both k1).
-        assert_eq!(b.read(REG_STATS_BYTES), frame_len(100) + frame_len(104));
-        let used = b.read(REG_STATS_USED);
-        assert!(used > 0 && used < b.read(REG_TIME));
+        assert_eq!(
+            b.read(REG_STATS_BYTES.addr()),
+            frame_len(100) + frame_len(104)
+        );
+        let used = b.read(REG_STATS_USED.addr());
+        assert!(used > 0 && used < b.read(REG_TIME.addr()));
         let sel = StatsSel {
             megaflow: true,
             slot: 1,
             index: mf_index,
         };
-        b.write(REG_STATS_SEL, sel.encode().unwrap());
-        assert_eq!(b.read(REG_STATS_HITS), 2);
-        assert_eq!(b.read(REG_STATS_BYTES), frame_len(101) + frame_len(102));
+        b.write(REG_STATS_SEL.addr(), sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS.addr()), 2);
+        assert_eq!(
+            b.read(REG_STATS_BYTES.addr()),
+            frame_len(101) + frame_len(102)
+        );
 
         // Invalidate the EMC entry: k1 now misses; its counters restart.
         b.cmd(Op::EmcInvalidate, 0, pos, 0);
@@ -1025,32 +1038,32 @@ mod tests {
             slot: 0,
             index: pos,
         };
-        b.write(REG_STATS_SEL, sel.encode().unwrap());
-        assert_eq!(b.read(REG_STATS_HITS), 0);
-        assert_eq!(b.read(REG_STATS_BYTES), 0);
+        b.write(REG_STATS_SEL.addr(), sel.encode().unwrap());
+        assert_eq!(b.read(REG_STATS_HITS.addr()), 0);
+        assert_eq!(b.read(REG_STATS_BYTES.addr()), 0);
 
         // Queue depth 4, one already queued: 5 more misses drop 2.
         let many: Vec<FlowKey> = (0..5).map(|i| key(20 + i, 1, 1)).collect();
         b.lookups(&many, 0);
-        assert_eq!(b.read(REG_MISSQ_LEVEL), 4);
-        assert_eq!(b.read(REG_CNT_MISS_DROPS), 2);
+        assert_eq!(b.read(REG_MISSQ_LEVEL.addr()), 4);
+        assert_eq!(b.read(REG_CNT_MISS_DROPS.addr()), 2);
 
         // Rejected commands: bad slot, bad index, bad opcode.
         b.cmd(Op::MaskSet, G.mf_slots, 0, 0);
-        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        assert_ne!(b.read(REG_STATUS.addr()) & STATUS_CMD_ERROR.word_mask(), 0);
         b.cmd(Op::EmcWrite, 0, G.emc_entries(), 0);
-        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
-        b.write(REG_CMD, 0xff);
-        assert_ne!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        assert_ne!(b.read(REG_STATUS.addr()) & STATUS_CMD_ERROR.word_mask(), 0);
+        b.write(REG_CMD.addr(), 0xff);
+        assert_ne!(b.read(REG_STATUS.addr()) & STATUS_CMD_ERROR.word_mask(), 0);
         b.cmd(Op::Nop, 0, 0, 0);
-        assert_eq!(b.read(REG_STATUS) & STATUS_CMD_ERROR.word_mask(), 0);
+        assert_eq!(b.read(REG_STATUS.addr()) & STATUS_CMD_ERROR.word_mask(), 0);
 
         // Clear tables: everything misses again.
         b.write(
-            REG_CTRL,
+            REG_CTRL.addr(),
             CTRL_ENABLE.word_mask() | CTRL_CLEAR_TABLES.word_mask(),
         );
-        while b.read(REG_STATUS) & STATUS_BUSY.word_mask() != 0 {}
+        while b.read(REG_STATUS.addr()) & STATUS_BUSY.word_mask() != 0 {}
         let res = b.lookups(&[k2], 0);
         assert_eq!(res[0].1, LookupResult::MISS);
         let _ = key_words;

@@ -59,7 +59,7 @@ impl Tb {
     }
     fn stage(&mut self, k: &FlowKey) {
         for (i, w) in k.words.iter().enumerate() {
-            self.write(REG_STAGE_KEY + 8 * i as u64, *w);
+            self.write(REG_STAGE_KEY.addr() + 8 * i as u64, *w);
         }
     }
     fn cmd(&mut self, op: Op, slot: u8, index: u32, flow_id: u32) {
@@ -71,7 +71,7 @@ impl Tb {
         }
         .encode()
         .unwrap();
-        self.write(REG_CMD, c);
+        self.write(REG_CMD.addr(), c);
         writeln!(self.body, "    wait_idle();").unwrap();
     }
     fn lookups(&mut self, keys: &[FlowKey], tag0: u32) {
@@ -215,22 +215,22 @@ fn emitted_verilog_behaves_as_the_abi_says() {
     let keys = [k_emc, k_mf, k_mf2, k_miss, k_emc, k_mf];
     tb.lookups(&keys, 0x100);
     for r in [
-        REG_ID,
-        REG_CAP_KEY,
-        REG_CAP_MF,
-        REG_CNT_LOOKUPS,
-        REG_CNT_EMC_HITS,
-        REG_CNT_MF_HITS,
-        REG_CNT_MISSES,
-        REG_CNT_COMMANDS,
-        REG_MISSQ_LEVEL,
-        REG_MISSQ_META,
-        REG_MISSQ_KEY + 8 * 6,
+        REG_ID.addr(),
+        REG_CAP_KEY.addr(),
+        REG_CAP_MF.addr(),
+        REG_CNT_LOOKUPS.addr(),
+        REG_CNT_EMC_HITS.addr(),
+        REG_CNT_MF_HITS.addr(),
+        REG_CNT_MISSES.addr(),
+        REG_CNT_COMMANDS.addr(),
+        REG_MISSQ_LEVEL.addr(),
+        REG_MISSQ_META.addr(),
+        REG_MISSQ_KEY.addr() + 8 * 6,
     ] {
         tb.read(r);
     }
     tb.write(
-        REG_STATS_SEL,
+        REG_STATS_SEL.addr(),
         StatsSel {
             megaflow: true,
             slot: 2,
@@ -239,15 +239,15 @@ fn emitted_verilog_behaves_as_the_abi_says() {
         .encode()
         .unwrap(),
     );
-    tb.read(REG_STATS_HITS);
+    tb.read(REG_STATS_HITS.addr());
     // Disabling the slot stops its entries matching; clearing counters zeroes them.
     tb.cmd(Op::MaskClear, 2, 0, 0);
     tb.lookups(&[k_mf], 0x200);
     tb.write(
-        REG_CTRL,
+        REG_CTRL.addr(),
         CTRL_ENABLE.word_mask() | CTRL_CLEAR_COUNTERS.word_mask(),
     );
-    tb.read(REG_CNT_MISSES);
+    tb.read(REG_CNT_MISSES.addr());
 
     let src = HARNESS.replace("__BODY__", &tb.body);
     std::fs::write(dir.join("tb.v"), src).unwrap();
@@ -332,28 +332,28 @@ fn emitted_verilog_behaves_as_the_abi_says() {
     for (a, v) in &all_reads {
         reads.entry(*a).or_insert(*v);
     }
-    let cap = hdl::top::FastpathTop::capability(&G, 0).encode();
+    let cap = hdl::top::FastpathTop::capability(&G, 0).constant_words();
     for (a, v) in cap
         .iter()
-        .filter(|(a, _)| [REG_ID, REG_CAP_KEY, REG_CAP_MF].contains(a))
+        .filter(|(a, _)| [REG_ID.addr(), REG_CAP_KEY.addr(), REG_CAP_MF.addr()].contains(a))
     {
         assert_eq!(reads[a], *v, "capability register {a:#x}");
     }
-    assert_eq!(reads[&REG_CNT_LOOKUPS], 6);
-    assert_eq!(reads[&REG_CNT_EMC_HITS], 2);
-    assert_eq!(reads[&REG_CNT_MF_HITS], 3);
-    assert_eq!(reads[&REG_CNT_MISSES], 1);
-    assert_eq!(reads[&REG_CNT_COMMANDS], 3);
-    assert_eq!(reads[&REG_MISSQ_LEVEL], 1);
-    let meta = [reads[&REG_MISSQ_META]];
+    assert_eq!(reads[&REG_CNT_LOOKUPS.addr()], 6);
+    assert_eq!(reads[&REG_CNT_EMC_HITS.addr()], 2);
+    assert_eq!(reads[&REG_CNT_MF_HITS.addr()], 3);
+    assert_eq!(reads[&REG_CNT_MISSES.addr()], 1);
+    assert_eq!(reads[&REG_CNT_COMMANDS.addr()], 3);
+    assert_eq!(reads[&REG_MISSQ_LEVEL.addr()], 1);
+    let meta = [reads[&REG_MISSQ_META.addr()]];
     assert_eq!(MISS_HASH.get(&meta), abi::hash_key(&k_miss) as u64);
     assert_eq!(MISS_TAG.get(&meta), 0x103);
-    assert_eq!(reads[&(REG_MISSQ_KEY + 48)], k_miss.words[6]);
-    assert_eq!(reads[&REG_STATS_HITS], 3);
+    assert_eq!(reads[&(REG_MISSQ_KEY.addr() + 48)], k_miss.words[6]);
+    assert_eq!(reads[&REG_STATS_HITS.addr()], 3);
     let last_misses = all_reads
         .iter()
         .rev()
-        .find(|(a, _)| *a == REG_CNT_MISSES)
+        .find(|(a, _)| *a == REG_CNT_MISSES.addr())
         .unwrap()
         .1;
     assert_eq!(last_misses, 0, "CTRL.CLEAR_COUNTERS");

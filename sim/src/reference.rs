@@ -35,15 +35,15 @@ impl RefModel {
     /// registers do not change table state. Returns true if the write was a
     /// command (it changes lookups only once it executes).
     pub fn write(&mut self, offset: u64, value: u64) -> bool {
-        if (REG_STAGE_KEY..REG_STAGE_KEY + 8 * KEY_WORDS as u64).contains(&offset) {
-            self.staging.words[((offset - REG_STAGE_KEY) / 8) as usize] = value;
+        if (REG_STAGE_KEY.addr()..REG_STAGE_KEY.addr() + 8 * KEY_WORDS as u64).contains(&offset) {
+            self.staging.words[((offset - REG_STAGE_KEY.addr()) / 8) as usize] = value;
             return false;
         }
-        if offset == REG_CTRL && CTRL_CLEAR_TABLES.get(&[value]) != 0 {
+        if offset == REG_CTRL.addr() && CTRL_CLEAR_TABLES.get(&[value]) != 0 {
             self.tables.clear();
             return true;
         }
-        if offset != REG_CMD {
+        if offset != REG_CMD.addr() {
             return false;
         }
         if let Ok(c) = Command::decode(value) {
@@ -127,8 +127,8 @@ impl Replay {
 
     fn is_command(r: &crate::AccessRecord) -> bool {
         r.write
-            && (r.offset == REG_CMD
-                || (r.offset == REG_CTRL && CTRL_CLEAR_TABLES.get(&[r.value]) != 0))
+            && (r.offset == REG_CMD.addr()
+                || (r.offset == REG_CTRL.addr() && CTRL_CLEAR_TABLES.get(&[r.value]) != 0))
     }
 
     /// Checks results (in acceptance order) whose keys `key_of(tag)` gives.
@@ -158,13 +158,13 @@ impl Replay {
                 if r.accepted_at <= rec.accepted_at {
                     break;
                 }
-                let clear = rec.offset == REG_CTRL;
+                let clear = rec.offset == REG_CTRL.addr();
                 // The fence: the next access (a clear: the first STATUS read
                 // that no longer shows BUSY).
                 let fence = if clear {
                     self.log.iter().skip(1).find(|x| {
                         !x.write
-                            && x.offset == abi::regs::REG_STATUS
+                            && x.offset == abi::regs::REG_STATUS.addr()
                             && abi::regs::STATUS_BUSY.get(&[x.value]) == 0
                     })
                 } else {

@@ -11,11 +11,11 @@ use sim::{table_clear_cycles, SimNic, AXI_SLACK_CYCLES, AXI_TIMEOUT_CYCLES, GEOM
 fn a_write_during_a_table_clear_waits_for_it_within_the_timeout() {
     let mut sim = SimNic::new().expect("model");
     // The first access waits for the power-on clear.
-    sim.write64(0, REG_SCRATCH, 1).expect("first write");
+    sim.write64(0, REG_SCRATCH.addr(), 1).expect("first write");
     let mut w = [0u64];
     CTRL_CLEAR_TABLES.set(&mut w, 1);
-    sim.write64(0, REG_CTRL, w[0]).expect("clear tables");
-    sim.write64(0, REG_SCRATCH, 2)
+    sim.write64(0, REG_CTRL.addr(), w[0]).expect("clear tables");
+    sim.write64(0, REG_SCRATCH.addr(), 2)
         .expect("write during the clear");
     let r = sim.last_access().expect("recorded");
     let waited = r.done_at - r.issued_at;
@@ -26,7 +26,7 @@ fn a_write_during_a_table_clear_waits_for_it_within_the_timeout() {
         "waited {waited} cycles, table clear is {clear}"
     );
     assert_eq!(AXI_TIMEOUT_CYCLES, clear + AXI_SLACK_CYCLES);
-    assert_eq!(sim.read64(0, REG_SCRATCH).expect("read"), 2);
+    assert_eq!(sim.read64(0, REG_SCRATCH.addr()).expect("read"), 2);
 }
 
 #[test]

@@ -592,10 +592,10 @@ fn errors_name_their_input() {
         other => panic!("{other:?}"),
     }
     // The register file answers as fastpath_top's does.
-    nic.write64(0, REG_SCRATCH, 0x1234_5678_9abc_def0)
+    nic.write64(0, REG_SCRATCH.addr(), 0x1234_5678_9abc_def0)
         .expect("write");
     assert_eq!(
-        nic.read64(0, REG_SCRATCH).expect("read"),
+        nic.read64(0, REG_SCRATCH.addr()).expect("read"),
         0x1234_5678_9abc_def0
     );
     assert!(nic.read64(1, 0).is_err(), "BAR 1 does not exist");

@@ -178,7 +178,7 @@ fn ordering_promise_at_the_boundaries(kind: ModelKind) {
     nic.device().take_access_log(&mut log);
     let cmd = log
         .iter()
-        .position(|a| a.write && a.offset == abi::regs::REG_CMD)
+        .position(|a| a.write && a.offset == abi::regs::REG_CMD.addr())
         .expect("a CMD write");
     let w = log[cmd].accepted_at;
     let fence = log[cmd + 1].done_at;
@@ -374,16 +374,22 @@ fn device_trait_bounds_and_32_bit_access(kind: ModelKind) {
         sim.read32(2, 0),
         Err(DeviceError::NoSuchBar { .. })
     ));
-    sim.write64(0, REG_SCRATCH, 0x1111_2222_3333_4444)
+    sim.write64(0, REG_SCRATCH.addr(), 0x1111_2222_3333_4444)
         .expect("write");
-    sim.write32(0, REG_SCRATCH + 4, 0xdead_beef)
+    sim.write32(0, REG_SCRATCH.addr() + 4, 0xdead_beef)
         .expect("write32 high");
     assert_eq!(
-        sim.read64(0, REG_SCRATCH).expect("read"),
+        sim.read64(0, REG_SCRATCH.addr()).expect("read"),
         0xdead_beef_3333_4444
     );
-    assert_eq!(sim.read32(0, REG_SCRATCH).expect("read32"), 0x3333_4444);
-    assert_eq!(sim.read32(0, REG_SCRATCH + 4).expect("read32"), 0xdead_beef);
+    assert_eq!(
+        sim.read32(0, REG_SCRATCH.addr()).expect("read32"),
+        0x3333_4444
+    );
+    assert_eq!(
+        sim.read32(0, REG_SCRATCH.addr() + 4).expect("read32"),
+        0xdead_beef
+    );
     let cap = Nic::probe(&mut sim, 0).expect("capability");
     assert_eq!(cap.geometry, GEOMETRY);
     assert_eq!(cap.latency, sim::LATENCY);

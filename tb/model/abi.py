@@ -59,6 +59,8 @@ class Abi:
         }
         self.fields = {n: f for lay in self.layouts.values() for n, f in lay.items()}
         self.regs: dict[str, int] = data["registers"]
+        # Register blocks of the declared layout: name -> type, major, minor, base, size.
+        self.blocks: dict[str, dict] = data["blocks"]
         self.ops: dict[str, int] = data["ops"]
         self.op_names = {v: k for k, v in self.ops.items()}
         self.kinds: dict[str, int] = data["hit_kinds"]

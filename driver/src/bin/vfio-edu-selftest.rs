@@ -202,12 +202,15 @@ mod edu {
             dma(&mut dev, unmapped, EDU_BUFFER, false).map(|()| format!("{unmapped:#x}")),
         );
 
-        // The Nic API must refuse edu: its ID register has no fastpath magic
-        // (edu answers 64-bit reads below 0x80 with all ones).
+        // The Nic API must refuse edu: offset 0 holds no identity block
+        // header (edu answers 64-bit reads below 0x80 with all ones).
         r.check(
             "nic-refuses-edu",
             match Nic::open(&mut dev) {
-                Err(NicError::Capability { error, .. }) => Ok(error.to_string()),
+                Err(NicError::Blocks {
+                    error: error @ abi::regs::BlockError::NotFastpath(_),
+                    ..
+                }) => Ok(error.to_string()),
                 Err(e) => Err(format!("wrong error: {}", msg(e))),
                 Ok(_) => Err("Nic::open accepted the edu device".into()),
             },

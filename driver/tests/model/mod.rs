@@ -10,7 +10,7 @@ use abi::reference::RefTables;
 use abi::regs::*;
 use abi::{hash_key, FlowKey, Geometry, KEY_WORDS};
 use driver::{check_access, Device, DeviceError};
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 /// Per-entry statistics: hits since the entry was written, last-used time.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,6 +58,12 @@ pub struct Model {
     pub broken_scratch: bool,
     /// Overrides the ID register.
     pub id_override: Option<u64>,
+    /// Where each block sits, indexed like `LAYOUT` (default: the declared
+    /// bases); the chain links them in `LAYOUT` order. Tests move blocks to
+    /// prove the driver uses the bases it discovers.
+    pub bases: [u64; LAYOUT.len()],
+    /// Window words that read as given (e.g. a corrupt block header).
+    pub overrides: HashMap<u64, u64>,
     /// The next command sets CMD_ERROR without executing.
     pub reject_next_cmd: bool,
     /// Register writes seen.
@@ -104,6 +110,8 @@ impl Model {
             stuck_busy: false,
             broken_scratch: false,
             id_override: None,
+            bases: LAYOUT.map(|d| d.base),
+            overrides: HashMap::new(),
             reject_next_cmd: false,
             writes: 0,
             watch: Vec::new(),
@@ -251,16 +259,54 @@ impl Model {
         }
     }
 
+    /// The register at window offset `off` under [`Model::bases`].
+    pub fn reg_at(&self, off: u64) -> Option<Reg> {
+        LAYOUT
+            .iter()
+            .zip(self.bases)
+            .find(|(d, b)| (*b..*b + d.size).contains(&off))
+            .map(|(d, b)| Reg::new(d.ty, off - b))
+    }
+
+    /// Window offset of `r` under [`Model::bases`].
+    pub fn addr(&self, r: Reg) -> u64 {
+        self.bases[r.block as usize - 1] + r.off
+    }
+
+    fn header(&self, ty: BlockType) -> u64 {
+        let chain = self.cap.chain();
+        let Some(p) = chain.iter().position(|d| d.ty == ty) else {
+            return 0;
+        };
+        let next = chain
+            .get(p + 1)
+            .map_or(0, |n| self.bases[n.ty as usize - 1]);
+        header_word(&chain[p], next)
+    }
+
     pub fn reg_read(&mut self, off: u64) -> u64 {
         self.time += 1;
-        if let Some(v) = self.id_override.filter(|_| off == REG_ID) {
-            return v;
-        }
-        if let Some((_, v)) = self.cap.encode().iter().find(|(r, _)| *r == off) {
+        if let Some(v) = self.overrides.get(&off) {
             return *v;
         }
-        let key_word = |base: u64| {
-            (off >= base && off < base + 8 * KEY_WORDS as u64).then(|| ((off - base) / 8) as usize)
+        let Some(r) = self.reg_at(off) else {
+            return 0;
+        };
+        if !self.cap.chain().iter().any(|d| d.ty == r.block) {
+            return 0;
+        }
+        if r.off == 0 {
+            return self.header(r.block);
+        }
+        if let Some(v) = self.id_override.filter(|_| r == REG_ID) {
+            return v;
+        }
+        if let Some((_, v)) = self.cap.encode().iter().find(|(c, _)| *c == r) {
+            return *v;
+        }
+        let key_word = |base: Reg| {
+            (r.block == base.block && r.off >= base.off && r.off < base.off + 8 * KEY_WORDS as u64)
+                .then(|| ((r.off - base.off) / 8) as usize)
         };
         if let Some(i) = key_word(REG_STAGE_KEY) {
             return self.staging[i];
@@ -268,7 +314,7 @@ impl Model {
         if let Some(i) = key_word(REG_MISSQ_KEY) {
             return self.missq.front().map_or(0, |m| m.0.words[i]);
         }
-        match off {
+        match r {
             REG_SCRATCH => {
                 if self.broken_scratch {
                     !self.scratch
@@ -312,11 +358,17 @@ impl Model {
     pub fn reg_write(&mut self, off: u64, v: u64) {
         self.time += 1;
         self.writes += 1;
-        if off >= REG_STAGE_KEY && off < REG_STAGE_KEY + 8 * KEY_WORDS as u64 {
-            self.staging[((off - REG_STAGE_KEY) / 8) as usize] = v;
+        let Some(r) = self.reg_at(off) else {
+            return;
+        };
+        if r.block == REG_STAGE_KEY.block
+            && r.off >= REG_STAGE_KEY.off
+            && r.off < REG_STAGE_KEY.off + 8 * KEY_WORDS as u64
+        {
+            self.staging[((r.off - REG_STAGE_KEY.off) / 8) as usize] = v;
             return;
         }
-        match off {
+        match r {
             REG_SCRATCH => self.scratch = v,
             REG_CTRL => {
                 let w = [v];

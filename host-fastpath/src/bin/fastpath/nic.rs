@@ -54,8 +54,14 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             (Box::new(dev), ids, Some(group))
         };
     let name = dev.name().to_string();
-    let cap = driver::Nic::probe(&mut dev, bar)
+    let (blocks, cap) = driver::Nic::probe_blocks(&mut dev, bar)
         .with_context(|| format!("probing {name} ({vendor:04x}:{dev_id:04x})"))?;
+    let block_name = |b: &abi::regs::FoundBlock| {
+        b.ty.map_or_else(
+            || format!("unknown {:#06x}", b.code),
+            |t| t.name().to_string(),
+        )
+    };
     let access = match group {
         Some(g) => format!("VFIO, IOMMU group {g}"),
         None => "sysfs".to_string(),
@@ -68,7 +74,8 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
                 "\"abi_major\":{},\"abi_minor\":{},\"key_words\":{},\"hash_id\":{},\"latency_cycles\":{},",
                 "\"flow_id_bits\":{},\"index_bits\":{},\"counter_bits\":{},\"emc_ways\":{},",
                 "\"emc_log2_entries\":{},\"mf_slots\":{},\"mf_log2_buckets\":{},\"mf_bucket_slots\":{},",
-                "\"missq_log2_depth\":{},\"mac_ports\":{},\"action_vlan\":{},\"clock_khz\":{}}}"
+                "\"missq_log2_depth\":{},\"mac_ports\":{},\"action_vlan\":{},\"clock_khz\":{},",
+                "\"blocks\":[{}]}}"
             ),
             name,
             vendor,
@@ -91,7 +98,21 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             g.missq_log2_depth,
             cap.mac_ports,
             cap.action_vlan,
-            cap.clock_khz
+            cap.clock_khz,
+            blocks
+                .list
+                .iter()
+                .map(|b| format!(
+                    "{{\"type\":\"{}\",\"code\":{},\"version\":\"{}.{}\",\"base\":{},\"size\":{}}}",
+                    block_name(b),
+                    b.code,
+                    b.major,
+                    b.minor,
+                    b.base,
+                    b.size
+                ))
+                .collect::<Vec<_>>()
+                .join(",")
         );
     } else {
         let clock = match cap.clock_khz {
@@ -133,6 +154,17 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             g.mf_entries_per_slot()
         );
         println!("miss queue      {} entries", 1u32 << g.missq_log2_depth);
+        println!("register blocks type        version  base    size");
+        for b in &blocks.list {
+            println!(
+                "                {:<11} {}.{:<6} {:#06x}  {:#x}",
+                block_name(b),
+                b.major,
+                b.minor,
+                b.base,
+                b.size
+            );
+        }
     }
     Ok(())
 }
