@@ -6,6 +6,7 @@
 //! checksum, the TCP/UDP/ICMPv6 checksums (whose pseudo-header covers the
 //! addresses) and the ICMP checksum; SCTP's CRC32-C is recomputed.
 
+pub mod controller;
 pub mod csum;
 
 use crate::extract::{miniflow_extract_with_offsets, ExtractStats, HeaderOffsets};
