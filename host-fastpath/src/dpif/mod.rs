@@ -218,8 +218,9 @@ pub struct BurstOutcome {
 pub trait PacketSink {
     /// Called for each output action.
     fn output(&mut self, port: u32, frame: &[u8]);
-    /// Called for each copy to the controller (`frame` cut to its
-    /// `max_len`); sinks without a controller sink ignore it.
+    /// Called for each copy to the controller with the whole packet (what
+    /// is delivered is its first `c.max_len` bytes); sinks without a
+    /// controller sink ignore it.
     fn controller(&mut self, _c: &odp::ControllerAction, _in_port: u32, _frame: &[u8]) {}
 }
 

@@ -30,7 +30,11 @@ pub struct PacketIn {
     pub action: ControllerAction,
     /// Bytes delivered (the packet cut to `max_len`).
     pub len: usize,
-    /// The first [`RING_BYTES`] of them.
+    /// The packet's length.
+    pub total_len: usize,
+    /// Its first [`RING_BYTES`] bytes (more than `len` when `max_len` cut
+    /// it: the summary reads whole headers, as a controller would from
+    /// OVS's packet-in metadata).
     pub head: Vec<u8>,
 }
 
@@ -73,8 +77,9 @@ impl ControllerSink {
         Ok(())
     }
 
-    /// Delivers one packet-in (`frame` already cut to `max_len`).
-    pub fn deliver(&mut self, c: &ControllerAction, in_port: u32, frame: &[u8]) {
+    /// Delivers one packet-in: the first `max_len` bytes of `packet`.
+    pub fn deliver(&mut self, c: &ControllerAction, in_port: u32, packet: &[u8]) {
+        let frame = &packet[..packet.len().min(usize::from(c.max_len))];
         self.packets += 1;
         self.bytes += frame.len() as u64;
         if let (Some(w), None) = (&mut self.pcap, &self.error) {
@@ -93,7 +98,8 @@ impl ControllerSink {
                 in_port,
                 action: *c,
                 len: frame.len(),
-                head: frame[..frame.len().min(RING_BYTES)].to_vec(),
+                total_len: packet.len(),
+                head: packet[..packet.len().min(RING_BYTES)].to_vec(),
             });
         }
     }
@@ -124,12 +130,13 @@ impl ControllerSink {
         for p in self.recent() {
             let _ = writeln!(
                 s,
-                "  #{} reason={} cookie={:#x} id={} len={} {}",
+                "  #{} reason={} cookie={:#x} id={} len={} total_len={} {}",
                 p.seq,
                 p.reason_name(),
                 p.action.rule_cookie,
                 p.action.controller_id,
                 p.len,
+                p.total_len,
                 p.flow()
             );
         }
@@ -148,6 +155,7 @@ impl ControllerSink {
                     "rule_cookie": p.action.rule_cookie,
                     "controller_id": p.action.controller_id,
                     "len": p.len,
+                    "total_len": p.total_len,
                     "flow": p.flow(),
                 })
             })
@@ -194,22 +202,22 @@ mod tests {
     fn ring_keeps_the_last_packet_ins_and_counts_all() {
         let mut s = ControllerSink::new(None, true).unwrap();
         for i in 0..(RING as u8 + 3) {
-            s.deliver(&act(100), 1, &[i; 60]);
+            s.deliver(&act(50), 1, &[i; 60]);
         }
         assert_eq!(
             (s.packets, s.bytes),
-            (RING as u64 + 3, 60 * (RING as u64 + 3))
+            (RING as u64 + 3, 50 * (RING as u64 + 3))
         );
         let seqs: Vec<u64> = s.recent().map(|p| p.seq).collect();
         assert_eq!(seqs, (4..=RING as u64 + 3).collect::<Vec<_>>());
         assert_eq!(s.recent().next().map(|p| p.head[0]), Some(3));
         let shown = s.show();
         assert!(
-            shown.starts_with("controller: packets=19 bytes=1140\n"),
+            shown.starts_with("controller: packets=19 bytes=950\n"),
             "{shown}"
         );
         assert!(
-            shown.contains("#19 reason=action cookie=0x5 id=0 len=60"),
+            shown.contains("#19 reason=action cookie=0x5 id=0 len=50 total_len=60 "),
             "{shown}"
         );
     }

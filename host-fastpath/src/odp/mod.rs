@@ -316,8 +316,8 @@ pub fn execute(
     execute_with_controller(acts, frame, key, in_port, stats, out, &mut |_, _| {});
 }
 
-/// [`execute`], handing each controller copy (cut to its `max_len`, and
-/// not when `dont_send`) to `ctl`.
+/// [`execute`], handing each controller copy (the whole packet as it is
+/// then: the sink keeps `max_len` bytes of it; none when `dont_send`) to `ctl`.
 pub fn execute_with_controller(
     acts: &[OdpAction],
     frame: &mut Vec<u8>,
@@ -340,8 +340,7 @@ pub fn execute_with_controller(
             OdpAction::Userspace(c) => {
                 if !c.dont_send {
                     stats.controller += 1;
-                    let n = frame.len().min(usize::from(c.max_len));
-                    ctl(c, &frame[..n]);
+                    ctl(c, frame);
                 }
             }
             OdpAction::PushVlan { tpid, tci } => {

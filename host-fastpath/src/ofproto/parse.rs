@@ -196,6 +196,8 @@ pub const PACKET_IN_REASONS: [&str; 8] = [
 ];
 /// `OFPR_ACTION`: the packet-in reason of a plain `CONTROLLER` output.
 pub const OFPR_ACTION: u8 = 1;
+/// `OFPR_INVALID_TTL`: `dec_ttl` found the TTL expired.
+pub const OFPR_INVALID_TTL: u8 = 2;
 /// `OFPR_ACTION_SET`: a controller output run from the action set.
 pub const OFPR_ACTION_SET: u8 = 3;
 /// `OFPR_EXPLICIT_MISS`: a controller output in a table-miss rule.

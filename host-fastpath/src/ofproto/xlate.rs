@@ -452,6 +452,14 @@ impl Ctx<'_> {
                             // As OVS's compose_dec_ttl: the rest of this
                             // action list is skipped; a resubmit's caller goes on.
                             self.note(indent, || "dec_ttl: TTL exceeded, stop".into());
+                            // OVS sends it to the controller (reason invalid_ttl).
+                            self.controller(
+                                &super::parse::Controller {
+                                    reason: super::parse::OFPR_INVALID_TTL,
+                                    ..Default::default()
+                                },
+                                indent + 1,
+                            );
                             return;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
@@ -726,8 +734,9 @@ impl Ctx<'_> {
     /// A packet-in as OVS's `xlate_controller_action`: header changes are
     /// committed, then `userspace(pid=0,controller(...))`; the megaflow
     /// gains nothing. `pause` freezes the pipeline for the controller to
-    /// resume; with no controller to resume it, translation stops there and
-    /// emits nothing (what `ofproto/trace` shows for it).
+    /// resume; with no controller to resume it, translation stops there
+    /// after committing header changes, and no packet-in is emitted (what
+    /// `ofproto/trace` shows for it).
     fn controller(&mut self, c: &super::parse::Controller, indent: u32) {
         use super::parse::{OFPR_ACTION, OFPR_ACTION_SET, OFPR_EXPLICIT_MISS};
         self.note(indent, || super::ofctl::format_controller(c));
