@@ -74,6 +74,9 @@ pub struct RunStats {
     pub rules_expired: u64,
     /// Copies sent, per output port.
     pub tx_ports: BTreeMap<u32, u64>,
+    /// Copies handed to the controller sink (packet-ins; each also counts
+    /// in `tx_packets`, and a packet sent only there is `forwarded`).
+    pub controller: u64,
     /// With a NIC: the offload figures.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub offload: Option<OffloadRunStats>,

@@ -117,6 +117,7 @@ fn run(
         dp: DpConfig::default(),
         offload: OffloadConfig::default(),
         out_pcap: Some(prefix.into()),
+        controller_pcap: None,
         dump_flows: false,
     };
     let o = runner::run(&cfg, ofproto(rules), Instant::now(), t, &|_| {}).expect("run");
@@ -454,6 +455,7 @@ fn steady_state_forwards_in_hardware_with_more_masks_than_slots() {
             ..OffloadConfig::default()
         },
         out_pcap: None,
+        controller_pcap: None,
         dump_flows: false,
     };
     let o = runner::run(&cfg, of, Instant::now(), &t, &|_| {}).expect("run");

@@ -23,7 +23,8 @@ use std::process::Command;
 
 mod ovs_common;
 use ovs_common::{
-    corpus, floods_sorted, implicit_tags, ovs_megaflow_mask, ovs_port_ours, split_top, Ovs,
+    corpus, floods_sorted, implicit_tags, ovs_megaflow_mask, ovs_port_ours, recirc_ids_renumbered,
+    split_top, Ovs,
 };
 
 /// Known differences: (source, check) -> reason.
@@ -307,7 +308,8 @@ fn trace_gives_ofproto_trace_lines() {
                     .unwrap_or("")
                     .to_string()
             };
-            let t = of.translate_flow(&f, false);
+            // A trace: controller actions say dont_send=1, as OVS's.
+            let t = of.translate_flow(&f, true);
             let ctx = format!("{text}\n    flow: {fl}");
             d.check(
                 src,
@@ -326,10 +328,11 @@ fn trace_gives_ofproto_trace_lines() {
             );
             // In our port numbering, floods in port order (OVS's is its
             // hash table's: docs/ovs-compat.md).
-            let ovs_acts: Vec<String> = split_top(&line("Datapath actions: "))
-                .into_iter()
-                .map(ovs_port_ours)
-                .collect();
+            let ovs_acts: Vec<String> =
+                split_top(&recirc_ids_renumbered(&line("Datapath actions: ")))
+                    .into_iter()
+                    .map(ovs_port_ours)
+                    .collect();
             let in_port = f.get(abi::Field::InPort);
             d.check(
                 src,

@@ -218,6 +218,10 @@ pub struct BurstOutcome {
 pub trait PacketSink {
     /// Called for each output action.
     fn output(&mut self, port: u32, frame: &[u8]);
+    /// Called for each copy to the controller with the whole packet (what
+    /// is delivered is its first `c.max_len` bytes); sinks without a
+    /// controller sink ignore it.
+    fn controller(&mut self, _c: &odp::ControllerAction, _in_port: u32, _frame: &[u8]) {}
 }
 
 /// A sink that counts per port.
@@ -225,6 +229,8 @@ pub trait PacketSink {
 pub struct CountingSink {
     /// (port, packets, bytes), sorted by port.
     pub ports: Vec<(u32, u64, u64)>,
+    /// Copies handed to the controller.
+    pub controller: u64,
 }
 
 impl PacketSink for CountingSink {
@@ -237,6 +243,10 @@ impl PacketSink for CountingSink {
             }
             Err(i) => self.ports.insert(i, (port, 1, frame.len() as u64)),
         }
+    }
+
+    fn controller(&mut self, _c: &odp::ControllerAction, _in_port: u32, _frame: &[u8]) {
+        self.controller += 1;
     }
 }
 
@@ -707,23 +717,36 @@ pub(crate) fn run_actions(
     exec: &mut ExecStats,
     sink: &mut dyn PacketSink,
 ) -> u64 {
-    let mut outs = 0u64;
     if acts.iter().all(|a| matches!(a, OdpAction::Output(_))) {
         for a in acts {
             if let OdpAction::Output(p) = a {
                 sink.output(*p, frame);
-                outs += 1;
             }
         }
-    } else {
-        scratch.clear();
-        scratch.extend_from_slice(frame);
-        odp::execute(acts, scratch, key, in_port, exec, &mut |p, f| {
-            sink.output(p, f);
-            outs += 1;
-        });
+        return acts.len() as u64;
     }
-    outs
+    scratch.clear();
+    scratch.extend_from_slice(frame);
+    // Both callbacks need the sink; a copy to the controller counts as an
+    // output too (the packet left the datapath).
+    let outs = std::cell::Cell::new(0u64);
+    let sink = std::cell::RefCell::new(sink);
+    odp::execute_with_controller(
+        acts,
+        scratch,
+        key,
+        in_port,
+        exec,
+        &mut |p, f| {
+            sink.borrow_mut().output(p, f);
+            outs.set(outs.get() + 1);
+        },
+        &mut |c, f| {
+            sink.borrow_mut().controller(c, in_port, f);
+            outs.set(outs.get() + 1);
+        },
+    );
+    outs.get()
 }
 
 /// Formats a flow as `ovs-appctl dpctl/dump-flows` does.

@@ -6,6 +6,7 @@
 //! checksum, the TCP/UDP/ICMPv6 checksums (whose pseudo-header covers the
 //! addresses) and the ICMP checksum; SCTP's CRC32-C is recomputed.
 
+pub mod controller;
 pub mod csum;
 
 use crate::extract::{miniflow_extract_with_offsets, ExtractStats, HeaderOffsets};
@@ -101,6 +102,51 @@ pub enum OdpAction {
     PopVlan,
     /// Cut the copy sent by the next output to this many bytes (`trunc(N)`).
     Trunc(u32),
+    /// Hand a copy to the controller sink (`userspace(pid=0,controller(…))`).
+    Userspace(ControllerAction),
+}
+
+/// What OVS's `userspace(pid=0,controller(...))` carries: why the packet
+/// goes to the controller and how much of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ControllerAction {
+    /// OpenFlow packet-in reason (0 no_match, 1 action, 2 invalid_ttl,
+    /// 3 action_set, 4 group, 5 packet_out, 6 explicit_miss).
+    pub reason: u8,
+    /// Do not deliver (set in traces: OVS's `ofproto/trace` has no side effects).
+    pub dont_send: bool,
+    /// A paused pipeline's continuation (never: `pause` is not resumed here).
+    pub continuation: bool,
+    /// The translation's id for this packet-in's state (see docs: numbered
+    /// per translation, not OVS's global allocator).
+    pub recirc_id: u32,
+    /// Cookie of the rule that sent it.
+    pub rule_cookie: u64,
+    /// Controller connection id (`controller(id=N)`).
+    pub controller_id: u16,
+    /// Bytes of the packet delivered (65535: all of it).
+    pub max_len: u16,
+}
+
+impl fmt::Display for ControllerAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // C's %#"PRIx64: 0 prints without the 0x.
+        let cookie = if self.rule_cookie == 0 {
+            "0".to_string()
+        } else {
+            format!("{:#x}", self.rule_cookie)
+        };
+        write!(
+            f,
+            "userspace(pid=0,controller(reason={},dont_send={},continuation={},recirc_id={},rule_cookie={cookie},controller_id={},max_len={}))",
+            self.reason,
+            u8::from(self.dont_send),
+            u8::from(self.continuation),
+            self.recirc_id,
+            self.controller_id,
+            self.max_len
+        )
+    }
 }
 
 /// Formats an action list as `ovs-dpctl` does (`drop` when empty).
@@ -128,6 +174,7 @@ impl fmt::Display for OdpAction {
             OdpAction::Output(p) => write!(f, "{p}"),
             OdpAction::PopVlan => write!(f, "pop_vlan"),
             OdpAction::Trunc(n) => write!(f, "trunc({n})"),
+            OdpAction::Userspace(c) => write!(f, "{c}"),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
                     write!(
@@ -245,6 +292,8 @@ pub struct ExecStats {
     pub set_skipped: u64,
     /// Pop actions on untagged frames.
     pub pop_untagged: u64,
+    /// Copies handed to the controller sink.
+    pub controller: u64,
 }
 
 fn offsets(frame: &[u8], in_port: u32) -> HeaderOffsets {
@@ -254,7 +303,8 @@ fn offsets(frame: &[u8], in_port: u32) -> HeaderOffsets {
 
 /// Runs `acts` on `frame` (modified in place); each output calls
 /// `out(port, frame)`. `key` is the frame's key as extracted (its protocol
-/// fields tell which headers exist).
+/// fields tell which headers exist). Controller copies are only counted:
+/// [`execute_with_controller`] delivers them.
 pub fn execute(
     acts: &[OdpAction],
     frame: &mut Vec<u8>,
@@ -262,6 +312,20 @@ pub fn execute(
     in_port: u32,
     stats: &mut ExecStats,
     out: &mut dyn FnMut(u32, &[u8]),
+) {
+    execute_with_controller(acts, frame, key, in_port, stats, out, &mut |_, _| {});
+}
+
+/// [`execute`], handing each controller copy (the whole packet as it is
+/// then: the sink keeps `max_len` bytes of it; none when `dont_send`) to `ctl`.
+pub fn execute_with_controller(
+    acts: &[OdpAction],
+    frame: &mut Vec<u8>,
+    key: &FlowKey,
+    in_port: u32,
+    stats: &mut ExecStats,
+    out: &mut dyn FnMut(u32, &[u8]),
+    ctl: &mut dyn FnMut(&ControllerAction, &[u8]),
 ) {
     let mut off: Option<HeaderOffsets> = None;
     let mut key = *key;
@@ -273,6 +337,12 @@ pub fn execute(
                 out(*p, &frame[..n])
             }
             OdpAction::Trunc(n) => trunc = Some(*n as usize),
+            OdpAction::Userspace(c) => {
+                if !c.dont_send {
+                    stats.controller += 1;
+                    ctl(c, frame);
+                }
+            }
             OdpAction::PushVlan { tpid, tci } => {
                 let at = 12.min(frame.len());
                 let t = (tci & !abi::key::VLAN_PRESENT).to_be_bytes();

@@ -54,6 +54,8 @@ pub enum PartialReason {
     SetField,
     /// `trunc`.
     Trunc,
+    /// A copy to the controller: only the host has the controller sink.
+    Controller,
 }
 
 /// Encodes `acts` for a NIC that executes `hw`: the action word to install,
@@ -68,6 +70,10 @@ pub fn encode(acts: &[OdpAction], hw: &HwActionSet) -> (ActionEntry, Option<Part
 fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, PartialReason> {
     if !hw.has_packet_path() {
         return Err(PartialReason::NoPacketPath);
+    }
+    // Checked first: whatever else the list holds, the host must run it.
+    if acts.iter().any(|a| matches!(a, OdpAction::Userspace(_))) {
+        return Err(PartialReason::Controller);
     }
     let ports = (hw.mac_ports as usize).min(MAX_MAC_PORTS);
     let mut e = ActionEntry::default();
@@ -105,6 +111,7 @@ fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, Part
             }
             OdpAction::Set(_) => return Err(PartialReason::SetField),
             OdpAction::Trunc(_) => return Err(PartialReason::Trunc),
+            OdpAction::Userspace(_) => return Err(PartialReason::Controller),
         }
     }
     e.kind = Some(if out == 0 {
@@ -181,6 +188,15 @@ mod tests {
             header: Header::Eth,
             fields: vec![(SetField::EthDst, 1, u128::MAX)],
         });
+        let ctl = OdpAction::Userspace(crate::odp::ControllerAction {
+            reason: 1,
+            dont_send: false,
+            continuation: false,
+            recirc_id: 1,
+            rule_cookie: 0,
+            controller_id: 0,
+            max_len: u16::MAX,
+        });
         let cases: Vec<(Vec<OdpAction>, PartialReason)> = vec![
             (vec![out(3)], PartialReason::NotAMacPort(3)),
             (vec![out(0)], PartialReason::NotAMacPort(0)),
@@ -195,6 +211,9 @@ mod tests {
             ),
             (vec![set, out(1)], PartialReason::SetField),
             (vec![OdpAction::Trunc(64), out(1)], PartialReason::Trunc),
+            // Even after a port the NIC lacks: the controller copy decides.
+            (vec![out(3), ctl.clone()], PartialReason::Controller),
+            (vec![ctl, out(1)], PartialReason::Controller),
         ];
         for (acts, want) in cases {
             let (e, why) = encode(&acts, &NIC);

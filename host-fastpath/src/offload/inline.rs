@@ -223,6 +223,10 @@ impl<H: FramePath> PacketSink for HostOut<'_, H> {
             self.sink.output(port, frame);
         }
     }
+
+    fn controller(&mut self, c: &crate::odp::ControllerAction, in_port: u32, frame: &[u8]) {
+        self.sink.controller(c, in_port, frame);
+    }
 }
 
 /// The MAC port (0-based) of datapath port `port`, if the NIC has it.

@@ -11,7 +11,8 @@
 use super::fields::{self, Mf};
 use super::format::{c_hex, format_flow_match};
 use super::parse::{
-    Action, Rule, FF_CHECK_OVERLAP, FF_RESET_COUNTS, FF_SEND_FLOW_REM, FLOW_MOD_FLAGS,
+    Action, Controller, Rule, FF_CHECK_OVERLAP, FF_RESET_COUNTS, FF_SEND_FLOW_REM, FLOW_MOD_FLAGS,
+    OFPR_ACTION, PACKET_IN_REASONS,
 };
 use super::port::{format_port, OFPP_IN_PORT, OFPP_MAX};
 
@@ -155,6 +156,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::SetTunnel { id, wide: false } => format!("set_tunnel:{id:#x}"),
             Action::SetTunnel { id, wide: true } => format!("set_tunnel64:{id:#x}"),
             Action::Group(g) => format!("group:{g}"),
+            Action::Controller(c) => format_controller(c),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -169,6 +171,39 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
     } else {
         out.join(",")
     }
+}
+
+/// A controller action as OVS's `format_CONTROLLER`: `CONTROLLER:N` for the
+/// plain form, else `controller(...)` with the options that differ from
+/// the defaults, in OVS's order.
+pub fn format_controller(c: &Controller) -> String {
+    if c.is_plain() {
+        return format!("CONTROLLER:{}", c.max_len);
+    }
+    let mut o: Vec<String> = Vec::new();
+    if c.reason != OFPR_ACTION {
+        let name = PACKET_IN_REASONS
+            .get(usize::from(c.reason))
+            .map_or_else(|| c.reason.to_string(), |n| n.to_string());
+        o.push(format!("reason={name}"));
+    }
+    if c.max_len != u16::MAX {
+        o.push(format!("max_len={}", c.max_len));
+    }
+    if c.id != 0 {
+        o.push(format!("id={}", c.id));
+    }
+    if !c.userdata.is_empty() {
+        let hex: Vec<String> = c.userdata.iter().map(|b| format!("{b:02x}")).collect();
+        o.push(format!("userdata={}", hex.join(".")));
+    }
+    if c.pause {
+        o.push("pause".into());
+    }
+    if c.meter_id != 0 {
+        o.push(format!("meter_id={}", c.meter_id));
+    }
+    format!("controller({})", o.join(","))
 }
 
 /// `load:V->F[a..b]` as OVS prints it: at most 64 bits per load, low bits first.

@@ -82,7 +82,7 @@ fn parse_out_port(s: &str) -> Result<u32, String> {
         OFPP_NONE => Err(format!(
             "`{s}`: OFPP_ANY/NONE is not an output port (OVS: OFPBAC_BAD_OUT_PORT)"
         )),
-        p @ (OFPP_TABLE | OFPP_CONTROLLER) => {
+        p @ OFPP_TABLE => {
             let name = reserved_name(p);
             Err(format!("output to {name} is not supported by fastpath"))
         }
@@ -180,6 +180,71 @@ pub enum Action {
     },
     /// `group:N`: runs group N of the group table ([`super::groups`]).
     Group(u32),
+    /// `CONTROLLER:N`, `output:CONTROLLER`, `controller(...)`: a packet-in.
+    Controller(Controller),
+}
+
+/// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
+/// 7, explicit and implicit table miss, have the empty name).
+pub const PACKET_IN_REASONS: [&str; 8] = [
+    "no_match",
+    "action",
+    "invalid_ttl",
+    "action_set",
+    "group",
+    "packet_out",
+    "",
+    "",
+];
+/// `OFPR_ACTION`: the packet-in reason of a plain `CONTROLLER` output.
+pub const OFPR_ACTION: u8 = 1;
+/// `OFPR_INVALID_TTL`: `dec_ttl` found the TTL expired.
+pub const OFPR_INVALID_TTL: u8 = 2;
+/// `OFPR_ACTION_SET`: a controller output run from the action set.
+pub const OFPR_ACTION_SET: u8 = 3;
+/// `OFPR_EXPLICIT_MISS`: a controller output in a table-miss rule.
+pub const OFPR_EXPLICIT_MISS: u8 = 6;
+
+/// A controller action as Open vSwitch keeps it (`ofpact_controller`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Controller {
+    /// Packet-in reason ([`PACKET_IN_REASONS`]).
+    pub reason: u8,
+    /// Bytes of the packet sent (65535: all).
+    pub max_len: u16,
+    /// Controller connection id (`id=`).
+    pub id: u16,
+    /// `userdata=` bytes.
+    pub userdata: Vec<u8>,
+    /// `pause`: the pipeline stops here, to be resumed by the controller.
+    pub pause: bool,
+    /// `meter_id=` (0: none).
+    pub meter_id: u32,
+}
+
+impl Default for Controller {
+    fn default() -> Self {
+        Controller {
+            reason: OFPR_ACTION,
+            max_len: u16::MAX,
+            id: 0,
+            userdata: Vec::new(),
+            pause: false,
+            meter_id: 0,
+        }
+    }
+}
+
+impl Controller {
+    /// The plain form (OVS parses it as an output to CONTROLLER and prints
+    /// `CONTROLLER:N`): only `max_len` differs from the defaults.
+    pub fn is_plain(&self) -> bool {
+        self.reason == OFPR_ACTION
+            && self.id == 0
+            && self.userdata.is_empty()
+            && !self.pause
+            && self.meter_id == 0
+    }
 }
 
 /// What a rule line says beyond match and actions that only changes how
@@ -1214,6 +1279,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
         }
         "goto_table" => Ok(Action::GotoTable(parse_uint(need()?, 254)? as u8)),
         "group" => Ok(Action::Group(parse_uint(need()?, u32::MAX as u128)? as u32)),
+        "controller" => parse_controller(arg.unwrap_or("")).map(Action::Controller),
         "write_metadata" => {
             let v = need()?;
             let (a, m) = split_mask(v);
@@ -1269,6 +1335,10 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::ClearActions => Some("clear_actions instruction"),
             Action::WriteActions(_) => Some("write_actions instruction"),
             Action::OutputTrunc { .. } => Some("output(port=P,max_len=N)"),
+            // OVS parses it but cannot encode it in any OpenFlow version.
+            Action::Controller(c) if !c.is_plain() => {
+                return Err("controller(...) with options: disallowed action in action set".into())
+            }
             _ => None,
         };
         if let Some(what) = refused {
@@ -1350,11 +1420,157 @@ fn check_instruction_order(acts: &[Action]) -> Result<(), String> {
 }
 
 fn out_port_action(p: u32) -> Result<Action, String> {
-    Ok(if p == OFPP_IN_PORT {
-        Action::InPort
-    } else {
-        Action::Output(p)
+    Ok(match p {
+        OFPP_IN_PORT => Action::InPort,
+        OFPP_CONTROLLER => Action::Controller(Controller::default()),
+        p => Action::Output(p),
     })
+}
+
+/// C's `strtoul(s, &end, 0)` with `*end == '\0'`: an optional sign, then
+/// hex (`0x`), octal (leading `0`) or decimal; a minus negates modulo 2^64.
+/// None when nothing or something else follows.
+fn c_strtoul(s: &str) -> Option<u64> {
+    let (neg, t) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits) = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        (16, h)
+    } else if t.len() > 1 && t.starts_with('0') {
+        (8, &t[1..])
+    } else {
+        (10, t)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let v = u64::from_str_radix(digits, radix).ok()?;
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// OVS's `str_to_u16`: 0..=65535 in C syntax, else `invalid NAME "S"`.
+fn str_to_u16(s: &str, name: &str) -> Result<u16, String> {
+    let bad = || format!("invalid {name} \"{s}\"");
+    // str_to_int reads a signed long: a minus sign makes it negative (but -0 is 0).
+    let v = c_strtoul(s).ok_or_else(bad)?;
+    if s.starts_with('-') && v != 0 {
+        return Err(bad());
+    }
+    u16::try_from(v).map_err(|_| bad())
+}
+
+/// OVS's `ofputil_parse_key_value` over `arg`: (key, value) pairs split at
+/// commas or white space; a value follows `=` or `:`, or sits in parentheses.
+fn key_values(arg: &str) -> Vec<(&str, &str)> {
+    const DELIMS: &[char] = &[',', ' ', '\t', '\r', '\n'];
+    let mut out = Vec::new();
+    let mut rest = arg;
+    loop {
+        rest = rest.trim_start_matches(DELIMS);
+        if rest.is_empty() {
+            return out;
+        }
+        let kend = rest
+            .find(|c: char| ":=(".contains(c) || DELIMS.contains(&c))
+            .unwrap_or(rest.len());
+        let key = &rest[..kend];
+        let after = &rest[kend..];
+        let (value, next) = match after.chars().next() {
+            Some('(') => {
+                let mut depth = 0;
+                let mut end = after.len();
+                for (i, c) in after.char_indices() {
+                    match c {
+                        '(' => depth += 1,
+                        ')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                end = i;
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                (&after[1..end], &after[(end + 1).min(after.len())..])
+            }
+            Some('=' | ':') => {
+                let v = &after[1..];
+                let vend = v.find(DELIMS).unwrap_or(v.len());
+                (&v[..vend], &v[vend..])
+            }
+            _ => ("", after),
+        };
+        out.push((key, value));
+        rest = next;
+    }
+}
+
+/// The argument of `controller:ARG` / `controller(ARG)`, as OVS's
+/// `parse_CONTROLLER`, with its error messages.
+pub fn parse_controller(arg: &str) -> Result<Controller, String> {
+    let mut c = Controller::default();
+    if arg.is_empty() {
+        return Ok(c);
+    }
+    if arg.bytes().all(|b| b.is_ascii_digit()) {
+        c.max_len = str_to_u16(arg, "max_len")?;
+        return Ok(c);
+    }
+    let mut userdata: Option<&str> = None;
+    for (k, v) in key_values(arg) {
+        match k {
+            "reason" => {
+                c.reason = PACKET_IN_REASONS
+                    .iter()
+                    .position(|r| r.eq_ignore_ascii_case(v))
+                    .ok_or_else(|| format!("unknown reason \"{v}\""))?
+                    as u8;
+            }
+            "max_len" => c.max_len = str_to_u16(v, "max_len")?,
+            "id" => c.id = str_to_u16(v, "id")?,
+            "userdata" => userdata = Some(v),
+            "pause" => c.pause = true,
+            "meter_id" => {
+                if v.is_empty() {
+                    return Err("missing required numeric argument".into());
+                }
+                // str_to_u32 keeps the low 32 bits of strtoul's result.
+                c.meter_id =
+                    c_strtoul(v).ok_or_else(|| format!("invalid numeric format {v}"))? as u32;
+            }
+            _ => return Err(format!("unknown key \"{k}\" parsing controller action")),
+        }
+    }
+    if let Some(u) = userdata {
+        c.userdata =
+            parse_dotted_hex(u).ok_or("bad hex digit in `controller' action `userdata'")?;
+    }
+    Ok(c)
+}
+
+/// Hex bytes with optional dots between them (`01.02.03`, `0102`), as
+/// OVS's `ofpbuf_put_hex`.
+fn parse_dotted_hex(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'.' {
+            i += 1;
+            continue;
+        }
+        let pair = s.get(i..i + 2)?;
+        out.push(
+            u8::from_str_radix(pair, 16)
+                .ok()
+                .filter(|_| pair.bytes().all(|x| x.is_ascii_hexdigit()))?,
+        );
+        i += 2;
+    }
+    Some(out)
 }
 
 /// `port=P,max_len=N` in either order, both required (OVS reads
@@ -1381,6 +1597,9 @@ fn parse_output_trunc(v: &str) -> Result<Action, String> {
         return Err(format!(
             "max_len {max_len} is less than the minimum value 14"
         ));
+    }
+    if port == OFPP_CONTROLLER {
+        return Err("output to unsupported truncate port: CONTROLLER".into());
     }
     if matches!(port, OFPP_IN_PORT | OFPP_NORMAL | OFPP_FLOOD | OFPP_ALL) {
         let name = reserved_name(port);

@@ -14,7 +14,7 @@ use super::mac::{self, MacLearn};
 use super::parse::Action;
 use super::port::{OFPP_ALL, OFPP_FLOOD, OFPP_NORMAL};
 use super::{FragMode, OfProto, RuleIds};
-use crate::odp::{Header, OdpAction, SetAction, SetField};
+use crate::odp::{ControllerAction, Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
 use abi::{Field, FlowKey};
 
@@ -71,6 +71,22 @@ struct Ctx<'a> {
     /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
     action_set: Vec<Action>,
     learn: Vec<MacLearn>,
+    /// Controller actions' state.
+    ctl: CtlState,
+}
+
+/// What a controller action reads of the translation besides the flow.
+#[derive(Default)]
+struct CtlState {
+    /// The rule whose actions run (restored after a nested lookup; the
+    /// top-level rule stays for the action set, as OVS's `ctx->rule`).
+    rule: Option<u32>,
+    /// Running the action set (a plain CONTROLLER output's reason is then
+    /// `action_set`).
+    in_action_set: bool,
+    /// Packet-in states seen, by recirc id - 1: OVS gives equal frozen
+    /// states (table, userdata, metadata) one id.
+    states: Vec<(u8, Vec<u8>, Flow)>,
 }
 
 impl OfProto {
@@ -138,6 +154,7 @@ impl OfProto {
             rules: RuleIds::new(),
             action_set: Vec::new(),
             learn: Vec::new(),
+            ctl: CtlState::default(),
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -343,8 +360,12 @@ impl Ctx<'_> {
                 });
                 let saved = self.table;
                 self.table = table;
+                let saved_rule = self.ctl.rule.replace(rid);
                 self.do_actions(&rule.actions, indent + 1);
                 self.table = saved;
+                if self.depth > 0 {
+                    self.ctl.rule = saved_rule;
+                }
             }
         }
     }
@@ -431,6 +452,14 @@ impl Ctx<'_> {
                             // As OVS's compose_dec_ttl: the rest of this
                             // action list is skipped; a resubmit's caller goes on.
                             self.note(indent, || "dec_ttl: TTL exceeded, stop".into());
+                            // OVS sends it to the controller (reason invalid_ttl).
+                            self.controller(
+                                &super::parse::Controller {
+                                    reason: super::parse::OFPR_INVALID_TTL,
+                                    ..Default::default()
+                                },
+                                indent + 1,
+                            );
                             return;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
@@ -511,6 +540,7 @@ impl Ctx<'_> {
                     self.flow.w[TUN_ID_WORD] = *id;
                     self.note(indent, || format!("set_tunnel:{id:#x}"));
                 }
+                Action::Controller(c) => self.controller(c, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -667,7 +697,14 @@ impl Ctx<'_> {
         let set = std::mem::take(&mut self.action_set);
         let last = |p: fn(&Action) -> bool| set.iter().rev().find(|a| p(a)).cloned();
         let Some(out) = last(|a| matches!(a, Action::Group(_)))
-            .or_else(|| last(|a| matches!(a, Action::Output(_) | Action::InPort)))
+            .or_else(|| {
+                last(|a| {
+                    matches!(
+                        a,
+                        Action::Output(_) | Action::InPort | Action::Controller(_)
+                    )
+                })
+            })
             .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
         else {
             self.note(0, || "action set: no output, nothing done".into());
@@ -698,7 +735,62 @@ impl Ctx<'_> {
         );
         list.push(out);
         self.note(0, || "action set:".into());
+        self.ctl.in_action_set = true;
         self.do_actions(&list, 1);
+        self.ctl.in_action_set = false;
+    }
+
+    /// A packet-in as OVS's `xlate_controller_action`: header changes are
+    /// committed, then `userspace(pid=0,controller(...))`; the megaflow
+    /// gains nothing. `pause` freezes the pipeline for the controller to
+    /// resume; with no controller to resume it, translation stops there
+    /// after committing header changes, and no packet-in is emitted (what
+    /// `ofproto/trace` shows for it).
+    fn controller(&mut self, c: &super::parse::Controller, indent: u32) {
+        use super::parse::{OFPR_ACTION, OFPR_ACTION_SET, OFPR_EXPLICIT_MISS};
+        self.note(indent, || super::ofctl::format_controller(c));
+        if c.pause {
+            self.note(indent + 1, || {
+                "pause: pipeline stops (no continuation)".into()
+            });
+            self.stop = true;
+            return;
+        }
+        let rule = self.ctl.rule.map(|r| &self.of.rules[r as usize]);
+        let mut reason = c.reason;
+        // Only the plain form (OVS's output to CONTROLLER) takes its reason
+        // from where it runs.
+        if c.is_plain() && self.ctl.in_action_set {
+            reason = OFPR_ACTION_SET;
+        }
+        if reason == OFPR_ACTION && rule.is_some_and(|r| r.priority == 0 && r.m.mask == Flow::ZERO)
+        {
+            reason = OFPR_EXPLICIT_MISS;
+        }
+        self.commit();
+        // OVS's frozen metadata: in_port, metadata, registers, tunnel; not
+        // the packet's headers.
+        let mut md = Flow::ZERO;
+        md.w[super::flow::METADATA_WORD..]
+            .copy_from_slice(&self.flow.w[super::flow::METADATA_WORD..]);
+        md.set(Field::InPort, self.flow.get(Field::InPort));
+        let state = (self.table, c.userdata.clone(), md);
+        let recirc_id = match self.ctl.states.iter().position(|s| *s == state) {
+            Some(i) => i + 1,
+            None => {
+                self.ctl.states.push(state);
+                self.ctl.states.len()
+            }
+        } as u32;
+        self.odp.push(OdpAction::Userspace(ControllerAction {
+            reason,
+            dont_send: self.tracing,
+            continuation: false,
+            recirc_id,
+            rule_cookie: rule.map_or(0, |r| r.cookie),
+            controller_id: c.id,
+            max_len: c.max_len,
+        }));
     }
 
     /// `group:N` as OVS's `xlate_group_action`; false when the group does

@@ -195,6 +195,9 @@ pub struct RunConfig {
     pub offload: OffloadConfig,
     /// Write each port's output to PREFIX-portN.pcap (one thread only).
     pub out_pcap: Option<String>,
+    /// Write the packets sent to the controller to this pcap file (one
+    /// thread only).
+    pub controller_pcap: Option<String>,
     /// Also render the megaflows in `dpctl/dump-flows` format.
     pub dump_flows: bool,
 }
@@ -276,6 +279,7 @@ pub fn expire_rules(of: &mut OfProto, epoch: Instant) -> usize {
 struct Sink {
     counts: CountingSink,
     pcap: Option<PcapFiles>,
+    ctl: crate::odp::controller::ControllerSink,
 }
 
 struct PcapFiles {
@@ -286,8 +290,15 @@ struct PcapFiles {
 }
 
 impl Sink {
-    fn new(out_pcap: &Option<String>) -> Self {
-        Sink {
+    fn new(cfg: &RunConfig) -> Result<Self, RunError> {
+        let out_pcap = &cfg.out_pcap;
+        let ctl = crate::odp::controller::ControllerSink::new(
+            cfg.controller_pcap.as_deref().map(std::path::Path::new),
+            false,
+        )
+        .map_err(RunError::OutPcap)?;
+        Ok(Sink {
+            ctl,
             counts: CountingSink::default(),
             pcap: out_pcap.as_ref().map(|p| PcapFiles {
                 prefix: p.clone(),
@@ -295,11 +306,12 @@ impl Sink {
                 error: None,
                 ts: 0,
             }),
-        }
+        })
     }
 
     /// Closes the files; the first write error is the run's.
-    fn finish(self) -> Result<CountingSink, RunError> {
+    fn finish(mut self) -> Result<CountingSink, RunError> {
+        self.ctl.finish().map_err(RunError::OutPcap)?;
         if let Some(p) = self.pcap {
             let mut err = p.error;
             for (_, w) in p.files {
@@ -316,6 +328,11 @@ impl Sink {
 }
 
 impl PacketSink for Sink {
+    fn controller(&mut self, c: &crate::odp::ControllerAction, in_port: u32, frame: &[u8]) {
+        self.counts.controller(c, in_port, frame);
+        self.ctl.deliver(c, in_port, frame);
+    }
+
     fn output(&mut self, port: u32, frame: &[u8]) {
         self.counts.output(port, frame);
         let Some(p) = &mut self.pcap else { return };
@@ -394,7 +411,7 @@ fn run_thread(
 ) -> Result<ThreadResult, RunError> {
     let mut pmd = Pmd::new(cfg.dp.clone()).map_err(RunError::Datapath)?;
     pmd.set_clock_start(rules.epoch);
-    let mut sink = Sink::new(&cfg.out_pcap);
+    let mut sink = Sink::new(cfg)?;
     let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
     let mut scratch = CountingSink::default();
     // The read guard is held across bursts and released only at
@@ -508,6 +525,7 @@ fn run_software(
     js.rules = of.n_rules();
     js.rules_expired = rules_expired;
     js.tx_ports = tx.iter().map(|(&p, &(n, _))| (p, n)).collect();
+    js.controller = res.iter().map(|r| r.sink.controller).sum();
     let dump_flows = cfg.dump_flows.then(|| {
         let mut s = String::new();
         for (i, r) in res.iter().enumerate() {
@@ -616,7 +634,7 @@ pub fn drive_one<D: SwitchDatapath>(
     desc: String,
     progress: Progress<'_>,
 ) -> Result<RunOutcome, RunError> {
-    let mut sink = Sink::new(&cfg.out_pcap);
+    let mut sink = Sink::new(cfg)?;
     let mut burst: Vec<&[u8]> = Vec::with_capacity(BURST);
     let mut last_reval = Instant::now();
     let timed = of.has_timeouts();
@@ -674,6 +692,7 @@ pub fn drive_one<D: SwitchDatapath>(
     js.rules = of.n_rules();
     js.rules_expired = expired;
     js.tx_ports = counts.ports.iter().map(|&(p, n, _)| (p, n)).collect();
+    js.controller = counts.controller;
     let dump_flows = cfg.dump_flows.then(|| {
         let mut s = String::from("flow-dump from pmd on cpu core: 0\n");
         for (id, _) in dp.pmd().flows() {
@@ -736,6 +755,7 @@ mod tests {
             dp: DpConfig::default(),
             offload: OffloadConfig::default(),
             out_pcap: None,
+            controller_pcap: None,
             dump_flows: true,
         };
         let seen = AtomicU64::new(0);

@@ -79,6 +79,13 @@ pub fn text(o: &RunOutcome) -> String {
         let b = o.tx_bytes.get(p).copied().unwrap_or(0);
         let _ = writeln!(o_, "  Tx port {p:<6}       {n:>12}  packets, {b} bytes");
     }
+    if s.controller > 0 {
+        let _ = writeln!(
+            o_,
+            "  Controller:          {:>12}  packet-ins",
+            s.controller
+        );
+    }
     out
 }
 

@@ -180,6 +180,8 @@ pub enum Command {
     PmdPerfShow,
     /// `dpctl/offload-stats-show`.
     OffloadStatsShow,
+    /// `controller/show`: packet-ins counted, and the last ones.
+    ControllerShow,
     /// `ofproto/trace [BRIDGE] FLOW`.
     Trace(Box<crate::ofproto::Flow>),
     /// `show`.
@@ -204,7 +206,7 @@ pub enum Command {
 pub const COMMANDS: &str = "add-flow RULE | add-flows FILE | del-flows [--strict] [MATCH] | \
 mod-flows [--strict] RULE | replace-flows FILE | dump-flows [MATCH] | \
 dpctl/dump-flows [type=offloaded|non-offloaded] | dpif-netdev/pmd-perf-show | \
-dpctl/offload-stats-show | ofproto/trace [br0] FLOW | show | \
+dpctl/offload-stats-show | controller/show | ofproto/trace [br0] FLOW | show | \
 port-add NAME=TYPE:ARGS[,ofport=N] | port-del NAME | revalidate | exit | \
 add-group GROUP | add-groups FILE | del-groups [group_id=N] | dump-groups";
 
@@ -297,6 +299,10 @@ pub fn parse_command(req: &Request) -> Result<Command, String> {
         "dpctl/offload-stats-show" => {
             no_args()?;
             Command::OffloadStatsShow
+        }
+        "controller/show" => {
+            no_args()?;
+            Command::ControllerShow
         }
         "ofproto/trace" => {
             no_strict()?;
@@ -496,6 +502,14 @@ pub fn execute(sw: &mut Switch, cmd: Command, json: bool) -> (Response, bool) {
             None => {
                 Response::err("dpctl/offload-stats-show: no NIC (the switch runs with --nic none)")
             }
+        },
+        Command::ControllerShow => Response {
+            ok: true,
+            output: if json {
+                sw.controller.show_json().to_string()
+            } else {
+                sw.controller.show()
+            },
         },
         Command::Trace(flow) => {
             let text = crate::ofproto::format::trace_report(&sw.of, &flow);

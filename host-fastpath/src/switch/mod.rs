@@ -133,7 +133,10 @@ struct TxSink<'a> {
     ofports: &'a [u32],
     queues: &'a mut [TxQueue],
     no_port: &'a mut u64,
+    ctl: &'a mut ControllerSink,
 }
+
+use crate::odp::controller::ControllerSink;
 
 impl PacketSink for TxSink<'_> {
     #[inline]
@@ -142,6 +145,10 @@ impl PacketSink for TxSink<'_> {
             Some(i) => self.queues[i].push(frame),
             None => *self.no_port += 1,
         }
+    }
+
+    fn controller(&mut self, c: &crate::odp::ControllerAction, in_port: u32, frame: &[u8]) {
+        self.ctl.deliver(c, in_port, frame);
     }
 }
 
@@ -170,6 +177,8 @@ pub struct Switch {
     pub rules_expired: u64,
     /// Revalidation passes run.
     pub revalidations: u64,
+    /// Where packet-ins go (`controller/show`, `--controller-pcap`).
+    pub controller: ControllerSink,
 }
 
 impl Switch {
@@ -194,6 +203,7 @@ impl Switch {
             loop_stats: LoopStats::default(),
             rules_expired: 0,
             revalidations: 0,
+            controller: ControllerSink::with_ring(),
         }
     }
 
@@ -318,12 +328,14 @@ impl Switch {
                 ofports,
                 txq,
                 loop_stats,
+                controller,
                 ..
             } = self;
             let mut sink = TxSink {
                 ofports,
                 queues: txq,
                 no_port: &mut loop_stats.tx_no_port,
+                ctl: controller,
             };
             let mut hw_errors = 0;
             let n = ports[i].port.recv(&mut |frames| {

@@ -334,3 +334,30 @@ pub fn floods_sorted(acts: &str, ports: &[u32], in_port: u64) -> String {
         out.join(",")
     }
 }
+
+/// Datapath actions with the `recirc_id` of each controller action
+/// renumbered 1, 2, … in order of first appearance: OVS allocates them from
+/// a bridge-wide counter, fastpath per translation (docs/ovs-compat.md), so
+/// only which actions share one can be compared.
+pub fn recirc_ids_renumbered(acts: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    let mut out = String::new();
+    let mut rest = acts;
+    while let Some(i) = rest.find("recirc_id=") {
+        let (head, tail) = rest.split_at(i + "recirc_id=".len());
+        out.push_str(head);
+        let n = tail.bytes().take_while(u8::is_ascii_digit).count();
+        let id = &tail[..n];
+        let k = match seen.iter().position(|s| s == id) {
+            Some(k) => k,
+            None => {
+                seen.push(id.to_string());
+                seen.len() - 1
+            }
+        };
+        out.push_str(&(k + 1).to_string());
+        rest = &tail[n..];
+    }
+    out.push_str(rest);
+    out
+}

@@ -108,6 +108,10 @@ pub struct RunArgs {
     /// Write each output port's packets to PREFIX-portN.pcap (needs --threads 1).
     #[arg(long)]
     out_pcap: Option<String>,
+    /// Write the packets sent to the controller (CONTROLLER, controller(...)),
+    /// cut to each action's max_len, to this pcap file (needs --threads 1).
+    #[arg(long)]
+    controller_pcap: Option<PathBuf>,
     /// EMC insertion probability 1/N (0 disables the EMC).
     #[arg(long, default_value_t = 100)]
     emc_insert_inv_prob: u32,
@@ -193,6 +197,9 @@ impl Outputs {
 fn check_options(a: &RunArgs) -> Result<()> {
     if a.out_pcap.is_some() && a.threads != 1 {
         bail!("--out-pcap needs --threads 1 (each port's file is written in packet order)");
+    }
+    if a.controller_pcap.is_some() && a.threads != 1 {
+        bail!("--controller-pcap needs --threads 1 (the file is written in packet order)");
     }
     if matches!(a.nic, NicSpec::None) {
         for (given, opt) in [
@@ -282,6 +289,7 @@ fn run_checked(a: RunArgs) -> Result<()> {
         },
         offload: offload_config(&a),
         out_pcap: a.out_pcap.clone(),
+        controller_pcap: a.controller_pcap.as_ref().map(|p| p.display().to_string()),
         dump_flows: a.dump_flows.is_some(),
     };
     let total = traffic.len() as u64 * a.loops as u64;

@@ -75,6 +75,11 @@ pub struct SwitchArgs {
     /// Address prefix tracking: up to 4 of nw_dst,nw_src,ipv6_dst,ipv6_src, or `none`.
     #[arg(long, default_value = "nw_dst,nw_src,ipv6_dst,ipv6_src")]
     prefixes: String,
+    /// Write the packets sent to the controller (CONTROLLER, controller(...)),
+    /// cut to each action's max_len, to this pcap file; `fastpath ctl SOCK
+    /// controller/show` shows their count and the last 16.
+    #[arg(long)]
+    controller_pcap: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, default_value = "info")]
     log_level: String,
@@ -131,6 +136,9 @@ pub fn run(a: SwitchArgs) -> Result<()> {
         ),
     };
     let mut sw = Switch::new(of, dp, epoch);
+    if let Some(p) = &a.controller_pcap {
+        sw.controller.set_pcap(p)?;
+    }
     for s in &specs {
         sw.add_port(s)?;
     }
@@ -149,6 +157,7 @@ pub fn run(a: SwitchArgs) -> Result<()> {
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
     res?;
+    sw.controller.finish()?;
     Ok(())
 }
 
@@ -185,7 +194,7 @@ fn sim_datapath(_: Pmd, _: &NicSpec) -> Result<Box<dyn SwitchDatapath>> {
 Commands: add-flow RULE, add-flows FILE (- for stdin), del-flows [--strict]
 [MATCH], mod-flows [--strict] RULE, replace-flows FILE, dump-flows [MATCH],
 dpctl/dump-flows [type=offloaded|non-offloaded], dpif-netdev/pmd-perf-show,
-dpctl/offload-stats-show, ofproto/trace [br0] FLOW, show,
+dpctl/offload-stats-show, controller/show, ofproto/trace [br0] FLOW, show,
 port-add NAME=TYPE:ARGS[,ofport=N], port-del NAME, revalidate, exit.")]
 pub struct CtlArgs {
     /// The switch's control socket (its --ctl).
