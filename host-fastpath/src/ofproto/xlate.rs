@@ -753,6 +753,7 @@ impl Ctx<'_> {
             self.note(indent + 1, || {
                 "pause: pipeline stops (no continuation)".into()
             });
+            self.commit();
             self.stop = true;
             return;
         }
