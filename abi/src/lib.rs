@@ -36,6 +36,6 @@ pub use hash::{hash_key, hash_masked, HASH_ID_CRC32C};
 pub use key::{Field, FlowKey, KEY_BITS, KEY_BYTES, KEY_WORDS};
 
 /// ABI major version: changes whenever an encoding or layout changes incompatibly.
-pub const ABI_MAJOR: u16 = 2;
+pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: backwards-compatible additions (new capability bits).
 pub const ABI_MINOR: u16 = 0;

@@ -196,9 +196,13 @@ mod tests {
         s.count += 1;
     }
 
-    /// A hash whose two buckets (4 buckets) are `a` and `b`.
+    /// A hash whose two buckets (4 buckets: bank A 0..2, bank B 2..4) are
+    /// `a` and `b`.
     fn h(a: u32, b: u32) -> u32 {
-        a | (b << 16)
+        assert!(a < 2 && (2..4).contains(&b));
+        let x = a | ((b - 2) << 16);
+        assert_eq!(cuckoo_buckets(x, 2), [a, b]);
+        x
     }
 
     fn place(s: &MfSlot, g: &Geometry, hash: u32, max: usize) -> Option<Placement> {
@@ -214,15 +218,15 @@ mod tests {
         let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!((p.target, p.moves.len()), (1, 0));
         put(&mut s, 1, h(1, 3));
-        put(&mut s, 2, h(2, 0));
-        // New key wants 1 or 2 (both taken); 1's resident can go to 3.
+        put(&mut s, 2, h(0, 2));
+        // New key wants 1 or 2 (both taken); 1's resident can go to 3, 2's to 0.
         let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!(p.moves.len(), 1);
         assert!(p.moves == vec![(1, 3)] || p.moves == vec![(2, 0)]);
-        // Fill 0 and 3 with entries that can only go to 1/2: chain of two.
-        put(&mut s, 3, h(3, 1));
+        // 3 taken by an entry that can only go back to 1: 2's resident goes
+        // to 0 directly.
+        put(&mut s, 3, h(1, 3));
         let p = place(&s, &g, h(1, 2), 4).unwrap();
-        // 2's resident goes to 0 directly.
         assert_eq!(p.moves, vec![(2, 0)]);
         assert_eq!(p.target, 2);
         put(&mut s, 0, h(0, 2));
@@ -233,13 +237,14 @@ mod tests {
     fn path_length_is_bounded() {
         let g = g();
         let mut s = MfSlot::new(&g);
-        // A chain 0 -> 1 -> 2 -> 3(free): entry at 0 can go to 1, 1's to 2, 2's to 3.
-        put(&mut s, 0, h(0, 1));
-        put(&mut s, 1, h(1, 2));
-        put(&mut s, 2, h(2, 3));
-        let p = place(&s, &g, h(0, 0), 4).unwrap();
-        assert_eq!(p.moves, vec![(2, 3), (1, 2), (0, 1)]);
-        assert_eq!(p.target, 0);
-        assert_eq!(place(&s, &g, h(0, 0), 2), None);
+        // New key wants 0 or 2. 0's resident can only go to 2; 2's to 1;
+        // 1's to 3 (free): a chain of two moves.
+        put(&mut s, 0, h(0, 2));
+        put(&mut s, 2, h(1, 2));
+        put(&mut s, 1, h(1, 3));
+        let p = place(&s, &g, h(0, 2), 4).unwrap();
+        assert_eq!(p.moves, vec![(1, 3), (2, 1)]);
+        assert_eq!(p.target, 2);
+        assert_eq!(place(&s, &g, h(0, 2), 1), None);
     }
 }

@@ -191,8 +191,10 @@ fn emc_install_lookup_remove_within_write_budget() {
     assert!(matches!(nic.emc_stats(&k), Err(NicError::NoSuchEntry(_))));
 }
 
-/// Keys whose two EMC candidates are positions `a` and `b` (16 entries).
+/// Keys whose two EMC candidates are positions `a` (bank A, 0..8) and `b`
+/// (bank B, 8..16) of 16 entries.
 fn emc_keys_for(a: u32, b: u32, n: usize) -> Vec<FlowKey> {
+    assert!(a < 8 && (8..16).contains(&b), "not one position per bank");
     (0..)
         .map(key)
         .filter(|k| emc_candidates(hash_key(k), 4) == [a, b])
@@ -223,17 +225,17 @@ fn emc_follows_ovs_replacement() {
     assert_eq!(nic.device().peek(&victim_key).kind, HitKind::Miss);
     assert_eq!(nic.device().peek(&ks[2]).flow_id, 3);
     // The caller's policy: way 1, whatever is there.
-    let ks = emc_keys_for(5, 6, 2);
+    let ks = emc_keys_for(5, 14, 2);
     assert_eq!(
         nic.install_emc(&ks[0], 7, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
             .unwrap()
             .index,
-        6
+        14
     );
     let w = nic
         .install_emc(&ks[1], 8, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
         .unwrap();
-    assert_eq!((w.index, w.evicted.map(|e| e.0)), (6, Some(ks[0])));
+    assert_eq!((w.index, w.evicted.map(|e| e.0)), (14, Some(ks[0])));
     assert!(matches!(
         nic.install_emc(&ks[0], 1, &ActionEntry::TO_HOST, EmcPolicy::Way(2)),
         Err(NicError::InvalidArgument(_))

@@ -1,9 +1,10 @@
 //! EMC stage: exact-match cache, two candidate positions per key.
 //!
 //! Timing (cycle 0 = the cycle `key` is presented, already registered by the
-//! top): hash at cycle 2, both candidates read from their own RAM copy
-//! (replicated so the two reads happen in one clock; the command port writes
-//! both copies), per-word compare in cycle 3 (eight 64-bit equalities per
+//! top): hash at cycle 2, both candidates read in the same clock, one from
+//! each bank (`abi::geometry::emc_candidates` puts candidate 0 in entries
+//! `[0, half)` and candidate 1 in `[half, 2·half)`, so each entry is stored
+//! once and a write goes to the bank that owns it), per-word compare in cycle 3 (eight 64-bit equalities per
 //! candidate, registered: a 512-bit compare in one clock would be the
 //! longest path of the design), hit and priority in cycle 4, registered
 //! result at cycle 5.
@@ -42,8 +43,12 @@ pub struct EmcStage {
     pub hash: Signal<Out, Bits<32>>,
     hasher: HashUnit,
     ones: Constant<Bits<512>>,
-    idx_mask: Constant<Bits<32>>,
-    log2: Constant<Bits<8>>,
+    half_mask: Constant<Bits<32>>,
+    half: Constant<Bits<32>>,
+    bank_shift: Constant<Bits<8>>,
+    bank_bit: Constant<Bits<16>>,
+    wr_local: Signal<Local, Bits<IDX_BITS>>,
+    wr_bank_b: Signal<Local, bool>,
     valid_bit: Constant<Bits<16>>,
     flow_lsb: Constant<Bits<16>>,
     cand_a: Signal<Local, Bits<32>>,
@@ -78,7 +83,7 @@ pub struct EmcStage {
 impl EmcStage {
     /// An EMC sized by `g` (2^emc_log2_entries entries).
     pub fn new(g: &Geometry) -> Self {
-        let entries = g.emc_entries() as usize;
+        let half = g.emc_entries() as usize / 2;
         EmcStage {
             clock: Default::default(),
             key: Default::default(),
@@ -92,14 +97,18 @@ impl EmcStage {
             hash: Default::default(),
             hasher: HashUnit::default(),
             ones: Constant::new(!Bits::<512>::default()),
-            idx_mask: Constant::new(((entries - 1) as u64).into()),
-            log2: Constant::new((g.emc_log2_entries as u64).into()),
+            half_mask: Constant::new(((half - 1) as u64).into()),
+            half: Constant::new((half as u64).into()),
+            bank_shift: Constant::new(((g.emc_log2_entries - 1) as u64).into()),
+            bank_bit: Constant::new(((g.emc_log2_entries - 1) as u64).into()),
+            wr_local: Default::default(),
+            wr_bank_b: Default::default(),
             valid_bit: Constant::new((VALID_BIT as u64).into()),
             flow_lsb: Constant::new((FLOW_LSB as u64).into()),
             cand_a: Default::default(),
             cand_b: Default::default(),
-            ram_a: Bram::new_pow2(entries),
-            ram_b: Bram::new_pow2(entries),
+            ram_a: Bram::new_pow2(half),
+            ram_b: Bram::new_pow2(half),
             key1: Default::default(),
             key2: Default::default(),
             key3: Default::default(),
@@ -144,21 +153,25 @@ impl Logic for EmcStage {
         self.key2.d.next = self.key1.q.val();
         self.key3.d.next = self.key2.q.val();
         self.key_d3.next = self.key3.q.val();
-        // Cycle 2: abi::geometry::emc_candidates, as wire selections.
-        self.cand_a.next = self.hasher.hash.val() & self.idx_mask.val();
-        self.cand_b.next = (self.hasher.hash.val() >> self.log2.val()) & self.idx_mask.val();
+        // Cycle 2: abi::geometry::emc_candidates, as wire selections (the
+        // RAMs take the low bits: the bank is the candidate's number).
+        self.cand_a.next = self.hasher.hash.val() & self.half_mask.val();
+        self.cand_b.next = self.half.val()
+            | ((self.hasher.hash.val() >> self.bank_shift.val()) & self.half_mask.val());
         self.ram_a.raddr.next = bit_cast::<IDX_BITS, 32>(self.cand_a.val());
         self.ram_b.raddr.next = bit_cast::<IDX_BITS, 32>(self.cand_b.val());
         self.a3.d.next = bit_cast::<IDX_BITS, 32>(self.cand_a.val());
         self.b3.d.next = bit_cast::<IDX_BITS, 32>(self.cand_b.val());
         self.hash3.d.next = self.hasher.hash.val();
-        // Command port: both copies take every write.
-        self.ram_a.waddr.next = self.wr_addr.val();
+        // Command port: a write goes to the bank that owns its index.
+        self.wr_bank_b.next = self.wr_addr.val().get_bit(self.bank_bit.val().index());
+        self.wr_local.next = self.wr_addr.val() & bit_cast::<IDX_BITS, 32>(self.half_mask.val());
+        self.ram_a.waddr.next = self.wr_local.val();
         self.ram_a.wdata.next = self.wr_data.val();
-        self.ram_a.we.next = self.wr_en.val();
-        self.ram_b.waddr.next = self.wr_addr.val();
+        self.ram_a.we.next = self.wr_en.val() & !self.wr_bank_b.val();
+        self.ram_b.waddr.next = self.wr_local.val();
         self.ram_b.wdata.next = self.wr_data.val();
-        self.ram_b.we.next = self.wr_en.val();
+        self.ram_b.we.next = self.wr_en.val() & self.wr_bank_b.val();
         // Cycle 3: per-word compare of both candidates.
         self.eq_a.next = 0.into();
         self.eq_b.next = 0.into();

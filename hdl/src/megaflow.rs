@@ -2,10 +2,12 @@
 //! k entries → compare with the stored masked keys.
 //!
 //! The top instantiates one per mask slot and searches all of them every
-//! clock (tuple space search in parallel). Each way of each candidate bucket
-//! has its own RAM (2 × k RAMs of 2^mf_log2_buckets words), so all 2k entries
-//! are read in the same clock and a command writes one way without a
-//! read-modify-write. Same timing as the EMC stage: per-word compares
+//! clock (tuple space search in parallel). The two candidate buckets are in
+//! disjoint banks (`abi::geometry::cuckoo_buckets`: bank A holds buckets
+//! `[0, half)`, bank B `[half, 2·half)`), and each way of a bank has its own
+//! RAM (2 × k RAMs of half words), so all 2k entries are read in the same
+//! clock, every entry is stored once, and a command writes one way of one
+//! bank without a read-modify-write. Same timing as the EMC stage: per-word compares
 //! registered in cycle 3, hit and priority in cycle 4, result at cycle 5.
 
 use crate::bram::Bram;
@@ -47,8 +49,12 @@ pub struct MfSlot {
     /// Cycle 5: flow id.
     pub flow: Signal<Out, Bits<IDX_BITS>>,
     hasher: HashUnit,
-    idx_mask: Constant<Bits<32>>,
-    half: Constant<Bits<8>>,
+    half_mask: Constant<Bits<32>>,
+    half: Constant<Bits<32>>,
+    rot: Constant<Bits<8>>,
+    bank_bit: Constant<Bits<16>>,
+    wr_local: Signal<Local, Bits<IDX_BITS>>,
+    wr_bank_b: Signal<Local, bool>,
     valid_bit: Constant<Bits<16>>,
     flow_lsb: Constant<Bits<16>>,
     way_id: Vec<Constant<Bits<8>>>,
@@ -87,7 +93,7 @@ impl MfSlot {
     /// A slot sized by `g`.
     pub fn new(g: &Geometry) -> Self {
         let k = g.mf_bucket_slots as usize;
-        let buckets = g.mf_buckets() as usize;
+        let half = g.mf_buckets() as usize / 2;
         MfSlot {
             clock: Default::default(),
             key: Default::default(),
@@ -103,15 +109,19 @@ impl MfSlot {
             index: Default::default(),
             flow: Default::default(),
             hasher: HashUnit::default(),
-            idx_mask: Constant::new(((buckets - 1) as u64).into()),
-            half: Constant::new(16u64.into()),
+            half_mask: Constant::new(((half - 1) as u64).into()),
+            half: Constant::new((half as u64).into()),
+            rot: Constant::new(16u64.into()),
+            bank_bit: Constant::new(((g.mf_log2_buckets - 1) as u64).into()),
+            wr_local: Default::default(),
+            wr_bank_b: Default::default(),
             valid_bit: Constant::new((VALID_BIT as u64).into()),
             flow_lsb: Constant::new((FLOW_LSB as u64).into()),
             way_id: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
             way_off: (0..k).map(|w| Constant::new((w as u64).into())).collect(),
             k_log2: Constant::new((g.mf_log2_bucket_slots() as u64).into()),
-            ways_a: (0..k).map(|_| Bram::new_pow2(buckets)).collect(),
-            ways_b: (0..k).map(|_| Bram::new_pow2(buckets)).collect(),
+            ways_a: (0..k).map(|_| Bram::new_pow2(half)).collect(),
+            ways_b: (0..k).map(|_| Bram::new_pow2(half)).collect(),
             bucket_a: Default::default(),
             bucket_b: Default::default(),
             base_a: Default::default(),
@@ -148,14 +158,19 @@ impl Logic for MfSlot {
         self.hasher.clock.next = self.clock.val();
         self.hasher.key.next = self.key.val();
         self.hasher.mask.next = self.mask.val();
-        // Cycle 2: abi::geometry::cuckoo_buckets (low bits; low bits of the
-        // hash rotated by 16), as wire selections.
-        self.bucket_a.next = bit_cast::<IDX_BITS, 32>(self.hasher.hash.val() & self.idx_mask.val());
+        // Cycle 2: abi::geometry::cuckoo_buckets (bank A: low bits; bank B:
+        // low bits of the hash rotated by 16), as wire selections.
+        self.bucket_a.next =
+            bit_cast::<IDX_BITS, 32>(self.hasher.hash.val() & self.half_mask.val());
         self.bucket_b.next = bit_cast::<IDX_BITS, 32>(
-            ((self.hasher.hash.val() >> self.half.val())
-                | (self.hasher.hash.val() << self.half.val()))
-                & self.idx_mask.val(),
+            self.half.val()
+                | (((self.hasher.hash.val() >> self.rot.val())
+                    | (self.hasher.hash.val() << self.rot.val()))
+                    & self.half_mask.val()),
         );
+        // A write goes to the bank that owns its bucket.
+        self.wr_bank_b.next = self.wr_bucket.val().get_bit(self.bank_bit.val().index());
+        self.wr_local.next = self.wr_bucket.val() & bit_cast::<IDX_BITS, 32>(self.half_mask.val());
         // abi::Geometry::mf_index: bucket << log2(k) | way (k is a power of
         // two), so the index is wires, not an adder.
         self.base_a.next = self.bucket_a.val() << self.k_log2.val();
@@ -166,14 +181,17 @@ impl Logic for MfSlot {
             self.ways_a[w].clock.next = self.clock.val();
             self.ways_b[w].clock.next = self.clock.val();
             self.ways_a[w].raddr.next = self.bucket_a.val();
-            self.ways_b[w].raddr.next = self.bucket_b.val();
-            self.ways_a[w].waddr.next = self.wr_bucket.val();
-            self.ways_b[w].waddr.next = self.wr_bucket.val();
+            self.ways_b[w].raddr.next =
+                self.bucket_b.val() & bit_cast::<IDX_BITS, 32>(self.half_mask.val());
+            self.ways_a[w].waddr.next = self.wr_local.val();
+            self.ways_b[w].waddr.next = self.wr_local.val();
             self.ways_a[w].wdata.next = self.wr_data.val();
             self.ways_b[w].wdata.next = self.wr_data.val();
             self.ways_a[w].we.next = self.wr_en.val()
+                & !self.wr_bank_b.val()
                 & (self.wr_all.val() | (self.wr_way.val() == self.way_id[w].val()));
             self.ways_b[w].we.next = self.wr_en.val()
+                & self.wr_bank_b.val()
                 & (self.wr_all.val() | (self.wr_way.val() == self.way_id[w].val()));
         }
         // Cycle 3: per-word compare of all 2k entries with key & mask.

@@ -59,13 +59,17 @@ class Geometry:
 
 
 def emc_candidates(h: int, log2: int) -> list[int]:
-    """Low `log2` bits of the hash, then the next `log2` bits."""
-    m = (1 << log2) - 1
-    return [h & m, (h >> log2) & m]
+    """One candidate per bank (half = 2^(log2-1) entries each): the low
+    log2-1 bits of the hash in bank A, the next log2-1 bits in bank B."""
+    half = 1 << (log2 - 1)
+    m = half - 1
+    return [h & m, half | ((h >> (log2 - 1)) & m)]
 
 
 def cuckoo_buckets(h: int, log2: int) -> list[int]:
-    """Low bits of the hash, and low bits of the hash rotated right by 16."""
-    m = (1 << log2) - 1
+    """One bucket per bank (half = 2^(log2-1) buckets each): low bits of the
+    hash in bank A, low bits of the hash rotated right by 16 in bank B."""
+    half = 1 << (log2 - 1)
+    m = half - 1
     rot = ((h >> 16) | (h << 16)) & 0xFFFFFFFF
-    return [h & m, rot & m]
+    return [h & m, half | (rot & m)]
