@@ -689,10 +689,54 @@ proptest! {
             } else {
                 (HitKind::Miss, 0)
             };
+            // Driver-built tables: the signature lookup is the full search.
+            let t = &nic.device().tables;
+            prop_assert_eq!(t.lookup(k), t.lookup_naive(k));
             let r = nic.device().lookup(k, 0).unwrap();
             prop_assert_eq!((r.kind, r.flow_id), want, "key {:?}", k);
         }
+        for s in 0..3 {
+            prop_assert!(nic.device().tables.signature_clashes(s).is_empty());
+        }
     }
+}
+
+/// Keys that share bank A's bucket and signature (and so bank B's bucket):
+/// the driver never puts two of them in one bucket, so each hits.
+#[test]
+fn forced_signature_collisions_never_share_a_bucket() {
+    let g = tiny();
+    let mut nic = open(g);
+    nic.set_mask(0, &mask_a()).unwrap();
+    let ks = abi::reference::signature_collisions(&g, &mask_a(), 4, key);
+    let buckets = cuckoo_buckets(hash_masked(&ks[0], &mask_a()), g.mf_log2_buckets);
+    for k in &ks {
+        assert_eq!(
+            cuckoo_buckets(hash_masked(k, &mask_a()), g.mf_log2_buckets),
+            buckets
+        );
+    }
+    let mut placed = Vec::new();
+    for (f, k) in ks.iter().take(3).enumerate() {
+        let ins = nic
+            .install_megaflow(0, k, 10 + f as u32, &ActionEntry::TO_HOST)
+            .unwrap();
+        placed.push(g.mf_bucket_way(ins.index).0);
+    }
+    // Bank A's bucket takes one of them (one signature), bank B's the
+    // other two (their bank B signatures differ).
+    placed.sort();
+    assert_eq!(placed, vec![buckets[0], buckets[1], buckets[1]]);
+    assert!(nic.device().tables.signature_clashes(0).is_empty());
+    for (f, k) in ks.iter().take(3).enumerate() {
+        assert_eq!(nic.device().lookup(k, 0).unwrap().flow_id, 10 + f as u32);
+    }
+    // A fourth: bank A's bucket has its signature, bank B's is full.
+    assert!(matches!(
+        nic.install_megaflow(0, &ks[3], 13, &ActionEntry::TO_HOST),
+        Err(NicError::TableFull { slot: 0, .. })
+    ));
+    assert_eq!(nic.device().peek(&ks[3]).kind, HitKind::Miss);
 }
 
 #[test]
