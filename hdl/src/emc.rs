@@ -7,7 +7,7 @@
 //! once and a write goes to the bank that owns it), per-word compare in cycle 3 (eight 64-bit equalities per
 //! candidate, registered: a 512-bit compare in one clock would be the
 //! longest path of the design), hit and priority in cycle 4, registered
-//! result at cycle 5.
+//! result at cycle 5, aligned with the megaflow slots at cycle 6.
 
 use crate::bram::Bram;
 use crate::entry::{Entry, FLOW_LSB, IDX_BITS, VALID_BIT};
@@ -15,8 +15,11 @@ use crate::hash_unit::HashUnit;
 use abi::Geometry;
 use rust_hdl::prelude::*;
 
-/// Cycles from `key` to `hit`/`index`/`flow`/`hash`.
-pub const EMC_LATENCY: usize = 5;
+/// Cycles from `key` to `hit`/`index`/`flow`/`hash`: the megaflow slots'
+/// (the EMC's own result is ready at cycle 5 and waits one clock so both
+/// stages present in the same clock).
+pub const EMC_LATENCY: usize = crate::megaflow::MF_LATENCY;
+const _: () = assert!(EMC_LATENCY == 6);
 
 /// The exact-match cache stage.
 #[derive(LogicBlock)]
@@ -31,15 +34,15 @@ pub struct EmcStage {
     pub wr_addr: Signal<In, Bits<IDX_BITS>>,
     /// Entry word to write ([`crate::entry`] layout).
     pub wr_data: Signal<In, Entry>,
-    /// The key delayed to cycle 3 (the megaflow stage compares against it).
-    pub key_d3: Signal<Out, Bits<512>>,
-    /// Cycle 5: a valid entry holds exactly the key.
+    /// The key delayed to cycle 4 (the megaflow slots compare against it).
+    pub key_d4: Signal<Out, Bits<512>>,
+    /// Cycle 6: a valid entry holds exactly the key.
     pub hit: Signal<Out, bool>,
-    /// Cycle 5: index of the hit entry.
+    /// Cycle 6: index of the hit entry.
     pub index: Signal<Out, Bits<IDX_BITS>>,
-    /// Cycle 5: flow id of the hit entry.
+    /// Cycle 6: flow id of the hit entry.
     pub flow: Signal<Out, Bits<IDX_BITS>>,
-    /// Cycle 5: the key's full hash (the EMC hash).
+    /// Cycle 6: the key's full hash (the EMC hash).
     pub hash: Signal<Out, Bits<32>>,
     hasher: HashUnit,
     ones: Constant<Bits<512>>,
@@ -58,6 +61,11 @@ pub struct EmcStage {
     key1: DFF<Bits<512>>,
     key2: DFF<Bits<512>>,
     key3: DFF<Bits<512>>,
+    key4: DFF<Bits<512>>,
+    hit6: DFF<bool>,
+    index6: DFF<Bits<IDX_BITS>>,
+    flow6: DFF<Bits<IDX_BITS>>,
+    hash6: DFF<Bits<32>>,
     a3: DFF<Bits<IDX_BITS>>,
     b3: DFF<Bits<IDX_BITS>>,
     hash3: DFF<Bits<32>>,
@@ -90,7 +98,7 @@ impl EmcStage {
             wr_en: Default::default(),
             wr_addr: Default::default(),
             wr_data: Default::default(),
-            key_d3: Default::default(),
+            key_d4: Default::default(),
             hit: Default::default(),
             index: Default::default(),
             flow: Default::default(),
@@ -112,6 +120,11 @@ impl EmcStage {
             key1: Default::default(),
             key2: Default::default(),
             key3: Default::default(),
+            key4: Default::default(),
+            hit6: Default::default(),
+            index6: Default::default(),
+            flow6: Default::default(),
+            hash6: Default::default(),
             a3: Default::default(),
             b3: Default::default(),
             hash3: Default::default(),
@@ -140,8 +153,8 @@ impl Logic for EmcStage {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, key1, key2, key3, a3, b3, hash3, eq_a4, eq_b4, va4, vb4, fa4, fb4, a4, b4,
-            hash4, hit_q, index_q, flow_q, hash_q
+            self, clock, key1, key2, key3, key4, hit6, index6, flow6, hash6, a3, b3, hash3, eq_a4,
+            eq_b4, va4, vb4, fa4, fb4, a4, b4, hash4, hit_q, index_q, flow_q, hash_q
         );
         self.hasher.clock.next = self.clock.val();
         self.ram_a.clock.next = self.clock.val();
@@ -152,7 +165,8 @@ impl Logic for EmcStage {
         self.key1.d.next = self.key.val();
         self.key2.d.next = self.key1.q.val();
         self.key3.d.next = self.key2.q.val();
-        self.key_d3.next = self.key3.q.val();
+        self.key4.d.next = self.key3.q.val();
+        self.key_d4.next = self.key4.q.val();
         // Cycle 2: abi::geometry::emc_candidates, as wire selections (the
         // RAMs take the low bits: the bank is the candidate's number).
         self.cand_a.next = self.hasher.hash.val() & self.half_mask.val();
@@ -216,10 +230,15 @@ impl Logic for EmcStage {
             self.flow_q.d.next = self.fb4.q.val();
         }
         self.hash_q.d.next = self.hash4.q.val();
-        // Cycle 5.
-        self.hit.next = self.hit_q.q.val();
-        self.index.next = self.index_q.q.val();
-        self.flow.next = self.flow_q.q.val();
-        self.hash.next = self.hash_q.q.val();
+        // Cycle 5: one clock of alignment with the megaflow slots.
+        self.hit6.d.next = self.hit_q.q.val();
+        self.index6.d.next = self.index_q.q.val();
+        self.flow6.d.next = self.flow_q.q.val();
+        self.hash6.d.next = self.hash_q.q.val();
+        // Cycle 6.
+        self.hit.next = self.hit6.q.val();
+        self.index.next = self.index6.q.val();
+        self.flow.next = self.flow6.q.val();
+        self.hash.next = self.hash6.q.val();
     }
 }
