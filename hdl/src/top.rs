@@ -150,6 +150,12 @@ pub struct FastpathTop {
     mw_bucket: [DFF<Bits<IDX_BITS>>; 2],
     mw_way: [DFF<Bits<8>>; 2],
     mw_data: [DFF<Entry>; 2],
+    ew_en: [DFF<bool>; 2],
+    ew_addr: [DFF<Bits<IDX_BITS>>; 2],
+    st_we: [DFF<bool>; 2],
+    st_addr: [DFF<Bits<ADDR_BITS>>; 2],
+    ac_we: [DFF<bool>; 2],
+    ac_word: [DFF<Bits<64>>; 2],
     v1: DFF<bool>,
     v2: DFF<bool>,
     v3: DFF<bool>,
@@ -300,6 +306,12 @@ impl FastpathTop {
             mw_bucket: Default::default(),
             mw_way: Default::default(),
             mw_data: Default::default(),
+            ew_en: Default::default(),
+            ew_addr: Default::default(),
+            st_we: Default::default(),
+            st_addr: Default::default(),
+            ac_we: Default::default(),
+            ac_word: Default::default(),
             accept: Default::default(),
             res_pop: Default::default(),
             mf_any: Default::default(),
@@ -373,6 +385,12 @@ impl Logic for FastpathTop {
             self.mw_bucket[i].clock.next = self.clock.val();
             self.mw_way[i].clock.next = self.clock.val();
             self.mw_data[i].clock.next = self.clock.val();
+            self.ew_en[i].clock.next = self.clock.val();
+            self.ew_addr[i].clock.next = self.clock.val();
+            self.st_we[i].clock.next = self.clock.val();
+            self.st_addr[i].clock.next = self.clock.val();
+            self.ac_we[i].clock.next = self.clock.val();
+            self.ac_word[i].clock.next = self.clock.val();
         }
         self.regs.clock.next = self.clock.val();
         self.emc.clock.next = self.clock.val();
@@ -448,9 +466,24 @@ impl Logic for FastpathTop {
 
         // Cycles 0..5: EMC and every megaflow slot in parallel.
         self.emc.key.next = self.key0.q.val();
-        self.emc.wr_en.next = self.regs.emc_we.val();
-        self.emc.wr_addr.next = self.regs.emc_addr.val();
-        self.emc.wr_data.next = self.regs.entry_data.val();
+        // Every table write (EMC, megaflow, stamp, action) takes the same
+        // HASH_LATENCY delay line, so they stay in the clock relation the
+        // command engine gives them (an entry and its action change together).
+        self.ew_en[0].d.next = self.regs.emc_we.val();
+        self.ew_addr[0].d.next = self.regs.emc_addr.val();
+        self.st_we[0].d.next = self.regs.stamp_we.val();
+        self.st_addr[0].d.next = self.regs.stamp_addr.val();
+        self.ac_we[0].d.next = self.regs.act_we.val();
+        self.ac_word[0].d.next = self.regs.act_word.val();
+        self.ew_en[1].d.next = self.ew_en[0].q.val();
+        self.ew_addr[1].d.next = self.ew_addr[0].q.val();
+        self.st_we[1].d.next = self.st_we[0].q.val();
+        self.st_addr[1].d.next = self.st_addr[0].q.val();
+        self.ac_we[1].d.next = self.ac_we[0].q.val();
+        self.ac_word[1].d.next = self.ac_word[0].q.val();
+        self.emc.wr_en.next = self.ew_en[1].q.val();
+        self.emc.wr_addr.next = self.ew_addr[1].q.val();
+        self.emc.wr_data.next = self.mw_data[1].q.val();
         // Megaflow writes wait HASH_LATENCY clocks for the hash of their
         // (already masked) key, whose signatures the way words store: one
         // command hash unit for every slot (hash_masked(k, m) is the hash
@@ -512,11 +545,11 @@ impl Logic for FastpathTop {
         self.stat_len.d.next = self.len6.q.val();
         self.stats.hit_len.next = self.stat_len.q.val();
         self.stats.now.next = self.regs.now.val();
-        self.stats.stamp_we.next = self.regs.stamp_we.val();
-        self.stats.stamp_addr.next = self.regs.stamp_addr.val();
-        self.act_we.next = self.regs.act_we.val();
-        self.act_addr.next = self.regs.stamp_addr.val();
-        self.act_word.next = self.regs.act_word.val();
+        self.stats.stamp_we.next = self.st_we[1].q.val();
+        self.stats.stamp_addr.next = self.st_addr[1].q.val();
+        self.act_we.next = self.ac_we[1].q.val();
+        self.act_addr.next = self.st_addr[1].q.val();
+        self.act_word.next = self.ac_word[1].q.val();
         self.stats.sel_addr.next = self.regs.stats_sel.val();
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
@@ -584,6 +617,12 @@ impl Logic for FastpathTop {
             self.v6.d.next = false;
             self.mw_en[0].d.next = false;
             self.mw_en[1].d.next = false;
+            self.ew_en[0].d.next = false;
+            self.ew_en[1].d.next = false;
+            self.st_we[0].d.next = false;
+            self.st_we[1].d.next = false;
+            self.ac_we[0].d.next = false;
+            self.ac_we[1].d.next = false;
             self.stat_hit.d.next = false;
             self.outstanding.d.next = 0.into();
         }
@@ -824,6 +863,10 @@ mod tests {
                 b.tick();
                 n += 1;
                 assert!(n < 1000, "power-on clear never finished");
+            }
+            // The clear's last table writes land HASH_LATENCY clocks later.
+            for _ in 0..HASH_LATENCY {
+                b.tick();
             }
             b
         }
