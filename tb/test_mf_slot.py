@@ -29,6 +29,7 @@ async def megaflow_slot_matches_model(dut):
     dut.key.value = 0
     dut.key_d4.value = 0
     dut.wr_hash.value = 0
+    dut.kw_en.value = 0
     n = g.mf_entries_per_slot
     table = [None] * n
 
@@ -44,6 +45,13 @@ async def megaflow_slot_matches_model(dut):
         await FallingEdge(dut.clock)
         dut.wr_en.value = 0
         dut.wr_all.value = 0
+        # The key follows its way word by one clock (the top's kw_* register).
+        dut.kw_en.value = int(not all_ways)
+        dut.kw_bucket.value = bucket
+        dut.kw_way.value = way
+        dut.kw_key.value = key_int(mk)
+        await FallingEdge(dut.clock)
+        dut.kw_en.value = 0
         ways = range(g.mf_bucket_slots) if all_ways else [way]
         for w in ways:
             table[g.mf_index(bucket, w)] = (mk, flow) if valid else None

@@ -21,8 +21,9 @@
 //!
 //! Writes come `HASH_LATENCY` clocks after the command engine's, with the
 //! hash of the written (masked) key on `wr_hash` (the top's command hash
-//! unit). The way RAM is written first and the key RAM one clock later: a
-//! lookup reads them one clock apart, so it sees both old or both new.
+//! unit). The way RAM is written first and the key RAM one clock later
+//! (`kw_*`, delayed by the top): a lookup reads them one clock apart, so it
+//! sees both old or both new.
 
 use crate::bram::Bram;
 use crate::entry::{
@@ -63,6 +64,15 @@ pub struct MfSlot {
     pub wr_data: Signal<In, Entry>,
     /// Hash of the entry's key (its signatures are stored).
     pub wr_hash: Signal<In, Bits<32>>,
+    /// Key write, the clock after the way word (the `wr_*` write delayed
+    /// by one clock; one register in the top for all slots): strobe.
+    pub kw_en: Signal<In, bool>,
+    /// Key write: bucket.
+    pub kw_bucket: Signal<In, Bits<IDX_BITS>>,
+    /// Key write: way.
+    pub kw_way: Signal<In, Bits<8>>,
+    /// Key write: the masked key.
+    pub kw_key: Signal<In, Bits<512>>,
     /// Cycle 6: hit in this slot.
     pub hit: Signal<Out, bool>,
     /// Cycle 6: entry index (`bucket << log2(k) | way`, as in abi commands).
@@ -90,10 +100,8 @@ pub struct MfSlot {
     wr_bank_b: Signal<Local, bool>,
     wr_sig: Signal<Local, Bits<32>>,
     wr_word: Signal<Local, Way>,
-    kw_en: DFF<bool>,
-    kw_b: DFF<bool>,
-    kw_addr: DFF<Bits<IDX_BITS>>,
-    kw_data: DFF<Bits<512>>,
+    kw_b: Signal<Local, bool>,
+    kw_addr: Signal<Local, Bits<IDX_BITS>>,
     bucket_a: Signal<Local, Bits<IDX_BITS>>,
     bucket_b: Signal<Local, Bits<IDX_BITS>>,
     base_a3: DFF<Bits<IDX_BITS>>,
@@ -178,9 +186,11 @@ impl MfSlot {
             wr_sig: Default::default(),
             wr_word: Default::default(),
             kw_en: Default::default(),
+            kw_bucket: Default::default(),
+            kw_way: Default::default(),
+            kw_key: Default::default(),
             kw_b: Default::default(),
             kw_addr: Default::default(),
-            kw_data: Default::default(),
             bucket_a: Default::default(),
             bucket_b: Default::default(),
             base_a3: Default::default(),
@@ -229,9 +239,8 @@ impl Logic for MfSlot {
     #[hdl_gen]
     fn update(&mut self) {
         dff_setup!(
-            self, clock, kw_en, kw_b, kw_addr, kw_data, base_a3, base_b3, lbase_a3, lbase_b3,
-            sig_a3, sig_b3, fa4, fb4, ia4, ib4, fla4, flb4, eqa5, eqb5, fa5, fb5, ia5, ib5, fla5,
-            flb5, en5, hit_q, index_q, flow_q
+            self, clock, base_a3, base_b3, lbase_a3, lbase_b3, sig_a3, sig_b3, fa4, fb4, ia4, ib4,
+            fla4, flb4, eqa5, eqb5, fa5, fb5, ia5, ib5, fla5, flb5, en5, hit_q, index_q, flow_q
         );
         self.hasher.clock.next = self.clock.val();
         self.hasher.key.next = self.key.val();
@@ -258,17 +267,17 @@ impl Logic for MfSlot {
             self.way_valid.val().index(),
             self.wr_data.val().get_bit(self.valid_bit.val().index()),
         );
-        self.kw_en.d.next = self.wr_en.val() & !self.wr_all.val();
-        self.kw_b.d.next = self.wr_bank_b.val();
-        self.kw_addr.d.next =
-            (self.wr_local.val() << self.k_log2.val()) | bit_cast::<IDX_BITS, 8>(self.wr_way.val());
-        self.kw_data.d.next = self.wr_data.val().get_bits::<512>(0);
-        self.keys_a.waddr.next = self.kw_addr.q.val();
-        self.keys_b.waddr.next = self.kw_addr.q.val();
-        self.keys_a.wdata.next = self.kw_data.q.val();
-        self.keys_b.wdata.next = self.kw_data.q.val();
-        self.keys_a.we.next = self.kw_en.q.val() & !self.kw_b.q.val();
-        self.keys_b.we.next = self.kw_en.q.val() & self.kw_b.q.val();
+        self.kw_b.next = self.kw_bucket.val().get_bit(self.bank_bit.val().index());
+        self.kw_addr.next = ((self.kw_bucket.val()
+            & bit_cast::<IDX_BITS, 32>(self.half_mask.val()))
+            << self.k_log2.val())
+            | bit_cast::<IDX_BITS, 8>(self.kw_way.val());
+        self.keys_a.waddr.next = self.kw_addr.val();
+        self.keys_b.waddr.next = self.kw_addr.val();
+        self.keys_a.wdata.next = self.kw_key.val();
+        self.keys_b.wdata.next = self.kw_key.val();
+        self.keys_a.we.next = self.kw_en.val() & !self.kw_b.val();
+        self.keys_b.we.next = self.kw_en.val() & self.kw_b.val();
 
         // Cycle 2: abi::geometry::cuckoo_buckets (bank A: low bits; bank B:
         // low bits of the hash rotated by 16) and abi::geometry::signatures

@@ -150,6 +150,11 @@ pub struct FastpathTop {
     mw_bucket: [DFF<Bits<IDX_BITS>>; 2],
     mw_way: [DFF<Bits<8>>; 2],
     mw_data: [DFF<Entry>; 2],
+    kw_en: DFF<bool>,
+    kw_slot: DFF<Bits<8>>,
+    kw_bucket: DFF<Bits<IDX_BITS>>,
+    kw_way: DFF<Bits<8>>,
+    kw_key: DFF<Bits<512>>,
     ew_en: [DFF<bool>; 2],
     ew_addr: [DFF<Bits<IDX_BITS>>; 2],
     st_we: [DFF<bool>; 2],
@@ -306,6 +311,11 @@ impl FastpathTop {
             mw_bucket: Default::default(),
             mw_way: Default::default(),
             mw_data: Default::default(),
+            kw_en: Default::default(),
+            kw_slot: Default::default(),
+            kw_bucket: Default::default(),
+            kw_way: Default::default(),
+            kw_key: Default::default(),
             ew_en: Default::default(),
             ew_addr: Default::default(),
             st_we: Default::default(),
@@ -373,6 +383,11 @@ impl Logic for FastpathTop {
             len4,
             len5,
             len6,
+            kw_en,
+            kw_slot,
+            kw_bucket,
+            kw_way,
+            kw_key,
             v6,
             tag6,
             key6
@@ -502,8 +517,19 @@ impl Logic for FastpathTop {
         self.mw_bucket[1].d.next = self.mw_bucket[0].q.val();
         self.mw_way[1].d.next = self.mw_way[0].q.val();
         self.mw_data[1].d.next = self.mw_data[0].q.val();
+        // The slots write a key the clock after its way word.
+        self.kw_en.d.next = self.mw_en[1].q.val() & !self.mw_all[1].q.val();
+        self.kw_slot.d.next = self.mw_slot[1].q.val();
+        self.kw_bucket.d.next = self.mw_bucket[1].q.val();
+        self.kw_way.d.next = self.mw_way[1].q.val();
+        self.kw_key.d.next = self.mw_data[1].q.val().get_bits::<512>(0);
         for s in 0..self._slots {
             self.mf[s].clock.next = self.clock.val();
+            self.mf[s].kw_en.next =
+                self.kw_en.q.val() & (self.kw_slot.q.val() == self.slot_id[s].val());
+            self.mf[s].kw_bucket.next = self.kw_bucket.q.val();
+            self.mf[s].kw_way.next = self.kw_way.q.val();
+            self.mf[s].kw_key.next = self.kw_key.q.val();
             self.mf[s].key.next = self.key0.q.val();
             self.mf[s].key_d4.next = self.emc.key_d4.val();
             self.mf[s].mask.next = self.regs.masks[s].val();
@@ -617,6 +643,7 @@ impl Logic for FastpathTop {
             self.v6.d.next = false;
             self.mw_en[0].d.next = false;
             self.mw_en[1].d.next = false;
+            self.kw_en.d.next = false;
             self.ew_en[0].d.next = false;
             self.ew_en[1].d.next = false;
             self.st_we[0].d.next = false;
