@@ -205,7 +205,7 @@ fn run() -> Result<(), String> {
         &top,
         &hash_unit,
         constant,
-        1 + cfg.geometry.mf_slots as usize,
+        hdl::top::FastpathTop::hash_units(&cfg.geometry),
     )?;
     let variants = [
         Variant {
@@ -239,7 +239,7 @@ fn run() -> Result<(), String> {
         &out,
         &manifest,
         &files,
-        1 + cfg.geometry.mf_slots as usize,
+        hdl::top::FastpathTop::hash_units(&cfg.geometry),
         &verilator,
         &root,
         &version,

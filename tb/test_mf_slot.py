@@ -1,7 +1,8 @@
 """fastpath_mf_slot: one megaflow mask slot. Entries (masked keys) written
-per bucket and way (and `wr_all` clears), then keys one per clock: hit,
-index and flow against the model (two candidate buckets, first match in
-bucket-then-way order, disabled slot never hits)."""
+per bucket and way (and `wr_all` clears) with the hash of the masked key
+on `wr_hash`, then keys one per clock: hit, index and flow against the
+model (two banks, in each the first valid way with the key's signature is
+the only one compared; disabled slot never hits)."""
 
 
 import cocotb
@@ -10,10 +11,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import FallingEdge
 
 from common import SIMS, bench_geometry, key_int, run_bench, seeded, val
-from model import hash_masked
+from model import hash_key, hash_masked
 from stages import entry_word, find_delay, load_abi
 
-KEY_D3 = 3  # the top feeds key_d3 = the key three clocks later (EMC stage's delay line)
+KEY_D4 = 4  # the top feeds key_d4 = the key four clocks later (EMC stage's delay line)
 
 
 @cocotb.test()
@@ -26,7 +27,9 @@ async def megaflow_slot_matches_model(dut):
     dut.wr_en.value = 0
     dut.wr_all.value = 0
     dut.key.value = 0
-    dut.key_d3.value = 0
+    dut.key_d4.value = 0
+    dut.wr_hash.value = 0
+    dut.kw_en.value = 0
     n = g.mf_entries_per_slot
     table = [None] * n
 
@@ -38,9 +41,17 @@ async def megaflow_slot_matches_model(dut):
         dut.wr_way.value = way
         mk = [k & m for k, m in zip(key, mask)]
         dut.wr_data.value = entry_word(abi, mk, flow, valid)
+        dut.wr_hash.value = hash_key(mk)
         await FallingEdge(dut.clock)
         dut.wr_en.value = 0
         dut.wr_all.value = 0
+        # The key follows its way word by one clock (the top's kw_* register).
+        dut.kw_en.value = int(not all_ways)
+        dut.kw_bucket.value = bucket
+        dut.kw_way.value = way
+        dut.kw_key.value = key_int(mk)
+        await FallingEdge(dut.clock)
+        dut.kw_en.value = 0
         ways = range(g.mf_bucket_slots) if all_ways else [way]
         for w in ways:
             table[g.mf_index(bucket, w)] = (mk, flow) if valid else None
@@ -56,13 +67,10 @@ async def megaflow_slot_matches_model(dut):
         if not enabled:
             return (0, None, None)
         mk = [a & m for a, m in zip(k, mask)]
-        for b in g.cuckoo_buckets(hash_masked(k, mask)):
-            for w in range(g.mf_bucket_slots):
-                i = g.mf_index(b, w)
-                e = table[i]
-                if e is not None and e[0] == mk:
-                    return (1, i, e[1])
-        return (0, None, None)
+        found = g.mf_lookup(table, mk, hash_masked(k, mask))
+        if found is None:
+            return (0, None, None)
+        return (1, found[0], found[1][1])
 
     for rnd in range(4):
         enabled = rnd != 2
@@ -88,7 +96,7 @@ async def megaflow_slot_matches_model(dut):
             hit = val(dut.hit)
             outs.append((hit, val(dut.index) if hit else None, val(dut.flow) if hit else None))
             dut.key.value = key_int(k)
-            dut.key_d3.value = key_int(seq[i - KEY_D3] if i >= KEY_D3 else [0] * abi.key_words)
+            dut.key_d4.value = key_int(seq[i - KEY_D4] if i >= KEY_D4 else [0] * abi.key_words)
         d = find_delay(outs, want)
         assert d is not None, f"round {rnd}: megaflow slot differs from the model at every delay"
         if enabled:

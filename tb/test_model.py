@@ -53,8 +53,8 @@ def test_layouts_round_trip():
 
 def test_candidates():
     h = 0x02AB3F0F
-    assert emc_candidates(h, 13) == [h & 0x1FFF, (h >> 13) & 0x1FFF]
-    assert cuckoo_buckets(0x12345678, 8) == [0x78, 0x34]
+    assert emc_candidates(h, 13) == [h & 0xFFF, 0x1000 | ((h >> 12) & 0xFFF)]
+    assert cuckoo_buckets(0x12345678, 8) == [0x78, 0x80 | 0x34]
 
 
 def test_default_capability_words_match_geometry():

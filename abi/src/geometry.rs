@@ -9,11 +9,11 @@ use thiserror::Error;
 /// Table sizes of one hardware build (all powers of two are given as log2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Geometry {
-    /// log2 of the number of EMC entries (1..=16).
+    /// log2 of the number of EMC entries (1..=16; two banks of half).
     pub emc_log2_entries: u8,
     /// Number of megaflow mask slots searched in parallel (1..=16).
     pub mf_slots: u8,
-    /// log2 of the cuckoo buckets per mask slot (1..=16).
+    /// log2 of the cuckoo buckets per mask slot (1..=16; two banks of half).
     pub mf_log2_buckets: u8,
     /// Entries per cuckoo bucket (1, 2, 4 or 8: a power of two, so that an
     /// entry index is `bucket << log2(k) | way`).
@@ -185,29 +185,58 @@ impl Default for Geometry {
     }
 }
 
-/// EMC candidates for a table of `1 << log2` entries: the low `log2` bits of
-/// the hash, then the next `log2` bits (Open vSwitch's EM_FLOW_HASH_SHIFT
-/// scheme; with 8192 entries, bits 0..13 and 13..26).
+/// EMC candidates for a table of `1 << log2` entries, one in each bank: the
+/// low `log2 - 1` bits of the hash index bank A (entries `[0, half)`), the
+/// next `log2 - 1` bits bank B (`[half, 2·half)`), half = 2^(log2-1) (Open
+/// vSwitch's EM_FLOW_HASH_SHIFT scheme, split in two banks so each entry is
+/// stored once and both candidates are read in one clock).
 #[inline(always)]
 pub fn emc_candidates(hash: u32, log2: u8) -> [u32; 2] {
-    let m = (1u32 << log2) - 1;
-    [hash & m, (hash >> log2) & m]
+    let Some(hl) = log2.checked_sub(1) else {
+        return [0, 0];
+    };
+    let half = 1u32 << hl.min(31);
+    let m = half - 1;
+    [
+        hash & m,
+        half | (hash.checked_shr(hl as u32).unwrap_or(0) & m),
+    ]
 }
 
-/// Cuckoo bucket candidates for a table of `1 << log2` buckets: the low bits
-/// of the hash, and the low bits of the hash rotated by 16. In logic both are
-/// wire selections; software tables larger than 2^16 buckets reuse the same
-/// rule (their two indexes then share a few bits, which only costs a little
-/// load factor).
+/// Cuckoo bucket candidates for a table of `1 << log2` buckets, one in each
+/// bank: bank A (buckets `[0, half)`) from the low bits of the hash, bank B
+/// (`[half, 2·half)`) from the low bits of the hash rotated by 16, half =
+/// 2^(log2-1). In logic both are wire selections. Software tables larger
+/// than 2^17 buckets reuse the same rule (their two indexes then share a few
+/// hash bits, which only costs a little load factor).
 #[inline(always)]
 pub fn cuckoo_buckets(hash: u32, log2: u8) -> [u32; 2] {
-    let m = if log2 >= 32 {
-        u32::MAX
-    } else {
-        (1u32 << log2) - 1
+    let Some(hl) = log2.checked_sub(1) else {
+        return [0, 0];
     };
-    [hash & m, hash.rotate_right(16) & m]
+    let half = 1u32 << hl.min(31);
+    let m = half - 1;
+    [hash & m, half | (hash.rotate_right(16) & m)]
 }
+
+/// Signatures of a masked key with hash `hash` in its two cuckoo buckets:
+/// the 16 hash bits that did not choose the bucket. Bank A takes its bucket
+/// from the low bits of the hash, so its signature is `hash[31:16]`; bank B
+/// from the low bits of the hash rotated by 16, so its signature is
+/// `hash[15:0]`. A way stores the signature of its bank; a lookup compares
+/// the full key only of the first valid way whose signature matches.
+#[inline(always)]
+pub fn signatures(hash: u32) -> [u16; 2] {
+    [(hash >> 16) as u16, hash as u16]
+}
+
+/// Signature bits (see [`signatures`]).
+pub const SIG_BITS: u8 = 16;
+
+// A signature is independent of its bucket number while a bank has at most
+// 2^SIG_BITS buckets (log2(half) = mf_log2_buckets - 1 <= 16): then bucket
+// and signature are disjoint hash bits.
+const _: () = assert!(MAX_LOG2 - 1 <= SIG_BITS);
 
 #[cfg(test)]
 mod tests {
@@ -284,12 +313,41 @@ mod tests {
     }
 
     #[test]
-    fn candidates_follow_ovs_for_8192() {
+    fn signatures_are_the_bits_the_bucket_did_not_use() {
+        for log2 in 1..=MAX_LOG2 {
+            let hl = log2 - 1;
+            for bit in 0..32 {
+                let h = 1u32 << bit;
+                let [ba, bb] = cuckoo_buckets(h, log2);
+                let [sa, sb] = signatures(h);
+                let half = 1u32 << hl;
+                // A hash bit moves the bucket or the signature of a bank,
+                // never both.
+                assert!(ba == 0 || sa == 0, "bank A bit {bit} log2 {log2}");
+                assert!(bb == half || sb == 0, "bank B bit {bit} log2 {log2}");
+            }
+        }
+        assert_eq!(signatures(0x1234_5678), [0x1234, 0x5678]);
+    }
+
+    #[test]
+    fn candidates_are_one_per_bank() {
         let h = 0x02ab_3f0f_u32;
         let [a, b] = emc_candidates(h, 13);
-        assert_eq!(a, h & 0x1fff);
-        assert_eq!(b, (h >> 13) & 0x1fff);
+        assert_eq!(a, h & 0xfff);
+        assert_eq!(b, 0x1000 | ((h >> 12) & 0xfff));
         let [c, d] = cuckoo_buckets(0x1234_5678, 8);
-        assert_eq!((c, d), (0x78, 0x34));
+        assert_eq!((c, d), (0x78 & 0x7f, 0x80 | (0x34 & 0x7f)));
+        let mut x = 0x9e37_79b9_u32;
+        for log2 in 1..=16u8 {
+            let half = 1u32 << (log2 - 1);
+            for _ in 0..64 {
+                x = x.wrapping_mul(0x0019_660d).wrapping_add(0x3c6e_f35f);
+                for [a, b] in [emc_candidates(x, log2), cuckoo_buckets(x, log2)] {
+                    assert!(a < half, "bank A holds [0, half)");
+                    assert!((half..2 * half).contains(&b), "bank B holds [half, 2 half)");
+                }
+            }
+        }
     }
 }

@@ -9,14 +9,19 @@
 //! Semantics (what `hdl` implements):
 //! * EMC: candidate 0, then candidate 1 of [`crate::hash_key`]; the stored key
 //!   must equal the whole key.
-//! * Megaflow: every enabled mask slot, lowest slot first; in a slot, the ways
-//!   of the first cuckoo bucket of `hash_masked(key, mask)` in order, then
-//!   those of the second; the stored key must equal `key & mask`.
+//! * Megaflow: every enabled mask slot, lowest slot first; in a slot, bank A's
+//!   bucket of `hash_masked(key, mask)`, then bank B's. In a bucket only the
+//!   first valid way whose signature ([`crate::geometry::signatures`] of the
+//!   stored key's hash, for that bank) equals the key's is compared, and the
+//!   stored key must equal `key & mask`; a signature match with another key
+//!   is a miss of that bank, never a hit. Tables the driver builds keep the
+//!   signatures of a bucket's valid ways distinct, and then this equals a
+//!   search of every way ([`RefTables::lookup_naive`]).
 //! * A write stores `staging & mask register` (megaflow) or the staging key
 //!   (EMC). MaskClear disables a slot but keeps its mask register, as the
 //!   hardware does; a table clear zeroes and disables every mask.
 
-use crate::geometry::{cuckoo_buckets, emc_candidates};
+use crate::geometry::{cuckoo_buckets, emc_candidates, signatures};
 use crate::regs::{Command, HitKind, LookupResult, Op};
 use crate::{hash_key, hash_masked, FlowKey, Geometry};
 use thiserror::Error;
@@ -28,6 +33,9 @@ pub struct RefEntry {
     pub key: FlowKey,
     /// Flow id.
     pub flow_id: u32,
+    /// `hash_key(key)`: the hash the hardware takes the stored signatures
+    /// from (for a megaflow, `hash_masked` of the staged key).
+    pub hash: u32,
 }
 
 /// Why the command engine refuses a command (STATUS.CMD_ERROR, nothing
@@ -111,6 +119,7 @@ impl RefTables {
             Some(RefEntry {
                 key,
                 flow_id: c.flow_id,
+                hash: hash_key(&key),
             })
         };
         match c.op {
@@ -148,17 +157,50 @@ impl RefTables {
     /// The result the pipeline must give for `key`.
     pub fn lookup(&self, key: &FlowKey) -> LookupResult {
         let g = &self.g;
-        for c in emc_candidates(hash_key(key), g.emc_log2_entries) {
-            if let Some(e) = &self.emc[c as usize] {
-                if e.key == *key {
-                    return LookupResult {
-                        kind: HitKind::Emc,
-                        slot: 0,
-                        index: c,
-                        flow_id: e.flow_id,
-                    };
+        let emc = self.lookup_emc(key);
+        if emc.kind == HitKind::Emc {
+            return emc;
+        }
+        for (slot, table) in self.mf.iter().enumerate() {
+            if !self.mask_en[slot] {
+                continue;
+            }
+            let mask = &self.masks[slot];
+            let masked = key.masked(mask);
+            let h = hash_masked(key, mask);
+            let sigs = signatures(h);
+            for (bank, b) in cuckoo_buckets(h, g.mf_log2_buckets).into_iter().enumerate() {
+                // The first valid way whose signature matches; only its key
+                // is read and compared.
+                let way = (0..g.mf_bucket_slots).find_map(|way| {
+                    let i = g.mf_index(b, way);
+                    table[i as usize]
+                        .filter(|e| signatures(e.hash)[bank] == sigs[bank])
+                        .map(|e| (i, e))
+                });
+                if let Some((i, e)) = way {
+                    if e.key == masked {
+                        return LookupResult {
+                            kind: HitKind::Megaflow,
+                            slot: slot as u8,
+                            index: i,
+                            flow_id: e.flow_id,
+                        };
+                    }
                 }
             }
+        }
+        LookupResult::MISS
+    }
+
+    /// The result of a search that compares the full key of every way of
+    /// both buckets (v1's hardware). Equal to [`RefTables::lookup`] while no
+    /// bucket holds two valid ways with one signature.
+    pub fn lookup_naive(&self, key: &FlowKey) -> LookupResult {
+        let g = &self.g;
+        let emc = self.lookup_emc(key);
+        if emc.kind == HitKind::Emc {
+            return emc;
         }
         for (slot, table) in self.mf.iter().enumerate() {
             if !self.mask_en[slot] {
@@ -179,6 +221,43 @@ impl RefTables {
                             };
                         }
                     }
+                }
+            }
+        }
+        LookupResult::MISS
+    }
+
+    /// Buckets of `slot` holding two valid ways with the same signature
+    /// (the driver never builds one; raw commands can).
+    pub fn signature_clashes(&self, slot: u8) -> Vec<u32> {
+        let g = &self.g;
+        let Some(table) = self.mf.get(slot as usize) else {
+            return Vec::new();
+        };
+        let half = g.mf_buckets() / 2;
+        (0..g.mf_buckets())
+            .filter(|&b| {
+                let bank = usize::from(b >= half);
+                let sigs: Vec<u16> = (0..g.mf_bucket_slots)
+                    .filter_map(|w| table[g.mf_index(b, w) as usize])
+                    .map(|e| signatures(e.hash)[bank])
+                    .collect();
+                (1..sigs.len()).any(|i| sigs[..i].contains(&sigs[i]))
+            })
+            .collect()
+    }
+
+    /// The EMC's result for `key` (full-key compare of both candidates).
+    fn lookup_emc(&self, key: &FlowKey) -> LookupResult {
+        for c in emc_candidates(hash_key(key), self.g.emc_log2_entries) {
+            if let Some(e) = &self.emc[c as usize] {
+                if e.key == *key {
+                    return LookupResult {
+                        kind: HitKind::Emc,
+                        slot: 0,
+                        index: c,
+                        flow_id: e.flow_id,
+                    };
                 }
             }
         }
@@ -216,6 +295,32 @@ impl RefTables {
         let s = slot as usize;
         (*self.mask_en.get(s)?).then(|| self.masks[s])
     }
+}
+
+/// `n` keys `make(0..)` whose masked hashes share bank A's bucket and
+/// signature, distinct under `mask` (a forced signature collision, for
+/// tests; a search, so `make` must vary bits the mask keeps).
+pub fn signature_collisions(
+    g: &Geometry,
+    mask: &FlowKey,
+    n: usize,
+    make: impl Fn(u64) -> FlowKey,
+) -> Vec<FlowKey> {
+    let mut groups: std::collections::HashMap<(u32, u16), Vec<FlowKey>> = Default::default();
+    for p in 0u64.. {
+        let k = make(p);
+        let h = hash_masked(&k, mask);
+        let group = groups
+            .entry((cuckoo_buckets(h, g.mf_log2_buckets)[0], signatures(h)[0]))
+            .or_default();
+        if !group.iter().any(|o| o.masked(mask) == k.masked(mask)) {
+            group.push(k);
+        }
+        if group.len() == n {
+            return group.clone();
+        }
+    }
+    unreachable!("the search is unbounded")
 }
 
 #[cfg(test)]
@@ -328,5 +433,32 @@ mod tests {
         );
         assert!((0..3).all(|s| t.mask(s).is_none()));
         assert!((0..16).all(|i| t.emc_entry(i).is_none()));
+    }
+
+    #[test]
+    fn signature_match_of_another_key_is_a_miss_never_a_wrong_hit() {
+        let mut t = RefTables::new(G);
+        t.execute(&cmd(Op::MaskSet, 0, 0, 0), &port_mask()).unwrap();
+        let ks = signature_collisions(&G, &port_mask(), 2, |p| key(p, 0));
+        let (k1, k2) = (ks[0], ks[1]);
+        assert_ne!(k1.masked(&port_mask()), k2.masked(&port_mask()));
+        let [b, _] = cuckoo_buckets(hash_masked(&k1, &port_mask()), G.mf_log2_buckets);
+        // k2 in way 0, k1 in way 1 of the same bucket: a clash only raw
+        // commands build.
+        t.execute(&cmd(Op::MfWrite, 0, G.mf_index(b, 0), 2), &k2)
+            .unwrap();
+        t.execute(&cmd(Op::MfWrite, 0, G.mf_index(b, 1), 1), &k1)
+            .unwrap();
+        assert_eq!(t.signature_clashes(0), vec![b]);
+        assert_eq!(t.lookup(&k2).flow_id, 2);
+        assert_eq!(t.lookup_naive(&k1).flow_id, 1);
+        // Way 0's signature matches first, its key does not: a miss.
+        assert_eq!(t.lookup(&k1), LookupResult::MISS);
+        // Without the clash both agree.
+        t.execute(&cmd(Op::MfInvalidate, 0, G.mf_index(b, 0), 0), &k2)
+            .unwrap();
+        assert!(t.signature_clashes(0).is_empty());
+        assert_eq!(t.lookup(&k1), t.lookup_naive(&k1));
+        assert_eq!(t.lookup(&k1).flow_id, 1);
     }
 }

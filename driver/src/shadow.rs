@@ -4,9 +4,17 @@
 //! keeps the key, hash and flow id of every entry here. That is what lets it
 //! place an entry (which candidate is free, which resident can move) without
 //! a single register read.
+//!
+//! Signature invariant: a hardware way holds a 16-bit signature of its key
+//! ([`abi::geometry::signatures`]) and a lookup compares the full key only of
+//! the first valid way whose signature matches. So within a bucket the valid
+//! ways must have distinct signatures: a way is never given to a key whose
+//! signature another valid way of that bucket already has, and cuckoo moves
+//! respect the same rule at every step. Then the hardware finds exactly what
+//! a search of every way would.
 
 use abi::action::ActionEntry;
-use abi::geometry::cuckoo_buckets;
+use abi::geometry::{cuckoo_buckets, signatures};
 use abi::{FlowKey, Geometry};
 
 /// One EMC entry as the host wrote it.
@@ -67,7 +75,23 @@ impl MfSlot {
         None
     }
 
-    fn free_way(&self, g: &Geometry, bucket: u32) -> Option<u32> {
+    /// Whether a way of `bucket` other than `except` holds a valid entry
+    /// with the signature a key of `hash` has in that bucket's bank.
+    fn sig_taken(&self, g: &Geometry, bucket: u32, hash: u32, except: Option<u32>) -> bool {
+        let bank = usize::from(bucket >= g.mf_buckets() / 2);
+        let sig = signatures(hash)[bank];
+        (0..g.mf_bucket_slots)
+            .map(|w| g.mf_index(bucket, w))
+            .filter(|&i| Some(i) != except)
+            .filter_map(|i| self.entries[i as usize].as_ref())
+            .any(|e| signatures(e.hash)[bank] == sig)
+    }
+
+    /// A free way of `bucket` a key of `hash` may take.
+    fn free_way(&self, g: &Geometry, bucket: u32, hash: u32) -> Option<u32> {
+        if self.sig_taken(g, bucket, hash, None) {
+            return None;
+        }
         (0..g.mf_bucket_slots)
             .map(|w| g.mf_index(bucket, w))
             .find(|&i| self.entries[i as usize].is_none())
@@ -88,10 +112,11 @@ impl MfSlot {
         seen.clear();
         placement.moves.clear();
         for b in cuckoo_buckets(hash, g.mf_log2_buckets) {
-            if !seen.contains(&b) {
-                seen.push(b);
+            if !seen.contains(&(b, hash)) {
+                seen.push((b, hash));
                 nodes.push(Node {
                     bucket: b,
+                    hash,
                     parent: usize::MAX,
                     moved: 0,
                     depth: 0,
@@ -100,8 +125,9 @@ impl MfSlot {
         }
         let mut head = 0;
         while head < nodes.len() {
-            let (bucket, depth) = (nodes[head].bucket, nodes[head].depth);
-            if let Some(free) = self.free_way(g, bucket) {
+            let (bucket, depth, entering) =
+                (nodes[head].bucket, nodes[head].depth, nodes[head].hash);
+            if let Some(free) = self.free_way(g, bucket, entering) {
                 // Unwind: each moved entry goes to the position its child freed.
                 let mut dst = free;
                 let mut n = head;
@@ -119,16 +145,25 @@ impl MfSlot {
                     let Some(e) = &self.entries[i as usize] else {
                         continue;
                     };
-                    let [a, b] = cuckoo_buckets(e.hash, g.mf_log2_buckets);
-                    let alt = if a == bucket { b } else { a };
-                    // `seen` stays short (≤ a few hundred buckets at depth 4),
-                    // so a linear scan beats hashing here.
-                    if alt == bucket || seen.contains(&alt) {
+                    // The entering key takes this way: no other valid way of
+                    // the bucket may have its signature.
+                    if self.sig_taken(g, bucket, entering, Some(i)) {
                         continue;
                     }
-                    seen.push(alt);
+                    let [a, b] = cuckoo_buckets(e.hash, g.mf_log2_buckets);
+                    let alt = if a == bucket { b } else { a };
+                    // A bucket is searched once per entering key (its
+                    // signatures decide what may enter), and at most once
+                    // on a path (the planned moves assume it unchanged).
+                    // `seen` stays short (≤ a few hundred buckets at depth 4),
+                    // so a linear scan beats hashing here.
+                    if alt == bucket || seen.contains(&(alt, e.hash)) || on_path(nodes, head, alt) {
+                        continue;
+                    }
+                    seen.push((alt, e.hash));
                     nodes.push(Node {
                         bucket: alt,
+                        hash: e.hash,
                         parent: head,
                         moved: i,
                         depth: depth + 1,
@@ -141,10 +176,26 @@ impl MfSlot {
     }
 }
 
+/// Whether `bucket` is node `n` or one of its ancestors.
+fn on_path(nodes: &[Node], mut n: usize, bucket: u32) -> bool {
+    loop {
+        if nodes[n].bucket == bucket {
+            return true;
+        }
+        if nodes[n].parent == usize::MAX {
+            return false;
+        }
+        n = nodes[n].parent;
+    }
+}
+
 /// One bucket reached by the path search.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     bucket: u32,
+    /// Hash of the key that enters this bucket (the new one, or the entry
+    /// moved here from the parent).
+    hash: u32,
     parent: usize,
     /// Index (in the parent's bucket) of the entry that moves here.
     moved: u32,
@@ -155,7 +206,7 @@ pub(crate) struct Node {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Scratch {
     nodes: Vec<Node>,
-    seen: Vec<u32>,
+    seen: Vec<(u32, u32)>,
     /// The last placement found.
     pub placement: Placement,
 }
@@ -196,9 +247,13 @@ mod tests {
         s.count += 1;
     }
 
-    /// A hash whose two buckets (4 buckets) are `a` and `b`.
+    /// A hash whose two buckets (4 buckets: bank A 0..2, bank B 2..4) are
+    /// `a` and `b`.
     fn h(a: u32, b: u32) -> u32 {
-        a | (b << 16)
+        assert!(a < 2 && (2..4).contains(&b));
+        let x = a | ((b - 2) << 16);
+        assert_eq!(cuckoo_buckets(x, 2), [a, b]);
+        x
     }
 
     fn place(s: &MfSlot, g: &Geometry, hash: u32, max: usize) -> Option<Placement> {
@@ -214,15 +269,15 @@ mod tests {
         let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!((p.target, p.moves.len()), (1, 0));
         put(&mut s, 1, h(1, 3));
-        put(&mut s, 2, h(2, 0));
-        // New key wants 1 or 2 (both taken); 1's resident can go to 3.
+        put(&mut s, 2, h(0, 2));
+        // New key wants 1 or 2 (both taken); 1's resident can go to 3, 2's to 0.
         let p = place(&s, &g, h(1, 2), 4).unwrap();
         assert_eq!(p.moves.len(), 1);
         assert!(p.moves == vec![(1, 3)] || p.moves == vec![(2, 0)]);
-        // Fill 0 and 3 with entries that can only go to 1/2: chain of two.
-        put(&mut s, 3, h(3, 1));
+        // 3 taken by an entry that can only go back to 1: 2's resident goes
+        // to 0 directly.
+        put(&mut s, 3, h(1, 3));
         let p = place(&s, &g, h(1, 2), 4).unwrap();
-        // 2's resident goes to 0 directly.
         assert_eq!(p.moves, vec![(2, 0)]);
         assert_eq!(p.target, 2);
         put(&mut s, 0, h(0, 2));
@@ -230,16 +285,48 @@ mod tests {
     }
 
     #[test]
+    fn a_way_is_never_shared_by_two_signatures() {
+        let g = Geometry {
+            mf_bucket_slots: 2,
+            ..g()
+        };
+        let mut s = MfSlot::new(&g);
+        let at = |b, w| g.mf_index(b, w);
+        // k1, k2: bank A bucket 1, one bank A signature (0x76), bank B
+        // bucket 2 (bucket and signature are disjoint hash bits, so keys
+        // that clash in bank A share their bank B bucket too).
+        let (k1, k2) = (0x0076_0001, 0x0076_0003);
+        assert_eq!(signatures(k1)[0], signatures(k2)[0]);
+        assert_eq!(cuckoo_buckets(k1, 2), [1, 2]);
+        assert_eq!(cuckoo_buckets(k2, 2), [1, 2]);
+        put(&mut s, at(1, 0), k1);
+        // Bucket 1 has a free way, but k2's signature is taken there.
+        let p = place(&s, &g, k2, 4).unwrap();
+        assert_eq!((p.target, p.moves.len()), (at(2, 0), 0));
+        // Bucket 2 full: y (way 0, alt bucket 0, free) may not leave for
+        // k2, because x (way 1) has k2's bank B signature (3); x may, to
+        // bucket 1's free way.
+        let (y, x) = (0x0100_0000, 0x0100_0003);
+        assert_eq!(signatures(x)[1], signatures(k2)[1]);
+        put(&mut s, at(2, 0), y);
+        put(&mut s, at(2, 1), x);
+        let p = place(&s, &g, k2, 4).unwrap();
+        assert_eq!(p.moves, vec![(at(2, 1), at(1, 1))]);
+        assert_eq!(p.target, at(2, 1));
+    }
+
+    #[test]
     fn path_length_is_bounded() {
         let g = g();
         let mut s = MfSlot::new(&g);
-        // A chain 0 -> 1 -> 2 -> 3(free): entry at 0 can go to 1, 1's to 2, 2's to 3.
-        put(&mut s, 0, h(0, 1));
-        put(&mut s, 1, h(1, 2));
-        put(&mut s, 2, h(2, 3));
-        let p = place(&s, &g, h(0, 0), 4).unwrap();
-        assert_eq!(p.moves, vec![(2, 3), (1, 2), (0, 1)]);
-        assert_eq!(p.target, 0);
-        assert_eq!(place(&s, &g, h(0, 0), 2), None);
+        // New key wants 0 or 2. 0's resident can only go to 2; 2's to 1;
+        // 1's to 3 (free): a chain of two moves.
+        put(&mut s, 0, h(0, 2));
+        put(&mut s, 2, h(1, 2));
+        put(&mut s, 1, h(1, 3));
+        let p = place(&s, &g, h(0, 2), 4).unwrap();
+        assert_eq!(p.moves, vec![(1, 3), (2, 1)]);
+        assert_eq!(p.target, 2);
+        assert_eq!(place(&s, &g, h(0, 2), 1), None);
     }
 }

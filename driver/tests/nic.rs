@@ -285,8 +285,10 @@ fn emc_install_lookup_remove_within_write_budget() {
     assert!(matches!(nic.emc_stats(&k), Err(NicError::NoSuchEntry(_))));
 }
 
-/// Keys whose two EMC candidates are positions `a` and `b` (16 entries).
+/// Keys whose two EMC candidates are positions `a` (bank A, 0..8) and `b`
+/// (bank B, 8..16) of 16 entries.
 fn emc_keys_for(a: u32, b: u32, n: usize) -> Vec<FlowKey> {
+    assert!(a < 8 && (8..16).contains(&b), "not one position per bank");
     (0..)
         .map(key)
         .filter(|k| emc_candidates(hash_key(k), 4) == [a, b])
@@ -317,17 +319,17 @@ fn emc_follows_ovs_replacement() {
     assert_eq!(nic.device().peek(&victim_key).kind, HitKind::Miss);
     assert_eq!(nic.device().peek(&ks[2]).flow_id, 3);
     // The caller's policy: way 1, whatever is there.
-    let ks = emc_keys_for(5, 6, 2);
+    let ks = emc_keys_for(5, 14, 2);
     assert_eq!(
         nic.install_emc(&ks[0], 7, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
             .unwrap()
             .index,
-        6
+        14
     );
     let w = nic
         .install_emc(&ks[1], 8, &ActionEntry::TO_HOST, EmcPolicy::Way(1))
         .unwrap();
-    assert_eq!((w.index, w.evicted.map(|e| e.0)), (6, Some(ks[0])));
+    assert_eq!((w.index, w.evicted.map(|e| e.0)), (14, Some(ks[0])));
     assert!(matches!(
         nic.install_emc(&ks[0], 1, &ActionEntry::TO_HOST, EmcPolicy::Way(2)),
         Err(NicError::InvalidArgument(_))
@@ -781,10 +783,54 @@ proptest! {
             } else {
                 (HitKind::Miss, 0)
             };
+            // Driver-built tables: the signature lookup is the full search.
+            let t = &nic.device().tables;
+            prop_assert_eq!(t.lookup(k), t.lookup_naive(k));
             let r = nic.device().lookup(k, 0).unwrap();
             prop_assert_eq!((r.kind, r.flow_id), want, "key {:?}", k);
         }
+        for s in 0..3 {
+            prop_assert!(nic.device().tables.signature_clashes(s).is_empty());
+        }
     }
+}
+
+/// Keys that share bank A's bucket and signature (and so bank B's bucket):
+/// the driver never puts two of them in one bucket, so each hits.
+#[test]
+fn forced_signature_collisions_never_share_a_bucket() {
+    let g = tiny();
+    let mut nic = open(g);
+    nic.set_mask(0, &mask_a()).unwrap();
+    let ks = abi::reference::signature_collisions(&g, &mask_a(), 4, key);
+    let buckets = cuckoo_buckets(hash_masked(&ks[0], &mask_a()), g.mf_log2_buckets);
+    for k in &ks {
+        assert_eq!(
+            cuckoo_buckets(hash_masked(k, &mask_a()), g.mf_log2_buckets),
+            buckets
+        );
+    }
+    let mut placed = Vec::new();
+    for (f, k) in ks.iter().take(3).enumerate() {
+        let ins = nic
+            .install_megaflow(0, k, 10 + f as u32, &ActionEntry::TO_HOST)
+            .unwrap();
+        placed.push(g.mf_bucket_way(ins.index).0);
+    }
+    // Bank A's bucket takes one of them (one signature), bank B's the
+    // other two (their bank B signatures differ).
+    placed.sort();
+    assert_eq!(placed, vec![buckets[0], buckets[1], buckets[1]]);
+    assert!(nic.device().tables.signature_clashes(0).is_empty());
+    for (f, k) in ks.iter().take(3).enumerate() {
+        assert_eq!(nic.device().lookup(k, 0).unwrap().flow_id, 10 + f as u32);
+    }
+    // A fourth: bank A's bucket has its signature, bank B's is full.
+    assert!(matches!(
+        nic.install_megaflow(0, &ks[3], 13, &ActionEntry::TO_HOST),
+        Err(NicError::TableFull { slot: 0, .. })
+    ));
+    assert_eq!(nic.device().peek(&ks[3]).kind, HitKind::Miss);
 }
 
 #[test]

@@ -19,6 +19,19 @@ pub const IDX_BITS: usize = abi::regs::INDEX_BITS as usize;
 /// An entry word type.
 pub type Entry = Bits<ENTRY_BITS>;
 
+/// A megaflow way word (signature RAM): `[15:0]` signature
+/// (`abi::geometry::signatures`, of the way's bank), `[16]` valid, `[40:17]`
+/// flow id. The masked key lives in the bank's key RAM.
+pub const SIG_BITS: usize = abi::geometry::SIG_BITS as usize;
+/// Bit offset of the valid flag in a way word.
+pub const WAY_VALID_BIT: usize = SIG_BITS;
+/// Bit offset of the flow id in a way word.
+pub const WAY_FLOW_LSB: usize = SIG_BITS + 1;
+/// Width of a way word.
+pub const WAY_BITS: usize = WAY_FLOW_LSB + FLOW_ID_BITS as usize;
+/// A way word type.
+pub type Way = Bits<WAY_BITS>;
+
 /// Packs an entry (used by tests and the simulation model).
 pub fn pack(key: &[u64; abi::KEY_WORDS], flow_id: u32, valid: bool) -> Entry {
     let mut e = Entry::default();

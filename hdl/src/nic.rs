@@ -809,8 +809,10 @@ mod tests {
             let mask = FlowKey::ZERO.with(Field::InPort, u64::MAX);
             let k = FlowKey::ZERO.with(Field::InPort, port);
             let bucket = G.mf_candidate_buckets(abi::hash_masked(&k, &mask))[0];
+            // A way per flow id, so two ports sharing a bucket keep both.
+            let way = (flow_id % G.mf_bucket_slots as u32) as u8;
             self.write(REG_STAGE_ACTION.addr(), action.encode());
-            self.cmd(Op::MfWrite, 0, G.mf_index(bucket, 0), flow_id, &k);
+            self.cmd(Op::MfWrite, 0, G.mf_index(bucket, way), flow_id, &k);
         }
 
         fn run(&mut self, clocks: usize) {

@@ -3,9 +3,10 @@
 //!
 //! Pipeline (cycle 0 = the clock after the lookup was accepted):
 //! cycle 0 input register; 1–2 hash units (EMC hash and one masked hash per
-//! slot, in parallel); 2→3 RAM reads (every candidate bucket/way at once);
-//! 3 per-word compares; 4 hit and priority per stage; 5 result select (EMC,
-//! else lowest hitting slot, else miss),
+//! slot, in parallel); 2→3 RAM reads (EMC candidates; megaflow way words);
+//! 3 EMC per-word compares, megaflow signature match → key RAM read; 4 EMC
+//! hit, megaflow per-word compares; 5 megaflow hit (the EMC result waits);
+//! 6 result select (EMC, else lowest hitting slot, else miss),
 //! miss-queue push, statistics update, result-queue push; the result queue
 //! shows the result two clocks later. Lookups are accepted every clock while
 //! the result queue has room for every lookup in flight (`lk_ready`), so a
@@ -13,9 +14,11 @@
 
 use crate::bram::ADDR_BITS;
 use crate::emc::{EmcStage, EMC_LATENCY};
+use crate::entry::Entry;
 use crate::entry::IDX_BITS;
 use crate::fifo::Fifo;
-use crate::megaflow::{MfSlot, MF_LATENCY};
+use crate::hash_unit::{HashUnit, HASH_LATENCY};
+use crate::megaflow::{MfSlot, MF_KEY_DELAY, MF_LATENCY};
 use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
 use crate::regfile32::Axil32To64;
 use crate::stats::{StatsUnit, LEN_BITS};
@@ -24,6 +27,8 @@ use abi::Geometry;
 use rust_hdl::prelude::*;
 
 const _: () = assert!(EMC_LATENCY == MF_LATENCY);
+// The top's delay lines below are written out for these values.
+const _: () = assert!(MF_LATENCY == 6 && MF_KEY_DELAY == 4 && HASH_LATENCY == 2);
 
 /// Clocks from the clock in which `lk_valid && lk_ready` to the first clock
 /// in which `res_valid` shows that lookup's result (input register, stages,
@@ -133,6 +138,29 @@ pub struct FastpathTop {
     len3: DFF<Bits<LEN_BITS>>,
     len4: DFF<Bits<LEN_BITS>>,
     len5: DFF<Bits<LEN_BITS>>,
+    len6: DFF<Bits<LEN_BITS>>,
+    v6: DFF<bool>,
+    tag6: DFF<Bits<32>>,
+    key6: DFF<Bits<512>>,
+    wr_hasher: HashUnit,
+    ones: Constant<Bits<512>>,
+    mw_en: [DFF<bool>; 2],
+    mw_all: [DFF<bool>; 2],
+    mw_slot: [DFF<Bits<8>>; 2],
+    mw_bucket: [DFF<Bits<IDX_BITS>>; 2],
+    mw_way: [DFF<Bits<8>>; 2],
+    mw_data: [DFF<Entry>; 2],
+    kw_en: DFF<bool>,
+    kw_slot: DFF<Bits<8>>,
+    kw_bucket: DFF<Bits<IDX_BITS>>,
+    kw_way: DFF<Bits<8>>,
+    kw_key: DFF<Bits<512>>,
+    ew_en: [DFF<bool>; 2],
+    ew_addr: [DFF<Bits<IDX_BITS>>; 2],
+    st_we: [DFF<bool>; 2],
+    st_addr: [DFF<Bits<ADDR_BITS>>; 2],
+    ac_we: [DFF<bool>; 2],
+    ac_word: [DFF<Bits<64>>; 2],
     v1: DFF<bool>,
     v2: DFF<bool>,
     v3: DFF<bool>,
@@ -141,7 +169,6 @@ pub struct FastpathTop {
     tag2: DFF<Bits<32>>,
     tag3: DFF<Bits<32>>,
     tag4: DFF<Bits<32>>,
-    key4: DFF<Bits<512>>,
     v5: DFF<bool>,
     tag5: DFF<Bits<32>>,
     key5: DFF<Bits<512>>,
@@ -178,6 +205,13 @@ pub struct FastpathTop {
 }
 
 impl FastpathTop {
+    /// Hash units a build of geometry `g` instantiates: the EMC's, one per
+    /// mask slot and the command hash unit (the signatures of written
+    /// megaflow entries). The simulator's stand-in replaces each.
+    pub fn hash_units(g: &Geometry) -> usize {
+        2 + g.mf_slots as usize
+    }
+
     /// The capability block a look-aside build with geometry `g` announces
     /// (no packet path: `CAP_ACTIONS` reads 0).
     pub fn capability(g: &Geometry, clock_khz: u32) -> Capability {
@@ -252,7 +286,6 @@ impl FastpathTop {
             tag2: Default::default(),
             tag3: Default::default(),
             tag4: Default::default(),
-            key4: Default::default(),
             v5: Default::default(),
             tag5: Default::default(),
             key5: Default::default(),
@@ -266,6 +299,29 @@ impl FastpathTop {
             len3: Default::default(),
             len4: Default::default(),
             len5: Default::default(),
+            len6: Default::default(),
+            v6: Default::default(),
+            tag6: Default::default(),
+            key6: Default::default(),
+            wr_hasher: HashUnit::default(),
+            ones: Constant::new(!Bits::<512>::default()),
+            mw_en: Default::default(),
+            mw_all: Default::default(),
+            mw_slot: Default::default(),
+            mw_bucket: Default::default(),
+            mw_way: Default::default(),
+            mw_data: Default::default(),
+            kw_en: Default::default(),
+            kw_slot: Default::default(),
+            kw_bucket: Default::default(),
+            kw_way: Default::default(),
+            kw_key: Default::default(),
+            ew_en: Default::default(),
+            ew_addr: Default::default(),
+            st_we: Default::default(),
+            st_addr: Default::default(),
+            ac_we: Default::default(),
+            ac_word: Default::default(),
             accept: Default::default(),
             res_pop: Default::default(),
             mf_any: Default::default(),
@@ -313,7 +369,6 @@ impl Logic for FastpathTop {
             tag2,
             tag3,
             tag4,
-            key4,
             v5,
             tag5,
             key5,
@@ -326,8 +381,32 @@ impl Logic for FastpathTop {
             len2,
             len3,
             len4,
-            len5
+            len5,
+            len6,
+            kw_en,
+            kw_slot,
+            kw_bucket,
+            kw_way,
+            kw_key,
+            v6,
+            tag6,
+            key6
         );
+        self.wr_hasher.clock.next = self.clock.val();
+        for i in 0..2 {
+            self.mw_en[i].clock.next = self.clock.val();
+            self.mw_all[i].clock.next = self.clock.val();
+            self.mw_slot[i].clock.next = self.clock.val();
+            self.mw_bucket[i].clock.next = self.clock.val();
+            self.mw_way[i].clock.next = self.clock.val();
+            self.mw_data[i].clock.next = self.clock.val();
+            self.ew_en[i].clock.next = self.clock.val();
+            self.ew_addr[i].clock.next = self.clock.val();
+            self.st_we[i].clock.next = self.clock.val();
+            self.st_addr[i].clock.next = self.clock.val();
+            self.ac_we[i].clock.next = self.clock.val();
+            self.ac_word[i].clock.next = self.clock.val();
+        }
         self.regs.clock.next = self.clock.val();
         self.emc.clock.next = self.clock.val();
         self.stats.clock.next = self.clock.val();
@@ -384,6 +463,7 @@ impl Logic for FastpathTop {
         self.len3.d.next = self.len2.q.val();
         self.len4.d.next = self.len3.q.val();
         self.len5.d.next = self.len4.q.val();
+        self.len6.d.next = self.len5.q.val();
         self.v1.d.next = self.v0.q.val();
         self.v2.d.next = self.v1.q.val();
         self.v3.d.next = self.v2.q.val();
@@ -392,31 +472,78 @@ impl Logic for FastpathTop {
         self.tag2.d.next = self.tag1.q.val();
         self.tag3.d.next = self.tag2.q.val();
         self.tag4.d.next = self.tag3.q.val();
-        self.key4.d.next = self.emc.key_d3.val();
         self.v5.d.next = self.v4.q.val();
         self.tag5.d.next = self.tag4.q.val();
-        self.key5.d.next = self.key4.q.val();
+        self.key5.d.next = self.emc.key_d4.val();
+        self.v6.d.next = self.v5.q.val();
+        self.tag6.d.next = self.tag5.q.val();
+        self.key6.d.next = self.key5.q.val();
 
         // Cycles 0..5: EMC and every megaflow slot in parallel.
         self.emc.key.next = self.key0.q.val();
-        self.emc.wr_en.next = self.regs.emc_we.val();
-        self.emc.wr_addr.next = self.regs.emc_addr.val();
-        self.emc.wr_data.next = self.regs.entry_data.val();
+        // Every table write (EMC, megaflow, stamp, action) takes the same
+        // HASH_LATENCY delay line, so they stay in the clock relation the
+        // command engine gives them (an entry and its action change together).
+        self.ew_en[0].d.next = self.regs.emc_we.val();
+        self.ew_addr[0].d.next = self.regs.emc_addr.val();
+        self.st_we[0].d.next = self.regs.stamp_we.val();
+        self.st_addr[0].d.next = self.regs.stamp_addr.val();
+        self.ac_we[0].d.next = self.regs.act_we.val();
+        self.ac_word[0].d.next = self.regs.act_word.val();
+        self.ew_en[1].d.next = self.ew_en[0].q.val();
+        self.ew_addr[1].d.next = self.ew_addr[0].q.val();
+        self.st_we[1].d.next = self.st_we[0].q.val();
+        self.st_addr[1].d.next = self.st_addr[0].q.val();
+        self.ac_we[1].d.next = self.ac_we[0].q.val();
+        self.ac_word[1].d.next = self.ac_word[0].q.val();
+        self.emc.wr_en.next = self.ew_en[1].q.val();
+        self.emc.wr_addr.next = self.ew_addr[1].q.val();
+        self.emc.wr_data.next = self.mw_data[1].q.val();
+        // Megaflow writes wait HASH_LATENCY clocks for the hash of their
+        // (already masked) key, whose signatures the way words store: one
+        // command hash unit for every slot (hash_masked(k, m) is the hash
+        // of k & m under an all-ones mask).
+        self.wr_hasher.key.next = self.regs.entry_data.val().get_bits::<512>(0);
+        self.wr_hasher.mask.next = self.ones.val();
+        self.mw_en[0].d.next = self.regs.mf_we.val();
+        self.mw_all[0].d.next = self.regs.mf_all.val();
+        self.mw_slot[0].d.next = self.regs.mf_slot.val();
+        self.mw_bucket[0].d.next = self.regs.mf_bucket.val();
+        self.mw_way[0].d.next = self.regs.mf_way.val();
+        self.mw_data[0].d.next = self.regs.entry_data.val();
+        self.mw_en[1].d.next = self.mw_en[0].q.val();
+        self.mw_all[1].d.next = self.mw_all[0].q.val();
+        self.mw_slot[1].d.next = self.mw_slot[0].q.val();
+        self.mw_bucket[1].d.next = self.mw_bucket[0].q.val();
+        self.mw_way[1].d.next = self.mw_way[0].q.val();
+        self.mw_data[1].d.next = self.mw_data[0].q.val();
+        // The slots write a key the clock after its way word.
+        self.kw_en.d.next = self.mw_en[1].q.val() & !self.mw_all[1].q.val();
+        self.kw_slot.d.next = self.mw_slot[1].q.val();
+        self.kw_bucket.d.next = self.mw_bucket[1].q.val();
+        self.kw_way.d.next = self.mw_way[1].q.val();
+        self.kw_key.d.next = self.mw_data[1].q.val().get_bits::<512>(0);
         for s in 0..self._slots {
             self.mf[s].clock.next = self.clock.val();
+            self.mf[s].kw_en.next =
+                self.kw_en.q.val() & (self.kw_slot.q.val() == self.slot_id[s].val());
+            self.mf[s].kw_bucket.next = self.kw_bucket.q.val();
+            self.mf[s].kw_way.next = self.kw_way.q.val();
+            self.mf[s].kw_key.next = self.kw_key.q.val();
             self.mf[s].key.next = self.key0.q.val();
-            self.mf[s].key_d3.next = self.emc.key_d3.val();
+            self.mf[s].key_d4.next = self.emc.key_d4.val();
             self.mf[s].mask.next = self.regs.masks[s].val();
             self.mf[s].enabled.next = self.regs.mask_en[s].val();
-            self.mf[s].wr_en.next = self.regs.mf_we.val()
-                & (self.regs.mf_all.val() | (self.regs.mf_slot.val() == self.slot_id[s].val()));
-            self.mf[s].wr_all.next = self.regs.mf_all.val();
-            self.mf[s].wr_bucket.next = self.regs.mf_bucket.val();
-            self.mf[s].wr_way.next = self.regs.mf_way.val();
-            self.mf[s].wr_data.next = self.regs.entry_data.val();
+            self.mf[s].wr_en.next = self.mw_en[1].q.val()
+                & (self.mw_all[1].q.val() | (self.mw_slot[1].q.val() == self.slot_id[s].val()));
+            self.mf[s].wr_all.next = self.mw_all[1].q.val();
+            self.mf[s].wr_bucket.next = self.mw_bucket[1].q.val();
+            self.mf[s].wr_way.next = self.mw_way[1].q.val();
+            self.mf[s].wr_data.next = self.mw_data[1].q.val();
+            self.mf[s].wr_hash.next = self.wr_hasher.hash.val();
         }
 
-        // Cycle 5: megaflows never overlap, so any hit is the hit; the lowest
+        // Cycle 6: megaflows never overlap, so any hit is the hit; the lowest
         // slot is reported (a fixed priority keeps results deterministic).
         self.mf_any.next = false;
         self.mf_slot.next = 0.into();
@@ -434,21 +561,21 @@ impl Logic for FastpathTop {
         }
         self.mf_stat.next =
             self.mf_base.val() + bit_cast::<ADDR_BITS, IDX_BITS>(self.mf_index.val());
-        self.miss.next = self.v5.q.val() & !self.emc.hit.val() & !self.mf_any.val();
+        self.miss.next = self.v6.q.val() & !self.emc.hit.val() & !self.mf_any.val();
         // The statistics update takes the hit one clock later from registers, so
         // the slot priority and the address add are not in front of the
         // counter RAM's address setup.
-        self.stat_hit.d.next = self.v5.q.val() & (self.emc.hit.val() | self.mf_any.val());
+        self.stat_hit.d.next = self.v6.q.val() & (self.emc.hit.val() | self.mf_any.val());
         self.stats.hit.next = self.stat_hit.q.val();
         self.stats.hit_addr.next = self.stat_addr.q.val();
-        self.stat_len.d.next = self.len5.q.val();
+        self.stat_len.d.next = self.len6.q.val();
         self.stats.hit_len.next = self.stat_len.q.val();
         self.stats.now.next = self.regs.now.val();
-        self.stats.stamp_we.next = self.regs.stamp_we.val();
-        self.stats.stamp_addr.next = self.regs.stamp_addr.val();
-        self.act_we.next = self.regs.act_we.val();
-        self.act_addr.next = self.regs.stamp_addr.val();
-        self.act_word.next = self.regs.act_word.val();
+        self.stats.stamp_we.next = self.st_we[1].q.val();
+        self.stats.stamp_addr.next = self.st_addr[1].q.val();
+        self.act_we.next = self.ac_we[1].q.val();
+        self.act_addr.next = self.st_addr[1].q.val();
+        self.act_word.next = self.ac_word[1].q.val();
         self.stats.sel_addr.next = self.regs.stats_sel.val();
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
@@ -470,9 +597,9 @@ impl Logic for FastpathTop {
             }
         }
         // Result queue (room guaranteed by `outstanding`).
-        self.resq.push.next = self.v5.q.val();
+        self.resq.push.next = self.v6.q.val();
         self.resq.din.next = bit_cast::<RES_WORD_BITS, 64>(self.word.val())
-            | (bit_cast::<RES_WORD_BITS, 32>(self.tag5.q.val()) << self.sh_res_tag.val())
+            | (bit_cast::<RES_WORD_BITS, 32>(self.tag6.q.val()) << self.sh_res_tag.val())
             | (bit_cast::<RES_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_res_hash.val());
         self.resq.pop.next = self.res_pop.val();
         self.res_valid.next = self.resq.level.val().any();
@@ -493,16 +620,16 @@ impl Logic for FastpathTop {
             .get_bits::<32>(self.sh_res_hash.val().index());
         // Miss queue: key, hash and tag; a full queue drops and counts.
         self.missq.push.next = self.miss.val();
-        self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key5.q.val())
+        self.missq.din.next = bit_cast::<MISS_WORD_BITS, 512>(self.key6.q.val())
             | (bit_cast::<MISS_WORD_BITS, 32>(self.emc.hash.val()) << self.sh_miss_hash.val())
-            | (bit_cast::<MISS_WORD_BITS, 32>(self.tag5.q.val()) << self.sh_miss_tag.val());
+            | (bit_cast::<MISS_WORD_BITS, 32>(self.tag6.q.val()) << self.sh_miss_tag.val());
         self.missq.pop.next = self.regs.missq_pop.val();
         self.regs.missq_level.next = self.missq.level.val();
         self.regs.missq_head.next = self.missq.dout.val();
         // Global counters.
         self.regs.ev_lookup.next = self.accept.val();
-        self.regs.ev_emc_hit.next = self.v5.q.val() & self.emc.hit.val();
-        self.regs.ev_mf_hit.next = self.v5.q.val() & !self.emc.hit.val() & self.mf_any.val();
+        self.regs.ev_emc_hit.next = self.v6.q.val() & self.emc.hit.val();
+        self.regs.ev_mf_hit.next = self.v6.q.val() & !self.emc.hit.val() & self.mf_any.val();
         self.regs.ev_miss.next = self.miss.val();
         self.regs.ev_miss_drop.next = self.miss.val() & self.missq.full.val();
 
@@ -513,6 +640,16 @@ impl Logic for FastpathTop {
             self.v3.d.next = false;
             self.v4.d.next = false;
             self.v5.d.next = false;
+            self.v6.d.next = false;
+            self.mw_en[0].d.next = false;
+            self.mw_en[1].d.next = false;
+            self.kw_en.d.next = false;
+            self.ew_en[0].d.next = false;
+            self.ew_en[1].d.next = false;
+            self.st_we[0].d.next = false;
+            self.st_we[1].d.next = false;
+            self.ac_we[0].d.next = false;
+            self.ac_we[1].d.next = false;
             self.stat_hit.d.next = false;
             self.outstanding.d.next = 0.into();
         }
@@ -753,6 +890,10 @@ mod tests {
                 b.tick();
                 n += 1;
                 assert!(n < 1000, "power-on clear never finished");
+            }
+            // The clear's last table writes land HASH_LATENCY clocks later.
+            for _ in 0..HASH_LATENCY {
+                b.tick();
             }
             b
         }

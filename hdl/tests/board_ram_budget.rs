@@ -26,10 +26,11 @@ fn every_board_geometry_fits_its_ram_budget() {
                 memories(&top)
             })
             .clone();
-        // The inventory is the design's: both EMC copies, 2k ways per slot,
-        // the four statistics RAMs, the miss and result queues.
+        // The inventory is the design's: both EMC banks, per slot 2k way
+        // RAMs and 2 key RAMs, the four statistics RAMs, the miss and
+        // result queues.
         let g = board.config.geometry;
-        let expect = 2 + 2 * g.mf_bucket_slots as usize * g.mf_slots as usize + 4 + 2;
+        let expect = 2 + (2 * g.mf_bucket_slots as usize + 2) * g.mf_slots as usize + 4 + 2;
         assert_eq!(mems.len(), expect, "{}: {mems:?}", board.name);
         let budget = RamBudget::place(&mems, &board.ram);
         for k in 0..budget.used.len() {

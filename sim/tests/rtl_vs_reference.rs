@@ -37,6 +37,7 @@ on_both_models!(
     random_tables_with_updates_in_flight,
     ordering_promise_at_the_boundaries,
     all_collision_keys,
+    signature_clash_by_raw_commands_is_a_miss,
     full_megaflow_table_with_displacement,
     backpressure_misses_and_counters,
     device_trait_bounds_and_32_bit_access,
@@ -206,8 +207,9 @@ fn ordering_promise_at_the_boundaries(kind: ModelKind) {
 }
 
 /// Every key hashing identically (crafted from the CRC's null space): the
-/// EMC holds two of them, a megaflow slot 2 × bucket size, and the driver
-/// reports the table full beyond that; all resident ones hit.
+/// EMC holds two of them, a megaflow slot one per bank (they share both
+/// signatures, and the driver keeps a bucket's signatures distinct), and
+/// the driver reports the table full beyond that; all resident ones hit.
 fn all_collision_keys(kind: ModelKind) {
     let (mut nic, mut replay) = open(kind);
     let mut r = rng(2);
@@ -231,7 +233,8 @@ fn all_collision_keys(kind: ModelKind) {
     let hm = abi::hash_masked(&ks[0], &mask);
     assert!(ks.iter().all(|k| abi::hash_masked(k, &mask) == hm));
     let [b0, b1] = GEOMETRY.mf_candidate_buckets(hm);
-    let room = if b0 == b1 { 1 } else { 2 } * GEOMETRY.mf_bucket_slots as usize;
+    assert_ne!(b0, b1, "one bucket per bank");
+    let room = 2;
     let mut installed = 0;
     for (i, k) in ks.iter().enumerate() {
         match nic.install_megaflow(0, k, 200 + i as u32, &ActionEntry::TO_HOST) {
@@ -261,6 +264,70 @@ fn all_collision_keys(kind: ModelKind) {
 
 /// One slot filled until the driver's cuckoo search gives up: long
 /// displacement chains, every resident megaflow found at its index.
+/// Two keys with one hash written by raw commands into ways 0 and 1 of one
+/// bucket (a signature clash the driver never builds): the second is a miss
+/// in the RTL and in the reference, never a hit on the first's entry.
+fn signature_clash_by_raw_commands_is_a_miss(kind: ModelKind) {
+    use abi::regs::{Command, Op, REG_CMD, REG_STAGE_KEY};
+    let (mut nic, mut replay) = open(kind);
+    let mut r = rng(3);
+    let base = random_key(&mut r);
+    let mut support = field_bits(Field::NwSrc);
+    support.extend(field_bits(Field::TpSrc));
+    let ks = colliding_keys(&base, &support, 2, &mut r);
+    assert_ne!(ks[0], ks[1]);
+    nic.set_mask(0, &FlowKey::ONES).expect("mask");
+    let [b0, _] = GEOMETRY.mf_candidate_buckets(abi::hash_key(&ks[0]));
+    for (way, k) in ks.iter().enumerate() {
+        let dev = nic.device();
+        for (i, w) in k.words.iter().enumerate() {
+            dev.write64(0, REG_STAGE_KEY + 8 * i as u64, *w)
+                .expect("stage");
+        }
+        let c = Command {
+            op: Op::MfWrite,
+            slot: 0,
+            index: GEOMETRY.mf_index(b0, way as u8),
+            flow_id: 300 + way as u32,
+        };
+        dev.write64(0, REG_CMD, c.encode().expect("encodes"))
+            .expect("cmd");
+    }
+    nic.device().submit(&ks, &[0, 1]).expect("submit");
+    let res = settle_and_check(&mut nic, &mut replay, &ks);
+    assert_clean(replay.report());
+    let got: Vec<LookupResult> = res.iter().map(|x| x.result().expect("result")).collect();
+    assert_eq!(got[0].kind, HitKind::Megaflow);
+    assert_eq!(got[0].flow_id, 300);
+    assert_eq!(
+        got[1],
+        LookupResult::MISS,
+        "way 1 hides behind way 0's signature"
+    );
+    // The same commands in a fresh reference: a real clash, and a search
+    // of every way (v1's rule) would have found the second key.
+    let mut t = abi::reference::RefTables::new(GEOMETRY);
+    let set = Command {
+        op: Op::MaskSet,
+        slot: 0,
+        index: 0,
+        flow_id: 0,
+    };
+    t.execute(&set, &FlowKey::ONES).expect("mask");
+    for (way, k) in ks.iter().enumerate() {
+        let c = Command {
+            op: Op::MfWrite,
+            slot: 0,
+            index: GEOMETRY.mf_index(b0, way as u8),
+            flow_id: 300 + way as u32,
+        };
+        t.execute(&c, k).expect("write");
+    }
+    assert_eq!(t.signature_clashes(0), vec![b0]);
+    assert_eq!(t.lookup_naive(&ks[1]).flow_id, 301);
+    assert_eq!(t.lookup(&ks[1]), got[1]);
+}
+
 fn full_megaflow_table_with_displacement(kind: ModelKind) {
     let (mut nic, mut replay) = open(kind);
     let mut r = rng(3);

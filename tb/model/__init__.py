@@ -7,7 +7,7 @@ vectors) is read from the abi crate's JSON export
 
 from .abi import Abi, load_abi
 from .hashing import crc32c, hash_masked, hash_key
-from .geometry import Geometry, emc_candidates, cuckoo_buckets
+from .geometry import Geometry, emc_candidates, cuckoo_buckets, signatures
 from .pipeline import PipelineModel
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "Geometry",
     "emc_candidates",
     "cuckoo_buckets",
+    "signatures",
     "PipelineModel",
 ]

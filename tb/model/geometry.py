@@ -6,6 +6,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from .hashing import hash_key
+
 
 @dataclass(frozen=True)
 class Geometry:
@@ -57,15 +59,40 @@ class Geometry:
     def cuckoo_buckets(self, h: int) -> list[int]:
         return cuckoo_buckets(h, self.mf_log2_buckets)
 
+    def mf_lookup(self, table, mk, h: int):
+        """The megaflow slot's search of `table` (index -> (masked key, flow)
+        or None) for masked key `mk` with hash `h`: per bank (A first), the
+        first valid way whose signature matches is the only one compared."""
+        sigs = signatures(h)
+        for bank, b in enumerate(self.cuckoo_buckets(h)):
+            for w in range(self.mf_bucket_slots):
+                i = self.mf_index(b, w)
+                e = table[i]
+                if e is not None and signatures(hash_key(e[0]))[bank] == sigs[bank]:
+                    if e[0] == mk:
+                        return i, e
+                    break
+        return None
+
 
 def emc_candidates(h: int, log2: int) -> list[int]:
-    """Low `log2` bits of the hash, then the next `log2` bits."""
-    m = (1 << log2) - 1
-    return [h & m, (h >> log2) & m]
+    """One candidate per bank (half = 2^(log2-1) entries each): the low
+    log2-1 bits of the hash in bank A, the next log2-1 bits in bank B."""
+    half = 1 << (log2 - 1)
+    m = half - 1
+    return [h & m, half | ((h >> (log2 - 1)) & m)]
+
+
+def signatures(h: int) -> list[int]:
+    """A masked key's signature in bank A (hash bits 31..16) and bank B
+    (bits 15..0): the bits that did not choose its bucket there."""
+    return [(h >> 16) & 0xFFFF, h & 0xFFFF]
 
 
 def cuckoo_buckets(h: int, log2: int) -> list[int]:
-    """Low bits of the hash, and low bits of the hash rotated right by 16."""
-    m = (1 << log2) - 1
+    """One bucket per bank (half = 2^(log2-1) buckets each): low bits of the
+    hash in bank A, low bits of the hash rotated right by 16 in bank B."""
+    half = 1 << (log2 - 1)
+    m = half - 1
     rot = ((h >> 16) | (h << 16)) & 0xFFFFFFFF
-    return [h & m, rot & m]
+    return [h & m, half | (rot & m)]

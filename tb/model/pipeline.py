@@ -191,12 +191,10 @@ class PipelineModel:
                 continue
             m = self.masks[s]
             mk = [k & x for k, x in zip(key, m)]
-            for b in g.cuckoo_buckets(hash_masked(key, m)):
-                for w in range(g.mf_bucket_slots):
-                    i = g.mf_index(b, w)
-                    e = self.mf[s][i]
-                    if e is not None and e[0] == mk:
-                        return a.result("Megaflow", s, i, e[1]), (1, s, i)
+            found = g.mf_lookup(self.mf[s], mk, hash_masked(key, m))
+            if found is not None:
+                i, e = found
+                return a.result("Megaflow", s, i, e[1]), (1, s, i)
         return a.result("Miss"), None
 
     def lookup(self, key, tag: int, length: int = 0):

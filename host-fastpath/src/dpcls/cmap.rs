@@ -1166,18 +1166,25 @@ mod tests {
 
     #[test]
     fn bfs_path_moves_slots_into_alternates() {
-        // 4 buckets. Five hashes with candidates (0, 2) fill bucket 0, five
-        // with (1, 3) fill bucket 1; a hash with candidates (0, 1) then finds
-        // both full and must move one slot from bucket 0 to bucket 2.
+        // 4 buckets: bank A 0..2, bank B 2..4. Five hashes with candidates
+        // (0, 3) fill bucket 0, ten with (1, 2) fill buckets 1 and 2; a hash
+        // with candidates (0, 2) then finds both full and must move one slot
+        // from bucket 0 to bucket 3.
         let m = Cmap::with_capacity(16);
         assert_eq!(m.array().log2, 2);
-        let h = |c0: u32, c1: u32, j: u32| (c1 << 16) | (j << 2) | c0;
+        let h = |c0: u32, c1: u32, j: u32| {
+            let x = ((c1 - 2) << 16) | (j << 1) | c0;
+            assert_eq!(cuckoo_buckets(x, 2), [c0, c1]);
+            x
+        };
         let mut keys = Vec::new();
         for j in 0..5 {
-            keys.push(h(0, 2, j));
-            keys.push(h(1, 3, j));
+            keys.push(h(0, 3, j));
         }
-        keys.push(h(0, 1, 7));
+        for j in 0..10 {
+            keys.push(h(1, 2, j));
+        }
+        keys.push(h(0, 2, 7));
         for (i, &hash) in keys.iter().enumerate() {
             assert_eq!(m.insert(hash, &key(i as u64), i as u32), Ok(None));
         }
@@ -1298,9 +1305,13 @@ mod tests {
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
         use std::time::{Duration, Instant};
-        // Candidates (c0, c1), made unique by 4 bits `j` outside both
-        // bucket indexes (for up to 2^14 buckets).
-        let h = |c0: u32, c1: u32, j: u32| c0 | (j & 3) << 14 | c1 << 16 | (j >> 2) << 30;
+        // Candidates (c0 in bank A, c1 in bank B), made unique by 4 bits `j`
+        // outside both bucket indexes (2^14 buckets: two banks of 2^13).
+        let h = |c0: u32, c1: u32, j: u32| {
+            let x = c0 | (j & 3) << 13 | (c1 - 8192) << 16 | (j >> 2) << 29;
+            debug_assert_eq!(cuckoo_buckets(x, 14), [c0, c1]);
+            x
+        };
         let m = Arc::new(Cmap::with_capacity(60_000));
         assert_eq!(m.array().log2, 14);
         let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -1311,17 +1322,17 @@ mod tests {
             rng
         };
         for id in 0..30_000u64 {
-            let (c0, c1) = (8 + next() as u32 % 16_376, 8 + next() as u32 % 16_376);
+            let (c0, c1) = (8 + next() as u32 % 8184, 8200 + next() as u32 % 8184);
             m.insert(h(c0, c1, id as u32 % 16), &key(1 << 40 | id), 0)
                 .unwrap();
         }
         // 8 stable and 18 churning keys with random candidate pairs among
-        // buckets 0..6 (30 slots): near-full, so inserts run cuckoo paths.
+        // buckets 0..3 and 8192..8195 (30 slots): near-full, so inserts run
+        // cuckoo paths.
         let crowd: Vec<u32> = (0..26u32)
             .map(|i| {
                 let r = next() as u32;
-                let c0 = r % 6;
-                h(c0, (c0 + 1 + (r >> 8) % 5) % 6, i % 16)
+                h(r % 3, 8192 + (r >> 8) % 3, i % 16)
             })
             .collect();
         let value = |i: usize| 1000 + i as u32;

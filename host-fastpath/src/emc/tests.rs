@@ -17,10 +17,14 @@ fn all_alive(_: FlowId) -> bool {
     true
 }
 
-/// A hash whose candidates in a 16-entry cache are `a` and `b`, with `hi`
-/// in the unused bits (so hashes of equal candidates still differ).
+/// A hash whose candidates in a 16-entry cache are `a` (bank A, 0..8) and
+/// `b` (bank B, 8..16), with `hi` in the unused bits (so hashes of equal
+/// candidates still differ, and order by `hi`).
 fn h16(a: u32, b: u32, hi: u32) -> u32 {
-    a | (b << 4) | (hi << 8)
+    assert!(a < 8 && (8..16).contains(&b));
+    let h = a | ((b - 8) << 3) | (hi << 8);
+    assert_eq!(emc_candidates(h, 4), [a, b]);
+    h
 }
 
 #[test]
@@ -74,7 +78,7 @@ fn hit_miss_and_dead_flows() {
 #[test]
 fn same_key_updates_its_flow() {
     let mut e = Emc::new(16, 1).unwrap();
-    let h = h16(3, 5, 1);
+    let h = h16(3, 13, 1);
     e.insert(&key(1), h, 10, all_alive);
     e.insert(&key(1), h, 11, all_alive);
     assert_eq!(e.lookup(&key(1), h, all_alive), Some(11));
@@ -82,9 +86,9 @@ fn same_key_updates_its_flow() {
     let s = e.stats();
     assert_eq!((s.inserts, s.updates, s.replacements), (1, 1, 0));
     // The key is found again in the second candidate too.
-    e.insert(&key(2), h16(3, 5, 2), 20, all_alive); // goes to 5 (3 is live)
-    e.insert(&key(2), h16(3, 5, 2), 21, all_alive);
-    assert_eq!(e.entry(5).map(|x| x.0), Some(21));
+    e.insert(&key(2), h16(3, 13, 2), 20, all_alive); // goes to 13 (3 is live)
+    e.insert(&key(2), h16(3, 13, 2), 21, all_alive);
+    assert_eq!(e.entry(13).map(|x| x.0), Some(21));
     assert_eq!(e.occupied(), 2);
 }
 
@@ -92,43 +96,43 @@ fn same_key_updates_its_flow() {
 fn replacement_prefers_empty_then_smaller_hash() {
     let mut e = Emc::new(16, 1).unwrap();
     // First key: both empty (hash 0): the first candidate.
-    e.insert(&key(1), h16(3, 5, 9), 1, all_alive);
+    e.insert(&key(1), h16(3, 13, 9), 1, all_alive);
     assert_eq!(e.entry(3).map(|x| x.0), Some(1));
     // Second key: first candidate live, second empty: the empty one.
-    e.insert(&key(2), h16(3, 5, 4), 2, all_alive);
-    assert_eq!(e.entry(5).map(|x| x.0), Some(2));
+    e.insert(&key(2), h16(3, 13, 4), 2, all_alive);
+    assert_eq!(e.entry(13).map(|x| x.0), Some(2));
     // Third key: both live: the smaller stored hash (key 2's) is evicted.
-    e.insert(&key(3), h16(3, 5, 7), 3, all_alive);
-    assert_eq!(e.entry(5).map(|x| x.0), Some(3));
+    e.insert(&key(3), h16(3, 13, 7), 3, all_alive);
+    assert_eq!(e.entry(13).map(|x| x.0), Some(3));
     assert_eq!(e.entry(3).map(|x| x.0), Some(1));
     assert_eq!(e.stats().replacements, 1);
     // Equal stored hashes (different keys, same hash): the first candidate
     // is the victim.
     let mut e = Emc::new(16, 1).unwrap();
-    let h = h16(3, 5, 9);
+    let h = h16(3, 13, 9);
     e.insert(&key(1), h, 1, all_alive); // at 3
-    e.insert(&key(2), h, 2, all_alive); // at 5
+    e.insert(&key(2), h, 2, all_alive); // at 13
     e.insert(&key(3), h, 3, all_alive);
     assert_eq!(e.entry(3).map(|x| x.0), Some(3));
-    assert_eq!(e.entry(5).map(|x| x.0), Some(2));
+    assert_eq!(e.entry(13).map(|x| x.0), Some(2));
 }
 
 #[test]
 fn replacement_prefers_dead_entries() {
     let mut e = Emc::new(16, 1).unwrap();
-    e.insert(&key(1), h16(3, 5, 1), 1, all_alive); // at 3, small hash
-    e.insert(&key(2), h16(3, 5, 9), 2, all_alive); // at 5, large hash
-                                                   // Flow 2 (second candidate) dies: taken although flow 1's hash is smaller.
+    e.insert(&key(1), h16(3, 13, 1), 1, all_alive); // at 3, small hash
+    e.insert(&key(2), h16(3, 13, 9), 2, all_alive); // at 13, large hash
+                                                    // Flow 2 (second candidate) dies: taken although flow 1's hash is smaller.
     let alive = |f| f != 2;
-    e.insert(&key(3), h16(3, 5, 5), 3, alive);
-    assert_eq!(e.entry(5).map(|x| x.0), Some(3));
+    e.insert(&key(3), h16(3, 13, 5), 3, alive);
+    assert_eq!(e.entry(13).map(|x| x.0), Some(3));
     assert_eq!(e.entry(3).map(|x| x.0), Some(1));
     assert_eq!(e.stats().replacements, 0);
     // Flow 1 (first candidate, smaller hash) dies: taken.
     let alive = |f| f != 1;
-    e.insert(&key(4), h16(3, 5, 2), 4, alive);
+    e.insert(&key(4), h16(3, 13, 2), 4, alive);
     assert_eq!(e.entry(3).map(|x| x.0), Some(4));
-    assert_eq!(e.entry(5).map(|x| x.0), Some(3));
+    assert_eq!(e.entry(13).map(|x| x.0), Some(3));
 }
 
 /// OVS's loop starts from the first candidate and switches when the second
@@ -139,12 +143,12 @@ fn replacement_prefers_dead_entries() {
 #[test]
 fn replacement_keeps_ovs_quirk_for_dead_first_candidate() {
     let mut e = Emc::new(16, 1).unwrap();
-    e.insert(&key(1), h16(3, 5, 9), 1, all_alive); // at 3, large hash
-    e.insert(&key(2), h16(3, 5, 1), 2, all_alive); // at 5, small hash
+    e.insert(&key(1), h16(3, 13, 9), 1, all_alive); // at 3, large hash
+    e.insert(&key(2), h16(3, 13, 1), 2, all_alive); // at 13, small hash
     let alive = |f| f != 1;
-    e.insert(&key(3), h16(3, 5, 5), 3, alive);
+    e.insert(&key(3), h16(3, 13, 5), 3, alive);
     assert_eq!(
-        e.entry(5).map(|x| x.0),
+        e.entry(13).map(|x| x.0),
         Some(3),
         "live entry with smaller hash evicted"
     );
