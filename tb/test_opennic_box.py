@@ -1,4 +1,4 @@
-"""The OpenNIC box_250mhz plugin (boards/alveo-u200/opennic) driven through
+"""The OpenNIC box_250mhz plugin (boards/opennic) driven through
 the shell's interface as the shell drives it: 512-bit streams with tuser
 fields, the 32-bit AXI4-Lite in its own 125 MHz clock, active-low resets
 answered by a done handshake. Verilator only (the wrapper is SystemVerilog)."""
@@ -14,7 +14,7 @@ from cocotb.triggers import ClockCycles, RisingEdge
 
 from common import REPO, TB, _verilator_env, seed
 
-PLUGIN = REPO / "boards" / "alveo-u200" / "opennic"
+PLUGIN = REPO / "boards" / "opennic"
 RTL_MODULES = ["fastpath_nic", "fastpath_axil_32to64", "fastpath_axis_512to64",
                "fastpath_axis_64to512"]
 RX, TX = "s_axis_adap_rx_250mhz", "m_axis_adap_tx_250mhz"

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Builds the alveo-u280 OpenNIC bitstream: boards/opennic/build.sh --board alveo-u280.
+# usage: boards/alveo-u280/build.sh --shell DIR [--vivado PATH] [--jobs N] [--tag NAME] [--dry-run]
+# (boards/opennic/build.sh --help for the options)
+exec "$(dirname "$0")/../opennic/build.sh" --board alveo-u280 "$@"
