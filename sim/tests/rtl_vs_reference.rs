@@ -281,7 +281,7 @@ fn signature_clash_by_raw_commands_is_a_miss(kind: ModelKind) {
     for (way, k) in ks.iter().enumerate() {
         let dev = nic.device();
         for (i, w) in k.words.iter().enumerate() {
-            dev.write64(0, REG_STAGE_KEY + 8 * i as u64, *w)
+            dev.write64(0, REG_STAGE_KEY.addr() + 8 * i as u64, *w)
                 .expect("stage");
         }
         let c = Command {
@@ -290,7 +290,7 @@ fn signature_clash_by_raw_commands_is_a_miss(kind: ModelKind) {
             index: GEOMETRY.mf_index(b0, way as u8),
             flow_id: 300 + way as u32,
         };
-        dev.write64(0, REG_CMD, c.encode().expect("encodes"))
+        dev.write64(0, REG_CMD.addr(), c.encode().expect("encodes"))
             .expect("cmd");
     }
     nic.device().submit(&ks, &[0, 1]).expect("submit");
