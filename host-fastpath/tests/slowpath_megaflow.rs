@@ -244,7 +244,9 @@ fn dec_ttl_at_one_stops_translation() {
             "in_port=1,ip,nw_ttl=1",
         ),
         "recirc_id=0,eth,ip,in_port=1,nw_proto=0,nw_ttl=1,nw_frag=no",
-        "3",
+        // As OVS's compose_dec_ttl: a packet-in with reason invalid_ttl.
+        "3,userspace(pid=0,controller(reason=2,dont_send=0,continuation=0,recirc_id=1,\
+         rule_cookie=0,controller_id=0,max_len=65535))",
     );
 }
 
