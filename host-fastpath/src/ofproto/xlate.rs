@@ -8,7 +8,7 @@
 //! it; header changes are committed as masked set actions before each output.
 
 use super::classifier::LookupStats;
-use super::fields::{named, prereq_ok, Mf};
+use super::fields::{named, prereq_ok, Mf, Subfield};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::mac::{self, MacLearn};
 use super::parse::Action;
@@ -73,6 +73,9 @@ struct Ctx<'a> {
     learn: Vec<MacLearn>,
     /// Controller actions' state.
     ctl: CtlState,
+    /// The register stack of `push`/`pop` (right-aligned values), shared by
+    /// the whole translation as OVS's `ctx->stack`.
+    stack: Vec<u128>,
 }
 
 /// What a controller action reads of the translation besides the flow.
@@ -155,6 +158,7 @@ impl OfProto {
             action_set: Vec::new(),
             learn: Vec::new(),
             ctl: CtlState::default(),
+            stack: Vec::new(),
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -541,6 +545,9 @@ impl Ctx<'_> {
                     self.note(indent, || format!("set_tunnel:{id:#x}"));
                 }
                 Action::Controller(c) => self.controller(c, indent),
+                Action::Note(_) => self.note(indent, || "note".into()),
+                Action::StackPush(sf) => self.stack_push(sf, indent),
+                Action::StackPop(sf) => self.stack_pop(sf, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -994,6 +1001,43 @@ impl Ctx<'_> {
     /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
     /// the tag present, as Open vSwitch's `flow_set_vlan_vid`/`_pcp` do.
     #[inline]
+    /// `push:F[..]` as OVS's `nxm_execute_stack_push`: the bits are read
+    /// (so matched in the megaflow) whatever the prerequisites.
+    fn stack_push(&mut self, sf: &Subfield, indent: u32) {
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        let v = sf.get(&self.flow);
+        self.stack.push(v);
+        self.note(indent, || {
+            format!(
+                "push:{}[{}..{}] ({v:#x})",
+                sf.mf.name,
+                sf.ofs,
+                sf.ofs + sf.n_bits - 1
+            )
+        });
+    }
+
+    /// `pop:F[..]` as OVS's `nxm_execute_stack_pop`: the low bits of the top
+    /// value are written; an empty stack changes nothing.
+    fn stack_pop(&mut self, sf: &Subfield, indent: u32) {
+        let Some(v) = self.stack.pop() else {
+            self.note(indent, || "pop: stack underflow".into());
+            return;
+        };
+        let v = v & (sf.mask() >> sf.ofs);
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        sf.mf.unwildcard(&mut self.written, sf.mask());
+        self.vlan_write(sf.mf, |f| sf.set(f, v));
+        self.note(indent, || {
+            format!(
+                "pop:{}[{}..{}] ({v:#x})",
+                sf.mf.name,
+                sf.ofs,
+                sf.ofs + sf.n_bits - 1
+            )
+        });
+    }
+
     fn vlan_write(&mut self, mf: &Mf, w: impl FnOnce(&mut Flow)) {
         let vlan = mf.name == "vlan_vid" || mf.name == "vlan_pcp";
         if vlan {
@@ -1299,6 +1343,45 @@ mod tests {
 
     fn acts(t: &Translation) -> String {
         crate::odp::format_actions(&t.actions)
+    }
+
+    #[test]
+    fn register_stack_spans_resubmits_and_pops_low_bits() {
+        // As OVS's nxm_execute_stack_push/pop: one stack for the whole
+        // translation, values right-aligned, a pop writes the low bits.
+        let o = of("table=0,in_port=1,actions=load:0x1a7->reg0[],push:reg0[0..15],load:0->reg0[],resubmit(,1)\n\
+                    table=1,actions=pop:reg1[0..7],resubmit(,2)\n\
+                    table=2,priority=9,reg1=0xa7,actions=output:3\n\
+                    table=2,priority=1,actions=output:4\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "3");
+        // Popping an empty stack changes nothing.
+        let o = of("table=0,actions=load:5->reg1[],pop:reg1[],resubmit(,1)\n\
+                    table=1,priority=9,reg1=5,actions=output:3\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "3");
+    }
+
+    #[test]
+    fn stack_pop_into_a_header_field_is_a_set_and_both_are_matched() {
+        let o = of("ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[],output:2\n");
+        let t = o.translate_flow(
+            &parse_flow("in_port=1,tcp,nw_src=1.2.3.4,nw_dst=5.6.7.8").unwrap(),
+            false,
+        );
+        assert_eq!(acts(&t), "set(ipv4(dst=1.2.3.4)),2");
+        assert_eq!(t.mask.get(Field::NwSrc), 0xffff_ffff);
+        assert_eq!(t.mask.get(Field::NwDst), 0xffff_ffff);
+    }
+
+    #[test]
+    fn mod_nw_ttl_sets_ipv4_ttl_and_ipv6_hop_limit() {
+        let o = of("ip,actions=mod_nw_ttl:8,output:2\nipv6,actions=mod_nw_ttl:9,output:3\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp,nw_ttl=64").unwrap(), false);
+        assert_eq!(acts(&t), "set(ipv4(ttl=8)),2");
+        assert_eq!(t.mask.get(Field::NwTtl), 0xff);
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp6,nw_ttl=64").unwrap(), false);
+        assert_eq!(acts(&t), "set(ipv6(hlimit=9)),3");
     }
 
     #[test]
