@@ -160,6 +160,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::Note(bytes) => format_note(bytes),
             Action::StackPush(sf) => format!("push:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::StackPop(sf) => format!("pop:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
+            Action::OutputReg(sf) => format!("output:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -347,22 +348,29 @@ mod tests {
                 "ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
                 "ip actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
             ),
+            (
+                "in_port=6 actions=output:NXM_NX_REG0[0..15],output:reg3[5],output:in_port[]",
+                "in_port=6 actions=output:NXM_NX_REG0[0..15],output:NXM_NX_REG3[5],output:NXM_OF_IN_PORT[]",
+            ),
         ] {
             let rules = parse_rules(rule, "t").unwrap();
             assert_eq!(format_flow_mod(&rules[0], Dialect::Of10), ovs, "{rule}");
         }
         // ovs-ofctl refuses these (its message in the comment).
         for bad in [
-            "actions=note:4",                     // bad hex digit in `note' argument
-            "actions=note:414",                   // bad hex digit in `note' argument
-            "actions=mod_nw_ttl:8",               // OFPBAC_MATCH_INCONSISTENT
-            "ip,actions=mod_nw_ttl:256",          // invalid TTL "256"
-            "actions=push:NXM_OF_IP_SRC[]",       // OFPBAC_MATCH_INCONSISTENT
-            "actions=pop:NXM_OF_ETH_TYPE[]",      // OFPBAC_BAD_SET_ARGUMENT
-            "actions=pop:reg0[3..40]",            // field is only 32 bits wide
-            "actions=push",                       // unknown field `'
-            "actions=write_actions(push:reg0[])", // OFPBAC_BAD_TYPE
-            "actions=write_actions(note:41)",     // OFPBAC_BAD_TYPE
+            "actions=note:4",                          // bad hex digit in `note' argument
+            "actions=note:414",                        // bad hex digit in `note' argument
+            "actions=mod_nw_ttl:8",                    // OFPBAC_MATCH_INCONSISTENT
+            "ip,actions=mod_nw_ttl:256",               // invalid TTL "256"
+            "actions=push:NXM_OF_IP_SRC[]",            // OFPBAC_MATCH_INCONSISTENT
+            "actions=pop:NXM_OF_ETH_TYPE[]",           // OFPBAC_BAD_SET_ARGUMENT
+            "actions=pop:reg0[3..40]",                 // field is only 32 bits wide
+            "actions=push",                            // unknown field `'
+            "actions=write_actions(push:reg0[])",      // OFPBAC_BAD_TYPE
+            "actions=write_actions(note:41)",          // OFPBAC_BAD_TYPE
+            "actions=output:ip_src[]",                 // OFPBAC_MATCH_INCONSISTENT
+            "actions=write_actions(output:reg0[])",    // OFPBAC_BAD_TYPE
+            "actions=output(port=reg0[],max_len=100)", // unknown truncate port
         ] {
             assert!(parse_rules(bad, "t").is_err(), "{bad}");
         }

@@ -190,6 +190,9 @@ pub enum Action {
     StackPush(Subfield),
     /// `pop:F[a..b]`: pops the top of the register stack into the bits.
     StackPop(Subfield),
+    /// `output:F[a..b]`: outputs to the port the bits hold (OpenFlow 1.0
+    /// numbering; nothing when above 65535).
+    OutputReg(Subfield),
 }
 
 /// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
@@ -1047,7 +1050,7 @@ fn check_acts_prereqs(
             Action::SetField { mf, .. } if explicit => &[*mf],
             Action::Load { dst, .. } => &[dst.mf],
             Action::Move { src, dst } => &[src.mf, dst.mf],
-            Action::StackPush(sf) | Action::StackPop(sf) => &[sf.mf],
+            Action::StackPush(sf) | Action::StackPop(sf) | Action::OutputReg(sf) => &[sf.mf],
             Action::PushVlan(_) => {
                 if *tags >= 2 {
                     return Err(format!(
@@ -1184,6 +1187,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
     match lower.as_str() {
         "drop" => Ok(Action::Drop),
         "output" if need()?.contains('=') => parse_output_trunc(need()?),
+        "output" if need()?.contains('[') => parse_output_reg(need()?),
         "output" => out_port_action(parse_out_port(need()?)?),
         "mod_dl_src" => set("dl_src", need()?),
         "mod_dl_dst" => set("dl_dst", need()?),
@@ -1332,6 +1336,18 @@ fn parse_action(a: &str) -> Result<Action, String> {
     }
 }
 
+/// `output:F[a..b]` (OVS's OFPACT_OUTPUT_REG).
+fn parse_output_reg(v: &str) -> Result<Action, String> {
+    let sf = parse_subfield(v)?;
+    // OVS encodes at most 64 bits (a wider source comes back mangled).
+    if sf.n_bits > 64 {
+        return Err(format!(
+            "`output:{v}`: a port from more than 64 bits is not supported"
+        ));
+    }
+    Ok(Action::OutputReg(sf))
+}
+
 /// `note:` bytes as `ovs-ofctl` reads them (pairs of hex digits, dots and
 /// spaces between them ignored), zero-padded as OVS encodes them.
 fn parse_note(v: &str) -> Result<Action, String> {
@@ -1396,6 +1412,7 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::Note(_) => Some("note"),
             Action::StackPush(_) => Some("push"),
             Action::StackPop(_) => Some("pop"),
+            Action::OutputReg(_) => Some("output:FIELD[]"),
             // OVS parses it but cannot encode it in any OpenFlow version.
             Action::Controller(c) if !c.is_plain() => {
                 return Err("controller(...) with options: disallowed action in action set".into())

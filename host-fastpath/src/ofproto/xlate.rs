@@ -12,7 +12,9 @@ use super::fields::{named, prereq_ok, Mf, Subfield};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::mac::{self, MacLearn};
 use super::parse::Action;
-use super::port::{OFPP_ALL, OFPP_FLOOD, OFPP_NORMAL};
+use super::port::{
+    OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE,
+};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{ControllerAction, Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
@@ -548,6 +550,7 @@ impl Ctx<'_> {
                 Action::Note(_) => self.note(indent, || "note".into()),
                 Action::StackPush(sf) => self.stack_push(sf, indent),
                 Action::StackPop(sf) => self.stack_pop(sf, indent),
+                Action::OutputReg(sf) => self.output_reg(sf, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -1038,6 +1041,31 @@ impl Ctx<'_> {
         });
     }
 
+    /// `output:F[..]` as OVS's `xlate_output_reg_action`: a value above
+    /// 65535 outputs nothing and reads nothing; else the bits are matched
+    /// and the port is output to as `output:N` would be.
+    fn output_reg(&mut self, sf: &Subfield, indent: u32) {
+        let v = sf.get(&self.flow);
+        let Ok(port) = u16::try_from(v) else {
+            self.note(indent, || format!("output port {v} is out of range"));
+            return;
+        };
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        self.note(indent, || format!("output port is {port}"));
+        let act = match u32::from(port) {
+            OFPP_IN_PORT => Action::InPort,
+            OFPP_CONTROLLER => Action::Controller(Default::default()),
+            // OVS's xlate_output_action: TABLE resubmits to table 0, ANY does nothing.
+            OFPP_TABLE => Action::Resubmit {
+                port: None,
+                table: Some(0),
+            },
+            OFPP_NONE => return,
+            p => Action::Output(p),
+        };
+        self.do_actions(std::slice::from_ref(&act), indent + 1);
+    }
+
     fn vlan_write(&mut self, mf: &Mf, w: impl FnOnce(&mut Flow)) {
         let vlan = mf.name == "vlan_vid" || mf.name == "vlan_pcp";
         if vlan {
@@ -1372,6 +1400,25 @@ mod tests {
         assert_eq!(acts(&t), "set(ipv4(dst=1.2.3.4)),2");
         assert_eq!(t.mask.get(Field::NwSrc), 0xffff_ffff);
         assert_eq!(t.mask.get(Field::NwDst), 0xffff_ffff);
+    }
+
+    #[test]
+    fn output_to_a_register_reads_it_and_skips_ports_above_65535() {
+        // As OVS's xlate_output_reg_action (ofproto-dpif.at's output_reg tests).
+        let o = of("in_port=1,actions=load:2->reg0[0..15],load:3->reg0[16..31],output:reg0[0..15],output:reg0[16..31]\n\
+                    in_port=4,actions=load:0x110000ff->reg0[],output:reg0[],output:2\n\
+                    in_port=5,actions=load:0xfff8->reg1[],output:reg1[]\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "2,3");
+        let t = o.translate_flow(&parse_flow("in_port=4").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        // 0xfff8 is IN_PORT.
+        let t = o.translate_flow(&parse_flow("in_port=5").unwrap(), false);
+        assert_eq!(acts(&t), "5");
+        // A header field read as a port is matched.
+        let o = of("tcp,actions=output:NXM_OF_TCP_DST[]\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp,tp_dst=3").unwrap(), false);
+        assert_eq!((acts(&t), t.mask.get(Field::TpDst)), ("3".into(), 0xffff));
     }
 
     #[test]
