@@ -141,7 +141,7 @@ pub enum Action {
     StripVlan,
     /// `resubmit(P,T)`.
     Resubmit {
-        /// Port to pretend the packet came in on (None: unchanged).
+        /// in_port of the lookup (None: unchanged); the actions see the old one.
         port: Option<u32>,
         /// Table (None: the current one).
         table: Option<u8>,

@@ -78,6 +78,8 @@ struct Ctx<'a> {
     /// The register stack of `push`/`pop` (right-aligned values), shared by
     /// the whole translation as OVS's `ctx->stack`.
     stack: Vec<u128>,
+    /// The in_port of the next table lookup only (a resubmit's port).
+    lookup_port: Option<u64>,
 }
 
 /// What a controller action reads of the translation besides the flow.
@@ -161,6 +163,7 @@ impl OfProto {
             learn: Vec::new(),
             ctl: CtlState::default(),
             stack: Vec::new(),
+            lookup_port: None,
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -325,12 +328,13 @@ impl Ctx<'_> {
         self.stop = true;
     }
 
-    fn table_lookup(&mut self, table: u8, indent: u32) {
-        let Some(cls) = self.of.tables.get(table as usize).and_then(|t| t.as_ref()) else {
-            self.note(indent, || format!("{table:2}. No match (table is empty)."));
-            self.note(indent + 1, || "drop".to_string());
-            return;
-        };
+    /// The rule `table` gives the flow (None: the table is empty).
+    fn lookup(&mut self, table: u8) -> Option<Option<(u32, u16)>> {
+        let cls = self
+            .of
+            .tables
+            .get(table as usize)
+            .and_then(|t| t.as_ref())?;
         let of = self.of;
         let mut hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
             of.prefetch_rule(rid)
@@ -340,6 +344,26 @@ impl Ctx<'_> {
                 hit = Some(h);
             }
         }
+        Some(hit)
+    }
+
+    fn table_lookup(&mut self, table: u8, indent: u32) {
+        // As OVS's xlate_table_action: a resubmit's port is the in_port of
+        // the lookup only; the rule's actions see the original again.
+        let restore = self.lookup_port.take().map(|p| {
+            let old = self.flow.get(Field::InPort);
+            self.flow.set(Field::InPort, p);
+            old
+        });
+        let hit = self.lookup(table);
+        if let Some(old) = restore {
+            self.flow.set(Field::InPort, old);
+        }
+        let Some(hit) = hit else {
+            self.note(indent, || format!("{table:2}. No match (table is empty)."));
+            self.note(indent + 1, || "drop".to_string());
+            return;
+        };
         match hit {
             None => {
                 self.note(indent, || format!("{table:2}. No match."));
@@ -571,10 +595,7 @@ impl Ctx<'_> {
                         return;
                     }
                     let t = table.unwrap_or(self.table);
-                    let old = self.flow.get(Field::InPort);
-                    if let Some(p) = port {
-                        self.flow.set(Field::InPort, *p as u64);
-                    }
+                    self.lookup_port = port.map(u64::from);
                     self.note(indent, || {
                         format!(
                             "resubmit({},{t})",
@@ -584,7 +605,6 @@ impl Ctx<'_> {
                     self.depth += 1;
                     self.table_lookup(t, indent + 1);
                     self.depth -= 1;
-                    self.flow.set(Field::InPort, old);
                 }
                 Action::Group(g) => {
                     if !self.group(*g, indent) {
@@ -1419,6 +1439,15 @@ mod tests {
         let o = of("tcp,actions=output:NXM_OF_TCP_DST[]\n");
         let t = o.translate_flow(&parse_flow("in_port=1,tcp,tp_dst=3").unwrap(), false);
         assert_eq!((acts(&t), t.mask.get(Field::TpDst)), ("3".into(), 0xffff));
+    }
+
+    #[test]
+    fn resubmit_port_is_the_lookups_only_and_in_port_writes_stay() {
+        // ofproto-dpif.at's output_reg test: OVS gave `9,1` (ovs-vswitchd 3.1).
+        let o = of("in_port=1 actions=resubmit:8\n\
+                    in_port=8 actions=1,9,load:9->NXM_OF_IN_PORT[],1,9\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "9,1");
     }
 
     #[test]
