@@ -157,6 +157,10 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::SetTunnel { id, wide: true } => format!("set_tunnel64:{id:#x}"),
             Action::Group(g) => format!("group:{g}"),
             Action::Controller(c) => format_controller(c),
+            Action::Note(bytes) => format_note(bytes),
+            Action::StackPush(sf) => format!("push:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
+            Action::StackPop(sf) => format!("pop:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
+            Action::OutputReg(sf) => format!("output:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -204,6 +208,12 @@ pub fn format_controller(c: &Controller) -> String {
         o.push(format!("meter_id={}", c.meter_id));
     }
     format!("controller({})", o.join(","))
+}
+
+/// `note:` as OVS's `format_NOTE`: every byte (padding included), in hex.
+fn format_note(bytes: &[u8]) -> String {
+    let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("note:{}", hex.join("."))
 }
 
 /// `load:V->F[a..b]` as OVS prints it: at most 64 bits per load, low bits first.
@@ -299,6 +309,70 @@ mod tests {
             let rules = parse_rules(rule, "t").unwrap();
             let d = Dialect::for_rules(&rules);
             assert_eq!(format_flow_mod(&rules[0], d), ovs, "{rule}");
+        }
+    }
+
+    /// `output=N`, `note`, `mod_nw_ttl`, `push`/`pop`: each expected line is
+    /// what `ovs-ofctl parse-flows` 3.1 printed for the rule.
+    #[test]
+    fn output_eq_note_ttl_and_stack_print_as_ovs_ofctl() {
+        for (rule, ovs) in [
+            ("actions=output=2", "actions=output:2"),
+            (
+                "ip,actions=mod_nw_dst=1.2.3.4,Output=2",
+                "ip actions=mod_nw_dst:1.2.3.4,output:2",
+            ),
+            (
+                "actions=note:41.42.43,note:00.01.02.03.04.05.06.07,note",
+                "actions=note:41.42.43.00.00.00,note:00.01.02.03.04.05.06.07.00.00.00.00.00.00,note:00.00.00.00.00.00",
+            ),
+            (
+                "actions=NOTE:00000000000000000000000000000000",
+                "actions=note:00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00.00",
+            ),
+            ("actions=note:41..42", "actions=note:41.42.00.00.00.00"),
+            ("ip,actions=mod_nw_ttl:123", "ip actions=load:0x7b->NXM_NX_IP_TTL[]"),
+            (
+                "ipv6,actions=mod_nw_ttl:8,output=2",
+                "ipv6 actions=load:0x8->NXM_NX_IP_TTL[],output:2",
+            ),
+            (
+                "actions=push:in_port,load:0->in_port,2,pop:in_port",
+                "actions=push:NXM_OF_IN_PORT[],load:0->NXM_OF_IN_PORT[],output:2,pop:NXM_OF_IN_PORT[]",
+            ),
+            (
+                "actions=PUSH:reg0[0..31],push:NXM_NX_REG1[0..7],pop:reg2[0..15],pop:reg0",
+                "actions=push:NXM_NX_REG0[],push:NXM_NX_REG1[0..7],pop:NXM_NX_REG2[0..15],pop:NXM_NX_REG0[]",
+            ),
+            (
+                "ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
+                "ip actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[]",
+            ),
+            (
+                "in_port=6 actions=output:NXM_NX_REG0[0..15],output:reg3[5],output:in_port[]",
+                "in_port=6 actions=output:NXM_NX_REG0[0..15],output:NXM_NX_REG3[5],output:NXM_OF_IN_PORT[]",
+            ),
+        ] {
+            let rules = parse_rules(rule, "t").unwrap();
+            assert_eq!(format_flow_mod(&rules[0], Dialect::Of10), ovs, "{rule}");
+        }
+        // ovs-ofctl refuses these (its message in the comment).
+        for bad in [
+            "actions=note:4",                          // bad hex digit in `note' argument
+            "actions=note:414",                        // bad hex digit in `note' argument
+            "actions=mod_nw_ttl:8",                    // OFPBAC_MATCH_INCONSISTENT
+            "ip,actions=mod_nw_ttl:256",               // invalid TTL "256"
+            "actions=push:NXM_OF_IP_SRC[]",            // OFPBAC_MATCH_INCONSISTENT
+            "actions=pop:NXM_OF_ETH_TYPE[]",           // OFPBAC_BAD_SET_ARGUMENT
+            "actions=pop:reg0[3..40]",                 // field is only 32 bits wide
+            "actions=push",                            // unknown field `'
+            "actions=write_actions(push:reg0[])",      // OFPBAC_BAD_TYPE
+            "actions=write_actions(note:41)",          // OFPBAC_BAD_TYPE
+            "actions=output:ip_src[]",                 // OFPBAC_MATCH_INCONSISTENT
+            "actions=write_actions(output:reg0[])",    // OFPBAC_BAD_TYPE
+            "actions=output(port=reg0[],max_len=100)", // unknown truncate port
+        ] {
+            assert!(parse_rules(bad, "t").is_err(), "{bad}");
         }
     }
 

@@ -141,7 +141,7 @@ pub enum Action {
     StripVlan,
     /// `resubmit(P,T)`.
     Resubmit {
-        /// Port to pretend the packet came in on (None: unchanged).
+        /// in_port of the lookup (None: unchanged); the actions see the old one.
         port: Option<u32>,
         /// Table (None: the current one).
         table: Option<u8>,
@@ -182,6 +182,17 @@ pub enum Action {
     Group(u32),
     /// `CONTROLLER:N`, `output:CONTROLLER`, `controller(...)`: a packet-in.
     Controller(Controller),
+    /// `note:XX.XX...`: bytes a controller keeps with the rule; no effect on
+    /// forwarding. Held padded with zeros as OVS encodes it (NXAST_NOTE:
+    /// 10 header bytes plus the note, to a multiple of 8).
+    Note(Vec<u8>),
+    /// `push:F[a..b]`: pushes the bits onto the translation's register stack.
+    StackPush(Subfield),
+    /// `pop:F[a..b]`: pops the top of the register stack into the bits.
+    StackPop(Subfield),
+    /// `output:F[a..b]`: outputs to the port the bits hold (OpenFlow 1.0
+    /// numbering; nothing when above 65535).
+    OutputReg(Subfield),
 }
 
 /// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
@@ -309,9 +320,11 @@ pub struct Rule {
 
 impl Rule {
     /// Whether the rule is a clause of conjunctive matches (its actions are
-    /// all `conjunction(...)`).
+    /// all `conjunction(...)`, but for notes).
     pub fn is_conjunctive(&self) -> bool {
-        matches!(self.actions.first(), Some(Action::Conjunction { .. }))
+        self.actions
+            .iter()
+            .any(|a| matches!(a, Action::Conjunction { .. }))
     }
 }
 
@@ -1029,13 +1042,15 @@ fn check_acts_prereqs(
     tags: &mut u32,
 ) -> Result<(), String> {
     for ((_, t), a) in split_actions(text, 0).into_iter().zip(acts) {
-        let explicit = ["set_field", "load", "move"]
+        // mod_nw_ttl is sent as a set_field in OpenFlow 1.0, so OVS checks it.
+        let explicit = ["set_field", "load", "move", "mod_nw_ttl"]
             .iter()
             .any(|n| t.get(..n.len()).is_some_and(|p| p.eq_ignore_ascii_case(n)));
         let used: &[&Mf] = match a {
             Action::SetField { mf, .. } if explicit => &[*mf],
             Action::Load { dst, .. } => &[dst.mf],
             Action::Move { src, dst } => &[src.mf, dst.mf],
+            Action::StackPush(sf) | Action::StackPop(sf) | Action::OutputReg(sf) => &[sf.mf],
             Action::PushVlan(_) => {
                 if *tags >= 2 {
                     return Err(format!(
@@ -1122,10 +1137,12 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
         .iter()
         .filter(|a| matches!(a, Action::Conjunction { .. }))
         .count();
-    if conj > 0 && conj < out.len() {
+    // Notes do not forward, so OVS lets them stand beside conjunctions.
+    let notes = out.iter().filter(|a| matches!(a, Action::Note(_))).count();
+    if conj > 0 && conj + notes < out.len() {
         return Err(ctx.err(
             base_col,
-            "\"conjunction\" actions may not be mixed with any other kind of action",
+            "\"conjunction\" actions may be used along with \"note\" but not any other kind of action",
         ));
     }
     Ok(out)
@@ -1135,7 +1152,8 @@ fn parse_action(a: &str) -> Result<Action, String> {
     if a.bytes().all(|b| b.is_ascii_digit()) {
         return out_port_action(parse_out_port(a)?);
     }
-    let (name, arg) = if let Some(p) = a.find(['(', ':']) {
+    // `key:value`, `key=value` and `key(value)` are one form to ovs-ofctl.
+    let (name, arg) = if let Some(p) = a.find(['(', ':', '=']) {
         let (n, rest) = a.split_at(p);
         if rest.starts_with('(') {
             if !rest.ends_with(')') {
@@ -1169,6 +1187,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
     match lower.as_str() {
         "drop" => Ok(Action::Drop),
         "output" if need()?.contains('=') => parse_output_trunc(need()?),
+        "output" if need()?.contains('[') => parse_output_reg(need()?),
         "output" => out_port_action(parse_out_port(need()?)?),
         "mod_dl_src" => set("dl_src", need()?),
         "mod_dl_dst" => set("dl_dst", need()?),
@@ -1290,8 +1309,62 @@ fn parse_action(a: &str) -> Result<Action, String> {
             };
             Ok(Action::WriteMetadata { value, mask })
         }
+        "note" => parse_note(arg.unwrap_or("")),
+        "mod_nw_ttl" => {
+            let v = need()?;
+            let ttl = parse_uint(v, 255).map_err(|_| format!("invalid TTL \"{v}\""))?;
+            Ok(Action::SetField {
+                mf: fields::named("nw_ttl"),
+                value: ttl,
+                mask: 0xff,
+            })
+        }
+        "push" | "pop" => {
+            let sf = parse_subfield(arg.unwrap_or(""))?;
+            if lower == "push" {
+                Ok(Action::StackPush(sf))
+            } else if !sf.mf.writable {
+                Err(format!(
+                    "field `{}` cannot be written (OVS: OFPBAC_BAD_SET_ARGUMENT)",
+                    sf.mf.name
+                ))
+            } else {
+                Ok(Action::StackPop(sf))
+            }
+        }
         _ => Err(format!("unknown action `{name}`")),
     }
+}
+
+/// `output:F[a..b]` (OVS's OFPACT_OUTPUT_REG).
+fn parse_output_reg(v: &str) -> Result<Action, String> {
+    let sf = parse_subfield(v)?;
+    // OVS encodes at most 64 bits (a wider source comes back mangled).
+    if sf.n_bits > 64 {
+        return Err(format!(
+            "`output:{v}`: a port from more than 64 bits is not supported"
+        ));
+    }
+    Ok(Action::OutputReg(sf))
+}
+
+/// `note:` bytes as `ovs-ofctl` reads them (pairs of hex digits, dots and
+/// spaces between them ignored), zero-padded as OVS encodes them.
+fn parse_note(v: &str) -> Result<Action, String> {
+    let mut bytes = Vec::new();
+    let mut rest = v.trim_start_matches('.');
+    while !rest.is_empty() {
+        let pair = rest
+            .get(..2)
+            .filter(|p| p.bytes().all(|b| b.is_ascii_hexdigit()))
+            .ok_or("bad hex digit in `note' argument")?;
+        bytes.push(u8::from_str_radix(pair, 16).map_err(|e| e.to_string())?);
+        rest = rest[2..].trim_start_matches('.');
+    }
+    // NXAST_NOTE: 10 bytes of header, then the note, to a multiple of 8.
+    let padded = (10 + bytes.len()).div_ceil(8) * 8 - 10;
+    bytes.resize(padded, 0);
+    Ok(Action::Note(bytes))
 }
 
 /// `id,k/n` of `conjunction(id,k/n)`, with `ovs-ofctl`'s errors.
@@ -1335,6 +1408,11 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::ClearActions => Some("clear_actions instruction"),
             Action::WriteActions(_) => Some("write_actions instruction"),
             Action::OutputTrunc { .. } => Some("output(port=P,max_len=N)"),
+            // Not action-set actions (OVS: OFPBAC_BAD_TYPE).
+            Action::Note(_) => Some("note"),
+            Action::StackPush(_) => Some("push"),
+            Action::StackPop(_) => Some("pop"),
+            Action::OutputReg(_) => Some("output:FIELD[]"),
             // OVS parses it but cannot encode it in any OpenFlow version.
             Action::Controller(c) if !c.is_plain() => {
                 return Err("controller(...) with options: disallowed action in action set".into())
@@ -1756,7 +1834,10 @@ mod tests {
     #[test]
     fn conjunctions_refused_as_ovs_ofctl() {
         for (rule, err) in [
-            ("ip,actions=conjunction(5,1/2),output:1", "may not be mixed"),
+            (
+                "ip,actions=conjunction(5,1/2),output:1",
+                "along with \"note\" but not any other",
+            ),
             (
                 "ip,actions=conjunction(5,3/2)",
                 "clause index must be less than or equal",
@@ -1769,6 +1850,9 @@ mod tests {
             assert!(e.msg.contains(err), "{rule}: {e}");
         }
         let r = parse_rule("ip,actions=conjunction(5,1/2),conjunction(6,2/3)").unwrap();
+        assert!(r.is_conjunctive());
+        // ovs-ofctl accepts notes beside conjunctions (classifier.at:486).
+        let r = parse_rule("ip,actions=note:41.42,conjunction(5,1/2)").unwrap();
         assert!(r.is_conjunctive());
     }
 

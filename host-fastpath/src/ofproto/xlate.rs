@@ -8,11 +8,13 @@
 //! it; header changes are committed as masked set actions before each output.
 
 use super::classifier::LookupStats;
-use super::fields::{named, prereq_ok, Mf};
+use super::fields::{named, prereq_ok, Mf, Subfield};
 use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
 use super::mac::{self, MacLearn};
 use super::parse::Action;
-use super::port::{OFPP_ALL, OFPP_FLOOD, OFPP_NORMAL};
+use super::port::{
+    OFPP_ALL, OFPP_CONTROLLER, OFPP_FLOOD, OFPP_IN_PORT, OFPP_NONE, OFPP_NORMAL, OFPP_TABLE,
+};
 use super::{FragMode, OfProto, RuleIds};
 use crate::odp::{ControllerAction, Header, OdpAction, SetAction, SetField};
 use abi::key::{FRAG_ANY, FRAG_LATER, VLAN_PRESENT};
@@ -73,6 +75,11 @@ struct Ctx<'a> {
     learn: Vec<MacLearn>,
     /// Controller actions' state.
     ctl: CtlState,
+    /// The register stack of `push`/`pop` (right-aligned values), shared by
+    /// the whole translation as OVS's `ctx->stack`.
+    stack: Vec<u128>,
+    /// The in_port of the next table lookup only (a resubmit's port).
+    lookup_port: Option<u64>,
 }
 
 /// What a controller action reads of the translation besides the flow.
@@ -155,6 +162,8 @@ impl OfProto {
             action_set: Vec::new(),
             learn: Vec::new(),
             ctl: CtlState::default(),
+            stack: Vec::new(),
+            lookup_port: None,
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -319,12 +328,13 @@ impl Ctx<'_> {
         self.stop = true;
     }
 
-    fn table_lookup(&mut self, table: u8, indent: u32) {
-        let Some(cls) = self.of.tables.get(table as usize).and_then(|t| t.as_ref()) else {
-            self.note(indent, || format!("{table:2}. No match (table is empty)."));
-            self.note(indent + 1, || "drop".to_string());
-            return;
-        };
+    /// The rule `table` gives the flow (None: the table is empty).
+    fn lookup(&mut self, table: u8) -> Option<Option<(u32, u16)>> {
+        let cls = self
+            .of
+            .tables
+            .get(table as usize)
+            .and_then(|t| t.as_ref())?;
         let of = self.of;
         let mut hit = cls.lookup_hinted(&self.flow, &mut self.wc, &mut self.stats, |rid| {
             of.prefetch_rule(rid)
@@ -334,6 +344,26 @@ impl Ctx<'_> {
                 hit = Some(h);
             }
         }
+        Some(hit)
+    }
+
+    fn table_lookup(&mut self, table: u8, indent: u32) {
+        // As OVS's xlate_table_action: a resubmit's port is the in_port of
+        // the lookup only; the rule's actions see the original again.
+        let restore = self.lookup_port.take().map(|p| {
+            let old = self.flow.get(Field::InPort);
+            self.flow.set(Field::InPort, p);
+            old
+        });
+        let hit = self.lookup(table);
+        if let Some(old) = restore {
+            self.flow.set(Field::InPort, old);
+        }
+        let Some(hit) = hit else {
+            self.note(indent, || format!("{table:2}. No match (table is empty)."));
+            self.note(indent + 1, || "drop".to_string());
+            return;
+        };
         match hit {
             None => {
                 self.note(indent, || format!("{table:2}. No match."));
@@ -541,6 +571,10 @@ impl Ctx<'_> {
                     self.note(indent, || format!("set_tunnel:{id:#x}"));
                 }
                 Action::Controller(c) => self.controller(c, indent),
+                Action::Note(_) => self.note(indent, || "note".into()),
+                Action::StackPush(sf) => self.stack_push(sf, indent),
+                Action::StackPop(sf) => self.stack_pop(sf, indent),
+                Action::OutputReg(sf) => self.output_reg(sf, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -561,10 +595,7 @@ impl Ctx<'_> {
                         return;
                     }
                     let t = table.unwrap_or(self.table);
-                    let old = self.flow.get(Field::InPort);
-                    if let Some(p) = port {
-                        self.flow.set(Field::InPort, *p as u64);
-                    }
+                    self.lookup_port = port.map(u64::from);
                     self.note(indent, || {
                         format!(
                             "resubmit({},{t})",
@@ -574,7 +605,6 @@ impl Ctx<'_> {
                     self.depth += 1;
                     self.table_lookup(t, indent + 1);
                     self.depth -= 1;
-                    self.flow.set(Field::InPort, old);
                 }
                 Action::Group(g) => {
                     if !self.group(*g, indent) {
@@ -994,6 +1024,68 @@ impl Ctx<'_> {
     /// Writes the flow; a write to `vlan_vid` or `vlan_pcp` makes (or keeps)
     /// the tag present, as Open vSwitch's `flow_set_vlan_vid`/`_pcp` do.
     #[inline]
+    /// `push:F[..]` as OVS's `nxm_execute_stack_push`: the bits are read
+    /// (so matched in the megaflow) whatever the prerequisites.
+    fn stack_push(&mut self, sf: &Subfield, indent: u32) {
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        let v = sf.get(&self.flow);
+        self.stack.push(v);
+        self.note(indent, || {
+            format!(
+                "push:{}[{}..{}] ({v:#x})",
+                sf.mf.name,
+                sf.ofs,
+                sf.ofs + sf.n_bits - 1
+            )
+        });
+    }
+
+    /// `pop:F[..]` as OVS's `nxm_execute_stack_pop`: the low bits of the top
+    /// value are written; an empty stack changes nothing.
+    fn stack_pop(&mut self, sf: &Subfield, indent: u32) {
+        let Some(v) = self.stack.pop() else {
+            self.note(indent, || "pop: stack underflow".into());
+            return;
+        };
+        let v = v & (sf.mask() >> sf.ofs);
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        sf.mf.unwildcard(&mut self.written, sf.mask());
+        self.vlan_write(sf.mf, |f| sf.set(f, v));
+        self.note(indent, || {
+            format!(
+                "pop:{}[{}..{}] ({v:#x})",
+                sf.mf.name,
+                sf.ofs,
+                sf.ofs + sf.n_bits - 1
+            )
+        });
+    }
+
+    /// `output:F[..]` as OVS's `xlate_output_reg_action`: a value above
+    /// 65535 outputs nothing and reads nothing; else the bits are matched
+    /// and the port is output to as `output:N` would be.
+    fn output_reg(&mut self, sf: &Subfield, indent: u32) {
+        let v = sf.get(&self.flow);
+        let Ok(port) = u16::try_from(v) else {
+            self.note(indent, || format!("output port {v} is out of range"));
+            return;
+        };
+        sf.mf.unwildcard(&mut self.wc, sf.mask());
+        self.note(indent, || format!("output port is {port}"));
+        let act = match u32::from(port) {
+            OFPP_IN_PORT => Action::InPort,
+            OFPP_CONTROLLER => Action::Controller(Default::default()),
+            // OVS's xlate_output_action: TABLE resubmits to table 0, ANY does nothing.
+            OFPP_TABLE => Action::Resubmit {
+                port: None,
+                table: Some(0),
+            },
+            OFPP_NONE => return,
+            p => Action::Output(p),
+        };
+        self.do_actions(std::slice::from_ref(&act), indent + 1);
+    }
+
     fn vlan_write(&mut self, mf: &Mf, w: impl FnOnce(&mut Flow)) {
         let vlan = mf.name == "vlan_vid" || mf.name == "vlan_pcp";
         if vlan {
@@ -1299,6 +1391,73 @@ mod tests {
 
     fn acts(t: &Translation) -> String {
         crate::odp::format_actions(&t.actions)
+    }
+
+    #[test]
+    fn register_stack_spans_resubmits_and_pops_low_bits() {
+        // As OVS's nxm_execute_stack_push/pop: one stack for the whole
+        // translation, values right-aligned, a pop writes the low bits.
+        let o = of("table=0,in_port=1,actions=load:0x1a7->reg0[],push:reg0[0..15],load:0->reg0[],resubmit(,1)\n\
+                    table=1,actions=pop:reg1[0..7],resubmit(,2)\n\
+                    table=2,priority=9,reg1=0xa7,actions=output:3\n\
+                    table=2,priority=1,actions=output:4\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "3");
+        // Popping an empty stack changes nothing.
+        let o = of("table=0,actions=load:5->reg1[],pop:reg1[],resubmit(,1)\n\
+                    table=1,priority=9,reg1=5,actions=output:3\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "3");
+    }
+
+    #[test]
+    fn stack_pop_into_a_header_field_is_a_set_and_both_are_matched() {
+        let o = of("ip,actions=push:NXM_OF_IP_SRC[],pop:NXM_OF_IP_DST[],output:2\n");
+        let t = o.translate_flow(
+            &parse_flow("in_port=1,tcp,nw_src=1.2.3.4,nw_dst=5.6.7.8").unwrap(),
+            false,
+        );
+        assert_eq!(acts(&t), "set(ipv4(dst=1.2.3.4)),2");
+        assert_eq!(t.mask.get(Field::NwSrc), 0xffff_ffff);
+        assert_eq!(t.mask.get(Field::NwDst), 0xffff_ffff);
+    }
+
+    #[test]
+    fn output_to_a_register_reads_it_and_skips_ports_above_65535() {
+        // As OVS's xlate_output_reg_action (ofproto-dpif.at's output_reg tests).
+        let o = of("in_port=1,actions=load:2->reg0[0..15],load:3->reg0[16..31],output:reg0[0..15],output:reg0[16..31]\n\
+                    in_port=4,actions=load:0x110000ff->reg0[],output:reg0[],output:2\n\
+                    in_port=5,actions=load:0xfff8->reg1[],output:reg1[]\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "2,3");
+        let t = o.translate_flow(&parse_flow("in_port=4").unwrap(), false);
+        assert_eq!(acts(&t), "2");
+        // 0xfff8 is IN_PORT.
+        let t = o.translate_flow(&parse_flow("in_port=5").unwrap(), false);
+        assert_eq!(acts(&t), "5");
+        // A header field read as a port is matched.
+        let o = of("tcp,actions=output:NXM_OF_TCP_DST[]\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp,tp_dst=3").unwrap(), false);
+        assert_eq!((acts(&t), t.mask.get(Field::TpDst)), ("3".into(), 0xffff));
+    }
+
+    #[test]
+    fn resubmit_port_is_the_lookups_only_and_in_port_writes_stay() {
+        // ofproto-dpif.at's output_reg test: OVS gave `9,1` (ovs-vswitchd 3.1).
+        let o = of("in_port=1 actions=resubmit:8\n\
+                    in_port=8 actions=1,9,load:9->NXM_OF_IN_PORT[],1,9\n");
+        let t = o.translate_flow(&parse_flow("in_port=1").unwrap(), false);
+        assert_eq!(acts(&t), "9,1");
+    }
+
+    #[test]
+    fn mod_nw_ttl_sets_ipv4_ttl_and_ipv6_hop_limit() {
+        let o = of("ip,actions=mod_nw_ttl:8,output:2\nipv6,actions=mod_nw_ttl:9,output:3\n");
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp,nw_ttl=64").unwrap(), false);
+        assert_eq!(acts(&t), "set(ipv4(ttl=8)),2");
+        assert_eq!(t.mask.get(Field::NwTtl), 0xff);
+        let t = o.translate_flow(&parse_flow("in_port=1,tcp6,nw_ttl=64").unwrap(), false);
+        assert_eq!(acts(&t), "set(ipv6(hlimit=9)),3");
     }
 
     #[test]
