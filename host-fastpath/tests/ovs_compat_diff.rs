@@ -206,7 +206,7 @@ fn group_file(r: &Rule) -> String {
                 Action::Group(g) => {
                     out.insert(*g);
                 }
-                Action::WriteActions(inner) => named(inner, out),
+                Action::WriteActions(inner) | Action::Clone(inner) => named(inner, out),
                 _ => {}
             }
         }

@@ -209,3 +209,41 @@ fn vlan_fields_are_written_as_tags() {
     );
     assert_eq!(fin.get(Field::VlanTci), 0x3064);
 }
+
+/// A datapath `clone(...)` (OVS emits one when the nested actions truncate):
+/// its copy is cut and rewritten, the packet after it is the one before.
+#[test]
+fn clone_changes_only_its_copy() {
+    let flow = "in_port=1,dl_src=50:54:00:00:00:09,tcp,nw_src=10.0.0.2,nw_dst=10.1.2.3,nw_ttl=64,tp_src=1,tp_dst=2";
+    let rules = "in_port=1,actions=mod_nw_src:192.168.1.1,clone(mod_dl_src:02:00:00:00:00:07,mod_nw_dst:172.16.0.9,output(port=2,max_len=54)),output:3";
+    let of = OfProto::with_rules(parse_rules(rules, "t").expect("rules"), Prefixes::default());
+    let key = parse_flow(flow).expect("flow").key();
+    let t = of.translate(&key, false);
+    assert!(
+        fastpath::odp::format_actions(&t.actions).contains("clone("),
+        "{:?}",
+        t.actions
+    );
+    let (out, fin) = run(rules, flow);
+    let frame_len = frame_from_key(&key, MIN_FRAME).len();
+    assert!(frame_len > 54, "the frame must be longer than the trunc");
+    let ports: Vec<u32> = out.iter().map(|o| o.0).collect();
+    assert_eq!(ports, [2, 3, 2, 3]);
+    let mut st = ExtractStats::default();
+    for (port, f) in &out {
+        // A cut frame does not extract (its IP length is longer): read the bytes.
+        assert_eq!(f[26..30], [192, 168, 1, 1], "port {port}: ip src");
+        if *port == 2 {
+            assert_eq!(f.len(), 54);
+            assert_eq!(f[6..12], [2, 0, 0, 0, 0, 7]);
+            assert_eq!(f[30..34], [172, 16, 0, 9]);
+        } else {
+            let k = miniflow_extract(f, 1, &mut st);
+            assert_eq!(f.len(), frame_len);
+            verify_checksums(f).expect("checksums after the clone");
+            let mut k = k;
+            k.set(Field::InPort, fin.get(Field::InPort));
+            assert_eq!(k, fin, "the packet after the clone is the outer one");
+        }
+    }
+}

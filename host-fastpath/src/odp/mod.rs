@@ -104,6 +104,9 @@ pub enum OdpAction {
     Trunc(u32),
     /// Hand a copy to the controller sink (`userspace(pid=0,controller(…))`).
     Userspace(ControllerAction),
+    /// `clone(...)`: the actions run on a copy of the packet; the packet the
+    /// actions after it see is unchanged (OVS `OVS_ACTION_ATTR_CLONE`).
+    Clone(Vec<OdpAction>),
 }
 
 /// What OVS's `userspace(pid=0,controller(...))` carries: why the packet
@@ -175,6 +178,7 @@ impl fmt::Display for OdpAction {
             OdpAction::PopVlan => write!(f, "pop_vlan"),
             OdpAction::Trunc(n) => write!(f, "trunc({n})"),
             OdpAction::Userspace(c) => write!(f, "{c}"),
+            OdpAction::Clone(inner) => write!(f, "clone({})", format_actions(inner)),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
                     write!(
@@ -366,6 +370,12 @@ pub fn execute_with_controller(
                 if !apply_set(s, frame, &o, &mut key) {
                     stats.set_skipped += 1;
                 }
+            }
+            OdpAction::Clone(inner) => {
+                // A pending trunc is the clone's own business: OVS's
+                // datapath keeps the cutting length per copy.
+                let mut copy = frame.clone();
+                execute_with_controller(inner, &mut copy, &key, in_port, stats, out, ctl);
             }
         }
     }

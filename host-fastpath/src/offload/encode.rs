@@ -56,6 +56,9 @@ pub enum PartialReason {
     Trunc,
     /// A copy to the controller: only the host has the controller sink.
     Controller,
+    /// A datapath `clone(...)` with more than outputs in it: the copy's
+    /// edits would need a second action word.
+    Clone,
 }
 
 /// Encodes `acts` for a NIC that executes `hw`: the action word to install,
@@ -67,14 +70,42 @@ pub fn encode(acts: &[OdpAction], hw: &HwActionSet) -> (ActionEntry, Option<Part
     }
 }
 
+fn has_userspace(a: &OdpAction) -> bool {
+    match a {
+        OdpAction::Userspace(_) => true,
+        OdpAction::Clone(inner) => inner.iter().any(has_userspace),
+        _ => false,
+    }
+}
+
 fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, PartialReason> {
     if !hw.has_packet_path() {
         return Err(PartialReason::NoPacketPath);
     }
     // Checked first: whatever else the list holds, the host must run it.
-    if acts.iter().any(|a| matches!(a, OdpAction::Userspace(_))) {
+    if acts.iter().any(has_userspace) {
         return Err(PartialReason::Controller);
     }
+    // A clone of outputs only is those outputs (the packet is unchanged).
+    let flat: Vec<OdpAction>;
+    let acts = if acts.iter().any(|a| matches!(a, OdpAction::Clone(_))) {
+        let mut v = Vec::new();
+        for a in acts {
+            match a {
+                OdpAction::Clone(inner)
+                    if inner.iter().all(|i| matches!(i, OdpAction::Output(_))) =>
+                {
+                    v.extend(inner.iter().cloned())
+                }
+                OdpAction::Clone(_) => return Err(PartialReason::Clone),
+                a => v.push(a.clone()),
+            }
+        }
+        flat = v;
+        &flat[..]
+    } else {
+        acts
+    };
     let ports = (hw.mac_ports as usize).min(MAX_MAC_PORTS);
     let mut e = ActionEntry::default();
     let mut out: u16 = 0;
@@ -112,6 +143,7 @@ fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, Part
             OdpAction::Set(_) => return Err(PartialReason::SetField),
             OdpAction::Trunc(_) => return Err(PartialReason::Trunc),
             OdpAction::Userspace(_) => return Err(PartialReason::Controller),
+            OdpAction::Clone(_) => return Err(PartialReason::Clone),
         }
     }
     e.kind = Some(if out == 0 {
@@ -213,7 +245,19 @@ mod tests {
             (vec![OdpAction::Trunc(64), out(1)], PartialReason::Trunc),
             // Even after a port the NIC lacks: the controller copy decides.
             (vec![out(3), ctl.clone()], PartialReason::Controller),
+            (
+                vec![OdpAction::Clone(vec![ctl.clone()]), out(1)],
+                PartialReason::Controller,
+            ),
             (vec![ctl, out(1)], PartialReason::Controller),
+            (
+                vec![OdpAction::Clone(vec![OdpAction::Trunc(64), out(1)]), out(2)],
+                PartialReason::Clone,
+            ),
+            (
+                vec![OdpAction::Clone(vec![out(1)]), OdpAction::PopVlan, out(2)],
+                PartialReason::EditBetweenOutputs,
+            ),
         ];
         for (acts, want) in cases {
             let (e, why) = encode(&acts, &NIC);
@@ -225,6 +269,13 @@ mod tests {
             encode(&[OdpAction::PopVlan, out(1)], &no_vlan).1,
             Some(PartialReason::Vlan)
         );
+    }
+
+    #[test]
+    fn a_clone_of_outputs_only_is_those_outputs() {
+        let (e, why) = encode(&[OdpAction::Clone(vec![out(1)]), out(2)], &NIC);
+        assert_eq!(why, None);
+        assert_eq!(e.out_ports, 0b11);
     }
 
     #[test]

@@ -126,7 +126,7 @@ pub struct OfProto {
 fn missing_group(acts: &[Action], t: &groups::GroupTable) -> Option<u32> {
     acts.iter().find_map(|a| match a {
         Action::Group(g) if t.get(*g).is_none() => Some(*g),
-        Action::WriteActions(inner) => missing_group(inner, t),
+        Action::WriteActions(inner) | Action::Clone(inner) => missing_group(inner, t),
         _ => None,
     })
 }
@@ -367,7 +367,7 @@ impl OfProto {
         fn normal(a: &[Action]) -> bool {
             a.iter().any(|a| match a {
                 Action::Output(p) => *p == port::OFPP_NORMAL,
-                Action::WriteActions(inner) => normal(inner),
+                Action::WriteActions(inner) | Action::Clone(inner) => normal(inner),
                 _ => false,
             })
         }

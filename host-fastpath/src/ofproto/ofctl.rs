@@ -161,6 +161,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::StackPush(sf) => format!("push:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::StackPop(sf) => format!("pop:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::OutputReg(sf) => format!("output:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
+            Action::Clone(inner) => format!("clone({})", format_actions(inner, d)),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -412,5 +413,38 @@ importance=5,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=drop
             format_flow_mod(&r[0], Dialect::for_rules(&r)),
             "reg3=0x5,metadata=0x10/0xff importance:7 reset_counts actions=drop"
         );
+    }
+
+    /// `clone(...)`: each rule with what `ovs-ofctl parse-flows` 3.1 printed.
+    #[test]
+    fn clone_prints_as_ovs_ofctl() {
+        for (rule, ovs) in [
+            ("actions=clone(output:1)", "actions=clone(output:1)"),
+            ("actions=CLONE( output:1 )", "actions=clone(output:1)"),
+            ("actions=clone:1", "actions=clone(output:1)"),
+            ("actions=clone()", "actions=clone(drop)"),
+            ("actions=clone(drop)", "actions=clone(drop)"),
+            (
+                "actions=clone(clone(output:1),output:2)",
+                "actions=clone(clone(output:1),output:2)",
+            ),
+            ("actions=clone(resubmit(,1))", "actions=clone(resubmit(,1))"),
+            (
+                "actions=clone(set_field:1->reg0,output:1)",
+                "actions=clone(load:0x1->NXM_NX_REG0[],output:1)",
+            ),
+            (
+                "ip,actions=clone(mod_dl_dst(50:54:00:00:00:0a),set_field:192.168.3.3->ip_dst), output:2",
+                "ip actions=clone(mod_dl_dst:50:54:00:00:00:0a,mod_nw_dst:192.168.3.3),output:2",
+            ),
+            (
+                "ip,actions=clone(output(port=2,max_len=100)),output:3",
+                "ip actions=clone(output(port=2,max_len=100)),output:3",
+            ),
+        ] {
+            let rules = parse_rules(rule, "t").unwrap();
+            let d = Dialect::for_rules(&rules);
+            assert_eq!(format_flow_mod(&rules[0], d), ovs, "{rule}");
+        }
     }
 }

@@ -193,6 +193,9 @@ pub enum Action {
     /// `output:F[a..b]`: outputs to the port the bits hold (OpenFlow 1.0
     /// numbering; nothing when above 65535).
     OutputReg(Subfield),
+    /// `clone(...)`: the actions run on a copy of the packet and its
+    /// metadata; the actions after it see them unchanged.
+    Clone(Vec<Action>),
 }
 
 /// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
@@ -1073,6 +1076,15 @@ fn check_acts_prereqs(
                 check_acts_prereqs(m, body, inner, tags)?;
                 &[]
             }
+            Action::Clone(inner) => {
+                // Checked on a copy (OVS `check_subactions`).
+                let body = t
+                    .find(['(', ':'])
+                    .map_or("", |i| t[i + 1..].strip_suffix(')').unwrap_or(&t[i + 1..]));
+                let mut sub = *tags;
+                check_acts_prereqs(m, body, inner, &mut sub)?;
+                &[]
+            }
             _ => &[],
         };
         for mf in used {
@@ -1291,6 +1303,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
         "clear_actions" if arg.is_none() => Ok(Action::ClearActions),
         "conjunction" => parse_conjunction(need()?),
         "write_actions" => parse_write_actions(arg.unwrap_or("")),
+        "clone" => parse_clone(arg.unwrap_or("")),
         "set_tunnel" | "set_tunnel64" => {
             let id = parse_uint(need()?, u64::MAX as u128)? as u64;
             let wide = lower == "set_tunnel64" || id > u64::from(u32::MAX);
@@ -1429,6 +1442,15 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
     }
     out.retain(|a| *a != Action::Drop);
     Ok(Action::WriteActions(out))
+}
+
+/// The actions of `clone(...)`: an action list (OVS `parse_CLONE`:
+/// instructions refused; empty or `drop` alone gives none).
+fn parse_clone(inner: &str) -> Result<Action, String> {
+    if inner.trim().is_empty() {
+        return Ok(Action::Clone(Vec::new()));
+    }
+    parse_action_list(inner).map(Action::Clone)
 }
 
 /// A group bucket's actions (`ovs-ofctl` parses them as an action list:
@@ -1950,5 +1972,44 @@ mod tests {
         }
         let e = acts("output:4294967295").unwrap_err();
         assert!(e.msg.contains("OFPP_ANY"), "{e}");
+    }
+
+    /// What `ovs-ofctl parse-flows` 3.1 refuses inside `clone(...)`.
+    #[test]
+    fn clone_refuses_what_ovs_ofctl_refuses() {
+        for (rule, why) in [
+            (
+                "actions=clone(output:1,drop)",
+                "`drop` must be the only action",
+            ),
+            (
+                "actions=clone(goto_table:1)",
+                "goto_table instruction not allowed",
+            ),
+            (
+                "actions=clone(clear_actions)",
+                "clear_actions instruction not allowed",
+            ),
+            (
+                "actions=clone(write_actions(output:1))",
+                "write_actions instruction not allowed",
+            ),
+            // The nested actions' prerequisites are checked too.
+            (
+                "actions=clone(set_field:192.168.3.3->ip_dst)",
+                "OFPBAC_MATCH_INCONSISTENT",
+            ),
+            // A tag pushed in the clone is gone after it.
+            (
+                "actions=clone(push_vlan:0x8100,set_field:5->vlan_vid),set_field:6->vlan_vid",
+                "OFPBAC_MATCH_INCONSISTENT",
+            ),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(why), "{rule}: {e}");
+        }
+        let r =
+            parse_rule("actions=push_vlan:0x8100,clone(set_field:5->vlan_vid),output:1").unwrap();
+        assert!(matches!(&r.actions[1], Action::Clone(a) if a.len() == 1));
     }
 }

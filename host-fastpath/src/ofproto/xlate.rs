@@ -80,6 +80,9 @@ struct Ctx<'a> {
     stack: Vec<u128>,
     /// The in_port of the next table lookup only (a resubmit's port).
     lookup_port: Option<u64>,
+    /// The action list running is the translation's last (OVS's
+    /// `is_last_action`): a `clone` there needs no copy.
+    last: bool,
 }
 
 /// What a controller action reads of the translation besides the flow.
@@ -164,10 +167,12 @@ impl OfProto {
             ctl: CtlState::default(),
             stack: Vec::new(),
             lookup_port: None,
+            last: true,
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
-            cx.run_action_set();
+            // OVS's xlate_action_set runs it as a last action list.
+            cx.run_action_set(0, true);
         }
         if cx.error.is_some() {
             cx.odp.clear();
@@ -401,10 +406,24 @@ impl Ctx<'_> {
     }
 
     fn do_actions(&mut self, acts: &[Action], indent: u32) {
-        for a in acts {
+        let list_last = self.last;
+        for (i, a) in acts.iter().enumerate() {
             if self.stop {
-                return;
+                break;
             }
+            // As OVS's do_xlate_actions: the last action of a last list,
+            // with nothing left in the action set.
+            self.last = list_last && i + 1 == acts.len() && self.action_set.is_empty();
+            if !self.do_action(a, indent) {
+                break;
+            }
+        }
+        self.last = list_last;
+    }
+
+    /// One action of [`Ctx::do_actions`]; false ends the action list.
+    fn do_action(&mut self, a: &Action, indent: u32) -> bool {
+        {
             match a {
                 Action::Drop => self.note(indent, || "drop".into()),
                 Action::Output(p) => self.output(*p, None, indent),
@@ -413,7 +432,7 @@ impl Ctx<'_> {
                     let p = self.flow.get(Field::InPort) as u32;
                     if !self.of.port_exists(p) {
                         self.note(indent, || format!("IN_PORT: nonexistent port {p}"));
-                        continue;
+                        return true;
                     }
                     self.commit();
                     self.odp.push(OdpAction::Output(p));
@@ -490,7 +509,7 @@ impl Ctx<'_> {
                                 },
                                 indent + 1,
                             );
-                            return;
+                            return false;
                         } else {
                             self.flow.set(Field::NwTtl, ttl - 1);
                             self.written.set(Field::NwTtl, 0xff);
@@ -575,6 +594,7 @@ impl Ctx<'_> {
                 Action::StackPush(sf) => self.stack_push(sf, indent),
                 Action::StackPop(sf) => self.stack_pop(sf, indent),
                 Action::OutputReg(sf) => self.output_reg(sf, indent),
+                Action::Clone(inner) => self.clone_actions(inner, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -588,11 +608,11 @@ impl Ctx<'_> {
                     self.resubmits += 1;
                     if self.depth >= MAX_DEPTH {
                         self.fail(format!("over max translation depth {MAX_DEPTH}"));
-                        return;
+                        return false;
                     }
                     if self.resubmits > MAX_RESUBMITS {
                         self.fail(format!("over {MAX_RESUBMITS} resubmit actions"));
-                        return;
+                        return false;
                     }
                     let t = table.unwrap_or(self.table);
                     self.lookup_port = port.map(u64::from);
@@ -608,7 +628,7 @@ impl Ctx<'_> {
                 }
                 Action::Group(g) => {
                     if !self.group(*g, indent) {
-                        return;
+                        return false;
                     }
                 }
                 Action::GotoTable(t) => {
@@ -616,7 +636,7 @@ impl Ctx<'_> {
                     self.resubmits += 1;
                     if self.depth >= MAX_DEPTH {
                         self.fail(format!("over max translation depth {MAX_DEPTH}"));
-                        return;
+                        return false;
                     }
                     self.depth += 1;
                     self.table_lookup(*t, indent);
@@ -624,6 +644,53 @@ impl Ctx<'_> {
                 }
             }
         }
+        true
+    }
+
+    /// `clone(...)` as OVS's `xlate_clone`: the actions run on a copy of the
+    /// flow and of the action set (which runs when they end), and both are
+    /// restored afterwards. Actions OVS cannot undo by committing the outer
+    /// flow again (here `output(port=..,max_len=..)`, whose trunc would cut
+    /// later outputs) get a datapath `clone(...)`, unless nothing follows;
+    /// the others are inlined, and the next output re-commits the outer
+    /// header values.
+    fn clone_actions(&mut self, inner: &[Action], indent: u32) {
+        self.note(indent, || "clone".into());
+        let (flow, tpid) = (self.flow, self.tpid);
+        let set = self.action_set.clone();
+        let last = self.last;
+        let reversible = !inner
+            .iter()
+            .any(|a| matches!(a, Action::OutputTrunc { .. }));
+        if reversible || last {
+            self.do_actions(inner, indent + 1);
+            if !self.action_set.is_empty() && !self.stop {
+                self.run_action_set(indent + 1, true);
+            }
+        } else {
+            // Committed first so the changes so far are not made twice
+            // (in the clone and after it).
+            self.commit();
+            let (base, base_tpid) = (self.base, self.base_tpid);
+            let outer = std::mem::take(&mut self.odp);
+            self.last = true;
+            self.do_actions(inner, indent + 1);
+            if !self.action_set.is_empty() && !self.stop {
+                self.run_action_set(indent + 1, true);
+            }
+            self.last = last;
+            let copy = std::mem::replace(&mut self.odp, outer);
+            // OVS's nl_msg_end_non_empty_nested: no empty clone.
+            if !copy.is_empty() {
+                self.odp.push(OdpAction::Clone(copy));
+            }
+            // The datapath's packet after the clone is the one before it.
+            self.base = base;
+            self.base_tpid = base_tpid;
+        }
+        self.action_set = set;
+        self.flow = flow;
+        self.tpid = tpid;
     }
 
     /// A conjunctive match better than `hard`, as Open vSwitch's classifier
@@ -723,7 +790,7 @@ impl Ctx<'_> {
     /// the last pop, push and dec_ttl, every set/load/move in order, then the
     /// last output (else the last resubmit); nothing at all without either,
     /// since a packet sent nowhere need not be changed.
-    fn run_action_set(&mut self) {
+    fn run_action_set(&mut self, indent: u32, is_last: bool) {
         let set = std::mem::take(&mut self.action_set);
         let last = |p: fn(&Action) -> bool| set.iter().rev().find(|a| p(a)).cloned();
         let Some(out) = last(|a| matches!(a, Action::Group(_)))
@@ -737,7 +804,7 @@ impl Ctx<'_> {
             })
             .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
         else {
-            self.note(0, || "action set: no output, nothing done".into());
+            self.note(indent, || "action set: no output, nothing done".into());
             return;
         };
         let mut list: Vec<Action> = [
@@ -764,10 +831,12 @@ impl Ctx<'_> {
                 .cloned(),
         );
         list.push(out);
-        self.note(0, || "action set:".into());
-        self.ctl.in_action_set = true;
-        self.do_actions(&list, 1);
-        self.ctl.in_action_set = false;
+        self.note(indent, || "action set:".into());
+        let was_last = std::mem::replace(&mut self.last, is_last);
+        let in_set = std::mem::replace(&mut self.ctl.in_action_set, true);
+        self.do_actions(&list, indent + 1);
+        self.ctl.in_action_set = in_set;
+        self.last = was_last;
     }
 
     /// A packet-in as OVS's `xlate_controller_action`: header changes are
@@ -842,9 +911,13 @@ impl Ctx<'_> {
         }
         match g.ty {
             GroupType::All | GroupType::Indirect => {
-                for b in &g.buckets {
+                let group_last = self.last;
+                for (i, b) in g.buckets.iter().enumerate() {
+                    // As OVS's xlate_all_group: only the last bucket is last.
+                    self.last = group_last && i + 1 == g.buckets.len();
                     self.group_bucket(b, indent);
                 }
+                self.last = group_last;
             }
             GroupType::FastFailover => {
                 let live = g.buckets.iter().find(|b| self.bucket_live(g, b, 0));
@@ -891,7 +964,7 @@ impl Ctx<'_> {
         let tpid = self.tpid;
         let set = std::mem::replace(&mut self.action_set, b.actions.clone());
         self.depth += 1;
-        self.run_action_set();
+        self.run_action_set(indent, self.last);
         self.depth -= 1;
         self.action_set = set;
         self.flow = flow;
@@ -1673,5 +1746,65 @@ mod tests {
         o.learn(&o.translate_flow(&a_to_b, false).learn, 5_000);
         o.set_ports([2, 3]);
         assert_eq!(o.n_macs(), 0);
+    }
+
+    /// Expected actions are what OVS 3.1's `ofproto/trace` printed for the
+    /// same rules and flow (bridge ports 1-5).
+    #[test]
+    fn clone_runs_on_a_copy_and_is_inlined_unless_it_truncates() {
+        let flow =
+            parse_flow("in_port=1,tcp,nw_src=10.10.10.2,nw_dst=10.10.10.1,nw_ttl=64").unwrap();
+        for (rules, ovs) in [
+            // Inlined: the next output puts the outer header back.
+            (
+                "in_port=1,ip,actions=clone(set_field:192.168.2.2->ip_dst,output:2),output:3",
+                "set(ipv4(dst=192.168.2.2)),2,set(ipv4(dst=10.10.10.1)),3",
+            ),
+            // A trunc cannot be undone: a datapath clone, after committing
+            // the outer change.
+            (
+                "in_port=1,ip,actions=set_field:192.168.1.1->ip_src,clone(set_field:192.168.2.2->ip_dst,output(port=2,max_len=100)),output:3",
+                "set(ipv4(src=192.168.1.1)),clone(trunc(100),set(ipv4(dst=192.168.2.2)),2),3",
+            ),
+            // Nothing after it: inlined all the same.
+            (
+                "in_port=1,ip,actions=output:3,clone(set_field:192.168.2.2->ip_dst,output(port=2,max_len=100))",
+                "3,trunc(100),set(ipv4(dst=192.168.2.2)),2",
+            ),
+            (
+                "in_port=1,ip,actions=clone(clone(output(port=3,max_len=64)),output:2),output:5",
+                "clone(trunc(64),3),2,5",
+            ),
+            (
+                "in_port=1,ip,actions=clone(output:2,output(port=3,max_len=64)),mod_dl_dst:00:00:00:00:00:05,clone(mod_dl_src:00:00:00:00:00:07,output(port=4,max_len=70)),output:5",
+                "clone(2,trunc(64),3),set(eth(dst=00:00:00:00:00:05)),clone(trunc(70),set(eth(src=00:00:00:00:00:07)),4),5",
+            ),
+            // The clone runs a copy of the action set when it ends.
+            (
+                "in_port=1,ip,actions=write_actions(output:5),goto_table:1\ntable=1,ip,actions=clone(mod_dl_src:00:00:00:00:00:07,output(port=2,max_len=64)),output:3",
+                "clone(trunc(64),set(eth(src=00:00:00:00:00:07)),2,5),3,5",
+            ),
+            (
+                "in_port=1,ip,actions=write_actions(output:5),goto_table:1\ntable=1,ip,actions=output:3,clone(output(port=2,max_len=64))",
+                "3,clone(trunc(64),2,5),5",
+            ),
+            (
+                "in_port=1,ip,actions=clone(resubmit(,1)),output:5\ntable=1,actions=write_actions(output:4)",
+                "4,5",
+            ),
+            ("in_port=1,ip,actions=clone(drop),output:5", "5"),
+            ("in_port=1,ip,actions=clone(set_field:192.168.2.2->ip_dst)", "drop"),
+        ] {
+            let t = of(rules).translate_flow(&flow, false);
+            assert_eq!(t.error, None, "{rules}");
+            assert_eq!(acts(&t), ovs, "{rules}");
+            for f in [Field::NwDst, Field::DlSrc] {
+                assert_eq!(
+                    t.final_flow.get(f),
+                    flow.get(f),
+                    "{rules}: the clone changed the outer flow"
+                );
+            }
+        }
     }
 }
