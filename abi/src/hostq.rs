@@ -72,7 +72,7 @@ crate::layout! {
 /// 64-bit words of the host RX metadata.
 pub const HOST_RX_META_WORDS: usize = 2;
 
-/// OpenNIC shell (`boards/alveo-u200/opennic`): bytes before each frame on
+/// OpenNIC shell (`boards/opennic`): bytes before each frame on
 /// QDMA C2H, the [`HOST_RX_META`] words little-endian, word 0 first (the
 /// shell's DMA has no side channel for them).
 pub const QDMA_C2H_HEADER_BYTES: usize = HOST_RX_META_WORDS * 8;
