@@ -73,9 +73,14 @@ def _verilator_env():
         os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
 
 
-def run_bench(sim: str, toplevel: str, module: str, extra_env: dict | None = None):
-    """Builds `toplevel` from build/rtl and runs the cocotb tests of
-    `module`; fails the calling pytest test if any cocotb test failed."""
+def run_bench(sim: str, toplevel: str, module: str, extra_env: dict | None = None, *,
+              sources: list | None = None, parameters: dict | None = None,
+              name: str | None = None, tb_geometry: bool = True):
+    """Builds `toplevel` (from build/rtl, or from `sources` for a board
+    wrapper with its own files and `parameters`) and runs the cocotb tests
+    of `module`; fails the calling pytest test if any cocotb test failed.
+    `name` names the build directory (default: the toplevel);
+    `tb_geometry` hands the benches' geometry file to the tests."""
     from cocotb_tools.check_results import get_results
     from cocotb_tools.runner import get_runner
 
@@ -83,22 +88,24 @@ def run_bench(sim: str, toplevel: str, module: str, extra_env: dict | None = Non
         raise RuntimeError("iverilog not found (Debian package `iverilog`)")
     if sim == "verilator":
         _verilator_env()
-    build_dir = REPO / "build" / "cocotb" / f"{toplevel}-{sim}"
+    build_dir = REPO / "build" / "cocotb" / f"{name or toplevel}-{sim}"
     runner = get_runner(sim)
     build_args = []
     if sim == "verilator":
         build_args = ["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
                       "--x-initial", "fast", "-O3"]
     runner.build(
-        sources=[RTL / f"{toplevel}.v"],
+        sources=sources or [RTL / f"{toplevel}.v"],
         hdl_toplevel=toplevel,
         build_dir=build_dir,
+        parameters=parameters or {},
         build_args=build_args,
         timescale=("1ns", "1ps"),
         always=True,  # the RTL is re-emitted every session; never run a stale build
     )
-    env = {"PYTHONPATH": f"{TB}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-           "FASTPATH_TB_GEOMETRY": str(GEOMETRY_TOML)}
+    env = {"PYTHONPATH": f"{TB}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    if tb_geometry:
+        env["FASTPATH_TB_GEOMETRY"] = str(GEOMETRY_TOML)
     env.update(extra_env or {})
     xml = runner.test(
         test_module=module,

@@ -5,14 +5,13 @@ answered by a done handshake. Verilator only (the wrapper is SystemVerilog)."""
 
 from __future__ import annotations
 
-import os
 
 import cocotb
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from common import REPO, TB, _verilator_env, seed
+from common import REPO, run_bench
 
 PLUGIN = REPO / "boards" / "opennic"
 RTL_MODULES = ["fastpath_nic", "fastpath_axil_32to64", "fastpath_axis_512to64",
@@ -204,32 +203,10 @@ async def output_entry_forwards_cmac0_to_cmac1(dut):
 
 @pytest.mark.parametrize("cmac_ports", [2])
 def test_opennic_box(rtl, cmac_ports):
-    from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
-
-    _verilator_env()
-    build_dir = REPO / "build" / "cocotb" / f"opennic_box-{cmac_ports}-verilator"
-    runner = get_runner("verilator")
-    runner.build(
+    run_bench(
+        "verilator", "fastpath_box_250mhz", "test_opennic_box",
         sources=[rtl / f"{m}.v" for m in RTL_MODULES]
         + [PLUGIN / "fastpath_cdc.sv", PLUGIN / "fastpath_box_250mhz.sv"],
-        hdl_toplevel="fastpath_box_250mhz",
-        build_dir=build_dir,
         parameters={"NUM_CMAC_PORT": cmac_ports},
-        build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
-                    "--x-initial", "fast", "-O3"],
-        timescale=("1ns", "1ps"),
-        always=True,
+        name=f"opennic_box-{cmac_ports}", tb_geometry=False,
     )
-    xml = runner.test(
-        test_module="test_opennic_box",
-        seed=seed(1),
-        hdl_toplevel="fastpath_box_250mhz",
-        build_dir=build_dir,
-        test_dir=build_dir,
-        extra_env={"PYTHONPATH": f"{TB}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
-        timescale=("1ns", "1ps"),
-    )
-    total, failed = get_results(xml)
-    assert total > 0, "no cocotb test ran"
-    assert failed == 0, f"{failed} of {total} cocotb tests failed"

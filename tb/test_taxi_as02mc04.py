@@ -8,13 +8,12 @@ and pipeline models (tb/model). Verilator only (SystemVerilog interfaces)."""
 
 from __future__ import annotations
 
-import os
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from common import REPO, TB, _verilator_env, seed
+from common import REPO, run_bench
 
 BOARD = REPO / "boards" / "as02mc04" / "taxi"
 RTL_MODULES = ["fastpath_nic", "fastpath_axil_32to64"]
@@ -314,32 +313,10 @@ async def control_bar_split_and_emc_output_mac0_to_mac1(dut):
 
 
 def test_taxi_as02mc04(rtl):
-    from cocotb_tools.check_results import get_results
-    from cocotb_tools.runner import get_runner
-
-    _verilator_env()
-    build_dir = REPO / "build" / "cocotb" / "taxi_as02mc04-verilator"
-    runner = get_runner("verilator")
-    runner.build(
+    run_bench(
+        "verilator", "fastpath_taxi_harness", "test_taxi_as02mc04",
         sources=[rtl / f"{m}.v" for m in RTL_MODULES]
         + [BOARD / "sim" / "taxi_if.sv", BOARD / "fastpath_taxi_lib.sv",
            BOARD / "fastpath_taxi.sv", BOARD / "sim" / "fastpath_taxi_harness.sv"],
-        hdl_toplevel="fastpath_taxi_harness",
-        build_dir=build_dir,
-        build_args=["-Wno-fatal", "-Wno-lint", "-Wno-style", "--x-assign", "fast",
-                    "--x-initial", "fast", "-O3"],
-        timescale=("1ns", "1ps"),
-        always=True,
+        name="taxi_as02mc04", tb_geometry=False,
     )
-    xml = runner.test(
-        test_module="test_taxi_as02mc04",
-        seed=seed(1),
-        hdl_toplevel="fastpath_taxi_harness",
-        build_dir=build_dir,
-        test_dir=build_dir,
-        extra_env={"PYTHONPATH": f"{TB}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"},
-        timescale=("1ns", "1ps"),
-    )
-    total, failed = get_results(xml)
-    assert total > 0, "no cocotb test ran"
-    assert failed == 0, f"{failed} of {total} cocotb tests failed"

@@ -6,7 +6,6 @@
 //! skipped, with a message, without OVS unless FASTPATH_REQUIRE_OVS=1.
 
 mod ovs_common;
-#[allow(dead_code)]
 mod switch_common;
 
 use fastpath::io::pcap::PcapReader;

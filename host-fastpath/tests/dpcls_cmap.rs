@@ -229,10 +229,12 @@ fn grows_and_shrinks_across_thresholds() {
 /// Keys whose both candidates are full force two-step cuckoo paths.
 #[test]
 fn displacement_chains() {
-    // 64 buckets. Hash = c1 << 16 | n << 6 | c0 puts key n in buckets c0
-    // and c1. Group A fills buckets 0..4 with alternates in 4..8, group B
-    // fills 4..8 with alternates in 8..28; group C keys have both
-    // candidates in 0..4, so each needs a path 0..4 → 4..8 → 8..28.
+    // 64 buckets in two banks of 32 (abi::geometry::cuckoo_buckets). Hash
+    // = c1 << 16 | n << 6 | c0 puts key n in bucket c0 of bank A and
+    // 32 + c1 of bank B. Group 0 fills A 4..8 (alternates B 40..60), group
+    // 1 fills B 36..40 (alternates A 4..8, full), group 2 fills A 0..4
+    // (alternates B 36..40, full); group 3 keys have both candidates full,
+    // so each needs the path A 0..4 → B 36..40 → A 4..8 → B 40..60.
     let m = Cmap::with_capacity(250);
     assert_eq!(m.buckets(), 64);
     let mut hashes = Vec::new();
@@ -242,13 +244,16 @@ fn displacement_chains() {
         (c1 << 16) | (n << 6) | c0
     };
     for j in 0..20 {
-        hashes.push(h(j % 4, 4 + j % 4));
-    }
-    for j in 0..20 {
         hashes.push(h(4 + j % 4, 8 + j));
     }
+    for j in 0..20 {
+        hashes.push(h(4 + j % 4, 4 + j % 4));
+    }
+    for j in 0..20 {
+        hashes.push(h(j % 4, 4 + j % 4));
+    }
     for j in 0..10 {
-        hashes.push(h(j % 4, (j + 1) % 4));
+        hashes.push(h(j % 4, 4 + (j + 1) % 4));
     }
     let kind = HashKind::Identity;
     for (i, &id) in hashes.iter().enumerate() {

@@ -152,22 +152,7 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
             let ours = without_controller(&fastpath::odp::format_actions(&t.actions));
             // dec_ttl at TTL 1 sends a packet-in: compared without it on
             // both sides (see without_controller).
-            let ovs_acts: String = {
-                let mut kept: Vec<&str> = split_top(&ovs_acts)
-                    .into_iter()
-                    .filter(|a| !(a.starts_with("userspace(") && a.contains("controller(")))
-                    .collect();
-                // Header changes OVS committed for that controller action and
-                // no output follows have no effect.
-                while kept.last().is_some_and(|a| a.parse::<u32>().is_err()) {
-                    kept.pop();
-                }
-                if kept.is_empty() {
-                    "drop".to_string()
-                } else {
-                    kept.join(",")
-                }
-            };
+            let ovs_acts = without_controller(&ovs_acts);
             assert_eq!(
                 ours, ovs_acts,
                 "actions differ\nrules:\n{text}flow: {fl}\nOVS:\n{out}"
@@ -414,24 +399,11 @@ fn without_controller(acts: &str) -> String {
     }
 }
 
-/// OVS's datapath actions in our terms: the controller action of a
-/// `dec_ttl` at TTL 1 and header changes no
-/// output follows removed; LOCAL's datapath port (100 in OVS's dummy
-/// datapath) is ours, 65534.
+/// OVS's datapath actions in our terms: [`without_controller`], and LOCAL's
+/// datapath port (100 in OVS's dummy datapath) is ours, 65534.
 fn ovs_actions_ours(ovs_acts: &str) -> String {
-    let mut kept: Vec<String> = split_top(ovs_acts)
-        .into_iter()
-        .filter(|a| !(a.starts_with("userspace(") && a.contains("controller(")))
-        .map(ovs_port_ours)
-        .collect();
-    while kept.last().is_some_and(|a| a.parse::<u32>().is_err()) {
-        kept.pop();
-    }
-    if kept.is_empty() {
-        "drop".to_string()
-    } else {
-        kept.join(",")
-    }
+    let mapped: Vec<String> = split_top(ovs_acts).into_iter().map(ovs_port_ours).collect();
+    without_controller(&mapped.join(","))
 }
 
 #[test]

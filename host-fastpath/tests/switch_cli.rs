@@ -4,48 +4,23 @@
 
 mod switch_common;
 use switch_common as common;
+use switch_common::Sw;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fastpath");
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fastpath-swcli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::test_dir("swcli", name)
 }
 
 /// 1000 64-byte UDP frames of 50 flows, written by `fastpath run` to
 /// DIR/src-port1.pcap (received there on port 5, output to port 1).
 fn make_input(d: &Path) -> PathBuf {
-    make_input_of(d, "flows=50,zipf=1.0,packets=1000,seed=3")
-}
-
-/// Frames as `fastpath run --gen SPEC` makes them, in DIR/src-port1.pcap.
-fn make_input_of(d: &Path, spec: &str) -> PathBuf {
-    let rules = d.join("gen.flows");
-    std::fs::write(&rules, "udp,actions=output:1\n").unwrap();
-    let o = Command::new(BIN)
-        .args([
-            "run",
-            "--nic",
-            "none",
-            "--quiet",
-            "--in-port",
-            "5",
-            "--rules",
-        ])
-        .arg(&rules)
-        .args(["--gen", spec, "--out-pcap"])
-        .arg(d.join("src"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    d.join("src-port1.pcap")
+    common::make_input_of(d, "flows=50,zipf=1.0,packets=1000,seed=3")
 }
 
 fn pcap_frames(p: &Path) -> usize {
@@ -56,80 +31,11 @@ fn pcap_frames(p: &Path) -> usize {
         .len()
 }
 
-struct Sw {
-    child: Child,
-    ctl: PathBuf,
+/// The switch on this suite's standard input.
+fn start(d: &Path, rules: &str, extra: &[&str]) -> Sw {
+    Sw::start_on(d, make_input(d), 1000, rules, extra)
 }
 
-impl Sw {
-    fn start(d: &Path, rules: &str, extra: &[&str]) -> Sw {
-        Sw::start_on(d, make_input(d), 1000, rules, extra)
-    }
-
-    /// The switch reading `input` (`packets` frames) on port 1.
-    fn start_on(d: &Path, input: PathBuf, packets: u64, rules: &str, extra: &[&str]) -> Sw {
-        let rf = d.join("sw.flows");
-        std::fs::write(&rf, rules).unwrap();
-        let ctl = d.join("sw.ctl");
-        let child = Command::new(BIN)
-            .arg("switch")
-            .arg("--port")
-            .arg(format!("in=pcap:{},ofport=1", input.display()))
-            .arg("--port")
-            .arg(format!(
-                "out=pcap:,{},ofport=2",
-                d.join("out.pcap").display()
-            ))
-            .arg("--rules")
-            .arg(&rf)
-            .arg("--ctl")
-            .arg(&ctl)
-            .arg("--stats-json")
-            .arg(d.join("stats.json"))
-            .args(["--log-level", "warn"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let sw = Sw { child, ctl };
-        let t0 = Instant::now();
-        loop {
-            if let Ok(j) = sw.try_ctl(&["--format", "json", "show"]) {
-                let j: Value = serde_json::from_str(&j).unwrap();
-                if j["stats"]["packets"] == packets {
-                    break;
-                }
-            }
-            assert!(
-                t0.elapsed() < Duration::from_secs(30),
-                "switch did not read its input"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        sw
-    }
-
-    fn try_ctl(&self, args: &[&str]) -> Result<String, String> {
-        common::try_ctl(&self.ctl, args)
-    }
-
-    fn ctl(&self, args: &[&str]) -> String {
-        common::ctl(&self.ctl, args)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        common::ctl_json(&self.ctl, args)
-    }
-}
-
-impl Drop for Sw {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Lines of `dump-flows` without the duration (which moves).
 fn rules_text(sw: &Sw) -> Vec<String> {
     sw.ctl(&["dump-flows"])
         .lines()
@@ -144,7 +50,7 @@ fn rules_text(sw: &Sw) -> Vec<String> {
 #[test]
 fn control_commands_in_text_and_json() {
     let d = dir("cmds");
-    let sw = Sw::start(
+    let sw = start(
         &d,
         "priority=10,in_port=1,udp,actions=output:2\npriority=0,actions=drop\n",
         &[],
@@ -293,7 +199,7 @@ fn control_commands_in_text_and_json() {
 #[test]
 fn idle_megaflows_expire_after_max_idle() {
     let d = dir("idle");
-    let sw = Sw::start(&d, "in_port=1,actions=output:2\n", &["--max-idle", "200"]);
+    let sw = start(&d, "in_port=1,actions=output:2\n", &["--max-idle", "200"]);
     let t0 = Instant::now();
     // Revalidation runs every 500 ms: the flows, idle since the input ended, go.
     loop {
@@ -363,7 +269,7 @@ const PER_SOURCE: &str =
 #[test]
 fn over_the_flow_limit_packets_are_forwarded_but_not_installed() {
     let d = dir("limit");
-    let input = make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
+    let input = common::make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
     let mut sw = Sw::start_on(
         &d,
         input,
@@ -389,7 +295,7 @@ fn over_the_flow_limit_packets_are_forwarded_but_not_installed() {
 #[test]
 fn dynamic_flow_limit_grows_while_revalidation_is_quick() {
     let d = dir("dynlimit");
-    let input = make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
+    let input = common::make_input_of(&d, "flows=5000,zipf=0,packets=10000,seed=9");
     let sw = Sw::start_on(&d, input, 10_000, PER_SOURCE, &["--prefixes", "none"]);
     let show = sw.json(&["show"]);
     let megaflows = show["stats"]["megaflows"].as_u64().unwrap();
@@ -477,10 +383,10 @@ fn switch_over_pcaps(
 #[test]
 fn pcap_ports_through_the_packet_path_nic_get_the_frames_of_software() {
     let d = dir("nic-vs-none");
-    let in1 = make_input_of(&d, "flows=64,zipf=1.0,packets=2000,seed=5");
+    let in1 = common::make_input_of(&d, "flows=64,zipf=1.0,packets=2000,seed=5");
     let far = d.join("far");
     std::fs::create_dir_all(&far).unwrap();
-    let in40 = make_input_of(&far, "flows=8,packets=300,seed=6");
+    let in40 = common::make_input_of(&far, "flows=8,packets=300,seed=6");
     let (sim, sim_out) = switch_over_pcaps(&d, "sim", &in1, &in40);
     let (none, none_out) = switch_over_pcaps(&d, "none", &in1, &in40);
     for (p, frames) in &none_out {

@@ -5,101 +5,34 @@
 
 mod switch_common;
 use switch_common as common;
+use switch_common::Sw;
 
-use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_fastpath");
 
 fn dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fastpath-swgrp-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::test_dir("swgrp", name)
+}
+
+/// The switch with `rules` and the group table `groups`, once it has read
+/// its 200 UDP frames on port 1.
+fn start(d: &Path, rules: &str, groups: &str) -> Sw {
+    let gf = d.join("sw.groups");
+    std::fs::write(&gf, groups).unwrap();
+    Sw::start_on(
+        d,
+        make_input(d),
+        200,
+        rules,
+        &["--groups", gf.to_str().unwrap()],
+    )
 }
 
 /// 200 UDP frames received on port 1 (written by `fastpath run`).
 fn make_input(d: &Path) -> PathBuf {
-    let rules = d.join("gen.flows");
-    std::fs::write(&rules, "udp,actions=output:1\n").unwrap();
-    let o = Command::new(BIN)
-        .args([
-            "run",
-            "--nic",
-            "none",
-            "--quiet",
-            "--in-port",
-            "5",
-            "--rules",
-        ])
-        .arg(&rules)
-        .args([
-            "--gen",
-            "flows=20,zipf=1.0,packets=200,seed=3",
-            "--out-pcap",
-        ])
-        .arg(d.join("src"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    d.join("src-port1.pcap")
-}
-
-struct Sw {
-    child: Child,
-    ctl: PathBuf,
-}
-
-impl Drop for Sw {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(d: &Path, rules: &str, groups: &str) -> Sw {
-    let rf = d.join("sw.flows");
-    std::fs::write(&rf, rules).unwrap();
-    let gf = d.join("sw.groups");
-    std::fs::write(&gf, groups).unwrap();
-    let ctl = d.join("sw.ctl");
-    let child = Command::new(BIN)
-        .arg("switch")
-        .arg("--port")
-        .arg(format!("in=pcap:{},ofport=1", make_input(d).display()))
-        .arg("--port")
-        .arg(format!(
-            "out=pcap:,{},ofport=2",
-            d.join("out.pcap").display()
-        ))
-        .arg("--rules")
-        .arg(&rf)
-        .arg("--groups")
-        .arg(&gf)
-        .arg("--ctl")
-        .arg(&ctl)
-        .args(["--log-level", "warn"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let sw = Sw { child, ctl };
-    let t0 = Instant::now();
-    loop {
-        if let Ok(j) = common::try_ctl(&sw.ctl, &["--format", "json", "show"]) {
-            let j: Value = serde_json::from_str(&j).unwrap();
-            if j["stats"]["packets"] == 200 {
-                break;
-            }
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "switch did not read its input"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    sw
+    common::make_input_of(d, "flows=20,zipf=1.0,packets=200,seed=3")
 }
 
 #[test]
