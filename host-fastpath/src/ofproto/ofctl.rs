@@ -15,6 +15,7 @@ use super::parse::{
     OFPR_ACTION, PACKET_IN_REASONS,
 };
 use super::port::{format_port, OFPP_IN_PORT, OFPP_MAX};
+use abi::key::VLAN_PRESENT;
 
 /// The OpenFlow dialect `ovs-ofctl` picks for a rule file, as far as it
 /// changes how rules print.
@@ -237,6 +238,20 @@ fn loads(mf: &Mf, ofs: u32, n_bits: u32, value: u128) -> String {
 /// `set_field`/`mod_*` as OVS prints them in OpenFlow 1.0/NXM: the legacy
 /// `mod_*` action where one exists for the whole field, else `load`.
 fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
+    if mf.name == "vlan_tci" {
+        // OVS's set_field_to_legacy_openflow: OpenFlow 1.0 has no TCI
+        // action, so the value's CFI bit picks a tag edit or a pop and the
+        // mask is not printed.
+        return if value as u16 & VLAN_PRESENT != 0 {
+            format!(
+                "mod_vlan_vid:{},mod_vlan_pcp:{}",
+                value as u16 & 0x0fff,
+                (value as u16 >> 13) & 7
+            )
+        } else {
+            "strip_vlan".into()
+        };
+    }
     let full = mask == mf.full_mask();
     let legacy = match mf.name {
         "dl_src" => Some("mod_dl_src"),

@@ -216,6 +216,8 @@ pub const OFPR_ACTION: u8 = 1;
 pub const OFPR_INVALID_TTL: u8 = 2;
 /// `OFPR_ACTION_SET`: a controller output run from the action set.
 pub const OFPR_ACTION_SET: u8 = 3;
+/// `OFPR_GROUP`: a plain controller output run from a group bucket.
+pub const OFPR_GROUP: u8 = 4;
 /// `OFPR_EXPLICIT_MISS`: a controller output in a table-miss rule.
 pub const OFPR_EXPLICIT_MISS: u8 = 6;
 

@@ -94,6 +94,9 @@ struct CtlState {
     /// Running the action set (a plain CONTROLLER output's reason is then
     /// `action_set`).
     in_action_set: bool,
+    /// Running a group bucket (the reason is then `group`, before
+    /// `action_set`, as OVS's `xlate_output_action`).
+    in_group: bool,
     /// Packet-in states seen, by recirc id - 1: OVS gives equal frozen
     /// states (table, userdata, metadata) one id.
     states: Vec<(u8, Vec<u8>, Flow)>,
@@ -492,10 +495,12 @@ impl Ctx<'_> {
                     }
                 }
                 Action::DecTtl => {
+                    // As OVS's OFPACT_DEC_TTL: TTL and protocol are read
+                    // (the commit reads nw_proto) before the IP check, so
+                    // even a non-IP megaflow holds them.
+                    self.wc.set(Field::NwTtl, 0xff);
+                    self.wc.set(Field::NwProto, 0xff);
                     if is_ip_any(&self.flow) {
-                        // As OVS's compose_dec_ttl: the commit reads nw_proto.
-                        self.wc.set(Field::NwTtl, 0xff);
-                        self.wc.set(Field::NwProto, 0xff);
                         let ttl = self.flow.get(Field::NwTtl);
                         if ttl <= 1 {
                             // As OVS's compose_dec_ttl: the rest of this
@@ -796,10 +801,10 @@ impl Ctx<'_> {
         let Some(out) = last(|a| matches!(a, Action::Group(_)))
             .or_else(|| {
                 last(|a| {
-                    matches!(
-                        a,
-                        Action::Output(_) | Action::InPort | Action::Controller(_)
-                    )
+                    // Only the plain CONTROLLER is an output (OVS's
+                    // OFPACT_OUTPUT); `controller(...)` in a bucket runs nothing.
+                    matches!(a, Action::Output(_) | Action::InPort)
+                        || matches!(a, Action::Controller(c) if c.is_plain())
                 })
             })
             .or_else(|| last(|a| matches!(a, Action::Resubmit { .. })))
@@ -846,7 +851,7 @@ impl Ctx<'_> {
     /// after committing header changes, and no packet-in is emitted (what
     /// `ofproto/trace` shows for it).
     fn controller(&mut self, c: &super::parse::Controller, indent: u32) {
-        use super::parse::{OFPR_ACTION, OFPR_ACTION_SET, OFPR_EXPLICIT_MISS};
+        use super::parse::{OFPR_ACTION, OFPR_ACTION_SET, OFPR_EXPLICIT_MISS, OFPR_GROUP};
         self.note(indent, || super::ofctl::format_controller(c));
         if c.pause {
             self.note(indent + 1, || {
@@ -860,7 +865,9 @@ impl Ctx<'_> {
         let mut reason = c.reason;
         // Only the plain form (OVS's output to CONTROLLER) takes its reason
         // from where it runs.
-        if c.is_plain() && self.ctl.in_action_set {
+        if c.is_plain() && self.ctl.in_group {
+            reason = OFPR_GROUP;
+        } else if c.is_plain() && self.ctl.in_action_set {
             reason = OFPR_ACTION_SET;
         }
         if reason == OFPR_ACTION && rule.is_some_and(|r| r.priority == 0 && r.m.mask == Flow::ZERO)
@@ -964,7 +971,9 @@ impl Ctx<'_> {
         let tpid = self.tpid;
         let set = std::mem::replace(&mut self.action_set, b.actions.clone());
         self.depth += 1;
+        let in_group = std::mem::replace(&mut self.ctl.in_group, true);
         self.run_action_set(indent, self.last);
+        self.ctl.in_group = in_group;
         self.depth -= 1;
         self.action_set = set;
         self.flow = flow;
