@@ -11,6 +11,7 @@ pub mod fields;
 pub mod flow;
 pub mod format;
 pub mod groups;
+pub mod learn;
 pub mod mac;
 pub mod ofctl;
 pub mod parse;
@@ -120,6 +121,9 @@ pub struct OfProto {
     mac_generation: AtomicU64,
     /// The group table (`group:N` actions).
     groups: groups::GroupTable,
+    /// Rules `learn` actions taught, waiting for [`OfProto::apply_learned`]
+    /// (packet threads hold `&self`), with the time they were learned.
+    learned: std::sync::Mutex<Vec<(Rule, u32, u64)>>,
 }
 
 /// The first group a rule's actions name that `t` lacks.
@@ -166,7 +170,9 @@ impl std::str::FromStr for FragMode {
 /// needs `&mut`, runs between passes.
 #[derive(Debug)]
 struct RuleLife {
-    added_ms: u64,
+    /// Added or last modified (a `learn` refreshing the rule resets it, as
+    /// OVS's `rule->modified`, which the hard timeout counts from).
+    added_ms: AtomicU64,
     used_ms: AtomicU64,
     live: bool,
 }
@@ -208,6 +214,7 @@ impl OfProto {
             mac: Default::default(),
             mac_generation: AtomicU64::new(0),
             groups: Default::default(),
+            learned: Default::default(),
         }
     }
 
@@ -285,7 +292,7 @@ impl OfProto {
         self.rules.push(r);
         self.generation += 1;
         self.life.push(RuleLife {
-            added_ms: now_ms,
+            added_ms: AtomicU64::new(now_ms),
             used_ms: AtomicU64::new(now_ms),
             live: true,
         });
@@ -381,10 +388,13 @@ impl OfProto {
     /// Refreshes the learning table for a megaflow that carried traffic
     /// until `used_ms` (OVS pushes it through the xlate cache's XC_NORMAL
     /// entries): re-translates `key` when `rules` use NORMAL.
+    /// Learned rules are refreshed (or learned again) the same way (OVS's
+    /// XC_LEARN entries).
     pub fn refresh_learning(&self, key: &abi::FlowKey, rules: &[u32], used_ms: u64) {
-        if self.uses_normal(rules) {
+        if self.uses_normal(rules) || self.uses_learn(rules) {
             let t = self.translate(key, false);
             self.learn(&t.learn, used_ms);
+            self.learn_flows(&t.learned, used_ms);
         }
     }
 
@@ -552,7 +562,7 @@ impl OfProto {
                 continue;
             }
             let reason = if r.hard_timeout > 0
-                && now_ms >= l.added_ms + u64::from(r.hard_timeout) * 1000
+                && now_ms >= l.added_ms.load(Ordering::Relaxed) + u64::from(r.hard_timeout) * 1000
             {
                 RemovedReason::HardTimeout
             } else if r.idle_timeout > 0
