@@ -545,6 +545,18 @@ impl OfProto {
                     continue;
                 }
             }
+            // Revalidation learns again from a megaflow's last use, which
+            // may be old: a rule that would be gone by now is not added.
+            let gone_by = [fm.hard_timeout, fm.idle_timeout]
+                .iter()
+                .filter(|&&t| t > 0)
+                .map(|&t| now_ms + u64::from(t) * 1000)
+                .min();
+            if gone_by
+                .is_some_and(|t| t <= self.expired_ms.load(std::sync::atomic::Ordering::Relaxed))
+            {
+                continue;
+            }
             let mut q = self.learned.lock().unwrap_or_else(|e| e.into_inner());
             if q.len() < MAX_PENDING {
                 q.push((fm.clone(), *limit, now_ms));
@@ -715,5 +727,48 @@ mod tests {
             format!("{:?}", super::super::fields::named("dl_src").get(&wc)),
             format!("{}", 0xffff_ffff_ffffu64)
         );
+    }
+
+    #[test]
+    fn upcalls_learn_traces_do_not_and_a_relearn_refreshes() {
+        use crate::ofproto::{parse_rules, Prefixes};
+        let rules = parse_rules(
+            "table=0 actions=learn(table=1,hard_timeout=10,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),resubmit(,1)\n\
+             table=1 priority=0 actions=flood\n",
+            "t",
+        )
+        .unwrap();
+        let mut of = OfProto::with_rules(rules, Prefixes::default());
+        of.set_ports([1, 2, 3]);
+        let from_a = super::super::parse::parse_flow("in_port=2,dl_src=00:00:00:00:00:0a").unwrap();
+        let to_a = super::super::parse::parse_flow("in_port=1,dl_dst=00:00:00:00:00:0a").unwrap();
+        let acts = |of: &OfProto| format!("{:?}", of.translate_flow(&to_a, false).actions);
+        let flooded = acts(&of);
+        // A trace shows the rule but learns nothing.
+        let t = of.translate_flow(&from_a, true);
+        assert!(t
+            .trace
+            .iter()
+            .any(|l| l.contains("suppressing side effects")));
+        // An upcall's rule goes in when applied, as a rule change.
+        let t = of.translate_flow(&from_a, false);
+        assert_eq!(t.learned.len(), 1);
+        let g = of.generation();
+        of.learn_flows(&t.learned, 1_000);
+        assert_eq!(of.apply_learned(), 1);
+        assert!(of.generation() > g);
+        assert_ne!(acts(&of), flooded);
+        // The same rule learned again is refreshed in place: no rule change,
+        // and its hard timeout counts from the refresh.
+        let g = of.generation();
+        of.learn_flows(&of.translate_flow(&from_a, false).learned, 8_000);
+        assert_eq!(of.apply_learned(), 0);
+        assert_eq!(of.generation(), g);
+        assert!(of.expire(15_000).is_empty());
+        assert_eq!(of.expire(18_000).len(), 1);
+        assert_eq!(acts(&of), flooded);
+        // Revalidation's re-learning from the old use adds nothing back.
+        of.learn_flows(&of.translate_flow(&from_a, false).learned, 8_000);
+        assert_eq!(of.apply_learned(), 0);
     }
 }

@@ -124,6 +124,9 @@ pub struct OfProto {
     /// Rules `learn` actions taught, waiting for [`OfProto::apply_learned`]
     /// (packet threads hold `&self`), with the time they were learned.
     learned: std::sync::Mutex<Vec<(Rule, u32, u64)>>,
+    /// The clock of the last [`OfProto::expire`]: a rule learned from use
+    /// before its timeouts would have passed by then is not learned.
+    expired_ms: AtomicU64,
 }
 
 /// The first group a rule's actions name that `t` lacks.
@@ -215,6 +218,7 @@ impl OfProto {
             mac_generation: AtomicU64::new(0),
             groups: Default::default(),
             learned: Default::default(),
+            expired_ms: AtomicU64::new(0),
         }
     }
 
@@ -555,6 +559,7 @@ impl OfProto {
     /// at `now_ms`, as Open vSwitch's `ofproto_rule_expire` does (hard
     /// first). The caller revalidates its megaflows when this is non-empty.
     pub fn expire(&mut self, now_ms: u64) -> Vec<RemovedRule> {
+        self.expired_ms.fetch_max(now_ms, Ordering::Relaxed);
         let mut out = Vec::new();
         for id in 0..self.rules.len() {
             let (r, l) = (&self.rules[id], &self.life[id]);
