@@ -950,3 +950,39 @@ fn learn_matches_ovs() {
         same_as_ovs(&ovs, &of, text, &frame_texts(fr).0);
     }
 }
+
+/// `learn(…,delete_learned)` (OVS's learn.at case): deleting the learning
+/// rules one by one leaves the same tables in both switches.
+#[test]
+fn delete_learned_matches_ovs() {
+    let Some(ovs) = Ovs::start_or_skip(4) else {
+        return;
+    };
+    let text = "reg0=0x1 actions=learn(delete_learned,cookie=0x123)\n\
+                reg0=0x2 actions=learn(delete_learned,cookie=0x123)\n\
+                cookie=0x123, table=1, reg0=0x3 actions=drop\n\
+                cookie=0x123, table=1, reg0=0x4 actions=drop\n\
+                cookie=0x123, table=2, reg0=0x5 actions=drop\n\
+                cookie=0x234, table=1, reg0=0x6 actions=drop\n";
+    let file = ovs.dir.join("delete_learned.flows");
+    std::fs::write(&file, text).expect("write rules");
+    ovs.clear_flows(&[]).expect("del-flows");
+    ovs.cmd(
+        "ovs-ofctl",
+        &["add-flows", "br0", &file.display().to_string()],
+    )
+    .expect("add-flows");
+    let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
+    for (id, m) in [(0, "reg0=0x1"), (1, "reg0=0x2")] {
+        ovs.cmd("ovs-ofctl", &["--strict", "del-flows", "br0", m])
+            .expect("del-flows");
+        of.delete_rule(id);
+        for table in 0..3 {
+            assert_eq!(
+                ovs_table(&ovs, table),
+                our_table(&of, table),
+                "table {table} after deleting {m}"
+            );
+        }
+    }
+}

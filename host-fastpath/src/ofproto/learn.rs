@@ -585,6 +585,42 @@ impl OfProto {
         added
     }
 
+    /// The live rules to delete now that rule `gone` is: for each of its
+    /// `learn(…,delete_learned)` actions no live rule still has, the rules of
+    /// its table with its cookie (OVS's `learned_cookies_dec`).
+    pub(crate) fn learned_orphans(&self, gone: u32) -> Vec<u32> {
+        fn cookies(a: &[Action], out: &mut Vec<(u8, u64)>) {
+            for a in a {
+                match a {
+                    Action::Learn(l) if l.flags & LEARN_DELETE_LEARNED != 0 => {
+                        out.push((l.table, l.cookie))
+                    }
+                    Action::WriteActions(inner) | Action::Clone(inner) => cookies(inner, out),
+                    _ => {}
+                }
+            }
+        }
+        let mut mine = Vec::new();
+        if let Some(r) = self.rules.get(gone as usize) {
+            cookies(&r.actions, &mut mine);
+        }
+        if mine.is_empty() {
+            return Vec::new();
+        }
+        let live = || (0..self.rules.len() as u32).filter(|&id| self.is_live(id));
+        let mut held = Vec::new();
+        for id in live() {
+            cookies(&self.rules[id as usize].actions, &mut held);
+        }
+        mine.retain(|c| !held.contains(c));
+        live()
+            .filter(|&id| {
+                let r = &self.rules[id as usize];
+                mine.contains(&(r.table, r.cookie))
+            })
+            .collect()
+    }
+
     /// Whether any rule has a `learn` action.
     pub fn uses_learn_any(&self) -> bool {
         let all: Vec<u32> = (0..self.rules.len() as u32).collect();
@@ -770,5 +806,30 @@ mod tests {
         // Revalidation's re-learning from the old use adds nothing back.
         of.learn_flows(&of.translate_flow(&from_a, false).learned, 8_000);
         assert_eq!(of.apply_learned(), 0);
+    }
+
+    /// OVS's learn.at "delete_learned" cases: the learned rules (table and
+    /// cookie) go with the last rule whose learn names them.
+    #[test]
+    fn delete_learned_goes_with_the_last_learning_rule() {
+        use crate::ofproto::{parse_rules, Prefixes};
+        let rules = parse_rules(
+            "reg0=0x1 actions=learn(delete_learned,cookie=0x123)\n\
+             reg0=0x2 actions=learn(delete_learned,cookie=0x123)\n\
+             cookie=0x123, table=1, reg0=0x3 actions=drop\n\
+             cookie=0x123, table=1, reg0=0x4 actions=drop\n\
+             cookie=0x123, table=2, reg0=0x5 actions=drop\n\
+             cookie=0x234, table=1, reg0=0x6 actions=drop\n",
+            "t",
+        )
+        .unwrap();
+        let mut of = OfProto::with_rules(rules, Prefixes::default());
+        assert_eq!(of.n_rules(), 6);
+        of.delete_rule(0);
+        assert_eq!(of.n_rules(), 5);
+        of.delete_rule(1);
+        // Table 1's 0x123 rules went; table 2's and the other cookie stay.
+        assert_eq!(of.n_rules(), 2);
+        assert!(of.is_live(4) && of.is_live(5));
     }
 }

@@ -582,7 +582,17 @@ impl OfProto {
         out
     }
 
+    /// Removes `id`, then what its `learn(…,delete_learned)` actions taught
+    /// once no live rule has such a learn any more (OVS's learned cookies).
     fn remove(&mut self, id: u32, reason: RemovedReason) -> Option<RemovedRule> {
+        let r = self.remove_one(id, reason)?;
+        for gone in self.learned_orphans(id) {
+            self.remove(gone, RemovedReason::Delete);
+        }
+        Some(r)
+    }
+
+    fn remove_one(&mut self, id: u32, reason: RemovedReason) -> Option<RemovedRule> {
         let l = self.life.get_mut(id as usize).filter(|l| l.live)?;
         l.live = false;
         let r = &self.rules[id as usize];
