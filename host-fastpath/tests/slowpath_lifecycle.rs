@@ -167,3 +167,36 @@ fn rule_timeouts_expire_rules_and_revalidate_their_flows() {
     );
     assert_eq!(of.n_rules(), 1);
 }
+
+/// A `learn` rule through the datapath: the upcall learns, the learned
+/// rule goes in as a rule change, and revalidation re-translates the
+/// megaflow that flooded to the learned destination (OVS's learn.at
+/// MAC learning by rules).
+#[test]
+fn learned_rules_revalidate_the_megaflows_they_change() {
+    let mut a = of("table=0 actions=learn(table=1,NXM_OF_ETH_DST[]=NXM_OF_ETH_SRC[],output:NXM_OF_IN_PORT[]),resubmit(,1)\n\
+                    table=1 priority=0 actions=flood");
+    a.set_ports([1, 2, 3]);
+    let mut pmd = Pmd::new(DpConfig::default()).expect("pmd");
+    let mut sink = CountingSink::default();
+    let to_b = frame("in_port=1,dl_src=00:00:00:00:00:0a,dl_dst=00:00:00:00:00:0b,ip");
+    let from_b = frame("in_port=2,dl_src=00:00:00:00:00:0b,dl_dst=00:00:00:00:00:0a,ip");
+    pmd.process_burst(&a, &[&to_b], 1, &mut sink);
+    // Learned A on port 1; the frame to B flooded to 2 and 3.
+    assert_eq!(a.apply_learned(), 1);
+    assert_eq!(
+        sink.ports,
+        vec![(2, 1, to_b.len() as u64), (3, 1, to_b.len() as u64)]
+    );
+    pmd.process_burst(&a, &[&from_b], 2, &mut sink);
+    assert_eq!(a.apply_learned(), 1);
+    // The frame to A went to port 1 only.
+    assert!(sink.ports.contains(&(1, 1, from_b.len() as u64)));
+    // The megaflow to B flooded without reading dl_dst; with B learned its
+    // translation reads it: revalidation deletes it, and B gets port 2 only.
+    let (deleted, _) = pmd.revalidate(&a, false);
+    assert!(deleted >= 1);
+    pmd.process_burst(&a, &[&to_b, &to_b], 1, &mut sink);
+    assert!(sink.ports.contains(&(2, 3, 3 * to_b.len() as u64)));
+    assert!(sink.ports.contains(&(3, 1, to_b.len() as u64)));
+}

@@ -654,6 +654,7 @@ impl Pmd {
         of.note_used(&t.rules, now / 1_000_000);
         // Learning is this upcall's side effect (OVS allow_side_effects).
         of.learn(&t.learn, now / 1_000_000);
+        of.learn_flows(&t.learned, now / 1_000_000);
         if self.n_flows == 0 {
             // No flow predates this translation, so none needs
             // re-translating for earlier rule changes.

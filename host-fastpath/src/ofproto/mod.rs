@@ -11,6 +11,7 @@ pub mod fields;
 pub mod flow;
 pub mod format;
 pub mod groups;
+pub mod learn;
 pub mod mac;
 pub mod ofctl;
 pub mod parse;
@@ -120,6 +121,12 @@ pub struct OfProto {
     mac_generation: AtomicU64,
     /// The group table (`group:N` actions).
     groups: groups::GroupTable,
+    /// Rules `learn` actions taught, waiting for [`OfProto::apply_learned`]
+    /// (packet threads hold `&self`), with the time they were learned.
+    learned: std::sync::Mutex<Vec<(Rule, u32, u64)>>,
+    /// The clock of the last [`OfProto::expire`]: a rule learned from use
+    /// before its timeouts would have passed by then is not learned.
+    expired_ms: AtomicU64,
 }
 
 /// The first group a rule's actions name that `t` lacks.
@@ -166,7 +173,9 @@ impl std::str::FromStr for FragMode {
 /// needs `&mut`, runs between passes.
 #[derive(Debug)]
 struct RuleLife {
-    added_ms: u64,
+    /// Added or last modified (a `learn` refreshing the rule resets it, as
+    /// OVS's `rule->modified`, which the hard timeout counts from).
+    added_ms: AtomicU64,
     used_ms: AtomicU64,
     live: bool,
 }
@@ -208,6 +217,8 @@ impl OfProto {
             mac: Default::default(),
             mac_generation: AtomicU64::new(0),
             groups: Default::default(),
+            learned: Default::default(),
+            expired_ms: AtomicU64::new(0),
         }
     }
 
@@ -285,7 +296,7 @@ impl OfProto {
         self.rules.push(r);
         self.generation += 1;
         self.life.push(RuleLife {
-            added_ms: now_ms,
+            added_ms: AtomicU64::new(now_ms),
             used_ms: AtomicU64::new(now_ms),
             live: true,
         });
@@ -381,10 +392,13 @@ impl OfProto {
     /// Refreshes the learning table for a megaflow that carried traffic
     /// until `used_ms` (OVS pushes it through the xlate cache's XC_NORMAL
     /// entries): re-translates `key` when `rules` use NORMAL.
+    /// Learned rules are refreshed (or learned again) the same way (OVS's
+    /// XC_LEARN entries).
     pub fn refresh_learning(&self, key: &abi::FlowKey, rules: &[u32], used_ms: u64) {
-        if self.uses_normal(rules) {
+        if self.uses_normal(rules) || self.uses_learn(rules) {
             let t = self.translate(key, false);
             self.learn(&t.learn, used_ms);
+            self.learn_flows(&t.learned, used_ms);
         }
     }
 
@@ -545,6 +559,7 @@ impl OfProto {
     /// at `now_ms`, as Open vSwitch's `ofproto_rule_expire` does (hard
     /// first). The caller revalidates its megaflows when this is non-empty.
     pub fn expire(&mut self, now_ms: u64) -> Vec<RemovedRule> {
+        self.expired_ms.fetch_max(now_ms, Ordering::Relaxed);
         let mut out = Vec::new();
         for id in 0..self.rules.len() {
             let (r, l) = (&self.rules[id], &self.life[id]);
@@ -552,7 +567,7 @@ impl OfProto {
                 continue;
             }
             let reason = if r.hard_timeout > 0
-                && now_ms >= l.added_ms + u64::from(r.hard_timeout) * 1000
+                && now_ms >= l.added_ms.load(Ordering::Relaxed) + u64::from(r.hard_timeout) * 1000
             {
                 RemovedReason::HardTimeout
             } else if r.idle_timeout > 0
@@ -567,7 +582,17 @@ impl OfProto {
         out
     }
 
+    /// Removes `id`, then what its `learn(…,delete_learned)` actions taught
+    /// once no live rule has such a learn any more (OVS's learned cookies).
     fn remove(&mut self, id: u32, reason: RemovedReason) -> Option<RemovedRule> {
+        let r = self.remove_one(id, reason)?;
+        for gone in self.learned_orphans(id) {
+            self.remove(gone, RemovedReason::Delete);
+        }
+        Some(r)
+    }
+
+    fn remove_one(&mut self, id: u32, reason: RemovedReason) -> Option<RemovedRule> {
         let l = self.life.get_mut(id as usize).filter(|l| l.live)?;
         l.live = false;
         let r = &self.rules[id as usize];

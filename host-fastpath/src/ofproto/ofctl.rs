@@ -95,7 +95,8 @@ fn nxm_name(mf: &Mf) -> &'static str {
         .unwrap_or(mf.name)
 }
 
-fn subfield(mf: &Mf, ofs: u32, n_bits: u32) -> String {
+/// `NAME[]`, `NAME[n]` or `NAME[a..b]` with the field's NXM name, as OVS's `mf_format_subfield`.
+pub(crate) fn subfield(mf: &Mf, ofs: u32, n_bits: u32) -> String {
     if ofs == 0 && n_bits == mf.width() {
         format!("{}[]", nxm_name(mf))
     } else if n_bits == 1 {
@@ -163,6 +164,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::StackPop(sf) => format!("pop:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::OutputReg(sf) => format!("output:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::Clone(inner) => format!("clone({})", format_actions(inner, d)),
+            Action::Learn(l) => super::learn::format_learn(l),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")

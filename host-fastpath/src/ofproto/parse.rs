@@ -196,6 +196,8 @@ pub enum Action {
     /// `clone(...)`: the actions run on a copy of the packet and its
     /// metadata; the actions after it see them unchanged.
     Clone(Vec<Action>),
+    /// `learn(...)`: adds or refreshes a rule built from the packet.
+    Learn(Box<super::learn::Learn>),
 }
 
 /// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
@@ -992,7 +994,7 @@ pub fn parse_ipv4(s: &str) -> Result<u32, String> {
 }
 
 /// Whether every packet `m` matches meets prerequisite `p`.
-fn match_guarantees(m: &Match, p: Prereq) -> bool {
+pub(crate) fn match_guarantees(m: &Match, p: Prereq) -> bool {
     let dl_exact = m.mask.get(Field::DlType) == 0xffff;
     let proto_exact = m.mask.get(Field::NwProto) == 0xff;
     p == Prereq::None
@@ -1087,6 +1089,10 @@ fn check_acts_prereqs(
                 check_acts_prereqs(m, body, inner, &mut sub)?;
                 &[]
             }
+            Action::Learn(l) => {
+                super::learn::check_learn(l, m).map_err(|e| format!("`{t}`: {e}"))?;
+                &[]
+            }
             _ => &[],
         };
         for mf in used {
@@ -1162,7 +1168,7 @@ fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, Par
     Ok(out)
 }
 
-fn parse_action(a: &str) -> Result<Action, String> {
+pub(crate) fn parse_action(a: &str) -> Result<Action, String> {
     if a.bytes().all(|b| b.is_ascii_digit()) {
         return out_port_action(parse_out_port(a)?);
     }
@@ -1306,6 +1312,7 @@ fn parse_action(a: &str) -> Result<Action, String> {
         "conjunction" => parse_conjunction(need()?),
         "write_actions" => parse_write_actions(arg.unwrap_or("")),
         "clone" => parse_clone(arg.unwrap_or("")),
+        "learn" => super::learn::parse_learn(arg.unwrap_or("")).map(|l| Action::Learn(Box::new(l))),
         "set_tunnel" | "set_tunnel64" => {
             let id = parse_uint(need()?, u64::MAX as u128)? as u64;
             let wide = lower == "set_tunnel64" || id > u64::from(u32::MAX);
@@ -1428,6 +1435,7 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::StackPush(_) => Some("push"),
             Action::StackPop(_) => Some("pop"),
             Action::OutputReg(_) => Some("output:FIELD[]"),
+            Action::Learn(_) => Some("learn"),
             // OVS parses it but cannot encode it in any OpenFlow version.
             Action::Controller(c) if !c.is_plain() => {
                 return Err("controller(...) with options: disallowed action in action set".into())
@@ -1565,7 +1573,7 @@ fn str_to_u16(s: &str, name: &str) -> Result<u16, String> {
 
 /// OVS's `ofputil_parse_key_value` over `arg`: (key, value) pairs split at
 /// commas or white space; a value follows `=` or `:`, or sits in parentheses.
-fn key_values(arg: &str) -> Vec<(&str, &str)> {
+pub(crate) fn key_values(arg: &str) -> Vec<(&str, &str)> {
     const DELIMS: &[char] = &[',', ' ', '\t', '\r', '\n'];
     let mut out = Vec::new();
     let mut rest = arg;

@@ -45,6 +45,9 @@ pub struct Translation {
     /// What NORMAL learned (applied by the caller with [`OfProto::learn`]:
     /// traces and revalidation without traffic learn nothing, as in OVS).
     pub learn: Vec<MacLearn>,
+    /// Rules `learn` actions built (applied by the caller with
+    /// [`OfProto::learn_flows`]: traces install nothing, as `ofproto/trace`).
+    pub learned: Vec<(super::Rule, u32)>,
 }
 
 struct Ctx<'a> {
@@ -73,6 +76,7 @@ struct Ctx<'a> {
     /// The OpenFlow action set (`write_actions`), run when the pipeline ends.
     action_set: Vec<Action>,
     learn: Vec<MacLearn>,
+    learned: Vec<(super::Rule, u32)>,
     /// Controller actions' state.
     ctl: CtlState,
     /// The register stack of `push`/`pop` (right-aligned values), shared by
@@ -143,6 +147,7 @@ impl OfProto {
                         rules: RuleIds::new(),
                         final_flow: flow,
                         learn: Vec::new(),
+                        learned: Vec::new(),
                     };
                 }
             }
@@ -167,6 +172,7 @@ impl OfProto {
             rules: RuleIds::new(),
             action_set: Vec::new(),
             learn: Vec::new(),
+            learned: Vec::new(),
             ctl: CtlState::default(),
             stack: Vec::new(),
             lookup_port: None,
@@ -203,6 +209,7 @@ impl OfProto {
             rules: cx.rules,
             final_flow: cx.flow,
             learn: cx.learn,
+            learned: cx.learned,
         }
     }
 }
@@ -600,6 +607,7 @@ impl Ctx<'_> {
                 Action::StackPop(sf) => self.stack_pop(sf, indent),
                 Action::OutputReg(sf) => self.output_reg(sf, indent),
                 Action::Clone(inner) => self.clone_actions(inner, indent),
+                Action::Learn(l) => self.learn_action(l, indent),
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -1120,6 +1128,29 @@ impl Ctx<'_> {
                 sf.ofs + sf.n_bits - 1
             )
         });
+    }
+
+    /// `learn(...)` as OVS's `xlate_learn_action`: the megaflow needs the
+    /// source bits; the rule the packet teaches is kept for the caller to
+    /// install (a trace only shows it, as `ofproto/trace` suppresses side
+    /// effects); `result_dst` says whether the rule could be learned.
+    fn learn_action(&mut self, l: &super::learn::Learn, indent: u32) {
+        super::learn::learn_mask(l, &mut self.wc);
+        let fm = super::learn::learn_execute(l, &self.flow);
+        self.note(indent, || super::learn::format_learn(l));
+        if self.tracing {
+            self.note(indent + 1, || {
+                "suppressing side effects, so learn action ignored".into()
+            });
+            return;
+        }
+        if let Some(sf) = &l.result_dst {
+            let ok = self.of.can_learn(&fm, l.limit);
+            sf.mf.unwildcard(&mut self.wc, sf.mask());
+            sf.mf.unwildcard(&mut self.written, sf.mask());
+            sf.set(&mut self.flow, u128::from(ok));
+        }
+        self.learned.push((fm, l.limit));
     }
 
     /// `pop:F[..]` as OVS's `nxm_execute_stack_pop`: the low bits of the top

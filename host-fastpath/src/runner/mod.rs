@@ -388,6 +388,7 @@ impl SharedRules {
         drop(held);
         {
             let mut of = self.of.write().map_err(|_| RunError::LockPoisoned)?;
+            of.apply_learned();
             let gone = expire_rules(&mut of, self.epoch) as u64;
             self.expired.fetch_add(gone, Ordering::Relaxed);
         }
@@ -475,7 +476,8 @@ fn run_software(
         shares[rss(&traffic.frames[i as usize], threads)].push(i);
     }
     let rules = SharedRules {
-        timed: of.has_timeouts(),
+        // Learned rules go in at the same points as expiry.
+        timed: of.has_timeouts() || of.uses_learn_any(),
         of: RwLock::new(of),
         epoch: loaded,
         expired: AtomicU64::new(0),

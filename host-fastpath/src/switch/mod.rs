@@ -357,6 +357,12 @@ impl Switch {
         if total > 0 {
             self.flush_tx();
             self.dp.housekeeping();
+            // Rules `learn` actions taught in these bursts go in now and the
+            // megaflows they affect are re-translated, as OVS's revalidators
+            // do after a flow table change.
+            if self.of.apply_learned() > 0 {
+                self.revalidate();
+            }
         }
         total
     }
@@ -398,6 +404,8 @@ impl Switch {
         }
         self.of.expire_macs(self.now_ms());
         let r = self.dp.revalidate(&self.of, false);
+        // What the megaflows that carried traffic learned again (XC_LEARN).
+        self.of.apply_learned();
         self.rule_stats.forget_deleted(self.dp.pmd());
         self.revalidations += 1;
         self.last_reval = Instant::now();
