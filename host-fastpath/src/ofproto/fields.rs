@@ -690,6 +690,24 @@ impl PartialEq for Mf {
 }
 
 impl Mf {
+    /// A value (or mask) in the field's syntax, as OVS's `mf_format` prints
+    /// it: MACs and addresses in their notation, hex as `0x…`.
+    pub fn format_value(&self, v: u128) -> String {
+        match self.syntax {
+            Syntax::Mac => {
+                let b = (v as u64).to_be_bytes();
+                format!(
+                    "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
+                    b[2], b[3], b[4], b[5], b[6], b[7]
+                )
+            }
+            Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
+            Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
+            Syntax::Dec | Syntax::Frag => v.to_string(),
+            Syntax::Hex | Syntax::TcpFlags => format!("{v:#x}"),
+        }
+    }
+
     /// Width in bits.
     pub fn width(&self) -> u32 {
         match self.loc {

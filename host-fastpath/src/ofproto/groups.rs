@@ -511,7 +511,7 @@ pub fn format_group(g: &Group) -> String {
                 if f.mask == f.mf.full_mask() {
                     f.ovs_name.to_string()
                 } else {
-                    format!("{}={}", f.ovs_name, format_mask(f.mf, f.mask))
+                    format!("{}={}", f.ovs_name, f.mf.format_value(f.mask))
                 }
             })
             .collect();
@@ -536,24 +536,6 @@ pub fn format_group(g: &Group) -> String {
         s.push_str(&format_actions(&b.actions, Dialect::Of10));
     }
     s
-}
-
-/// A mask in the field's syntax (OVS `mf_format`).
-fn format_mask(mf: &Mf, v: u128) -> String {
-    use super::fields::Syntax;
-    match mf.syntax {
-        Syntax::Mac => {
-            let b = (v as u64).to_be_bytes();
-            format!(
-                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                b[2], b[3], b[4], b[5], b[6], b[7]
-            )
-        }
-        Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
-        Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
-        Syntax::Dec | Syntax::Frag => v.to_string(),
-        Syntax::Hex | Syntax::TcpFlags => format!("{v:#x}"),
-    }
 }
 
 // Open vSwitch's hash functions (lib/hash.h, the portable murmur-based

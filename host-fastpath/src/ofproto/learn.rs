@@ -350,17 +350,9 @@ fn format_value(mf: &Mf, v: u128) -> String {
         return format_port(v as u32);
     }
     match mf.syntax {
-        Syntax::Mac => {
-            let b = (v as u64).to_be_bytes();
-            format!(
-                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                b[2], b[3], b[4], b[5], b[6], b[7]
-            )
-        }
-        Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
-        Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
-        Syntax::Dec | Syntax::Frag => v.to_string(),
+        // C's `%#x`: zero prints as `0`.
         Syntax::Hex | Syntax::TcpFlags => c_hex(v),
+        _ => mf.format_value(v),
     }
 }
 

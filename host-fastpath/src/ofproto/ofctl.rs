@@ -269,14 +269,7 @@ fn set_field(mf: &Mf, value: u128, mask: u128) -> String {
     match legacy {
         Some(name) if full => {
             let v = match mf.syntax {
-                fields::Syntax::Mac => {
-                    let b = (value as u64).to_be_bytes();
-                    format!(
-                        "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                        b[2], b[3], b[4], b[5], b[6], b[7]
-                    )
-                }
-                fields::Syntax::Ipv4 => std::net::Ipv4Addr::from(value as u32).to_string(),
+                fields::Syntax::Mac | fields::Syntax::Ipv4 => mf.format_value(value),
                 _ => value.to_string(),
             };
             format!("{name}:{v}")

@@ -242,21 +242,8 @@ fn packet_tpids(f: &Flow) -> [u16; 2] {
 /// A field value in the field's own syntax (`50:54:00:00:00:0b`,
 /// `10.0.0.1/255.255.0.0`, `80`), for traces.
 fn show_value(mf: &super::fields::Mf, value: u128, mask: u128) -> String {
-    use super::fields::Syntax;
     let full = mf.full_mask();
-    let one = |v: u128| match mf.syntax {
-        Syntax::Mac => {
-            let b = (v as u64).to_be_bytes();
-            format!(
-                "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                b[2], b[3], b[4], b[5], b[6], b[7]
-            )
-        }
-        Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
-        Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
-        Syntax::Dec | Syntax::Frag => v.to_string(),
-        Syntax::Hex | Syntax::TcpFlags => format!("{v:#x}"),
-    };
+    let one = |v: u128| mf.format_value(v);
     if mask == full {
         one(value)
     } else {
