@@ -445,8 +445,16 @@ pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
 fn tokens(s: &str, base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
+    // A parenthesized value (`packet_type=(0,0x800)`) is one token, as
+    // OVS's parse_value skips over parentheses.
+    let mut depth = 0u32;
     for (i, c) in s.char_indices() {
-        if c == ',' || c.is_whitespace() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if (c == ',' || c.is_whitespace()) && depth == 0 {
             if let Some(st) = start.take() {
                 out.push((base + st, &s[st..i]));
             }
@@ -777,6 +785,7 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         ));
     };
     match k {
+        "packet_type" => return parse_packet_type(v),
         "conj_id" if v.contains('/') => return Err(format!("{v}: invalid mask for field conj_id")),
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
@@ -1821,6 +1830,25 @@ fn parse_check_pkt_larger(arg: &str) -> Result<Action, String> {
     Ok(Action::CheckPktLarger { len, dst })
 }
 
+/// `packet_type=(NS,TYPE)`: every packet here is Ethernet, `(0,0)`, so
+/// that match holds for all of them (OVS prints none); other packet types
+/// (OVS's packet-type-aware bridges: bare IP, NSH) never arrive.
+fn parse_packet_type(v: &str) -> Result<(), String> {
+    let bad = || format!("{v}: packet_type must be (NS,TYPE)");
+    let inner = v
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let (ns, ty) = inner.split_once(',').ok_or_else(bad)?;
+    let num = |x: &str| c_strtoul(x.trim()).filter(|&n| n <= 0xffff).ok_or_else(bad);
+    match (num(ns)?, num(ty)?) {
+        (0, 0) => Ok(()),
+        _ => Err(format!(
+            "`packet_type={v}`: fastpath's packets are all Ethernet, packet_type=(0,0) (no packet-type-aware ports)"
+        )),
+    }
+}
+
 /// `port=P,max_len=N` in either order, both required (OVS reads
 /// `output(port=P)` alone as a port name; `output(P)` is `output:P`).
 fn parse_output_trunc(v: &str) -> Result<Action, String> {
@@ -2232,6 +2260,18 @@ mod tests {
         );
         let r = parse_rule("actions=write_actions(set_queue:5,output:1)").unwrap();
         assert!(matches!(&r.actions[0], Action::WriteActions(a) if a.len() == 2));
+        // Ethernet is every packet's type; others never arrive.
+        let r = parse_rule("priority=2,packet_type=(0,0x0),arp,arp_tpa=10.11.12.13,actions=drop")
+            .unwrap();
+        assert_eq!(
+            r.m,
+            parse_rule("priority=2,arp,arp_tpa=10.11.12.13,actions=drop")
+                .unwrap()
+                .m
+        );
+        let e = parse_rule("packet_type=(1,0x800),nw_dst=10.11.12.13,actions=drop").unwrap_err();
+        assert!(e.msg.contains("all Ethernet"), "{e}");
+        assert!(parse_rule("packet_type=(0,x),actions=drop").is_err());
         let r = parse_rule("actions=check_pkt_larger:200->reg3[5]").unwrap();
         assert!(matches!(&r.actions[0], Action::CheckPktLarger { len: 200, dst } if dst.ofs == 5));
     }
