@@ -1226,14 +1226,12 @@ fn parse_action(a: &str) -> Result<Action, String> {
     // `key:value`, `key=value` and `key(value)` are one form to ovs-ofctl.
     let (name, arg) = if let Some(p) = a.find(['(', ':', '=']) {
         let (n, rest) = a.split_at(p);
-        if rest.starts_with('(') {
-            if rest.contains(")->") && !rest.ends_with(')') {
+        if let Some(inner) = rest.strip_prefix('(') {
+            match inner.strip_suffix(')') {
+                Some(body) => (n, Some(body)),
                 // OVS's `name(x)->y` form (check_pkt_larger): `x)->y`.
-                (n, Some(&rest[1..]))
-            } else if !rest.ends_with(')') {
-                return Err(format!("expected `)` at the end of `{a}`"));
-            } else {
-                (n, Some(&rest[1..rest.len() - 1]))
+                None if inner.contains(")->") => (n, Some(inner)),
+                None => return Err(format!("expected `)` at the end of `{a}`")),
             }
         } else {
             (n, Some(&rest[1..]))
