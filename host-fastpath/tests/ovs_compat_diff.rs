@@ -23,8 +23,8 @@ use std::process::Command;
 
 mod ovs_common;
 use ovs_common::{
-    corpus, floods_sorted, implicit_tags, ovs_megaflow_mask, ovs_port_ours, recirc_ids_renumbered,
-    split_top, Ovs,
+    corpus, floods_sorted, implicit_tags, ovs_megaflow_mask, ovs_port_ours, priority_as_ovs,
+    recirc_ids_renumbered, split_top, Ovs,
 };
 
 /// Known differences: (source, check) -> reason.
@@ -322,7 +322,10 @@ fn trace_gives_ofproto_trace_lines() {
             d.check(
                 src,
                 &format!("{what} Megaflow"),
-                &format_match(&f.key(), &tags_as_ovs(&f.key(), &t.mask, &ovs_mf), true),
+                &priority_as_ovs(
+                    format_match(&f.key(), &tags_as_ovs(&f.key(), &t.mask, &ovs_mf), true),
+                    t.priority_matched,
+                ),
                 &ovs_mf,
                 &ctx,
             );

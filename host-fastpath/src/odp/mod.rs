@@ -107,6 +107,20 @@ pub enum OdpAction {
     /// `clone(...)`: the actions run on a copy of the packet; the packet the
     /// actions after it see is unchanged (OVS `OVS_ACTION_ATTR_CLONE`).
     Clone(Vec<OdpAction>),
+    /// `set(skb_priority(N))`: the queue later outputs use. Packet metadata
+    /// only: fastpath's ports have no queues, so it changes nothing.
+    SetPriority(u32),
+    /// `check_pkt_len(size=N,gt(…),le(…))`: one list for packets longer
+    /// than N bytes (without L2 padding), the other for the rest, run on a
+    /// copy of the packet (OVS `OVS_ACTION_ATTR_CHECK_PKT_LEN`).
+    CheckPktLen {
+        /// Length compared with.
+        size: u16,
+        /// Actions for longer packets.
+        gt: Vec<OdpAction>,
+        /// Actions for the others.
+        le: Vec<OdpAction>,
+    },
 }
 
 /// What OVS's `userspace(pid=0,controller(...))` carries: why the packet
@@ -179,6 +193,15 @@ impl fmt::Display for OdpAction {
             OdpAction::Trunc(n) => write!(f, "trunc({n})"),
             OdpAction::Userspace(c) => write!(f, "{c}"),
             OdpAction::Clone(inner) => write!(f, "clone({})", format_actions(inner)),
+            // C's %#x: 0 prints without the 0x.
+            OdpAction::SetPriority(0) => write!(f, "set(skb_priority(0))"),
+            OdpAction::SetPriority(p) => write!(f, "set(skb_priority({p:#x}))"),
+            OdpAction::CheckPktLen { size, gt, le } => write!(
+                f,
+                "check_pkt_len(size={size},gt({}),le({}))",
+                format_actions(gt),
+                format_actions(le)
+            ),
             OdpAction::PushVlan { tpid, tci } => {
                 if *tpid != 0x8100 {
                     write!(
@@ -376,6 +399,18 @@ pub fn execute_with_controller(
                 // datapath keeps the cutting length per copy.
                 let mut copy = frame.clone();
                 execute_with_controller(inner, &mut copy, &key, in_port, stats, out, ctl);
+            }
+            OdpAction::SetPriority(_) => {}
+            OdpAction::CheckPktLen { size, gt, le } => {
+                // OVS compares the length without L2 padding (bytes past
+                // the IP length).
+                let o = *off.get_or_insert_with(|| offsets(frame, in_port));
+                let len = o
+                    .l3_end
+                    .map_or(frame.len(), |e| usize::from(e).min(frame.len()));
+                let branch = if len > usize::from(*size) { gt } else { le };
+                let mut copy = frame.clone();
+                execute_with_controller(branch, &mut copy, &key, in_port, stats, out, ctl);
             }
         }
     }
@@ -661,5 +696,45 @@ mod tests {
         });
         assert_eq!(got, vec![(2, 64), (3, 100), (4, 100)]);
         assert_eq!(format_actions(&acts[..2]), "trunc(64),2");
+    }
+
+    #[test]
+    fn check_pkt_len_runs_one_branch_on_a_copy_by_length() {
+        let acts = [
+            OdpAction::SetPriority(5),
+            OdpAction::CheckPktLen {
+                size: 64,
+                gt: vec![OdpAction::Output(2)],
+                le: vec![OdpAction::Output(3)],
+            },
+            OdpAction::Output(4),
+        ];
+        assert_eq!(
+            format_actions(&acts),
+            "set(skb_priority(0x5)),check_pkt_len(size=64,gt(2),le(3)),4"
+        );
+        for (len, first) in [(65, 2), (64, 3)] {
+            let mut frame = vec![0u8; len];
+            let mut got = Vec::new();
+            let mut st = ExecStats::default();
+            execute(
+                &acts,
+                &mut frame,
+                &FlowKey::ZERO,
+                1,
+                &mut st,
+                &mut |p, _| got.push(p),
+            );
+            assert_eq!(got, vec![first, 4], "{len} bytes");
+        }
+        assert_eq!(
+            OdpAction::CheckPktLen {
+                size: 1,
+                gt: vec![],
+                le: vec![]
+            }
+            .to_string(),
+            "check_pkt_len(size=1,gt(drop),le(drop))"
+        );
     }
 }

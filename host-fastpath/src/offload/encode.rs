@@ -59,6 +59,8 @@ pub enum PartialReason {
     /// A datapath `clone(...)` with more than outputs in it: the copy's
     /// edits would need a second action word.
     Clone,
+    /// `check_pkt_len`: the NIC does not compare packet lengths.
+    CheckPktLen,
 }
 
 /// Encodes `acts` for a NIC that executes `hw`: the action word to install,
@@ -74,6 +76,7 @@ fn has_userspace(a: &OdpAction) -> bool {
     match a {
         OdpAction::Userspace(_) => true,
         OdpAction::Clone(inner) => inner.iter().any(has_userspace),
+        OdpAction::CheckPktLen { gt, le, .. } => gt.iter().chain(le).any(has_userspace),
         _ => false,
     }
 }
@@ -110,7 +113,8 @@ fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, Part
     let mut e = ActionEntry::default();
     let mut out: u16 = 0;
     for a in acts {
-        let edit = !matches!(a, OdpAction::Output(_));
+        // A priority is metadata for queues, which no port has: no edit.
+        let edit = !matches!(a, OdpAction::Output(_) | OdpAction::SetPriority(_));
         if edit && out != 0 {
             return Err(PartialReason::EditBetweenOutputs);
         }
@@ -144,6 +148,8 @@ fn encode_full(acts: &[OdpAction], hw: &HwActionSet) -> Result<ActionEntry, Part
             OdpAction::Trunc(_) => return Err(PartialReason::Trunc),
             OdpAction::Userspace(_) => return Err(PartialReason::Controller),
             OdpAction::Clone(_) => return Err(PartialReason::Clone),
+            OdpAction::SetPriority(_) => {}
+            OdpAction::CheckPktLen { .. } => return Err(PartialReason::CheckPktLen),
         }
     }
     e.kind = Some(if out == 0 {

@@ -11,10 +11,10 @@
 use super::fields::{self, Mf};
 use super::format::{c_hex, format_flow_match};
 use super::parse::{
-    Action, Controller, Rule, FF_CHECK_OVERLAP, FF_RESET_COUNTS, FF_SEND_FLOW_REM, FLOW_MOD_FLAGS,
-    OFPR_ACTION, PACKET_IN_REASONS,
+    Action, Controller, Rule, Sample, SampleDirection, FF_CHECK_OVERLAP, FF_RESET_COUNTS,
+    FF_SEND_FLOW_REM, FLOW_MOD_FLAGS, OFPR_ACTION, PACKET_IN_REASONS,
 };
-use super::port::{format_port, OFPP_IN_PORT, OFPP_MAX};
+use super::port::{format_port, OFPP_IN_PORT, OFPP_MAX, OFPP_NONE};
 use abi::key::VLAN_PRESENT;
 
 /// The OpenFlow dialect `ovs-ofctl` picks for a rule file, as far as it
@@ -165,6 +165,23 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             Action::OutputReg(sf) => format!("output:{}", subfield(sf.mf, sf.ofs, sf.n_bits)),
             Action::Clone(inner) => format!("clone({})", format_actions(inner, d)),
             Action::Learn(l) => super::learn::format_learn(l),
+            Action::Sample(smp) => format_sample(smp),
+            Action::SetQueue(q) => format!("set_queue:{q}"),
+            Action::PopQueue => "pop_queue".into(),
+            // OpenFlow 1.1+ has no enqueue: OVS encodes it as these three.
+            Action::Enqueue { port, queue } if d == Dialect::Oxm => format_actions(
+                &[
+                    Action::SetQueue(*queue),
+                    Action::Output(*port),
+                    Action::PopQueue,
+                ],
+                d,
+            ),
+            Action::Enqueue { port, queue } => format!("enqueue:{}:{queue}", format_port(*port)),
+            Action::CheckPktLarger { len, dst } => format!(
+                "check_pkt_larger({len})->{}",
+                subfield(dst.mf, dst.ofs, dst.n_bits)
+            ),
             Action::WriteMetadata { value, mask } => {
                 if *mask == u64::MAX {
                     format!("write_metadata:{value:#x}")
@@ -212,6 +229,25 @@ pub fn format_controller(c: &Controller) -> String {
         o.push(format!("meter_id={}", c.meter_id));
     }
     format!("controller({})", o.join(","))
+}
+
+/// `sample(...)` as OVS's `format_SAMPLE`: the four numbers always, then
+/// the sampling port and direction when given.
+fn format_sample(s: &Sample) -> String {
+    let mut out = format!(
+        "sample(probability={},collector_set_id={},obs_domain_id={},obs_point_id={}",
+        s.probability, s.collector_set_id, s.obs_domain_id, s.obs_point_id
+    );
+    if s.sampling_port != OFPP_NONE {
+        out.push_str(&format!(",sampling_port={}", format_port(s.sampling_port)));
+    }
+    match s.direction {
+        SampleDirection::Ingress => out.push_str(",ingress"),
+        SampleDirection::Egress => out.push_str(",egress"),
+        SampleDirection::Default => {}
+    }
+    out.push(')');
+    out
 }
 
 /// `note:` as OVS's `format_NOTE`: every byte (padding included), in hex.
@@ -450,6 +486,47 @@ importance=5,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=drop
             (
                 "ip,actions=clone(output(port=2,max_len=100)),output:3",
                 "ip actions=clone(output(port=2,max_len=100)),output:3",
+            ),
+        ] {
+            let rules = parse_rules(rule, "t").unwrap();
+            let d = Dialect::for_rules(&rules);
+            assert_eq!(format_flow_mod(&rules[0], d), ovs, "{rule}");
+        }
+    }
+
+    #[test]
+    fn sample_queues_and_check_pkt_larger_print_as_ovs_ofctl() {
+        for (rule, ovs) in [
+            (
+                "actions=sample(probability=12345,collector_set_id=23456,obs_domain_id=34567,obs_point_id=45678,sampling_port=56789,egress)",
+                "actions=sample(probability=12345,collector_set_id=23456,obs_domain_id=34567,obs_point_id=45678,sampling_port=56789,egress)",
+            ),
+            (
+                "actions=sample(probability=1,sampling_port=LOCAL,egress,ingress)",
+                "actions=sample(probability=1,collector_set_id=0,obs_domain_id=0,obs_point_id=0,sampling_port=LOCAL,ingress)",
+            ),
+            (
+                "actions=sample(probability=1,collector_set_id=4294967296,sampling_port=65535)",
+                "actions=sample(probability=1,collector_set_id=0,obs_domain_id=0,obs_point_id=0)",
+            ),
+            ("actions=set_queue:0x10,pop_queue:5", "actions=set_queue:16,pop_queue"),
+            ("actions=set_queue:-1", "actions=set_queue:4294967295"),
+            (
+                "actions=enqueue(1,2),enqueue:4294967294:3,enqueue:in_port:0x5",
+                "actions=enqueue:1:2,enqueue:LOCAL:3,enqueue:IN_PORT:5",
+            ),
+            // OpenFlow 1.1+ has no enqueue action.
+            (
+                "reset_counts,actions=enqueue:1:2",
+                "reset_counts actions=set_queue:2,output:1,pop_queue",
+            ),
+            (
+                "actions=check_pkt_larger(0x20)->tcp_dst[3]",
+                "actions=check_pkt_larger(32)->NXM_OF_TCP_DST[3]",
+            ),
+            (
+                "actions=check_pkt_larger(200)->NXM_NX_REG0[0],resubmit(,1)",
+                "actions=check_pkt_larger(200)->NXM_NX_REG0[0],resubmit(,1)",
             ),
         ] {
             let rules = parse_rules(rule, "t").unwrap();

@@ -198,6 +198,56 @@ pub enum Action {
     Clone(Vec<Action>),
     /// `learn(...)`: adds or refreshes a rule built from the packet.
     Learn(Box<super::learn::Learn>),
+    /// `sample(...)`: per-flow IPFIX sampling (nothing here: no collector).
+    Sample(Sample),
+    /// `set_queue:N`: the queue (datapath priority) of later outputs.
+    SetQueue(u32),
+    /// `pop_queue`: back to the packet's own queue.
+    PopQueue,
+    /// `enqueue:PORT:QUEUE`: one output through a queue.
+    Enqueue {
+        /// Port (ordinary, `IN_PORT` or `LOCAL`).
+        port: u32,
+        /// Queue.
+        queue: u32,
+    },
+    /// `check_pkt_larger(N)->DST`: DST (1 bit) says whether the packet is
+    /// longer than N bytes; the actions after it run for both answers.
+    CheckPktLarger {
+        /// Length compared with.
+        len: u16,
+        /// The 1-bit result.
+        dst: Subfield,
+    },
+}
+
+/// `sample(...)` as Open vSwitch keeps it (`ofpact_sample`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sample {
+    /// Packets sampled, in 65535ths (never 0).
+    pub probability: u16,
+    /// IPFIX collector set.
+    pub collector_set_id: u32,
+    /// IPFIX observation domain.
+    pub obs_domain_id: u32,
+    /// IPFIX observation point.
+    pub obs_point_id: u32,
+    /// `sampling_port=` ([`OFPP_NONE`]: none).
+    pub sampling_port: u32,
+    /// `ingress` / `egress`.
+    pub direction: SampleDirection,
+}
+
+/// Which side of the sampling port a `sample` stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum SampleDirection {
+    /// Neither said.
+    #[default]
+    Default,
+    /// `ingress`.
+    Ingress,
+    /// `egress`.
+    Egress,
 }
 
 /// OpenFlow packet-in reasons, by number, as `ovs-ofctl` names them (6 and
@@ -399,8 +449,16 @@ pub fn parse_rule(text: &str) -> Result<Rule, ParseError> {
 fn tokens(s: &str, base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
+    // A parenthesized value (`packet_type=(0,0x800)`) is one token, as
+    // OVS's parse_value skips over parentheses.
+    let mut depth = 0u32;
     for (i, c) in s.char_indices() {
-        if c == ',' || c.is_whitespace() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if (c == ',' || c.is_whitespace()) && depth == 0 {
             if let Some(st) = start.take() {
                 out.push((base + st, &s[st..i]));
             }
@@ -731,6 +789,7 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
         ));
     };
     match k {
+        "packet_type" => return parse_packet_type(v),
         "conj_id" if v.contains('/') => return Err(format!("{v}: invalid mask for field conj_id")),
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
@@ -1175,11 +1234,13 @@ pub(crate) fn parse_action(a: &str) -> Result<Action, String> {
     // `key:value`, `key=value` and `key(value)` are one form to ovs-ofctl.
     let (name, arg) = if let Some(p) = a.find(['(', ':', '=']) {
         let (n, rest) = a.split_at(p);
-        if rest.starts_with('(') {
-            if !rest.ends_with(')') {
-                return Err(format!("expected `)` at the end of `{a}`"));
+        if let Some(inner) = rest.strip_prefix('(') {
+            match inner.strip_suffix(')') {
+                Some(body) => (n, Some(body)),
+                // OVS's `name(x)->y` form (check_pkt_larger): `x)->y`.
+                None if inner.contains(")->") => (n, Some(inner)),
+                None => return Err(format!("expected `)` at the end of `{a}`")),
             }
-            (n, Some(&rest[1..rest.len() - 1]))
         } else {
             (n, Some(&rest[1..]))
         }
@@ -1332,6 +1393,11 @@ pub(crate) fn parse_action(a: &str) -> Result<Action, String> {
             Ok(Action::WriteMetadata { value, mask })
         }
         "note" => parse_note(arg.unwrap_or("")),
+        "sample" => parse_sample(arg.unwrap_or("")),
+        "set_queue" => Ok(Action::SetQueue(str_to_u32(arg.unwrap_or(""))?)),
+        "pop_queue" => Ok(Action::PopQueue),
+        "enqueue" => parse_enqueue(arg.unwrap_or("")),
+        "check_pkt_larger" => parse_check_pkt_larger(arg.unwrap_or("")),
         "mod_nw_ttl" => {
             let v = need()?;
             let ttl = parse_uint(v, 255).map_err(|_| format!("invalid TTL \"{v}\""))?;
@@ -1436,6 +1502,10 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::StackPop(_) => Some("pop"),
             Action::OutputReg(_) => Some("output:FIELD[]"),
             Action::Learn(_) => Some("learn"),
+            Action::Sample(_) => Some("sample"),
+            Action::PopQueue => Some("pop_queue"),
+            Action::Enqueue { .. } => Some("enqueue"),
+            Action::CheckPktLarger { .. } => Some("check_pkt_larger"),
             // OVS parses it but cannot encode it in any OpenFlow version.
             Action::Controller(c) if !c.is_plain() => {
                 return Err("controller(...) with options: disallowed action in action set".into())
@@ -1571,6 +1641,17 @@ fn str_to_u16(s: &str, name: &str) -> Result<u16, String> {
     u16::try_from(v).map_err(|_| bad())
 }
 
+/// OVS's `str_to_u32`: C number syntax, the low 32 bits of `strtoul`'s
+/// result (so `-1` is 4294967295), with its errors.
+fn str_to_u32(s: &str) -> Result<u32, String> {
+    if s.is_empty() {
+        return Err("missing required numeric argument".into());
+    }
+    c_strtoul(s)
+        .map(|v| v as u32)
+        .ok_or_else(|| format!("invalid numeric format {s}"))
+}
+
 /// OVS's `ofputil_parse_key_value` over `arg`: (key, value) pairs split at
 /// commas or white space; a value follows `=` or `:`, or sits in parentheses.
 pub(crate) fn key_values(arg: &str) -> Vec<(&str, &str)> {
@@ -1647,9 +1728,7 @@ pub fn parse_controller(arg: &str) -> Result<Controller, String> {
                 if v.is_empty() {
                     return Err("missing required numeric argument".into());
                 }
-                // str_to_u32 keeps the low 32 bits of strtoul's result.
-                c.meter_id =
-                    c_strtoul(v).ok_or_else(|| format!("invalid numeric format {v}"))? as u32;
+                c.meter_id = str_to_u32(v)?;
             }
             _ => return Err(format!("unknown key \"{k}\" parsing controller action")),
         }
@@ -1681,6 +1760,101 @@ fn parse_dotted_hex(s: &str) -> Option<Vec<u8>> {
         i += 2;
     }
     Some(out)
+}
+
+/// The argument of `sample(...)`, as OVS's `parse_SAMPLE`.
+fn parse_sample(arg: &str) -> Result<Action, String> {
+    let mut s = Sample {
+        probability: 0,
+        collector_set_id: 0,
+        obs_domain_id: 0,
+        obs_point_id: 0,
+        sampling_port: OFPP_NONE,
+        direction: SampleDirection::Default,
+    };
+    for (k, v) in key_values(arg) {
+        match k {
+            "probability" => {
+                s.probability = str_to_u16(v, "probability")?;
+                if s.probability == 0 {
+                    return Err(format!("invalid probability value \"{v}\""));
+                }
+            }
+            "collector_set_id" => s.collector_set_id = str_to_u32(v)?,
+            "obs_domain_id" => s.obs_domain_id = str_to_u32(v)?,
+            "obs_point_id" => s.obs_point_id = str_to_u32(v)?,
+            "sampling_port" => {
+                s.sampling_port = port::parse_port(v).map_err(|_| format!("{v}: unknown port"))?
+            }
+            "ingress" => s.direction = SampleDirection::Ingress,
+            "egress" => s.direction = SampleDirection::Egress,
+            _ => return Err(format!("invalid key \"{k}\" in \"sample\" argument")),
+        }
+    }
+    if s.probability == 0 {
+        return Err("non-zero \"probability\" must be specified on sample".into());
+    }
+    Ok(Action::Sample(s))
+}
+
+/// `PORT:QUEUE`, `PORT,QUEUE` or `PORTqQUEUE`, as OVS's `parse_ENQUEUE`
+/// (and its `check_ENQUEUE`: only ordinary ports, `IN_PORT` and `LOCAL`).
+fn parse_enqueue(arg: &str) -> Result<Action, String> {
+    let delim = |c: char| matches!(c, ':' | 'q' | ',');
+    let rest = arg.trim_start_matches(delim);
+    let (p, queue) = match rest.find(delim) {
+        Some(i) if i + 1 < rest.len() => (&rest[..i], &rest[i + 1..]),
+        _ => {
+            return Err(
+                "\"enqueue\" syntax is \"enqueue:PORT:QUEUE\" or \"enqueue(PORT,QUEUE)\"".into(),
+            )
+        }
+    };
+    let port = port::parse_port(p).map_err(|_| format!("{p}: enqueue to unknown port"))?;
+    let queue = str_to_u32(queue)?;
+    if port >= OFPP_MAX && port != OFPP_IN_PORT && port != port::OFPP_LOCAL {
+        return Err(format!(
+            "`enqueue:{p}:{queue}`: actions are invalid with specified match (OFPBAC_BAD_OUT_PORT)"
+        ));
+    }
+    Ok(Action::Enqueue { port, queue })
+}
+
+/// `N)->DST` of `check_pkt_larger(N)->DST`, as OVS's `parse_CHECK_PKT_LARGER`.
+fn parse_check_pkt_larger(arg: &str) -> Result<Action, String> {
+    let (len, dst) = arg
+        .split_once("->")
+        .ok_or_else(|| format!("{arg}: missing `->'"))?;
+    let len = len.strip_suffix(')').unwrap_or(len);
+    let dst = parse_subfield(dst)?;
+    if dst.n_bits != 1 {
+        return Err("Only 1-bit destination field is allowed".into());
+    }
+    if !dst.mf.writable {
+        return Err(format!("field `{}` cannot be written", dst.mf.name));
+    }
+    // OVS passes no name to str_to_u16: its message says "(null)".
+    let len = str_to_u16(len, "(null)")?;
+    Ok(Action::CheckPktLarger { len, dst })
+}
+
+/// `packet_type=(NS,TYPE)`: every packet here is Ethernet, `(0,0)`, so
+/// that match holds for all of them (OVS prints none); other packet types
+/// (OVS's packet-type-aware bridges: bare IP, NSH) never arrive.
+fn parse_packet_type(v: &str) -> Result<(), String> {
+    let bad = || format!("{v}: packet_type must be (NS,TYPE)");
+    let inner = v
+        .strip_prefix('(')
+        .and_then(|x| x.strip_suffix(')'))
+        .ok_or_else(bad)?;
+    let (ns, ty) = inner.split_once(',').ok_or_else(bad)?;
+    let num = |x: &str| c_strtoul(x.trim()).filter(|&n| n <= 0xffff).ok_or_else(bad);
+    match (num(ns)?, num(ty)?) {
+        (0, 0) => Ok(()),
+        _ => Err(format!(
+            "`packet_type={v}`: fastpath's packets are all Ethernet, packet_type=(0,0) (no packet-type-aware ports)"
+        )),
+    }
 }
 
 /// `port=P,max_len=N` in either order, both required (OVS reads
@@ -2021,5 +2195,92 @@ mod tests {
         let r =
             parse_rule("actions=push_vlan:0x8100,clone(set_field:5->vlan_vid),output:1").unwrap();
         assert!(matches!(&r.actions[1], Action::Clone(a) if a.len() == 1));
+    }
+
+    #[test]
+    fn sample_queue_and_check_pkt_larger_errors_are_ovs_ofctls() {
+        for (rule, why) in [
+            (
+                "actions=sample(probability=0)",
+                "invalid probability value \"0\"",
+            ),
+            (
+                "actions=sample(collector_set_id=1)",
+                "non-zero \"probability\" must be specified on sample",
+            ),
+            (
+                "actions=sample(probability=70000)",
+                "invalid probability \"70000\"",
+            ),
+            (
+                "actions=sample(probability=1,foo=2)",
+                "invalid key \"foo\" in \"sample\" argument",
+            ),
+            (
+                "actions=sample(probability=1,sampling_port=xyz)",
+                "xyz: unknown port",
+            ),
+            (
+                "actions=sample(probability=1,collector_set_id=)",
+                "missing required numeric argument",
+            ),
+            ("actions=set_queue", "missing required numeric argument"),
+            ("actions=enqueue:1:x", "invalid numeric format x"),
+            ("actions=enqueue:xyz:1", "xyz: enqueue to unknown port"),
+            (
+                "actions=enqueue:1",
+                "\"enqueue\" syntax is \"enqueue:PORT:QUEUE\"",
+            ),
+            ("actions=enqueue:FLOOD:2", "OFPBAC_BAD_OUT_PORT"),
+            ("actions=enqueue:65280:1", "OFPBAC_BAD_OUT_PORT"),
+            (
+                "actions=check_pkt_larger(200)->reg0[1..2]",
+                "Only 1-bit destination",
+            ),
+            (
+                "actions=check_pkt_larger(abc)->reg0[1]",
+                "invalid (null) \"abc\"",
+            ),
+            ("actions=check_pkt_larger(200)", "200: missing `->'"),
+            ("actions=write_actions(pop_queue)", "pop_queue not allowed"),
+            (
+                "actions=write_actions(sample(probability=1))",
+                "sample not allowed",
+            ),
+        ] {
+            let e = parse_rule(rule).unwrap_err();
+            assert!(e.msg.contains(why), "{rule}: {e}");
+        }
+        // strtoul's low 32 bits, as OVS's str_to_u32.
+        let r = parse_rule("actions=sample(probability=1,collector_set_id=-1)").unwrap();
+        assert!(matches!(&r.actions[0], Action::Sample(s) if s.collector_set_id == u32::MAX));
+        let r = parse_rule("actions=enqueue:1q2,enqueue(IN_PORT,3),set_queue:0x10").unwrap();
+        assert_eq!(
+            r.actions,
+            vec![
+                Action::Enqueue { port: 1, queue: 2 },
+                Action::Enqueue {
+                    port: OFPP_IN_PORT,
+                    queue: 3
+                },
+                Action::SetQueue(16)
+            ]
+        );
+        let r = parse_rule("actions=write_actions(set_queue:5,output:1)").unwrap();
+        assert!(matches!(&r.actions[0], Action::WriteActions(a) if a.len() == 2));
+        // Ethernet is every packet's type; others never arrive.
+        let r = parse_rule("priority=2,packet_type=(0,0x0),arp,arp_tpa=10.11.12.13,actions=drop")
+            .unwrap();
+        assert_eq!(
+            r.m,
+            parse_rule("priority=2,arp,arp_tpa=10.11.12.13,actions=drop")
+                .unwrap()
+                .m
+        );
+        let e = parse_rule("packet_type=(1,0x800),nw_dst=10.11.12.13,actions=drop").unwrap_err();
+        assert!(e.msg.contains("all Ethernet"), "{e}");
+        assert!(parse_rule("packet_type=(0,x),actions=drop").is_err());
+        let r = parse_rule("actions=check_pkt_larger:200->reg3[5]").unwrap();
+        assert!(matches!(&r.actions[0], Action::CheckPktLarger { len: 200, dst } if dst.ofs == 5));
     }
 }

@@ -48,6 +48,10 @@ pub struct Translation {
     /// Rules `learn` actions built (applied by the caller with
     /// [`OfProto::learn_flows`]: traces install nothing, as `ofproto/trace`).
     pub learned: Vec<(super::Rule, u32)>,
+    /// A queue action read the packet's priority: OVS's megaflow is then
+    /// exact on `skb_priority=0`, which every packet here has (the key has
+    /// no priority).
+    pub priority_matched: bool,
 }
 
 struct Ctx<'a> {
@@ -87,6 +91,12 @@ struct Ctx<'a> {
     /// The action list running is the translation's last (OVS's
     /// `is_last_action`): a `clone` there needs no copy.
     last: bool,
+    /// The packet's priority (queue) as actions set it, and as committed to
+    /// the datapath; packets enter with 0 (OVS's `skb_priority`).
+    prio: u32,
+    base_prio: u32,
+    /// A queue action read the priority.
+    prio_read: bool,
 }
 
 /// What a controller action reads of the translation besides the flow.
@@ -148,6 +158,7 @@ impl OfProto {
                         final_flow: flow,
                         learn: Vec::new(),
                         learned: Vec::new(),
+                        priority_matched: false,
                     };
                 }
             }
@@ -177,6 +188,9 @@ impl OfProto {
             stack: Vec::new(),
             lookup_port: None,
             last: true,
+            prio: 0,
+            base_prio: 0,
+            prio_read: false,
         };
         cx.table_lookup(0, 0);
         if !cx.action_set.is_empty() && !cx.stop {
@@ -210,6 +224,7 @@ impl OfProto {
             final_flow: cx.flow,
             learn: cx.learn,
             learned: cx.learned,
+            priority_matched: cx.prio_read,
         }
     }
 }
@@ -411,6 +426,11 @@ impl Ctx<'_> {
             // As OVS's do_xlate_actions: the last action of a last list,
             // with nothing left in the action set.
             self.last = list_last && i + 1 == acts.len() && self.action_set.is_empty();
+            if let Action::CheckPktLarger { len, dst } = a {
+                // It translates the rest of the list itself, twice.
+                self.check_pkt_larger(*len, dst, &acts[i + 1..], indent);
+                break;
+            }
             if !self.do_action(a, indent) {
                 break;
             }
@@ -595,6 +615,23 @@ impl Ctx<'_> {
                 Action::OutputReg(sf) => self.output_reg(sf, indent),
                 Action::Clone(inner) => self.clone_actions(inner, indent),
                 Action::Learn(l) => self.learn_action(l, indent),
+                // OVS's xlate_sample_action does nothing (not even commit)
+                // on a bridge without IPFIX, as here.
+                Action::Sample(_) => self.note(indent, || "sample: no IPFIX, nothing done".into()),
+                // As OVS's netdev datapath: the priority is the queue number.
+                Action::SetQueue(q) => {
+                    self.prio_read = true;
+                    self.prio = *q;
+                    self.note(indent, || format!("set_queue:{q}"));
+                }
+                Action::PopQueue => {
+                    self.prio_read = true;
+                    self.prio = 0;
+                    self.note(indent, || "pop_queue".into());
+                }
+                Action::Enqueue { port, queue } => self.enqueue(*port, *queue, indent),
+                // Run by do_actions.
+                Action::CheckPktLarger { .. } => {}
                 Action::WriteMetadata { value, mask } => {
                     let md = self.flow.metadata();
                     named("metadata").set_masked(
@@ -656,7 +693,7 @@ impl Ctx<'_> {
     /// header values.
     fn clone_actions(&mut self, inner: &[Action], indent: u32) {
         self.note(indent, || "clone".into());
-        let (flow, tpid) = (self.flow, self.tpid);
+        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
         let set = self.action_set.clone();
         let last = self.last;
         let reversible = !inner
@@ -671,7 +708,7 @@ impl Ctx<'_> {
             // Committed first so the changes so far are not made twice
             // (in the clone and after it).
             self.commit();
-            let (base, base_tpid) = (self.base, self.base_tpid);
+            let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
             let outer = std::mem::take(&mut self.odp);
             self.last = true;
             self.do_actions(inner, indent + 1);
@@ -687,10 +724,85 @@ impl Ctx<'_> {
             // The datapath's packet after the clone is the one before it.
             self.base = base;
             self.base_tpid = base_tpid;
+            self.base_prio = base_prio;
         }
         self.action_set = set;
         self.flow = flow;
         self.tpid = tpid;
+        self.prio = prio;
+    }
+
+    /// `enqueue` as OVS's `xlate_enqueue_action` on the netdev datapath
+    /// (priority = queue): an output with the queue's priority for that
+    /// output only; to the input port only as `IN_PORT`.
+    fn enqueue(&mut self, port: u32, queue: u32, indent: u32) {
+        self.prio_read = true;
+        let in_port = self.flow.get(Field::InPort) as u32;
+        let p = match port {
+            OFPP_IN_PORT => in_port,
+            p if p == in_port => {
+                self.note(indent, || {
+                    format!("enqueue:{p}:{queue}: input port, skipped")
+                });
+                return;
+            }
+            p => p,
+        };
+        if !self.of.port_exists(p) {
+            self.note(indent, || {
+                format!("enqueue:{p}:{queue}: nonexistent output port")
+            });
+            return;
+        }
+        let prio = std::mem::replace(&mut self.prio, queue);
+        self.commit();
+        self.odp.push(OdpAction::Output(p));
+        self.prio = prio;
+        self.note(indent, || format!("enqueue:{p}:{queue}"));
+    }
+
+    /// `check_pkt_larger(len)->dst` and the actions after it (`rest`), as
+    /// OVS's `xlate_check_pkt_larger` with a datapath that has
+    /// `check_pkt_len`: header changes committed, then `rest` translated
+    /// with `dst` = 1 and again with 0, each from the same flow and base and
+    /// ending with the action set. The action set and register stack are
+    /// shared by the two (OVS copies them once: the second branch sees the
+    /// set the first ran, so empty) and restored afterwards, so the action
+    /// set runs again when the pipeline ends.
+    fn check_pkt_larger(&mut self, len: u16, dst: &Subfield, rest: &[Action], indent: u32) {
+        self.note(indent, || format!("check_pkt_larger({len})"));
+        let (stack, set) = (self.stack.clone(), self.action_set.clone());
+        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
+        self.commit();
+        let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
+        let (outer, last, stop) = (std::mem::take(&mut self.odp), self.last, self.stop);
+        let mut branches: [Vec<OdpAction>; 2] = Default::default();
+        for (bit, branch) in [1u128, 0].into_iter().zip(branches.iter_mut()) {
+            (self.flow, self.tpid, self.prio) = (flow, tpid, prio);
+            (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
+            self.stop = stop;
+            dst.mf.unwildcard(&mut self.written, dst.mask());
+            self.vlan_write(dst.mf, |f| dst.set(f, bit));
+            self.note(indent + 1, || {
+                format!(
+                    "packet {} {len} bytes:",
+                    if bit == 1 { "over" } else { "up to" }
+                )
+            });
+            self.last = true;
+            self.do_actions(rest, indent + 2);
+            if !self.action_set.is_empty() && !self.stop {
+                self.run_action_set(indent + 2, true);
+            }
+            *branch = std::mem::take(&mut self.odp);
+        }
+        (self.flow, self.tpid, self.prio) = (flow, tpid, prio);
+        (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
+        (self.stack, self.action_set) = (stack, set);
+        (self.last, self.stop) = (last, stop);
+        self.odp = outer;
+        let [gt, le] = branches;
+        self.odp.push(OdpAction::CheckPktLen { size: len, gt, le });
     }
 
     /// A conjunctive match better than `hard`, as Open vSwitch's classifier
@@ -826,6 +938,7 @@ impl Ctx<'_> {
                             | Action::SetVlanVid(_)
                             | Action::SetVlanPcp(_)
                             | Action::SetTunnel { .. }
+                            | Action::SetQueue(_)
                     )
                 })
                 .cloned(),
@@ -962,8 +1075,7 @@ impl Ctx<'_> {
     /// committed to the datapath stays, so a later bucket re-commits).
     fn group_bucket(&mut self, b: &super::groups::Bucket, indent: u32) {
         self.note(indent, || format!("bucket {}", b.id));
-        let flow = self.flow;
-        let tpid = self.tpid;
+        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
         let set = std::mem::replace(&mut self.action_set, b.actions.clone());
         self.depth += 1;
         let in_group = std::mem::replace(&mut self.ctl.in_group, true);
@@ -973,6 +1085,7 @@ impl Ctx<'_> {
         self.action_set = set;
         self.flow = flow;
         self.tpid = tpid;
+        self.prio = prio;
     }
 
     /// OVS `bucket_is_alive`: a port is live when it exists (no link state:
@@ -1458,6 +1571,11 @@ impl Ctx<'_> {
                 });
             }
         }
+        // The priority after VLAN, as OVS's commit_set_priority_action.
+        if self.prio != self.base_prio {
+            out.push(OdpAction::SetPriority(self.prio));
+            self.base_prio = self.prio;
+        }
         self.odp.extend(out);
         let l3 = matches!(dl, eth_type::ARP | eth_type::IP | eth_type::IPV6);
         if l3 && l3_changed {
@@ -1833,5 +1951,65 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn sample_does_nothing_without_ipfix() {
+        let t = of("in_port=1,actions=sample(probability=65535,collector_set_id=1),output:2")
+            .translate(&parse_flow("in_port=1,tcp").unwrap().key(), false);
+        assert_eq!(acts(&t), "2");
+        assert!(!t.priority_matched);
+    }
+
+    #[test]
+    fn queues_set_the_priority_of_later_outputs_as_the_netdev_datapath() {
+        let of = of(
+            "in_port=4,actions=enqueue:LOCAL:1,enqueue:1:1,enqueue:4:1,enqueue:3:2,set_queue:7,output:5,pop_queue,output:6",
+        );
+        let t = of.translate(&parse_flow("in_port=4,tcp").unwrap().key(), false);
+        // ofproto/trace's Datapath actions (its LOCAL is 100), checked by hand.
+        assert_eq!(
+            acts(&t),
+            format!(
+                "set(skb_priority(0x1)),{OFPP_LOCAL},1,set(skb_priority(0x2)),3,set(skb_priority(0x7)),5,set(skb_priority(0)),6"
+            )
+        );
+        assert!(t.priority_matched);
+        // A clone's queue is its own.
+        let t = super::super::OfProto::with_rules(
+            parse_rules(
+                "in_port=1,actions=clone(set_queue:5,output:2),output:3",
+                "t",
+            )
+            .unwrap(),
+            Prefixes::default(),
+        )
+        .translate(&parse_flow("in_port=1,tcp").unwrap().key(), false);
+        assert_eq!(acts(&t), "set(skb_priority(0x5)),2,set(skb_priority(0)),3");
+    }
+
+    #[test]
+    fn check_pkt_larger_translates_the_rest_for_both_answers() {
+        let of = of("table=0,in_port=1,actions=mod_dl_src:00:00:00:00:00:01,check_pkt_larger(200)->NXM_NX_REG0[0],resubmit(,1),output:4
+             table=1,reg0=1,actions=mod_nw_dst:1.1.1.1,output:2
+             table=1,reg0=0,actions=output:3");
+        let t = of.translate(&parse_flow("in_port=1,tcp").unwrap().key(), false);
+        // As ofproto/trace (OVS 3.1): the second branch starts from the
+        // packet before the first's rewrite.
+        assert_eq!(
+            acts(&t),
+            "set(eth(src=00:00:00:00:00:01)),check_pkt_len(size=200,gt(set(ipv4(dst=1.1.1.1)),2,4),le(3,4))"
+        );
+        // The action set runs in the first branch only, and again at the end.
+        let of = super::super::OfProto::with_rules(
+            parse_rules(
+                "in_port=1,actions=write_actions(output:2),goto_table:1\ntable=1,actions=check_pkt_larger(100)->reg0[0],output:3",
+                "t",
+            )
+            .unwrap(),
+            Prefixes::default(),
+        );
+        let t = of.translate(&parse_flow("in_port=1,tcp").unwrap().key(), false);
+        assert_eq!(acts(&t), "check_pkt_len(size=100,gt(3,2),le(3)),2");
     }
 }

@@ -229,6 +229,7 @@ pub fn corpus(name: &str) -> Vec<(String, String)> {
 pub fn ovs_megaflow_mask(megaflow: &str) -> Result<abi::FlowKey, String> {
     let m = megaflow
         .trim_start_matches("recirc_id=0,")
+        .trim_start_matches("skb_priority=0,")
         .trim_start_matches("eth,")
         .trim_start_matches("eth");
     let r = fastpath::ofproto::parse::parse_rule(&format!("{m},actions=drop"))
@@ -255,6 +256,17 @@ pub fn implicit_tags(key: &abi::FlowKey, mask: &mut abi::FlowKey) {
             0xffff
         };
         mask.set(f, mask.get(f) | implicit);
+    }
+}
+
+/// Our `Megaflow:` line as OVS prints it after a queue action: OVS's key
+/// carries the packet's priority and its megaflow is then exact on
+/// `skb_priority=0`; fastpath's key has none (every packet enters with 0),
+/// and the translation says whether a queue action read it.
+pub fn priority_as_ovs(megaflow: String, matched: bool) -> String {
+    match megaflow.strip_prefix("recirc_id=0,") {
+        Some(rest) if matched => format!("recirc_id=0,skb_priority=0,{rest}"),
+        _ => megaflow,
     }
 }
 
