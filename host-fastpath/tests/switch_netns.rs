@@ -965,3 +965,125 @@ fn with_the_look_aside_nic_the_host_runs_every_action() {
     let (fin, _) = sw.stop();
     assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), 300);
 }
+
+/// Sends `per_flow` UDP datagrams on each of `flows` sockets (each its own
+/// source port: its own flow) from namespace `a` to B:`port`; returns how
+/// many B received.
+fn udp_flows(a: &str, b: &str, flows: usize, per_flow: usize, port: u16) -> usize {
+    let rx = in_ns(b, move || {
+        UdpSocket::bind(SocketAddrV4::new(IP_B, port)).unwrap()
+    });
+    rx.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let sender = std::thread::spawn({
+        let a = a.to_string();
+        move || {
+            in_ns(&a, move || {
+                let socks: Vec<UdpSocket> = (0..flows)
+                    .map(|_| UdpSocket::bind(SocketAddrV4::new(IP_A, 0)).unwrap())
+                    .collect();
+                for i in 0..per_flow {
+                    for s in &socks {
+                        s.send_to(&(i as u32).to_be_bytes(), SocketAddrV4::new(IP_B, port))
+                            .unwrap();
+                    }
+                    // Paced: the switch's rings and B's socket buffer never fill.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        }
+    });
+    let mut got = 0;
+    let mut buf = [0u8; 64];
+    while rx.recv(&mut buf).is_ok() {
+        got += 1;
+    }
+    sender.join().unwrap();
+    got
+}
+
+#[test]
+fn two_packet_threads_forward_udp_over_af_packet_fanout() {
+    let test = "two_packet_threads_forward_udp_over_af_packet_fanout";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    // The single-flow checks hold as with one thread.
+    cross_the_switch(&t, "af_packet", &["--threads", "2"]);
+    // 32 flows: the kernel's flow hash spreads them over both sockets of
+    // each port's fanout group.
+    let mut sw = Sw::start(&t, RULES, &["--threads", "2"]);
+    let a0 = t.counter(&t.a, "va", "tx_packets");
+    let b0 = t.counter(&t.b, "vb", "tx_packets");
+    assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
+    t.settle();
+    let sent = t.counter(&t.a, "va", "tx_packets") - a0 + t.counter(&t.b, "vb", "tx_packets") - b0;
+    let dump = sw.json(&["dump-flows"]);
+    assert_eq!(
+        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
+        640,
+        "{dump}"
+    );
+    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    assert_eq!(perf["lost"], 0, "{perf}");
+    let pmds = perf["pmds"].as_array().unwrap();
+    assert_eq!(pmds.len(), 2, "{perf}");
+    let per: Vec<u64> = pmds
+        .iter()
+        .map(|p| p["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per.iter().sum::<u64>(), sent, "{perf}");
+    assert!(
+        per.iter().all(|&n| n > 0),
+        "one socket got every flow: {per:?}"
+    );
+    let show = sw.json(&["show"]);
+    assert_eq!(
+        port(&show, "p2")["stats"]["tx_packets"].as_u64().unwrap(),
+        640,
+        "{show}"
+    );
+    assert_eq!(port(&show, "p1")["stats"]["rx_dropped"], 0, "{show}");
+    let dp = sw.ctl(&["dpctl/dump-flows"]);
+    assert_eq!(
+        dp.matches("flow-dump from pmd on cpu core:").count(),
+        2,
+        "{dp}"
+    );
+    let (fin, out) = sw.stop();
+    assert!(out.contains("Total of 2 pmd threads:"), "{out}");
+    assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), sent);
+}
+
+#[test]
+fn af_xdp_threads_need_an_interface_queue_each() {
+    let test = "af_xdp_threads_need_an_interface_queue_each";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    // The topology's veths have one queue each: two threads are refused.
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &t.s,
+            BIN,
+            "switch",
+            "--threads",
+            "2",
+            "--port",
+        ])
+        .arg(format!("p1=af_xdp:{}", t.sa))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("af_xdp:{}", t.sa))
+            && err.contains("1 receive queue(s), but --threads 2 needs one per packet thread")
+            && err.contains("numrxqueues 2 numtxqueues 2"),
+        "{err}"
+    );
+}
