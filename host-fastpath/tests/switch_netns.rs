@@ -114,6 +114,11 @@ struct Topo {
 impl Topo {
     /// Creates the topology, or says why it cannot (then the test skips).
     fn new() -> Result<Topo, String> {
+        Topo::with_queues(1)
+    }
+
+    /// As [`Topo::new`], each veth end with `queues` receive and transmit queues.
+    fn with_queues(queues: usize) -> Result<Topo, String> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Err("not root".into());
@@ -149,12 +154,13 @@ impl Topo {
             (&t.a, "va", &t.sa, IP_A, MAC_A, IP_B, MAC_B),
             (&t.b, "vb", &t.sb, IP_B, MAC_B, IP_A, MAC_A),
         ] {
-            ns_sh(
-                host,
-                &[
-                    "ip", "link", "add", hif, "type", "veth", "peer", "name", sif,
-                ],
-            )?;
+            let q = queues.to_string();
+            let qs = ["numrxqueues", &q, "numtxqueues", &q];
+            let mut add = vec!["ip", "link", "add", hif];
+            add.extend(qs);
+            add.extend(["type", "veth", "peer", "name", sif]);
+            add.extend(qs);
+            ns_sh(host, &add)?;
             ns_sh(host, &["ip", "link", "set", sif, "netns", &t.s])?;
             ns_sh(host, &["ip", "link", "set", hif, "address", mac])?;
             ns_sh(
@@ -1086,4 +1092,49 @@ fn af_xdp_threads_need_an_interface_queue_each() {
             && err.contains("numrxqueues 2 numtxqueues 2"),
         "{err}"
     );
+}
+
+#[test]
+fn two_packet_threads_forward_udp_over_af_xdp_queues() {
+    let test = "two_packet_threads_forward_udp_over_af_xdp_queues";
+    if let Some(why) = af_xdp_unavailable() {
+        eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
+        return;
+    }
+    let t = match Topo::with_queues(2) {
+        Ok(t) => t,
+        Err(e) => {
+            if std::env::var("FASTPATH_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
+                panic!("{test}: cannot create network namespaces ({e})");
+            }
+            eprintln!("SKIP {test}: cannot create network namespaces: {e}");
+            return;
+        }
+    };
+    let mut sw = Sw::start_on(&t, "af_xdp", RULES, &["--threads", "2"]);
+    assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
+    t.settle();
+    let sent = t.counter(&t.a, "va", "tx_packets") + t.counter(&t.b, "vb", "tx_packets");
+    let dump = sw.json(&["dump-flows"]);
+    assert_eq!(
+        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
+        640,
+        "{dump}"
+    );
+    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    let per: Vec<u64> = perf["pmds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per.len(), 2, "{perf}");
+    assert!(
+        per.iter().all(|&n| n > 0),
+        "one queue got every flow: {per:?}"
+    );
+    let (fin, _) = sw.stop();
+    assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), sent);
 }

@@ -538,6 +538,14 @@ impl AfXdpPort {
                 });
             }
         }
+        if n > 1 && rx_queues(iface) > n {
+            tracing::warn!(
+                iface,
+                queues = rx_queues(iface),
+                threads = n,
+                "af_xdp: queues past the packet threads have no socket; their frames go to the kernel"
+            );
+        }
         let first = Self::open_with(iface, 0, None)?;
         let prog = first._prog.clone();
         let mut v = vec![first];
