@@ -198,7 +198,7 @@ impl AfPacketPort {
             let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let id = (std::process::id().wrapping_mul(31).wrapping_add(k)) & 0xffff;
             let arg: libc::c_int = (id
-                | ((libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG) << 16) as u32)
+                | ((libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG) << 16))
                 as libc::c_int;
             for p in &ports {
                 setopt(
