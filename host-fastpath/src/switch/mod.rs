@@ -1,17 +1,49 @@
 //! `fastpath switch`: a long-running datapath with ports.
 //!
-//! One packet thread runs [`Switch::run`]: it takes a burst from each port
-//! in turn, hands it to the one datapath object ([`SwitchDatapath`]: the
-//! software [`Pmd`], or a NIC first with software for what it cannot
-//! finish), and sends the frames each port got in one batch. With the
-//! packet-path NIC (`--nic sim`) the port with OpenFlow number N is the
-//! NIC's MAC port N - `MAC_PORT_BASE`: its frames enter the NIC, and the
-//! NIC's frames for that MAC port leave through it; ports past the NIC's
-//! MAC ports take the host path (counted as `host_path_rx`). Between bursts it answers control
+//! With one packet thread (`--threads 1`, and always with a NIC) the
+//! thread runs [`Switch::run`]: it takes a burst from each port in turn,
+//! hands it to the one datapath object ([`SwitchDatapath`]: the software
+//! [`Pmd`], or a NIC first with software for what it cannot finish), and
+//! sends the frames each port got in one batch. With the packet-path NIC
+//! (`--nic sim`) the port with OpenFlow number N is the NIC's MAC port N -
+//! `MAC_PORT_BASE`: its frames enter the NIC, and the NIC's frames for that
+//! MAC port leave through it; ports past the NIC's MAC ports take the host
+//! path (counted as `host_path_rx`). Between bursts it answers control
 //! requests ([`ctl`]) and revalidates every [`REVALIDATE_INTERVAL_MS`], so a
 //! rule change, a port change or a dump happens between two bursts: no
 //! packet is half-processed or left uncounted by it. When no port has
 //! frames the thread sleeps in `poll` on the ports' descriptors.
+//!
+//! With N packet threads (`--threads N`, software only) the design is OVS's
+//! dpif-netdev: thread `i` owns a datapath of its own (EMC, classifier,
+//! megaflows: a PMD) and queue `i` of every port, receives from those
+//! queues only and sends its output through its own queue of the output
+//! port. Where each frame goes:
+//! - AF_PACKET: the port is N sockets in one `PACKET_FANOUT` group of type
+//!   `PACKET_FANOUT_HASH` (with `DEFRAG`), so the kernel puts a frame on
+//!   socket `skb_get_hash % N`: the kernel's flow hash is the RSS.
+//! - AF_XDP: socket `i` is bound to interface queue `i` behind one XDP
+//!   program; the device's RSS (veth: the sender's transmit queue) picks
+//!   the queue. An interface with fewer queues than threads is refused
+//!   (veth: `numrxqueues N numtxqueues N`); queues past N have no socket,
+//!   their frames go to the kernel (warned).
+//! - pcap: every share reads the input and keeps the frames whose
+//!   [`crate::runner::rss`] (FNV-1a of bytes 26..38: IPv4 addresses and L4
+//!   ports) modulo N is its index, as `fastpath run --threads` spreads
+//!   packets; the shares append to one output file.
+//!
+//! The rules are shared: packet threads read them, and the control (main)
+//! thread changes them only while every packet thread is paused. It waits
+//! for a control request, the next revalidation, the stop or the inputs'
+//! end, then pauses the threads (each returns between two bursts, after at
+//! most its 10 ms `poll`), runs the command or revalidation with every
+//! datapath to itself (as OVS quiesces PMDs), and resumes them. So a rule
+//! change revalidates every thread's megaflows before any sees another
+//! packet; rule counters are pushed from every thread's megaflows and
+//! upcalls; `dpctl/dump-flows` lists each thread's megaflows and
+//! `pmd-perf-show` each thread then the totals. SIGTERM stops every thread;
+//! the control thread then drains every queue through its thread's
+//! datapath, so every frame received is counted in the final report.
 //!
 //! - [`port`]: AF_XDP (UMEM and rings), AF_PACKET (TPACKET_V3 ring) and pcap
 //!   ports, their counters.
