@@ -333,15 +333,28 @@ fn switch_over_pcaps(
     in1: &Path,
     in40: &Path,
 ) -> (Value, std::collections::BTreeMap<u32, Vec<Vec<u8>>>) {
+    switch_over_pcaps_threads(d, nic, 1, in1, in40)
+}
+
+/// As [`switch_over_pcaps`], with `--threads THREADS`.
+fn switch_over_pcaps_threads(
+    d: &Path,
+    nic: &str,
+    threads: usize,
+    in1: &Path,
+    in40: &Path,
+) -> (Value, std::collections::BTreeMap<u32, Vec<Vec<u8>>>) {
     let rf = d.join("split.flows");
     std::fs::write(&rf, SPLIT_RULES).unwrap();
-    let out = |p: u32| d.join(format!("{nic}-out{p}.pcap"));
-    let stats = d.join(format!("{nic}-stats.json"));
+    let out = |p: u32| d.join(format!("{nic}-t{threads}-out{p}.pcap"));
+    let stats = d.join(format!("{nic}-t{threads}-stats.json"));
     let o = Command::new(BIN)
         .args([
             "switch",
             "--nic",
             nic,
+            "--threads",
+            &threads.to_string(),
             "--exit-at-eof",
             "--log-level",
             "error",
@@ -421,4 +434,179 @@ fn pcap_ports_through_the_packet_path_nic_get_the_frames_of_software() {
     assert!(u("hw_marked") > 0, "{s}");
     assert!(n.get("hw_forwarded").is_none(), "{n}");
     assert_eq!(n["host_path_rx"], 0, "{n}");
+}
+
+/// Frames of every output port as multisets.
+fn sorted(
+    m: &std::collections::BTreeMap<u32, Vec<Vec<u8>>>,
+) -> std::collections::BTreeMap<u32, Vec<Vec<u8>>> {
+    m.iter()
+        .map(|(p, f)| {
+            let mut f = f.clone();
+            f.sort();
+            (*p, f)
+        })
+        .collect()
+}
+
+#[test]
+fn packet_threads_send_the_frames_of_one_thread_and_count_every_packet() {
+    let d = dir("threads-pcap");
+    let in1 = common::make_input_of(&d, "flows=64,zipf=1.0,packets=2000,seed=5");
+    let far = d.join("far");
+    std::fs::create_dir_all(&far).unwrap();
+    let in40 = common::make_input_of(&far, "flows=8,packets=300,seed=6");
+    let (one, one_out) = switch_over_pcaps_threads(&d, "none", 1, &in1, &in40);
+    let want = sorted(&one_out);
+    assert!(want.values().all(|f| !f.is_empty()), "{want:?}");
+    for threads in [2usize, 4] {
+        let (j, out) = switch_over_pcaps_threads(&d, "none", threads, &in1, &in40);
+        assert!(sorted(&out) == want, "--threads {threads}: other frames");
+        let (s, o) = (&j["stats"], &one["stats"]);
+        for k in [
+            "packets",
+            "forwarded",
+            "dropped",
+            "lost",
+            "tx_packets",
+            "tx_ports",
+        ] {
+            assert_eq!(s[k], o[k], "--threads {threads} {k}: {s} vs {o}");
+        }
+        assert_eq!(s["packets"], 2300);
+        assert_eq!(s["threads"], threads);
+        // pmd-perf-show: the totals, and each thread's, adding up.
+        let pmd = &j["pmd"];
+        assert_eq!(pmd["packets"], 2300, "{pmd}");
+        let pmds = pmd["pmds"].as_array().unwrap();
+        assert_eq!(pmds.len(), threads, "{pmd}");
+        let per: Vec<u64> = pmds
+            .iter()
+            .map(|p| p["packets"].as_u64().unwrap())
+            .collect();
+        assert_eq!(per.iter().sum::<u64>(), 2300, "{per:?}");
+        assert!(per.iter().all(|&n| n > 0), "a thread got no flow: {per:?}");
+        let f = |k: &str| -> u64 { pmds.iter().map(|p| p[k].as_u64().unwrap()).sum() };
+        assert_eq!(f("tx_sent"), pmd["tx_sent"].as_u64().unwrap(), "{pmd}");
+        assert_eq!(
+            f("emc_hits") + f("megaflow_hits") + f("upcalls") + f("lost"),
+            2300,
+            "{pmd}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
+fn with_threads_control_commands_see_and_change_every_thread() {
+    for threads in ["2", "4"] {
+        let d = dir(&format!("threads-ctl-{threads}"));
+        let mut sw = start(
+            &d,
+            "priority=10,udp,actions=output:2\npriority=0,actions=drop\n",
+            &["--threads", threads],
+        );
+        let n: usize = threads.parse().unwrap();
+        // dump-flows: the rules' counters hold every packet, whichever
+        // thread it went through.
+        let dump = sw.json(&["dump-flows"]);
+        let rule_packets: u64 = dump["flows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["n_packets"].as_u64().unwrap())
+            .sum();
+        assert_eq!(rule_packets, 1000, "{dump}");
+        let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+        assert_eq!(perf["packets"], 1000, "{perf}");
+        assert_eq!(perf["pmds"].as_array().unwrap().len(), n, "{perf}");
+        let text = sw.ctl(&["dpif-netdev/pmd-perf-show"]);
+        for i in 0..n {
+            assert!(
+                text.contains(&format!("pmd thread numa_id 0 core_id {i}:")),
+                "{text}"
+            );
+        }
+        assert!(
+            text.contains(&format!("Total of {n} pmd threads:")),
+            "{text}"
+        );
+        // dpctl/dump-flows: each thread's megaflows under its header; their
+        // packets and the upcalls that installed no flow are every packet
+        // (an upcall finding its flow installed is counted in the flow).
+        let dp = sw.ctl(&["dpctl/dump-flows"]);
+        assert_eq!(
+            dp.matches("flow-dump from pmd on cpu core:").count(),
+            n,
+            "{dp}"
+        );
+        let dpj = sw.json(&["dpctl/dump-flows"]);
+        let flows = dpj["flows"].as_array().unwrap();
+        let mf_packets: u64 = flows.iter().map(|f| f["packets"].as_u64().unwrap()).sum();
+        let u = |k: &str| perf[k].as_u64().unwrap();
+        assert_eq!(
+            mf_packets + u("upcalls") - u("upcall_existing"),
+            1000,
+            "{perf}"
+        );
+        let used: std::collections::BTreeSet<u64> =
+            flows.iter().map(|f| f["pmd"].as_u64().unwrap()).collect();
+        assert!(used.len() > 1, "one thread had every flow: {used:?}");
+        // A rule change re-translates every thread's megaflows.
+        let megaflows = sw.json(&["show"])["stats"]["megaflows"].as_u64().unwrap();
+        assert_eq!(megaflows as usize, flows.len());
+        let r = sw.json(&["mod-flows", "udp,actions=drop"]);
+        let touched =
+            r["megaflows_deleted"].as_u64().unwrap() + r["megaflows_modified"].as_u64().unwrap();
+        assert_eq!(touched, megaflows, "{r}");
+        let dpj = sw.json(&["dpctl/dump-flows"]);
+        for f in dpj["flows"].as_array().unwrap() {
+            let l = f["flow"].as_str().unwrap();
+            assert!(l.ends_with("actions:drop"), "{l}");
+        }
+        // SIGTERM stops every thread; the final report has every packet.
+        let pid = sw.child.id().to_string();
+        let st = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(st.success());
+        let t0 = Instant::now();
+        while sw.child.try_wait().unwrap().is_none() {
+            assert!(t0.elapsed() < Duration::from_secs(20), "no exit on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let j: Value =
+            serde_json::from_str(&std::fs::read_to_string(d.join("stats.json")).unwrap()).unwrap();
+        assert_eq!(j["stats"]["packets"], 1000, "{j}");
+        assert_eq!(j["pmd"]["pmds"].as_array().unwrap().len(), n, "{j}");
+        let tx = j["stats"]["tx_ports"]["2"].as_u64().unwrap();
+        assert_eq!(pcap_frames(&d.join("out.pcap")) as u64, tx);
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+#[test]
+fn one_nic_is_not_shared_by_packet_threads() {
+    for (args, want) in [
+        (
+            &["--nic", "sim", "--threads", "2"][..],
+            "--nic sim is one NIC driven by one packet thread and cannot be shared; \
+             use --threads 1 with --nic sim, or --nic none with --threads 2",
+        ),
+        (
+            &["--nic", "sim-lookup", "--threads", "4"][..],
+            "--nic none with --threads 4",
+        ),
+        (&["--threads", "0"][..], "--threads"),
+        (&["--threads", "65"][..], "--threads"),
+    ] {
+        let d = dir("bad-threads");
+        let o = Command::new(BIN)
+            .arg("switch")
+            .args(args)
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
 }

@@ -114,6 +114,11 @@ struct Topo {
 impl Topo {
     /// Creates the topology, or says why it cannot (then the test skips).
     fn new() -> Result<Topo, String> {
+        Topo::with_queues(1)
+    }
+
+    /// As [`Topo::new`], each veth end with `queues` receive and transmit queues.
+    fn with_queues(queues: usize) -> Result<Topo, String> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Err("not root".into());
@@ -149,12 +154,13 @@ impl Topo {
             (&t.a, "va", &t.sa, IP_A, MAC_A, IP_B, MAC_B),
             (&t.b, "vb", &t.sb, IP_B, MAC_B, IP_A, MAC_A),
         ] {
-            ns_sh(
-                host,
-                &[
-                    "ip", "link", "add", hif, "type", "veth", "peer", "name", sif,
-                ],
-            )?;
+            let q = queues.to_string();
+            let qs = ["numrxqueues", &q, "numtxqueues", &q];
+            let mut add = vec!["ip", "link", "add", hif];
+            add.extend(qs);
+            add.extend(["type", "veth", "peer", "name", sif]);
+            add.extend(qs);
+            ns_sh(host, &add)?;
             ns_sh(host, &["ip", "link", "set", sif, "netns", &t.s])?;
             ns_sh(host, &["ip", "link", "set", hif, "address", mac])?;
             ns_sh(
@@ -964,4 +970,171 @@ fn with_the_look_aside_nic_the_host_runs_every_action() {
     assert!(n("hw_handled") >= 290, "{perf}");
     let (fin, _) = sw.stop();
     assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), 300);
+}
+
+/// Sends `per_flow` UDP datagrams on each of `flows` sockets (each its own
+/// source port: its own flow) from namespace `a` to B:`port`; returns how
+/// many B received.
+fn udp_flows(a: &str, b: &str, flows: usize, per_flow: usize, port: u16) -> usize {
+    let rx = in_ns(b, move || {
+        UdpSocket::bind(SocketAddrV4::new(IP_B, port)).unwrap()
+    });
+    rx.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let sender = std::thread::spawn({
+        let a = a.to_string();
+        move || {
+            in_ns(&a, move || {
+                let socks: Vec<UdpSocket> = (0..flows)
+                    .map(|_| UdpSocket::bind(SocketAddrV4::new(IP_A, 0)).unwrap())
+                    .collect();
+                for i in 0..per_flow {
+                    for s in &socks {
+                        s.send_to(&(i as u32).to_be_bytes(), SocketAddrV4::new(IP_B, port))
+                            .unwrap();
+                    }
+                    // Paced: the switch's rings and B's socket buffer never fill.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            })
+        }
+    });
+    let mut got = 0;
+    let mut buf = [0u8; 64];
+    while rx.recv(&mut buf).is_ok() {
+        got += 1;
+    }
+    sender.join().unwrap();
+    got
+}
+
+#[test]
+fn two_packet_threads_forward_udp_over_af_packet_fanout() {
+    let test = "two_packet_threads_forward_udp_over_af_packet_fanout";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    // The single-flow checks hold as with one thread.
+    cross_the_switch(&t, "af_packet", &["--threads", "2"]);
+    // 32 flows: the kernel's flow hash spreads them over both sockets of
+    // each port's fanout group.
+    let mut sw = Sw::start(&t, RULES, &["--threads", "2"]);
+    let a0 = t.counter(&t.a, "va", "tx_packets");
+    let b0 = t.counter(&t.b, "vb", "tx_packets");
+    assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
+    t.settle();
+    let sent = t.counter(&t.a, "va", "tx_packets") - a0 + t.counter(&t.b, "vb", "tx_packets") - b0;
+    let dump = sw.json(&["dump-flows"]);
+    assert_eq!(
+        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
+        640,
+        "{dump}"
+    );
+    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    assert_eq!(perf["lost"], 0, "{perf}");
+    let pmds = perf["pmds"].as_array().unwrap();
+    assert_eq!(pmds.len(), 2, "{perf}");
+    let per: Vec<u64> = pmds
+        .iter()
+        .map(|p| p["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per.iter().sum::<u64>(), sent, "{perf}");
+    assert!(
+        per.iter().all(|&n| n > 0),
+        "one socket got every flow: {per:?}"
+    );
+    let show = sw.json(&["show"]);
+    assert_eq!(
+        port(&show, "p2")["stats"]["tx_packets"].as_u64().unwrap(),
+        640,
+        "{show}"
+    );
+    assert_eq!(port(&show, "p1")["stats"]["rx_dropped"], 0, "{show}");
+    let dp = sw.ctl(&["dpctl/dump-flows"]);
+    assert_eq!(
+        dp.matches("flow-dump from pmd on cpu core:").count(),
+        2,
+        "{dp}"
+    );
+    let (fin, out) = sw.stop();
+    assert!(out.contains("Total of 2 pmd threads:"), "{out}");
+    assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), sent);
+}
+
+#[test]
+fn af_xdp_threads_need_an_interface_queue_each() {
+    let test = "af_xdp_threads_need_an_interface_queue_each";
+    let Some(t) = topo_or_skip(test) else {
+        return;
+    };
+    // The topology's veths have one queue each: two threads are refused.
+    let o = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &t.s,
+            BIN,
+            "switch",
+            "--threads",
+            "2",
+            "--port",
+        ])
+        .arg(format!("p1=af_xdp:{}", t.sa))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("af_xdp:{}", t.sa))
+            && err.contains("1 receive queue(s), but --threads 2 needs one per packet thread")
+            && err.contains("numrxqueues 2 numtxqueues 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn two_packet_threads_forward_udp_over_af_xdp_queues() {
+    let test = "two_packet_threads_forward_udp_over_af_xdp_queues";
+    if let Some(why) = af_xdp_unavailable() {
+        eprintln!("SKIP {test}: no AF_XDP sockets: {why}");
+        return;
+    }
+    let t = match Topo::with_queues(2) {
+        Ok(t) => t,
+        Err(e) => {
+            if std::env::var("FASTPATH_REQUIRE_NETNS").is_ok_and(|v| v == "1") {
+                panic!("{test}: cannot create network namespaces ({e})");
+            }
+            eprintln!("SKIP {test}: cannot create network namespaces: {e}");
+            return;
+        }
+    };
+    let mut sw = Sw::start_on(&t, "af_xdp", RULES, &["--threads", "2"]);
+    assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
+    t.settle();
+    let sent = t.counter(&t.a, "va", "tx_packets") + t.counter(&t.b, "vb", "tx_packets");
+    let dump = sw.json(&["dump-flows"]);
+    assert_eq!(
+        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
+        640,
+        "{dump}"
+    );
+    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    let per: Vec<u64> = perf["pmds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per.len(), 2, "{perf}");
+    assert!(
+        per.iter().all(|&n| n > 0),
+        "one queue got every flow: {per:?}"
+    );
+    let (fin, _) = sw.stop();
+    assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), sent);
 }

@@ -462,6 +462,26 @@ fn run_thread(
     })
 }
 
+/// The stats table of software packet threads `pmds` added up (megaflows
+/// and masks summed, the largest flow limit), over timing `t`.
+pub fn software_stats<'a>(nic: &str, pmds: impl Iterator<Item = &'a Pmd>, t: &Timing) -> RunStats {
+    let mut st = PmdStats::default();
+    let (mut threads, mut flows, mut masks, mut malformed, mut limit) = (0, 0, 0, 0u64, 0);
+    for p in pmds {
+        threads += 1;
+        st.accumulate(&p.stats);
+        flows += p.n_flows();
+        masks += p.dpcls.mask_count();
+        malformed += p.extract_stats.malformed();
+        limit = limit.max(p.flow_limit());
+    }
+    let mut js = RunStats::from_pmd(nic, threads, &st, malformed, t);
+    js.megaflows = flows;
+    js.masks = masks;
+    js.flow_limit = limit;
+    js
+}
+
 /// `--nic none`: `cfg.threads` packet threads, packets spread by flow hash.
 fn run_software(
     cfg: &RunConfig,
@@ -499,16 +519,11 @@ fn run_software(
     let rules_expired = rules.expired.into_inner();
     let of = rules.of.into_inner().map_err(|_| RunError::LockPoisoned)?;
 
-    let mut st = PmdStats::default();
     let mut tx: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
-    let (mut flows, mut masks, mut ns, mut cycles, mut malformed) = (0, 0, 0u64, 0u64, 0u64);
+    let (mut ns, mut cycles) = (0u64, 0u64);
     for r in &res {
-        st.accumulate(&r.pmd.stats);
-        flows += r.pmd.n_flows();
-        masks += r.pmd.dpcls.mask_count();
         ns = ns.max(r.ns);
         cycles += r.cycles;
-        malformed += r.pmd.extract_stats.malformed();
         for &(p, n, b) in &r.sink.ports {
             let t = tx.entry(p).or_default();
             t.0 += n;
@@ -520,10 +535,7 @@ fn run_software(
         busy_ns: res.iter().map(|r| r.ns).sum(),
         cycles,
     };
-    let mut js = RunStats::from_pmd(&cfg.nic.to_string(), threads, &st, malformed, &timing);
-    js.megaflows = flows;
-    js.masks = masks;
-    js.flow_limit = res.iter().map(|r| r.pmd.flow_limit()).max().unwrap_or(0);
+    let mut js = software_stats(&cfg.nic.to_string(), res.iter().map(|r| &r.pmd), &timing);
     js.rules = of.n_rules();
     js.rules_expired = rules_expired;
     js.tx_ports = tx.iter().map(|(&p, &(n, _))| (p, n)).collect();

@@ -581,6 +581,8 @@ type Job = (Command, bool, mpsc::Sender<Response>);
 pub struct CtlServer {
     path: PathBuf,
     jobs: mpsc::Receiver<Job>,
+    /// A job [`CtlServer::wait`] took off the channel, served next.
+    pending: std::cell::Cell<Option<Job>>,
 }
 
 impl CtlServer {
@@ -608,6 +610,7 @@ impl CtlServer {
         Ok(CtlServer {
             path: path.to_path_buf(),
             jobs: rx,
+            pending: std::cell::Cell::new(None),
         })
     }
 
@@ -620,13 +623,38 @@ impl CtlServer {
     /// the switch to stop.
     pub fn serve(&self, sw: &mut Switch) -> bool {
         let mut stop = false;
-        while let Ok((cmd, json, reply)) = self.jobs.try_recv() {
+        let first = self.pending.take();
+        let rest = std::iter::from_fn(|| self.jobs.try_recv().ok());
+        for (cmd, json, reply) in first.into_iter().chain(rest) {
             let (r, s) = execute(sw, cmd, json);
             stop |= s;
             // The client may have gone; its command is done either way.
             let _ = reply.send(r);
         }
         stop
+    }
+}
+
+impl CtlServer {
+    /// Waits at most `timeout` for a request; true when one is waiting
+    /// (for [`CtlServer::serve`]).
+    pub fn wait(&self, timeout: Duration) -> bool {
+        if let Some(j) = self.pending.take() {
+            self.pending.set(Some(j));
+            return true;
+        }
+        match self.jobs.recv_timeout(timeout) {
+            Ok(j) => {
+                self.pending.set(Some(j));
+                true
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => false,
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                // No connection thread: nothing will come; wait anyway.
+                std::thread::sleep(timeout);
+                false
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 
 use super::datapath::StatsMark;
 use super::rules::{self, FlowFilter, RuleDump};
-use super::Switch;
+use super::{LoopStats, Switch};
 use crate::stats::{RunStats, Timing};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -50,28 +50,28 @@ pub struct SwitchExtras {
     pub host_path_rx: u64,
 }
 
-/// The switch's totals now (counters as of the last [`Switch::sync`]).
+/// The switch's totals now (counters as of the last [`Switch::sync`]),
+/// every packet thread's added up.
 pub fn stats(sw: &mut Switch) -> SwitchStats {
-    let ls = sw.loop_stats;
+    let ls = sw.loop_stats();
     let t = Timing {
         seconds: sw.uptime().as_secs_f64(),
         busy_ns: 0,
         cycles: ls.busy_cycles,
     };
-    let mut run = match sw.dp.stats_since(&StatsMark::default(), &t) {
-        Ok(r) => r,
-        Err(e) => {
-            // The NIC's lookup counters could not be read: the software
-            // tiers' counters still stand.
-            tracing::warn!(error = %e, "reading the NIC's counters");
-            let p = sw.pmd();
-            RunStats::from_pmd(
-                &sw.dp.nic().to_string(),
-                1,
-                &p.stats,
-                p.extract_stats.malformed(),
-                &t,
-            )
+    let nic = sw.datapath().nic().to_string();
+    let mut run = if sw.threads() > 1 {
+        crate::runner::software_stats(&nic, sw.datapaths().map(|d| d.pmd()), &t)
+    } else {
+        match sw.datapath_mut(0).stats_since(&StatsMark::default(), &t) {
+            Ok(r) => r,
+            Err(e) => {
+                // The NIC's lookup counters could not be read: the software
+                // tiers' counters still stand.
+                tracing::warn!(error = %e, "reading the NIC's counters");
+                let p = sw.pmd();
+                RunStats::from_pmd(&nic, 1, &p.stats, p.extract_stats.malformed(), &t)
+            }
         }
     };
     run.rules = sw.of.n_rules();
@@ -88,7 +88,7 @@ pub fn stats(sw: &mut Switch) -> SwitchStats {
         run,
         extras: SwitchExtras {
             tx_no_port: ls.tx_no_port,
-            flows_deleted: sw.pmd().stats.flows_deleted,
+            flows_deleted: sw.datapaths().map(|d| d.pmd().stats.flows_deleted).sum(),
             link_down,
             hw_errors: ls.hw_errors,
             host_path_rx: ls.host_path_rx,
@@ -112,19 +112,86 @@ fn div(a: f64, b: f64) -> f64 {
     }
 }
 
-/// `dpif-netdev/pmd-perf-show`. The text rows split the packets by the
-/// tier that handled them (they add up to `Rx packets`); the JSON is the
-/// stats table ([`SwitchStats`]) plus the packet thread's loop counters.
+/// `dpif-netdev/pmd-perf-show`: each packet thread's section (as OVS prints
+/// one per PMD), then, with more than one, their totals. The text rows split
+/// the packets by the tier that handled them (they add up to `Rx
+/// packets`); the JSON is the totals' stats table ([`SwitchStats`]) plus
+/// the loop counters, and `pmds`: each thread's stats table and loop
+/// counters.
 pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
     sw.sync();
     let st = stats(sw);
-    let r = &st.run;
-    let ls = sw.loop_stats;
-    let secs = r.seconds;
-    let idle = ls.iterations - ls.busy_iterations;
+    let secs = st.run.seconds;
     let mut o = String::new();
     let _ = writeln!(o, "Measurement duration: {secs:.3} s\n");
-    let _ = writeln!(o, "pmd thread numa_id 0 core_id 0:\n");
+    let per: Vec<(RunStats, LoopStats)> = if sw.threads() == 1 {
+        vec![(st.run.clone(), sw.loop_stats())]
+    } else {
+        let t = Timing {
+            seconds: secs,
+            busy_ns: 0,
+            cycles: 0,
+        };
+        let nic = sw.datapath().nic().to_string();
+        sw.datapaths()
+            .zip(sw.thread_loop_stats())
+            .map(|(d, ls)| {
+                let t = Timing {
+                    cycles: ls.busy_cycles,
+                    ..t
+                };
+                (
+                    crate::runner::software_stats(&nic, std::iter::once(d.pmd()), &t),
+                    ls,
+                )
+            })
+            .collect()
+    };
+    let mut pmds = Vec::new();
+    for (i, (r, ls)) in per.iter().enumerate() {
+        let _ = writeln!(o, "pmd thread numa_id 0 core_id {i}:\n");
+        perf_section(&mut o, r, ls);
+        let mut j = serde_json::to_value(r).unwrap_or_default();
+        loop_json(&mut j, ls);
+        if let Some(m) = j.as_object_mut() {
+            m.insert("core_id".into(), json!(i));
+        }
+        pmds.push(j);
+    }
+    let ls = sw.loop_stats();
+    if per.len() > 1 {
+        let _ = writeln!(o, "\nTotal of {} pmd threads:\n", per.len());
+        perf_section(&mut o, &st.run, &ls);
+    }
+    let mut json = serde_json::to_value(&st).unwrap_or_default();
+    loop_json(&mut json, &ls);
+    if let Some(m) = json.as_object_mut() {
+        m.insert("pmds".into(), Value::Array(pmds));
+    }
+    Reading { text: o, json }
+}
+
+/// The loop counters of `ls` added to the JSON object `j`.
+fn loop_json(j: &mut Value, ls: &LoopStats) {
+    if let Some(m) = j.as_object_mut() {
+        for (k, v) in [
+            ("iterations", ls.iterations),
+            ("busy_iterations", ls.busy_iterations),
+            ("used_cycles", ls.total_cycles),
+            ("busy_cycles", ls.busy_cycles),
+            ("rx_batches", ls.rx_batches),
+            ("tx_sent", ls.tx_packets),
+            ("tx_batches", ls.tx_batches),
+        ] {
+            m.insert(k.into(), json!(v));
+        }
+    }
+}
+
+/// One `pmd-perf-show` section: thread (or totals) counters `ls` and stats `r`.
+fn perf_section(o: &mut String, r: &RunStats, ls: &LoopStats) {
+    let secs = r.seconds;
+    let idle = ls.iterations - ls.busy_iterations;
     let _ = writeln!(
         o,
         "  Iterations:         {:>12}  ({:.2} us/it)",
@@ -208,21 +275,6 @@ pub fn pmd_perf_show(sw: &mut Switch) -> Reading {
         div(ls.tx_packets as f64, ls.tx_batches as f64)
     );
     let _ = writeln!(o, "  Dropped by actions: {:>12}", r.dropped);
-    let mut json = serde_json::to_value(&st).unwrap_or_default();
-    if let Some(m) = json.as_object_mut() {
-        for (k, v) in [
-            ("iterations", ls.iterations),
-            ("busy_iterations", ls.busy_iterations),
-            ("used_cycles", ls.total_cycles),
-            ("busy_cycles", ls.busy_cycles),
-            ("rx_batches", ls.rx_batches),
-            ("tx_sent", ls.tx_packets),
-            ("tx_batches", ls.tx_batches),
-        ] {
-            m.insert(k.into(), json!(v));
-        }
-    }
-    Reading { text: o, json }
 }
 
 /// Which megaflows `dpctl/dump-flows` lists.
@@ -236,28 +288,32 @@ pub enum FlowType {
     NonOffloaded,
 }
 
-/// `dpctl/dump-flows [type=...]`.
+/// `dpctl/dump-flows [type=...]`: each packet thread's megaflows under its
+/// own header, as OVS lists each PMD's.
 pub fn dp_dump_flows(sw: &mut Switch, ty: FlowType) -> Reading {
     sw.sync();
-    let dp = sw.datapath();
-    let mut o = String::from("flow-dump from pmd on cpu core: 0\n");
+    let mut o = String::new();
     let mut list = Vec::new();
-    for (id, f) in dp.pmd().flows() {
-        let off = dp.offloaded(id);
-        let keep = match ty {
-            FlowType::All => true,
-            FlowType::Offloaded => off,
-            FlowType::NonOffloaded => !off,
-        };
-        if !keep {
-            continue;
-        }
-        if let Some(line) = dp.format_flow(id) {
-            o.push_str(&line);
-            o.push('\n');
-            list.push(json!({
-                "flow": line, "packets": f.packets, "bytes": f.bytes, "offloaded": off,
-            }));
+    for (core, dp) in sw.datapaths().enumerate() {
+        let _ = writeln!(o, "flow-dump from pmd on cpu core: {core}");
+        for (id, f) in dp.pmd().flows() {
+            let off = dp.offloaded(id);
+            let keep = match ty {
+                FlowType::All => true,
+                FlowType::Offloaded => off,
+                FlowType::NonOffloaded => !off,
+            };
+            if !keep {
+                continue;
+            }
+            if let Some(line) = dp.format_flow(id) {
+                o.push_str(&line);
+                o.push('\n');
+                list.push(json!({
+                    "flow": line, "packets": f.packets, "bytes": f.bytes, "offloaded": off,
+                    "pmd": core,
+                }));
+            }
         }
     }
     Reading {
@@ -342,6 +398,13 @@ pub fn show(sw: &mut Switch) -> Reading {
     let st = stats(sw);
     let mut o = String::new();
     let _ = writeln!(o, "fastpath switch: {}", sw.datapath().describe());
+    if sw.threads() > 1 {
+        let _ = writeln!(
+            o,
+            " packet threads: {}, each with its own datapath and one queue of every port",
+            sw.threads()
+        );
+    }
     let r = &st.run;
     let _ = writeln!(
         o,
@@ -398,6 +461,7 @@ pub fn show(sw: &mut Switch) -> Reading {
         "ports": ports,
         "removed_ports": sw.removed_port_stats(),
         "revalidations": sw.revalidations,
+        "threads": sw.threads(),
     });
     Reading { text: o, json }
 }

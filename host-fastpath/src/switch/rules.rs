@@ -27,10 +27,11 @@ pub struct RuleCounters {
     pub added: Instant,
 }
 
-/// Per-rule counters, and what was already pushed from each megaflow.
+/// Per-rule counters, and what was already pushed from each megaflow of
+/// each packet thread (megaflow ids are per thread's datapath).
 pub struct RuleStats {
     rules: Vec<RuleCounters>,
-    pushed: Vec<(u64, u64)>,
+    pushed: Vec<Vec<(u64, u64)>>,
 }
 
 impl RuleStats {
@@ -88,19 +89,28 @@ impl RuleStats {
         }
     }
 
-    /// Pushes every megaflow's counts since the last push to its rules.
-    /// Call before anything that deletes or re-links megaflows, and after
-    /// the datapath synced its hardware counters.
-    pub fn push(&mut self, pmd: &Pmd) {
+    fn pushed_of(&mut self, thread: usize) -> &mut Vec<(u64, u64)> {
+        if self.pushed.len() <= thread {
+            self.pushed.resize_with(thread + 1, Vec::new);
+        }
+        &mut self.pushed[thread]
+    }
+
+    /// Pushes every megaflow's counts since the last push to its rules;
+    /// `pmd` is packet thread `thread`'s datapath. Call before anything
+    /// that deletes or re-links megaflows, and after the datapath synced
+    /// its hardware counters.
+    pub fn push(&mut self, thread: usize, pmd: &Pmd) {
         for (id, f) in pmd.flows() {
             let i = id as usize;
-            if self.pushed.len() <= i {
-                self.pushed.resize(i + 1, (0, 0));
+            let pushed = self.pushed_of(thread);
+            if pushed.len() <= i {
+                pushed.resize(i + 1, (0, 0));
             }
-            let (p0, b0) = self.pushed[i];
+            let (p0, b0) = pushed[i];
             let (dp, db) = (f.packets.saturating_sub(p0), f.bytes.saturating_sub(b0));
             if dp > 0 || db > 0 {
-                self.pushed[i] = (f.packets, f.bytes);
+                pushed[i] = (f.packets, f.bytes);
                 let rules = f.rules.clone();
                 self.credit(&rules, dp, db);
             }
@@ -109,8 +119,8 @@ impl RuleStats {
 
     /// Forgets what was pushed from megaflows that no longer exist (their
     /// ids may be reused by new flows, which start from zero).
-    pub fn forget_deleted(&mut self, pmd: &Pmd) {
-        for (i, p) in self.pushed.iter_mut().enumerate() {
+    pub fn forget_deleted(&mut self, thread: usize, pmd: &Pmd) {
+        for (i, p) in self.pushed_of(thread).iter_mut().enumerate() {
             if pmd.flow(i as FlowId).is_none() {
                 *p = (0, 0);
             }

@@ -12,6 +12,9 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::time::Instant;
 
+/// Most packet threads `--threads` accepts.
+const MAX_THREADS: u64 = 64;
+
 /// Arguments of `fastpath switch`.
 #[derive(Args)]
 #[command(after_help = "Examples:
@@ -27,7 +30,18 @@ it), else the lowest free one. One packet thread takes bursts of 32 from each
 port, runs them through the datapath and sends each port's output in one
 batch; it sleeps in poll() when no port has frames. Rule changes through the
 control socket take effect between two bursts, followed at once by a
-revalidation of every megaflow. SIGINT or SIGTERM stop the switch: frames
+revalidation of every megaflow.
+
+--threads N (--nic none): N packet threads, each with its own datapath and
+queue N of every port: AF_PACKET ports get N sockets in one PACKET_FANOUT
+group of type hash (the kernel's flow hash picks the socket), AF_XDP ports
+one socket on each of interface queues 0..N (refused when the interface has
+fewer; create veths with numrxqueues N numtxqueues N), pcap inputs are split
+by fastpath's flow hash (`fastpath run --threads`'s). A thread sends its
+output through its own queue of the output port. Control commands pause
+every thread between two bursts, run, and resume them: a rule change
+revalidates every thread's megaflows; dpctl/dump-flows lists each thread's,
+pmd-perf-show prints each thread, then the totals. SIGINT or SIGTERM stop the switch: frames
 already received are processed, and the final report is printed.
 
 Veth and TCP/UDP: turn transmit checksum offload off on the interfaces that
@@ -54,6 +68,13 @@ pub struct SwitchArgs {
     /// up) or `vfio:BDF` (a board: not yet).
     #[arg(long, default_value = "none", value_parser = clap::builder::ValueParser::new(|s: &str| s.parse::<NicSpec>()))]
     nic: NicSpec,
+    /// Packet threads, each with its own datapath (EMC, classifier,
+    /// megaflows) and one queue of every port, as OVS's PMDs: AF_PACKET
+    /// ports get one socket per thread in a hash fanout group, AF_XDP ports
+    /// one socket per interface queue, pcap inputs are split by flow hash.
+    /// More than 1 needs --nic none.
+    #[arg(long, default_value_t = 1, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=MAX_THREADS))]
+    threads: usize,
     /// Control socket path (for `fastpath ctl`).
     #[arg(long)]
     ctl: Option<PathBuf>,
@@ -125,17 +146,37 @@ pub fn run(a: SwitchArgs) -> Result<()> {
         emc_insert_inv_prob: a.emc_insert_inv_prob,
         ..DpConfig::default()
     };
-    let mut pmd = Pmd::new(cfg)?;
-    pmd.set_clock_start(epoch);
-    let dp: Box<dyn SwitchDatapath> = match &a.nic {
-        NicSpec::None => Box::new(pmd),
-        NicSpec::Sim | NicSpec::SimLookup => sim_datapath(pmd, &a.nic)?,
-        other @ NicSpec::Vfio(_) => bail!(
-            "--nic {other}: a board's frames reach the host through its own I/O, which this \
-             build does not have yet; use --nic sim or --nic none"
-        ),
+    if a.threads > 1 && a.nic != NicSpec::None {
+        bail!(
+            "--threads {}: --nic {} is one NIC driven by one packet thread and cannot be shared; \
+             use --threads 1 with --nic {}, or --nic none with --threads {}",
+            a.threads,
+            a.nic,
+            a.nic,
+            a.threads
+        );
+    }
+    let pmd = |cfg: &DpConfig| -> Result<Pmd> {
+        let mut p = Pmd::new(cfg.clone())?;
+        p.set_clock_start(epoch);
+        Ok(p)
     };
-    let mut sw = Switch::new(of, dp, epoch);
+    let mut sw = if a.threads > 1 {
+        let pmds = (0..a.threads)
+            .map(|_| pmd(&cfg))
+            .collect::<Result<Vec<_>>>()?;
+        Switch::with_threads(of, pmds, epoch)?
+    } else {
+        let dp: Box<dyn SwitchDatapath> = match &a.nic {
+            NicSpec::None => Box::new(pmd(&cfg)?),
+            NicSpec::Sim | NicSpec::SimLookup => sim_datapath(pmd(&cfg)?, &a.nic)?,
+            other @ NicSpec::Vfio(_) => bail!(
+                "--nic {other}: a board's frames reach the host through its own I/O, which this \
+                 build does not have yet; use --nic sim or --nic none"
+            ),
+        };
+        Switch::new(of, dp, epoch)
+    };
     if let Some(p) = &a.controller_pcap {
         sw.controller.set_pcap(p)?;
     }

@@ -176,7 +176,47 @@ pub struct AfPacketPort {
     iovs: Vec<libc::iovec>,
 }
 
+// SAFETY: the ring mapping and the message headers' pointers are owned by
+// the port and used only through `&mut self`; moving the port to another
+// thread moves them all.
+unsafe impl Send for AfPacketPort {}
+
 impl AfPacketPort {
+    /// Opens `n` sockets on `iface` in one `PACKET_FANOUT` group of type
+    /// `PACKET_FANOUT_HASH` (with `DEFRAG`: a datagram's fragments stay
+    /// together): the kernel sends each received frame to socket
+    /// `skb_get_hash(frame) % n`, its flow hash (RSS). `n == 1`: one
+    /// socket, no group.
+    pub fn open_fanout(iface: &str, n: usize) -> Result<Vec<Self>, PortError> {
+        let ports = (0..n)
+            .map(|_| Self::open(iface))
+            .collect::<Result<Vec<_>, _>>()?;
+        if n > 1 {
+            // Group ids are per network namespace: the process id and a
+            // counter keep two switches (and two ports) apart.
+            static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+            let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let id = (std::process::id().wrapping_mul(31).wrapping_add(k)) & 0xffff;
+            let arg: libc::c_int = (id
+                | ((libc::PACKET_FANOUT_HASH | libc::PACKET_FANOUT_FLAG_DEFRAG) << 16))
+                as libc::c_int;
+            for p in &ports {
+                setopt(
+                    p.fd.as_raw_fd(),
+                    libc::SOL_PACKET,
+                    libc::PACKET_FANOUT,
+                    &arg,
+                )
+                .map_err(|source| PortError::Sys {
+                    iface: format!("af_packet:{iface}"),
+                    step: "PACKET_FANOUT (hash)",
+                    source,
+                })?;
+            }
+        }
+        Ok(ports)
+    }
+
     /// Opens interface `iface`: socket, TPACKET_V3 ring, bind.
     pub fn open(iface: &str) -> Result<Self, PortError> {
         let (cname, ifindex) = interface(iface, format!("af_packet:{iface}"))?;

@@ -466,6 +466,24 @@ impl<D: Copy> Ring<D> {
     }
 }
 
+/// Receive queues of `iface` (`/sys/class/net/IFACE/queues/rx-*`; 1 when
+/// unreadable).
+fn rx_queues(iface: &str) -> usize {
+    std::fs::read_dir(format!("/sys/class/net/{iface}/queues"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .filter(|e| e.file_name().to_string_lossy().starts_with("rx-"))
+                .count()
+        })
+        .unwrap_or(1)
+        .max(1)
+}
+
+// SAFETY: the rings and the UMEM are mappings owned by the port, used only
+// through `&mut self`; moving the port moves them. The shared program is
+// only read (map updates are system calls).
+unsafe impl Send for AfXdpPort {}
+
 /// An AF_XDP port on one interface queue.
 pub struct AfXdpPort {
     iface: String,
@@ -482,7 +500,8 @@ pub struct AfXdpPort {
     comp: Ring<u64>,
     fd: OwnedFd,
     umem: Mmap,
-    _prog: XdpProgram,
+    /// Shared by the sockets of one interface's queues.
+    _prog: std::sync::Arc<XdpProgram>,
     /// Transmit chunks not in flight.
     tx_free: Vec<u64>,
     stats: PortStats,
@@ -498,6 +517,49 @@ impl AfXdpPort {
 
     /// Opens queue `queue` of interface `iface`.
     pub fn open_queue(iface: &str, queue: u32) -> Result<Self, PortError> {
+        Self::open_with(iface, queue, None)
+    }
+
+    /// Opens queues 0..`n` of `iface`, one socket each, behind one program:
+    /// the NIC's (or veth's) RSS picks the queue, so the socket, of each
+    /// frame. Refused when the interface has fewer receive queues than `n`
+    /// (a veth gets them with `numrxqueues N numtxqueues N`).
+    pub fn open_queues(iface: &str, n: usize) -> Result<Vec<Self>, PortError> {
+        if n > 1 {
+            let have = rx_queues(iface);
+            if have < n {
+                return Err(PortError::Spec {
+                    spec: format!("af_xdp:{iface}"),
+                    msg: format!(
+                        "{have} receive queue(s), but --threads {n} needs one per packet thread \
+                         (create the veth with `numrxqueues {n} numtxqueues {n}`, use \
+                         af_packet, or fewer threads)"
+                    ),
+                });
+            }
+        }
+        if n > 1 && rx_queues(iface) > n {
+            tracing::warn!(
+                iface,
+                queues = rx_queues(iface),
+                threads = n,
+                "af_xdp: queues past the packet threads have no socket; their frames go to the kernel"
+            );
+        }
+        let first = Self::open_with(iface, 0, None)?;
+        let prog = first._prog.clone();
+        let mut v = vec![first];
+        for q in 1..n as u32 {
+            v.push(Self::open_with(iface, q, Some(prog.clone()))?);
+        }
+        Ok(v)
+    }
+
+    fn open_with(
+        iface: &str,
+        queue: u32,
+        prog: Option<std::sync::Arc<XdpProgram>>,
+    ) -> Result<Self, PortError> {
         let (cname, ifindex) = interface(iface, format!("af_xdp:{iface}"))?;
         let mtu = super::af_packet::interface_mtu(&cname).unwrap_or(1500);
         if mtu + 18 > MAX_FRAME {
@@ -510,7 +572,10 @@ impl AfXdpPort {
                 ),
             });
         }
-        let prog = XdpProgram::attach(iface, ifindex)?;
+        let prog = match prog {
+            Some(p) => p,
+            None => std::sync::Arc::new(XdpProgram::attach(iface, ifindex)?),
+        };
         // Zero-copy first; drivers without it (veth) refuse the bind.
         let (mut port, zc_err) = match Self::socket(iface, ifindex, queue, true, mtu, prog) {
             Ok(p) => (p, None),
@@ -542,8 +607,8 @@ impl AfXdpPort {
         queue: u32,
         zero_copy: bool,
         mtu: u32,
-        prog: XdpProgram,
-    ) -> Result<Self, (PortError, Option<XdpProgram>)> {
+        prog: std::sync::Arc<XdpProgram>,
+    ) -> Result<Self, (PortError, Option<std::sync::Arc<XdpProgram>>)> {
         let fail = |step| (sys_err(iface, step), None);
         let io = |step: &'static str| {
             move |source| {

@@ -249,8 +249,8 @@ impl TxQueue {
     }
 }
 
-/// A switch port.
-pub trait Port {
+/// A switch port (one queue of it with several packet threads).
+pub trait Port: Send {
     /// Hands up to [`BURST`] received frames to `f` (borrowed: they are
     /// valid only during the call) and returns how many. 0: nothing waiting.
     fn recv(&mut self, f: &mut dyn FnMut(&[&[u8]])) -> usize;
@@ -278,6 +278,32 @@ pub trait Port {
     fn close(&mut self) -> Result<(), PortError> {
         Ok(())
     }
+}
+
+/// Opens the port `kind` names with one queue per packet thread
+/// (`threads`): AF_PACKET sockets in one hash fanout group, AF_XDP sockets
+/// on interface queues 0..threads, pcap shares split by flow hash. Queue
+/// `i` is received and sent on by thread `i` only.
+pub fn open_queues(kind: &PortKind, threads: usize) -> Result<Vec<Box<dyn Port>>, PortError> {
+    if threads <= 1 {
+        return Ok(vec![open(kind)?]);
+    }
+    fn boxed<P: Port + 'static>(v: Vec<P>) -> Vec<Box<dyn Port>> {
+        v.into_iter()
+            .map(|p| Box::new(p) as Box<dyn Port>)
+            .collect()
+    }
+    Ok(match kind {
+        PortKind::AfPacket { iface } => {
+            boxed(af_packet::AfPacketPort::open_fanout(iface, threads)?)
+        }
+        PortKind::AfXdp { iface } => boxed(af_xdp::AfXdpPort::open_queues(iface, threads)?),
+        PortKind::Pcap { input, output } => boxed(pcap::PcapPort::open_shares(
+            input.as_deref().map(std::path::Path::new),
+            output.as_deref().map(std::path::Path::new),
+            threads,
+        )?),
+    })
 }
 
 /// Opens the port `kind` names.
