@@ -16,7 +16,7 @@ use fastpath::ofproto::parse::{parse_rule, parse_trace_flow};
 use fastpath::ofproto::{parse_rules, OfProto, Prefixes};
 use ovs_common::{recirc_ids_renumbered, Ovs};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_fastpath");
@@ -246,16 +246,6 @@ fn controller_translation_gives_ofproto_trace_megaflow_and_actions() {
     assert_eq!(n, TRACES.iter().map(|t| t.1.len()).sum::<usize>());
 }
 
-/// A child process killed when the test ends, even by a panic.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn dir(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("fastpath-ctl-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
@@ -364,35 +354,16 @@ fn switch_delivers_packet_ins_to_its_pcap_and_control_socket() {
         &d.join("src").display().to_string(),
     ]);
     let input = d.join("src-port1.pcap");
-    let rf = d.join("sw.flows");
-    std::fs::write(
-        &rf,
-        "cookie=0x2a,in_port=1,actions=controller(max_len=50,id=9),output:2\n",
-    )
-    .expect("write");
-    let ctl = d.join("sw.ctl");
     let cp = d.join("ctl.pcap");
-    let mut child = Killed(
-        Command::new(BIN)
-            .arg("switch")
-            .arg("--port")
-            .arg(format!("in=pcap:{},ofport=1", input.display()))
-            .arg("--port")
-            .arg(format!(
-                "out=pcap:,{},ofport=2",
-                d.join("out.pcap").display()
-            ))
-            .arg("--rules")
-            .arg(&rf)
-            .arg("--ctl")
-            .arg(&ctl)
-            .arg("--controller-pcap")
-            .arg(&cp)
-            .args(["--log-level", "warn"])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("start switch"),
+    let cps = cp.display().to_string();
+    let mut sw = switch_common::Sw::start_on(
+        &d,
+        input.clone(),
+        300,
+        "cookie=0x2a,in_port=1,actions=controller(max_len=50,id=9),output:2\n",
+        &["--controller-pcap", &cps],
     );
+    let ctl = sw.ctl.clone();
     let t0 = Instant::now();
     let shown = loop {
         if let Ok(j) = switch_common::try_ctl(&ctl, &["--format", "json", "controller/show"]) {
@@ -433,8 +404,8 @@ fn switch_delivers_packet_ins_to_its_pcap_and_control_socket() {
         text.starts_with("controller: packets=300 bytes=15000\n"),
         "{text}"
     );
-    switch_common::ctl(&ctl, &["exit"]);
-    let st = child.0.wait().expect("wait");
+    sw.ctl(&["exit"]);
+    let st = sw.child.wait().expect("wait");
     assert!(st.success());
     let got = frames(&cp);
     let sent = frames(&input);

@@ -121,16 +121,9 @@ fn same_actions_and_megaflow_at_least_as_general_as_ovs() {
     let scale = long_scale();
     let mut rng = Rng::new(fastpath::io::gen::test_seed(42));
     let (mut same_mask, mut more_general) = (0, 0);
-    let file = ovs.dir.join("rules.flows");
     for _ in 0..12 * scale {
         let text = rules(&mut rng);
-        std::fs::write(&file, &text).expect("write rules");
-        ovs.clear_flows(&[]).expect("del-flows");
-        ovs.cmd(
-            "ovs-ofctl",
-            &["add-flows", "br0", &file.display().to_string()],
-        )
-        .expect("add-flows");
+        ovs.load_flows("rules.flows", &text).expect("add-flows");
         let of = OfProto::with_rules(
             parse_rules(&text, "rules.flows").expect("parse"),
             "nw_dst,nw_src".parse::<Prefixes>().expect("prefixes"),
@@ -522,17 +515,11 @@ fn conjunctive_matches_match_ovs() {
     };
     let scale = long_scale();
     let mut rng = Rng::new(fastpath::io::gen::test_seed(11));
-    let file = ovs.dir.join("conj.flows");
     let (mut n, mut same_mask) = (0, 0);
     for _ in 0..8 * scale {
         let text = conjunction_rules(&mut rng);
-        std::fs::write(&file, &text).expect("write rules");
-        ovs.clear_flows(&[]).expect("del-flows");
-        ovs.cmd(
-            "ovs-ofctl",
-            &["add-flows", "br0", &file.display().to_string()],
-        )
-        .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
+        ovs.load_flows("conj.flows", &text)
+            .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
         let of = OfProto::with_rules(
             parse_rules(&text, "conj.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
             Prefixes::default(),
@@ -626,7 +613,6 @@ fn reserved_ports_match_ovs() {
     let Some(ovs) = Ovs::start_or_skip(4) else {
         return;
     };
-    let file = ovs.dir.join("reserved.flows");
     let cases = [
         "actions=FLOOD",
         "actions=flood",
@@ -654,13 +640,8 @@ fn reserved_ports_match_ovs() {
     ];
     for text in cases {
         let text = format!("{text}\n");
-        std::fs::write(&file, &text).expect("write rules");
-        ovs.clear_flows(&[]).expect("del-flows");
-        ovs.cmd(
-            "ovs-ofctl",
-            &["add-flows", "br0", &file.display().to_string()],
-        )
-        .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
+        ovs.load_flows("reserved.flows", &text)
+            .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
         let mut of = OfProto::with_rules(
             parse_rules(&text, "reserved.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
             Prefixes::default(),
@@ -690,7 +671,6 @@ fn l3_rewrites_follow_nw_proto_as_ovs() {
     let Some(ovs) = Ovs::start_or_skip(4) else {
         return;
     };
-    let file = ovs.dir.join("l3.flows");
     let cases = [
         (
             "ip,actions=mod_nw_src:10.9.9.9,output:2",
@@ -739,13 +719,8 @@ fn l3_rewrites_follow_nw_proto_as_ovs() {
     ];
     for (text, flows) in cases {
         let text = format!("{text}\n");
-        std::fs::write(&file, &text).expect("write rules");
-        ovs.clear_flows(&[]).expect("del-flows");
-        ovs.cmd(
-            "ovs-ofctl",
-            &["add-flows", "br0", &file.display().to_string()],
-        )
-        .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
+        ovs.load_flows("l3.flows", &text)
+            .unwrap_or_else(|e| panic!("OVS refused\n{text}{e}"));
         let mut of = OfProto::with_rules(
             parse_rules(&text, "l3.flows").unwrap_or_else(|e| panic!("{e}\n{text}")),
             Prefixes::default(),
@@ -807,14 +782,7 @@ fn normal_learning_matches_ovs() {
         (1, None, A, "01:80:c2:00:00:00"),
     ];
     let text = "actions=NORMAL\n";
-    let file = ovs.dir.join("normal.flows");
-    std::fs::write(&file, text).expect("write rules");
-    ovs.clear_flows(&[]).expect("del-flows");
-    ovs.cmd(
-        "ovs-ofctl",
-        &["add-flows", "br0", &file.display().to_string()],
-    )
-    .expect("add-flows");
+    ovs.load_flows("normal.flows", text).expect("add-flows");
     let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
     of.set_ports(ovs.ofports());
     for (i, fr) in frames.iter().enumerate() {
@@ -904,14 +872,7 @@ fn learn_matches_ovs() {
         (2, None, B, C),
         (3, Some(7), C, B),
     ];
-    let file = ovs.dir.join("learn.flows");
-    std::fs::write(&file, text).expect("write rules");
-    ovs.clear_flows(&[]).expect("del-flows");
-    ovs.cmd(
-        "ovs-ofctl",
-        &["add-flows", "br0", &file.display().to_string()],
-    )
-    .expect("add-flows");
+    ovs.load_flows("learn.flows", text).expect("add-flows");
     let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
     of.set_ports(ovs.ofports());
     for (i, fr) in frames.iter().enumerate() {
@@ -964,14 +925,8 @@ fn delete_learned_matches_ovs() {
                 cookie=0x123, table=1, reg0=0x4 actions=drop\n\
                 cookie=0x123, table=2, reg0=0x5 actions=drop\n\
                 cookie=0x234, table=1, reg0=0x6 actions=drop\n";
-    let file = ovs.dir.join("delete_learned.flows");
-    std::fs::write(&file, text).expect("write rules");
-    ovs.clear_flows(&[]).expect("del-flows");
-    ovs.cmd(
-        "ovs-ofctl",
-        &["add-flows", "br0", &file.display().to_string()],
-    )
-    .expect("add-flows");
+    ovs.load_flows("delete_learned.flows", text)
+        .expect("add-flows");
     let mut of = OfProto::with_rules(parse_rules(text, "t").expect("parse"), Prefixes::default());
     for (id, m) in [(0, "reg0=0x1"), (1, "reg0=0x2")] {
         ovs.cmd("ovs-ofctl", &["--strict", "del-flows", "br0", m])

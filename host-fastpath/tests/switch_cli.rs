@@ -248,16 +248,7 @@ fn bad_switch_arguments_are_refused() {
         ),
         (&["--log-level", "loud"][..], "--log-level `loud`"),
     ] {
-        let d = dir("bad");
-        let o = Command::new(BIN)
-            .arg("switch")
-            .args(args)
-            .current_dir(&d)
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
-        let _ = std::fs::remove_dir_all(&d);
+        refused(args, want, "bad");
     }
 }
 
@@ -598,15 +589,20 @@ fn one_nic_is_not_shared_by_packet_threads() {
         (&["--threads", "0"][..], "--threads"),
         (&["--threads", "65"][..], "--threads"),
     ] {
-        let d = dir("bad-threads");
-        let o = Command::new(BIN)
-            .arg("switch")
-            .args(args)
-            .current_dir(&d)
-            .output()
-            .unwrap();
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
-        let _ = std::fs::remove_dir_all(&d);
+        refused(args, want, "bad-threads");
     }
+}
+
+/// `fastpath switch ARGS` fails before starting, naming `want`.
+fn refused(args: &[&str], want: &str, name: &str) {
+    let d = dir(name);
+    let o = Command::new(BIN)
+        .arg("switch")
+        .args(args)
+        .current_dir(&d)
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && e.contains(want), "{args:?}: {e}");
+    let _ = std::fs::remove_dir_all(&d);
 }

@@ -62,6 +62,19 @@ impl Ovs {
             .collect()
     }
 
+    /// Replaces the bridge's rules with `text` (written to `name` in the
+    /// sandbox, loaded by `ovs-ofctl add-flows` once the old ones are gone).
+    pub fn load_flows(&self, name: &str, text: &str) -> Result<(), String> {
+        let file = self.dir.join(name);
+        std::fs::write(&file, text).map_err(|e| format!("{}: {e}", file.display()))?;
+        self.clear_flows(&[])?;
+        self.cmd(
+            "ovs-ofctl",
+            &["add-flows", "br0", &file.display().to_string()],
+        )
+        .map(|_| ())
+    }
+
     /// Deletes every rule (with `ovs-ofctl` options `opts`) and waits until
     /// OVS's classifier no longer sees them, so the next rules' megaflows
     /// do not depend on the ones before.
