@@ -337,23 +337,7 @@ fn run_writes_controller_packets_cut_to_max_len_and_counts_them() {
 fn switch_delivers_packet_ins_to_its_pcap_and_control_socket() {
     let d = dir("sw");
     // Input: 300 UDP frames made by `fastpath run` (output to port 1).
-    let gen = d.join("gen.flows");
-    std::fs::write(&gen, "udp,actions=output:1\n").expect("write");
-    run_ok(&[
-        "run",
-        "--nic",
-        "none",
-        "--quiet",
-        "--in-port",
-        "5",
-        "--rules",
-        &gen.display().to_string(),
-        "--gen",
-        "flows=10,zipf=0,packets=300,seed=4",
-        "--out-pcap",
-        &d.join("src").display().to_string(),
-    ]);
-    let input = d.join("src-port1.pcap");
+    let input = switch_common::make_input_of(&d, "flows=10,zipf=0,packets=300,seed=4");
     let cp = d.join("ctl.pcap");
     let cps = cp.display().to_string();
     let mut sw = switch_common::Sw::start_on(
