@@ -1008,6 +1008,34 @@ fn udp_flows(a: &str, b: &str, flows: usize, per_flow: usize, port: u16) -> usiz
     got
 }
 
+/// After `udp_flows(.., 32, 20, 5000)` through a switch with two packet
+/// threads: the rule and `pmd-perf-show` count the `sent` frames, and each
+/// thread (`unit`: its socket or queue) got some of the flows. Returns
+/// `pmd-perf-show` and the per-thread packet counts.
+fn two_threads_counted(sw: &Sw, sent: u64, unit: &str) -> (Value, Vec<u64>) {
+    let dump = sw.json(&["dump-flows"]);
+    assert_eq!(
+        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
+        640,
+        "{dump}"
+    );
+    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
+    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
+    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    let per: Vec<u64> = perf["pmds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["packets"].as_u64().unwrap())
+        .collect();
+    assert_eq!(per.len(), 2, "{perf}");
+    assert!(
+        per.iter().all(|&n| n > 0),
+        "one {unit} got every flow: {per:?}"
+    );
+    (perf, per)
+}
+
 #[test]
 fn two_packet_threads_forward_udp_over_af_packet_fanout() {
     let test = "two_packet_threads_forward_udp_over_af_packet_fanout";
@@ -1024,27 +1052,9 @@ fn two_packet_threads_forward_udp_over_af_packet_fanout() {
     assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
     t.settle();
     let sent = t.counter(&t.a, "va", "tx_packets") - a0 + t.counter(&t.b, "vb", "tx_packets") - b0;
-    let dump = sw.json(&["dump-flows"]);
-    assert_eq!(
-        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
-        640,
-        "{dump}"
-    );
-    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
-    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
-    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
+    let (perf, per) = two_threads_counted(&sw, sent, "socket");
     assert_eq!(perf["lost"], 0, "{perf}");
-    let pmds = perf["pmds"].as_array().unwrap();
-    assert_eq!(pmds.len(), 2, "{perf}");
-    let per: Vec<u64> = pmds
-        .iter()
-        .map(|p| p["packets"].as_u64().unwrap())
-        .collect();
     assert_eq!(per.iter().sum::<u64>(), sent, "{perf}");
-    assert!(
-        per.iter().all(|&n| n > 0),
-        "one socket got every flow: {per:?}"
-    );
     let show = sw.json(&["show"]);
     assert_eq!(
         port(&show, "p2")["stats"]["tx_packets"].as_u64().unwrap(),
@@ -1115,26 +1125,7 @@ fn two_packet_threads_forward_udp_over_af_xdp_queues() {
     assert_eq!(udp_flows(&t.a, &t.b, 32, 20, 5000), 640);
     t.settle();
     let sent = t.counter(&t.a, "va", "tx_packets") + t.counter(&t.b, "vb", "tx_packets");
-    let dump = sw.json(&["dump-flows"]);
-    assert_eq!(
-        rule_packets(&dump, "in_port=1,udp,tp_dst=5000"),
-        640,
-        "{dump}"
-    );
-    assert_eq!(total_rule_packets(&dump), sent, "{dump}");
-    let perf = sw.json(&["dpif-netdev/pmd-perf-show"]);
-    assert_eq!(perf["packets"].as_u64().unwrap(), sent, "{perf}");
-    let per: Vec<u64> = perf["pmds"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["packets"].as_u64().unwrap())
-        .collect();
-    assert_eq!(per.len(), 2, "{perf}");
-    assert!(
-        per.iter().all(|&n| n > 0),
-        "one queue got every flow: {per:?}"
-    );
+    two_threads_counted(&sw, sent, "queue");
     let (fin, _) = sw.stop();
     assert_eq!(fin["stats"]["packets"].as_u64().unwrap(), sent);
 }
