@@ -63,11 +63,9 @@ struct Ctx<'a> {
     /// every packet of the megaflow, so actions compare equal across it).
     written: Flow,
     odp: Vec<OdpAction>,
-    /// TPIDs of `flow`'s tags (outer, inner) and of `base`'s: the key has
-    /// none, so a packet's own tags read as 802.1ad outside 802.1Q when
-    /// double-tagged, else 802.1Q; only pushed tags choose theirs.
-    tpid: [u16; 2],
-    base_tpid: [u16; 2],
+    /// `flow`'s tags (outer, inner) beyond their TCIs, and `base`'s.
+    tags: [Tag; 2],
+    base_tags: [Tag; 2],
     depth: u32,
     resubmits: u32,
     table: u8,
@@ -170,8 +168,8 @@ impl OfProto {
             wc,
             written: Flow::ZERO,
             odp: Vec::new(),
-            tpid: packet_tpids(&flow),
-            base_tpid: packet_tpids(&flow),
+            tags: packet_tags(&flow),
+            base_tags: packet_tags(&flow),
             depth: 0,
             resubmits: 0,
             table: 0,
@@ -245,14 +243,46 @@ const L3_FIELDS: [Field; 11] = [
     Field::Ipv6DstLo,
 ];
 
-/// TPIDs a packet's tags are taken to have (see [`Ctx::tpid`]).
-fn packet_tpids(f: &Flow) -> [u16; 2] {
-    if f.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
-        [eth_type::VLAN_8021AD, eth_type::VLAN]
-    } else {
-        [eth_type::VLAN, eth_type::VLAN]
+/// A VLAN tag of the flow being translated, beyond its TCI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+struct Tag {
+    /// The key has no TPIDs: a packet's own tags read as 802.1ad outside
+    /// 802.1Q when double-tagged, else 802.1Q; only pushed tags choose theirs.
+    tpid: u16,
+    /// The slot of the datapath packet's (`base`'s) tag this one is, with
+    /// only written bits changed; `None` for a tag an action made. A commit
+    /// that keeps a base tag because it equals a made one has read the
+    /// whole base tag.
+    from: Option<usize>,
+}
+
+impl Tag {
+    fn made(tpid: u16) -> Tag {
+        Tag { tpid, from: None }
     }
 }
+
+/// The tags a packet comes with, each its own base tag.
+fn packet_tags(f: &Flow) -> [Tag; 2] {
+    let outer = if f.get(Field::VlanTci2) as u16 & VLAN_PRESENT != 0 {
+        eth_type::VLAN_8021AD
+    } else {
+        eth_type::VLAN
+    };
+    [
+        Tag {
+            tpid: outer,
+            from: Some(0),
+        },
+        Tag {
+            tpid: eth_type::VLAN,
+            from: Some(1),
+        },
+    ]
+}
+
+/// The key fields of tag slots 0 (outer) and 1.
+const TAG_FIELDS: [Field; 2] = [Field::VlanTci, Field::VlanTci2];
 
 /// A field value in the field's own syntax (`50:54:00:00:00:0b`,
 /// `10.0.0.1/255.255.0.0`, `80`), for traces.
@@ -569,7 +599,7 @@ impl Ctx<'_> {
                     let outer = self.flow.get(Field::VlanTci);
                     self.flow.set(Field::VlanTci2, outer);
                     self.flow.set(Field::VlanTci, VLAN_PRESENT as u64);
-                    self.tpid = [*tpid, self.tpid[0]];
+                    self.tags = [Tag::made(*tpid), self.tags[0]];
                     self.note(indent, || format!("push_vlan:{tpid:#06x}"));
                 }
                 Action::StripVlan => {
@@ -590,7 +620,7 @@ impl Ctx<'_> {
                         let inner = self.flow.get(Field::VlanTci2);
                         self.flow.set(Field::VlanTci, inner);
                         self.flow.set(Field::VlanTci2, 0);
-                        self.tpid = [self.tpid[1], eth_type::VLAN];
+                        self.tags = [self.tags[1], Tag::made(eth_type::VLAN)];
                     }
                     self.note(indent, || "strip_vlan".into());
                 }
@@ -693,7 +723,8 @@ impl Ctx<'_> {
     /// header values.
     fn clone_actions(&mut self, inner: &[Action], indent: u32) {
         self.note(indent, || "clone".into());
-        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
+        let (flow, tags, prio) = (self.flow, self.tags, self.prio);
+        let base_vlan = self.base_vlan();
         let set = self.action_set.clone();
         let last = self.last;
         let reversible = !inner
@@ -708,7 +739,7 @@ impl Ctx<'_> {
             // Committed first so the changes so far are not made twice
             // (in the clone and after it).
             self.commit();
-            let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
+            let (base, base_tags, base_prio) = (self.base, self.base_tags, self.base_prio);
             let outer = std::mem::take(&mut self.odp);
             self.last = true;
             self.do_actions(inner, indent + 1);
@@ -723,12 +754,12 @@ impl Ctx<'_> {
             }
             // The datapath's packet after the clone is the one before it.
             self.base = base;
-            self.base_tpid = base_tpid;
+            self.base_tags = base_tags;
             self.base_prio = base_prio;
         }
         self.action_set = set;
         self.flow = flow;
-        self.tpid = tpid;
+        self.restore_tags(tags, base_vlan);
         self.prio = prio;
     }
 
@@ -772,14 +803,15 @@ impl Ctx<'_> {
     fn check_pkt_larger(&mut self, len: u16, dst: &Subfield, rest: &[Action], indent: u32) {
         self.note(indent, || format!("check_pkt_larger({len})"));
         let (stack, set) = (self.stack.clone(), self.action_set.clone());
-        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
         self.commit();
-        let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
+        // Saved after the commit, so the tags are the committed base's.
+        let (flow, tags, prio) = (self.flow, self.tags, self.prio);
+        let (base, base_tags, base_prio) = (self.base, self.base_tags, self.base_prio);
         let (outer, last, stop) = (std::mem::take(&mut self.odp), self.last, self.stop);
         let mut branches: [Vec<OdpAction>; 2] = Default::default();
         for (bit, branch) in [1u128, 0].into_iter().zip(branches.iter_mut()) {
-            (self.flow, self.tpid, self.prio) = (flow, tpid, prio);
-            (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
+            (self.flow, self.tags, self.prio) = (flow, tags, prio);
+            (self.base, self.base_tags, self.base_prio) = (base, base_tags, base_prio);
             self.stop = stop;
             dst.mf.unwildcard(&mut self.written, dst.mask());
             self.vlan_write(dst.mf, |f| dst.set(f, bit));
@@ -796,8 +828,8 @@ impl Ctx<'_> {
             }
             *branch = std::mem::take(&mut self.odp);
         }
-        (self.flow, self.tpid, self.prio) = (flow, tpid, prio);
-        (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
+        (self.flow, self.tags, self.prio) = (flow, tags, prio);
+        (self.base, self.base_tags, self.base_prio) = (base, base_tags, base_prio);
         (self.stack, self.action_set) = (stack, set);
         (self.last, self.stop) = (last, stop);
         self.odp = outer;
@@ -1075,7 +1107,8 @@ impl Ctx<'_> {
     /// committed to the datapath stays, so a later bucket re-commits).
     fn group_bucket(&mut self, b: &super::groups::Bucket, indent: u32) {
         self.note(indent, || format!("bucket {}", b.id));
-        let (flow, tpid, prio) = (self.flow, self.tpid, self.prio);
+        let (flow, tags, prio) = (self.flow, self.tags, self.prio);
+        let base_vlan = self.base_vlan();
         let set = std::mem::replace(&mut self.action_set, b.actions.clone());
         self.depth += 1;
         let in_group = std::mem::replace(&mut self.ctl.in_group, true);
@@ -1084,7 +1117,7 @@ impl Ctx<'_> {
         self.depth -= 1;
         self.action_set = set;
         self.flow = flow;
-        self.tpid = tpid;
+        self.restore_tags(tags, base_vlan);
         self.prio = prio;
     }
 
@@ -1315,7 +1348,7 @@ impl Ctx<'_> {
     /// `vlan_pcp` creates on an untagged packet is 802.1Q.
     fn tag_if_none(&mut self) {
         if self.flow.get(Field::VlanTci) as u16 & VLAN_PRESENT == 0 {
-            self.tpid[0] = eth_type::VLAN;
+            self.tags[0] = Tag::made(eth_type::VLAN);
         }
     }
 
@@ -1540,21 +1573,31 @@ impl Ctx<'_> {
                 );
             }
         }
-        // VLAN last, after the L3/L4 sets, as OVS's commit_odp_actions: pop base tags from the outside until the rest is a suffix of the
-        // wanted stack, then push the missing ones, innermost first.
-        // Tag stacks, outer first, as (array, depth): no allocation per output.
-        // A tag is (TCI, TPID): re-pushing the same TCI with another TPID is a change.
-        let stack = |x: &Flow, tp: [u16; 2]| -> ([(u16, u16); 2], usize) {
-            let (t1, t2) = (x.get(Field::VlanTci) as u16, x.get(Field::VlanTci2) as u16);
-            let (a, b) = ((t1, tp[0]), (t2, tp[1]));
-            match (t1 & VLAN_PRESENT != 0, t2 & VLAN_PRESENT != 0) {
-                (true, true) => ([a, b], 2),
-                (true, false) => ([a, (0, 0)], 1),
-                (false, true) => ([b, (0, 0)], 1),
-                (false, false) => ([(0, 0); 2], 0),
+        // VLAN last, after the L3/L4 sets, as OVS's commit_odp_actions: pop
+        // base tags from the outside until the rest is a suffix of the wanted
+        // stack, then push the missing ones, innermost first. Stacks are
+        // outer first, as (array, depth): no allocation per output. A tag
+        // compares as (TCI, TPID): re-pushing a TCI with another TPID is a
+        // change. Each tag also has its origin: for `base` its own slot.
+        let stack = |x: &Flow, tags: [Tag; 2]| -> ([(u16, u16); 2], [Option<usize>; 2], usize) {
+            let mut vals = [(0, 0); 2];
+            let mut from = [None; 2];
+            let mut n = 0;
+            for (f, t) in TAG_FIELDS.iter().zip(tags) {
+                let tci = x.get(*f) as u16;
+                if tci & VLAN_PRESENT != 0 {
+                    (vals[n], from[n]) = ((tci, t.tpid), t.from);
+                    n += 1;
+                }
             }
+            (vals, from, n)
         };
-        let ((wa, wn), (ha, hn)) = (stack(f, self.tpid), stack(b, self.base_tpid));
+        let (wa, wfrom, wn) = stack(f, self.tags);
+        let base_own = [0, 1].map(|s| Tag {
+            tpid: self.base_tags[s].tpid,
+            from: Some(s),
+        });
+        let (ha, hslot, hn) = stack(b, base_own);
         let (want, mut have) = (&wa[..wn], &ha[..hn]);
         let mut popped = 0;
         if want != have {
@@ -1571,6 +1614,23 @@ impl Ctx<'_> {
                 });
             }
         }
+        let extra = wn - (hn - popped);
+        // A popped tag is rebuilt from the flow's whole TCI: all of it was
+        // read (OVS un-wildcards the popped qtag). A kept one equals its
+        // wanted tag: only written bits differ if it is that tag, else the
+        // equality read all of it (OVS reads only the bits its actions
+        // wrote there, so its megaflow is unsound; see docs/ovs-compat.md).
+        let mut read = [false; 2];
+        for slot in hslot[..popped].iter().flatten() {
+            read[*slot] = true;
+        }
+        for (i, slot) in hslot[popped..hn].iter().enumerate() {
+            if let Some(slot) = slot {
+                if wfrom[extra + i] != Some(*slot) {
+                    read[*slot] = true;
+                }
+            }
+        }
         // The priority after VLAN, as OVS's commit_set_priority_action.
         if self.prio != self.base_prio {
             out.push(OdpAction::SetPriority(self.prio));
@@ -1581,9 +1641,7 @@ impl Ctx<'_> {
         if l3 && l3_changed {
             self.wc.set(Field::NwProto, 0xff);
         }
-        // A popped tag is rebuilt from the flow's whole TCI: all of it was read
-        // (OVS un-wildcards the popped qtag).
-        for f in [Field::VlanTci, Field::VlanTci2].iter().take(popped) {
+        for (f, _) in TAG_FIELDS.iter().zip(read).filter(|(_, r)| *r) {
             self.wc.set(*f, u64::MAX);
         }
         let kept = L3_FIELDS.map(|k| self.base.get(k));
@@ -1593,7 +1651,31 @@ impl Ctx<'_> {
                 self.base.set(*k, v);
             }
         }
-        self.base_tpid = self.tpid;
+        for (s, t) in self.tags.iter_mut().enumerate() {
+            t.from = Some(s);
+        }
+        self.base_tags = self.tags;
+    }
+
+    /// The datapath packet's tags as a commit leaves them.
+    fn base_vlan(&self) -> (u64, u64, [Tag; 2]) {
+        let b = &self.base;
+        (
+            b.get(Field::VlanTci),
+            b.get(Field::VlanTci2),
+            self.base_tags,
+        )
+    }
+
+    /// Restores `flow`'s tags saved with `base_vlan` at the time; if a commit
+    /// since changed the datapath's tags, they are no longer its tags.
+    fn restore_tags(&mut self, tags: [Tag; 2], base_vlan: (u64, u64, [Tag; 2])) {
+        self.tags = tags;
+        if self.base_vlan() != base_vlan {
+            for t in &mut self.tags {
+                t.from = None;
+            }
+        }
     }
 }
 
@@ -2011,5 +2093,25 @@ mod tests {
         );
         let t = of.translate(&parse_flow("in_port=1,tcp").unwrap().key(), false);
         assert_eq!(acts(&t), "check_pkt_len(size=100,gt(3,2),le(3)),2");
+    }
+
+    #[test]
+    fn a_tag_kept_because_it_equals_a_made_one_is_matched_whole() {
+        // The tag mod_vlan_pcp makes after strip_vlan equals the packet's
+        // (pcp 3, vid 0), so nothing is pushed; a packet with another vid
+        // would need pop and push, so the vid is matched too.
+        let o = of("in_port=1,actions=strip_vlan,mod_vlan_pcp:3,in_port");
+        let same = parse_flow("in_port=1,dl_vlan=0,dl_vlan_pcp=3,ip").unwrap();
+        let t = o.translate_flow(&same, false);
+        assert_eq!(acts(&t), "1");
+        assert_eq!(t.mask.get(Field::VlanTci) & 0xffff, 0xffff);
+        let other = parse_flow("in_port=1,dl_vlan=5,dl_vlan_pcp=3,ip").unwrap();
+        let t = o.translate_flow(&other, false);
+        assert_eq!(acts(&t), "pop_vlan,push_vlan(vid=0,pcp=3),1");
+        // A tag that stays itself is matched only where it was written.
+        let o = of("in_port=1,actions=mod_vlan_pcp:3,in_port");
+        let t = o.translate_flow(&same, false);
+        assert_eq!(acts(&t), "1");
+        assert_eq!(t.mask.get(Field::VlanTci) & 0x0fff, 0);
     }
 }
