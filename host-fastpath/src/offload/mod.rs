@@ -110,6 +110,10 @@ counters! {
     /// reach the host with their flow id; the host runs the actions):
     /// actions the action stage cannot execute. Counted once per flow.
     offload_partial,
+    /// Flows kept in software because their key or mask has host-only
+    /// bits (ND fields: no NIC table holds them, and the NIC sends ND
+    /// frames to the host as exceptions). Counted once per flow.
+    offload_host_only,
     /// Hardware EMC entries replaced by others.
     emc_evictions,
     /// Entries removed one by one (flow deleted/modified, EMC replaced).
