@@ -529,7 +529,7 @@ fn full_tables_ipv6(kind: ModelKind, target: u64) {
                 w.probe_near(&mut r, k)
             })
             .collect();
-        assert!(burst.iter().all(|k| k.words.iter().all(|&x| x != 0)));
+        assert!(burst.iter().all(|k| k.hw_words().iter().all(|&x| x != 0)));
         w.submit(&burst);
         w.drain(true);
     }
