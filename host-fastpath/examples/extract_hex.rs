@@ -1,7 +1,9 @@
 //! Software parser verdicts for the Python reference model's cross-check
 //! (tb/test_parser_model.py): one frame per stdin line, `VLAN_LIMIT IN_PORT
 //! HEX` (HEX may be absent: an empty frame); one line out per frame, the
-//! eight key words then the `abi::parser` meta word, as 16 hex digits each.
+//! eight words of the hardware key (what the model covers; ND's host-only
+//! words are left out) then the `abi::parser` meta word, as 16 hex digits
+//! each.
 //!
 //! The meta word is what the hardware parser must produce: extract's key,
 //! its one malformed reason (from `ExtractStats`), `bad_ip_version`, the
@@ -53,7 +55,7 @@ fn verdict(line: &str) -> Result<String> {
         exception: None,
     };
     let mut out = String::new();
-    for w in key.words {
+    for w in key.hw_words() {
         out.push_str(&format!("{w:016x} "));
     }
     out.push_str(&format!("{:016x}", meta.encode()));
