@@ -128,6 +128,13 @@ def malformed_frames():
         ("icmp-cut", eth(0x0800, v4(1, icmp(8, 0)[:7])), 1, "truncated_icmp"),
         ("icmpv6-cut", eth(0x86DD, v6(58, icmp(128, 0)[:7])), 1, "truncated_icmpv6"),
         ("five-ext", five_ext, 1, "too_many_ipv6_ext"),
+        # Neighbour discovery: host-only key fields, so the host parses it;
+        # another code or type is an ordinary ICMPv6 key.
+        ("nd-solicit", eth(0x86DD, v6(58, icmp(135, 0, bytes(16) + bytes([1, 1, 2, 0, 0, 0, 0, 7])))), 1,
+         "neighbor_discovery"),
+        ("nd-advert", eth(0x86DD, v6(58, icmp(136, 0, bytes(20)))), 1, "neighbor_discovery"),
+        ("nd-code-1", eth(0x86DD, v6(58, icmp(135, 1, bytes(20)))), 1, None),
+        ("ipv4-proto-58-nd", eth(0x0800, v4(58, icmp(136, 0, bytes(20)))), 1, None),
         ("past-window-udp", past_udp, 1, "past_window"),
         ("past-window-ext", past_ext, 1, "past_window"),
         ("window-edge-icmpv6", edge_icmp, 1, None),

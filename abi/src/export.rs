@@ -6,7 +6,7 @@
 use crate::bits::BitField;
 use crate::geometry::Geometry;
 use crate::hash::TEST_VECTORS;
-use crate::key::{KEY_ALIASES, KEY_FIELDS, KEY_WORDS};
+use crate::key::{ALL_KEY_FIELDS, HW_KEY_WORDS, KEY_ALIASES, KEY_FIELDS};
 use crate::regs::{Capability, ALL_LAYOUTS, KEY_ARRAY_REGISTERS, LAYOUT, REGISTERS};
 use std::fmt::Write;
 
@@ -30,9 +30,9 @@ fn bit_range(f: &BitField) -> String {
 /// The key-field table of `docs/abi.md`.
 pub fn markdown_key_table() -> String {
     let mut s = String::from(
-        "| field | word | bits | width | global offset | aliases |\n|---|---|---|---|---|---|\n",
+        "| field | word | bits | width | global offset | aliases | in the hardware key |\n|---|---|---|---|---|---|---|\n",
     );
-    for f in KEY_FIELDS {
+    for f in &ALL_KEY_FIELDS {
         let alias: Vec<&str> = KEY_ALIASES
             .iter()
             .filter_map(|&(a, b)| {
@@ -47,7 +47,7 @@ pub fn markdown_key_table() -> String {
             .collect();
         let _ = writeln!(
             s,
-            "| `{}` | {} | {} | {} | {} | {} |",
+            "| `{}` | {} | {} | {} | {} | {} | {} |",
             f.name,
             f.word(),
             bit_range(f),
@@ -57,6 +57,11 @@ pub fn markdown_key_table() -> String {
                 String::new()
             } else {
                 alias.join(", ")
+            },
+            if f.word() < HW_KEY_WORDS {
+                "yes"
+            } else {
+                "no (host only)"
             }
         );
     }
@@ -74,7 +79,7 @@ pub fn markdown_test_vectors() -> String {
     s
 }
 
-fn words_hex(w: &[u64; KEY_WORDS]) -> String {
+fn words_hex(w: &[u64; HW_KEY_WORDS]) -> String {
     w.iter()
         .map(|x| format!("{x:016x}"))
         .collect::<Vec<_>>()
@@ -105,7 +110,7 @@ pub fn markdown_registers() -> String {
     );
     for (name, r) in REGISTERS {
         let n = if KEY_ARRAY_REGISTERS.contains(name) {
-            KEY_WORDS
+            HW_KEY_WORDS
         } else {
             1
         };
@@ -150,7 +155,7 @@ pub fn json() -> String {
         "  \"abi_major\": {}, \"abi_minor\": {}, \"key_words\": {}, \"hash_id\": {},",
         crate::ABI_MAJOR,
         crate::ABI_MINOR,
-        KEY_WORDS,
+        HW_KEY_WORDS,
         crate::HASH_ID_CRC32C
     );
     // Opcodes and hit kinds, enumerated from their decoders.
@@ -271,7 +276,7 @@ pub fn json() -> String {
         if i > 0 {
             s.push(',');
         }
-        let hex = |w: &[u64; KEY_WORDS]| {
+        let hex = |w: &[u64; HW_KEY_WORDS]| {
             w.iter()
                 .map(|x| format!("\"0x{x:016x}\""))
                 .collect::<Vec<_>>()

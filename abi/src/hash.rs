@@ -3,8 +3,12 @@
 //! Definition (hash id [`HASH_ID_CRC32C`]): the standard CRC-32C
 //! (Castagnoli, reflected polynomial 0x82F63B78, initial value 0xFFFFFFFF,
 //! final XOR 0xFFFFFFFF) of the 64 bytes obtained by writing the eight
-//! 64-bit words of `key & mask` in order, each little-endian. All eight words
-//! are always hashed, including all-zero ones, so hardware needs no word map.
+//! 64-bit words of the hardware key (`key & mask`'s first
+//! [`HW_KEY_WORDS`]) in order, each little-endian. All eight words are
+//! always hashed, including all-zero ones, so hardware needs no word map.
+//! The host-only words are compared, never hashed: keys that differ only
+//! there (neighbour discovery targets) share a bucket, which costs a
+//! compare on rare traffic and keeps the host's and the NIC's hashes one.
 //!
 //! Why CRC32-C: x86 computes it with one `crc32` instruction per word
 //! (SSE4.2; 3-cycle latency, 1/cycle throughput, so a burst of independent
@@ -12,7 +16,7 @@
 //! input is linear: `hash = L(key & mask) ^ C`, a pure XOR tree that pipelines
 //! freely. The portable fallback is slicing-by-8 with compile-time tables.
 
-use crate::key::{FlowKey, KEY_WORDS};
+use crate::key::{FlowKey, HW_KEY_WORDS};
 
 /// Capability-block identifier of this hash definition.
 pub const HASH_ID_CRC32C: u8 = 1;
@@ -63,8 +67,9 @@ pub fn crc32c_u64_portable(crc: u32, word: u64) -> u32 {
         ^ t[0][(x >> 56) as usize]
 }
 
-/// The hash of eight words, portable implementation (reference).
-pub fn hash_words_portable(words: &[u64; KEY_WORDS]) -> u32 {
+/// The hash of the hardware key's words, portable implementation
+/// (reference).
+pub fn hash_words_portable(words: &[u64; HW_KEY_WORDS]) -> u32 {
     let mut crc = !0u32;
     for &w in words {
         crc = crc32c_u64_portable(crc, w);
@@ -75,7 +80,7 @@ pub fn hash_words_portable(words: &[u64; KEY_WORDS]) -> u32 {
 #[cfg(target_arch = "x86_64")]
 mod sse {
     #![allow(unsafe_code)]
-    use super::{FlowKey, KEY_WORDS};
+    use super::{FlowKey, HW_KEY_WORDS};
     use core::arch::x86_64::_mm_crc32_u64;
 
     #[inline]
@@ -87,7 +92,7 @@ mod sse {
     #[inline]
     fn hash_masked_one(k: &FlowKey, m: &FlowKey) -> u32 {
         let mut crc = !0u64;
-        for i in 0..KEY_WORDS {
+        for i in 0..HW_KEY_WORDS {
             crc = _mm_crc32_u64(crc, k.words[i] & m.words[i]);
         }
         !(crc as u32)
@@ -156,7 +161,7 @@ pub fn hash_masked(key: &FlowKey, mask: &FlowKey) -> u32 {
     if fast_available() {
         return sse::hash_masked(key, mask);
     }
-    hash_words_portable(&key.masked(mask).words)
+    hash_words_portable(key.masked(mask).hw_words())
 }
 
 /// Hash of the whole key (mask all ones): the EMC hash.
@@ -173,7 +178,7 @@ pub fn hash_masked_batch(keys: &[FlowKey], mask: &FlowKey, out: &mut [u32]) {
         return;
     }
     for (k, o) in keys.iter().zip(out.iter_mut()) {
-        *o = hash_words_portable(&k.masked(mask).words);
+        *o = hash_words_portable(k.masked(mask).hw_words());
     }
 }
 
@@ -198,7 +203,7 @@ pub fn for_each_hash_masked(
         let i = bits.trailing_zeros() as usize;
         bits &= bits - 1;
         if let Some(k) = keys.get(i) {
-            f(i, hash_words_portable(&k.masked(mask).words));
+            f(i, hash_words_portable(k.masked(mask).hw_words()));
         }
     }
 }
@@ -206,7 +211,7 @@ pub fn for_each_hash_masked(
 /// Published test vectors: `(key words, mask words, hash)`. Reproduce them
 /// with any CRC-32C implementation over the 64 little-endian bytes of
 /// `key & mask` (e.g. Python `crcmod.predefined.mkCrcFun('crc-32c')`).
-pub const TEST_VECTORS: &[([u64; KEY_WORDS], [u64; KEY_WORDS], u32)] = &[
+pub const TEST_VECTORS: &[([u64; HW_KEY_WORDS], [u64; HW_KEY_WORDS], u32)] = &[
     // All-zero key.
     ([0; 8], [u64::MAX; 8], 0x03C8_EB67),
     // All-ones key.
@@ -257,12 +262,12 @@ mod tests {
     #[test]
     fn test_vectors_hold() {
         for (i, (k, m, h)) in TEST_VECTORS.iter().enumerate() {
-            let k = FlowKey::from_words(*k);
-            let m = FlowKey::from_words(*m);
+            let k = FlowKey::from_hw_words(k);
+            let m = FlowKey::from_hw_words(m);
             assert_eq!(reference(&k, &m), *h, "vector {i} vs crc32c crate");
             assert_eq!(hash_masked(&k, &m), *h, "vector {i} fast path");
             assert_eq!(
-                hash_words_portable(&k.masked(&m).words),
+                hash_words_portable(k.masked(&m).hw_words()),
                 *h,
                 "vector {i} portable"
             );
@@ -272,11 +277,11 @@ mod tests {
     proptest! {
         #[test]
         fn all_paths_agree(k in proptest::array::uniform8(any::<u64>()), m in proptest::array::uniform8(any::<u64>())) {
-            let k = FlowKey::from_words(k);
-            let m = FlowKey::from_words(m);
+            let k = FlowKey::from_hw_words(&k);
+            let m = FlowKey::from_hw_words(&m);
             let r = reference(&k, &m);
             prop_assert_eq!(hash_masked(&k, &m), r);
-            prop_assert_eq!(hash_words_portable(&k.masked(&m).words), r);
+            prop_assert_eq!(hash_words_portable(k.masked(&m).hw_words()), r);
             let mut out = [0u32; 3];
             hash_masked_batch(&[k, k, FlowKey::ZERO], &m, &mut out);
             prop_assert_eq!(out[0], r);
@@ -291,9 +296,9 @@ mod tests {
             map in any::<u32>(),
         ) {
             let keys: Vec<FlowKey> = (0..20u64)
-                .map(|i| FlowKey::from_words(k.map(|w| w.rotate_left(i as u32) ^ i)))
+                .map(|i| FlowKey::from_hw_words(&k.map(|w| w.rotate_left(i as u32) ^ i)))
                 .collect();
-            let m = FlowKey::from_words(m);
+            let m = FlowKey::from_hw_words(&m);
             let mut seen = Vec::new();
             for_each_hash_masked(&keys, &m, map, |i, h| seen.push((i, h)));
             // Bits 20..32 name no key and are skipped.

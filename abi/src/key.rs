@@ -1,6 +1,11 @@
-//! The flow key: a fixed 512-bit, word-aligned record.
+//! The flow key: a fixed 768-bit, word-aligned record.
 //!
-//! Eight 64-bit words, one cache line, one AXI-Stream beat of 512 bits. Every
+//! Twelve 64-bit words. The first eight ([`HW_KEY_WORDS`], 512 bits, one
+//! AXI-Stream beat) are the hardware key: what the NIC's parser makes, the
+//! hash covers and its tables match. The last four are host-only (IPv6
+//! neighbour discovery): the NIC sends every frame that has them to the host
+//! as an exception, so no hardware entry ever needs them, and the table
+//! memory stays sized for the 512 bits nearly every megaflow uses. Every
 //! field lies inside one word, so a hardware stage ANDs the key with a mask
 //! and feeds the eight words to the hash in one pipelined pass, and software
 //! reads a field with one shift. Values are stored as integers of the
@@ -16,14 +21,16 @@
 use crate::bits::{check_layout, BitField};
 
 /// Words in a key.
-pub const KEY_WORDS: usize = 8;
-/// Bits in a key.
-pub const KEY_BITS: usize = KEY_WORDS * 64;
-/// Bytes in a key.
-pub const KEY_BYTES: usize = KEY_WORDS * 8;
+pub const KEY_WORDS: usize = 12;
+/// Words of the hardware key: the key's first words, all the NIC sees.
+pub const HW_KEY_WORDS: usize = 8;
+/// Bits in the hardware key.
+pub const HW_KEY_BITS: usize = HW_KEY_WORDS * 64;
+/// Bytes in the hardware key.
+pub const HW_KEY_BYTES: usize = HW_KEY_WORDS * 8;
 
 crate::layout! {
-    /// Every key field, in bit order.
+    /// Every field of the hardware key, in bit order.
     KEY_FIELDS {
         /// Ingress port number.
         IN_PORT = (0, 32),
@@ -70,6 +77,50 @@ crate::layout! {
     }
 }
 
+crate::layout! {
+    /// The host-only fields, after the hardware key, in bit order: IPv6
+    /// neighbour discovery (ICMPv6 type 135 or 136, code 0), as Open
+    /// vSwitch's `nd_target`, `nd_sll`, `nd_tll`.
+    HOST_KEY_FIELDS {
+        /// ND target address, bytes 0..8.
+        ND_TARGET_HI = (512, 64),
+        /// ND target address, bytes 8..16.
+        ND_TARGET_LO = (576, 64),
+        /// ND source link-layer address option.
+        ND_SLL = (640, 48),
+        /// ND target link-layer address option.
+        ND_TLL = (704, 48),
+    }
+}
+
+/// Every key field, hardware then host-only, in [`Field`] order.
+pub const ALL_KEY_FIELDS: [BitField; KEY_FIELDS.len() + HOST_KEY_FIELDS.len()] = {
+    let mut out = [KEY_FIELDS[0]; KEY_FIELDS.len() + HOST_KEY_FIELDS.len()];
+    let mut i = 0;
+    while i < out.len() {
+        out[i] = if i < KEY_FIELDS.len() {
+            KEY_FIELDS[i]
+        } else {
+            HOST_KEY_FIELDS[i - KEY_FIELDS.len()]
+        };
+        i += 1;
+    }
+    out
+};
+
+const _: () = {
+    let mut i = 0;
+    while i < KEY_FIELDS.len() {
+        assert!(KEY_FIELDS[i].word() < HW_KEY_WORDS);
+        i += 1;
+    }
+    let mut i = 0;
+    while i < HOST_KEY_FIELDS.len() {
+        assert!(HOST_KEY_FIELDS[i].word() >= HW_KEY_WORDS);
+        i += 1;
+    }
+};
+
 /// Pairs of fields in [`KEY_FIELDS`] that intentionally share bits.
 pub const KEY_ALIASES: &[(&str, &str)] = &[
     ("IPV6_SRC_HI", "ARP_SHA"),
@@ -80,7 +131,7 @@ pub const KEY_ALIASES: &[(&str, &str)] = &[
 
 /// Checks the key layout (used by tests and by the hardware emitter).
 pub fn check_key_layout() -> Result<(), String> {
-    check_layout(KEY_FIELDS, KEY_WORDS, KEY_ALIASES)
+    check_layout(&ALL_KEY_FIELDS, KEY_WORDS, KEY_ALIASES)
 }
 
 /// VLAN TCI bit marking "a tag is present" (Open vSwitch's VLAN_CFI).
@@ -115,11 +166,15 @@ pub enum Field {
     TpDst,
     TcpFlags,
     VlanTci2,
+    NdTargetHi,
+    NdTargetLo,
+    NdSll,
+    NdTll,
 }
 
 impl Field {
-    /// Every field, in the order of [`KEY_FIELDS`].
-    pub const ALL: [Field; 21] = [
+    /// Every field, in the order of [`ALL_KEY_FIELDS`].
+    pub const ALL: [Field; ALL_KEY_FIELDS.len()] = [
         Field::InPort,
         Field::DlType,
         Field::VlanTci,
@@ -141,20 +196,29 @@ impl Field {
         Field::TpDst,
         Field::TcpFlags,
         Field::VlanTci2,
+        Field::NdTargetHi,
+        Field::NdTargetLo,
+        Field::NdSll,
+        Field::NdTll,
     ];
 
     /// The field's bit declaration.
     #[inline(always)]
     pub const fn def(self) -> BitField {
-        KEY_FIELDS[self as usize]
+        ALL_KEY_FIELDS[self as usize]
+    }
+
+    /// Whether the field is host-only (outside the hardware key).
+    pub const fn host_only(self) -> bool {
+        self.def().word() >= HW_KEY_WORDS
     }
 }
 
 /// A flow key (or, with the same layout, a mask).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 pub struct FlowKey {
-    /// The eight words, in hash order.
+    /// The words: the hardware key's in hash order, then the host-only ones.
     pub words: [u64; KEY_WORDS],
 }
 
@@ -212,6 +276,42 @@ impl FlowKey {
         diff == 0
     }
 
+    /// The hardware key's words.
+    #[inline(always)]
+    pub fn hw_words(&self) -> &[u64; HW_KEY_WORDS] {
+        self.words[..HW_KEY_WORDS]
+            .try_into()
+            .expect("HW_KEY_WORDS <= KEY_WORDS")
+    }
+
+    /// A key from the hardware key's words (host-only words zero).
+    pub fn from_hw_words(hw: &[u64; HW_KEY_WORDS]) -> FlowKey {
+        let mut k = FlowKey::ZERO;
+        k.words[..HW_KEY_WORDS].copy_from_slice(hw);
+        k
+    }
+
+    /// The key as the NIC sees it: host-only words zero.
+    pub fn hw(&self) -> FlowKey {
+        FlowKey::from_hw_words(self.hw_words())
+    }
+
+    /// True when a host-only bit is set (a key or mask no NIC table holds).
+    pub fn has_host_only_bits(&self) -> bool {
+        self.words[HW_KEY_WORDS..].iter().any(|&w| w != 0)
+    }
+
+    /// The ND target address as a 128-bit big-endian integer.
+    pub fn nd_target(&self) -> u128 {
+        ((self.get(Field::NdTargetHi) as u128) << 64) | self.get(Field::NdTargetLo) as u128
+    }
+
+    /// Sets the ND target address.
+    pub fn set_nd_target(&mut self, a: u128) {
+        self.set(Field::NdTargetHi, (a >> 64) as u64);
+        self.set(Field::NdTargetLo, a as u64);
+    }
+
     /// IPv6 source address as a 128-bit big-endian integer.
     pub fn ipv6_src(&self) -> u128 {
         ((self.words[3] as u128) << 64) | self.words[4] as u128
@@ -234,10 +334,10 @@ impl FlowKey {
         self.words[6] = a as u64;
     }
 
-    /// The key as 64 little-endian bytes (the hash's byte order).
-    pub fn to_le_bytes(&self) -> [u8; KEY_BYTES] {
-        let mut out = [0u8; KEY_BYTES];
-        for (i, w) in self.words.iter().enumerate() {
+    /// The hardware key as 64 little-endian bytes (the hash's byte order).
+    pub fn to_le_bytes(&self) -> [u8; HW_KEY_BYTES] {
+        let mut out = [0u8; HW_KEY_BYTES];
+        for (i, w) in self.hw_words().iter().enumerate() {
             out[i * 8..i * 8 + 8].copy_from_slice(&w.to_le_bytes());
         }
         out
@@ -273,13 +373,17 @@ mod tests {
     #[test]
     fn layout_is_sound() {
         check_key_layout().unwrap();
-        assert_eq!(core::mem::size_of::<FlowKey>(), 64);
-        assert_eq!(core::mem::align_of::<FlowKey>(), 64);
+        assert_eq!(core::mem::size_of::<FlowKey>(), KEY_WORDS * 8);
         for (i, f) in Field::ALL.iter().enumerate() {
             assert_eq!(*f as usize, i);
-            assert_eq!(f.def(), KEY_FIELDS[i]);
+            assert_eq!(f.def(), ALL_KEY_FIELDS[i]);
+            assert_eq!(f.host_only(), i >= KEY_FIELDS.len());
         }
-        assert_eq!(Field::ALL.len(), KEY_FIELDS.len());
+        assert_eq!(Field::ALL.len(), ALL_KEY_FIELDS.len());
+        let mut k = FlowKey::ZERO;
+        k.set_nd_target(0xfe80 << 112 | 0x2020);
+        assert!(k.has_host_only_bits() && !k.hw().has_host_only_bits());
+        assert_eq!(k.nd_target(), 0xfe80 << 112 | 0x2020);
     }
 
     #[test]
@@ -293,7 +397,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn accessors_match_bitvec(words in proptest::array::uniform8(any::<u64>()), v in any::<u64>()) {
+        fn accessors_match_bitvec(words in proptest::array::uniform12(any::<u64>()), v in any::<u64>()) {
             for f in Field::ALL {
                 let d = f.def();
                 let mut a = FlowKey::from_words(words);
@@ -306,9 +410,9 @@ mod tests {
         }
 
         #[test]
-        fn matches_is_masked_equality(k in proptest::array::uniform8(any::<u64>()),
-                                     m in proptest::array::uniform8(any::<u64>()),
-                                     o in proptest::array::uniform8(any::<u64>())) {
+        fn matches_is_masked_equality(k in proptest::array::uniform12(any::<u64>()),
+                                     m in proptest::array::uniform12(any::<u64>()),
+                                     o in proptest::array::uniform12(any::<u64>())) {
             let k = FlowKey::from_words(k);
             let m = FlowKey::from_words(m);
             let o = FlowKey::from_words(o).masked(&m);

@@ -33,7 +33,7 @@ pub mod regs;
 
 pub use geometry::{Geometry, GeometryError};
 pub use hash::{hash_key, hash_masked, HASH_ID_CRC32C};
-pub use key::{Field, FlowKey, KEY_BITS, KEY_BYTES, KEY_WORDS};
+pub use key::{Field, FlowKey, HW_KEY_BITS, HW_KEY_BYTES, HW_KEY_WORDS, KEY_WORDS};
 
 /// ABI major version: changes whenever an encoding or layout changes incompatibly.
 pub const ABI_MAJOR: u16 = 3;

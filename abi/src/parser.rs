@@ -5,8 +5,9 @@
 //! AXI-Stream port and produces the same [`crate::FlowKey`] as the host's
 //! `extract`. It parses the first [`PARSE_WINDOW_BYTES`] bytes of a frame;
 //! a frame whose key depends on bytes past the window, or on more IPv6
-//! extension headers than [`MAX_IPV6_EXT_HEADERS`], leaves with an
-//! [`Exception`] and no key, so the host parses it instead: never a wrong key.
+//! extension headers than [`MAX_IPV6_EXT_HEADERS`], or whose key has
+//! host-only fields (neighbour discovery), leaves with an [`Exception`] and
+//! no key, so the host parses it instead: never a wrong key.
 //!
 //! The malformed reasons are declared here once, by
 //! [`for_each_malformed_reason!`]: the host's `ExtractStats` counters and the
@@ -35,6 +36,21 @@ pub const TUSER_IN_PORT_BITS: usize = 16;
 /// Longest frame whose headers are parsed past L2 (16-bit header offsets, as
 /// Open vSwitch); longer frames count `oversized_frame`.
 pub const MAX_FRAME_LEN: usize = u16::MAX as usize;
+
+/// ICMPv6 type of a neighbour solicitation.
+pub const ND_NEIGHBOR_SOLICIT: u8 = 135;
+/// ICMPv6 type of a neighbour advertisement.
+pub const ND_NEIGHBOR_ADVERT: u8 = 136;
+
+/// Whether an IPv6 packet's ICMPv6 header (`nw_proto` 58) of this type and
+/// code is neighbour discovery, whose key has the host-only ND fields
+/// ([`Exception::NeighborDiscovery`]). Open vSwitch's ND fields exist only
+/// for IPv6 (it neither matches nor prints them after an IPv4 header).
+pub const fn is_nd(ipv6: bool, nw_proto: u8, icmp_type: u8, icmp_code: u8) -> bool {
+    ipv6 && nw_proto == 58
+        && icmp_code == 0
+        && (icmp_type == ND_NEIGHBOR_SOLICIT || icmp_type == ND_NEIGHBOR_ADVERT)
+}
 
 /// Calls `$m!` with every malformed reason, in counter order, as
 /// `$(#[doc] CamelName / snake_name = code),+`. Code 0 means "none".
@@ -137,17 +153,26 @@ pub enum Exception {
     /// More than [`MAX_IPV6_EXT_HEADERS`] IPv6 extension headers before the
     /// transport header (unsupported depth).
     TooManyIpv6Ext = 2,
+    /// IPv6 neighbour discovery (ICMPv6 type 135 or 136, code 0): its key
+    /// has host-only fields (`crate::key::HOST_KEY_FIELDS`), so the host
+    /// parses it.
+    NeighborDiscovery = 3,
 }
 
 impl Exception {
     /// Every exception, in code order.
-    pub const ALL: &'static [Exception] = &[Exception::PastWindow, Exception::TooManyIpv6Ext];
+    pub const ALL: &'static [Exception] = &[
+        Exception::PastWindow,
+        Exception::TooManyIpv6Ext,
+        Exception::NeighborDiscovery,
+    ];
 
     /// The name used in counters and JSON.
     pub const fn name(self) -> &'static str {
         match self {
             Exception::PastWindow => "past_window",
             Exception::TooManyIpv6Ext => "too_many_ipv6_ext",
+            Exception::NeighborDiscovery => "neighbor_discovery",
         }
     }
 
@@ -156,6 +181,7 @@ impl Exception {
         match c {
             1 => Some(Exception::PastWindow),
             2 => Some(Exception::TooManyIpv6Ext),
+            3 => Some(Exception::NeighborDiscovery),
             _ => None,
         }
     }
@@ -317,7 +343,8 @@ pub fn json() -> String {
         "{{\"parse_window_bytes\": {PARSE_WINDOW_BYTES}, \"max_vlan_headers\": {MAX_VLAN_HEADERS}, \
          \"default_vlan_limit\": {DEFAULT_VLAN_LIMIT}, \"max_ipv6_ext_headers\": {MAX_IPV6_EXT_HEADERS}, \
          \"data_widths\": [{}], \"tuser_in_port_bits\": {TUSER_IN_PORT_BITS}, \
-         \"max_frame_len\": {MAX_FRAME_LEN}, \"sideband\": [{fields}], \
+         \"max_frame_len\": {MAX_FRAME_LEN}, \"nd_types\": [{ND_NEIGHBOR_SOLICIT}, {ND_NEIGHBOR_ADVERT}], \
+         \"sideband\": [{fields}], \
          \"malformed\": {{{}}}, \"exceptions\": {{{}}}}}",
         DATA_WIDTHS
             .iter()
@@ -373,11 +400,13 @@ mod tests {
             ParseMeta::decode(w[0]),
             Err(ParseMetaError::Malformed(w[0], 31))
         );
-        let mut w = [0u64];
-        SB_EXCEPTION.set(&mut w, 3);
-        assert_eq!(
-            ParseMeta::decode(w[0]),
-            Err(ParseMetaError::Exception(w[0], 3))
-        );
+        // The exception field is full: every code decodes.
+        for c in 1..1u8 << SB_EXCEPTION.width {
+            let mut w = [0u64];
+            SB_EXCEPTION.set(&mut w, c as u64);
+            let e = ParseMeta::decode(w[0]).map(|m| m.exception);
+            assert_eq!(e, Ok(Exception::from_code(c)));
+            assert!(e.is_ok_and(|e| e.is_some()));
+        }
     }
 }

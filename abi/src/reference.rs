@@ -132,6 +132,8 @@ impl RefTables {
     /// Executes command `c` with staging key `staging`, or refuses it as the
     /// command engine does (nothing changes then).
     pub fn execute(&mut self, c: &Command, staging: &FlowKey) -> Result<(), CommandRejected> {
+        // The staging registers hold the hardware key only.
+        let staging = &staging.hw();
         let g = self.g;
         let entry = |key| {
             Some(RefEntry {
@@ -178,6 +180,8 @@ impl RefTables {
 
     /// The result the pipeline must give for `key`.
     pub fn lookup(&self, key: &FlowKey) -> LookupResult {
+        // The pipeline sees the hardware key only.
+        let key = &key.hw();
         let g = &self.g;
         let emc = self.lookup_emc(key);
         if emc.kind == HitKind::Emc {
@@ -219,6 +223,7 @@ impl RefTables {
     /// both buckets (v1's hardware). Equal to [`RefTables::lookup`] while no
     /// bucket holds two valid ways with one signature.
     pub fn lookup_naive(&self, key: &FlowKey) -> LookupResult {
+        let key = &key.hw();
         let g = &self.g;
         let emc = self.lookup_emc(key);
         if emc.kind == HitKind::Emc {

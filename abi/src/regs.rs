@@ -17,7 +17,7 @@
 
 use crate::bits::BitField;
 use crate::geometry::{Geometry, GeometryError, EMC_WAYS};
-use crate::key::KEY_WORDS;
+use crate::key::HW_KEY_WORDS;
 use thiserror::Error;
 
 /// How the register map behaves on a 32-bit AXI4-Lite bus (Markdown; the
@@ -317,12 +317,17 @@ pub const REG_MISSQ_KEY: Reg = Reg::new(BlockType::MissQueue, 0x40);
 pub const REG_HQ_REF: Reg = Reg::new(BlockType::HostQueue, 0x08);
 
 // Key arrays are decoded by masking the word bits, so they sit on a
-// KEY_BYTES boundary and inside their block.
-const _: () = assert!(REG_STAGE_KEY.addr().is_multiple_of(crate::KEY_BYTES as u64));
-const _: () = assert!(REG_MISSQ_KEY.addr().is_multiple_of(crate::KEY_BYTES as u64));
-const _: () = assert!(REG_STAGE_KEY.off + crate::KEY_BYTES as u64 <= BlockType::Table.decl().size);
+// HW_KEY_BYTES boundary and inside their block.
+const _: () = assert!(REG_STAGE_KEY
+    .addr()
+    .is_multiple_of(crate::HW_KEY_BYTES as u64));
+const _: () = assert!(REG_MISSQ_KEY
+    .addr()
+    .is_multiple_of(crate::HW_KEY_BYTES as u64));
 const _: () =
-    assert!(REG_MISSQ_KEY.off + crate::KEY_BYTES as u64 <= BlockType::MissQueue.decl().size);
+    assert!(REG_STAGE_KEY.off + crate::HW_KEY_BYTES as u64 <= BlockType::Table.decl().size);
+const _: () =
+    assert!(REG_MISSQ_KEY.off + crate::HW_KEY_BYTES as u64 <= BlockType::MissQueue.decl().size);
 
 /// Every single register, by name (key-word arrays are listed as their
 /// first word; block headers are not listed), for documentation, exports
@@ -621,7 +626,7 @@ const _: () = assert!(1u64 << HOSTQ_MAX_LOG2_SIZE < 1 << HQ_INDEX.width);
 pub const HOSTQ_LAYOUTS: &[(&str, &[BitField])] =
     &[("HQ_CTRL", HQ_CTRL_FIELDS), ("HQ_INDEX", HQ_INDEX_FIELDS)];
 
-/// Registers that are arrays of [`KEY_WORDS`] words.
+/// Registers that are arrays of [`HW_KEY_WORDS`] words.
 pub const KEY_ARRAY_REGISTERS: &[&str] = &["STAGE_KEY", "MISSQ_KEY"];
 
 /// Value of [`ID_MAGIC`]: ASCII "FPAT".
@@ -1064,7 +1069,7 @@ impl Capability {
         Capability {
             abi_major: crate::ABI_MAJOR,
             abi_minor: crate::ABI_MINOR,
-            key_words: KEY_WORDS as u8,
+            key_words: HW_KEY_WORDS as u8,
             hash_id: crate::HASH_ID_CRC32C,
             latency,
             flow_id_bits: FLOW_ID_BITS,
@@ -1245,7 +1250,7 @@ impl Capability {
             });
         }
         let exact: [(&'static str, u64, u64); 6] = [
-            ("key_words", self.key_words as u64, KEY_WORDS as u64),
+            ("key_words", self.key_words as u64, HW_KEY_WORDS as u64),
             ("hash_id", self.hash_id as u64, crate::HASH_ID_CRC32C as u64),
             (
                 "flow_id_bits",
@@ -1331,7 +1336,7 @@ mod tests {
         let mut regs = Vec::new();
         for (name, off) in REGISTERS {
             let n = if KEY_ARRAY_REGISTERS.contains(name) {
-                KEY_WORDS as u64
+                HW_KEY_WORDS as u64
             } else {
                 1
             };

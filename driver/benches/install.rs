@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 /// A typical megaflow mask: in_port + dl_type, nw_src, nw_dst, tp ports.
 fn mask() -> FlowKey {
-    FlowKey::from_words([
+    FlowKey::from_hw_words(&[
         0x0000_ffff_ffff_ffff,
         0,
         0,

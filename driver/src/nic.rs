@@ -21,7 +21,7 @@ use abi::regs::{
     REG_STAGE_KEY, REG_STATS_BYTES, REG_STATS_HITS, REG_STATS_SEL, REG_STATS_USED, REG_STATUS,
     REG_WINDOW_BYTES, STATS_BYTES_BITS, STATUS_BUSY, STATUS_CMD_ERROR,
 };
-use abi::{hash_key, hash_masked, FlowKey, Geometry, KEY_WORDS};
+use abi::{hash_key, hash_masked, FlowKey, Geometry, HW_KEY_WORDS};
 use thiserror::Error;
 
 /// Longest displacement path (entry moves) one megaflow install may take.
@@ -276,7 +276,7 @@ pub struct Nic<D: Device> {
     /// Last value written to each staging word (`None`: unknown). Staging
     /// registers hold their value, so an install skips words that already
     /// hold the right one — consecutive flows share most of their key.
-    staging: [Option<u64>; KEY_WORDS],
+    staging: [Option<u64>; HW_KEY_WORDS],
     /// Last value written to `REG_STAGE_ACTION` (`None`: unknown).
     staged_action: Option<u64>,
     writes: u64,
@@ -373,7 +373,7 @@ impl<D: Device> Nic<D> {
             bases,
             emc: vec![None; g.emc_entries() as usize],
             mf: (0..g.mf_slots).map(|_| MfSlot::new(&g)).collect(),
-            staging: [None; KEY_WORDS],
+            staging: [None; HW_KEY_WORDS],
             staged_action: None,
             writes: 0,
             poll_limit: DEFAULT_POLL_LIMIT,
@@ -506,7 +506,7 @@ impl<D: Device> Nic<D> {
     /// Loads the staging key, skipping words already holding their value and
     /// (megaflows) words the slot's mask does not cover.
     fn stage(&mut self, key: &FlowKey, care: Option<&FlowKey>) -> Result<(), NicError> {
-        for i in 0..KEY_WORDS {
+        for i in 0..HW_KEY_WORDS {
             if care.is_some_and(|m| m.words[i] == 0) {
                 continue;
             }
@@ -572,13 +572,20 @@ impl<D: Device> Nic<D> {
 
     /// Sets the mask of `slot`. Refused while the slot holds entries under a
     /// different mask (they would silently change meaning), and for an
-    /// all-zero mask (a megaflow is always exact on at least `in_port`).
+    /// all-zero mask (a megaflow is always exact on at least `in_port`) or
+    /// one with host-only bits.
     pub fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<u32, NicError> {
         let s = self.slot_ref(slot)?;
         if mask.words.iter().all(|&w| w == 0) {
             return Err(NicError::BadMask {
                 slot,
                 reason: "an all-zero mask would match every packet".into(),
+            });
+        }
+        if mask.has_host_only_bits() {
+            return Err(NicError::BadMask {
+                slot,
+                reason: "the mask has host-only bits (ND fields), which no NIC table holds".into(),
             });
         }
         if s.mask == Some(*mask) {
@@ -661,6 +668,11 @@ impl<D: Device> Nic<D> {
         policy: EmcPolicy,
     ) -> Result<Install, NicError> {
         self.check_flow_id(flow_id)?;
+        if key.has_host_only_bits() {
+            return Err(NicError::InvalidArgument(format!(
+                "EMC key {key:?} has host-only bits (ND fields), which no NIC table holds"
+            )));
+        }
         let hash = hash_key(key);
         let cands = emc_candidates(hash, self.cap.geometry.emc_log2_entries);
         let present = cands
@@ -988,7 +1000,7 @@ impl<D: Device> Nic<D> {
         for m in out.iter_mut().take(n) {
             let meta = [self.read(REG_MISSQ_META)?];
             let mut key = FlowKey::ZERO;
-            for (i, w) in key.words.iter_mut().enumerate() {
+            for (i, w) in key.words[..HW_KEY_WORDS].iter_mut().enumerate() {
                 *w = self.read(REG_MISSQ_KEY.word(i))?;
             }
             self.write(REG_MISSQ_POP, 1)?;

@@ -237,7 +237,7 @@ mod tests {
 
     fn put(s: &mut MfSlot, i: u32, hash: u32) {
         s.entries[i as usize] = Some(MfEntry {
-            masked: FlowKey::from_words([hash as u64, 0, 0, 0, 0, 0, 0, 0]),
+            masked: FlowKey::from_hw_words(&[hash as u64, 0, 0, 0, 0, 0, 0, 0]),
             hash,
             flow_id: hash,
             action: ActionEntry::TO_HOST,

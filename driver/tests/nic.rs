@@ -17,11 +17,11 @@ fn open(g: Geometry) -> Nic<Model> {
 
 /// A mask exact on word 0 and the low half of word 6.
 fn mask_a() -> FlowKey {
-    FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0])
+    FlowKey::from_hw_words(&[u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0])
 }
 
 fn mask_b() -> FlowKey {
-    FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0, 0xffff])
+    FlowKey::from_hw_words(&[u64::MAX, 0, 0, 0, 0, 0, 0, 0xffff])
 }
 
 #[test]
@@ -505,7 +505,7 @@ fn displacement_never_loses_a_resident_and_full_is_clean() {
         missq_log2_depth: 2,
     };
     let mut nic = open(g);
-    let mask = FlowKey::ONES;
+    let mask = FlowKey::ONES.hw();
     nic.set_mask(0, &mask).unwrap();
     let mut installed: Vec<(FlowKey, u32)> = Vec::new();
     let mut moves = 0;
@@ -567,7 +567,7 @@ fn hits_survive_displacement() {
         missq_log2_depth: 2,
     };
     let mut nic = open(g);
-    nic.set_mask(0, &FlowKey::ONES).unwrap();
+    nic.set_mask(0, &FlowKey::ONES.hw()).unwrap();
     let mut installed = Vec::new();
     for s in 0..40u64 {
         let k = key(s);
@@ -754,7 +754,7 @@ proptest! {
     fn model_lookups_agree_with_naive_oracle(ops in proptest::collection::vec(op(), 1..120), probes in proptest::collection::vec(any::<u8>(), 16)) {
         let g = tiny();
         let mut nic = open(g);
-        let masks: Vec<FlowKey> = MASKS.iter().map(|m| FlowKey::from_words(*m)).collect();
+        let masks: Vec<FlowKey> = MASKS.iter().map(FlowKey::from_hw_words).collect();
         for (s, m) in masks.iter().enumerate() {
             nic.set_mask(s as u8, m).unwrap();
         }
@@ -899,7 +899,7 @@ proptest! {
             missq_log2_depth: 2,
         };
         let mut nic = open(g);
-        nic.set_mask(0, &FlowKey::ONES).unwrap();
+        nic.set_mask(0, &FlowKey::ONES.hw()).unwrap();
         let mut oracle: HashMap<FlowKey, u32> = HashMap::new();
         for (install, k, f) in ops {
             let k = key(k);

@@ -27,11 +27,11 @@ const TAG: &str = "FASTPATH-QEMU ";
 
 /// The key `vfio-edu-selftest --fastpath-image` installs (same definition).
 fn image_key() -> abi::FlowKey {
-    let mut w = [0u64; abi::KEY_WORDS];
+    let mut w = [0u64; abi::HW_KEY_WORDS];
     for (i, v) in w.iter_mut().enumerate() {
         *v = 0x0101_0101_0101_0101u64.wrapping_mul(i as u64 + 1);
     }
-    abi::FlowKey::from_words(w)
+    abi::FlowKey::from_hw_words(&w)
 }
 
 /// Checks the self-test must report as passed.
@@ -298,7 +298,7 @@ fn vfio_backend_on_qemu_edu() {
     }
     .encode()
     .expect("encodable");
-    for (i, w) in key.words.iter().enumerate() {
+    for (i, w) in key.hw_words().iter().enumerate() {
         let got = reg(abi::regs::REG_STAGE_KEY.word(i).addr());
         if got != *w {
             fail(&format!("staging word {i} = {got:#x}, want {w:#x}"));

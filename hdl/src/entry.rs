@@ -4,13 +4,13 @@
 //! `[536]` valid. Widths come from [`abi`].
 
 use abi::regs::FLOW_ID_BITS;
-use abi::KEY_BITS;
+use abi::HW_KEY_BITS;
 use rust_hdl::prelude::*;
 
 /// Bit offset of the flow id.
-pub const FLOW_LSB: usize = KEY_BITS;
+pub const FLOW_LSB: usize = HW_KEY_BITS;
 /// Bit offset of the valid flag.
-pub const VALID_BIT: usize = KEY_BITS + FLOW_ID_BITS as usize;
+pub const VALID_BIT: usize = HW_KEY_BITS + FLOW_ID_BITS as usize;
 /// Width of an entry word.
 pub const ENTRY_BITS: usize = VALID_BIT + 1;
 /// Width of flow ids and entry indexes in the pipeline.
@@ -33,7 +33,7 @@ pub const WAY_BITS: usize = WAY_FLOW_LSB + FLOW_ID_BITS as usize;
 pub type Way = Bits<WAY_BITS>;
 
 /// Packs an entry (used by tests and the simulation model).
-pub fn pack(key: &[u64; abi::KEY_WORDS], flow_id: u32, valid: bool) -> Entry {
+pub fn pack(key: &[u64; abi::HW_KEY_WORDS], flow_id: u32, valid: bool) -> Entry {
     let mut e = Entry::default();
     e.set_bits::<512>(0, crate::simtools::key_bits(key));
     e.set_bits::<{ FLOW_ID_BITS as usize }>(FLOW_LSB, (flow_id as u64).into());

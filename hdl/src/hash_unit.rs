@@ -6,7 +6,7 @@
 //! [`crate::matrix::HashMatrix`], derived from [`abi::hash`].
 
 use crate::matrix::HashMatrix;
-use abi::KEY_WORDS;
+use abi::HW_KEY_WORDS;
 use rust_hdl::prelude::*;
 
 /// Cycles from `key`/`mask` to `hash`.
@@ -38,8 +38,8 @@ pub struct HashUnit {
 impl Default for HashUnit {
     fn default() -> Self {
         let m = HashMatrix::from_abi();
-        let mut rows = Vec::with_capacity(KEY_WORDS * 32);
-        for w in 0..KEY_WORDS {
+        let mut rows = Vec::with_capacity(HW_KEY_WORDS * 32);
+        for w in 0..HW_KEY_WORDS {
             for row in &m.rows {
                 rows.push(Constant::new(row[w].into()));
             }
@@ -52,9 +52,9 @@ impl Default for HashUnit {
             rows,
             init: Constant::new((m.constant as u64).into()),
             masked: Default::default(),
-            part: (0..KEY_WORDS).map(|_| Default::default()).collect(),
+            part: (0..HW_KEY_WORDS).map(|_| Default::default()).collect(),
             acc: Default::default(),
-            part_q: (0..KEY_WORDS).map(|_| Default::default()).collect(),
+            part_q: (0..HW_KEY_WORDS).map(|_| Default::default()).collect(),
             hash_q: Default::default(),
         }
     }
@@ -106,7 +106,7 @@ mod tests {
         for _ in 0..12 {
             let k: [u64; 8] = std::array::from_fn(|_| next());
             let m: [u64; 8] = std::array::from_fn(|_| next());
-            let h = abi::hash_masked(&FlowKey::from_words(k), &FlowKey::from_words(m));
+            let h = abi::hash_masked(&FlowKey::from_hw_words(&k), &FlowKey::from_hw_words(&m));
             cases.push((k, m, h));
         }
         let mut uut = HashUnit::default();

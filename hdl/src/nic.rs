@@ -831,7 +831,7 @@ mod tests {
         }
 
         fn cmd(&mut self, op: Op, slot: u8, index: u32, flow_id: u32, stage: &FlowKey) {
-            for (i, w) in stage.words.iter().enumerate() {
+            for (i, w) in stage.hw_words().iter().enumerate() {
                 self.write(REG_STAGE_KEY.addr() + 8 * i as u64, *w);
             }
             let c = Command {

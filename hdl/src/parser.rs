@@ -17,11 +17,12 @@
 //! Every decision follows `host-fastpath/src/extract/parse.rs` (Open
 //! vSwitch's `miniflow_extract`) in the same order; a read that extract
 //! would do on bytes the frame has but the window lacks is an exception.
+//! Neighbour discovery leaves as an exception: its key has host-only fields.
 
 use abi::key;
 use abi::parser::{
-    Exception, MalformedReason as R, MAX_IPV6_EXT_HEADERS, PARSE_WINDOW_BYTES, SB_BAD_IP_VERSION,
-    SB_EXCEPTION, SB_FRAME_LEN, SB_MALFORMED,
+    Exception, MalformedReason as R, MAX_IPV6_EXT_HEADERS, ND_NEIGHBOR_ADVERT, ND_NEIGHBOR_SOLICIT,
+    PARSE_WINDOW_BYTES, SB_BAD_IP_VERSION, SB_EXCEPTION, SB_FRAME_LEN, SB_MALFORMED,
 };
 use rust_hdl::prelude::*;
 
@@ -124,6 +125,9 @@ pub struct FastpathParser<const D: usize, const K: usize> {
     r_truncated_icmpv6: Constant<Bits<5>>,
     x_past_window: Constant<Bits<2>>,
     x_too_many_ext: Constant<Bits<2>>,
+    x_nd: Constant<Bits<2>>,
+    nd_ns: Constant<Bits<8>>,
+    nd_na: Constant<Bits<8>>,
     /// Window bytes.
     w_bytes: Constant<Bits<16>>,
     /// Slice index of a 30-byte L2 read at offset 0.
@@ -306,6 +310,9 @@ impl<const D: usize, const K: usize> FastpathParser<D, K> {
             r_truncated_icmpv6: code(R::TruncatedIcmpv6),
             x_past_window: Constant::new((Exception::PastWindow as u64).into()),
             x_too_many_ext: Constant::new((Exception::TooManyIpv6Ext as u64).into()),
+            x_nd: Constant::new((Exception::NeighborDiscovery as u64).into()),
+            nd_ns: Constant::new((ND_NEIGHBOR_SOLICIT as u64).into()),
+            nd_na: Constant::new((ND_NEIGHBOR_ADVERT as u64).into()),
             w_bytes: c16(PARSE_WINDOW_BYTES),
             w_l2: c16(WINDOW_BITS - 240),
             w_top40: c16(WINDOW_BITS - 320),
@@ -857,6 +864,14 @@ impl<const D: usize, const K: usize> Logic for FastpathParser<D, K> {
                     self.t_r.next = self.r_truncated_icmpv6.val();
                 } else if self.t_end.val() > self.w_bytes.val() + 2 {
                     self.t_x.next = self.x_past_window.val();
+                } else if self.v6[6].q.val()
+                    && (self.proto[6].q.val() == 58)
+                    && (self.t.val().get_bits::<8>(16) == 0)
+                    && ((self.t.val().get_bits::<8>(24) == self.nd_ns.val())
+                        || (self.t.val().get_bits::<8>(24) == self.nd_na.val()))
+                {
+                    // abi::parser::is_nd: the key has host-only ND fields.
+                    self.t_x.next = self.x_nd.val();
                 } else {
                     self.t_k.next = self.t_k.val()
                         | (bit_cast::<512, 8>(self.t.val().get_bits::<8>(24))
@@ -943,7 +958,7 @@ mod tests {
         for _ in 0..=LATENCY {
             settle(&mut uut);
             if uut.m_valid.val() {
-                let k = FlowKey::from_words(key_words(uut.m_key.val()));
+                let k = FlowKey::from_hw_words(&key_words(uut.m_key.val()));
                 let m = ParseMeta::decode(uut.m_meta.val().to_u64()).unwrap();
                 return (k, m);
             }

@@ -130,7 +130,7 @@ fn register_map() -> Vec<Row> {
             "BAR, queue count and offset of the host queue ring registers (packet-path builds).",
         ),
     ]);
-    for i in 0..abi::KEY_WORDS {
+    for i in 0..abi::HW_KEY_WORDS {
         v.push((
             REG_STAGE_KEY.word(i),
             format!("STAGE_KEY[{i}]"),
@@ -194,7 +194,7 @@ fn register_map() -> Vec<Row> {
             "Any write drops the head entry (ignored when empty).",
         ),
     ]);
-    for i in 0..abi::KEY_WORDS {
+    for i in 0..abi::HW_KEY_WORDS {
         v.push((
             REG_MISSQ_KEY.word(i),
             format!("MISSQ_KEY[{i}]"),
@@ -416,7 +416,7 @@ mod tests {
         let arrays = regs::KEY_ARRAY_REGISTERS.len();
         assert_eq!(
             m.len(),
-            regs::REGISTERS.len() - arrays + arrays * abi::KEY_WORDS + regs::LAYOUT.len()
+            regs::REGISTERS.len() - arrays + arrays * abi::HW_KEY_WORDS + regs::LAYOUT.len()
         );
     }
 }

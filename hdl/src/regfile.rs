@@ -413,8 +413,8 @@ impl RegFile {
             a_missq_pop: c(regs::REG_MISSQ_POP.addr()),
             a_missq_key: c(regs::REG_MISSQ_KEY.addr()),
             // Key windows are 8 words of 8 bytes.
-            key_window: c(!((abi::KEY_BYTES as u64) - 1) & 0xfff),
-            word_sel: c((abi::KEY_BYTES as u64) - 8),
+            key_window: c(!((abi::HW_KEY_BYTES as u64) - 1) & 0xfff),
+            word_sel: c((abi::HW_KEY_BYTES as u64) - 8),
             word_align: c(0xfff & !7),
             byte_mask: (0..8).map(|b| c(0xffu64 << (8 * b))).collect(),
             ctrl_enable_sh: c(regs::CTRL_ENABLE.shift() as u64),

@@ -18,7 +18,7 @@ pub fn tick<B: Block>(uut: &mut B, clock: fn(&mut B) -> &mut Signal<In, Clock>) 
 }
 
 /// A 512-bit value from key words (word `i` = bits `64 i + 63 .. 64 i`).
-pub fn key_bits(words: &[u64; abi::KEY_WORDS]) -> Bits<512> {
+pub fn key_bits(words: &[u64; abi::HW_KEY_WORDS]) -> Bits<512> {
     let mut b = Bits::<512>::default();
     for (i, w) in words.iter().enumerate() {
         b.set_bits::<64>(64 * i, (*w).into());
@@ -27,8 +27,8 @@ pub fn key_bits(words: &[u64; abi::KEY_WORDS]) -> Bits<512> {
 }
 
 /// Key words from a 512-bit value.
-pub fn key_words(b: Bits<512>) -> [u64; abi::KEY_WORDS] {
-    let mut w = [0u64; abi::KEY_WORDS];
+pub fn key_words(b: Bits<512>) -> [u64; abi::HW_KEY_WORDS] {
+    let mut w = [0u64; abi::HW_KEY_WORDS];
     for (i, v) in w.iter_mut().enumerate() {
         *v = b.get_bits::<64>(64 * i).to_u64();
     }

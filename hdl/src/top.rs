@@ -992,7 +992,7 @@ mod tests {
         }
 
         fn stage(&mut self, k: &FlowKey) {
-            for (i, w) in k.words.iter().enumerate() {
+            for (i, w) in k.hw_words().iter().enumerate() {
                 self.write(REG_STAGE_KEY.addr() + 8 * i as u64, *w);
             }
         }
@@ -1014,7 +1014,7 @@ mod tests {
             let start = self.cycle;
             for (i, k) in keys.iter().enumerate() {
                 self.u.lk_valid.next = true;
-                self.u.lk_key.next = key_bits(&k.words);
+                self.u.lk_key.next = key_bits(k.hw_words());
                 self.u.lk_tag.next = (tag0 + i as u64).into();
                 self.u.lk_len.next = frame_len(tag0 + i as u64).into();
                 settle(&mut *self.u);
@@ -1166,7 +1166,7 @@ mod tests {
         for (i, w) in words.iter_mut().enumerate() {
             *w = b.read(REG_MISSQ_KEY.addr() + 8 * i as u64);
         }
-        assert_eq!(words, k3.words);
+        assert_eq!(&words, k3.hw_words());
         b.write(REG_MISSQ_POP.addr(), 1);
         assert_eq!(b.read(REG_MISSQ_LEVEL.addr()), 0);
 

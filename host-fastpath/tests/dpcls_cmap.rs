@@ -24,7 +24,7 @@ fn hash(kind: HashKind, k: &FlowKey) -> u32 {
 
 /// Key `id`: word 7 stays zero so lookups can carry junk there under a mask.
 fn key(id: u32) -> FlowKey {
-    FlowKey::from_words([id as u64, 0xfeed, id as u64 * 7, 0, 0, 0, 0, 0])
+    FlowKey::from_hw_words(&[id as u64, 0xfeed, id as u64 * 7, 0, 0, 0, 0, 0])
 }
 
 /// Mask that ignores word 7.

@@ -26,7 +26,7 @@ fn run_time() -> Duration {
 /// writer has to displace.
 fn key(id: u32) -> FlowKey {
     let mix = (id as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    FlowKey::from_words([id as u64, 0x1111, 0, 0, 0, 0, 0, mix])
+    FlowKey::from_hw_words(&[id as u64, 0x1111, 0, 0, 0, 0, 0, mix])
 }
 
 fn value_of(id: u32) -> u32 {

@@ -284,7 +284,7 @@ impl World {
             // Wildcarded bits random, matched bits from the megaflow.
             let inv = FlowKey::from_words(m.mask.words.map(|w| !w));
             let mut out = k.masked(&inv);
-            for i in 0..8 {
+            for i in 0..abi::KEY_WORDS {
                 out.words[i] |= m.masked.words[i];
             }
             k = out;

@@ -154,9 +154,8 @@ fn flows_accepted_share() {
     });
 }
 
-/// Shares (all, without connection tracking) reached at this commit; the
-/// issue's targets are 80 % of rules and 95 % of flows. The rest waits for
-/// the actions #14 adds (controller, groups, learn, …),
-/// ND fields (a key change) and features outside #14 (MPLS, NSH, tunnels).
-const MIN_RULES_PCT: (f64, f64) = (56.0, 79.5);
-const MIN_FLOWS_PCT: (f64, f64) = (86.0, 89.0);
+/// Shares (all, without connection tracking) reached at this commit, at
+/// or above the targets of 80 % of rules and 95 % of flows. The
+/// rest is outside #14 (MPLS, NSH, tunnel metadata, `actset_output`, …).
+const MIN_RULES_PCT: (f64, f64) = (58.5, 83.5);
+const MIN_FLOWS_PCT: (f64, f64) = (92.0, 95.0);

@@ -53,6 +53,8 @@ fn random_frame(r: &mut StdRng) -> Vec<u8> {
             }
             17 => udp(r.gen(), r.gen(), &pay),
             132 => sctp(r.gen(), r.gen(), &pay),
+            // Neighbour discovery now and then: type 135/136, code 0.
+            58 if r.gen_bool(0.3) => icmp(r.gen_range(135..=136), u8::from(r.gen_bool(0.2)), &pay),
             1 | 58 => icmp(r.gen(), r.gen(), &pay),
             _ => pay,
         }
@@ -161,6 +163,9 @@ fn crafted() -> Vec<Vec<u8>> {
             0x86dd,
             &v6(58, &icmp(128, 0, &[])),
         ),
+        // Neighbour discovery: an exception (host-only key fields).
+        ethernet(m.0, m.1, &[], 0x86dd, &v6(58, &icmp(135, 0, &[7; 24]))),
+        ethernet(m.0, m.1, &[], 0x86dd, &v6(58, &icmp(136, 0, &[7; 16]))),
         ethernet(
             m.0,
             m.1,
@@ -241,7 +246,7 @@ fn extract(f: &[u8], port: u16, cfg: &ExtractConfig) -> (FlowKey, Option<Malform
 #[derive(Default)]
 struct Tally {
     frames: u64,
-    exceptions: [u64; 3],
+    exceptions: [u64; 4],
 }
 
 fn check(
@@ -281,6 +286,15 @@ fn check(
                     "frame {i} ({} bytes, fits the window) raised {x:?}: {f:02x?}",
                     f.len()
                 );
+            }
+            if x == Exception::NeighborDiscovery {
+                let nd = abi::parser::is_nd(
+                    key.get(abi::Field::DlType) == 0x86dd,
+                    key.get(abi::Field::NwProto) as u8,
+                    key.get(abi::Field::TpSrc) as u8,
+                    key.get(abi::Field::TpDst) as u8,
+                );
+                assert!(nd, "frame {i}: {x:?} on a frame extract does not call ND");
             }
             if x == Exception::TooManyIpv6Ext {
                 assert_eq!(
@@ -323,8 +337,8 @@ fn run_width(width: ParserWidth, n: usize, seed: u64) {
         done += batch;
     }
     eprintln!(
-        "{width:?}: {} frames, exceptions past_window {} too_many_ipv6_ext {}",
-        t.frames, t.exceptions[1], t.exceptions[2]
+        "{width:?}: {} frames, exceptions past_window {} too_many_ipv6_ext {} neighbor_discovery {}",
+        t.frames, t.exceptions[1], t.exceptions[2], t.exceptions[3]
     );
 }
 

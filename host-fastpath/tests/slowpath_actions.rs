@@ -247,3 +247,39 @@ fn clone_changes_only_its_copy() {
         }
     }
 }
+
+#[test]
+fn nd_rewrites_keep_the_icmpv6_checksum() {
+    let ns = "in_port=1,icmp6,ipv6_src=fe80::1,ipv6_dst=ff02::1:ff00:2,nw_ttl=255,icmpv6_type=135,nd_target=fe80::2,nd_sll=50:54:00:00:00:09";
+    check(
+        "icmp6,icmp_type=135,actions=set_field:fe80::9->nd_target,set_field:02:00:00:00:00:01->nd_sll,output:2",
+        ns,
+        &[2],
+    );
+    // A masked rewrite of the link-layer option only.
+    check(
+        "icmp6,icmp_type=135,actions=load:0xab->NXM_NX_ND_SLL[0..7],output:2",
+        ns,
+        &[2],
+    );
+    let na = "in_port=1,icmp6,ipv6_src=fe80::2,ipv6_dst=fe80::1,nw_ttl=255,icmpv6_type=136,nd_target=fe80::2,nd_tll=50:54:00:00:00:0a";
+    check(
+        "icmp6,icmp_type=136,actions=set_field:02:00:00:00:00:07->nd_tll,output:3",
+        na,
+        &[3],
+    );
+    // No option to rewrite: the target still changes, and no option is
+    // added (as OVS's packet_set_nd; the translated flow says otherwise).
+    let (out, fin) = run(
+        "icmp6,icmp_type=136,actions=set_field:fe80::7->nd_target,set_field:02:00:00:00:00:07->nd_tll,output:3",
+        "in_port=1,icmp6,ipv6_src=fe80::2,ipv6_dst=fe80::1,nw_ttl=255,icmpv6_type=136,nd_target=fe80::2",
+    );
+    let (_, last) = out.last().expect("an output");
+    verify_checksums(last).expect("checksums after the target rewrite");
+    let k = miniflow_extract(last, 1, &mut ExtractStats::default());
+    assert_eq!(k.nd_target(), fin.nd_target());
+    assert_eq!(
+        (k.get(Field::NdTll), fin.get(Field::NdTll)),
+        (0, 0x0200_0000_0007)
+    );
+}

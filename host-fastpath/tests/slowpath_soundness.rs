@@ -129,6 +129,31 @@ fn rule(rng: &mut Rng, table: u8, prio: u32, last_table: bool) -> String {
         if rng.below(2) == 0 {
             m.push(format!("arp_op={}", 1 + rng.below(2)));
         }
+    } else if l3 == 8 && rng.below(2) == 0 {
+        // Neighbour discovery: host-only key fields.
+        let ty = 135 + rng.below(2);
+        m.push(format!("icmp6,icmp_type={ty}"));
+        if rng.below(2) == 0 {
+            m.push(format!("nd_target=fe80::{}", rng.below(3)));
+        } else if rng.below(2) == 0 {
+            m.push("nd_target=fe80::/126".into());
+        }
+        let ll = if ty == 135 { "nd_sll" } else { "nd_tll" };
+        if rng.below(2) == 0 {
+            m.push(format!("{ll}={}", pick(rng, &MACS)));
+        }
+        if rng.below(3) == 0 {
+            let nxm = if ty == 135 {
+                "NXM_NX_ND_SLL"
+            } else {
+                "NXM_NX_ND_TLL"
+            };
+            m.push(format!(
+                "actions=set_field:fe80::9->nd_target,load:{}->{nxm}[0..3],output:2",
+                rng.below(16)
+            ));
+            return m.join(",");
+        }
     } else if l3 == 8 {
         m.push(if rng.below(2) == 0 { "ipv6" } else { "tcp6" }.into());
         if rng.below(2) == 0 {
@@ -225,6 +250,18 @@ fn packet(rng: &mut Rng, dl: Option<u16>) -> FlowKey {
                     1 | 58 => {
                         k.set(Field::TpSrc, pick(rng, &[0u64, 8, 3]));
                         k.set(Field::TpDst, rng.below(2));
+                        if proto == 58 && rng.below(2) == 0 {
+                            let ty = 135 + rng.below(2);
+                            k.set(Field::TpSrc, ty);
+                            k.set(Field::TpDst, u64::from(rng.below(4) == 0));
+                            if k.get(Field::TpDst) == 0 {
+                                k.set_nd_target(0xfe80 << 112 | rng.below(5) as u128);
+                                let mac =
+                                    |s: &str| fastpath::ofproto::parse::parse_mac(s).unwrap_or(0);
+                                k.set(Field::NdSll, mac(pick(rng, &MACS)) * rng.below(2));
+                                k.set(Field::NdTll, mac(pick(rng, &MACS)) * rng.below(2));
+                            }
+                        }
                     }
                     _ => {}
                 }
@@ -257,6 +294,23 @@ fn sanitize(k: &mut FlowKey) {
         k.set(Field::TpDst, 0);
         k.set(Field::TcpFlags, 0);
     }
+    // Only neighbour discovery has ND fields.
+    let nd = abi::parser::is_nd(
+        dl == 0x86dd,
+        proto as u8,
+        k.get(Field::TpSrc) as u8,
+        k.get(Field::TpDst) as u8,
+    );
+    if !nd || k.get(Field::NwFrag) as u8 & FRAG_LATER != 0 {
+        for f in [
+            Field::NdTargetHi,
+            Field::NdTargetLo,
+            Field::NdSll,
+            Field::NdTll,
+        ] {
+            k.set(f, 0);
+        }
+    }
     // An untagged packet's TCI is all zero.
     if k.get(Field::VlanTci) & VLAN_PRESENT as u64 == 0 {
         k.set(Field::VlanTci, 0);
@@ -275,7 +329,9 @@ fn linear_best(of: &OfProto, table: u8, flow: &Flow) -> Option<u32> {
 
 #[test]
 fn packets_inside_a_megaflow_get_the_same_actions() {
-    let sets = 200 * scale();
+    // A few merged keys are no packet (ND fields without an ND type) and
+    // are skipped: 220 sets keep the checks above 100 000.
+    let sets = 220 * scale();
     let mut checks = 0usize;
     let mut rng = Rng::new(fastpath::io::gen::test_seed(0x5eed));
     for set in 0..sets {
@@ -329,6 +385,14 @@ fn packets_inside_a_megaflow_get_the_same_actions() {
                     k2.words[i] = (k.words[i] & t.mask.words[i]) | (r.words[i] & !t.mask.words[i]);
                 }
                 sanitize(&mut k2);
+                let hw_mask = t.mask.hw();
+                if !k2.matches(&t.mask, &k.masked(&t.mask))
+                    && k2.matches(&hw_mask, &k.masked(&hw_mask))
+                {
+                    // Matched ND fields on a key that is not ND (another
+                    // type or code): no packet has that key.
+                    continue;
+                }
                 assert!(
                     k2.matches(&t.mask, &k.masked(&t.mask)),
                     "sanitize changed a matched bit\nk ={k:?}\nk2={k2:?}\nm ={:?}",

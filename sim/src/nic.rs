@@ -277,8 +277,11 @@ impl SimNic {
                 tags: tags.len(),
             });
         }
-        self.pending
-            .extend(keys.iter().zip(tags).map(|(k, &t)| KeyTag::new(k.words, t)));
+        self.pending.extend(
+            keys.iter()
+                .zip(tags)
+                .map(|(k, &t)| KeyTag::new(*k.hw_words(), t)),
+        );
         Ok(())
     }
 

@@ -204,7 +204,7 @@ impl ParserSim {
         let mut out = Vec::with_capacity(frames.len());
         for r in &self.results {
             out.push(Parsed {
-                key: FlowKey::from_words(r.key),
+                key: FlowKey::from_hw_words(&r.key),
                 meta: ParseMeta::decode(r.meta)?,
                 cycle: r.cycle,
             });

@@ -7,7 +7,7 @@
 
 use abi::reference::RefTables;
 use abi::regs::{Command, LookupResult, CTRL_CLEAR_TABLES, REG_CMD, REG_CTRL, REG_STAGE_KEY};
-use abi::{FlowKey, Geometry, KEY_WORDS};
+use abi::{FlowKey, Geometry, HW_KEY_WORDS};
 
 /// The reference model's register and table state.
 #[derive(Clone, Debug)]
@@ -35,7 +35,8 @@ impl RefModel {
     /// registers do not change table state. Returns true if the write was a
     /// command (it changes lookups only once it executes).
     pub fn write(&mut self, offset: u64, value: u64) -> bool {
-        if (REG_STAGE_KEY.addr()..REG_STAGE_KEY.addr() + 8 * KEY_WORDS as u64).contains(&offset) {
+        if (REG_STAGE_KEY.addr()..REG_STAGE_KEY.addr() + 8 * HW_KEY_WORDS as u64).contains(&offset)
+        {
             self.staging.words[((offset - REG_STAGE_KEY.addr()) / 8) as usize] = value;
             return false;
         }

@@ -227,7 +227,7 @@ fn all_collision_keys(kind: ModelKind) {
     }
     assert!(nic.emc_len() <= 2);
     // Megaflow slot with a mask covering the support: same buckets for all.
-    let mut mask = FlowKey::ONES;
+    let mut mask = FlowKey::ONES.hw();
     mask.set(Field::NwTtl, 0);
     nic.set_mask(0, &mask).expect("mask");
     let hm = abi::hash_masked(&ks[0], &mask);
@@ -276,11 +276,11 @@ fn signature_clash_by_raw_commands_is_a_miss(kind: ModelKind) {
     support.extend(field_bits(Field::TpSrc));
     let ks = colliding_keys(&base, &support, 2, &mut r);
     assert_ne!(ks[0], ks[1]);
-    nic.set_mask(0, &FlowKey::ONES).expect("mask");
+    nic.set_mask(0, &FlowKey::ONES.hw()).expect("mask");
     let [b0, _] = GEOMETRY.mf_candidate_buckets(abi::hash_key(&ks[0]));
     for (way, k) in ks.iter().enumerate() {
         let dev = nic.device();
-        for (i, w) in k.words.iter().enumerate() {
+        for (i, w) in k.hw_words().iter().enumerate() {
             dev.write64(0, REG_STAGE_KEY.addr() + 8 * i as u64, *w)
                 .expect("stage");
         }

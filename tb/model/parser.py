@@ -65,6 +65,8 @@ class ParserModel:
         kv = abi.data["key_values"]
         self.abi = abi
         self.window = p["parse_window_bytes"]
+        # ICMPv6 neighbour solicitation and advertisement (code 0): exceptions.
+        self.nd_types = tuple(p["nd_types"])
         self.max_vlans = p["max_vlan_headers"]
         self.max_ext = p["max_ipv6_ext_headers"]
         self.max_frame_len = p["max_frame_len"]
@@ -229,7 +231,7 @@ class _State:
         self.put("NW_PROTO", proto)
         self.put("NW_FRAG", frag)
         if not frag & self.m.frag_later:
-            self.l4(pos + ihl, pos + tot, proto)
+            self.l4(pos + ihl, pos + tot, proto, False)
 
     def ipv6(self, pos):
         h = self.f[pos:]
@@ -277,7 +279,7 @@ class _State:
         self.put("NW_PROTO", proto)
         self.put("NW_FRAG", frag)
         if not frag & self.m.frag_later:
-            self.l4(p, end, proto)
+            self.l4(p, end, proto, True)
 
     def arp(self, pos):
         a = self.f[pos:]
@@ -294,7 +296,7 @@ class _State:
         self.put("ARP_SHA", _u(a, 8, 6))
         self.put("ARP_THA", _u(a, 18, 6))
 
-    def l4(self, pos, end, proto):
+    def l4(self, pos, end, proto, v6):
         """Transport header at `pos`; the IP packet ends at `end` (padding
         behind it is never L4)."""
         if proto not in L4_LEN:
@@ -308,6 +310,9 @@ class _State:
             if hl < L4_LEN[TCP] or hl > len(t):
                 return self.stop("bad_tcp_offset")
             self.put("TCP_FLAGS", _u(t, 12, 2) & 0x0FFF)
+        if self.win and v6 and proto == ICMPV6 and t[1] == 0 and t[0] in self.m.nd_types:
+            # abi::parser::is_nd: the key has host-only fields.
+            raise _Exception("neighbor_discovery")
         if proto in (ICMP, ICMPV6):
             self.put("TP_SRC", t[0])
             self.put("TP_DST", t[1])

@@ -263,18 +263,18 @@ mod edu {
     /// Key, mask and flow ids of the `--fastpath-image` run; the host test
     /// (tests/vfio_qemu.rs) uses the same values.
     pub fn image_key() -> abi::FlowKey {
-        let mut w = [0u64; abi::KEY_WORDS];
+        let mut w = [0u64; abi::HW_KEY_WORDS];
         for (i, v) in w.iter_mut().enumerate() {
             *v = 0x0101_0101_0101_0101u64.wrapping_mul(i as u64 + 1);
         }
-        abi::FlowKey::from_words(w)
+        abi::FlowKey::from_hw_words(&w)
     }
 
     fn image_checks(r: &mut Report, bdf: &str, bar: u8) -> Result<(), String> {
         let dev = vfio::open(bdf).map_err(msg)?;
         let mut nic = Nic::open_bar(dev, bar).map_err(msg)?;
         r.check("image-open", Ok(format!("{:?}", nic.capability().geometry)));
-        let mask = abi::FlowKey::from_words([u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0]);
+        let mask = abi::FlowKey::from_hw_words(&[u64::MAX, 0, 0, 0, 0, 0, 0xffff_ffff, 0]);
         nic.set_mask(0, &mask).map_err(msg)?;
         let mf = nic
             .install_megaflow(0, &image_key(), 0x4321, &abi::action::ActionEntry::TO_HOST)

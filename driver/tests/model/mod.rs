@@ -8,7 +8,7 @@
 
 use abi::reference::RefTables;
 use abi::regs::*;
-use abi::{hash_key, FlowKey, Geometry, KEY_WORDS};
+use abi::{hash_key, FlowKey, Geometry, HW_KEY_WORDS};
 use driver::{check_access, Device, DeviceError};
 use std::collections::{HashMap, VecDeque};
 
@@ -36,7 +36,7 @@ pub struct Model {
     pub misses: u64,
     pub miss_drops: u64,
     pub commands: u64,
-    staging: [u64; KEY_WORDS],
+    staging: [u64; HW_KEY_WORDS],
     stage_action: u64,
     stats_sel: u64,
     // Tables.
@@ -93,7 +93,7 @@ impl Model {
             misses: 0,
             miss_drops: 0,
             commands: 0,
-            staging: [0; KEY_WORDS],
+            staging: [0; HW_KEY_WORDS],
             stage_action: 0,
             stats_sel: 0,
             tables: RefTables::new(g),
@@ -196,7 +196,7 @@ impl Model {
             self.cmd_error = true;
             return;
         };
-        let staged = FlowKey::from_words(self.staging);
+        let staged = FlowKey::from_hw_words(&self.staging);
         let ok = self.tables.execute(&c, &staged).is_ok();
         if ok {
             // A write or invalidation restarts the entry's statistics.
@@ -305,7 +305,9 @@ impl Model {
             return *v;
         }
         let key_word = |base: Reg| {
-            (r.block == base.block && r.off >= base.off && r.off < base.off + 8 * KEY_WORDS as u64)
+            (r.block == base.block
+                && r.off >= base.off
+                && r.off < base.off + 8 * HW_KEY_WORDS as u64)
                 .then(|| ((r.off - base.off) / 8) as usize)
         };
         if let Some(i) = key_word(REG_STAGE_KEY) {
@@ -363,7 +365,7 @@ impl Model {
         };
         if r.block == REG_STAGE_KEY.block
             && r.off >= REG_STAGE_KEY.off
-            && r.off < REG_STAGE_KEY.off + 8 * KEY_WORDS as u64
+            && r.off < REG_STAGE_KEY.off + 8 * HW_KEY_WORDS as u64
         {
             self.staging[((r.off - REG_STAGE_KEY.off) / 8) as usize] = v;
             return;
@@ -463,7 +465,7 @@ pub fn tiny() -> Geometry {
 
 /// A key from a seed, spread over every word.
 pub fn key(seed: u64) -> FlowKey {
-    let mut w = [0u64; KEY_WORDS];
+    let mut w = [0u64; HW_KEY_WORDS];
     let mut x = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ 0x1234_5678;
     for v in w.iter_mut() {
         x ^= x << 13;
@@ -471,7 +473,7 @@ pub fn key(seed: u64) -> FlowKey {
         x ^= x << 17;
         *v = x;
     }
-    FlowKey::from_words(w)
+    FlowKey::from_hw_words(&w)
 }
 
 /// The model behind a 32-bit bus with the semantics of `abi::regs` for one

@@ -104,6 +104,12 @@ pub fn etherparse_key(frame: &[u8], in_port: u32) -> Option<FlowKey> {
             k.set(Field::TpSrc, i.slice()[0] as u64);
             k.set(Field::TpDst, i.slice()[1] as u64);
         }
+        // etherparse does not parse ND bodies: outside its coverage.
+        Some(TransportSlice::Icmpv6(i))
+            if abi::parser::is_nd(true, 58, i.type_u8(), i.code_u8()) =>
+        {
+            return None
+        }
         Some(TransportSlice::Icmpv6(i)) => {
             k.set(Field::TpSrc, i.type_u8() as u64);
             k.set(Field::TpDst, i.code_u8() as u64);

@@ -181,7 +181,7 @@ mod tests {
         a.ensure(base + 1);
         assert!(a.key(base).is_some() && a.key(3 * base - 1).is_some());
         assert!(a.key(0).is_none() && a.key(3 * base).is_none());
-        let k = FlowKey::from_words([1, 2, 3, 4, 5, 6, 7, 8]);
+        let k = FlowKey::from_hw_words(&[1, 2, 3, 4, 5, 6, 7, 8]);
         a.write(base + 1, &k, 9, 10);
         assert_eq!(a.key(base + 1).map(|s| s.load()), Some(k));
         assert!(a.key(base + 1).is_some_and(|s| s.equals(&k)));

@@ -1140,7 +1140,7 @@ mod tests {
     use super::*;
 
     fn key(i: u64) -> FlowKey {
-        FlowKey::from_words([i, i ^ 0x55, 0, 0, 0, 0, 0, i.wrapping_mul(3)])
+        FlowKey::from_hw_words(&[i, i ^ 0x55, 0, 0, 0, 0, 0, i.wrapping_mul(3)])
     }
 
     #[test]

@@ -472,7 +472,7 @@ mod tests {
     use super::*;
 
     fn mask(port_exact: bool, words: [u64; 8]) -> FlowKey {
-        let mut m = FlowKey::from_words(words);
+        let mut m = FlowKey::from_hw_words(&words);
         if port_exact {
             m.set(Field::InPort, u32::MAX as u64);
         }
@@ -490,7 +490,7 @@ mod tests {
     fn insert_validates_and_detects_duplicates() {
         let d = Dpcls::new();
         let m = mask(true, [0, 0xffff, 0, 0, 0, 0, 0, 0]);
-        let k = FlowKey::from_words([7, 0x1234_5678, 1, 2, 3, 4, 5, 6]);
+        let k = FlowKey::from_hw_words(&[7, 0x1234_5678, 1, 2, 3, 4, 5, 6]);
         assert_eq!(
             d.insert(&mask(false, [0xffff, 0, 0, 0, 0, 0, 0, 0]), &k, 1),
             Err(DpclsError::InPortNotExact { mask: 0xffff })

@@ -10,8 +10,8 @@
 //!
 //! Known, deliberate differences, excluded from the comparison: OVS puts the
 //! IGMP type/code in `tp_src`/`tp_dst` (the abi key defines no IGMP fields),
-//! and fields the key does not have (IPv6 flow label, ND target/SLL/TLL, MPLS
-//! labels) are ignored.
+//! and fields the key does not have (IPv6 flow label, MPLS labels) are
+//! ignored.
 
 use std::io::Write;
 use std::process::Command;
@@ -78,7 +78,7 @@ fn parse_ovs_flow(line: &str) -> Result<Option<FlowKey>, String> {
                 .map_err(|e| format!("{name}={v}: {e}"))
         };
         match name {
-            "in_port" | "ipv6_label" | "nd_target" | "nd_sll" | "nd_tll" => {}
+            "in_port" | "ipv6_label" => {}
             "dl_type" => k.set(DlType, num(value)?),
             "vlan_tci" => k.set(VlanTci, num(value)?),
             "vlan_tci1" => k.set(VlanTci2, num(value)?),
@@ -115,6 +115,9 @@ fn parse_ovs_flow(line: &str) -> Result<Option<FlowKey>, String> {
                     _ => return Err(format!("nw_frag={value}")),
                 },
             ),
+            "nd_target" => k.set_nd_target(ip6(value)?),
+            "nd_sll" => k.set(NdSll, mac(value)?),
+            "nd_tll" => k.set(NdTll, mac(value)?),
             "tp_src" | "icmp_type" | "icmpv6_type" => k.set(TpSrc, num(value)?),
             "tp_dst" | "icmp_code" | "icmpv6_code" => k.set(TpDst, num(value)?),
             "tcp_flags" => {
@@ -148,6 +151,34 @@ fn parse_ovs_flow(line: &str) -> Result<Option<FlowKey>, String> {
     Ok(Some(k))
 }
 
+/// A neighbour solicitation or advertisement (sometimes another code): the
+/// target, then link-layer options (sometimes repeated, odd-sized, of
+/// length 0 or cut short) and other options.
+fn nd(rng: &mut StdRng) -> Vec<u8> {
+    let ty = *[135u8, 136].choose(rng).unwrap_or(&135);
+    let code = if rng.gen_bool(0.9) { 0 } else { 1 };
+    let mut body: Vec<u8> = (0..16).map(|_| rng.gen()).collect();
+    for _ in 0..rng.gen_range(0..4) {
+        let opt_ty = *[1u8, 2, 1, 2, 3, 14].choose(rng).unwrap_or(&1);
+        let len = *[1u8, 1, 1, 2, 0].choose(rng).unwrap_or(&1);
+        body.extend([opt_ty, len]);
+        let mac = if rng.gen_bool(0.1) {
+            0
+        } else {
+            rng.gen::<u64>() >> 16
+        };
+        body.extend(&mac.to_be_bytes()[2..]);
+        body.extend((0..(len.max(1) as usize - 1) * 8).map(|_| rng.gen::<u8>()));
+    }
+    let cut = if rng.gen_bool(0.1) {
+        rng.gen_range(0..body.len())
+    } else {
+        body.len()
+    };
+    body.truncate(cut);
+    icmp(ty, code, &body)
+}
+
 /// One random frame: a well-formed packet of a random protocol stack, then
 /// (often) damaged by truncation, a corrupted byte or trailing garbage.
 fn random_frame(rng: &mut StdRng) -> Vec<u8> {
@@ -163,6 +194,7 @@ fn random_frame(rng: &mut StdRng) -> Vec<u8> {
         }
         17 => udp(r16(rng), r16(rng), &payload),
         132 => sctp(r16(rng), r16(rng), &payload),
+        58 if rng.gen_bool(0.5) => nd(rng),
         1 | 58 | 2 => icmp(rng.gen(), rng.gen(), &payload),
         _ => payload.clone(),
     };

@@ -61,7 +61,7 @@ const TCP_FLAGS_MASK: u16 = 0x0fff;
 /// ORs a value into a zero-initialised field. Field positions come from the
 /// abi layout as constants, so this folds to one shift and one OR.
 #[inline(always)]
-fn put(w: &mut [u64; 8], f: BitField, v: u64) {
+fn put(w: &mut [u64; abi::KEY_WORDS], f: BitField, v: u64) {
     w[f.word()] |= (v & f.value_mask()) << f.shift();
 }
 
@@ -111,7 +111,7 @@ pub(crate) fn parse(
     out: &mut FlowKey,
 ) {
     let w = &mut out.words;
-    *w = [0; 8];
+    *w = [0; abi::KEY_WORDS];
     put(w, key::IN_PORT, in_port as u64);
 
     let Some(eth) = frame.first_chunk::<ETH_HEADER_LEN>() else {
@@ -189,7 +189,7 @@ fn parse_ipv4(
     pos: usize,
     stats: &mut ExtractStats,
     off: &mut HeaderOffsets,
-    w: &mut [u64; 8],
+    w: &mut [u64; abi::KEY_WORDS],
 ) {
     // OVS ipv4_sanity_check(): a header that lies about its lengths yields an
     // L2-only key rather than fields read from the wrong place.
@@ -235,7 +235,7 @@ fn parse_ipv4(
     if frag & FRAG_LATER == 0 {
         // Padding behind the IP packet is never part of L4 (OVS "never pull padding").
         let l4 = l3.get(ihl..tot_len).unwrap_or(&[]);
-        parse_l4(l4, proto, stats, w);
+        parse_l4(l4, proto, false, stats, w);
     }
 }
 
@@ -245,7 +245,7 @@ fn parse_ipv6(
     pos: usize,
     stats: &mut ExtractStats,
     off: &mut HeaderOffsets,
-    w: &mut [u64; 8],
+    w: &mut [u64; abi::KEY_WORDS],
 ) {
     let Some(h) = l3.first_chunk::<IPV6_HEADER_LEN>() else {
         stats.truncated_ipv6 += 1;
@@ -324,7 +324,7 @@ fn parse_ipv6(
     put(w, key::NW_FRAG, frag as u64);
     off.l4 = Some(l4_pos as u16);
     if frag & FRAG_LATER == 0 {
-        parse_l4(data, proto, stats, w);
+        parse_l4(data, proto, true, stats, w);
     }
 }
 
@@ -334,7 +334,7 @@ fn parse_arp(
     pos: usize,
     stats: &mut ExtractStats,
     off: &mut HeaderOffsets,
-    w: &mut [u64; 8],
+    w: &mut [u64; abi::KEY_WORDS],
 ) {
     let Some(a) = l3.first_chunk::<ARP_ETH_HEADER_LEN>() else {
         stats.truncated_arp += 1;
@@ -361,7 +361,13 @@ fn parse_arp(
 /// Transport header of the first (or only) fragment; `l4` ends at the end of
 /// the IP packet.
 #[inline(always)]
-fn parse_l4(l4: &[u8], proto: u8, stats: &mut ExtractStats, w: &mut [u64; 8]) {
+fn parse_l4(
+    l4: &[u8],
+    proto: u8,
+    ipv6: bool,
+    stats: &mut ExtractStats,
+    w: &mut [u64; abi::KEY_WORDS],
+) {
     match proto {
         IPPROTO_TCP => {
             let Some(t) = l4.first_chunk::<TCP_HEADER_LEN>() else {
@@ -408,7 +414,56 @@ fn parse_l4(l4: &[u8], proto: u8, stats: &mut ExtractStats, w: &mut [u64; 8]) {
             };
             put(w, key::TP_SRC, i[0] as u64);
             put(w, key::TP_DST, i[1] as u64);
+            if abi::parser::is_nd(ipv6, proto, i[0], i[1]) {
+                parse_nd(&l4[ICMPV6_HEADER_LEN..], w);
+            }
         }
         _ => {}
     }
+}
+
+/// ND option types whose 6-byte value is in the key.
+const ND_OPT_SOURCE_LINKADDR: u8 = 1;
+const ND_OPT_TARGET_LINKADDR: u8 = 2;
+
+/// The neighbour-discovery body after the ICMPv6 header, as Open vSwitch's
+/// `parse_icmpv6`: the target address, then options of `len * 8` bytes; the
+/// first source and target link-layer options of 8 bytes give `nd_sll` and
+/// `nd_tll`. A short target or option ends parsing with what was found; a
+/// repeated link-layer option makes all three fields zero (OVS: invalid).
+/// Never counted as malformed (OVS neither).
+#[inline(never)]
+fn parse_nd(body: &[u8], w: &mut [u64; abi::KEY_WORDS]) {
+    let Some(target) = body.first_chunk::<16>() else {
+        return;
+    };
+    let (mut sll, mut tll) = (0u64, 0u64);
+    let mut opts = &body[16..];
+    while opts.len() >= 8 {
+        let len = opts[1] as usize * 8;
+        if len == 0 || len > opts.len() {
+            break;
+        }
+        if len == 8 {
+            let mac = be48(opts, 2);
+            let slot = match opts[0] {
+                ND_OPT_SOURCE_LINKADDR => Some(&mut sll),
+                ND_OPT_TARGET_LINKADDR => Some(&mut tll),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                // OVS tells "not seen yet" by a zero address.
+                if *slot != 0 {
+                    return;
+                }
+                *slot = mac;
+            }
+        }
+        opts = &opts[len..];
+    }
+    let t = u128::from_be_bytes(*target);
+    put(w, key::ND_TARGET_HI, (t >> 64) as u64);
+    put(w, key::ND_TARGET_LO, t as u64);
+    put(w, key::ND_SLL, sll);
+    put(w, key::ND_TLL, tll);
 }

@@ -98,11 +98,22 @@ pub fn frame_from_key(key: &FlowKey, min_len: usize) -> Vec<u8> {
                 ext.extend_from_slice(&[0, 0, 0, 1]);
                 next = 44;
             }
-            let l4 = if later {
+            let mut l4 = if later {
                 Vec::new()
             } else {
                 l4_header(proto, sp, dp, g(Field::TcpFlags) as u16)
             };
+            if !later && abi::parser::is_nd(true, proto, sp as u8, dp as u8) {
+                // The target, then a link-layer option per address set (zero
+                // padding after them ends the option walk).
+                l4.extend_from_slice(&key.nd_target().to_be_bytes());
+                for (ty, f) in [(1u8, Field::NdSll), (2, Field::NdTll)] {
+                    if g(f) != 0 {
+                        l4.extend_from_slice(&[ty, 1]);
+                        put48(&mut l4, g(f));
+                    }
+                }
+            }
             let pad = min_len.saturating_sub(l3 + 40 + ext.len() + l4.len());
             let plen = (ext.len() + l4.len() + pad) as u16;
             let tc = g(Field::NwTos) as u8;

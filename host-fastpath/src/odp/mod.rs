@@ -50,6 +50,12 @@ pub enum SetField {
     ArpSha,
     /// ARP target hardware address.
     ArpTha,
+    /// ND target address.
+    NdTarget,
+    /// ND source link-layer address option.
+    NdSll,
+    /// ND target link-layer address option.
+    NdTll,
 }
 
 /// The header a set action targets (`set(eth(…))`, `set(ipv4(…))`, …).
@@ -73,6 +79,8 @@ pub enum Header {
     Icmp,
     /// ICMPv6.
     Icmpv6,
+    /// IPv6 neighbour discovery (`set(nd(…))`).
+    Nd,
 }
 
 /// One masked rewrite of a header: `field = (field & !mask) | (value & mask)`.
@@ -225,6 +233,7 @@ impl fmt::Display for OdpAction {
                     Header::Sctp => "sctp",
                     Header::Icmp => "icmp",
                     Header::Icmpv6 => "icmpv6",
+                    Header::Nd => "nd",
                 };
                 write!(f, "set({h}(")?;
                 for (i, &(fld, v, m)) in s.fields.iter().enumerate() {
@@ -264,13 +273,18 @@ impl fmt::Display for OdpAction {
                         SetField::ArpOp => ("op", 0xff),
                         SetField::ArpSha => ("sha", 0xffff_ffff_ffff),
                         SetField::ArpTha => ("tha", 0xffff_ffff_ffff),
+                        SetField::NdTarget => ("target", u128::MAX),
+                        SetField::NdSll => ("sll", 0xffff_ffff_ffff),
+                        SetField::NdTll => ("tll", 0xffff_ffff_ffff),
                     };
                     let exact = m & full == full;
                     match fld {
                         SetField::EthSrc
                         | SetField::EthDst
                         | SetField::ArpSha
-                        | SetField::ArpTha => {
+                        | SetField::ArpTha
+                        | SetField::NdSll
+                        | SetField::NdTll => {
                             write!(f, "{name}={}", mac(v))?;
                             if !exact {
                                 write!(f, "/{}", mac(m))?;
@@ -285,10 +299,10 @@ impl fmt::Display for OdpAction {
                                 write!(f, "/{}", std::net::Ipv4Addr::from(m as u32))?;
                             }
                         }
-                        SetField::Ipv6Src | SetField::Ipv6Dst => {
-                            write!(f, "{name}={}", std::net::Ipv6Addr::from(v))?;
+                        SetField::Ipv6Src | SetField::Ipv6Dst | SetField::NdTarget => {
+                            write!(f, "{name}={}", crate::ofproto::format::ipv6_str(v))?;
                             if !exact {
-                                write!(f, "/{}", std::net::Ipv6Addr::from(m))?;
+                                write!(f, "/{}", crate::ofproto::format::ipv6_str(m))?;
                             }
                         }
                         SetField::Ipv4Tos | SetField::Ipv6Tclass => {
@@ -645,7 +659,71 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             }
             true
         }
+        Header::Nd => {
+            let Some(l4) = o.l4.map(|x| x as usize) else {
+                return false;
+            };
+            let l3_end = o
+                .l3_end
+                .map(|x| x as usize)
+                .unwrap_or(frame.len())
+                .min(frame.len());
+            let (ty, code) = (key.get(abi::Field::TpSrc), key.get(abi::Field::TpDst));
+            let ipv6 = key.get(abi::Field::DlType) == 0x86dd;
+            let proto = key.get(abi::Field::NwProto) as u8;
+            if later || !abi::parser::is_nd(ipv6, proto, ty as u8, code as u8) {
+                return false;
+            }
+            set_nd(frame, l4, l3_end, &s.fields)
+        }
     }
+}
+
+/// `set(nd(…))` as Open vSwitch's `odp_set_nd`: the target rewritten, and
+/// the first link-layer option of 8 bytes (source or target, whichever
+/// comes first) takes its field's value; the ICMPv6 checksum is kept
+/// right incrementally (none of it is in the pseudo-header). False when
+/// the message is shorter than its target.
+fn set_nd(frame: &mut [u8], l4: usize, l3_end: usize, fields: &[(SetField, u128, u128)]) -> bool {
+    // ICMPv6 header (8) and target (16).
+    let target_at = l4 + 8;
+    if target_at + 16 > l3_end {
+        return false;
+    }
+    let field = |want: SetField| fields.iter().find(|f| f.0 == want).map(|f| (f.1, f.2));
+    if let Some((v, m)) = field(SetField::NdTarget) {
+        let old = rd(frame, target_at, 16);
+        let new = merge(old, v, m);
+        wr(frame, target_at, 16, new);
+        for i in 0..4 {
+            let sh = 96 - 32 * i;
+            csum::update32(frame, l4 + 2, (old >> sh) as u32, (new >> sh) as u32, false);
+        }
+    }
+    let mut at = target_at + 16;
+    while at + 8 <= l3_end && frame[at + 1] != 0 {
+        let len = frame[at + 1] as usize * 8;
+        let which = match (frame[at], len) {
+            (1, 8) => Some(SetField::NdSll),
+            (2, 8) => Some(SetField::NdTll),
+            _ => None,
+        };
+        if let Some(which) = which {
+            // A packet holds one SLL or TLL option: the first is the one.
+            if let Some((v, m)) = field(which) {
+                let old = rd(frame, at + 2, 6);
+                let new = merge(old, v, m);
+                wr(frame, at + 2, 6, new);
+                for i in 0..3 {
+                    let sh = 32 - 16 * i;
+                    csum::update16(frame, l4 + 2, (old >> sh) as u16, (new >> sh) as u16, false);
+                }
+            }
+            break;
+        }
+        at += len;
+    }
+    true
 }
 
 #[cfg(test)]

@@ -494,6 +494,14 @@ impl<H: HwTables> OffloadManager<H> {
         if f.native {
             return;
         }
+        if f.mask.has_host_only_bits() {
+            if !f.no_slot_counted {
+                // The same once-per-flow flag: such a flow never gets a slot.
+                f.no_slot_counted = true;
+                self.counters.offload_host_only += 1;
+            }
+            return;
+        }
         let mask = f.mask;
         let slot = match self.slot_of(&mask) {
             Some(s) => Some(s),
@@ -601,7 +609,9 @@ impl<H: HwTables> OffloadManager<H> {
     /// other, never the busy entries of established flows.
     fn maybe_emc(&mut self, pmd: &mut Pmd, id: FlowId, key: &FlowKey, now_ns: u64) {
         let inv = self.cfg.emc_insert_inv_prob;
-        if inv == 0 || !self.next_rand().is_multiple_of(inv as u64) {
+        // A key with host-only bits is an ND frame's, which the NIC never
+        // looks up (it sends those to the host).
+        if inv == 0 || key.has_host_only_bits() || !self.next_rand().is_multiple_of(inv as u64) {
             return;
         }
         let cands = emc_candidates(hash_key(key), self.geometry.emc_log2_entries);

@@ -116,6 +116,10 @@ counters! {
     /// ...of which: an Ethernet rewrite the stage makes, but the edit table
     /// had no free entry for its values.
     offload_partial_edit_full,
+    /// Flows kept in software because their key or mask has host-only
+    /// bits (ND fields: no NIC table holds them, and the NIC sends ND
+    /// frames to the host as exceptions). Counted once per flow.
+    offload_host_only,
     /// Hardware EMC entries replaced by others.
     emc_evictions,
     /// Entries removed one by one (flow deleted/modified, EMC replaced).

@@ -191,7 +191,7 @@ mod tests {
             x ^= x << 17;
             x
         };
-        let e = FlowKey::from_words([
+        let e = FlowKey::from_hw_words(&[
             next(),
             next(),
             next(),

@@ -52,7 +52,7 @@ struct RuleSet {
 }
 
 /// Most (word, mask) pairs of a subtable's stages: the stages partition the
-/// bits, so each of the 13 words is split at most at the 3 stage borders.
+/// bits, so each of the flow's words is split at most at the 3 stage borders.
 const MAX_STAGE_WORDS: usize = super::flow::FLOW_WORDS + N_STAGES - 1;
 
 /// What a visit of a subtable reads before it touches anything else: the

@@ -4,7 +4,9 @@
 //! Each field has its `ovs-ofctl` name, aliases, and the NXM/OXM names that
 //! `load`, `move` and `set_field` use (`NXM_OF_IP_SRC`, `NXM_NX_REG0`, …).
 
-use super::flow::{eth_type, ip_proto, Flow, CONJ_ID_WORD, METADATA_WORD, REGS_WORD, TUN_ID_WORD};
+use super::flow::{
+    eth_type, ip_proto, Flow, CONJ_ID_WORD, METADATA_WORD, RECIRC_ID_WORD, REGS_WORD, TUN_ID_WORD,
+};
 use abi::Field;
 
 /// Where a field's bits live.
@@ -51,6 +53,12 @@ pub enum Prereq {
     Icmp4,
     /// ICMPv6.
     Icmp6,
+    /// IPv6 neighbour discovery: ICMPv6 type 135 or 136, code 0.
+    Nd,
+    /// Neighbour solicitation: ICMPv6 type 135, code 0.
+    NdSolicit,
+    /// Neighbour advertisement: ICMPv6 type 136, code 0.
+    NdAdvert,
 }
 
 impl Prereq {
@@ -65,6 +73,9 @@ impl Prereq {
                 | Prereq::Transport
                 | Prereq::Icmp4
                 | Prereq::Icmp6
+                | Prereq::Nd
+                | Prereq::NdSolicit
+                | Prereq::NdAdvert
         )
     }
 }
@@ -403,6 +414,14 @@ pub static FIELDS: &[Mf] = &[
     ),
     mf!("conj_id", [], bits(CONJ_ID_WORD, 0, 32), None, Dec, false),
     mf!(
+        "recirc_id",
+        ["NXM_NX_RECIRC_ID"],
+        bits(RECIRC_ID_WORD, 0, 32),
+        None,
+        Hex,
+        false
+    ),
+    mf!(
         "dl_src",
         ["eth_src", "NXM_OF_ETH_SRC", "OXM_OF_ETH_SRC"],
         key(Field::DlSrc),
@@ -668,6 +687,32 @@ pub static FIELDS: &[Mf] = &[
         Dec,
         true
     ),
+    mf!(
+        "nd_target",
+        ["NXM_NX_ND_TARGET", "OXM_OF_IPV6_ND_TARGET"],
+        Loc::Ipv6 {
+            hi: Field::NdTargetHi.def().word() as u8
+        },
+        Nd,
+        Ipv6,
+        true
+    ),
+    mf!(
+        "nd_sll",
+        ["NXM_NX_ND_SLL", "OXM_OF_IPV6_ND_SLL"],
+        key(Field::NdSll),
+        NdSolicit,
+        Mac,
+        true
+    ),
+    mf!(
+        "nd_tll",
+        ["NXM_NX_ND_TLL", "OXM_OF_IPV6_ND_TLL"],
+        key(Field::NdTll),
+        NdAdvert,
+        Mac,
+        true
+    ),
 ];
 
 /// Looks a field up by any of its names (case-sensitive, as ovs-ofctl).
@@ -702,7 +747,7 @@ impl Mf {
                 )
             }
             Syntax::Ipv4 => std::net::Ipv4Addr::from(v as u32).to_string(),
-            Syntax::Ipv6 => std::net::Ipv6Addr::from(v).to_string(),
+            Syntax::Ipv6 => super::format::ipv6_str(v),
             Syntax::Dec | Syntax::Frag => v.to_string(),
             Syntax::Hex | Syntax::TcpFlags => format!("{v:#x}"),
         }
@@ -784,12 +829,12 @@ impl Mf {
 
 /// Does a flow meet a prerequisite? Reading the flow's protocol un-wildcards
 /// it in `wc`, as Open vSwitch's `mf_are_prereqs_ok` does.
-pub fn prereq_ok(p: Prereq, flow: &Flow, wc: Option<&mut Flow>) -> bool {
+pub fn prereq_ok(p: Prereq, flow: &Flow, mut wc: Option<&mut Flow>) -> bool {
     let dl = flow.get(Field::DlType) as u16;
     let ip = dl == eth_type::IP || dl == eth_type::IPV6;
     let proto = flow.get(Field::NwProto) as u8;
     let needs_proto = p.needs_proto();
-    if let Some(wc) = wc {
+    if let Some(wc) = wc.as_deref_mut() {
         wc.set(Field::DlType, 0xffff);
         if needs_proto && ip {
             wc.set(Field::NwProto, 0xff);
@@ -807,6 +852,27 @@ pub fn prereq_ok(p: Prereq, flow: &Flow, wc: Option<&mut Flow>) -> bool {
         Prereq::Transport => ip && matches!(proto, ip_proto::TCP | ip_proto::UDP | ip_proto::SCTP),
         Prereq::Icmp4 => dl == eth_type::IP && proto == ip_proto::ICMP,
         Prereq::Icmp6 => dl == eth_type::IPV6 && proto == ip_proto::ICMPV6,
+        Prereq::Nd | Prereq::NdSolicit | Prereq::NdAdvert => {
+            // As OVS's is_nd: the code is read first, the type only when it is 0.
+            if !(dl == eth_type::IPV6 && proto == ip_proto::ICMPV6) {
+                return false;
+            }
+            if let Some(wc) = wc.as_deref_mut() {
+                wc.set(Field::TpDst, 0xffff);
+            }
+            if flow.get(Field::TpDst) != 0 {
+                return false;
+            }
+            if let Some(wc) = wc {
+                wc.set(Field::TpSrc, 0xffff);
+            }
+            let ty = flow.get(Field::TpSrc) as u8;
+            match p {
+                Prereq::NdSolicit => ty == abi::parser::ND_NEIGHBOR_SOLICIT,
+                Prereq::NdAdvert => ty == abi::parser::ND_NEIGHBOR_ADVERT,
+                _ => abi::parser::is_nd(true, proto, ty, 0),
+            }
+        }
     }
 }
 

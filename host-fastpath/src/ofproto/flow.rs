@@ -5,13 +5,13 @@
 //! packet is translated (they start at 0, like Open vSwitch's metadata and
 //! registers; fastpath has no tunnel ports, so every packet's `tun_id` is 0)
 //! and never reach the datapath key. A mask has the same layout, so matching,
-//! wildcard tracking and hashing are uniform word loops over 19 words.
+//! wildcard tracking and hashing are uniform word loops over all words.
 
 use abi::{Field, FlowKey, KEY_WORDS};
 
-/// Words in a [`Flow`]: 8 key words, metadata, 8 words holding 16 registers,
-/// tun_id, conj_id.
-pub const FLOW_WORDS: usize = KEY_WORDS + 11;
+/// Words in a [`Flow`]: the key's words, metadata, 8 words holding 16 registers,
+/// tun_id, conj_id, recirc_id.
+pub const FLOW_WORDS: usize = KEY_WORDS + 12;
 /// Word holding `metadata`.
 pub const METADATA_WORD: usize = KEY_WORDS;
 /// First word holding registers: word `REGS_WORD + i` is `xreg<i>`, `reg<2i>`
@@ -25,12 +25,16 @@ pub const TUN_ID_WORD: usize = REGS_WORD + N_REGS / 2;
 /// Word holding `conj_id` (set only while a conjunctive match looks up its
 /// `conj_id` rule).
 pub const CONJ_ID_WORD: usize = TUN_ID_WORD + 1;
+/// Word holding `recirc_id`: 0 for every packet (fastpath never
+/// recirculates); only a trace flow can name another, which then has no
+/// recirculation context.
+pub const RECIRC_ID_WORD: usize = CONJ_ID_WORD + 1;
 
 /// A slow-path flow (or, with the same layout, a wildcard mask).
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub struct Flow {
-    /// Words 0..8 are the datapath key; 8 is metadata; 9..17 the registers;
-    /// 17 tun_id; 18 conj_id.
+    /// Words `0..KEY_WORDS` are the datapath key, then metadata, the
+    /// registers, tun_id, conj_id and recirc_id.
     pub w: [u64; FLOW_WORDS],
 }
 
@@ -255,7 +259,7 @@ pub const N_STAGES: usize = 4;
 
 /// The bits of each lookup stage, in order: metadata (in_port, metadata,
 /// registers), L2 (Ethernet, VLAN, type), L3 (IP addresses, protocol, TOS,
-/// TTL, fragments; ARP fields), L4 (ports, ICMP type/code, TCP flags).
+/// TTL, fragments; ARP fields), L4 (ports, ICMP type/code, TCP flags, ND).
 pub fn stage_masks() -> [Flow; N_STAGES] {
     let mut s = [Flow::ZERO; N_STAGES];
     let put = |f: &mut Flow, field: Field| {
@@ -278,7 +282,17 @@ pub fn stage_masks() -> [Flow; N_STAGES] {
     for f in IP_FIELDS {
         put(&mut s[2], f);
     }
-    for f in [Field::TpSrc, Field::TpDst, Field::TcpFlags] {
+    // ND fields with the ports, as Open vSwitch's megaflows show them: a
+    // miss there un-wildcards the ports by trie and the rest whole.
+    for f in [
+        Field::TpSrc,
+        Field::TpDst,
+        Field::TcpFlags,
+        Field::NdTargetHi,
+        Field::NdTargetLo,
+        Field::NdSll,
+        Field::NdTll,
+    ] {
         put(&mut s[3], f);
     }
     s

@@ -7,7 +7,8 @@
 //! datapath (OVS prints `0x8/0xff` there).
 
 use super::flow::{
-    eth_type, ip_proto, reg_shift, Flow, IP_FIELDS, METADATA_WORD, N_REGS, REGS_WORD, TUN_ID_WORD,
+    eth_type, ip_proto, reg_shift, Flow, IP_FIELDS, METADATA_WORD, N_REGS, RECIRC_ID_WORD,
+    REGS_WORD, TUN_ID_WORD,
 };
 use super::parse::{tcp_flag_names, DEFAULT_PRIORITY};
 use super::port::format_port;
@@ -52,14 +53,43 @@ fn ipv6_masked(out: &mut Vec<String>, name: &str, v: u128, m: u128, dotted_mask:
     if m == 0 {
         return;
     }
-    let a = Ipv6Addr::from(v & m);
+    let a = ipv6_str(v & m);
     if m == u128::MAX {
         out.push(format!("{name}={a}"));
     } else if m.leading_ones() + m.trailing_zeros() == 128 && !dotted_mask {
         out.push(format!("{name}={a}/{}", m.leading_ones()));
     } else {
-        out.push(format!("{name}={a}/{}", Ipv6Addr::from(m)));
+        out.push(format!("{name}={a}/{}", ipv6_str(m)));
     }
+}
+
+/// An IPv6 address as glibc's `inet_ntop` (so Open vSwitch) prints it: as
+/// Rust does, except that an address whose first 96 bits are zero and whose
+/// last 32 are not one zero word prints its last 32 bits dotted
+/// (`::255.255.255.255`, Rust `::ffff:ffff`).
+pub fn ipv6_str(a: u128) -> String {
+    let w: [u16; 8] = std::array::from_fn(|i| (a >> (112 - 16 * i)) as u16);
+    // glibc's rule: the longest run of zero words (first on ties, at least
+    // two) starts at word 0 and is six words long.
+    let (mut best, mut run) = ((0usize, 0usize), (0usize, 0usize));
+    for (i, &x) in w.iter().enumerate() {
+        if x == 0 {
+            run = if run.1 == 0 {
+                (i, 1)
+            } else {
+                (run.0, run.1 + 1)
+            };
+            if run.1 > best.1 {
+                best = run;
+            }
+        } else {
+            run = (0, 0);
+        }
+    }
+    if best == (0, 6) {
+        return format!("::{}", Ipv4Addr::from(a as u32));
+    }
+    Ipv6Addr::from(a).to_string()
 }
 
 /// C's `%#x`: `0` for zero, `0x..` otherwise (what OVS's printers use).
@@ -135,8 +165,9 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
     if let Some(p) = priority.filter(|&p| p != DEFAULT_PRIORITY) {
         out.push(format!("priority={p}"));
     }
-    if megaflow {
-        out.push("recirc_id=0".into());
+    if megaflow || wc.w[RECIRC_ID_WORD] != 0 {
+        // OVS prints the packet type `eth` after a recirc_id.
+        out.push(format!("recirc_id={}", c_hex(flow.w[RECIRC_ID_WORD])));
         out.push("eth".into());
     }
     if wc.conj_id() != 0 {
@@ -344,6 +375,19 @@ pub fn format_flow_match(flow: &Flow, wc: &Flow, priority: Option<u16>, megaflow
             mk(Field::TpDst),
             0xff,
         );
+        if is6 {
+            // As OVS's match_format: ND fields of any ICMPv6 match, where
+            // masked (a megaflow can hold `nd_target=::` for another type).
+            ipv6_masked(
+                &mut out,
+                "nd_target",
+                key.nd_target(),
+                mask.nd_target(),
+                false,
+            );
+            eth_masked(&mut out, "nd_sll", key.get(Field::NdSll), mk(Field::NdSll));
+            eth_masked(&mut out, "nd_tll", key.get(Field::NdTll), mk(Field::NdTll));
+        }
     } else {
         be16_masked(
             &mut out,
@@ -405,6 +449,9 @@ pub fn packet_mask(flow: &Flow) -> Flow {
     if flow.tun_id() != 0 {
         m.w[TUN_ID_WORD] = u64::MAX;
     }
+    if flow.w[RECIRC_ID_WORD] != 0 {
+        m.w[RECIRC_ID_WORD] = u64::MAX;
+    }
     for i in 0..N_REGS {
         if flow.reg(i) != 0 {
             m.w[REGS_WORD + i / 2] |= u64::from(u32::MAX) << reg_shift(i);
@@ -428,6 +475,17 @@ pub fn packet_mask(flow: &Flow) -> Flow {
         }
         if proto == ip_proto::TCP && !later {
             ones(&mut m, Field::TcpFlags);
+        }
+        let (ty, code) = (flow.get(Field::TpSrc) as u8, flow.get(Field::TpDst) as u8);
+        if !later && abi::parser::is_nd(dl == eth_type::IPV6, proto, ty, code) {
+            for f in [
+                Field::NdTargetHi,
+                Field::NdTargetLo,
+                Field::NdSll,
+                Field::NdTll,
+            ] {
+                ones(&mut m, f);
+            }
         }
     } else if dl == eth_type::ARP || dl == eth_type::RARP {
         for f in [
@@ -609,6 +667,14 @@ pub fn format_dp_flow(key: &FlowKey, mask: &FlowKey) -> String {
         }
         out.push(format!("{name}({})", p.join(",")));
     }
+    let nd_mask = mask.nd_target() != 0 || mk(Field::NdSll) != 0 || mk(Field::NdTll) != 0;
+    if dl == eth_type::IPV6 && proto == ip_proto::ICMPV6 && nd_mask {
+        let mut p = Vec::new();
+        ipv6_masked(&mut p, "target", key.nd_target(), mask.nd_target(), true);
+        eth_masked(&mut p, "sll", key.get(Field::NdSll), mk(Field::NdSll));
+        eth_masked(&mut p, "tll", key.get(Field::NdTll), mk(Field::NdTll));
+        out.push(format!("nd({})", p.join(",")));
+    }
     if l4 && proto == ip_proto::TCP && mk(Field::TcpFlags) != 0 {
         out.push(format!(
             "tcp_flags({})",
@@ -647,7 +713,15 @@ pub fn trace_report(of: &super::OfProto, flow: &super::Flow) -> String {
     } else {
         let _ = writeln!(o, "Final flow: {}", format_flow(&t.final_flow));
     }
-    let _ = writeln!(o, "Megaflow: {}", format_match(&key, &t.mask, true));
+    // The megaflow is exact on the flow's recirc_id (0 for every packet).
+    let (mut mflow, mut mmask) = (Flow::from_key(&key), Flow::from_key(&t.mask));
+    mflow.w[RECIRC_ID_WORD] = flow.w[RECIRC_ID_WORD];
+    mmask.w[RECIRC_ID_WORD] = u64::MAX;
+    let _ = writeln!(
+        o,
+        "Megaflow: {}",
+        format_flow_match(&mflow, &mmask, None, true)
+    );
     let _ = writeln!(
         o,
         "Datapath actions: {}",
@@ -662,6 +736,26 @@ pub fn trace_report(of: &super::OfProto, flow: &super::Flow) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ipv6_addresses_print_as_glibc() {
+        // Expected strings from glibc's inet_ntop.
+        for (a, want) in [
+            ("::ffff:ffff", "::255.255.255.255"),
+            ("::1:2", "::0.1.0.2"),
+            ("::2020", "::2020"),
+            ("::100", "::100"),
+            ("::", "::"),
+            ("::1", "::1"),
+            ("::ffff:1.2.3.4", "::ffff:1.2.3.4"),
+            ("::1:0:0:0", "::1:0:0:0"),
+            ("1:0:0:2:0:0:0:3", "1:0:0:2::3"),
+            ("0:0:0:a::", "0:0:0:a::"),
+        ] {
+            let v = u128::from(a.parse::<Ipv6Addr>().unwrap_or(Ipv6Addr::UNSPECIFIED));
+            assert_eq!(ipv6_str(v), want, "{a}");
+        }
+    }
 
     #[test]
     fn ofctl_and_dpctl_forms() {

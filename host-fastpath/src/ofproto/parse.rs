@@ -743,6 +743,9 @@ fn prereq_name(p: Prereq) -> &'static str {
         Prereq::Transport => "tcp, udp or sctp",
         Prereq::Icmp4 => "icmp",
         Prereq::Icmp6 => "icmp6",
+        Prereq::Nd => "icmp6 with icmp_type=135 or 136 and icmp_code=0",
+        Prereq::NdSolicit => "icmp6 with icmp_type=135 and icmp_code=0",
+        Prereq::NdAdvert => "icmp6 with icmp_type=136 and icmp_code=0",
         Prereq::None => "",
     }
 }
@@ -790,7 +793,9 @@ fn parse_match_item(m: &mut Match, k: &str, v: Option<&str>) -> Result<(), Strin
     };
     match k {
         "packet_type" => return parse_packet_type(v),
-        "conj_id" if v.contains('/') => return Err(format!("{v}: invalid mask for field conj_id")),
+        "conj_id" | "recirc_id" if v.contains('/') => {
+            return Err(format!("{v}: invalid mask for field {k}"))
+        }
         "dl_vlan" => {
             let vid = parse_uint(v, 0xffff)? as u16;
             if vid == 0xffff {

@@ -9,7 +9,7 @@
 
 use super::classifier::LookupStats;
 use super::fields::{named, prereq_ok, Mf, Subfield};
-use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, TUN_ID_WORD};
+use super::flow::{eth_type, ip_proto, is_ip_any, Flow, CONJ_ID_WORD, RECIRC_ID_WORD, TUN_ID_WORD};
 use super::mac::{self, MacLearn};
 use super::parse::Action;
 use super::port::{
@@ -131,6 +131,30 @@ impl OfProto {
         let frag = is_ip_any(&flow) && flow.get(Field::NwFrag) as u8 & FRAG_ANY != 0;
         if is_ip_any(&flow) {
             wc.set(Field::NwFrag, u64::MAX);
+        }
+        let recirc = flow.w[RECIRC_ID_WORD];
+        if recirc != 0 {
+            // As OVS's xlate_actions without a frozen state for the id: no
+            // action of fastpath recirculates, so no id but 0 has one.
+            wc.w[RECIRC_ID_WORD] = u64::from(u32::MAX);
+            return Translation {
+                actions: Vec::new(),
+                mask: finish_wc(&packet, &wc),
+                error: Some("No recirculation context".into()),
+                trace: if tracing {
+                    vec![format!(
+                        "    >>>> Recirculation context not found for ID {recirc:x} <<<<"
+                    )]
+                } else {
+                    Vec::new()
+                },
+                subtables_visited: 0,
+                rules: RuleIds::new(),
+                final_flow: flow,
+                learn: Vec::new(),
+                learned: Vec::new(),
+                priority_matched: false,
+            };
         }
         if frag {
             match self.frags {
@@ -1551,6 +1575,36 @@ impl Ctx<'_> {
                     header: Header::Ipv6,
                     fields,
                 }));
+            }
+            // As OVS's commit_set_nd_action, right after the IPv6 header.
+            let (ty, code) = (f.get(Field::TpSrc) as u8, f.get(Field::TpDst) as u8);
+            if !later && abi::parser::is_nd(true, proto, ty, code) {
+                let target = |x: &Flow| {
+                    (x.get(Field::NdTargetHi) as u128) << 64 | x.get(Field::NdTargetLo) as u128
+                };
+                let mut fields = Vec::new();
+                let (nv, ov, m) = (target(f), target(b), target(wc));
+                if nv != ov {
+                    let m = if m == 0 { u128::MAX } else { m };
+                    fields.push((SetField::NdTarget, nv & m, m));
+                }
+                for (sf, kf) in [
+                    (SetField::NdSll, Field::NdSll),
+                    (SetField::NdTll, Field::NdTll),
+                ] {
+                    if f.get(kf) != b.get(kf) {
+                        let full = 0xffff_ffff_ffff;
+                        let m = (wc.get(kf) as u128) & full;
+                        let m = if m == 0 { full } else { m };
+                        fields.push((sf, f.get(kf) as u128 & m, m));
+                    }
+                }
+                if !fields.is_empty() {
+                    out.push(OdpAction::Set(SetAction {
+                        header: Header::Nd,
+                        fields,
+                    }));
+                }
             }
         }
         if (dl == eth_type::IP || dl == eth_type::IPV6) && !later {

@@ -2,7 +2,7 @@
 //! collisions and the replay check.
 #![allow(dead_code)]
 
-use abi::{Field, FlowKey, KEY_BITS};
+use abi::{Field, FlowKey, HW_KEY_BITS};
 use driver::Nic;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -90,7 +90,7 @@ pub fn colliding_keys(
     count: usize,
     r: &mut StdRng,
 ) -> Vec<FlowKey> {
-    assert!(support.iter().all(|&b| b < KEY_BITS));
+    assert!(support.iter().all(|&b| b < HW_KEY_BITS));
     // Gaussian elimination on the 32 x n matrix, columns = support bits.
     let n = support.len();
     let mut cols: Vec<u32> = support.iter().map(|&b| column(b)).collect();
