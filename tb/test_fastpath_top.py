@@ -1,7 +1,7 @@
 """fastpath_top end to end: AXI4-Lite register programming (cocotbext-axi
 AxiLiteMaster), back-to-back lookups on the lookup port, results, counters,
-per-entry statistics, the miss queue and the action RAM write port, against
-model.PipelineModel.
+per-entry statistics, the miss queue, the action RAM and edit-table write
+ports, against model.PipelineModel.
 
 Randomized: masks, EMC and megaflow entries at their candidate positions
 (including overwrites, invalidations and rejected commands), lookups biased
@@ -32,6 +32,8 @@ class Tb:
         # The action RAM as the core's act_* writes leave it.
         n = self.g.emc_entries + self.g.mf_slots * self.g.mf_entries_per_slot
         self.actions = [0] * n
+        # The edit table as the core's edit_* writes leave it.
+        self.edits = {}
         self.backpressure = False
         cocotb.start_soon(Clock(dut.clock, 4, unit="ns").start())
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clock, dut.reset)
@@ -53,10 +55,15 @@ class Tb:
                 addr = val(dut.act_addr)
                 assert addr < len(self.actions), f"action write past the RAM: {addr}"
                 self.actions[addr] = val(dut.act_word)
+            if val(dut.edit_we) == 1:
+                addr = val(dut.edit_addr)
+                assert addr < self.abi.edit_entries, f"edit write past the table: {addr}"
+                self.edits[addr] = val(dut.edit_word)
 
     def check_actions(self):
         bad = [(i, g, w) for i, (g, w) in enumerate(zip(self.actions, self.model.actions)) if g != w]
         assert not bad, f"action RAM (position, RTL, model): {bad[:8]}"
+        assert self.edits == self.model.edits, f"edit table: RTL {self.edits}, model {self.model.edits}"
 
     async def _consumer(self):
         while True:
@@ -158,6 +165,12 @@ class Tb:
                 fields[name] = full
         return self.abi.key(**fields)
 
+    async def random_edit(self):
+        """An edit entry from the staging key's first words, at a random index."""
+        a, r = self.abi, self.r
+        await self.stage([r.getrandbits(64) for _ in range(a.key_words)])
+        await self.write(a.regs["CMD"], a.command("EditWrite", 0, r.randrange(a.edit_entries)))
+
     async def random_command(self, known):
         a, g, r = self.abi, self.g, self.r
         cmd = a.regs["CMD"]
@@ -183,6 +196,8 @@ class Tb:
             idx = g.mf_index(b, r.randrange(g.mf_bucket_slots))
             await self.write(cmd, a.command("MfWrite", s, idx, r.randrange(1 << 24)))
             known.append(k)
+        elif c < 0.7:
+            await self.random_edit()
         elif c < 0.75:
             await self.write(cmd, a.command("EmcInvalidate", 0, r.randrange(g.emc_entries)))
         elif c < 0.82:
@@ -204,6 +219,7 @@ class Tb:
                 a.command("MfWrite", g.mf_slots, 0),
                 a.command("MfInvalidate", 0, g.mf_entries_per_slot),
                 a.command("MaskSet", g.mf_slots + 3),
+                a.command("EditWrite", 0, a.edit_entries + r.randrange(100)),
                 a.encode(CMD_OP=max(a.ops.values()) + 1 + r.randrange(10)),
             ])
             await self.write(cmd, bad)
@@ -263,6 +279,7 @@ async def random_tables_and_lookups(dut):
     tag = 0
     rounds = int(os.environ.get("FASTPATH_TB_ROUNDS", "12"))
     for rnd in range(rounds):
+        await tb.random_edit()
         for _ in range(tb.r.randrange(4, 16)):
             await tb.random_command(known)
         keys = []
@@ -302,6 +319,7 @@ async def random_tables_and_lookups(dut):
     h = tb.model.counters
     assert h["EMC_HITS"] > 0 and h["MF_HITS"] > 0 and h["MISSES"] > 0, h
     assert any(tb.actions), "no action word was ever written"
+    assert tb.edits, "no edit entry was ever written"
     assert any(tb.model.bytes.values()), "no byte counter was ever read non-zero"
 
 

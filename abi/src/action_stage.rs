@@ -4,7 +4,8 @@
 //! The action stage (`hdl::action_stage`, Verilog `fastpath_action_stage`)
 //! takes each frame from the frame buffer together with an [`ActionDesc`]:
 //! the frame's lookup result word, the action-RAM word of the entry that hit,
-//! the parser's meta word and the key hash. It sends the frame out to MAC
+//! the parser's meta word, the key hash and the edit-table entry the action
+//! word names (`AE_EDIT_INDEX`). It sends the frame out to MAC
 //! ports (full offload), drops it, or hands it to the host RX queue with a
 //! [`HostRxMeta`]. [`action_stage`] is the one statement of that rule: the
 //! RTL's tests use it as their oracle, and the simulated NIC and the host
@@ -16,8 +17,9 @@
 //! 3. `Drop`, or `Output` to an empty port bitmap: dropped;
 //! 4. `Output` with an edit in [`HOST_EDIT_FIELDS`]: to the host, `Marked`
 //!    (the host runs the actions: never dropped, never sent unedited);
-//! 5. `Output`: the VLAN edit of `AE_VLAN_OP` ([`vlan_edit`]), then out of
-//!    every port in `AE_OUT_PORTS`;
+//! 5. `Output`: the Ethernet address rewrite of `AE_SET_ETH_SRC` /
+//!    `AE_SET_ETH_DST` ([`eth_edit`]), the VLAN edit of `AE_VLAN_OP`
+//!    ([`vlan_edit`]), then out of every port in `AE_OUT_PORTS`;
 //! 6. `ToHost`, or an unknown kind: to the host, `Marked`.
 //!
 //! The host RX metadata carries the parser's malformed reason, its
@@ -27,8 +29,9 @@
 //! miss with its miss-queue entry (`MISS_HASH`).
 
 use crate::action::{
-    ActionKind, VlanOp, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC, AE_SET_IPV4_DST,
-    AE_SET_IPV4_SRC, AE_SET_L4_DST, AE_SET_L4_SRC, AE_VLAN_8021AD, AE_VLAN_OP, AE_VLAN_TCI,
+    ActionKind, EditEntry, VlanOp, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC,
+    AE_SET_IPV4_DST, AE_SET_IPV4_SRC, AE_SET_L4_DST, AE_SET_L4_SRC, AE_VLAN_8021AD, AE_VLAN_OP,
+    AE_VLAN_TCI, EDIT_WORDS,
 };
 use crate::bits::BitField;
 use crate::hostq::{HostRxMeta, HostRxReason};
@@ -36,7 +39,7 @@ use crate::parser::{ParseMeta, ParseMetaError};
 use crate::regs::{HitKind, RESULT_FLOW_ID, RESULT_KIND};
 
 crate::layout! {
-    /// The per-frame descriptor of the action stage (four 64-bit words),
+    /// The per-frame descriptor of the action stage (eight 64-bit words),
     /// held for the whole frame.
     ACTION_DESC {
         /// Lookup result word ([`crate::regs::RESULT_FIELDS`]).
@@ -48,17 +51,27 @@ crate::layout! {
         AD_PARSE_META = (128, 64),
         /// The key's hash ([`crate::hash_key`]).
         AD_HASH = (192, 32),
+        /// Edit-table entry `AE_EDIT_INDEX` ([`crate::action::EDIT_ENTRY`]),
+        /// word 0; ignored unless an `AE_SET_*` bit is set.
+        AD_EDIT0 = (256, 64),
+        /// Edit entry word 1.
+        AD_EDIT1 = (320, 64),
+        /// Edit entry word 2.
+        AD_EDIT2 = (384, 64),
+        /// Edit entry word 3.
+        AD_EDIT3 = (448, 64),
     }
 }
 
 /// 64-bit words of an [`ActionDesc`].
-pub const ACTION_DESC_WORDS: usize = 4;
+pub const ACTION_DESC_WORDS: usize = 8;
+/// The descriptor's edit words, in edit-entry order.
+pub const AD_EDIT: [BitField; EDIT_WORDS] = [AD_EDIT0, AD_EDIT1, AD_EDIT2, AD_EDIT3];
 
 /// Action-word fields whose edits the stage does not make itself: a frame
 /// whose `Output` action sets any of them goes to the host as `Marked`.
+/// The Ethernet addresses it rewrites itself ([`eth_edit`]).
 pub const HOST_EDIT_FIELDS: &[BitField] = &[
-    AE_SET_ETH_SRC,
-    AE_SET_ETH_DST,
     AE_SET_IPV4_SRC,
     AE_SET_IPV4_DST,
     AE_SET_L4_SRC,
@@ -69,8 +82,11 @@ pub const HOST_EDIT_FIELDS: &[BitField] = &[
 pub const TPID_8021Q: u16 = 0x8100;
 /// TPID of an 802.1ad (service) tag.
 pub const TPID_8021AD: u16 = 0x88a8;
+/// Bytes of the two MAC addresses at a frame's start (destination, then
+/// source), what [`eth_edit`] rewrites.
+pub const ETH_ADDRS_LEN: usize = 12;
 /// Byte offset of the outer VLAN tag: after the two MAC addresses.
-pub const VLAN_TAG_AT: usize = 12;
+pub const VLAN_TAG_AT: usize = ETH_ADDRS_LEN;
 /// Bytes of a VLAN tag (TPID, TCI).
 pub const VLAN_TAG_LEN: usize = 4;
 /// Shortest frame whose outer tag `Pop` and `SetTci` edit: an Ethernet
@@ -121,6 +137,27 @@ pub fn vlan_edit(action: u64, frame: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The frame after the Ethernet address rewrite of action word `action`
+/// with the edit-table entry `edit` (Open vSwitch's `set(eth(src=..,
+/// dst=..))`): `AE_SET_ETH_DST` writes bytes 0..6, `AE_SET_ETH_SRC` bytes
+/// 6..12; a frame shorter than [`ETH_ADDRS_LEN`] leaves unchanged, as the
+/// host's `execute` leaves it. Bytes from 12 on are the VLAN edit's, so the
+/// two edits commute.
+pub fn eth_edit(action: u64, edit: &[u64; EDIT_WORDS], frame: &[u8]) -> Vec<u8> {
+    let a = [action];
+    let e = EditEntry::decode(edit);
+    let mut out = frame.to_vec();
+    if out.len() >= ETH_ADDRS_LEN {
+        if AE_SET_ETH_DST.get(&a) != 0 {
+            out[0..6].copy_from_slice(&e.eth_dst);
+        }
+        if AE_SET_ETH_SRC.get(&a) != 0 {
+            out[6..12].copy_from_slice(&e.eth_src);
+        }
+    }
+    out
+}
+
 /// The bits of [`HOST_EDIT_FIELDS`] in the action word.
 pub const fn host_edit_mask() -> u64 {
     let mut m = 0;
@@ -143,6 +180,8 @@ pub struct ActionDesc {
     pub parse_meta: u64,
     /// Key hash.
     pub hash: u32,
+    /// Edit-table entry words ([`EditEntry::encode`]).
+    pub edit: [u64; EDIT_WORDS],
 }
 
 impl ActionDesc {
@@ -153,6 +192,9 @@ impl ActionDesc {
         AD_ACTION.set(&mut w, self.action);
         AD_PARSE_META.set(&mut w, self.parse_meta);
         AD_HASH.set(&mut w, self.hash as u64);
+        for (f, v) in AD_EDIT.iter().zip(self.edit) {
+            f.set(&mut w, v);
+        }
         w
     }
 
@@ -164,6 +206,7 @@ impl ActionDesc {
             action: AD_ACTION.get(w),
             parse_meta: AD_PARSE_META.get(w),
             hash: AD_HASH.get(w) as u32,
+            edit: AD_EDIT.map(|f| f.get(w)),
         }
     }
 }
@@ -293,7 +336,7 @@ pub fn action_stage(desc: &ActionDesc, frame: &[u8]) -> Result<ActionOutcome, Pa
                 ActionOutcome {
                     disposition: Disposition::Tx {
                         ports,
-                        bytes: vlan_edit(desc.action, frame),
+                        bytes: vlan_edit(desc.action, &eth_edit(desc.action, &desc.edit, frame)),
                     },
                     counter: ActionCounter::Forwarded,
                 }
@@ -306,7 +349,7 @@ pub fn action_stage(desc: &ActionDesc, frame: &[u8]) -> Result<ActionOutcome, Pa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::action::{ActionEntry, SetMask, VlanOp, ACTION_ENTRY};
+    use crate::action::{ActionEntry, EditEntry, SetMask, VlanOp, ACTION_ENTRY};
     use crate::parser::{Exception, MalformedReason};
     use crate::regs::LookupResult;
 
@@ -347,6 +390,7 @@ mod tests {
             action: action.encode(),
             parse_meta: meta(exception, frame.len() as u32),
             hash: 0x1234_5678,
+            edit: [0; EDIT_WORDS],
         };
         action_stage(&d, &frame).unwrap()
     }
@@ -369,6 +413,7 @@ mod tests {
             action: u64::MAX,
             parse_meta: 0xfedc_ba98_7654_3210,
             hash: 0xdead_beef,
+            edit: [1, u64::MAX, 3 << 62, 0x0123_4567],
         };
         assert_eq!(ActionDesc::decode(&d.encode()), d);
         // The edit mask covers exactly the listed fields of the action word.
@@ -435,6 +480,7 @@ mod tests {
             action: 3,
             parse_meta: meta(None, 60),
             hash: 0,
+            edit: [0; EDIT_WORDS],
         };
         let o = action_stage(&d, &[0xab; 60]).unwrap();
         assert_eq!(o.counter, ActionCounter::HostMarked);
@@ -443,9 +489,7 @@ mod tests {
 
     #[test]
     fn every_unsupported_edit_goes_to_the_host_marked() {
-        let edits: [fn(&mut ActionEntry); 6] = [
-            |a| a.set.eth_src = true,
-            |a| a.set.eth_dst = true,
+        let edits: [fn(&mut ActionEntry); 4] = [
             |a| a.set.ipv4_src = true,
             |a| a.set.ipv4_dst = true,
             |a| a.set.l4_src = true,
@@ -459,6 +503,17 @@ mod tests {
             let m = host_meta(&o);
             assert_eq!((m.reason, m.mark), (HostRxReason::Marked, 7), "edit {i}");
         }
+        // An Ethernet rewrite beside one the stage does not make: the
+        // host makes both.
+        let a = ActionEntry {
+            set: SetMask {
+                eth_src: true,
+                l4_dst: true,
+                ..SetMask::default()
+            },
+            ..output(4)
+        };
+        assert_eq!(run(hit(7), a, None).counter, ActionCounter::EditsToHost);
         // Values an edit would use are no edit by themselves.
         let a = ActionEntry {
             vlan_8021ad: true,
@@ -468,6 +523,90 @@ mod tests {
             ..output(4)
         };
         assert_eq!(run(hit(7), a, None).counter, ActionCounter::Forwarded);
+    }
+
+    const EDIT: EditEntry = EditEntry {
+        eth_src: [0x02, 0x11, 0x22, 0x33, 0x44, 0x55],
+        eth_dst: [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee],
+        ipv4_src: [10, 1, 2, 3],
+        ipv4_dst: [10, 4, 5, 6],
+        l4_src: 0x1234,
+        l4_dst: 0x5678,
+    };
+
+    fn eth(src: bool, dst: bool, op: VlanOp) -> u64 {
+        ActionEntry {
+            set: SetMask {
+                eth_src: src,
+                eth_dst: dst,
+                ..SetMask::default()
+            },
+            vlan: Some(op),
+            vlan_tci: 0x0123,
+            edit_index: 4095,
+            ..output(1)
+        }
+        .encode()
+    }
+
+    #[test]
+    fn eth_edit_rewrites_the_addresses_it_is_told_to() {
+        let e = EDIT.encode();
+        let f = frame(64, TPID_8021Q);
+        let mut want = f.clone();
+        want[0..6].copy_from_slice(&EDIT.eth_dst);
+        assert_eq!(eth_edit(eth(false, true, VlanOp::None), &e, &f), want);
+        want[6..12].copy_from_slice(&EDIT.eth_src);
+        assert_eq!(eth_edit(eth(true, true, VlanOp::None), &e, &f), want);
+        let mut want = f.clone();
+        want[6..12].copy_from_slice(&EDIT.eth_src);
+        assert_eq!(eth_edit(eth(true, false, VlanOp::None), &e, &f), want);
+        assert_eq!(eth_edit(eth(false, false, VlanOp::None), &e, &f), f);
+        // Exactly the addresses, or nothing when they are not all there.
+        let f12 = frame(12, 0);
+        assert_eq!(
+            eth_edit(eth(true, true, VlanOp::None), &e, &f12)[..],
+            [EDIT.eth_dst, EDIT.eth_src].concat()[..]
+        );
+        let f11 = frame(11, 0);
+        assert_eq!(eth_edit(eth(true, true, VlanOp::None), &e, &f11), f11);
+    }
+
+    #[test]
+    fn eth_edits_are_forwarded_with_the_vlan_edit() {
+        let f = frame(60, TPID_8021Q);
+        for op in [VlanOp::None, VlanOp::Pop, VlanOp::Push, VlanOp::SetTci] {
+            let action = eth(true, true, op);
+            let d = ActionDesc {
+                result: hit(7),
+                action,
+                parse_meta: meta(None, 60),
+                hash: 0,
+                edit: EDIT.encode(),
+            };
+            let o = action_stage(&d, &f).unwrap();
+            assert_eq!(o.counter, ActionCounter::Forwarded, "{op:?}");
+            let want = vlan_edit(action, &eth_edit(action, &d.edit, &f));
+            // The edits touch disjoint bytes: either order gives the frame.
+            assert_eq!(want, eth_edit(action, &d.edit, &vlan_edit(action, &f)));
+            assert_eq!(want[0..12], [EDIT.eth_dst, EDIT.eth_src].concat()[..]);
+            assert_eq!(
+                o.disposition,
+                Disposition::Tx {
+                    ports: 1,
+                    bytes: want
+                }
+            );
+            // To the host, the frame goes as it came.
+            let to_host = ActionDesc {
+                action: action & !AE_KIND.word_mask() | ActionKind::ToHost as u64,
+                ..d
+            };
+            match action_stage(&to_host, &f).unwrap().disposition {
+                Disposition::Host { bytes, .. } => assert_eq!(bytes, f),
+                other => panic!("{other:?}"),
+            }
+        }
     }
 
     fn vlan(op: VlanOp, ad: bool, tci: u16) -> u64 {
@@ -544,6 +683,7 @@ mod tests {
                 action,
                 parse_meta: meta(None, 60),
                 hash: 0,
+                edit: [0; EDIT_WORDS],
             };
             let o = action_stage(&d, &f).unwrap();
             assert_eq!(o.counter, ActionCounter::Forwarded, "{op:?}");
@@ -596,6 +736,7 @@ mod tests {
             action: 0,
             parse_meta: meta(None, 70_000),
             hash: 0,
+            edit: [0; EDIT_WORDS],
         };
         let o = action_stage(&d, &[]).unwrap();
         assert_eq!(host_meta_len(&o), u16::MAX);

@@ -182,6 +182,12 @@ pub fn json() -> String {
         crate::regs::STATS_BYTES_BITS,
         crate::regs::STATS_LEN_BITS
     );
+    let _ = writeln!(
+        s,
+        "  \"edit_entries\": {}, \"edit_words\": {},",
+        crate::action::EDIT_ENTRIES,
+        crate::action::EDIT_WORDS
+    );
     let _ = writeln!(s, "  \"parser\": {},", crate::parser::json());
     let _ = writeln!(
         s,

@@ -38,4 +38,4 @@ pub use key::{Field, FlowKey, HW_KEY_BITS, HW_KEY_BYTES, HW_KEY_WORDS, KEY_WORDS
 /// ABI major version: changes whenever an encoding or layout changes incompatibly.
 pub const ABI_MAJOR: u16 = 3;
 /// ABI minor version: backwards-compatible additions (new capability bits).
-pub const ABI_MINOR: u16 = 0;
+pub const ABI_MINOR: u16 = 1;

@@ -20,7 +20,11 @@
 //! * A write stores `staging & mask register` (megaflow) or the staging key
 //!   (EMC). MaskClear disables a slot but keeps its mask register, as the
 //!   hardware does; a table clear zeroes and disables every mask.
+//! * An edit write stores staging key words `0..EDIT_WORDS` as edit entry
+//!   `index`; a table clear leaves the edit table (every action word is 0
+//!   then, and none names an edit entry).
 
+use crate::action::{EDIT_ENTRIES, EDIT_WORDS};
 use crate::geometry::{cuckoo_buckets, emc_candidates, signatures};
 use crate::regs::{Command, HitKind, LookupResult, Op};
 use crate::{hash_key, hash_masked, FlowKey, Geometry};
@@ -68,6 +72,7 @@ pub struct RefTables {
     masks: Vec<FlowKey>,
     mask_en: Vec<bool>,
     mf: Vec<Vec<Option<RefEntry>>>,
+    edits: Vec<[u64; EDIT_WORDS]>,
 }
 
 impl RefTables {
@@ -79,6 +84,7 @@ impl RefTables {
             masks: vec![FlowKey::ZERO; g.mf_slots as usize],
             mask_en: vec![false; g.mf_slots as usize],
             mf: vec![vec![None; g.mf_entries_per_slot() as usize]; g.mf_slots as usize],
+            edits: vec![[0; EDIT_WORDS]; EDIT_ENTRIES],
         }
     }
 
@@ -89,7 +95,19 @@ impl RefTables {
 
     /// CTRL.CLEAR_TABLES: every entry invalid, every mask zero and disabled.
     pub fn clear(&mut self) {
-        *self = RefTables::new(self.g);
+        let edits = std::mem::take(&mut self.edits);
+        *self = RefTables {
+            edits,
+            ..RefTables::new(self.g)
+        };
+    }
+
+    /// Words of edit-table entry `index` (zero outside the table).
+    pub fn edit(&self, index: u16) -> [u64; EDIT_WORDS] {
+        self.edits
+            .get(index as usize)
+            .copied()
+            .unwrap_or([0; EDIT_WORDS])
     }
 
     fn check_slot(&self, slot: u8) -> Result<usize, CommandRejected> {
@@ -151,6 +169,10 @@ impl RefTables {
             Op::MaskClear => {
                 let s = self.check_slot(c.slot)?;
                 self.mask_en[s] = false;
+            }
+            Op::EditWrite => {
+                let i = Self::check_index(c.index, EDIT_ENTRIES as u32)?;
+                self.edits[i].copy_from_slice(&staging.words[..EDIT_WORDS]);
             }
         }
         Ok(())
@@ -361,6 +383,30 @@ mod tests {
         let mut m = FlowKey::ZERO;
         m.set(Field::InPort, u32::MAX as u64);
         m
+    }
+
+    #[test]
+    fn edit_writes_store_the_staged_words_and_survive_a_clear() {
+        let mut t = RefTables::new(G);
+        let staging = FlowKey::from_words([1, 2, 3, 4, 5, 6, 7, 8]);
+        let edit = |index| Command {
+            op: Op::EditWrite,
+            slot: 9,
+            index,
+            flow_id: 0,
+        };
+        t.execute(&edit(4095), &staging).unwrap();
+        assert_eq!(t.edit(4095), [1, 2, 3, 4]);
+        assert_eq!(t.edit(0), [0; EDIT_WORDS]);
+        assert_eq!(
+            t.execute(&edit(EDIT_ENTRIES as u32), &staging),
+            Err(CommandRejected::Index {
+                index: EDIT_ENTRIES as u32,
+                entries: EDIT_ENTRIES as u32
+            })
+        );
+        t.clear();
+        assert_eq!(t.edit(4095), [1, 2, 3, 4]);
     }
 
     #[test]

@@ -708,6 +708,9 @@ crate::layout! {
         CAP_MAC_PORTS = (0, 8),
         /// The action stage pushes and pops VLAN tags itself.
         CAP_ACT_VLAN = (8, 1),
+        /// The action stage rewrites Ethernet addresses from the edit
+        /// table, which [`Op::EditWrite`] writes.
+        CAP_ACT_ETH = (9, 1),
     }
 }
 
@@ -809,6 +812,11 @@ pub enum Op {
     MaskSet = 5,
     /// Disables `slot` (its entries stop matching).
     MaskClear = 6,
+    /// Edit-table entry `index` (below [`crate::action::EDIT_ENTRIES`]) :=
+    /// staging key words `0..EDIT_WORDS`
+    /// ([`crate::action::EditEntry::encode`]). The host writes an entry
+    /// before any action word that names it.
+    EditWrite = 7,
 }
 
 impl Op {
@@ -822,6 +830,7 @@ impl Op {
             4 => Op::MfInvalidate,
             5 => Op::MaskSet,
             6 => Op::MaskClear,
+            7 => Op::EditWrite,
             _ => return None,
         })
     }
@@ -1019,6 +1028,8 @@ pub struct Capability {
     pub mac_ports: u8,
     /// The action stage does VLAN push/pop.
     pub action_vlan: bool,
+    /// The action stage rewrites Ethernet addresses (edit table).
+    pub action_eth: bool,
 }
 
 /// Why a capability block is refused.
@@ -1069,6 +1080,7 @@ impl Capability {
             clock_khz,
             mac_ports: 0,
             action_vlan: false,
+            action_eth: false,
         }
     }
 
@@ -1076,6 +1088,13 @@ impl Capability {
     pub fn with_packet_path(mut self, mac_ports: u8, action_vlan: bool) -> Self {
         self.mac_ports = mac_ports;
         self.action_vlan = action_vlan;
+        self
+    }
+
+    /// The block of a build whose action stage has the edit table and
+    /// rewrites Ethernet addresses.
+    pub fn with_eth_edit(mut self, on: bool) -> Self {
+        self.action_eth = on;
         self
     }
 
@@ -1173,6 +1192,7 @@ impl Capability {
                 set(&[
                     (CAP_MAC_PORTS, self.mac_ports as u64),
                     (CAP_ACT_VLAN, self.action_vlan as u64),
+                    (CAP_ACT_ETH, self.action_eth as u64),
                 ]),
             ),
         ]
@@ -1215,6 +1235,7 @@ impl Capability {
             clock_khz: CAP_CLOCK_KHZ.get(&clk) as u32,
             mac_ports: CAP_MAC_PORTS.get(&act) as u8,
             action_vlan: CAP_ACT_VLAN.get(&act) != 0,
+            action_eth: CAP_ACT_ETH.get(&act) != 0,
         };
         Ok(cap.check())
     }
@@ -1446,7 +1467,7 @@ mod tests {
             Err(CapabilityError::Mismatch { field, .. }) => assert_eq!(field, "mac_ports"),
             other => panic!("{other:?}"),
         }
-        let c6 = cap.with_packet_path(2, true);
+        let c6 = cap.with_packet_path(2, true).with_eth_edit(true);
         let regs6: HashMap<Reg, u64> = c6.encode().into_iter().collect();
         let read6 = |r: Reg| -> Result<u64, ()> { Ok(*regs6.get(&r).unwrap_or(&0)) };
         assert_eq!(Capability::decode(read6).unwrap().unwrap(), c6);

@@ -10,7 +10,7 @@
 use crate::device::{Device, DeviceError};
 use crate::hostq::{HostQueueConfig, HostQueueError, HostQueues};
 use crate::shadow::{self, MfSlot};
-use abi::action::ActionEntry;
+use abi::action::{ActionEntry, EditEntry, EDIT_WORDS};
 use abi::geometry::emc_candidates;
 use abi::regs::{
     BlockError, BlockType, Blocks, Capability, CapabilityError, Command, DecodeError, Op, Reg,
@@ -100,6 +100,12 @@ pub enum NicError {
         slot: u8,
         /// What is wrong.
         reason: String,
+    },
+    /// An edit-table write to a bitstream without the edit table.
+    #[error("{device}: the bitstream has no edit table (CAP_ACT_ETH is 0)")]
+    NoEditTable {
+        /// Device name.
+        device: String,
     },
     /// An argument outside what the API or device accepts.
     #[error("invalid argument: {0}")]
@@ -626,6 +632,28 @@ impl<D: Device> Nic<D> {
         self.command(Op::MaskClear, slot, 0, 0)?;
         self.mf[slot as usize].mask = None;
         Ok(resident.len())
+    }
+
+    // ---- Edit table ----------------------------------------------------------
+
+    /// Writes edit-table entry `index` (staging key words `0..EDIT_WORDS`,
+    /// then `EditWrite`). An action word that names the entry must be
+    /// installed after it: the entry is the action's, not the key's.
+    pub fn write_edit(&mut self, index: u16, edit: &EditEntry) -> Result<(), NicError> {
+        if !self.cap.action_eth {
+            return Err(NicError::NoEditTable {
+                device: self.name(),
+            });
+        }
+        let mut words = [0u64; KEY_WORDS];
+        words[..EDIT_WORDS].copy_from_slice(&edit.encode());
+        let mut care = [0u64; KEY_WORDS];
+        care[..EDIT_WORDS].fill(u64::MAX);
+        self.stage(
+            &FlowKey::from_words(words),
+            Some(&FlowKey::from_words(care)),
+        )?;
+        self.command(Op::EditWrite, 0, index as u32, 0)
     }
 
     // ---- EMC ---------------------------------------------------------------

@@ -447,6 +447,39 @@ fn masks_and_megaflows() {
 
 /// A distinct, valid action per flow id, so a test can tell whether the
 /// action RAM holds the word installed with each entry.
+#[test]
+fn edit_entries_are_staged_and_written_by_index() {
+    use abi::action::{EditEntry, EDIT_ENTRIES};
+    let e = EditEntry {
+        eth_src: [2, 0, 0, 0, 0, 1],
+        eth_dst: [2, 0, 0, 0, 0, 2],
+        ipv4_src: [10, 0, 0, 1],
+        ipv4_dst: [10, 0, 0, 2],
+        l4_src: 7,
+        l4_dst: 9,
+    };
+    // A bitstream without the table refuses before writing anything.
+    let mut nic = open(tiny());
+    let w = nic.register_writes();
+    assert!(matches!(
+        nic.write_edit(1, &e),
+        Err(NicError::NoEditTable { .. })
+    ));
+    assert_eq!(nic.register_writes(), w);
+    let mut m = Model::new(tiny());
+    m.cap = m.cap.with_packet_path(2, true).with_eth_edit(true);
+    let mut nic = Nic::open(m).expect("open model");
+    nic.write_edit(4095, &e).unwrap();
+    nic.write_edit(3, &EditEntry::default()).unwrap();
+    assert_eq!(EditEntry::decode(&nic.device().tables.edit(4095)), e);
+    assert_eq!(nic.device().tables.edit(3), [0; 4]);
+    // Past the table: the command engine refuses it.
+    assert!(matches!(
+        nic.write_edit(EDIT_ENTRIES as u16, &e),
+        Err(NicError::CommandRejected { .. })
+    ));
+}
+
 fn action_of(flow: u32) -> ActionEntry {
     ActionEntry {
         kind: Some(abi::action::ActionKind::Output),

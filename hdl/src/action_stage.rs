@@ -26,7 +26,11 @@
 //! The decision is combinational in `s_desc`, which is constant over a
 //! frame, so the stage is a stream switch: every beat goes to the selected
 //! output in the clock it arrives and `s_tready` is that output's `tready`
-//! (always high for a drop). The VLAN edit works on the 64-bit beats as
+//! (always high for a drop). The Ethernet rewrite takes its addresses from
+//! the descriptor's edit words (the caller read the edit table with the
+//! action word's `AE_EDIT_INDEX`) and replaces beat 0's bytes and beat 1's
+//! low 4 bytes (bytes 0..12) of a frame of at least 12 bytes (`SB_FRAME_LEN`)
+//! before the VLAN edit sees them; the two touch disjoint bytes. The VLAN edit works on the 64-bit beats as
 //! they pass: `SetTci` rewrites beat 1's top two bytes; `Push` puts its
 //! tag after beat 1's first 4 bytes (or after a shorter frame's last byte)
 //! and `Pop` takes beat 1 in without sending it, keeping its first 4
@@ -41,12 +45,12 @@
 
 use crate::frame_buffer::COUNTER_BITS;
 use abi::action::{
-    ActionKind, VlanOp, AE_KIND, AE_OUT_PORTS, AE_VLAN_8021AD, AE_VLAN_OP, AE_VLAN_TCI,
-    MAX_MAC_PORTS,
+    ActionKind, VlanOp, AE_KIND, AE_OUT_PORTS, AE_SET_ETH_DST, AE_SET_ETH_SRC, AE_VLAN_8021AD,
+    AE_VLAN_OP, AE_VLAN_TCI, EDIT_WORDS, ED_ETH_DST, ED_ETH_SRC, MAX_MAC_PORTS,
 };
 use abi::action_stage::{
-    host_edit_mask, ACTION_DESC_WORDS, AD_ACTION, AD_HASH, AD_PARSE_META, AD_RESULT,
-    MIN_TAGGED_LEN, TPID_8021AD, TPID_8021Q, VLAN_TAG_AT, VLAN_TAG_LEN,
+    host_edit_mask, ACTION_DESC_WORDS, AD_ACTION, AD_EDIT, AD_HASH, AD_PARSE_META, AD_RESULT,
+    ETH_ADDRS_LEN, MIN_TAGGED_LEN, TPID_8021AD, TPID_8021Q, VLAN_TAG_AT, VLAN_TAG_LEN,
 };
 use abi::hostq::{
     HostRxReason, HOST_RX_META_WORDS, HR_BAD_IP_VERSION, HR_EXCEPTION, HR_FRAME_LEN, HR_HASH,
@@ -63,7 +67,7 @@ pub const META_BITS: usize = 64 * HOST_RX_META_WORDS;
 
 // The update code names these widths as literals (hdl_gen takes no
 // constant expressions as widths); they are checked here against abi.
-const _: () = assert!(DESC_BITS == 256 && META_BITS == 128);
+const _: () = assert!(DESC_BITS == 512 && META_BITS == 128);
 const _: () = assert!(AE_OUT_PORTS.width as usize == MAX_MAC_PORTS && MAX_MAC_PORTS == 16);
 const _: () = assert!(AE_KIND.width == 2 && RESULT_KIND.width == 2 && HR_REASON.width == 2);
 const _: () = assert!(RESULT_FLOW_ID.width == 24 && HR_MARK.width == 24);
@@ -79,6 +83,17 @@ const _: () = assert!(AE_VLAN_TCI.width == 16);
 // tagged frame has a full beat 1: what the update code's fixed offsets
 // (32 for the TPID, 48 for the TCI, 4-byte halves) assume.
 const _: () = assert!(VLAN_TAG_AT == 12 && VLAN_TAG_LEN == 4 && MIN_TAGGED_LEN > 16);
+// The addresses are bytes 0..12: all of beat 0 and beat 1's low half; the
+// edit entry's words follow each other in the descriptor.
+const _: () = assert!(ETH_ADDRS_LEN == 12 && ED_ETH_DST.width == 48 && ED_ETH_SRC.width == 48);
+const _: () = assert!(AE_SET_ETH_SRC.width == 1 && AE_SET_ETH_DST.width == 1);
+const _: () = {
+    let mut i = 0;
+    while i < EDIT_WORDS {
+        assert!(AD_EDIT[i].offset == AD_EDIT[0].offset + 64 * i as u16);
+        i += 1;
+    }
+};
 
 /// `v`'s two bytes swapped: a big-endian field as it sits in a beat whose
 /// byte 0 is bits 7..0.
@@ -114,7 +129,7 @@ pub struct FastpathActionStage {
     pub s_tready: Signal<Out, bool>,
     /// The frame's descriptor ([`abi::action_stage::ACTION_DESC`]), stable
     /// from its first beat to its last.
-    pub s_desc: Signal<In, Bits<256>>,
+    pub s_desc: Signal<In, Bits<512>>,
     /// To MAC ports: data.
     pub tx_tdata: Signal<Out, Bits<64>>,
     /// To MAC ports: byte enables.
@@ -190,6 +205,19 @@ pub struct FastpathActionStage {
     tpid_ad: Constant<Bits<16>>,
     min_tagged: Constant<Bits<32>>,
     ones96: Constant<Bits<96>>,
+    d_eth_dst: Constant<Bits<16>>,
+    d_eth_src: Constant<Bits<16>>,
+    a_set_dst: Constant<Bits<16>>,
+    a_set_src: Constant<Bits<16>>,
+    eth_len: Constant<Bits<32>>,
+    ones48: Constant<Bits<48>>,
+    // The Ethernet rewrite: the new addresses in wire order, the bytes
+    // replaced, the beat after it.
+    edst: Signal<Local, Bits<48>>,
+    esrc: Signal<Local, Bits<48>>,
+    ewire: Signal<Local, Bits<96>>,
+    emask: Signal<Local, Bits<96>>,
+    edata: Signal<Local, Bits<64>>,
     // The VLAN edit: this beat.
     vop: Signal<Local, Bits<2>>,
     tci: Signal<Local, Bits<16>>,
@@ -317,6 +345,17 @@ impl FastpathActionStage {
             tpid_ad: Constant::new(wire16(TPID_8021AD).into()),
             min_tagged: Constant::new((MIN_TAGGED_LEN as u64).into()),
             ones96: Constant::new(!Bits::<96>::default()),
+            d_eth_dst: c16(AD_EDIT[0].offset + ED_ETH_DST.offset),
+            d_eth_src: c16(AD_EDIT[0].offset + ED_ETH_SRC.offset),
+            a_set_dst: o(AE_SET_ETH_DST),
+            a_set_src: o(AE_SET_ETH_SRC),
+            eth_len: Constant::new((ETH_ADDRS_LEN as u64).into()),
+            ones48: Constant::new(!Bits::<48>::default()),
+            edst: Default::default(),
+            esrc: Default::default(),
+            ewire: Default::default(),
+            emask: Default::default(),
+            edata: Default::default(),
             vop: Default::default(),
             tci: Default::default(),
             tag: Default::default(),
@@ -420,6 +459,51 @@ impl Logic for FastpathActionStage {
         // before (`lag`), its high half is held in turn, and a last beat
         // with more than 4 bytes leaves a `flush` beat behind.
         self.len.next = self.s_desc.val().get_bits::<32>(self.d_len.val().index());
+
+        // The Ethernet rewrite (abi::action_stage::eth_edit): the edit
+        // entry holds the addresses as numbers (first byte most
+        // significant); a beat has byte 0 in bits 7..0.
+        self.edst.next = self
+            .s_desc
+            .val()
+            .get_bits::<48>(self.d_eth_dst.val().index());
+        self.esrc.next = self
+            .s_desc
+            .val()
+            .get_bits::<48>(self.d_eth_src.val().index());
+        self.ewire.next = bit_cast::<96, 8>(self.edst.val().get_bits::<8>(40))
+            | (bit_cast::<96, 8>(self.edst.val().get_bits::<8>(32)) << 8)
+            | (bit_cast::<96, 8>(self.edst.val().get_bits::<8>(24)) << 16)
+            | (bit_cast::<96, 8>(self.edst.val().get_bits::<8>(16)) << 24)
+            | (bit_cast::<96, 8>(self.edst.val().get_bits::<8>(8)) << 32)
+            | (bit_cast::<96, 8>(self.edst.val().get_bits::<8>(0)) << 40)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(40)) << 48)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(32)) << 56)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(24)) << 64)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(16)) << 72)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(8)) << 80)
+            | (bit_cast::<96, 8>(self.esrc.val().get_bits::<8>(0)) << 88);
+        self.emask.next = 0.into();
+        if self.c_fwd.val() & (self.len.val() >= self.eth_len.val()) {
+            if self.action.val().get_bit(self.a_set_dst.val().index()) {
+                self.emask.next = bit_cast::<96, 48>(self.ones48.val());
+            }
+            if self.action.val().get_bit(self.a_set_src.val().index()) {
+                self.emask.next = self.emask.val() | (bit_cast::<96, 48>(self.ones48.val()) << 48);
+            }
+        }
+        self.edata.next = self.s_tdata.val();
+        if self.bix.q.val() == 0 {
+            self.edata.next = (self.s_tdata.val() & !self.emask.val().get_bits::<64>(0))
+                | (self.ewire.val().get_bits::<64>(0) & self.emask.val().get_bits::<64>(0));
+        }
+        if self.bix.q.val() == 1 {
+            self.edata.next = (self.s_tdata.val()
+                & !bit_cast::<64, 32>(self.emask.val().get_bits::<32>(64)))
+                | bit_cast::<64, 32>(
+                    self.ewire.val().get_bits::<32>(64) & self.emask.val().get_bits::<32>(64),
+                );
+        }
         self.vop.next = self.action.val().get_bits::<2>(self.a_vop.val().index());
         self.tci.next = self.action.val().get_bits::<16>(self.a_tci.val().index());
         self.tag.next = bit_cast::<32, 16>(self.tpid_q.val());
@@ -487,16 +571,16 @@ impl Logic for FastpathActionStage {
         // Beat bytes before the point, the 4 inserted (tag or held), then
         // the rest: 12 bytes, of which the first 8 go out.
         self.lowd.next = !(self.ones96.val() << (self.q.val() << 3));
-        self.comb.next = (bit_cast::<96, 64>(self.s_tdata.val()) & self.lowd.val())
+        self.comb.next = (bit_cast::<96, 64>(self.edata.val()) & self.lowd.val())
             | (bit_cast::<96, 32>(self.x.val()) << (self.q.val() << 3))
-            | ((bit_cast::<96, 64>(self.s_tdata.val()) & !self.lowd.val()) << 32);
+            | ((bit_cast::<96, 64>(self.edata.val()) & !self.lowd.val()) << 32);
         self.combk.next = (bit_cast::<12, 8>(self.s_tkeep.val() & self.lowk.val()))
             | (bit_cast::<12, 4>(0xf.into()) << self.q.val())
             | (bit_cast::<12, 8>(self.s_tkeep.val() & !self.lowk.val()) << 4);
         self.spill.next = self.combk.val().get_bits::<4>(8).any();
 
         // The streams: one input, switched.
-        self.tx_tdata.next = self.s_tdata.val();
+        self.tx_tdata.next = self.edata.val();
         self.tx_tkeep.next = self.s_tkeep.val();
         self.tx_tlast.next = self.s_tlast.val();
         if self.ins.val() | self.lag.val() {
@@ -505,7 +589,7 @@ impl Logic for FastpathActionStage {
             self.tx_tlast.next = self.s_tlast.val() & !self.spill.val();
         }
         if self.set_tci.val() {
-            self.tx_tdata.next = (self.s_tdata.val() & 0x0000_ffff_ffff_ffff_u64)
+            self.tx_tdata.next = (self.edata.val() & 0x0000_ffff_ffff_ffff_u64)
                 | (bit_cast::<64, 32>(self.tag.val().get_bits::<32>(0)) >> 16 << 48);
         }
         self.tx_tdest.next = self.ports.val();
@@ -543,7 +627,7 @@ impl Logic for FastpathActionStage {
                 self.flush.d.next = self.s_tlast.val() & self.spill.val();
             }
             if self.swallow.val() {
-                self.held.d.next = self.s_tdata.val().get_bits::<32>(0);
+                self.held.d.next = self.edata.val().get_bits::<32>(0);
                 self.hkeep.d.next = 0xf.into();
                 self.popping.d.next = true;
             }
@@ -638,7 +722,7 @@ mod tests {
     use super::*;
     use crate::simtools::{settle, tick};
     use abi::action::{ActionEntry, SetMask, VlanOp};
-    use abi::action_stage::{action_stage, ActionCounter, ActionDesc, Disposition};
+    use abi::action_stage::{action_stage, eth_edit, ActionCounter, ActionDesc, Disposition};
     use abi::hostq::HostRxMeta;
     use abi::parser::{Exception, MalformedReason, ParseMeta};
     use abi::regs::LookupResult;
@@ -709,6 +793,11 @@ mod tests {
         if vlan.is_some() {
             a.vlan = vlan;
         }
+        // The Ethernet rewrites the stage makes, alone or with the others.
+        if rng.chance(40) {
+            a.set.eth_src = rng.chance(60);
+            a.set.eth_dst = rng.chance(60);
+        }
         if rng.chance(15) {
             match rng.below(6) {
                 0 => a.set.eth_src = true,
@@ -739,7 +828,8 @@ mod tests {
         // The parser's length saturates at 32 bits; the host's at 16. The
         // VLAN edit reads the parser's length, which the parser makes the
         // frame's: only frames without one get a false length.
-        let frame_len = if a.vlan == Some(VlanOp::None) && rng.chance(3) {
+        let eth = a.set.eth_src || a.set.eth_dst;
+        let frame_len = if a.vlan == Some(VlanOp::None) && !eth && rng.chance(3) {
             u16::MAX as u32 + 1 + rng.next() as u32
         } else {
             len as u32
@@ -757,6 +847,7 @@ mod tests {
             action,
             parse_meta,
             hash: rng.next() as u32,
+            edit: [rng.next(), rng.next(), rng.next(), rng.next()],
         }
     }
 
@@ -1024,7 +1115,11 @@ mod tests {
                     d.action = ActionEntry {
                         kind: Some(ActionKind::Output),
                         out_ports: 1 + rng.below(0xffff) as u16,
-                        set: SetMask::default(),
+                        set: SetMask {
+                            eth_src: rng.chance(40),
+                            eth_dst: rng.chance(40),
+                            ..SetMask::default()
+                        },
                         ..a
                     }
                     .encode();
@@ -1049,17 +1144,27 @@ mod tests {
         check(&frames, &r);
         // Every edit changed frames of every kind of length.
         let mut edited = [[0usize; 3]; 4];
+        let mut eth_edited = [0usize; 3];
         for (d, f) in &frames {
             if let Disposition::Tx { bytes, .. } = action_stage(d, f).unwrap().disposition {
                 let op = ActionEntry::decode(d.action).unwrap().vlan.unwrap() as usize;
+                let class = match f.len() {
+                    0..=11 => 0,
+                    12..=63 => 1,
+                    _ => 2,
+                };
+                let eth = eth_edit(d.action, &d.edit, f);
+                eth_edited[class] += usize::from(eth != *f);
                 let class = match f.len() {
                     0..=17 => 0,
                     18..=63 => 1,
                     _ => 2,
                 };
-                edited[op][class] += usize::from(bytes != *f);
+                edited[op][class] += usize::from(bytes != eth);
             }
         }
+        assert_eq!(eth_edited[0], 0, "an Ethernet rewrite of a short frame");
+        assert!(eth_edited[1..].iter().all(|n| *n > 0), "eth {eth_edited:?}");
         assert_eq!(edited[0], [0, 0, 0]);
         assert!(edited[2].iter().all(|n| *n > 0), "push {:?}", edited[2]);
         assert!(edited[1][1..].iter().all(|n| *n > 0), "pop {:?}", edited[1]);

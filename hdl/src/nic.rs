@@ -5,7 +5,7 @@
 //!  rx0 ─┐                                       ┌─ fan-out ─ tx0, tx1
 //!  rx1 ─┴ arbiter ┬ arbiter ─ frame buffer ─ action stage ┤
 //!  host TX inject ┘      │           ▲ descriptor          └─ host RX (+ meta)
-//!                        └ parser ─ lookup core ─ action RAM
+//!                        └ parser ─ lookup core ─ action RAM ─ edit table
 //!  host TX output ─────────────────────────────── arbiter ─ fan-out
 //! ```
 //!
@@ -13,8 +13,10 @@
 //! them. The frame buffer holds a frame while the parser makes its key and
 //! the lookup core looks it up; the key's parse meta word waits in order in
 //! `metaq` (the core never reorders), the result reads the action word of
-//! its table position, and the four words become the frame's descriptor
-//! ([`abi::action_stage::ACTION_DESC`]). The frame buffer reserves a result
+//! its table position, the action word's `AE_EDIT_INDEX` reads the edit
+//! table in the next clock, and result, action, meta, hash and edit entry
+//! become the frame's descriptor ([`abi::action_stage::ACTION_DESC`]): two
+//! RAM reads in a row, one result per clock, no stall. The frame buffer reserves a result
 //! slot per admitted frame, so the core's results are never refused
 //! (`res_ready` high). Frames from the host TX queue carry a
 //! [`abi::hostq::HostTxMeta`] word held for the frame: `Output` goes straight
@@ -31,10 +33,10 @@ use crate::frame_buffer::{FrameBuffer, COUNTER_BITS};
 use crate::parser::Parser64;
 use crate::port_arbiter::PortArbiter64;
 use crate::port_fanout::PortFanout64;
-use crate::regfile::AXIL_ADDR_BITS;
+use crate::regfile::{AXIL_ADDR_BITS, EDIT_BITS};
 use crate::stats::LEN_BITS;
 use crate::top::FastpathTop;
-use abi::action::MAC_PORT_BASE;
+use abi::action::{AE_EDIT_INDEX, EDIT_ENTRIES, MAC_PORT_BASE};
 use abi::hostq::{HostTxKind, HT_KIND, HT_PORT};
 use abi::parser::SB_FRAME_LEN;
 use abi::regs::{HitKind, RESULT_INDEX, RESULT_KIND, RESULT_SLOT};
@@ -48,11 +50,12 @@ const METAQ_LOG2_DEPTH: u8 = 5;
 const _: () =
     assert!(1 << METAQ_LOG2_DEPTH > crate::top::PIPE_LATENCY + (1 << crate::top::RES_LOG2_DEPTH));
 // Literal widths below (hdl_gen takes no constant expressions).
-const _: () = assert!(DESC_BITS == 256 && META_BITS == 128 && MAC_PORTS == 2);
+const _: () = assert!(DESC_BITS == 512 && META_BITS == 128 && MAC_PORTS == 2);
+const _: () = assert!(EDIT_BITS == 256 && AE_EDIT_INDEX.width == 12 && 12 <= ADDR_BITS);
 const _: () = assert!(HT_KIND.width == 1 && HT_PORT.width == 16);
 
 /// The 64-bit frame buffer with a descriptor as its result.
-type Buffer = FrameBuffer<64, 8, 73, 256>;
+type Buffer = FrameBuffer<64, 8, 73, 512>;
 
 /// The 64-bit, two-port NIC.
 #[derive(LogicBlock)]
@@ -193,6 +196,7 @@ pub struct FastpathNic {
     metaq: Fifo<Bits<64>>,
     core: FastpathTop,
     actions: Bram<Bits<64>>,
+    edits: Bram<Bits<EDIT_BITS>>,
     stage: ActionStage64,
     arb_tx: PortArbiter64,
     fanout: PortFanout64,
@@ -201,6 +205,13 @@ pub struct FastpathNic {
     d_result: DFF<Bits<64>>,
     d_hash: DFF<Bits<32>>,
     d_meta: DFF<Bits<64>>,
+    // Action word → descriptor: one clock for the edit table read.
+    e_valid: DFF<bool>,
+    e_result: DFF<Bits<64>>,
+    e_action: DFF<Bits<64>>,
+    e_hash: DFF<Bits<32>>,
+    e_meta: DFF<Bits<64>>,
+    sh_edit_index: Constant<Bits<8>>,
     k_mf: Constant<Bits<2>>,
     n_emc: Constant<Bits<ADDR_BITS>>,
     mf_shift: Constant<Bits<8>>,
@@ -227,9 +238,12 @@ pub struct FastpathNic {
 
 impl FastpathNic {
     /// The capability block: the core's, with this build's packet path
-    /// (its MAC ports; the action stage pushes, pops and sets VLAN tags).
+    /// (its MAC ports; the action stage pushes, pops and sets VLAN tags and
+    /// rewrites Ethernet addresses).
     pub fn capability(g: &Geometry, clock_khz: u32) -> abi::regs::Capability {
-        FastpathTop::capability(g, clock_khz).with_packet_path(MAC_PORTS as u8, true)
+        FastpathTop::capability(g, clock_khz)
+            .with_packet_path(MAC_PORTS as u8, true)
+            .with_eth_edit(true)
     }
 
     /// The NIC with the lookup core of geometry `g`, announcing `clock_khz`;
@@ -314,6 +328,7 @@ impl FastpathNic {
             metaq: Fifo::new(METAQ_LOG2_DEPTH),
             core: FastpathTop::with_capability(g, &Self::capability(g, clock_khz)),
             actions: Bram::new(g.positions() as usize),
+            edits: Bram::new(EDIT_ENTRIES),
             stage: ActionStage64::new(),
             arb_tx: Default::default(),
             fanout: Default::default(),
@@ -321,6 +336,12 @@ impl FastpathNic {
             d_result: Default::default(),
             d_hash: Default::default(),
             d_meta: Default::default(),
+            e_valid: Default::default(),
+            e_result: Default::default(),
+            e_action: Default::default(),
+            e_hash: Default::default(),
+            e_meta: Default::default(),
+            sh_edit_index: sh(AE_EDIT_INDEX.shift()),
             k_mf: c2(HitKind::Megaflow as u64),
             n_emc: ca(g.mf_position(0, 0) as u64),
             mf_shift: Constant::new((g.mf_log2_entries_per_slot() as u64).into()),
@@ -350,7 +371,10 @@ impl FastpathNic {
 impl Logic for FastpathNic {
     #[hdl_gen]
     fn update(&mut self) {
-        dff_setup!(self, clock, d_valid, d_result, d_hash, d_meta);
+        dff_setup!(
+            self, clock, d_valid, d_result, d_hash, d_meta, e_valid, e_result, e_action, e_hash,
+            e_meta
+        );
         self.arb_mac.clock.next = self.clock.val();
         self.arb_in.clock.next = self.clock.val();
         self.buffer.clock.next = self.clock.val();
@@ -361,6 +385,7 @@ impl Logic for FastpathNic {
         self.arb_tx.clock.next = self.clock.val();
         self.fanout.clock.next = self.clock.val();
         self.actions.clock.next = self.clock.val();
+        self.edits.clock.next = self.clock.val();
         self.arb_mac.reset.next = self.reset.val();
         self.arb_in.reset.next = self.reset.val();
         self.buffer.reset.next = self.reset.val();
@@ -489,11 +514,26 @@ impl Logic for FastpathNic {
         self.d_result.d.next = self.core.res_word.val();
         self.d_hash.d.next = self.core.res_hash.val();
         self.d_meta.d.next = self.metaq.dout.val();
-        self.buffer.r_valid.next = self.d_valid.q.val();
-        self.buffer.r_data.next = bit_cast::<256, 64>(self.d_result.q.val())
-            | (bit_cast::<256, 64>(self.actions.rdata.val()) << 64)
-            | (bit_cast::<256, 64>(self.d_meta.q.val()) << 128)
-            | (bit_cast::<256, 32>(self.d_hash.q.val()) << 192);
+        self.edits.we.next = self.core.edit_we.val();
+        self.edits.waddr.next = self.core.edit_addr.val();
+        self.edits.wdata.next = self.core.edit_word.val();
+        self.edits.raddr.next = bit_cast::<ADDR_BITS, 12>(
+            self.actions
+                .rdata
+                .val()
+                .get_bits::<12>(self.sh_edit_index.val().index()),
+        );
+        self.e_valid.d.next = self.d_valid.q.val();
+        self.e_result.d.next = self.d_result.q.val();
+        self.e_action.d.next = self.actions.rdata.val();
+        self.e_hash.d.next = self.d_hash.q.val();
+        self.e_meta.d.next = self.d_meta.q.val();
+        self.buffer.r_valid.next = self.e_valid.q.val();
+        self.buffer.r_data.next = bit_cast::<512, 64>(self.e_result.q.val())
+            | (bit_cast::<512, 64>(self.e_action.q.val()) << 64)
+            | (bit_cast::<512, 64>(self.e_meta.q.val()) << 128)
+            | (bit_cast::<512, 32>(self.e_hash.q.val()) << 192)
+            | (bit_cast::<512, EDIT_BITS>(self.edits.rdata.val()) << 256);
         // A miss reads some word too; the action stage looks at the result
         // kind first and ignores it.
 

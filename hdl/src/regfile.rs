@@ -31,6 +31,13 @@ pub const MISS_WORD_BITS: usize = 512 + 64;
 pub const CMD_EXEC_DELAY: usize = 1 + crate::hash_unit::HASH_LATENCY;
 const _: () = assert!(CMD_EXEC_DELAY >= 2 && CMD_EXEC_DELAY <= 5);
 
+/// Bits of an edit-table word: the entry's [`abi::action::EDIT_WORDS`]
+/// words, staging key words `0..EDIT_WORDS`.
+pub const EDIT_BITS: usize = 64 * abi::action::EDIT_WORDS;
+const _: () = assert!(EDIT_BITS == 256);
+// The bad-op check is `op > EditWrite`: it must stay the last opcode.
+const _: () = assert!(Op::EditWrite as u8 == 7);
+
 /// FSM states of the command engine.
 const ST_IDLE: u64 = 0;
 const ST_DECODE: u64 = 1;
@@ -142,6 +149,12 @@ pub struct RegFile {
     pub act_we: Signal<Out, bool>,
     /// Action RAM: the word written (`REG_STAGE_ACTION` on an entry write, 0 otherwise).
     pub act_word: Signal<Out, Bits<64>>,
+    /// Edit table: write enable (an `EditWrite` command).
+    pub edit_we: Signal<Out, bool>,
+    /// Edit table: the entry written (the command's index).
+    pub edit_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Edit table: the entry's words (staging key words `0..EDIT_WORDS`).
+    pub edit_word: Signal<Out, Bits<EDIT_BITS>>,
     /// Mask of each slot.
     pub masks: Vec<Signal<Out, Bits<512>>>,
     /// Enable of each slot.
@@ -244,6 +257,8 @@ pub struct RegFile {
     op_mf_inval: Constant<Bits<8>>,
     op_mask_set: Constant<Bits<8>>,
     op_mask_clear: Constant<Bits<8>>,
+    op_edit_write: Constant<Bits<8>>,
+    n_edits: Constant<Bits<IDX_BITS>>,
     s_idle: Constant<Bits<2>>,
     s_decode: Constant<Bits<2>>,
     s_exec: Constant<Bits<2>>,
@@ -323,6 +338,9 @@ impl RegFile {
             stamp_addr: Default::default(),
             act_we: Default::default(),
             act_word: Default::default(),
+            edit_we: Default::default(),
+            edit_addr: Default::default(),
+            edit_word: Default::default(),
             masks: (0..s).map(|_| Default::default()).collect(),
             mask_en: (0..s).map(|_| Default::default()).collect(),
             time_q: Default::default(),
@@ -427,6 +445,8 @@ impl RegFile {
             op_mf_inval: c(Op::MfInvalidate as u64),
             op_mask_set: c(Op::MaskSet as u64),
             op_mask_clear: c(Op::MaskClear as u64),
+            op_edit_write: c(Op::EditWrite as u64),
+            n_edits: c(abi::action::EDIT_ENTRIES as u64),
             s_idle: c(ST_IDLE),
             s_decode: c(ST_DECODE),
             s_exec: c(ST_EXEC),
@@ -609,6 +629,9 @@ impl Logic for RegFile {
         self.mf_all.next = false;
         self.stamp_we.next = false;
         self.act_word.next = 0.into();
+        self.edit_we.next = false;
+        self.edit_addr.next = bit_cast::<ADDR_BITS, IDX_BITS>(self.index.q.val());
+        self.edit_word.next = self.staging.q.val().get_bits::<EDIT_BITS>(0);
         self.emc_addr.next = self.index.q.val();
         self.mf_slot.next = self.slot.q.val();
         // abi::Geometry::mf_bucket_way: index = bucket << log2(k) | way.
@@ -628,7 +651,9 @@ impl Logic for RegFile {
         self.entry_data.next = 0.into();
         // A command word must be written whole (wstrb all ones); the fields
         // must name an existing op, slot and entry.
-        self.cmd_bad.next = (self.op.q.val() > self.op_mask_clear.val())
+        self.cmd_bad.next = (self.op.q.val() > self.op_edit_write.val())
+            | ((self.op.q.val() == self.op_edit_write.val())
+                & (self.index.q.val() >= self.n_edits.val()))
             | (((self.op.q.val() == self.op_emc_write.val())
                 | (self.op.q.val() == self.op_emc_inval.val()))
                 & (self.index.q.val() >= self.n_emc.val()))
@@ -685,6 +710,9 @@ impl Logic for RegFile {
                 // flow id and valid bit.
                 self.entry_data.next = self.new_entry.val()
                     & !(bit_cast::<{ crate::entry::ENTRY_BITS }, 512>(self.inv_mask.val()));
+            }
+            if self.op.q.val() == self.op_edit_write.val() {
+                self.edit_we.next = true;
             }
             if self.op.q.val() == self.op_mf_inval.val() {
                 self.mf_we.next = true;

@@ -11,7 +11,7 @@
 
 use crate::bram::ADDR_BITS;
 use crate::entry::{Entry, IDX_BITS};
-use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
+use crate::regfile::{RegFile, AXIL_ADDR_BITS, EDIT_BITS, MISS_WORD_BITS};
 use abi::regs::Capability;
 use rust_hdl::prelude::*;
 
@@ -430,6 +430,12 @@ pub struct RegFile32 {
     pub act_we: Signal<Out, bool>,
     /// Action RAM: the word written (`REG_STAGE_ACTION` on an entry write, 0 otherwise).
     pub act_word: Signal<Out, Bits<64>>,
+    /// Edit table: write enable (an `EditWrite` command).
+    pub edit_we: Signal<Out, bool>,
+    /// Edit table: the entry written.
+    pub edit_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Edit table: the entry's words.
+    pub edit_word: Signal<Out, Bits<EDIT_BITS>>,
     /// Mask of each slot.
     pub masks: Vec<Signal<Out, Bits<512>>>,
     /// Enable of each slot.
@@ -492,6 +498,9 @@ impl RegFile32 {
             stamp_addr: Default::default(),
             act_we: Default::default(),
             act_word: Default::default(),
+            edit_we: Default::default(),
+            edit_addr: Default::default(),
+            edit_word: Default::default(),
             masks: (0..s).map(|_| Default::default()).collect(),
             mask_en: (0..s).map(|_| Default::default()).collect(),
             bridge: Default::default(),
@@ -572,6 +581,9 @@ impl Logic for RegFile32 {
         self.stamp_addr.next = self.regs.stamp_addr.val();
         self.act_we.next = self.regs.act_we.val();
         self.act_word.next = self.regs.act_word.val();
+        self.edit_we.next = self.regs.edit_we.val();
+        self.edit_addr.next = self.regs.edit_addr.val();
+        self.edit_word.next = self.regs.edit_word.val();
         for i in 0..self._slots {
             self.masks[i].next = self.regs.masks[i].val();
             self.mask_en[i].next = self.regs.mask_en[i].val();

@@ -19,7 +19,7 @@ use crate::entry::IDX_BITS;
 use crate::fifo::Fifo;
 use crate::hash_unit::{HashUnit, HASH_LATENCY};
 use crate::megaflow::{MfSlot, MF_KEY_DELAY, MF_LATENCY};
-use crate::regfile::{RegFile, AXIL_ADDR_BITS, MISS_WORD_BITS};
+use crate::regfile::{RegFile, AXIL_ADDR_BITS, EDIT_BITS, MISS_WORD_BITS};
 use crate::regfile32::Axil32To64;
 use crate::stats::{StatsUnit, LEN_BITS};
 use abi::regs::{self, Capability, HitKind};
@@ -84,6 +84,13 @@ pub struct FastpathTop {
     pub act_addr: Signal<Out, Bits<ADDR_BITS>>,
     /// Action RAM write port: the action word (`abi::action::ACTION_ENTRY`).
     pub act_word: Signal<Out, Bits<64>>,
+    /// Edit-table write port: enable (an `EditWrite` command). The table
+    /// is the packet path's; the core only writes it.
+    pub edit_we: Signal<Out, bool>,
+    /// Edit-table write port: the entry (`AE_EDIT_INDEX`).
+    pub edit_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Edit-table write port: the entry's words (`abi::action::EDIT_ENTRY`).
+    pub edit_word: Signal<Out, Bits<EDIT_BITS>>,
     /// AXI4-Lite slave (see [`RegFile`]).
     pub s_axil_awaddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
     /// AXI4-Lite.
@@ -250,6 +257,9 @@ impl FastpathTop {
             act_we: Default::default(),
             act_addr: Default::default(),
             act_word: Default::default(),
+            edit_we: Default::default(),
+            edit_addr: Default::default(),
+            edit_word: Default::default(),
             s_axil_awaddr: Default::default(),
             s_axil_awprot: Default::default(),
             s_axil_awvalid: Default::default(),
@@ -576,6 +586,10 @@ impl Logic for FastpathTop {
         self.act_we.next = self.ac_we[1].q.val();
         self.act_addr.next = self.st_addr[1].q.val();
         self.act_word.next = self.ac_word[1].q.val();
+        // Edit entries have no table position: nothing to keep in step with.
+        self.edit_we.next = self.regs.edit_we.val();
+        self.edit_addr.next = self.regs.edit_addr.val();
+        self.edit_word.next = self.regs.edit_word.val();
         self.stats.sel_addr.next = self.regs.stats_sel.val();
         self.regs.stats_hits.next = self.stats.sel_hits.val();
         self.regs.stats_used.next = self.stats.sel_used.val();
@@ -694,6 +708,13 @@ pub struct FastpathTop32 {
     pub act_addr: Signal<Out, Bits<ADDR_BITS>>,
     /// Action RAM write port: the action word (`abi::action::ACTION_ENTRY`).
     pub act_word: Signal<Out, Bits<64>>,
+    /// Edit-table write port: enable (an `EditWrite` command). The table
+    /// is the packet path's; the core only writes it.
+    pub edit_we: Signal<Out, bool>,
+    /// Edit-table write port: the entry (`AE_EDIT_INDEX`).
+    pub edit_addr: Signal<Out, Bits<ADDR_BITS>>,
+    /// Edit-table write port: the entry's words (`abi::action::EDIT_ENTRY`).
+    pub edit_word: Signal<Out, Bits<EDIT_BITS>>,
     /// AXI4-Lite slave, 32-bit.
     pub s_axil_awaddr: Signal<In, Bits<AXIL_ADDR_BITS>>,
     /// AXI4-Lite slave, 32-bit.
@@ -755,6 +776,9 @@ impl FastpathTop32 {
             act_we: Default::default(),
             act_addr: Default::default(),
             act_word: Default::default(),
+            edit_we: Default::default(),
+            edit_addr: Default::default(),
+            edit_word: Default::default(),
             s_axil_awaddr: Default::default(),
             s_axil_awprot: Default::default(),
             s_axil_awvalid: Default::default(),
@@ -800,6 +824,9 @@ impl Logic for FastpathTop32 {
         self.act_we.next = self.core.act_we.val();
         self.act_addr.next = self.core.act_addr.val();
         self.act_word.next = self.core.act_word.val();
+        self.edit_we.next = self.core.edit_we.val();
+        self.edit_addr.next = self.core.edit_addr.val();
+        self.edit_word.next = self.core.edit_word.val();
         self.bridge.s_axil_awaddr.next = self.s_axil_awaddr.val();
         self.bridge.s_axil_awprot.next = self.s_axil_awprot.val();
         self.bridge.s_axil_awvalid.next = self.s_axil_awvalid.val();

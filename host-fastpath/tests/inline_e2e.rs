@@ -31,9 +31,10 @@ const LEN: usize = 80;
 
 /// Random rules over 10.x.0.0/16 sources, some on tagged frames: outputs
 /// to the NIC's ports (1–2), drops, VLAN pushes and pops (the NIC's own
-/// since it announces `CAP_ACT_VLAN`), and actions the NIC cannot do (a
-/// port it does not carry, a header rewrite, copies to two kinds of port,
-/// a tag rewrite, which is a pop and a push).
+/// since it announces `CAP_ACT_VLAN`), an Ethernet rewrite (its own with
+/// `CAP_ACT_ETH`), and actions the NIC cannot do (a port it does not carry,
+/// a TTL rewrite, copies to two kinds of port, a tag rewrite, which is a
+/// pop and a push).
 fn random_rules(rng: &mut Rng, n: usize) -> String {
     let acts = [
         "output:2",
@@ -570,6 +571,47 @@ fn vlan_push_and_pop_run_in_hardware_as_in_software() {
     let host: u64 = pp.host_rx.values().sum();
     assert_eq!(pp.hw_marked, 0, "{pp:?}");
     assert!(pp.hw_forwarded > 0, "{pp:?}");
+    let bound = first_burst_packets(&t);
+    assert!(
+        host <= bound,
+        "{host} packets reached the host, over {bound}: {pp:?}"
+    );
+}
+
+#[test]
+fn ethernet_rewrites_run_in_hardware_as_in_software() {
+    // Two rewrite value sets over three rules (two share theirs, one has a
+    // VLAN pop as well); the NIC announces the edit table, so no flow is
+    // partial and no frame is marked.
+    let rules = "priority=30,ip,dl_vlan=3,nw_src=10.1.0.0/16,actions=strip_vlan,mod_dl_src:02:00:00:00:00:0a,mod_dl_dst:02:00:00:00:00:0b,output:2\n\
+                 priority=20,ip,nw_src=10.1.0.0/16,actions=mod_dl_src:02:00:00:00:00:0a,mod_dl_dst:02:00:00:00:00:0b,output:2\n\
+                 priority=10,ip,nw_src=10.2.0.0/16,actions=mod_dl_dst:02:00:00:00:00:0c,output:1,output:2\n\
+                 priority=0,actions=drop\n";
+    let of = ofproto(rules);
+    let t = trace(&of, 60, 3000, 9, 1);
+    let (so, sp) = run(NicSpec::Sim, rules, &t, 1, &tmp("eth-sim"));
+    let (no, np) = run(NicSpec::None, rules, &t, 1, &tmp("eth-none"));
+    same_outputs(&sp, &np, "eth");
+    let s = &so.stats;
+    assert!(s.balanced() && no.stats.balanced());
+    assert_eq!(s.forwarded, no.stats.forwarded);
+    // Every frame out carries a rewritten destination.
+    let dsts = [[2, 0, 0, 0, 0, 0x0b], [2, 0, 0, 0, 0, 0x0c]];
+    for (p, frames) in &sp {
+        assert!(!frames.is_empty(), "port {p}");
+        for f in frames {
+            assert!(dsts.iter().any(|d| f[0..6] == d[..]), "port {p}: {f:02x?}");
+        }
+    }
+    let off = s.offload.as_ref().expect("offload counters");
+    assert_eq!(
+        off.counters.offload_partial, 0,
+        "Ethernet rewrites are full offload"
+    );
+    let pp = s.packet_path.as_ref().expect("packet-path counters");
+    assert_eq!(pp.hw_marked, 0, "{pp:?}");
+    assert!(pp.hw_forwarded > 0, "{pp:?}");
+    let host: u64 = pp.host_rx.values().sum();
     let bound = first_burst_packets(&t);
     assert!(
         host <= bound,

@@ -5,6 +5,7 @@
 
 mod offload_common;
 
+use abi::action::ActionEntry;
 use abi::Geometry;
 use fastpath::dpif::{DpConfig, Pmd};
 use fastpath::offload::encode::encode;
@@ -420,6 +421,7 @@ fn every_hardware_entry_carries_its_flows_action_word() {
     let set = HwActionSet {
         mac_ports: 4,
         vlan: true,
+        edit_entries: 64,
     };
     let of = rules(200, 13);
     // A rule change: TCP to a port the NIC does not carry (partial offload),
@@ -447,8 +449,16 @@ fn every_hardware_entry_carries_its_flows_action_word() {
     let entries: Vec<_> = dp.mgr.hw().entry_actions().collect();
     for (id, action) in entries {
         let f = dp.pmd.flow(id).expect("a hardware entry of a live flow");
-        let (want, why) = encode(&f.actions, &set);
+        let (want, values, why) = encode(&f.actions, &set);
+        // The manager picks the edit-table entry; the model holds its values.
+        let want = ActionEntry {
+            edit_index: action.edit_index,
+            ..want
+        };
         assert_eq!(action, want, "flow {id} actions {:?}", f.actions);
+        if let Some(v) = values {
+            assert_eq!(dp.mgr.hw().edit(action.edit_index), Some(v), "flow {id}");
+        }
         match why {
             None => full += 1,
             Some(_) => partial += 1,
@@ -456,4 +466,68 @@ fn every_hardware_entry_carries_its_flows_action_word() {
     }
     assert!(full > 0 && partial > 0, "full {full}, partial {partial}");
     assert!(dp.counters().offload_partial > 0, "{:?}", dp.counters());
+}
+
+/// Ethernet rewrites take edit-table entries: one per distinct value set,
+/// shared by the flows that rewrite to it, written before the action words
+/// that name it, freed with the last such flow; a flow whose values find
+/// the table full is a partial offload, counted, and still forwarded.
+#[test]
+fn ethernet_rewrites_share_edit_entries_and_fall_back_when_full() {
+    use fastpath::ofproto::{parse_rules, OfProto, Prefixes};
+    let of = |text: &str| {
+        OfProto::with_rules(
+            parse_rules(text, "t").expect("rules parse"),
+            Prefixes::default(),
+        )
+    };
+    // Three value sets over four rules (the first two share theirs).
+    let rewrites = of("priority=40,ip,nw_src=10.0.0.0/16,actions=mod_dl_dst:02:00:00:00:00:01,output:2\n\
+         priority=30,ip,nw_src=10.1.0.0/16,actions=mod_dl_dst:02:00:00:00:00:01,output:2\n\
+         priority=20,ip,nw_src=10.2.0.0/16,actions=mod_dl_src:02:00:00:00:00:02,output:2\n\
+         priority=10,ip,nw_src=10.3.0.0/16,actions=mod_dl_dst:02:00:00:00:00:03,mod_dl_src:02:00:00:00:00:04,output:2\n\
+         priority=0,actions=drop\n");
+    let plain = of("priority=40,ip,nw_src=10.0.0.0/14,actions=output:2\npriority=0,actions=drop\n");
+    let set = HwActionSet {
+        mac_ports: 2,
+        vlan: true,
+        edit_entries: 2,
+    };
+    let (frames, seq) = traffic(&rewrites, 400, 1.0, 20_000, 23);
+    let sw = run_software(&rewrites, &frames, &seq, dp_config(), &[]);
+    let nic = ModelNic::new(Geometry::DEFAULT).with_actions(set);
+    let mut dp = HybridDp::new(Pmd::new(dp_config()).expect("pmd"), nic, hybrid_config());
+    let (hw, _) = run_hybrid(&rewrites, &frames, &seq, &mut dp, &[]);
+    assert!(
+        sw.out == hw.out,
+        "outputs differ from the software-only run"
+    );
+    let c = dp.counters();
+    assert_eq!(dp.mgr.edits_in_use(), 2, "{c:?}");
+    assert!(c.offload_partial_edit_full > 0, "{c:?}");
+    assert!(c.offload_partial >= c.offload_partial_edit_full, "{c:?}");
+    let (mut full, mut shared) = (0, std::collections::HashMap::new());
+    let entries: Vec<_> = dp.mgr.hw().entry_actions().collect();
+    for (id, action) in entries {
+        let f = dp.pmd.flow(id).expect("a hardware entry of a live flow");
+        let (want, values, _) = encode(&f.actions, &set);
+        let Some(v) = values else { continue };
+        if action == ActionEntry::TO_HOST {
+            continue;
+        }
+        assert_eq!(
+            action,
+            ActionEntry {
+                edit_index: action.edit_index,
+                ..want
+            }
+        );
+        assert_eq!(dp.mgr.hw().edit(action.edit_index), Some(v), "flow {id}");
+        *shared.entry(action.edit_index).or_insert(0) += 1;
+        full += 1;
+    }
+    assert!(full > 0 && shared.values().any(|&n| n > 1), "{shared:?}");
+    // Rules without rewrites: every entry's last flow goes, and the entries.
+    dp.revalidate(&plain, true);
+    assert_eq!(dp.mgr.edits_in_use(), 0);
 }

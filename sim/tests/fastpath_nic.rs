@@ -6,7 +6,7 @@
 
 mod common;
 
-use abi::action::{ActionEntry, ActionKind, VlanOp, MAC_PORT_BASE};
+use abi::action::{ActionEntry, ActionKind, EditEntry, SetMask, VlanOp, EDIT_WORDS, MAC_PORT_BASE};
 use abi::action_stage::{
     action_stage, ActionCounter, ActionDesc, Disposition, TPID_8021AD, TPID_8021Q, VLAN_TAG_AT,
 };
@@ -75,7 +75,19 @@ struct Bench {
     nic: Nic<SimFastpathNic>,
     mask: FlowKey,
     actions: HashMap<FlowKey, u64>,
+    /// Edit-table entries written (the rest read 0).
+    edits: HashMap<u16, EditEntry>,
     parser: ParserSim,
+}
+
+/// Edit-table entries the flows name: (index, values).
+fn edits() -> [(u16, EditEntry); 2] {
+    let e = |src: u8, dst: u8| EditEntry {
+        eth_src: [0x02, 0x5a, 0, 0, 0, src],
+        eth_dst: [0x02, 0xda, 0, 0, 0, dst],
+        ..EditEntry::default()
+    };
+    [(77, e(1, 2)), (4095, e(3, 4))]
 }
 
 fn flows() -> Vec<(u16, u8, ActionEntry)> {
@@ -87,14 +99,33 @@ fn flows() -> Vec<(u16, u8, ActionEntry)> {
         kind: Some(ActionKind::ToHost),
         ..ActionEntry::default()
     };
-    let edit = ActionEntry {
-        kind: Some(ActionKind::Output),
-        out_ports: 1,
-        set: abi::action::SetMask {
+    // Ethernet rewrites the stage makes; an IPv4 one it leaves to the host.
+    let eth = ActionEntry {
+        set: SetMask {
+            eth_src: true,
             eth_dst: true,
-            ..Default::default()
+            ..SetMask::default()
         },
-        ..ActionEntry::default()
+        edit_index: 77,
+        ..output(0b01)
+    };
+    let eth_pop = ActionEntry {
+        set: SetMask {
+            eth_dst: true,
+            ..SetMask::default()
+        },
+        edit_index: 4095,
+        vlan: Some(VlanOp::Pop),
+        ..output(0b11)
+    };
+    let ip_edit = ActionEntry {
+        set: SetMask {
+            eth_dst: true,
+            ipv4_dst: true,
+            ..SetMask::default()
+        },
+        edit_index: 77,
+        ..output(0b01)
     };
     let vlan = |op, ad, tci, ports| ActionEntry {
         vlan: Some(op),
@@ -113,7 +144,9 @@ fn flows() -> Vec<(u16, u8, ActionEntry)> {
         (mac(0), 4, output(0)),
         (mac(1), 1, output(0b01)),
         (mac(1), 4, to_host),
-        (mac(1), 5, edit),
+        (mac(1), 5, eth),
+        (mac(1), 7, eth_pop),
+        (mac(0), 7, ip_edit),
         (INJECT_PORT, 1, output(0b01)),
         (INJECT_PORT, 2, drop),
     ]
@@ -132,8 +165,14 @@ impl Bench {
             nic,
             mask,
             actions: HashMap::new(),
+            edits: HashMap::new(),
             parser: ParserSim::new(ParserWidth::W64),
         };
+        // Entries before the action words that name them.
+        for (i, e) in edits() {
+            b.nic.write_edit(i, &e).expect("edit entry");
+            b.edits.insert(i, e);
+        }
         for (i, (port, src, a)) in flows().into_iter().enumerate() {
             b.install(port, src, 100 + i as u32, a);
         }
@@ -169,11 +208,16 @@ impl Bench {
             ),
             None => (LookupResult::MISS, 0),
         };
+        let index = ActionEntry::decode(action).map_or(0, |a| a.edit_index);
         let desc = ActionDesc {
             result: result.encode().expect("result encodes"),
             action,
             parse_meta: p[0].meta.encode(),
             hash: abi::hash_key(&key),
+            edit: self
+                .edits
+                .get(&index)
+                .map_or([0; EDIT_WORDS], EditEntry::encode),
         };
         action_stage(&desc, frame)
             .expect("meta decodes")
@@ -348,6 +392,10 @@ fn random_traffic(n: usize, seed: u64, bp: Backpressure) {
     let stage: u64 = ActionCounter::ALL.iter().map(|&a| action(a)).sum();
     assert_eq!(stage, sent_in, "each frame counts in one action counter");
     assert_eq!(action(ActionCounter::Dropped) as usize, exp.dropped);
+    assert!(
+        action(ActionCounter::EditsToHost) > 0,
+        "an IPv4 rewrite reached the host"
+    );
     assert_eq!(d(|c| c.host_tx_frames()) as usize, host_out);
     assert_eq!(
         (action(ActionCounter::HostMarked)

@@ -67,6 +67,8 @@ class Abi:
         self.emc_ways: int = data["emc_ways"]
         self.stats_bytes_bits: int = data["stats_bytes_bits"]
         self.stats_len_bits: int = data["stats_len_bits"]
+        self.edit_entries: int = data["edit_entries"]
+        self.edit_words: int = data["edit_words"]
         self.default_geometry: dict = data["default_geometry"]
         self.default_capability = {
             int(k): int(v, 16) for k, v in data["default_capability_registers"].items()

@@ -39,6 +39,9 @@ class PipelineModel:
         self.staging = [0] * abi.key_words
         self.counters = {n: 0 for n in ("LOOKUPS", "EMC_HITS", "MF_HITS", "MISSES", "MISS_DROPS", "COMMANDS")}
         self.missq: deque = deque()
+        # The edit table EditWrite writes (index -> its words as one int,
+        # word i in bits 64 i + 63 .. 64 i); a table clear leaves it.
+        self.edits: dict = {}
         self.clear_tables()
 
     # ---- state -------------------------------------------------------------
@@ -102,6 +105,7 @@ class PipelineModel:
             or (name in ("EmcWrite", "EmcInvalidate") and index >= g.emc_entries)
             or (name in ("MfWrite", "MfInvalidate") and (index >= g.mf_entries_per_slot or slot >= g.mf_slots))
             or (name in ("MaskSet", "MaskClear") and slot >= g.mf_slots)
+            or (name == "EditWrite" and index >= a.edit_entries)
         )
         if bad:
             self.cmd_error = True
@@ -133,6 +137,8 @@ class PipelineModel:
             self.mask_en[slot] = True
         elif name == "MaskClear":
             self.mask_en[slot] = False
+        elif name == "EditWrite":
+            self.edits[index] = sum(w << (64 * i) for i, w in enumerate(self.staging[: a.edit_words]))
 
     def read(self, offset: int):
         """Expected value of a register read; None where the model does not

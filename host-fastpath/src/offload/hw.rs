@@ -9,7 +9,7 @@
 //! policy studies and device-free tests).
 
 use super::encode::HwActionSet;
-use abi::action::ActionEntry;
+use abi::action::{ActionEntry, EditEntry, EDIT_ENTRIES};
 use abi::regs::LookupResult;
 use abi::{FlowKey, Geometry};
 use driver::{Device, EmcPolicy, Miss, Nic, NicError};
@@ -70,6 +70,13 @@ pub trait HwTables {
     fn action_set(&self) -> HwActionSet {
         HwActionSet::LOOK_ASIDE
     }
+    /// Writes edit-table entry `index` (below `action_set().edit_entries`),
+    /// before any action word that names it is installed.
+    fn write_edit(&mut self, index: u16, _edit: &EditEntry) -> Result<(), HwError> {
+        Err(HwError::Device(format!(
+            "edit-table entry {index}: this device has no edit table"
+        )))
+    }
     /// Installs megaflow `key & mask[slot]` → `flow_id`, its frames handled
     /// as `action` says (cuckoo placement).
     fn install_megaflow(
@@ -123,7 +130,16 @@ impl<D: Device> HwTables for Nic<D> {
         HwActionSet {
             mac_ports: cap.mac_ports as u16,
             vlan: cap.action_vlan,
+            edit_entries: if cap.action_eth {
+                EDIT_ENTRIES as u16
+            } else {
+                0
+            },
         }
+    }
+    fn write_edit(&mut self, index: u16, edit: &EditEntry) -> Result<(), HwError> {
+        Nic::write_edit(self, index, edit)?;
+        Ok(())
     }
     fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError> {
         Nic::set_mask(self, slot, mask)?;

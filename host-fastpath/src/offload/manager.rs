@@ -8,13 +8,14 @@
 //! a flow's deletion or modification invalidates its entries first, and a
 //! port's removal touches only the entries of that port's flows.
 
+use super::edits::EditTable;
 use super::encode::{encode, HwActionSet, PartialReason};
 use super::hw::{HwError, HwTables};
 use super::policy::{auto_widen_pays, rank_slots, widen_target, WidenPolicy};
 use super::OffloadCounters;
 use crate::dpif::{DpFlow, Pmd};
 use crate::FlowId;
-use abi::action::ActionEntry;
+use abi::action::{ActionEntry, EditEntry};
 use abi::geometry::emc_candidates;
 use abi::{hash_key, Field, FlowKey, Geometry};
 use std::collections::HashMap;
@@ -95,6 +96,11 @@ struct HwFlow {
     ukey: FlowKey,
     /// Action word of every hardware entry of the flow.
     action: ActionEntry,
+    /// What `encode` gave (the action before an edit index was chosen, the
+    /// rewrite values), to tell an unchanged flow.
+    encoded: (ActionEntry, Option<EditEntry>),
+    /// Edit-table entry the flow holds (released when it is forgotten).
+    edit: Option<u16>,
     /// Why `action` is `TO_HOST`, until counted (once, at the flow's first
     /// hardware entry).
     partial: Option<PartialReason>,
@@ -146,6 +152,8 @@ pub struct OffloadManager<H: HwTables> {
     geometry: Geometry,
     /// What the NIC's action stage executes.
     actions: HwActionSet,
+    /// The edit table's entries and their flows.
+    edits: EditTable,
     slots: Vec<Option<SlotInfo>>,
     /// Each slot's mask (kept in step with `slots`; the miss path reads it
     /// without allocating).
@@ -231,6 +239,7 @@ impl<H: HwTables> OffloadManager<H> {
             cfg,
             geometry,
             actions,
+            edits: EditTable::new(actions.edit_entries),
             slots: vec![None; n],
             masks: vec![None; n],
             flows: Vec::new(),
@@ -315,10 +324,11 @@ impl<H: HwTables> OffloadManager<H> {
         if self.flows.len() <= i {
             self.flows.resize_with(i + 1, || None);
         }
-        let (action, partial) = encode(&flow.actions, &self.actions);
+        let (word, values, mut partial) = encode(&flow.actions, &self.actions);
+        let encoded = (word, values);
         let same = self.flows[i]
             .as_ref()
-            .is_some_and(|f| f.mask == flow.mask && f.masked == flow.key && f.action == action);
+            .is_some_and(|f| f.mask == flow.mask && f.masked == flow.key && f.encoded == encoded);
         if !same {
             if self.flows[i].is_some() {
                 // Should not happen: deletions and modifications invalidate
@@ -326,11 +336,28 @@ impl<H: HwTables> OffloadManager<H> {
                 // an old action word.
                 self.drop_entries(id, None);
             }
+            let mut action = word;
+            let mut edit = None;
+            if let Some(v) = values {
+                // The entry is written before any action word names it.
+                match self.acquire_edit(&v) {
+                    Ok(index) => {
+                        action.edit_index = index;
+                        edit = Some(index);
+                    }
+                    Err(why) => {
+                        action = ActionEntry::TO_HOST;
+                        partial = Some(why);
+                    }
+                }
+            }
             self.flows[i] = Some(HwFlow {
                 mask: flow.mask,
                 masked: flow.key,
                 ukey: flow.ukey,
                 action,
+                encoded,
+                edit,
                 partial,
                 entries: Vec::new(),
                 native: false,
@@ -344,6 +371,26 @@ impl<H: HwTables> OffloadManager<H> {
         }
     }
 
+    /// An edit-table entry holding `v` for one more flow, written to the
+    /// device when new; else why the flow is partial offload (never
+    /// refused: the host makes the rewrite).
+    fn acquire_edit(&mut self, v: &EditEntry) -> Result<u16, PartialReason> {
+        let (index, new) = self.edits.acquire(v).ok_or(PartialReason::EditTableFull)?;
+        if new {
+            if let Err(e) = self.hw.write_edit(index, v) {
+                self.edits.release(index);
+                self.error(e);
+                return Err(PartialReason::SetField);
+            }
+        }
+        Ok(index)
+    }
+
+    /// Edit-table entries in use.
+    pub fn edits_in_use(&self) -> usize {
+        self.edits.in_use()
+    }
+
     /// Counts a partial offload once per flow, at its first hardware entry.
     fn installed(&mut self, id: FlowId) {
         let Some(f) = self.flows.get_mut(id as usize).and_then(|f| f.as_mut()) else {
@@ -351,7 +398,12 @@ impl<H: HwTables> OffloadManager<H> {
         };
         match f.partial.take() {
             None | Some(PartialReason::NoPacketPath) => {}
-            Some(_) => self.counters.offload_partial += 1,
+            Some(why) => {
+                self.counters.offload_partial += 1;
+                if why == PartialReason::EditTableFull {
+                    self.counters.offload_partial_edit_full += 1;
+                }
+            }
         }
     }
 
@@ -830,6 +882,9 @@ impl<H: HwTables> OffloadManager<H> {
                     self.forget_entry(id, n - 1);
                 }
             }
+        }
+        if let Some(index) = self.flows[id as usize].as_ref().and_then(|f| f.edit) {
+            self.edits.release(index);
         }
         self.flows[id as usize] = None;
     }

@@ -4,6 +4,8 @@
 //!   `driver::Nic`, [`HwLookup`] where lookups come from).
 //! - [`encode`]: datapath actions → the NIC's action word, or partial
 //!   offload with its reason.
+//! - [`edits`]: [`edits::EditTable`], the edit table's entries shared by
+//!   flows with the same rewrite values.
 //! - [`policy`]: mask-slot ranking, widening target and trade (pure code).
 //! - [`manager`]: [`OffloadManager`] places megaflows (own slot, widened, or
 //!   hardware EMC), invalidates before software deletes, merges counters.
@@ -21,6 +23,7 @@
 //! two. Hardware counters are read only at sync, so flows offloaded within
 //! [`manager::DEFAULT_STATS_DELAY_NS`] are never expired as idle.
 
+pub mod edits;
 pub mod encode;
 pub mod hw;
 pub mod hybrid;
@@ -110,6 +113,9 @@ counters! {
     /// reach the host with their flow id; the host runs the actions):
     /// actions the action stage cannot execute. Counted once per flow.
     offload_partial,
+    /// ...of which: an Ethernet rewrite the stage makes, but the edit table
+    /// had no free entry for its values.
+    offload_partial_edit_full,
     /// Flows kept in software because their key or mask has host-only
     /// bits (ND fields: no NIC table holds them, and the NIC sends ND
     /// frames to the host as exceptions). Counted once per flow.

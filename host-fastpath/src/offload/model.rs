@@ -10,7 +10,7 @@
 
 use super::encode::HwActionSet;
 use super::hw::{HwCounts, HwError, HwLookup, HwTables};
-use abi::action::ActionEntry;
+use abi::action::{ActionEntry, EditEntry};
 use abi::geometry::emc_candidates;
 use abi::regs::{HitKind, LookupResult};
 use abi::{hash_key, FlowKey, Geometry};
@@ -35,6 +35,7 @@ pub struct ModelNic {
     /// Misses dropped because the queue was full.
     pub miss_drops: u64,
     writes: u64,
+    edits: HashMap<u16, EditEntry>,
 }
 
 impl ModelNic {
@@ -48,7 +49,13 @@ impl ModelNic {
             missq: VecDeque::new(),
             miss_drops: 0,
             writes: 0,
+            edits: HashMap::new(),
         }
+    }
+
+    /// Edit-table entry `index` as last written.
+    pub fn edit(&self, index: u16) -> Option<EditEntry> {
+        self.edits.get(&index).copied()
     }
 
     /// The model with an action stage that executes `actions` (default: a
@@ -121,6 +128,18 @@ impl HwTables for ModelNic {
     }
     fn action_set(&self) -> HwActionSet {
         self.actions
+    }
+    fn write_edit(&mut self, index: u16, edit: &EditEntry) -> Result<(), HwError> {
+        if index >= self.actions.edit_entries {
+            return Err(HwError::Device(format!(
+                "edit-table entry {index}: the model has {}",
+                self.actions.edit_entries
+            )));
+        }
+        // Four staging words and the command, as the driver writes them.
+        self.writes += 5;
+        self.edits.insert(index, *edit);
+        Ok(())
     }
     fn set_mask(&mut self, slot: u8, mask: &FlowKey) -> Result<(), HwError> {
         self.writes += 9;

@@ -74,7 +74,7 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
                 "\"abi_major\":{},\"abi_minor\":{},\"key_words\":{},\"hash_id\":{},\"latency_cycles\":{},",
                 "\"flow_id_bits\":{},\"index_bits\":{},\"counter_bits\":{},\"emc_ways\":{},",
                 "\"emc_log2_entries\":{},\"mf_slots\":{},\"mf_log2_buckets\":{},\"mf_bucket_slots\":{},",
-                "\"missq_log2_depth\":{},\"mac_ports\":{},\"action_vlan\":{},\"clock_khz\":{},",
+                "\"missq_log2_depth\":{},\"mac_ports\":{},\"action_vlan\":{},\"action_eth\":{},\"clock_khz\":{},",
                 "\"blocks\":[{}]}}"
             ),
             name,
@@ -98,6 +98,7 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
             g.missq_log2_depth,
             cap.mac_ports,
             cap.action_vlan,
+            cap.action_eth,
             cap.clock_khz,
             blocks
                 .list
@@ -128,14 +129,14 @@ fn probe(device: &str, bar: u8, json: bool) -> Result<()> {
         println!("lookup latency  {} cycles, clock {clock}", cap.latency);
         match cap.mac_ports {
             0 => println!("packet path     none (look-aside: keys in, results out)"),
-            n => println!(
-                "packet path     {n} MAC ports, VLAN edits {}",
-                if cap.action_vlan {
-                    "in hardware"
-                } else {
-                    "by the host"
-                }
-            ),
+            n => {
+                let by = |hw: bool| if hw { "in hardware" } else { "by the host" };
+                println!(
+                    "packet path     {n} MAC ports, VLAN edits {}, Ethernet rewrites {}",
+                    by(cap.action_vlan),
+                    by(cap.action_eth)
+                )
+            }
         }
         println!(
             "encodings       flow id {} bits, index {} bits, counters {} bits",
