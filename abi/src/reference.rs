@@ -388,7 +388,7 @@ mod tests {
     #[test]
     fn edit_writes_store_the_staged_words_and_survive_a_clear() {
         let mut t = RefTables::new(G);
-        let staging = FlowKey::from_words([1, 2, 3, 4, 5, 6, 7, 8]);
+        let staging = FlowKey::from_hw_words(&[1, 2, 3, 4, 5, 6, 7, 8]);
         let edit = |index| Command {
             op: Op::EditWrite,
             slot: 9,

@@ -645,13 +645,14 @@ impl<D: Device> Nic<D> {
                 device: self.name(),
             });
         }
-        let mut words = [0u64; KEY_WORDS];
+        // The entry's words go through the staging key's first words.
+        let mut words = [0u64; HW_KEY_WORDS];
         words[..EDIT_WORDS].copy_from_slice(&edit.encode());
-        let mut care = [0u64; KEY_WORDS];
+        let mut care = [0u64; HW_KEY_WORDS];
         care[..EDIT_WORDS].fill(u64::MAX);
         self.stage(
-            &FlowKey::from_words(words),
-            Some(&FlowKey::from_words(care)),
+            &FlowKey::from_hw_words(&words),
+            Some(&FlowKey::from_hw_words(&care)),
         )?;
         self.command(Op::EditWrite, 0, index as u32, 0)
     }
@@ -668,9 +669,9 @@ impl<D: Device> Nic<D> {
         policy: EmcPolicy,
     ) -> Result<Install, NicError> {
         self.check_flow_id(flow_id)?;
-        if key.has_host_only_bits() {
+        if key.has_host_only_bits() || key.is_nd() {
             return Err(NicError::InvalidArgument(format!(
-                "EMC key {key:?} has host-only bits (ND fields), which no NIC table holds"
+                "EMC key {key:?} is neighbour discovery's: its host-only words (ND fields) are in no NIC table"
             )));
         }
         let hash = hash_key(key);
