@@ -301,6 +301,18 @@ impl FlowKey {
         self.words[HW_KEY_WORDS..].iter().any(|&w| w != 0)
     }
 
+    /// Whether this is a neighbour-discovery key ([`crate::parser::is_nd`]):
+    /// its host-only words may be set, so its hardware words alone do not
+    /// determine it (an ND frame whose body is cut short has them zero).
+    pub fn is_nd(&self) -> bool {
+        crate::parser::is_nd(
+            self.get(Field::DlType) == 0x86dd,
+            self.get(Field::NwProto) as u8,
+            self.get(Field::TpSrc) as u8,
+            self.get(Field::TpDst) as u8,
+        ) && self.get(Field::TpSrc) >> 8 == 0
+    }
+
     /// The ND target address as a 128-bit big-endian integer.
     pub fn nd_target(&self) -> u128 {
         ((self.get(Field::NdTargetHi) as u128) << 64) | self.get(Field::NdTargetLo) as u128
@@ -384,6 +396,13 @@ mod tests {
         k.set_nd_target(0xfe80 << 112 | 0x2020);
         assert!(k.has_host_only_bits() && !k.hw().has_host_only_bits());
         assert_eq!(k.nd_target(), 0xfe80 << 112 | 0x2020);
+        // ND is told by the hardware words, even with its ND words zero.
+        let ns = FlowKey::ZERO
+            .with(Field::DlType, 0x86dd)
+            .with(Field::NwProto, 58)
+            .with(Field::TpSrc, 135);
+        assert!(ns.is_nd() && !ns.with(Field::TpDst, 1).is_nd());
+        assert!(!ns.with(Field::DlType, 0x0800).is_nd());
     }
 
     #[test]

@@ -609,9 +609,10 @@ impl<H: HwTables> OffloadManager<H> {
     /// other, never the busy entries of established flows.
     fn maybe_emc(&mut self, pmd: &mut Pmd, id: FlowId, key: &FlowKey, now_ns: u64) {
         let inv = self.cfg.emc_insert_inv_prob;
-        // A key with host-only bits is an ND frame's, which the NIC never
-        // looks up (it sends those to the host).
-        if inv == 0 || key.has_host_only_bits() || !self.next_rand().is_multiple_of(inv as u64) {
+        // An ND frame's key is not exact in the NIC's hardware words (its
+        // host-only ND words are not there), and the NIC sends ND frames
+        // to the host anyway.
+        if inv == 0 || key.is_nd() || !self.next_rand().is_multiple_of(inv as u64) {
             return;
         }
         let cands = emc_candidates(hash_key(key), self.geometry.emc_log2_entries);
