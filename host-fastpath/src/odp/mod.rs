@@ -449,6 +449,14 @@ fn wr(frame: &mut [u8], at: usize, n: usize, v: u128) {
     }
 }
 
+/// Where the IP packet ends (its padding is no header's), at most the frame.
+fn l3_end(o: &HeaderOffsets, frame: &[u8]) -> usize {
+    o.l3_end
+        .map(|x| x as usize)
+        .unwrap_or(frame.len())
+        .min(frame.len())
+}
+
 /// Applies one set action; false when the header is not there.
 fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowKey) -> bool {
     use SetField::*;
@@ -499,11 +507,7 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                 return false;
             }
             let l4 = o.l4.map(|x| x as usize);
-            let l3_end = o
-                .l3_end
-                .map(|x| x as usize)
-                .unwrap_or(frame.len())
-                .min(frame.len());
+            let l3_end = l3_end(o, frame);
             let proto = frame[l3 + 9];
             for &(f, v, m) in &s.fields {
                 match f {
@@ -556,11 +560,7 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
                 return false;
             }
             let l4 = o.l4.map(|x| x as usize);
-            let l3_end = o
-                .l3_end
-                .map(|x| x as usize)
-                .unwrap_or(frame.len())
-                .min(frame.len());
+            let l3_end = l3_end(o, frame);
             let proto = key.get(abi::Field::NwProto) as u8;
             for &(f, v, m) in &s.fields {
                 match f {
@@ -609,11 +609,7 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             if later {
                 return false;
             }
-            let l3_end = o
-                .l3_end
-                .map(|x| x as usize)
-                .unwrap_or(frame.len())
-                .min(frame.len());
+            let l3_end = l3_end(o, frame);
             let icmp = matches!(s.header, Header::Icmp | Header::Icmpv6);
             let need = match s.header {
                 Header::Tcp => 18,
@@ -663,15 +659,8 @@ fn apply_set(s: &SetAction, frame: &mut [u8], o: &HeaderOffsets, key: &mut FlowK
             let Some(l4) = o.l4.map(|x| x as usize) else {
                 return false;
             };
-            let l3_end = o
-                .l3_end
-                .map(|x| x as usize)
-                .unwrap_or(frame.len())
-                .min(frame.len());
-            let (ty, code) = (key.get(abi::Field::TpSrc), key.get(abi::Field::TpDst));
-            let ipv6 = key.get(abi::Field::DlType) == 0x86dd;
-            let proto = key.get(abi::Field::NwProto) as u8;
-            if later || !abi::parser::is_nd(ipv6, proto, ty as u8, code as u8) {
+            let l3_end = l3_end(o, frame);
+            if later || !key.is_nd() {
                 return false;
             }
             set_nd(frame, l4, l3_end, &s.fields)

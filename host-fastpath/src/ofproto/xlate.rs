@@ -54,6 +54,30 @@ pub struct Translation {
     pub priority_matched: bool,
 }
 
+impl Translation {
+    /// A drop decided before any table lookup (no recirculation context,
+    /// a fragment under `set-frags drop`), with its one trace line.
+    fn before_lookup(
+        mask: FlowKey,
+        flow: Flow,
+        error: Option<String>,
+        line: Option<String>,
+    ) -> Self {
+        Translation {
+            actions: Vec::new(),
+            mask,
+            error,
+            trace: line.into_iter().collect(),
+            subtables_visited: 0,
+            rules: RuleIds::new(),
+            final_flow: flow,
+            learn: Vec::new(),
+            learned: Vec::new(),
+            priority_matched: false,
+        }
+    }
+}
+
 struct Ctx<'a> {
     of: &'a OfProto,
     flow: Flow,
@@ -137,24 +161,14 @@ impl OfProto {
             // As OVS's xlate_actions without a frozen state for the id: no
             // action of fastpath recirculates, so no id but 0 has one.
             wc.w[RECIRC_ID_WORD] = u64::from(u32::MAX);
-            return Translation {
-                actions: Vec::new(),
-                mask: finish_wc(&packet, &wc),
-                error: Some("No recirculation context".into()),
-                trace: if tracing {
-                    vec![format!(
-                        "    >>>> Recirculation context not found for ID {recirc:x} <<<<"
-                    )]
-                } else {
-                    Vec::new()
-                },
-                subtables_visited: 0,
-                rules: RuleIds::new(),
-                final_flow: flow,
-                learn: Vec::new(),
-                learned: Vec::new(),
-                priority_matched: false,
-            };
+            return Translation::before_lookup(
+                finish_wc(&packet, &wc),
+                flow,
+                Some("No recirculation context".into()),
+                tracing.then(|| {
+                    format!("    >>>> Recirculation context not found for ID {recirc:x} <<<<")
+                }),
+            );
         }
         if frag {
             match self.frags {
@@ -166,22 +180,12 @@ impl OfProto {
                 }
                 FragMode::NxMatch => {}
                 FragMode::Drop => {
-                    return Translation {
-                        actions: Vec::new(),
-                        mask: finish_wc(&packet, &wc),
-                        error: None,
-                        trace: if tracing {
-                            vec!["fragment dropped (set-frags drop)".into()]
-                        } else {
-                            Vec::new()
-                        },
-                        subtables_visited: 0,
-                        rules: RuleIds::new(),
-                        final_flow: flow,
-                        learn: Vec::new(),
-                        learned: Vec::new(),
-                        priority_matched: false,
-                    };
+                    return Translation::before_lookup(
+                        finish_wc(&packet, &wc),
+                        flow,
+                        None,
+                        tracing.then(|| "fragment dropped (set-frags drop)".into()),
+                    );
                 }
             }
         }
