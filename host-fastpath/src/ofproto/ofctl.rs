@@ -153,6 +153,7 @@ pub fn format_actions(acts: &[Action], d: Dialect) -> String {
             // OpenFlow 1.0 has no instructions: ovs-ofctl drops these.
             Action::ClearActions | Action::WriteActions(_) if d != Dialect::Oxm => continue,
             Action::ClearActions => "clear_actions".into(),
+            Action::Exit => "exit".into(),
             Action::WriteActions(inner) if inner.is_empty() => continue,
             Action::WriteActions(inner) => format!("write_actions({})", format_actions(inner, d)),
             Action::SetTunnel { id, wide: false } => format!("set_tunnel:{id:#x}"),
@@ -459,6 +460,41 @@ importance=5,dl_dst=01:00:00:00:00:00/01:00:00:00:00:00,actions=drop
             format_flow_mod(&r[0], Dialect::for_rules(&r)),
             "reg3=0x5,metadata=0x10/0xff importance:7 reset_counts actions=drop"
         );
+    }
+
+    /// Action lists split at white space, OpenFlow 1.1 names, `exit`: each
+    /// with what `ovs-ofctl parse-flow` 3.1 printed.
+    #[test]
+    fn action_forms_print_as_ovs_ofctl() {
+        for (rule, ovs) in [
+            ("actions=strip_vlan output:0", "actions=strip_vlan,output:0"),
+            ("actions=1  2", "actions=output:1,output:2"),
+            ("actions=1 ,2", "actions=output:1,output:2"),
+            (
+                "in_port=1 actions=set_field:1->reg1 controller(pause) resubmit(,2)",
+                "in_port=1 actions=load:0x1->NXM_NX_REG1[],controller(pause),resubmit(,2)",
+            ),
+            (
+                "actions=set_vlan_vid:5,set_vlan_pcp:2,output:1",
+                "actions=mod_vlan_vid:5,mod_vlan_pcp:2,output:1",
+            ),
+            (
+                "actions=output(max_len=100, port=1)",
+                "actions=output(port=1,max_len=100)",
+            ),
+            (
+                "actions=output:10,exit,output:11",
+                "actions=output:10,exit,output:11",
+            ),
+            ("actions=clone( output:1 )", "actions=clone(output:1)"),
+        ] {
+            let rules = parse_rules(rule, "t").unwrap();
+            let d = Dialect::for_rules(&rules);
+            assert_eq!(format_flow_mod(&rules[0], d), ovs, "{rule}");
+        }
+        // A comma with nothing before it is still an empty action.
+        assert!(parse_rules("actions=1,", "t").is_err());
+        assert!(parse_rules("actions=write_actions(exit)", "t").is_err());
     }
 
     /// `clone(...)`: each rule with what `ovs-ofctl parse-flows` 3.1 printed.

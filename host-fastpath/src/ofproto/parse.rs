@@ -168,6 +168,9 @@ pub enum Action {
     },
     /// `clear_actions`: empties the action set.
     ClearActions,
+    /// `exit`: translation stops here, the action set is not run (OVS's
+    /// `ctx->exit`, also from inside a `clone` or a resubmitted table).
+    Exit,
     /// `write_actions(...)`: adds actions to the action set, which runs when
     /// the pipeline ends (in OpenFlow's fixed order; see xlate).
     WriteActions(Vec<Action>),
@@ -1176,23 +1179,54 @@ fn check_acts_prereqs(
     Ok(())
 }
 
-/// Splits at commas outside parentheses.
+/// Splits at commas outside parentheses, and at white space there as OVS's
+/// `ofputil_parse_key_value` does (`strip_vlan output:1` is two actions).
+/// A comma with nothing before it is an empty item (refused by callers);
+/// white space only separates.
 fn split_actions(s: &str, base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
     let mut depth = 0i32;
     let mut start = 0;
+    // The last separator was a comma (so an empty tail is an empty item).
+    let mut comma = false;
     for (i, c) in s.char_indices() {
+        if i < start {
+            // Skipped with the white space before it.
+            continue;
+        }
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
             ',' if depth == 0 => {
                 out.push((base + start, &s[start..i]));
                 start = i + 1;
+                comma = true;
+            }
+            c if c.is_ascii_whitespace() && depth == 0 && !s[start..i].trim().is_empty() => {
+                out.push((base + start, &s[start..i]));
+                comma = false;
+                // The next item starts after the white space; a comma
+                // right after it does not make an empty item.
+                start = i + 1;
+                while let Some(n) = s[start..].chars().next() {
+                    if n.is_ascii_whitespace() {
+                        start += 1;
+                    } else {
+                        if n == ',' {
+                            start += 1;
+                            comma = true;
+                        }
+                        break;
+                    }
+                }
             }
             _ => {}
         }
     }
-    out.push((base + start, &s[start..]));
+    // The tail, unless white space ended the last item (`clone( a )`).
+    if comma || out.is_empty() || !s[start..].trim().is_empty() {
+        out.push((base + start, &s[start..]));
+    }
     out.into_iter()
         .map(|(c, t)| {
             let lead = t.len() - t.trim_start().len();
@@ -1284,11 +1318,13 @@ pub(crate) fn parse_action(a: &str) -> Result<Action, String> {
         "mod_tp_src" => set("tp_src", need()?),
         "mod_tp_dst" => set("tp_dst", need()?),
         "dec_ttl" => Ok(Action::DecTtl),
-        "mod_vlan_vid" => {
+        // `set_vlan_vid`/`set_vlan_pcp`: OpenFlow 1.1's names, printed as
+        // the `mod_` ones (as ovs-ofctl).
+        "mod_vlan_vid" | "set_vlan_vid" => {
             let v = parse_uint(need()?, 0x0fff)? as u16;
             Ok(Action::SetVlanVid(v))
         }
-        "mod_vlan_pcp" => Ok(Action::SetVlanPcp(parse_uint(need()?, 7)? as u8)),
+        "mod_vlan_pcp" | "set_vlan_pcp" => Ok(Action::SetVlanPcp(parse_uint(need()?, 7)? as u8)),
         "push_vlan" => {
             let t = parse_uint(need()?, 0xffff)? as u16;
             if t != 0x8100 && t != 0x88a8 {
@@ -1299,6 +1335,7 @@ pub(crate) fn parse_action(a: &str) -> Result<Action, String> {
             Ok(Action::PushVlan(t))
         }
         "strip_vlan" | "pop_vlan" => Ok(Action::StripVlan),
+        "exit" if arg.is_none() => Ok(Action::Exit),
         "set_field" => {
             let v = need()?;
             let (val, f) = v
@@ -1503,6 +1540,7 @@ fn parse_write_actions(inner: &str) -> Result<Action, String> {
             Action::OutputTrunc { .. } => Some("output(port=P,max_len=N)"),
             // Not action-set actions (OVS: OFPBAC_BAD_TYPE).
             Action::Note(_) => Some("note"),
+            Action::Exit => Some("exit"),
             Action::StackPush(_) => Some("push"),
             Action::StackPop(_) => Some("pop"),
             Action::OutputReg(_) => Some("output:FIELD[]"),
@@ -1866,7 +1904,8 @@ fn parse_packet_type(v: &str) -> Result<(), String> {
 /// `output(port=P)` alone as a port name; `output(P)` is `output:P`).
 fn parse_output_trunc(v: &str) -> Result<Action, String> {
     let (mut port, mut max_len) = (None, None);
-    for kv in v.split(',') {
+    // Items split at commas or white space (`output(max_len=100, port=1)`).
+    for kv in v.split([',', ' ', '\t']).filter(|t| !t.is_empty()) {
         match kv.split_once('=') {
             Some(("port", p)) => port = Some(parse_out_port(p)?),
             Some(("max_len", n)) => max_len = Some(parse_uint(n, u16::MAX as u128)? as u32),

@@ -658,6 +658,12 @@ impl Ctx<'_> {
                     self.action_set.clear();
                     self.note(indent, || "clear_actions".into());
                 }
+                Action::Exit => {
+                    // As OVS: nothing after it runs, nor the action set.
+                    self.note(indent, || "exit".into());
+                    self.stop = true;
+                    return false;
+                }
                 Action::WriteActions(inner) => {
                     self.action_set.extend(inner.iter().cloned());
                     self.note(indent, || format!("write_actions({} actions)", inner.len()));
@@ -2171,5 +2177,18 @@ mod tests {
         let t = o.translate_flow(&same, false);
         assert_eq!(acts(&t), "1");
         assert_eq!(t.mask.get(Field::VlanTci) & 0x0fff, 0);
+    }
+
+    #[test]
+    fn exit_ends_the_translation_and_the_action_set_too() {
+        // Each as ofproto/trace on OVS 3.1 gives: datapath actions `10`.
+        for rules in [
+            "in_port=1,actions=output:10,exit,output:11,write_actions(output:3)",
+            "in_port=1,actions=resubmit(,1),output:2,write_actions(output:3)\ntable=1,actions=output:10,exit,output:11",
+            "in_port=1,actions=clone(output:10,exit,output:11),output:2",
+        ] {
+            let t = of(rules).translate_flow(&parse_flow("in_port=1,tcp").unwrap(), false);
+            assert_eq!(acts(&t), "10", "{rules}");
+        }
     }
 }
