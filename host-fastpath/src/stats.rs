@@ -106,6 +106,9 @@ pub struct PacketPathStats {
     /// Frames the host received from the NIC, by reason (`marked`, `miss`,
     /// `exception`).
     pub host_rx: BTreeMap<&'static str, u64>,
+    /// The `exception` frames by the parser's reason (`past_window`,
+    /// `too_many_ipv6_ext`, `neighbor_discovery`).
+    pub exceptions: BTreeMap<&'static str, u64>,
     /// Frames the host sent out of a MAC port through the NIC's host TX queue.
     pub host_tx: u64,
     /// `hw_forwarded / packets`.
@@ -260,6 +263,10 @@ impl RunStats {
             host_rx: HostRxReason::ALL
                 .iter()
                 .map(|&why| (why.name(), c.host_rx(why)))
+                .collect(),
+            exceptions: abi::parser::Exception::ALL
+                .iter()
+                .map(|&why| (why.name(), c.exceptions(why)))
                 .collect(),
             host_tx: c.host_tx,
             hw_forwarded_share: div(c.hw_forwarded as f64, c.packets as f64),

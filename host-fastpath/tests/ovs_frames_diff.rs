@@ -209,7 +209,11 @@ fn tmp(name: &str) -> PathBuf {
 
 /// Per output port, the frames `fastpath run --nic NIC` sent there (as
 /// multisets: frame → count).
-fn fastpath_ports(nic: &str, pcap: &PathBuf) -> BTreeMap<u32, BTreeMap<Vec<u8>, usize>> {
+fn fastpath_ports(
+    nic: &str,
+    pcap: &PathBuf,
+    nd_frames: usize,
+) -> BTreeMap<u32, BTreeMap<Vec<u8>, usize>> {
     let rules = tmp("rules.flows");
     std::fs::write(&rules, RULES).expect("rules");
     let prefix = tmp(&format!("out-{nic}")).display().to_string();
@@ -250,6 +254,11 @@ fn fastpath_ports(nic: &str, pcap: &PathBuf) -> BTreeMap<u32, BTreeMap<Vec<u8>, 
             hw.is_some_and(|n| n > 0),
             "no frame forwarded by the NIC: {j}"
         );
+        // Every ND frame reached the host as the parser's ND exception.
+        let nd = v
+            .pointer("/exceptions/neighbor_discovery")
+            .and_then(|x| x.as_u64());
+        assert_eq!(nd, Some((LOOPS * nd_frames) as u64), "{j}");
     }
     got
 }
@@ -293,8 +302,16 @@ fn output_ports_equal_ofproto_trace_of_the_bytes() {
         "{} frames; by number of outputs (OVS): {kinds:?}",
         frames.len()
     );
+    let nd_frames = frames
+        .iter()
+        .filter(|f| {
+            let mut st = fastpath::extract::ExtractStats::default();
+            fastpath::extract::miniflow_extract(f, 1, &mut st).is_nd()
+        })
+        .count();
+    assert!(nd_frames >= 6, "{nd_frames} ND frames");
     for nic in ["none", "sim"] {
-        let got = fastpath_ports(nic, &pcap);
+        let got = fastpath_ports(nic, &pcap, nd_frames);
         for p in 1..=PORTS {
             let (g, w) = (&got[&p], &want[&p]);
             let missing: Vec<String> = w

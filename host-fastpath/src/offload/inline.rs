@@ -165,6 +165,8 @@ pub struct InlineCounters {
     pub marked_stale: u64,
     /// Host RX frames, by [`HostRxReason`] code.
     pub host_rx: [u64; 3],
+    /// Exception frames, by [`abi::parser::Exception`] code (0: none given).
+    pub exceptions: [u64; 4],
     /// Frames the host sent out of a MAC port through the host TX queue.
     pub host_tx: u64,
 }
@@ -190,6 +192,7 @@ impl InlineCounters {
                 d(self.host_rx[1], e.host_rx[1]),
                 d(self.host_rx[2], e.host_rx[2]),
             ],
+            exceptions: std::array::from_fn(|i| d(self.exceptions[i], e.exceptions[i])),
             host_tx: d(self.host_tx, e.host_tx),
         }
     }
@@ -197,6 +200,11 @@ impl InlineCounters {
     /// Host RX frames for `reason`.
     pub fn host_rx(&self, reason: HostRxReason) -> u64 {
         self.host_rx[reason as usize]
+    }
+
+    /// Exception frames the parser gave `why`.
+    pub fn exceptions(&self, why: abi::parser::Exception) -> u64 {
+        self.exceptions[why as usize]
     }
 }
 
@@ -396,6 +404,9 @@ impl<H: FramePath> InlineDp<H> {
         sw.clear();
         for (i, (meta, f)) in hrx.iter().enumerate() {
             self.counters.host_rx[meta.reason as usize] += 1;
+            if meta.reason == HostRxReason::Exception {
+                self.counters.exceptions[meta.exception.map_or(0, |x| x as usize)] += 1;
+            }
             if meta.reason == HostRxReason::Marked && self.host_marked(&meta, f, sink) {
                 continue;
             }

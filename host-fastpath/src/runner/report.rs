@@ -163,6 +163,15 @@ fn packet_path_lines(o: &mut String, s: &RunStats, pp: &PacketPathStats) {
         pct(rx, p),
         by.join(", ")
     );
+    if pp.exceptions.values().any(|&n| n > 0) {
+        let by: Vec<String> = pp
+            .exceptions
+            .iter()
+            .filter(|(_, &n)| n > 0)
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect();
+        let _ = writeln!(o, "      exceptions by reason: {}", by.join(", "));
+    }
     let _ = writeln!(
         o,
         "    hw marked          {:>12}  (host ran the flow's actions, no classification; {} stale)",
