@@ -525,6 +525,18 @@ mod tests {
         assert_eq!(run(hit(7), a, None).counter, ActionCounter::Forwarded);
     }
 
+    /// `d` made `ToHost`: the frame reaches the host unedited.
+    fn goes_to_the_host_as_it_came(d: &ActionDesc, f: &[u8]) {
+        let to_host = ActionDesc {
+            action: d.action & !AE_KIND.word_mask() | ActionKind::ToHost as u64,
+            ..*d
+        };
+        match action_stage(&to_host, f).unwrap().disposition {
+            Disposition::Host { bytes, .. } => assert_eq!(bytes, f),
+            other => panic!("{other:?}"),
+        }
+    }
+
     const EDIT: EditEntry = EditEntry {
         eth_src: [0x02, 0x11, 0x22, 0x33, 0x44, 0x55],
         eth_dst: [0x02, 0xaa, 0xbb, 0xcc, 0xdd, 0xee],
@@ -597,15 +609,7 @@ mod tests {
                     bytes: want
                 }
             );
-            // To the host, the frame goes as it came.
-            let to_host = ActionDesc {
-                action: action & !AE_KIND.word_mask() | ActionKind::ToHost as u64,
-                ..d
-            };
-            match action_stage(&to_host, &f).unwrap().disposition {
-                Disposition::Host { bytes, .. } => assert_eq!(bytes, f),
-                other => panic!("{other:?}"),
-            }
+            goes_to_the_host_as_it_came(&d, &f);
         }
     }
 
@@ -695,15 +699,7 @@ mod tests {
                 }
             );
             assert_ne!(vlan_edit(action, &f), f, "{op:?}");
-            // To the host, the frame goes as it came.
-            let to_host = ActionDesc {
-                action: action & !AE_KIND.word_mask() | ActionKind::ToHost as u64,
-                ..d
-            };
-            match action_stage(&to_host, &f).unwrap().disposition {
-                Disposition::Host { bytes, .. } => assert_eq!(bytes, f),
-                other => panic!("{other:?}"),
-            }
+            goes_to_the_host_as_it_came(&d, &f);
         }
     }
 

@@ -1179,60 +1179,48 @@ fn check_acts_prereqs(
     Ok(())
 }
 
-/// Splits at commas outside parentheses, and at white space there as OVS's
-/// `ofputil_parse_key_value` does (`strip_vlan output:1` is two actions).
-/// A comma with nothing before it is an empty item (refused by callers);
-/// white space only separates.
+/// Splits at commas outside parentheses, and each piece at white space
+/// there, as OVS's `ofputil_parse_key_value` (`strip_vlan output:1` is two
+/// actions). White space only separates; a comma with nothing before it is
+/// an empty item, which callers refuse.
 fn split_actions(s: &str, base: usize) -> Vec<(usize, &str)> {
     let mut out = Vec::new();
+    for (col, piece) in split_outside_parens(s, base, |c| c == ',') {
+        let len = out.len();
+        out.extend(
+            split_outside_parens(piece, col, |c| c.is_ascii_whitespace())
+                .filter(|(_, w)| !w.is_empty()),
+        );
+        if out.len() == len {
+            out.push((col, ""));
+        }
+    }
+    out
+}
+
+/// The pieces of `s` between `delim` characters outside parentheses, each
+/// with its column (`base` is the column of `s`).
+fn split_outside_parens(
+    s: &str,
+    base: usize,
+    delim: impl Fn(char) -> bool,
+) -> impl Iterator<Item = (usize, &str)> {
     let mut depth = 0i32;
     let mut start = 0;
-    // The last separator was a comma (so an empty tail is an empty item).
-    let mut comma = false;
+    let mut cuts = Vec::new();
     for (i, c) in s.char_indices() {
-        if i < start {
-            // Skipped with the white space before it.
-            continue;
-        }
         match c {
             '(' => depth += 1,
             ')' => depth -= 1,
-            ',' if depth == 0 => {
-                out.push((base + start, &s[start..i]));
-                start = i + 1;
-                comma = true;
-            }
-            c if c.is_ascii_whitespace() && depth == 0 && !s[start..i].trim().is_empty() => {
-                out.push((base + start, &s[start..i]));
-                comma = false;
-                // The next item starts after the white space; a comma
-                // right after it does not make an empty item.
-                start = i + 1;
-                while let Some(n) = s[start..].chars().next() {
-                    if n.is_ascii_whitespace() {
-                        start += 1;
-                    } else {
-                        if n == ',' {
-                            start += 1;
-                            comma = true;
-                        }
-                        break;
-                    }
-                }
+            c if depth == 0 && delim(c) => {
+                cuts.push((base + start, &s[start..i]));
+                start = i + c.len_utf8();
             }
             _ => {}
         }
     }
-    // The tail, unless white space ended the last item (`clone( a )`).
-    if comma || out.is_empty() || !s[start..].trim().is_empty() {
-        out.push((base + start, &s[start..]));
-    }
-    out.into_iter()
-        .map(|(c, t)| {
-            let lead = t.len() - t.trim_start().len();
-            (c + lead, t.trim())
-        })
-        .collect()
+    cuts.push((base + start, &s[start..]));
+    cuts.into_iter()
 }
 
 fn parse_actions(s: &str, base_col: usize, ctx: &Ctx) -> Result<Vec<Action>, ParseError> {

@@ -87,9 +87,10 @@ struct Ctx<'a> {
     /// every packet of the megaflow, so actions compare equal across it).
     written: Flow,
     odp: Vec<OdpAction>,
-    /// `flow`'s tags (outer, inner) beyond their TCIs, and `base`'s.
+    /// `flow`'s tags (outer, inner) beyond their TCIs.
     tags: [Tag; 2],
-    base_tags: [Tag; 2],
+    /// TPIDs of `base`'s tags (each base tag is itself: no origin to keep).
+    base_tpid: [u16; 2],
     depth: u32,
     resubmits: u32,
     table: u8,
@@ -197,7 +198,7 @@ impl OfProto {
             written: Flow::ZERO,
             odp: Vec::new(),
             tags: packet_tags(&flow),
-            base_tags: packet_tags(&flow),
+            base_tpid: packet_tags(&flow).map(|t| t.tpid),
             depth: 0,
             resubmits: 0,
             table: 0,
@@ -773,7 +774,7 @@ impl Ctx<'_> {
             // Committed first so the changes so far are not made twice
             // (in the clone and after it).
             self.commit();
-            let (base, base_tags, base_prio) = (self.base, self.base_tags, self.base_prio);
+            let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
             let outer = std::mem::take(&mut self.odp);
             self.last = true;
             self.do_actions(inner, indent + 1);
@@ -788,7 +789,7 @@ impl Ctx<'_> {
             }
             // The datapath's packet after the clone is the one before it.
             self.base = base;
-            self.base_tags = base_tags;
+            self.base_tpid = base_tpid;
             self.base_prio = base_prio;
         }
         self.action_set = set;
@@ -840,12 +841,12 @@ impl Ctx<'_> {
         self.commit();
         // Saved after the commit, so the tags are the committed base's.
         let (flow, tags, prio) = (self.flow, self.tags, self.prio);
-        let (base, base_tags, base_prio) = (self.base, self.base_tags, self.base_prio);
+        let (base, base_tpid, base_prio) = (self.base, self.base_tpid, self.base_prio);
         let (outer, last, stop) = (std::mem::take(&mut self.odp), self.last, self.stop);
         let mut branches: [Vec<OdpAction>; 2] = Default::default();
         for (bit, branch) in [1u128, 0].into_iter().zip(branches.iter_mut()) {
             (self.flow, self.tags, self.prio) = (flow, tags, prio);
-            (self.base, self.base_tags, self.base_prio) = (base, base_tags, base_prio);
+            (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
             self.stop = stop;
             dst.mf.unwildcard(&mut self.written, dst.mask());
             self.vlan_write(dst.mf, |f| dst.set(f, bit));
@@ -863,7 +864,7 @@ impl Ctx<'_> {
             *branch = std::mem::take(&mut self.odp);
         }
         (self.flow, self.tags, self.prio) = (flow, tags, prio);
-        (self.base, self.base_tags, self.base_prio) = (base, base_tags, base_prio);
+        (self.base, self.base_tpid, self.base_prio) = (base, base_tpid, base_prio);
         (self.stack, self.action_set) = (stack, set);
         (self.last, self.stop) = (last, stop);
         self.odp = outer;
@@ -1658,7 +1659,7 @@ impl Ctx<'_> {
         };
         let (wa, wfrom, wn) = stack(f, self.tags);
         let base_own = [0, 1].map(|s| Tag {
-            tpid: self.base_tags[s].tpid,
+            tpid: self.base_tpid[s],
             from: Some(s),
         });
         let (ha, hslot, hn) = stack(b, base_own);
@@ -1718,22 +1719,22 @@ impl Ctx<'_> {
         for (s, t) in self.tags.iter_mut().enumerate() {
             t.from = Some(s);
         }
-        self.base_tags = self.tags;
+        self.base_tpid = self.tags.map(|t| t.tpid);
     }
 
     /// The datapath packet's tags as a commit leaves them.
-    fn base_vlan(&self) -> (u64, u64, [Tag; 2]) {
+    fn base_vlan(&self) -> (u64, u64, [u16; 2]) {
         let b = &self.base;
         (
             b.get(Field::VlanTci),
             b.get(Field::VlanTci2),
-            self.base_tags,
+            self.base_tpid,
         )
     }
 
     /// Restores `flow`'s tags saved with `base_vlan` at the time; if a commit
     /// since changed the datapath's tags, they are no longer its tags.
-    fn restore_tags(&mut self, tags: [Tag; 2], base_vlan: (u64, u64, [Tag; 2])) {
+    fn restore_tags(&mut self, tags: [Tag; 2], base_vlan: (u64, u64, [u16; 2])) {
         self.tags = tags;
         if self.base_vlan() != base_vlan {
             for t in &mut self.tags {
